@@ -1,0 +1,246 @@
+//! runbox's JavaScript step: QuickJS (rquickjs) as a WASI Preview 2 component.
+//!
+//! The component exports `run` (see `wit/runbox.wit`, world `js`). The engine
+//! and its globals are built once per instance: by `wizer-initialize` when the
+//! host pre-initialises a snapshot, or lazily by the first `run` otherwise.
+//! Everything a step can touch goes through WASI (files in the preopened
+//! mounts, stdout, stderr, clocks, randomness) or the `context` import.
+
+mod fs;
+
+use std::cell::RefCell;
+use std::ffi::CString;
+use std::io::Write;
+
+use rquickjs::{
+    Context, Ctx, Function, Object, Persistent, Promise, Runtime, Value, promise::PromiseState, qjs,
+};
+
+wit_bindgen::generate!({ path: "../../wit", world: "js-snapshot" });
+
+use runbox::sandbox::context;
+use runbox::sandbox::script::ErrorKind;
+
+/// QuickJS's own stack limit, below the 1 MiB wasm shadow stack, so deep
+/// recursion is a catchable `RangeError` rather than a corrupted stack.
+const MAX_STACK: usize = 512 * 1024;
+
+struct Engine {
+    runtime: Runtime,
+    context: Context,
+    hooks: Persistent<Object<'static>>,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
+    ENGINE.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let engine = slot.get_or_insert_with(|| Engine::new().expect("the JavaScript engine starts"));
+        f(engine)
+    })
+}
+
+impl Engine {
+    fn new() -> rquickjs::Result<Engine> {
+        let runtime = Runtime::new()?;
+        runtime.set_max_stack_size(MAX_STACK);
+        let context = Context::full(&runtime)?;
+        let hooks = context.with(|ctx| -> rquickjs::Result<_> {
+            let native = native_object(&ctx)?;
+            let mut options = rquickjs::context::EvalOptions::default();
+            options.filename = Some("runbox:prelude".into());
+            let build: Function = ctx.eval_with_options(include_str!("prelude.js"), options)?;
+            let hooks: Object = build.call((native,))?;
+            Ok(Persistent::save(&ctx, hooks))
+        })?;
+        Ok(Engine { runtime, context, hooks })
+    }
+
+    fn run(&self, step: &JsStep) -> Result<Option<String>, ScriptError> {
+        let promise = self.context.with(|ctx| self.start(&ctx, step))?;
+        // Settle the step's promise: run every queued job (promise reactions).
+        loop {
+            match self.runtime.execute_pending_job() {
+                Ok(true) => continue,
+                Ok(false) => break,
+                // An exception inside a job rejects the promise it belongs
+                // to; the step's own promise reports what matters.
+                Err(_) => continue,
+            }
+        }
+        self.context.with(|ctx| finish(&ctx, step, promise))
+    }
+
+    fn start(&self, ctx: &Ctx<'_>, step: &JsStep) -> Result<Persistent<Promise<'static>>, ScriptError> {
+        let hooks = self.hooks.clone().restore(ctx).map_err(|e| internal(ctx, e))?;
+        let begin: Function = hooks.get("begin").map_err(|e| internal(ctx, e))?;
+        begin.call::<_, ()>((step.cwd.as_str(), random_seed())).map_err(|e| internal(ctx, e))?;
+
+        // The wrapper takes the line before the user's first line.
+        let wrapped = format!("(async () => {{\n{}\n}})()", step.source);
+        let value = eval_at_line(ctx, &wrapped, &step.filename, step.first_line.saturating_sub(1))
+            .map_err(|thrown| script_error(ctx, ErrorKind::Syntax, thrown, &step.filename))?;
+        let promise = Promise::from_value(value).map_err(|e| internal(ctx, e))?;
+        Ok(Persistent::save(ctx, promise))
+    }
+}
+
+fn finish(ctx: &Ctx<'_>, step: &JsStep, promise: Persistent<Promise<'static>>) -> Result<Option<String>, ScriptError> {
+    let promise = promise.restore(ctx).map_err(|e| internal(ctx, e))?;
+    match promise.state() {
+        PromiseState::Resolved => {
+            let value: Value = promise.result().expect("settled").map_err(|e| internal(ctx, e))?;
+            match ctx.json_stringify(value) {
+                Ok(json) => Ok(json.map(|s| s.to_string()).transpose().map_err(|e| internal(ctx, e))?),
+                Err(rquickjs::Error::Exception) => {
+                    Err(script_error(ctx, ErrorKind::Runtime, ctx.catch(), &step.filename))
+                }
+                Err(e) => Err(internal(ctx, e)),
+            }
+        }
+        PromiseState::Rejected => {
+            let reason = match promise.result::<Value>() {
+                Some(Err(rquickjs::Error::Exception)) => ctx.catch(),
+                Some(Ok(v)) => v,
+                Some(Err(e)) => return Err(internal(ctx, e)),
+                None => unreachable!("a rejected promise has a result"),
+            };
+            Err(script_error(ctx, ErrorKind::Runtime, reason, &step.filename))
+        }
+        PromiseState::Pending => Err(ScriptError {
+            kind: ErrorKind::Unsettled,
+            message: "the step's promise never settled: it awaits something that nothing will \
+                      resolve (no timers or I/O are left to run)"
+                .into(),
+            line: None,
+            column: None,
+            stack: None,
+        }),
+    }
+}
+
+/// Evaluates `source` as global code whose first line is numbered `line`,
+/// returning the thrown value on failure.
+#[allow(unsafe_code)]
+fn eval_at_line<'js>(ctx: &Ctx<'js>, source: &str, filename: &str, line: u32) -> Result<Value<'js>, Value<'js>> {
+    let source = CString::new(source).map_err(|_| nul_error(ctx))?;
+    let filename = CString::new(filename).map_err(|_| nul_error(ctx))?;
+    let mut options = qjs::JSEvalOptions {
+        version: 1,
+        eval_flags: qjs::JS_EVAL_TYPE_GLOBAL as i32,
+        filename: filename.as_ptr(),
+        line_num: line as i32,
+    };
+    // SAFETY: `source` is NUL-terminated as JS_Eval2 requires and outlives the
+    // call; the returned value is owned and handed to rquickjs exactly once.
+    let value = unsafe {
+        let raw = qjs::JS_Eval2(ctx.as_raw().as_ptr(), source.as_ptr(), source.as_bytes().len() as _, &mut options);
+        Value::from_raw(ctx.clone(), raw)
+    };
+    if value.is_exception() { Err(ctx.catch()) } else { Ok(value) }
+}
+
+fn nul_error<'js>(ctx: &Ctx<'js>) -> Value<'js> {
+    let _ = rquickjs::Exception::throw_syntax(ctx, "the script contains a NUL character");
+    ctx.catch()
+}
+
+/// Describes a thrown value, locating it in the user's source.
+fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, filename: &str) -> ScriptError {
+    let Some(object) = thrown.as_object() else {
+        let text = ctx
+            .json_stringify(thrown.clone())
+            .ok()
+            .flatten()
+            .and_then(|s| s.to_string().ok())
+            .unwrap_or_else(|| format!("{thrown:?}"));
+        return ScriptError { kind, message: format!("Uncaught {text}"), line: None, column: None, stack: None };
+    };
+    let text = |name: &str| object.get::<_, Option<String>>(name).ok().flatten();
+    let name = text("name").unwrap_or_else(|| "Error".into());
+    let message = text("message").unwrap_or_default();
+    let stack = text("stack").filter(|s| !s.trim().is_empty());
+    let (mut line, mut column) = stack.as_deref().and_then(|s| first_position(s, filename)).unzip();
+    if line.is_none() {
+        line = object.get::<_, Option<u32>>("lineNumber").ok().flatten();
+        column = object.get::<_, Option<u32>>("columnNumber").ok().flatten();
+    }
+    ScriptError {
+        kind,
+        message: if message.is_empty() { name } else { format!("{name}: {message}") },
+        line: line.filter(|&l| l > 0),
+        column,
+        stack,
+    }
+}
+
+/// The first `filename:line:col` of a stack trace.
+fn first_position(stack: &str, filename: &str) -> Option<(u32, u32)> {
+    let needle = format!("{filename}:");
+    stack.lines().find_map(|frame| {
+        let at = frame.find(&needle)? + needle.len();
+        let mut numbers = frame[at..].split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+        Some((numbers.next()?.parse().ok()?, numbers.next()?.parse().ok()?))
+    })
+}
+
+fn internal(ctx: &Ctx<'_>, error: rquickjs::Error) -> ScriptError {
+    let detail = match error {
+        rquickjs::Error::Exception => format!("{:?}", ctx.catch()),
+        other => other.to_string(),
+    };
+    ScriptError {
+        kind: ErrorKind::Runtime,
+        message: format!("InternalError: runbox's JavaScript engine failed: {detail}"),
+        line: None,
+        column: None,
+        stack: None,
+    }
+}
+
+/// Four words from the host's randomness (WASI random) for `Math.random`.
+fn random_seed() -> Vec<u32> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the host provides randomness");
+    bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+/// The functions the prelude builds `console`, `get` and `fs` from.
+fn native_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
+    let native = Object::new(ctx.clone())?;
+    native.set(
+        "write",
+        Function::new(ctx.clone(), |fd: u32, text: String| {
+            let result = if fd == 2 {
+                let mut err = std::io::stderr().lock();
+                err.write_all(text.as_bytes()).and_then(|()| err.flush())
+            } else {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes()).and_then(|()| out.flush())
+            };
+            // The host stops the step itself when an output limit is hit;
+            // any other failure has nowhere better to be reported.
+            drop(result);
+        })?,
+    )?;
+    native.set("get", Function::new(ctx.clone(), |name: String| context::get(&name))?)?;
+    fs::register(ctx, &native)?;
+    Ok(native)
+}
+
+struct JsGuest;
+
+impl Guest for JsGuest {
+    fn run(step: JsStep) -> Result<Option<String>, ScriptError> {
+        with_engine(|engine| engine.run(&step))
+    }
+
+    fn wizer_initialize() {
+        with_engine(|_| ());
+    }
+}
+
+export!(JsGuest);

@@ -1,0 +1,343 @@
+//! The wasmtime side of a step: one `Engine` and one pre-instantiated guest
+//! per process, a fresh `Store` and instance per step, and the limits that
+//! stop a runaway guest (fuel, an epoch deadline, a memory cap, output caps).
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+
+use crate::error::ErrorCode;
+use crate::guest::{self, GuestCache};
+use crate::limits::Limits;
+use crate::mounts::{Mount, WORKDIR};
+use crate::output::{Capture, Captured, Echo};
+
+mod bindings {
+    wasmtime::component::bindgen!({ path: "../wit", world: "js" });
+}
+
+use bindings::runbox::sandbox::script::{ErrorKind, ScriptError};
+use bindings::{Js, JsPre};
+
+/// How often the epoch advances while a step runs; a step overruns its
+/// deadline by at most about this much.
+const TICK: Duration = Duration::from_millis(2);
+
+/// The compiled guests and the engine that runs them; build one per process.
+pub struct Sandbox {
+    engine: Engine,
+    js: JsPre<StepState>,
+    ticker: Ticker,
+}
+
+/// What a step sees of the execution it belongs to.
+#[derive(Clone, Debug, Default)]
+pub struct StepContext {
+    /// Values `get(name)` returns, as JSON.
+    pub variables: serde_json::Map<String, serde_json::Value>,
+    /// The only environment variables the guest has.
+    pub env: Vec<(String, String)>,
+    pub mounts: Vec<Mount>,
+    pub correlation_id: String,
+    pub recursion_stack: Vec<String>,
+}
+
+/// A JavaScript step to run.
+#[derive(Clone, Debug)]
+pub struct JsSource {
+    pub source: String,
+    /// The name errors and stacks give the source, e.g. the runbook file.
+    pub filename: String,
+    /// The line of `filename` that holds the source's first line.
+    pub first_line: u32,
+}
+
+/// What a step did.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub exit_code: i32,
+    pub stdout: Captured,
+    pub stderr: Captured,
+    pub duration: Duration,
+    pub fuel_consumed: u64,
+    /// The JSON of a JavaScript step's return value.
+    pub result: Option<serde_json::Value>,
+    pub error: Option<StepError>,
+}
+
+/// Why a step failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub stack: Option<String>,
+}
+
+impl StepError {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> StepError {
+        StepError { code, message: message.into(), line: None, column: None, stack: None }
+    }
+}
+
+impl Sandbox {
+    /// Compiles (or loads from `cache`) the guests.
+    pub fn new(cache: &GuestCache) -> anyhow::Result<Sandbox> {
+        let mut config = Config::new();
+        config.consume_fuel(true).epoch_interruption(true).wasm_component_model(true);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::<StepState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        Js::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |state| state)?;
+        let component = cache.load(&engine, guest::JS, || {
+            let mut store = Store::new(&engine, StepState::new(&StepContext::default(), Limits::default(), Echo::None, Echo::None)?);
+            store.set_fuel(u64::MAX)?;
+            store.set_epoch_deadline(u64::MAX);
+            Ok(store)
+        }, &linker)?;
+        let js = JsPre::new(linker.instantiate_pre(&component)?)?;
+        let ticker = Ticker::start(engine.clone());
+        Ok(Sandbox { engine, js, ticker })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs one JavaScript step in a fresh instance.
+    pub fn run_js(&self, step: &JsSource, context: &StepContext, limits: Limits, echo: bool) -> Outcome {
+        let started = Instant::now();
+        let (out_echo, err_echo) = if echo { (Echo::Stdout, Echo::Stderr) } else { (Echo::None, Echo::None) };
+        let state = match StepState::new(context, limits, out_echo, err_echo) {
+            Ok(state) => state,
+            Err(e) => return failed_to_start(started, e),
+        };
+        let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        if let Err(e) = store.set_fuel(limits.fuel) {
+            return failed_to_start(started, e.into());
+        }
+        let deadline = started + limits.timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |mut cx| {
+            if Instant::now() >= deadline {
+                cx.data_mut().timed_out = true;
+                Err(wasmtime::format_err!("the step's deadline passed"))
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
+        });
+
+        let _ticking = self.ticker.run();
+        let input = bindings::runbox::sandbox::script::JsStep {
+            source: step.source.clone(),
+            filename: step.filename.clone(),
+            cwd: WORKDIR.to_string(),
+            first_line: step.first_line,
+        };
+        let called = self.js.instantiate(&mut store).and_then(|js| js.call_run(&mut store, &input));
+        let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let (exit_code, result, error) = match called {
+            Ok(Ok(json)) => match json.as_deref().map(serde_json::from_str).transpose() {
+                Ok(result) => (0, result, None),
+                Err(e) => (1, None, Some(StepError::new(ErrorCode::RuntimeError, format!("the step's result is not JSON: {e}")))),
+            },
+            Ok(Err(script)) => (1, None, Some(script_error(script))),
+            Err(trap) => {
+                let error = stopped(store.data(), &trap);
+                (error.code.exit_status(), None, Some(error))
+            }
+        };
+        let stdout = stdout.finish("stdout");
+        let mut stderr = stderr.finish("stderr");
+        if let Some(error) = &error {
+            stderr.text.push_str(&describe(error, step));
+            if echo {
+                eprint!("{}", describe(error, step));
+            }
+        }
+        Outcome { exit_code, stdout, stderr, duration: started.elapsed(), fuel_consumed, result, error }
+    }
+}
+
+fn failed_to_start(started: Instant, error: anyhow::Error) -> Outcome {
+    Outcome {
+        exit_code: ErrorCode::ConfigInvalid.exit_status(),
+        stdout: Captured::default(),
+        stderr: Captured { text: format!("runbox: cannot start the sandbox: {error:#}\n"), truncated: false },
+        duration: started.elapsed(),
+        fuel_consumed: 0,
+        result: None,
+        error: Some(StepError::new(ErrorCode::ConfigInvalid, format!("cannot start the sandbox: {error:#}"))),
+    }
+}
+
+/// The text a failed step adds to its stderr, as an interpreter would print it.
+fn describe(error: &StepError, step: &JsSource) -> String {
+    let mut text = match (error.line, error.column) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}: {}: {}\n", step.filename, error.code, error.message),
+        (Some(l), None) => format!("{}:{l}: {}: {}\n", step.filename, error.code, error.message),
+        _ => format!("{}: {}\n", error.code, error.message),
+    };
+    if let Some(stack) = &error.stack {
+        text.push_str(stack.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+fn script_error(e: ScriptError) -> StepError {
+    let code = match e.kind {
+        ErrorKind::Syntax => ErrorCode::SyntaxError,
+        ErrorKind::Runtime | ErrorKind::Unsettled => ErrorCode::RuntimeError,
+    };
+    StepError { code, message: e.message, line: e.line, column: e.column, stack: e.stack }
+}
+
+/// Names the limit that stopped a guest, from what the store recorded.
+fn stopped(state: &StepState, trap: &wasmtime::Error) -> StepError {
+    let limits = &state.limits;
+    if state.stdout.exceeded() || state.stderr.exceeded() {
+        let stream = if state.stdout.exceeded() { "stdout" } else { "stderr" };
+        StepError::new(ErrorCode::OutputLimit, format!("the step wrote more than {} bytes to {stream}", limits.output))
+    } else if state.memory.exceeded {
+        StepError::new(ErrorCode::MemoryLimit, format!("the step needed more than {} bytes of memory", limits.memory))
+    } else if state.timed_out {
+        StepError::new(ErrorCode::Timeout, format!("the step ran past its {:?} timeout", limits.timeout))
+    } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
+        StepError::new(ErrorCode::OutOfFuel, format!("the step used up its fuel ({} units)", limits.fuel))
+    } else {
+        StepError::new(ErrorCode::RuntimeError, format!("the sandboxed interpreter crashed: {trap:#}"))
+    }
+}
+
+/// The store's data for one step.
+pub(crate) struct StepState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCap,
+    stdout: Capture,
+    stderr: Capture,
+    limits: Limits,
+    timed_out: bool,
+    variables: serde_json::Map<String, serde_json::Value>,
+    correlation_id: String,
+    recursion_stack: Vec<String>,
+}
+
+impl StepState {
+    fn new(context: &StepContext, limits: Limits, out_echo: Echo, err_echo: Echo) -> anyhow::Result<StepState> {
+        let stdout = Capture::new(limits.output, out_echo);
+        let stderr = Capture::new(limits.output, err_echo);
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(stdout.clone()).stderr(stderr.clone()).envs(&context.env).initial_cwd(WORKDIR);
+        for mount in &context.mounts {
+            let perms = if mount.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            wasi.preopened_dir(&mount.host, &mount.guest, perms).map_err(|e| {
+                anyhow::anyhow!("cannot mount {} at {}: {e}", mount.host.display(), mount.guest)
+            })?;
+        }
+        Ok(StepState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            memory: MemoryCap { limit: limits.memory, exceeded: false },
+            stdout,
+            stderr,
+            limits,
+            timed_out: false,
+            variables: context.variables.clone(),
+            correlation_id: context.correlation_id.clone(),
+            recursion_stack: context.recursion_stack.clone(),
+        })
+    }
+}
+
+impl WasiView for StepState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl bindings::runbox::sandbox::context::Host for StepState {
+    fn get(&mut self, name: String) -> Option<String> {
+        self.variables.get(&name).map(|v| v.to_string())
+    }
+
+    fn correlation_id(&mut self) -> String {
+        self.correlation_id.clone()
+    }
+
+    fn recursion_stack(&mut self) -> Vec<String> {
+        self.recursion_stack.clone()
+    }
+}
+
+impl bindings::runbox::sandbox::script::Host for StepState {}
+
+/// Refuses linear memory past the step's limit and remembers that it did,
+/// so the failure is reported as `MemoryLimit` rather than a crash.
+struct MemoryCap {
+    limit: u64,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired as u64 > self.limit {
+            self.exceeded = true;
+            wasmtime::bail!("memory limit of {} bytes exceeded", self.limit);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Advances the engine's epoch every [`TICK`] while any step runs, and
+/// sleeps otherwise.
+struct Ticker {
+    running: Arc<(Mutex<usize>, Condvar)>,
+}
+
+struct Ticking(Arc<(Mutex<usize>, Condvar)>);
+
+impl Ticker {
+    fn start(engine: Engine) -> Ticker {
+        let running = Arc::new((Mutex::new(0usize), Condvar::new()));
+        let shared = Arc::clone(&running);
+        std::thread::Builder::new()
+            .name("runbox-epoch".into())
+            .spawn(move || {
+                let (count, wake) = &*shared;
+                loop {
+                    let guard = count.lock().unwrap_or_else(|p| p.into_inner());
+                    let guard = wake.wait_while(guard, |n| *n == 0).unwrap_or_else(|p| p.into_inner());
+                    drop(guard);
+                    std::thread::sleep(TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("the epoch thread starts");
+        Ticker { running }
+    }
+
+    fn run(&self) -> Ticking {
+        let (count, wake) = &*self.running;
+        *count.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        wake.notify_all();
+        Ticking(Arc::clone(&self.running))
+    }
+}
+
+impl Drop for Ticking {
+    fn drop(&mut self) {
+        *self.0.0.lock().unwrap_or_else(|p| p.into_inner()) -= 1;
+    }
+}

@@ -1,0 +1,195 @@
+//! The guest components: their committed bytes, the Wizer snapshot that
+//! pre-initialises them, and the on-disk cache of compiled snapshots.
+//!
+//! The committed `.wasm` is deterministic (it is rebuilt and compared in CI);
+//! the snapshot is not, so it is made on first use and cached, keyed by the
+//! guest's hash and the engine's compatibility hash.
+
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Instance, Linker, WasmList};
+use wasmtime::{Engine, Store};
+use wasmtime_wizer::{ComponentInstanceState, Wizer};
+
+/// A guest component as built by `just guests`.
+pub(crate) struct Guest {
+    pub(crate) name: &'static str,
+    pub(crate) wasm: &'static [u8],
+}
+
+pub(crate) const JS: Guest = Guest { name: "js", wasm: include_bytes!("../../guests/dist/runbox-js.wasm") };
+
+/// Where compiled guests are kept between runs.
+#[derive(Clone, Debug)]
+pub struct GuestCache {
+    dir: Option<PathBuf>,
+}
+
+impl GuestCache {
+    /// `$RUNBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/runbox`, else `~/.cache/runbox`.
+    pub fn default_location() -> GuestCache {
+        let dir = std::env::var_os("RUNBOX_CACHE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("runbox")))
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("runbox")));
+        GuestCache { dir }
+    }
+
+    pub fn at(dir: impl Into<PathBuf>) -> GuestCache {
+        GuestCache { dir: Some(dir.into()) }
+    }
+
+    /// Compiles on every start; nothing is written.
+    pub fn disabled() -> GuestCache {
+        GuestCache { dir: None }
+    }
+
+    /// The pre-initialised, compiled `guest`, from the cache when present.
+    pub(crate) fn load<T: Send + 'static>(
+        &self,
+        engine: &Engine,
+        guest: Guest,
+        store: impl FnOnce() -> anyhow::Result<Store<T>>,
+        linker: &Linker<T>,
+    ) -> anyhow::Result<Component> {
+        let path = self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest.wasm))));
+        if let Some(path) = &path
+            && path.exists()
+            && let Ok(component) = deserialize(engine, path)
+        {
+            return Ok(component);
+        }
+        let snapshot = snapshot(engine, linker, guest.wasm, store()?)?;
+        let component = Component::new(engine, &snapshot)?;
+        if let Some(path) = &path {
+            // A cache that cannot be written costs speed, not correctness.
+            if let Err(e) = write_atomically(path, &component.serialize()?) {
+                tracing::warn!("cannot cache the compiled {} guest at {}: {e}", guest.name, path.display());
+            }
+        }
+        Ok(component)
+    }
+}
+
+fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    let digest = Sha256::digest(wasm);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    let guest: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{guest}-{:016x}", hasher.finish())
+}
+
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
+    // SAFETY: the file was written by `write_atomically` from
+    // `Component::serialize` for an engine with the same compatibility hash
+    // (it is in the file name); wasmtime checks its header and version.
+    Ok(unsafe { Component::deserialize_file(engine, path)? })
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut temp, bytes)?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Runs the guest's `wizer-initialize` and returns the component with the
+/// resulting state baked in.
+fn snapshot<T: Send + 'static>(engine: &Engine, linker: &Linker<T>, wasm: &[u8], mut store: Store<T>) -> anyhow::Result<Vec<u8>> {
+    let mut wizer = Wizer::new();
+    // Removing the export trips wizer 48 (the core alias of the lifted
+    // function outlives it); the guest's initialiser is idempotent anyway.
+    wizer.keep_init_func(true);
+    let (context, instrumented) = wizer.instrument_component(wasm)?;
+    let component = Component::new(engine, &instrumented)?;
+    let instance = linker.instantiate(&mut store, &component)?;
+    let init = instance.get_typed_func::<(), ()>(&mut store, wizer.get_init_func())?;
+    init.call(&mut store, ())?;
+    let mut state = SyncInstance { store: &mut store, instance, error: None };
+    let snapshot = block_on(wizer.snapshot_component(&context, &mut state))?;
+    if let Some(error) = state.error {
+        return Err(error);
+    }
+    Ok(snapshot)
+}
+
+/// Wizer reads the instance's state through async calls; a synchronous
+/// store answers them at once.
+struct SyncInstance<'a, T: 'static> {
+    store: &'a mut Store<T>,
+    instance: Instance,
+    error: Option<anyhow::Error>,
+}
+
+impl<T: Send> SyncInstance<'_, T> {
+    fn call<R>(&mut self, instance: &str, func: &str) -> Option<R>
+    where
+        R: wasmtime::component::Lift + wasmtime::component::ComponentType + 'static,
+    {
+        let result = (|| -> anyhow::Result<R> {
+            let (_, parent) = self
+                .instance
+                .get_export(&mut *self.store, None, instance)
+                .ok_or_else(|| anyhow::anyhow!("the instrumented guest lacks `{instance}`"))?;
+            let (_, index) = self
+                .instance
+                .get_export(&mut *self.store, Some(&parent), func)
+                .ok_or_else(|| anyhow::anyhow!("the instrumented guest lacks `{instance}#{func}`"))?;
+            let typed = self.instance.get_typed_func::<(), (R,)>(&mut *self.store, index)?;
+            let (value,) = typed.call(&mut *self.store, ())?;
+            Ok(value)
+        })();
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error.get_or_insert(e);
+                None
+            }
+        }
+    }
+}
+
+impl<T: Send> ComponentInstanceState for SyncInstance<'_, T> {
+    async fn call_func_ret_list_u8(&mut self, instance: &str, func: &str, contents: impl FnOnce(&[u8]) + Send) {
+        match self.call::<WasmList<u8>>(instance, func) {
+            Some(list) => contents(list.as_le_slice(&*self.store)),
+            None => contents(&[]),
+        }
+    }
+
+    async fn call_func_ret_s32(&mut self, instance: &str, func: &str) -> i32 {
+        self.call(instance, func).unwrap_or_default()
+    }
+
+    async fn call_func_ret_s64(&mut self, instance: &str, func: &str) -> i64 {
+        self.call(instance, func).unwrap_or_default()
+    }
+
+    async fn call_func_ret_f32(&mut self, instance: &str, func: &str) -> u32 {
+        self.call::<f32>(instance, func).unwrap_or_default().to_bits()
+    }
+
+    async fn call_func_ret_f64(&mut self, instance: &str, func: &str) -> u64 {
+        self.call::<f64>(instance, func).unwrap_or_default().to_bits()
+    }
+}
+
+/// Polls a future that never waits (every call above completes at once).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}

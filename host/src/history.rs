@@ -1,0 +1,173 @@
+//! The `# History` section of markdown runbooks (seed 002): one entry per
+//! execution or refused execution, the most recent kept, appended under a
+//! lock and written by atomic rename so that concurrent runs and crashes
+//! never lose or tear an entry.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use pulldown_cmark::{Event, HeadingLevel, Parser, Tag};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::markdown;
+
+/// How many entries a runbook keeps unless configured otherwise.
+pub const DEFAULT_KEEP: usize = 20;
+
+/// One execution, as humans verify it in the runbook.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub at: OffsetDateTime,
+    pub exit_code: i32,
+    pub body: EntryBody,
+}
+
+#[derive(Clone, Debug)]
+pub enum EntryBody {
+    /// The runbook ran: what it printed.
+    Output { stdout: String, stderr: String },
+    /// The runbook was refused before running: why.
+    Error(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("cannot update the history of {file}: {source}")]
+    Io { file: String, source: std::io::Error },
+    #[error("cannot update the history of {file}: it has no `# History` section any more")]
+    NoSection { file: String },
+}
+
+impl Entry {
+    /// `### <ISO-8601> | Exit Code: N` followed by fenced blocks.
+    pub fn render(&self) -> String {
+        let at = self.at.to_offset(time::UtcOffset::UTC);
+        let millis = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
+        let stamp = millis.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string());
+        let mut out = format!("### {stamp} | Exit Code: {}\n\n", self.exit_code);
+        match &self.body {
+            EntryBody::Output { stdout, stderr } => {
+                fenced(&mut out, "Stdout", stdout);
+                out.push('\n');
+                fenced(&mut out, "Stderr", stderr);
+            }
+            EntryBody::Error(message) => fenced(&mut out, "Error", message),
+        }
+        out
+    }
+}
+
+/// `**Label:**` and `text` in a fence longer than any backtick run inside it,
+/// so that output never ends the block early.
+fn fenced(out: &mut String, label: &str, text: &str) {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    out.push_str(&format!("**{label}:**\n{fence}\n{text}"));
+    if !text.is_empty() && !text.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&fence);
+    out.push('\n');
+}
+
+/// Appends `entry` to the runbook at `path`, keeping the `keep` most recent.
+pub fn append(path: &Path, entry: &Entry, keep: usize) -> Result<(), HistoryError> {
+    let file = path.display().to_string();
+    let io = |source| HistoryError::Io { file: file.clone(), source };
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // The folder, not the file, is locked: the file is replaced by rename,
+    // and a lock on a replaced inode would guard nothing.
+    let lock = File::open(folder).map_err(io)?;
+    lock.lock().map_err(io)?;
+
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let body = markdown::history_body(&text).ok_or_else(|| HistoryError::NoSection { file: file.clone() })?;
+    let updated = with_entry(&text, body.start, entry, keep);
+
+    let mut temp = tempfile::Builder::new().prefix(".runbox-history").tempfile_in(folder).map_err(io)?;
+    temp.write_all(updated.as_bytes()).map_err(io)?;
+    temp.as_file().sync_all().map_err(io)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        temp.as_file().set_permissions(meta.permissions()).map_err(io)?;
+    }
+    temp.persist(path).map_err(|e| io(e.error))?;
+    drop(lock);
+    Ok(())
+}
+
+/// The runbook text with `entry` last in the history starting at `start`.
+fn with_entry(text: &str, start: usize, entry: &Entry, keep: usize) -> String {
+    let body = &text[start..];
+    let starts: Vec<usize> = Parser::new(body)
+        .into_offset_iter()
+        .filter_map(|(event, range)| match event {
+            Event::Start(Tag::Heading { level: HeadingLevel::H3, .. }) => Some(range.start),
+            _ => None,
+        })
+        .collect();
+    let preamble_end = starts.first().copied().unwrap_or(body.len());
+    let first_kept = starts.len().saturating_sub(keep.saturating_sub(1));
+    let kept = starts.get(first_kept).map_or("", |&s| &body[s..]);
+
+    let mut out = String::with_capacity(text.len() + 256);
+    out.push_str(&text[..start]);
+    let preamble = body[..preamble_end].trim_end();
+    out.push_str(preamble);
+    out.push_str(if preamble.is_empty() { "\n" } else { "\n\n" });
+    let kept = kept.trim_end();
+    if !kept.is_empty() {
+        out.push_str(kept);
+        out.push_str("\n\n");
+    }
+    out.push_str(&entry.render());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(code: i32, stdout: &str) -> Entry {
+        Entry {
+            at: OffsetDateTime::from_unix_timestamp(1_769_178_782).unwrap(),
+            exit_code: code,
+            body: EntryBody::Output { stdout: stdout.into(), stderr: String::new() },
+        }
+    }
+
+    #[test]
+    fn an_entry_renders_in_seed_002_format() {
+        assert_eq!(
+            entry(0, "hi\n").render(),
+            "### 2026-01-23T14:33:02Z | Exit Code: 0\n\n**Stdout:**\n```\nhi\n```\n\n**Stderr:**\n```\n```\n"
+        );
+    }
+
+    #[test]
+    fn output_with_fences_cannot_break_out_of_its_block() {
+        let text = entry(0, "```\n# History\n### fake | Exit Code: 0\n").render();
+        assert!(text.contains("````\n```\n# History"));
+        let doc = format!("# A\n\n# History\n\n{text}");
+        let start = markdown::history_body(&doc).unwrap().start;
+        let appended = with_entry(&doc, start, &entry(1, "next"), 20);
+        assert_eq!(appended.matches("### ").count(), 3, "{appended}");
+        assert_eq!(markdown::history_body(&appended).unwrap().start, start);
+    }
+
+    #[test]
+    fn only_the_most_recent_entries_are_kept() {
+        let mut doc = "# A\n\n# History\nRecent runs.\n".to_string();
+        for i in 0..5 {
+            let start = markdown::history_body(&doc).unwrap().start;
+            doc = with_entry(&doc, start, &entry(i, &format!("run {i}")), 3);
+        }
+        assert!(doc.starts_with("# A\n\n# History\nRecent runs.\n\n### "), "{doc}");
+        let codes: Vec<_> = doc.lines().filter(|l| l.starts_with("### ")).map(|l| l.rsplit(' ').next().unwrap()).collect();
+        assert_eq!(codes, ["2", "3", "4"]);
+    }
+}

@@ -1,0 +1,38 @@
+//! runbox runs team runbooks — markdown files of JavaScript (and, later,
+//! shell) steps — inside a WebAssembly sandbox: a step sees only the
+//! directories and variables its runbook declares, and is stopped by a fuel
+//! budget, a wall-clock deadline, a memory cap and output caps.
+//!
+//! The flow is one way: file → [`Runbook`] ([`markdown`]) → validated
+//! [`plan::Plan`] → steps in fresh sandbox instances ([`Sandbox`]) →
+//! [`RunReport`] → history, JSON record, output.
+//!
+//! ```no_run
+//! let runner = runbox::Runner::new(runbox::Config::default())?;
+//! let runbook = runbox::markdown::load("runbooks/HelloWorld.md".as_ref())?;
+//! let report = runner.run(&runbook, &Default::default());
+//! std::process::exit(report.exit_code);
+//! # Ok::<(), anyhow::Error>(())
+//! ```
+
+mod engine;
+pub mod error;
+mod guest;
+pub mod history;
+pub mod limits;
+pub mod markdown;
+pub mod mounts;
+mod output;
+pub mod plan;
+pub mod record;
+pub mod report;
+pub mod runbook;
+mod runner;
+
+pub use engine::{JsSource, Outcome, Sandbox, StepContext, StepError};
+pub use error::ErrorCode;
+pub use guest::GuestCache;
+pub use output::{Captured, Echo};
+pub use report::{RunReport, StepReport};
+pub use runbook::Runbook;
+pub use runner::{Config, Inputs, Runner};
