@@ -89,6 +89,9 @@ impl Sandbox {
     pub fn new(cache: &GuestCache) -> anyhow::Result<Sandbox> {
         let mut config = Config::new();
         config.consume_fuel(true).epoch_interruption(true).wasm_component_model(true);
+        // Room for the 1 MiB shadow stack's worth of interpreter frames, so
+        // deep recursion ends on the guest's stack, reported as recursion.
+        config.max_wasm_stack(4 << 20).async_stack_size(5 << 20);
         let engine = Engine::new(&config)?;
         let mut linker = Linker::<StepState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
@@ -179,10 +182,16 @@ fn failed_to_start(started: Instant, error: anyhow::Error) -> Outcome {
 
 /// The text a failed step adds to its stderr, as an interpreter would print it.
 fn describe(error: &StepError, step: &JsSource) -> String {
+    // `SyntaxError: SyntaxError: …` says nothing twice.
+    let what = if error.message.starts_with(&format!("{}:", error.code)) {
+        error.message.clone()
+    } else {
+        format!("{}: {}", error.code, error.message)
+    };
     let mut text = match (error.line, error.column) {
-        (Some(l), Some(c)) => format!("{}:{l}:{c}: {}: {}\n", step.filename, error.code, error.message),
-        (Some(l), None) => format!("{}:{l}: {}: {}\n", step.filename, error.code, error.message),
-        _ => format!("{}: {}\n", error.code, error.message),
+        (Some(l), Some(c)) => format!("{}:{l}:{c}: {what}\n", step.filename),
+        (Some(l), None) => format!("{}:{l}: {what}\n", step.filename),
+        _ => format!("{what}\n"),
     };
     if let Some(stack) = &error.stack {
         text.push_str(stack.trim_end());
@@ -211,6 +220,10 @@ fn stopped(state: &StepState, trap: &wasmtime::Error) -> StepError {
         StepError::new(ErrorCode::Timeout, format!("the step ran past its {:?} timeout", limits.timeout))
     } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
         StepError::new(ErrorCode::OutOfFuel, format!("the step used up its fuel ({} units)", limits.fuel))
+    } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::StackOverflow | Trap::MemoryOutOfBounds)) {
+        // The interpreter's stack is first in linear memory: overflowing it
+        // faults below address 0 (QuickJS has no stack check on WASI).
+        StepError::new(ErrorCode::RuntimeError, "RangeError: Maximum call stack size exceeded (the step recursed too deeply)")
     } else {
         StepError::new(ErrorCode::RuntimeError, format!("the sandboxed interpreter crashed: {trap:#}"))
     }

@@ -21,9 +21,9 @@ wit_bindgen::generate!({ path: "../../wit", world: "js-snapshot" });
 use runbox::sandbox::context;
 use runbox::sandbox::script::ErrorKind;
 
-/// QuickJS's own stack limit, below the 1 MiB wasm shadow stack, so deep
-/// recursion is a catchable `RangeError` rather than a corrupted stack.
-const MAX_STACK: usize = 512 * 1024;
+/// Makes the step's source the body of an async function, so top-level
+/// `await` and `return` work.
+const WRAPPER: &str = "(async () => {";
 
 struct Engine {
     runtime: Runtime,
@@ -46,7 +46,6 @@ fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
 impl Engine {
     fn new() -> rquickjs::Result<Engine> {
         let runtime = Runtime::new()?;
-        runtime.set_max_stack_size(MAX_STACK);
         let context = Context::full(&runtime)?;
         let hooks = context.with(|ctx| -> rquickjs::Result<_> {
             let native = native_object(&ctx)?;
@@ -79,10 +78,11 @@ impl Engine {
         let begin: Function = hooks.get("begin").map_err(|e| internal(ctx, e))?;
         begin.call::<_, ()>((step.cwd.as_str(), random_seed())).map_err(|e| internal(ctx, e))?;
 
-        // The wrapper takes the line before the user's first line.
-        let wrapped = format!("(async () => {{\n{}\n}})()", step.source);
-        let value = eval_at_line(ctx, &wrapped, &step.filename, step.first_line.saturating_sub(1))
-            .map_err(|thrown| script_error(ctx, ErrorKind::Syntax, thrown, &step.filename))?;
+        // QuickJS cannot number a line 0, so the wrapper shares the user's
+        // first line and positions there are shifted back by its length.
+        let wrapped = format!("{WRAPPER}{}\n}})()", step.source);
+        let value = eval_at_line(ctx, &wrapped, &step.filename, step.first_line.max(1))
+            .map_err(|thrown| script_error(ctx, ErrorKind::Syntax, thrown, step))?;
         let promise = Promise::from_value(value).map_err(|e| internal(ctx, e))?;
         Ok(Persistent::save(ctx, promise))
     }
@@ -96,7 +96,7 @@ fn finish(ctx: &Ctx<'_>, step: &JsStep, promise: Persistent<Promise<'static>>) -
             match ctx.json_stringify(value) {
                 Ok(json) => Ok(json.map(|s| s.to_string()).transpose().map_err(|e| internal(ctx, e))?),
                 Err(rquickjs::Error::Exception) => {
-                    Err(script_error(ctx, ErrorKind::Runtime, ctx.catch(), &step.filename))
+                    Err(script_error(ctx, ErrorKind::Runtime, ctx.catch(), step))
                 }
                 Err(e) => Err(internal(ctx, e)),
             }
@@ -108,7 +108,7 @@ fn finish(ctx: &Ctx<'_>, step: &JsStep, promise: Persistent<Promise<'static>>) -
                 Some(Err(e)) => return Err(internal(ctx, e)),
                 None => unreachable!("a rejected promise has a result"),
             };
-            Err(script_error(ctx, ErrorKind::Runtime, reason, &step.filename))
+            Err(script_error(ctx, ErrorKind::Runtime, reason, step))
         }
         PromiseState::Pending => Err(ScriptError {
             kind: ErrorKind::Unsettled,
@@ -149,7 +149,8 @@ fn nul_error<'js>(ctx: &Ctx<'js>) -> Value<'js> {
 }
 
 /// Describes a thrown value, locating it in the user's source.
-fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, filename: &str) -> ScriptError {
+fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, step: &JsStep) -> ScriptError {
+    let filename = step.filename.as_str();
     let Some(object) = thrown.as_object() else {
         let text = ctx
             .json_stringify(thrown.clone())
@@ -162,11 +163,14 @@ fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, filena
     let text = |name: &str| object.get::<_, Option<String>>(name).ok().flatten();
     let name = text("name").unwrap_or_else(|| "Error".into());
     let message = text("message").unwrap_or_default();
-    let stack = text("stack").filter(|s| !s.trim().is_empty());
+    let stack = text("stack").filter(|s| !s.trim().is_empty()).map(|s| unshift_stack(&s, step));
     let (mut line, mut column) = stack.as_deref().and_then(|s| first_position(s, filename)).unzip();
     if line.is_none() {
         line = object.get::<_, Option<u32>>("lineNumber").ok().flatten();
         column = object.get::<_, Option<u32>>("columnNumber").ok().flatten();
+        if let (Some(l), Some(c)) = (line, column.as_mut()) {
+            *c = unshift(l, *c, step);
+        }
     }
     ScriptError {
         kind,
@@ -175,6 +179,43 @@ fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, filena
         column,
         stack,
     }
+}
+
+/// A column of the wrapped source as a column of the user's source.
+fn unshift(line: u32, column: u32, step: &JsStep) -> u32 {
+    if line == step.first_line.max(1) && column > WRAPPER.len() as u32 {
+        column - WRAPPER.len() as u32
+    } else {
+        column
+    }
+}
+
+/// The stack with every `filename:line:col` in the user's coordinates.
+fn unshift_stack(stack: &str, step: &JsStep) -> String {
+    let needle = format!("{}:", step.filename);
+    let mut out = String::with_capacity(stack.len());
+    let mut rest = stack;
+    while let Some(at) = rest.find(&needle) {
+        let (before, after) = rest.split_at(at + needle.len());
+        out.push_str(before);
+        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let line_len = digits(after);
+        let position = after[..line_len].parse::<u32>().ok().and_then(|line| {
+            let tail = after[line_len..].strip_prefix(':')?;
+            let col_len = digits(tail);
+            let column = tail[..col_len].parse::<u32>().ok()?;
+            Some((line, column, line_len + 1 + col_len))
+        });
+        match position {
+            Some((line, column, len)) => {
+                out.push_str(&format!("{line}:{}", unshift(line, column, step)));
+                rest = &after[len..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The first `filename:line:col` of a stack trace.
