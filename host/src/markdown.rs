@@ -410,7 +410,7 @@ mod tests {
         assert_eq!(rb.outputs[0].path, "./out");
         assert_eq!(rb.claims[0].values, vec!["dev", "admin"]);
         let step = &rb.steps[0];
-        assert_eq!((step.name.as_str(), step.language, step.line), ("greet", Language::JavaScript, 23));
+        assert_eq!((step.name.as_str(), step.language, step.line), ("greet", Language::JavaScript, 24));
         assert_eq!(step.limits.timeout, Some(std::time::Duration::from_secs(5)));
         assert_eq!(step.source, "console.log('hi')\n");
     }
@@ -444,6 +444,7 @@ mod tests {
     #[test]
     fn the_history_body_is_found() {
         let body = history_body(GOOD).unwrap();
-        assert_eq!(&GOOD[body], "\n");
+        assert_eq!(&GOOD[body.clone()], "");
+        assert_eq!(body.start, GOOD.len());
     }
 }

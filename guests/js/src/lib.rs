@@ -151,7 +151,7 @@ fn nul_error<'js>(ctx: &Ctx<'js>) -> Value<'js> {
 /// Describes a thrown value, locating it in the user's source.
 fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, step: &JsStep) -> ScriptError {
     let filename = step.filename.as_str();
-    let Some(object) = thrown.as_object() else {
+    let Some(object) = thrown.as_object().filter(|_| thrown.is_error()) else {
         let text = ctx
             .json_stringify(thrown.clone())
             .ok()
@@ -215,7 +215,9 @@ fn unshift_stack(stack: &str, step: &JsStep) -> String {
         }
     }
     out.push_str(rest);
-    out
+    // The last frame is runbox's call of the wrapper, not the user's code.
+    let wrapper_frame = format!("    at <eval> ({}:", step.filename);
+    out.lines().filter(|l| !l.starts_with(&wrapper_frame)).map(|l| format!("{l}\n")).collect()
 }
 
 /// The first `filename:line:col` of a stack trace.

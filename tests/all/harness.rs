@@ -1,0 +1,211 @@
+//! Running the `runbox` binary the way a user does, in throwaway folders.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+/// The repository's root, where `runbooks/` lives.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Compiled guests are cached once for the whole test run.
+fn cache_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache")
+}
+
+/// A scratch folder for one test, with helpers to fill it.
+pub struct Scratch {
+    pub dir: TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.join(rel)).unwrap_or_else(|e| panic!("cannot read {rel}: {e}"))
+    }
+
+    /// Copies a sample runbook and its folder of files here.
+    pub fn sample(&self, name: &str) -> PathBuf {
+        let src = repo().join("runbooks");
+        std::fs::copy(src.join(format!("{name}.md")), self.join(&format!("{name}.md"))).unwrap();
+        if src.join(name).is_dir() {
+            copy_dir(&src.join(name), &self.join(name));
+        }
+        self.join(&format!("{name}.md"))
+    }
+
+    /// `runbox ARGS` with this folder as the working directory.
+    pub fn runbox(&self) -> Runbox {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbox"));
+        cmd.current_dir(self.path())
+            .env("RUNBOX_CACHE_DIR", cache_dir())
+            .env("RUNBOX_LOG", self.join("executions.jsonl"))
+            .env_remove("RUNBOX_LOG_LEVEL")
+            .stdin(Stdio::null());
+        Runbox { cmd }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+pub struct Runbox {
+    pub cmd: Command,
+}
+
+impl Runbox {
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Runbox {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: &Path) -> Runbox {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Runbox {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Runbox {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        Run::from(self.cmd.output().expect("runbox starts"))
+    }
+
+    pub fn spawn(mut self) -> Child {
+        self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runbox starts")
+    }
+
+    /// `runbox js --json -e CODE EXTRA...`, parsed.
+    pub fn js(self, code: &str, extra: &[&str]) -> (Run, serde_json::Value) {
+        let run = self.args(["js", "--json", "-e", code]).args(extra).run();
+        let json = run.json();
+        (run, json)
+    }
+}
+
+/// What a finished `runbox` printed and returned.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().expect("runbox exits, not killed by a signal"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        assert_eq!(self.code, 0, "runbox failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Run {
+        assert_eq!(self.code, code, "wrong exit status:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Run {
+        assert!(self.stderr.contains(text), "stderr lacks {text:?}:\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Run {
+        assert!(self.stdout.contains(text), "stdout lacks {text:?}:\n{}", self.stdout);
+        self
+    }
+}
+
+/// The error code of a `--json` result (`runbox js` or one step of `run`).
+pub fn error_code(json: &serde_json::Value) -> &str {
+    json["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {json:#}"))
+}
+
+/// A minimal valid markdown runbook around `script` (a js block).
+pub fn runbook(name: &str, env: &str, inputs: &[&str], outputs: &[&str], script: &str) -> String {
+    let list = |items: &[&str]| items.iter().map(|i| format!("- {i}\n")).collect::<String>();
+    let env = if env.is_empty() { "{}".to_string() } else { env.to_string() };
+    format!(
+        "# {name}\nA test runbook.\n\n# Environment Requirements\n```yaml\n{env}\n```\n\n# File System Requirements\n```yaml\nInput:\n{}Output:\n{}```\n\n# Script\n{script}\n\n# History\n",
+        list(inputs),
+        list(outputs)
+    )
+}
+
+/// The history entries (`### ...` lines) of a markdown runbook.
+pub fn history_headings(text: &str) -> Vec<String> {
+    let history = &text[text.find("\n# History").expect("a History section")..];
+    history.lines().filter(|l| l.starts_with("### ")).map(str::to_string).collect()
+}
+
+/// A child whose stdin is written and closed before waiting.
+pub trait StdinChild {
+    fn wait_with_output_after_stdin(self) -> Output;
+}
+
+impl StdinChild for (Child, String) {
+    fn wait_with_output_after_stdin(self) -> Output {
+        let (mut child, input) = self;
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+impl Runbox {
+    pub fn spawn_with_stdin(mut self, input: &str) -> (Child, String) {
+        let child = self.cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runbox starts");
+        (child, input.to_string())
+    }
+}

@@ -1,0 +1,19 @@
+#![allow(unreachable_pub)]
+
+//! Black-box tests of the `runbox` binary, plus a few of the library's
+//! public API. One test binary; each module covers one concern.
+
+mod harness;
+
+// Every sample runbook in runbooks/, run as a user would.
+mod samples;
+// What JavaScript steps see: console, get, fs, path, results, errors.
+mod js_steps;
+// Attempts to reach host files the sandbox does not grant.
+mod escapes;
+// Runaway guests: fuel, deadline, memory, output, promises, recursion.
+mod runaway;
+// Malformed runbooks: every problem reported, with its line.
+mod malformed;
+// History entries and the JSON record, including concurrent runs.
+mod records;

@@ -1,0 +1,103 @@
+//! Runaway guests end in their error code and never take the host down.
+
+use std::time::Duration;
+
+use runbox::limits::Limits;
+use runbox::{ErrorCode, GuestCache, JsSource, Sandbox, StepContext};
+
+use crate::harness::{Scratch, error_code};
+
+#[test]
+fn an_endless_loop_runs_out_of_fuel() {
+    let s = Scratch::new();
+    let (run, json) = s.runbox().js("while (true) {}", &["--fuel", "50000000", "--timeout", "60s"]);
+    run.code(152);
+    assert_eq!(error_code(&json), "OutOfFuel");
+    assert!(json["fuel_consumed"].as_u64().unwrap() >= 50_000_000);
+}
+
+#[test]
+fn an_endless_loop_hits_the_wall_clock_deadline() {
+    let s = Scratch::new();
+    let (run, json) = s.runbox().js("while (true) {}", &["--timeout", "200ms", "--fuel", "1000000000000"]);
+    run.code(124);
+    assert_eq!(error_code(&json), "Timeout");
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    let s = Scratch::new();
+    let (run, json) = s.runbox().js("const keep = []; while (true) keep.push(new Array(1e5).fill(7));", &["--memory", "64MiB"]);
+    run.code(137);
+    assert_eq!(error_code(&json), "MemoryLimit");
+    let (run, json) = s.runbox().js("return 'x'.repeat(2 ** 28).length", &["--memory", "64MiB"]);
+    run.code(137);
+    assert_eq!(error_code(&json), "MemoryLimit");
+}
+
+#[test]
+fn an_output_flood_is_cut_at_the_limit_and_marked() {
+    let s = Scratch::new();
+    let (run, json) = s.runbox().js("while (true) console.log('flood flood flood')", &["--max-output", "4KiB"]);
+    run.code(153);
+    assert_eq!(error_code(&json), "OutputLimit");
+    let stdout = json["stdout"].as_str().unwrap();
+    assert!(stdout.ends_with("[runbox: stdout truncated at 4096 bytes]\n"), "{}", &stdout[stdout.len() - 80..]);
+    assert!(stdout.len() < 4096 + 64);
+    let (run, json) = s.runbox().js("console.error('e'.repeat(5000))", &["--max-output", "1KiB"]);
+    run.code(153);
+    assert!(json["stderr"].as_str().unwrap().contains("[runbox: stderr truncated at 1024 bytes]"));
+}
+
+#[test]
+fn a_promise_that_never_settles_is_an_error_not_a_hang() {
+    let s = Scratch::new();
+    let (run, json) = s.runbox().js("await new Promise(() => {}); return 'unreachable'", &["--timeout", "60s"]);
+    run.code(1);
+    assert_eq!(error_code(&json), "RuntimeError");
+    assert!(json["error"]["message"].as_str().unwrap().contains("never settled"));
+}
+
+#[test]
+fn unbounded_recursion_is_reported_as_recursion() {
+    let s = Scratch::new();
+    let (run, json) = s.runbox().js("function down(n) { return down(n + 1) + 1 } down(0)", &[]);
+    run.code(1);
+    assert_eq!(error_code(&json), "RuntimeError");
+    assert!(json["error"]["message"].as_str().unwrap().contains("Maximum call stack size exceeded"), "{json:#}");
+}
+
+/// One process, one sandbox: after each kind of runaway, the next step runs.
+#[test]
+fn the_next_step_runs_after_any_runaway_in_the_same_process() {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache");
+    let sandbox = Sandbox::new(&GuestCache::at(cache)).unwrap();
+    let context = StepContext::default();
+    let base = Limits { timeout: Duration::from_secs(60), fuel: 20_000_000_000, memory: 64 << 20, output: 4096 };
+    let step = |source: &str| JsSource { source: source.into(), filename: "step.js".into(), first_line: 1 };
+    let runaways = [
+        ("while (true) {}", Limits { fuel: 20_000_000, ..base }, ErrorCode::OutOfFuel),
+        ("while (true) {}", Limits { timeout: Duration::from_millis(100), ..base }, ErrorCode::Timeout),
+        ("const a = []; while (true) a.push(new Array(1e5).fill(1))", base, ErrorCode::MemoryLimit),
+        ("while (true) console.log('x')", base, ErrorCode::OutputLimit),
+    ];
+    for (source, limits, code) in runaways {
+        let outcome = sandbox.run_js(&step(source), &context, limits, false);
+        assert_eq!(outcome.error.map(|e| e.code), Some(code), "{source}");
+        let next = sandbox.run_js(&step("console.log('still here'); return 1 + 1"), &context, base, false);
+        assert_eq!((next.exit_code, next.stdout.text.as_str()), (0, "still here\n"), "after {code}: {:?}", next.error);
+        assert_eq!(next.result, Some(serde_json::json!(2)));
+    }
+}
+
+/// Globals a step sets are gone for the next step: each gets a fresh instance.
+#[test]
+fn steps_share_no_state() {
+    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache");
+    let sandbox = Sandbox::new(&GuestCache::at(cache)).unwrap();
+    let step = |source: &str| JsSource { source: source.into(), filename: "s.js".into(), first_line: 1 };
+    let first = sandbox.run_js(&step("globalThis.leak = 1; Math.max = () => 0; return 1"), &StepContext::default(), Limits::default(), false);
+    assert_eq!(first.exit_code, 0);
+    let second = sandbox.run_js(&step("return [typeof leak, Math.max(1, 2)]"), &StepContext::default(), Limits::default(), false);
+    assert_eq!(second.result, Some(serde_json::json!(["undefined", 2])));
+}
