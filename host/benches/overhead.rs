@@ -1,0 +1,153 @@
+//! `just bench`: runbox's per-step overhead and end-to-end time against
+//! Node (seed 003's `vm` approach and `node -e`), measured in one run on one
+//! machine, written to BENCHMARKS.md. Run with `cargo bench --bench overhead`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use runbox::limits::Limits;
+use runbox::{GuestCache, JsSource, Sandbox, StepContext};
+
+const STEP_RUNS: usize = 2000;
+const PROCESS_RUNS: usize = 40;
+
+fn main() -> anyhow::Result<()> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let cache = GuestCache::at(Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-cache"));
+
+    // Per step: a warm engine, a fresh instance per step, `return 1`.
+    let first = Instant::now();
+    drop(Sandbox::new(&cache)?);
+    let first_start = first.elapsed();
+    let warm = Instant::now();
+    let sandbox = Sandbox::new(&cache)?;
+    let warm_start = warm.elapsed();
+    let step = JsSource { source: "return 1".into(), filename: "bench.js".into(), first_line: 1 };
+    let context = StepContext::default();
+    let mut fuel = 0;
+    for _ in 0..50 {
+        sandbox.run_js(&step, &context, Limits::default(), false);
+    }
+    let mut steps = Vec::with_capacity(STEP_RUNS);
+    for _ in 0..STEP_RUNS {
+        let t = Instant::now();
+        let outcome = sandbox.run_js(&step, &context, Limits::default(), false);
+        steps.push(t.elapsed());
+        assert_eq!(outcome.result, Some(serde_json::json!(1)), "{:?}", outcome.error);
+        fuel = outcome.fuel_consumed;
+    }
+    let (runbox_p50, runbox_p99) = percentiles(&mut steps);
+    let runbox_rss = peak_rss_kib();
+
+    let node = Command::new("node").arg(repo.join("bench/node_vm.js")).arg(STEP_RUNS.to_string()).output();
+    let node: Option<serde_json::Value> = node.ok().filter(|o| o.status.success()).and_then(|o| serde_json::from_slice(&o.stdout).ok());
+    let us = |key: &str| node.as_ref().and_then(|n| n[key].as_f64()).map(|v| Duration::from_nanos((v * 1000.0) as u64));
+
+    // End to end: a one-line runbook through the binary, against `node -e`.
+    let runbox_bin = env!("CARGO_BIN_EXE_runbox");
+    let one_line = repo.join("bench/OneLine.md");
+    let cache_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-cache");
+    let e2e_runbox = time_process(PROCESS_RUNS, || {
+        let mut c = Command::new(runbox_bin);
+        c.args(["run", "--no-history"]).arg(&one_line).env("RUNBOX_CACHE_DIR", &cache_dir).env("RUNBOX_LOG", "/dev/null");
+        c
+    })
+    .ok_or_else(|| anyhow::anyhow!("`runbox run {}` failed", one_line.display()))?;
+    let e2e_node = time_process(PROCESS_RUNS, || {
+        let mut c = Command::new("node");
+        c.args(["-e", "console.log(1)"]);
+        c
+    });
+
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+    let micros = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
+    let opt = |d: Option<Duration>, f: &dyn Fn(Duration) -> String| d.map_or("node not found".to_string(), f);
+    let ratio = |ours: Duration, theirs: Option<Duration>| {
+        theirs.map_or("–".to_string(), |t| format!("{:.1}× faster", t.as_secs_f64() / ours.as_secs_f64()))
+    };
+    let machine = format!("{} cores, {}", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
+    let report = format!(
+        "# Benchmarks\n\n\
+         Measured by `just bench` (`cargo bench --bench overhead`) on {machine}, {date}.\n\
+         Every figure in a table comes from the same run.\n\n\
+         ## Per-step overhead of a trivial JavaScript step\n\n\
+         A warm engine running `return 1` in a fresh sandbox instance per step ({STEP_RUNS} runs after 50 warm-up runs),\n\
+         against seed 003's approach: Node's `vm.createContext` + `Script.runInContext` with `console`, `get`, `fs`\n\
+         and `path` injected (`bench/node_vm.js`).\n\n\
+         | | p50 | p99 | peak RSS |\n|---|---|---|---|\n\
+         | runbox (QuickJS on wasmtime, Wizer snapshot) | {} | {} | {} MiB (whole bench process) |\n\
+         | Node `vm` context | {} | {} | {} MiB |\n\
+         | ratio (p50) | {} | | |\n\n\
+         A runbox step consumes {fuel} units of fuel. Target: p50 ≤ 150 µs.\n\n\
+         ## End to end\n\n\
+         Wall time of a whole process, median of {PROCESS_RUNS} runs: `runbox run --no-history bench/OneLine.md`\n\
+         (a one-line `console.log(1)` runbook, compiled guest cached) against `node -e 'console.log(1)'`.\n\n\
+         | | p50 | p99 |\n|---|---|---|\n\
+         | `runbox run` | {} | {} |\n\
+         | `node -e` | {} | {} |\n\
+         | ratio (p50) | {} | |\n\n\
+         Target: ≤ 10 ms with a warm cache. In-process, starting a sandbox took {} the first time in this run\n\
+         (snapshot and compilation when the cache is cold) and {} from the warm cache.\n\n\
+         ## Reproduce\n\n\
+         ```sh\njust bench        # or: cargo bench --bench overhead\n```\n\n\
+         Node must be on `PATH` for its rows. The bench rewrites this file.\n",
+        micros(runbox_p50),
+        micros(runbox_p99),
+        runbox_rss / 1024,
+        opt(us("p50_us"), &micros),
+        opt(us("p99_us"), &micros),
+        node.as_ref().and_then(|n| n["max_rss_kib"].as_u64()).map_or("–".into(), |k| (k / 1024).to_string()),
+        ratio(runbox_p50, us("p50_us")),
+        ms(e2e_runbox.0),
+        ms(e2e_runbox.1),
+        opt(e2e_node.map(|n| n.0), &ms),
+        opt(e2e_node.map(|n| n.1), &ms),
+        ratio(e2e_runbox.0, e2e_node.map(|n| n.0)),
+        ms(first_start),
+        ms(warm_start),
+        date = today(),
+    );
+    std::fs::write(repo.join("BENCHMARKS.md"), &report)?;
+    println!("{report}");
+    Ok(())
+}
+
+fn percentiles(times: &mut [Duration]) -> (Duration, Duration) {
+    times.sort();
+    let pick = |q: f64| times[((q * times.len() as f64) as usize).min(times.len() - 1)];
+    (pick(0.5), pick(0.99))
+}
+
+fn time_process(runs: usize, command: impl Fn() -> Command) -> Option<(Duration, Duration)> {
+    let mut times = Vec::with_capacity(runs);
+    command().output().ok()?;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let out = command().output().ok()?;
+        if !out.status.success() {
+            return None;
+        }
+        times.push(t.elapsed());
+    }
+    Some(percentiles(&mut times))
+}
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!("{}-{:02}-{:02}", now.year(), now.month() as u8, now.day())
+}

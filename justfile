@@ -1,0 +1,26 @@
+# runbox's everyday commands. `just` is optional: each recipe is one plain
+# command you can run yourself.
+
+# Install the guest toolchain (clang-19, wasi-libc, wasm32-wasip2)
+setup:
+    scripts/setup
+
+# Rebuild the guest components into guests/dist/ (commit the result)
+guests:
+    scripts/build-guests
+
+# Fail if guests/dist/ is not what the guest sources build
+check-guests:
+    scripts/build-guests --check
+
+# The whole test suite
+test:
+    cargo test --release
+
+# Per-step and end-to-end timings against Node; writes BENCHMARKS.md
+bench:
+    cargo bench --bench overhead
+
+# Run a runbook: just run runbooks/HelloWorld.md
+run RUNBOOK *ARGS:
+    cargo run --release -- run {{RUNBOOK}} {{ARGS}}
