@@ -41,7 +41,8 @@ fn main() -> anyhow::Result<()> {
     let runbox_rss = peak_rss_kib();
 
     let node = Command::new("node").arg(repo.join("bench/node_vm.js")).arg(STEP_RUNS.to_string()).output();
-    let node: Option<serde_json::Value> = node.ok().filter(|o| o.status.success()).and_then(|o| serde_json::from_slice(&o.stdout).ok());
+    let node: Option<serde_json::Value> =
+        node.ok().filter(|o| o.status.success()).and_then(|o| serde_json::from_slice(&o.stdout).ok());
     let us = |key: &str| node.as_ref().and_then(|n| n[key].as_f64()).map(|v| Duration::from_nanos((v * 1000.0) as u64));
 
     // End to end: a one-line runbook through the binary, against `node -e`.
@@ -50,7 +51,10 @@ fn main() -> anyhow::Result<()> {
     let cache_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-cache");
     let e2e_runbox = time_process(PROCESS_RUNS, || {
         let mut c = Command::new(runbox_bin);
-        c.args(["run", "--no-history"]).arg(&one_line).env("RUNBOX_CACHE_DIR", &cache_dir).env("RUNBOX_LOG", "/dev/null");
+        c.args(["run", "--no-history"])
+            .arg(&one_line)
+            .env("RUNBOX_CACHE_DIR", &cache_dir)
+            .env("RUNBOX_LOG", "/dev/null");
         c
     })
     .ok_or_else(|| anyhow::anyhow!("`runbox run {}` failed", one_line.display()))?;
@@ -136,14 +140,20 @@ fn time_process(runs: usize, command: impl Fn() -> Command) -> Option<(Duration,
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 

@@ -220,7 +220,9 @@ fn run_js(args: JsArgs) -> anyhow::Result<i32> {
     let step = JsSource { source, filename, first_line: 1 };
     let outcome = sandbox.run_js(&step, &context, limits, !args.json);
     if args.json {
-        let error = outcome.error.as_ref().map(|e| json!({"code": e.code, "message": e.message, "line": e.line, "column": e.column, "stack": e.stack}));
+        let error = outcome.error.as_ref().map(
+            |e| json!({"code": e.code, "message": e.message, "line": e.line, "column": e.column, "stack": e.stack}),
+        );
         let report = json!({
             "exit_code": outcome.exit_code,
             "stdout": outcome.stdout.text,

@@ -96,12 +96,20 @@ impl Sandbox {
         let mut linker = Linker::<StepState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Js::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |state| state)?;
-        let component = cache.load(&engine, guest::JS, || {
-            let mut store = Store::new(&engine, StepState::new(&StepContext::default(), Limits::default(), Echo::None, Echo::None)?);
-            store.set_fuel(u64::MAX)?;
-            store.set_epoch_deadline(u64::MAX);
-            Ok(store)
-        }, &linker)?;
+        let component = cache.load(
+            &engine,
+            guest::JS,
+            || {
+                let mut store = Store::new(
+                    &engine,
+                    StepState::new(&StepContext::default(), Limits::default(), Echo::None, Echo::None)?,
+                );
+                store.set_fuel(u64::MAX)?;
+                store.set_epoch_deadline(u64::MAX);
+                Ok(store)
+            },
+            &linker,
+        )?;
         let js = JsPre::new(linker.instantiate_pre(&component)?)?;
         let ticker = Ticker::start(engine.clone());
         Ok(Sandbox { engine, js, ticker })
@@ -148,7 +156,11 @@ impl Sandbox {
         let (exit_code, result, error) = match called {
             Ok(Ok(json)) => match json.as_deref().map(serde_json::from_str).transpose() {
                 Ok(result) => (0, result, None),
-                Err(e) => (1, None, Some(StepError::new(ErrorCode::RuntimeError, format!("the step's result is not JSON: {e}")))),
+                Err(e) => (
+                    1,
+                    None,
+                    Some(StepError::new(ErrorCode::RuntimeError, format!("the step's result is not JSON: {e}"))),
+                ),
             },
             Ok(Err(script)) => (1, None, Some(script_error(script))),
             Err(trap) => {
@@ -223,7 +235,10 @@ fn stopped(state: &StepState, trap: &wasmtime::Error) -> StepError {
     } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::StackOverflow | Trap::MemoryOutOfBounds)) {
         // The interpreter's stack is first in linear memory: overflowing it
         // faults below address 0 (QuickJS has no stack check on WASI).
-        StepError::new(ErrorCode::RuntimeError, "RangeError: Maximum call stack size exceeded (the step recursed too deeply)")
+        StepError::new(
+            ErrorCode::RuntimeError,
+            "RangeError: Maximum call stack size exceeded (the step recursed too deeply)",
+        )
     } else {
         StepError::new(ErrorCode::RuntimeError, format!("the sandboxed interpreter crashed: {trap:#}"))
     }
@@ -251,9 +266,8 @@ impl StepState {
         wasi.stdout(stdout.clone()).stderr(stderr.clone()).envs(&context.env).initial_cwd(WORKDIR);
         for mount in &context.mounts {
             let perms = if mount.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-            wasi.preopened_dir(&mount.host, &mount.guest, perms).map_err(|e| {
-                anyhow::anyhow!("cannot mount {} at {}: {e}", mount.host.display(), mount.guest)
-            })?;
+            wasi.preopened_dir(&mount.host, &mount.guest, perms)
+                .map_err(|e| anyhow::anyhow!("cannot mount {} at {}: {e}", mount.host.display(), mount.guest))?;
         }
         Ok(StepState {
             wasi: wasi.build(),

@@ -57,7 +57,8 @@ impl GuestCache {
         store: impl FnOnce() -> anyhow::Result<Store<T>>,
         linker: &Linker<T>,
     ) -> anyhow::Result<Component> {
-        let path = self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest.wasm))));
+        let path =
+            self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest.wasm))));
         if let Some(path) = &path
             && path.exists()
             && let Ok(component) = deserialize(engine, path)
@@ -104,7 +105,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Runs the guest's `wizer-initialize` and returns the component with the
 /// resulting state baked in.
-fn snapshot<T: Send + 'static>(engine: &Engine, linker: &Linker<T>, wasm: &[u8], mut store: Store<T>) -> anyhow::Result<Vec<u8>> {
+fn snapshot<T: Send + 'static>(
+    engine: &Engine,
+    linker: &Linker<T>,
+    wasm: &[u8],
+    mut store: Store<T>,
+) -> anyhow::Result<Vec<u8>> {
     let mut wizer = Wizer::new();
     // Removing the export trips wizer 48 (the core alias of the lifted
     // function outlives it); the guest's initialiser is idempotent anyway.

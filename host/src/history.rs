@@ -167,7 +167,8 @@ mod tests {
             doc = with_entry(&doc, start, &entry(i, &format!("run {i}")), 3);
         }
         assert!(doc.starts_with("# A\n\n# History\nRecent runs.\n\n### "), "{doc}");
-        let codes: Vec<_> = doc.lines().filter(|l| l.starts_with("### ")).map(|l| l.rsplit(' ').next().unwrap()).collect();
+        let codes: Vec<_> =
+            doc.lines().filter(|l| l.starts_with("### ")).map(|l| l.rsplit(' ').next().unwrap()).collect();
         assert_eq!(codes, ["2", "3", "4"]);
     }
 }

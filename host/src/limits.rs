@@ -21,12 +21,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits {
-            timeout: Duration::from_secs(30),
-            fuel: 10_000_000_000,
-            memory: 256 << 20,
-            output: 1 << 20,
-        }
+        Limits { timeout: Duration::from_secs(30), fuel: 10_000_000_000, memory: 256 << 20, output: 1 << 20 }
     }
 }
 
@@ -61,10 +56,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: f64 = number
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (try 30s, 500ms, 2m)"))?;
+    let value: f64 =
+        number.replace('_', "").parse().map_err(|_| format!("`{text}` is not a duration (try 30s, 500ms, 2m)"))?;
     let seconds = match unit.trim() {
         "" | "s" | "sec" | "secs" => value,
         "ms" => value / 1000.0,
@@ -83,10 +76,8 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !(c.is_ascii_digit() || c == '_')).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let value: u64 = number
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (try 64MiB, 1GiB, 4096)"))?;
+    let value: u64 =
+        number.replace('_', "").parse().map_err(|_| format!("`{text}` is not a size (try 64MiB, 1GiB, 4096)"))?;
     let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" => 1_000,
@@ -97,7 +88,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "gib" => 1 << 30,
         other => return Err(format!("unknown unit `{other}` in size `{text}` (use KiB, MiB or GiB)")),
     };
-    value.checked_mul(scale).filter(|&v| v > 0).ok_or_else(|| format!("size `{text}` must be positive and fit in 64 bits"))
+    value
+        .checked_mul(scale)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("size `{text}` must be positive and fit in 64 bits"))
 }
 
 /// A fuel budget: a positive integer, `_` allowed as a separator.

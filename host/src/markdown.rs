@@ -10,9 +10,7 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use yaml_serde::Value as Yaml;
 
 use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_size};
-use crate::runbook::{
-    ClaimRequirement, EnvRequirement, Invalid, Language, PathRequirement, Problem, Runbook, Step,
-};
+use crate::runbook::{ClaimRequirement, EnvRequirement, Invalid, Language, PathRequirement, Problem, Runbook, Step};
 
 const ENVIRONMENT: &str = "Environment Requirements";
 const FILE_SYSTEM: &str = "File System Requirements";
@@ -71,7 +69,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
 
     let Some(first) = sections.first() else {
         problems.push(Problem::new(1, format!("no `# {stem}` heading: a runbook starts with an H1 holding its name")));
-        problems.extend(ORDER.iter().filter(|s| **s != CLAIMS).map(|s| Problem::new(1, format!("missing section `# {s}`"))));
+        problems.extend(
+            ORDER.iter().filter(|s| **s != CLAIMS).map(|s| Problem::new(1, format!("missing section `# {s}`"))),
+        );
         return Err(Invalid { file: path.to_path_buf(), problems });
     };
     if first.heading_start > 0 && !text[..first.heading_start].trim().is_empty() {
@@ -254,7 +254,8 @@ fn environment(section: &Section, problems: &mut Vec<Problem>) -> Vec<EnvRequire
 
 fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn file_system(section: &Section, problems: &mut Vec<Problem>) -> (Vec<PathRequirement>, Vec<PathRequirement>) {
@@ -293,7 +294,10 @@ fn file_system(section: &Section, problems: &mut Vec<Problem>) -> (Vec<PathRequi
         for item in items {
             match scalar(&item).filter(|p| !p.trim().is_empty()) {
                 Some(path) => target.push(PathRequirement { line: key_line(section, line, &path), path }),
-                None => problems.push(Problem::new(key_line(section, line, &key), format!("`{key}` lists an entry that is not a path"))),
+                None => problems.push(Problem::new(
+                    key_line(section, line, &key),
+                    format!("`{key}` lists an entry that is not a path"),
+                )),
             }
         }
     }
@@ -344,7 +348,8 @@ fn steps(section: &Section, runbook: &str, problems: &mut Vec<Problem>) -> Vec<S
         let mut limits = LimitOverrides::default();
         for attribute in attributes {
             let Some((key, value)) = attribute.split_once('=') else {
-                problems.push(Problem::new(block.fence_line, format!("step attribute `{attribute}` must be key=value")));
+                problems
+                    .push(Problem::new(block.fence_line, format!("step attribute `{attribute}` must be key=value")));
                 continue;
             };
             let value = value.trim_matches('"');
@@ -405,7 +410,10 @@ mod tests {
         let rb = parse(Path::new("runbooks/Hello.md"), GOOD).unwrap();
         assert_eq!(rb.name, "Hello");
         assert_eq!(rb.description, "Says hello.");
-        assert_eq!(rb.env, vec![EnvRequirement { name: "GREETING".into(), description: "what to say".into(), line: 6 }]);
+        assert_eq!(
+            rb.env,
+            vec![EnvRequirement { name: "GREETING".into(), description: "what to say".into(), line: 6 }]
+        );
         assert_eq!(rb.inputs[0].path, "./data");
         assert_eq!(rb.outputs[0].path, "./out");
         assert_eq!(rb.claims[0].values, vec!["dev", "admin"]);

@@ -50,7 +50,9 @@ pub fn resolve(runbook: &Runbook) -> Result<Vec<Declared>, Vec<Problem>> {
     let canonical_folder = folder.canonicalize().unwrap_or_else(|_| folder.to_path_buf());
     let mut declared = Vec::new();
     let mut problems = Vec::new();
-    for (requirement, input) in runbook.inputs.iter().map(|r| (r, true)).chain(runbook.outputs.iter().map(|r| (r, false))) {
+    for (requirement, input) in
+        runbook.inputs.iter().map(|r| (r, true)).chain(runbook.outputs.iter().map(|r| (r, false)))
+    {
         match resolve_one(requirement, input, folder, &canonical_folder) {
             Ok(d) => declared.push(d),
             Err(message) => problems.push(Problem::new(requirement.line, message)),
@@ -64,7 +66,9 @@ fn resolve_one(req: &PathRequirement, input: bool, folder: &Path, canonical_fold
     let raw = req.path.trim();
     let relative = !raw.starts_with('/');
     let lexical = normalize(raw).ok_or_else(|| {
-        format!("{what} path `{raw}` leaves the runbook's folder through `..`; declare an absolute path if that is intended")
+        format!(
+            "{what} path `{raw}` leaves the runbook's folder through `..`; declare an absolute path if that is intended"
+        )
     })?;
     let guest = if relative {
         if lexical.is_empty() { WORKDIR.to_string() } else { format!("{WORKDIR}/{lexical}") }
@@ -148,7 +152,10 @@ impl Workspace {
                 (Kind::InputFile, None) => {
                     let stage = match &staging {
                         Some(s) => s.path().to_path_buf(),
-                        None => staging.insert(tempfile::Builder::new().prefix("runbox-inputs-").tempdir()?).path().to_path_buf(),
+                        None => staging
+                            .insert(tempfile::Builder::new().prefix("runbox-inputs-").tempdir()?)
+                            .path()
+                            .to_path_buf(),
                     };
                     let (parent, name) = d.guest.rsplit_once('/').unwrap_or(("", &d.guest));
                     let parent = if parent.is_empty() { "/" } else { parent };

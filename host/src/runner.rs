@@ -119,10 +119,13 @@ impl Runner {
                     };
                     self.run_steps(runbook, context, &mut report);
                 }
-                Err(e) => refuse(&mut report, ErrorCode::ConfigInvalid, format!("cannot prepare the sandbox's files: {e}")),
+                Err(e) => {
+                    refuse(&mut report, ErrorCode::ConfigInvalid, format!("cannot prepare the sandbox's files: {e}"))
+                }
             },
             Err(problems) => {
-                let lines: Vec<String> = problems.iter().map(|p| format!("{}:{}: {}", runbook.file_name(), p.line, p.message)).collect();
+                let lines: Vec<String> =
+                    problems.iter().map(|p| format!("{}:{}: {}", runbook.file_name(), p.line, p.message)).collect();
                 refuse(&mut report, ErrorCode::ConfigInvalid, lines.join("\n"));
             }
         }
@@ -146,14 +149,21 @@ impl Runner {
         let mut results = Map::new();
         for step in &runbook.steps {
             let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
-            let source = JsSource { source: step.source.clone(), filename: runbook.file_name(), first_line: step.line as u32 };
+            let source =
+                JsSource { source: step.source.clone(), filename: runbook.file_name(), first_line: step.line as u32 };
             let progress = self.config.echo && std::io::stderr().is_terminal();
             if progress {
                 eprintln!("runbox: ▶ {} ({}, line {})", step.name, step.language.as_str(), step.line);
             }
             let outcome = self.sandbox.run_js(&source, &context, limits, self.config.echo);
             if progress {
-                eprintln!("runbox: {} {} exited {} in {:.1?}", if outcome.exit_code == 0 { "✓" } else { "✗" }, step.name, outcome.exit_code, outcome.duration);
+                eprintln!(
+                    "runbox: {} {} exited {} in {:.1?}",
+                    if outcome.exit_code == 0 { "✓" } else { "✗" },
+                    step.name,
+                    outcome.exit_code,
+                    outcome.duration
+                );
             }
             let audit = SourceReport {
                 kind: "inline",

@@ -43,7 +43,11 @@ fn dot_dot_cannot_climb_out_of_a_mount() {
     let sibling = keep.path().file_name().unwrap().to_string_lossy().into_owned();
     let up = format!("../{sibling}/secret.txt");
     let inside = s.join("work");
-    let run = s.runbox().current_dir(&inside).args(["js", "--json", "-e", &format!("return fs.readFileSync('{up}', 'utf8')")]).run();
+    let run = s
+        .runbox()
+        .current_dir(&inside)
+        .args(["js", "--json", "-e", &format!("return fs.readFileSync('{up}', 'utf8')")])
+        .run();
     refused(&run.json(), "ENOENT");
     let (_, json) = s.runbox().js("return fs.readFileSync('../../../../etc/hostname', 'utf8')", &[]);
     refused(&json, "ENOENT");
@@ -133,7 +137,11 @@ fn declared_paths_may_not_leave_the_runbooks_folder() {
     let run = s.runbox().args(["run", "--json", "book/Sneaky.md"]).run();
     run.code(2);
     let message = run.json()["error"]["message"].as_str().unwrap().to_string();
-    assert!(message.contains("Sneaky.md:12: input path `./data` resolves to") && message.contains("outside the runbook's folder"), "{message}");
+    assert!(
+        message.contains("Sneaky.md:12: input path `./data` resolves to")
+            && message.contains("outside the runbook's folder"),
+        "{message}"
+    );
     assert!(message.contains("Sneaky.md:14: output path `../outside` leaves the runbook's folder"), "{message}");
     assert!(!s.join("outside").exists());
     assert!(!run.stdout.contains("PLANTED-SECRET-42"));

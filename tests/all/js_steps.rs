@@ -143,7 +143,10 @@ fn fs_errors_are_node_style_and_catchable() {
     let s = Scratch::new();
     let code = "try { fs.readFileSync('missing.txt') } catch (e) { return [e.code, e.syscall, e.message] }";
     let (_, json) = s.runbox().js(code, &[]);
-    assert_eq!(json["result"], serde_json::json!(["ENOENT", "open", "ENOENT: no such file or directory, open '/work/missing.txt'"]));
+    assert_eq!(
+        json["result"],
+        serde_json::json!(["ENOENT", "open", "ENOENT: no such file or directory, open '/work/missing.txt'"])
+    );
 }
 
 #[test]

@@ -27,7 +27,9 @@ fn validate_reports_every_structural_problem_with_its_line() {
     s.write("Broken.md", BROKEN);
     let run = s.runbox().args(["validate", "Broken.md"]).run();
     run.code(1)
-        .stderr_has("Broken.md:1: the first heading `# NotTheFileName` must equal the file name without `.md`: `Broken`")
+        .stderr_has(
+            "Broken.md:1: the first heading `# NotTheFileName` must equal the file name without `.md`: `Broken`",
+        )
         .stderr_has("Broken.md:5: code block language `python` is not runnable")
         .stderr_has("Broken.md:11: `# History` must be the last section, but `# File System Requirements` follows it")
         .stderr_has("Broken.md:11: section `# File System Requirements` is out of order")
@@ -56,7 +58,13 @@ fn validate_checks_several_files_and_reports_each() {
 #[test]
 fn bad_step_attributes_and_yaml_are_located() {
     let s = Scratch::new();
-    let text = crate::harness::runbook("Attrs", "A: [unclosed", &[], &[], "```js {timeout=soon colour=red}\nreturn 1\n```\n\n```sh\n\n```");
+    let text = crate::harness::runbook(
+        "Attrs",
+        "A: [unclosed",
+        &[],
+        &[],
+        "```js {timeout=soon colour=red}\nreturn 1\n```\n\n```sh\n\n```",
+    );
     s.write("Attrs.md", &text);
     let run = s.runbox().args(["validate", "Attrs.md"]).run();
     run.code(1)
@@ -70,5 +78,10 @@ fn bad_step_attributes_and_yaml_are_located() {
 fn an_empty_file_lists_what_is_missing() {
     let s = Scratch::new();
     s.write("Empty.md", "");
-    s.runbox().args(["validate", "Empty.md"]).run().code(1).stderr_has("no `# Empty` heading").stderr_has("missing section `# Script`");
+    s.runbox()
+        .args(["validate", "Empty.md"])
+        .run()
+        .code(1)
+        .stderr_has("no `# Empty` heading")
+        .stderr_has("missing section `# Script`");
 }

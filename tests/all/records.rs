@@ -7,7 +7,8 @@ fn twenty_concurrent_runs_leave_twenty_whole_entries() {
     let s = Scratch::new();
     let script = "```js\nconsole.log(`run ${get('RUN_ID')}`)\n```";
     let path = s.write("Busy.md", &runbook("Busy", "RUN_ID: which run this is", &[], &[], script));
-    let children: Vec<_> = (0..20).map(|i| s.runbox().env("RUN_ID", &i.to_string()).args(["run", "Busy.md"]).spawn()).collect();
+    let children: Vec<_> =
+        (0..20).map(|i| s.runbox().env("RUN_ID", &i.to_string()).args(["run", "Busy.md"]).spawn()).collect();
     for child in children {
         let out = crate::harness::Run::from(child.wait_with_output().unwrap());
         out.success();

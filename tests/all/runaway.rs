@@ -27,7 +27,8 @@ fn an_endless_loop_hits_the_wall_clock_deadline() {
 #[test]
 fn a_memory_bomb_hits_the_memory_limit() {
     let s = Scratch::new();
-    let (run, json) = s.runbox().js("const keep = []; while (true) keep.push(new Array(1e5).fill(7));", &["--memory", "64MiB"]);
+    let (run, json) =
+        s.runbox().js("const keep = []; while (true) keep.push(new Array(1e5).fill(7));", &["--memory", "64MiB"]);
     run.code(137);
     assert_eq!(error_code(&json), "MemoryLimit");
     let (run, json) = s.runbox().js("return 'x'.repeat(2 ** 28).length", &["--memory", "64MiB"]);
@@ -96,8 +97,18 @@ fn steps_share_no_state() {
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache");
     let sandbox = Sandbox::new(&GuestCache::at(cache)).unwrap();
     let step = |source: &str| JsSource { source: source.into(), filename: "s.js".into(), first_line: 1 };
-    let first = sandbox.run_js(&step("globalThis.leak = 1; Math.max = () => 0; return 1"), &StepContext::default(), Limits::default(), false);
+    let first = sandbox.run_js(
+        &step("globalThis.leak = 1; Math.max = () => 0; return 1"),
+        &StepContext::default(),
+        Limits::default(),
+        false,
+    );
     assert_eq!(first.exit_code, 0);
-    let second = sandbox.run_js(&step("return [typeof leak, Math.max(1, 2)]"), &StepContext::default(), Limits::default(), false);
+    let second = sandbox.run_js(
+        &step("return [typeof leak, Math.max(1, 2)]"),
+        &StepContext::default(),
+        Limits::default(),
+        false,
+    );
     assert_eq!(second.result, Some(serde_json::json!(["undefined", 2])));
 }

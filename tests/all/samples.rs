@@ -47,19 +47,33 @@ fn hello_world_without_its_variable_is_refused_and_the_refusal_recorded() {
     let s = Scratch::new();
     let runbook = s.sample("HelloWorld");
     let run = s.runbox().args(["run", "HelloWorld.md"]).env_remove("GREETING_NAME").run();
-    run.code(2).stderr_has("ConfigInvalid").stderr_has("HelloWorld.md:8: environment variable `GREETING_NAME` is not set");
+    run.code(2)
+        .stderr_has("ConfigInvalid")
+        .stderr_has("HelloWorld.md:8: environment variable `GREETING_NAME` is not set");
     assert!(!s.join("out").exists(), "nothing runs when validation fails");
     let text = std::fs::read_to_string(runbook).unwrap();
     assert!(history_headings(&text)[0].ends_with("| Exit Code: 2"));
-    assert!(text.contains("**Error:**\n```\nConfigInvalid: HelloWorld.md:8: environment variable `GREETING_NAME`"), "{text}");
+    assert!(
+        text.contains("**Error:**\n```\nConfigInvalid: HelloWorld.md:8: environment variable `GREETING_NAME`"),
+        "{text}"
+    );
 }
 
 #[test]
 fn hello_world_validates_when_its_variable_is_given() {
     let s = Scratch::new();
     s.sample("HelloWorld");
-    s.runbox().args(["validate", "HelloWorld.md", "--env", "GREETING_NAME=x"]).run().success().stdout_has("ok: HelloWorld.md");
-    s.runbox().args(["validate", "HelloWorld.md"]).env_remove("GREETING_NAME").run().code(1).stderr_has("GREETING_NAME");
+    s.runbox()
+        .args(["validate", "HelloWorld.md", "--env", "GREETING_NAME=x"])
+        .run()
+        .success()
+        .stdout_has("ok: HelloWorld.md");
+    s.runbox()
+        .args(["validate", "HelloWorld.md"])
+        .env_remove("GREETING_NAME")
+        .run()
+        .code(1)
+        .stderr_has("GREETING_NAME");
 }
 
 #[test]
@@ -82,5 +96,8 @@ fn log_summary_fails_the_gate_with_the_throwing_line() {
     let s = Scratch::new();
     s.sample("LogSummary");
     let run = s.runbox().args(["run", "LogSummary.md", "--input", "threshold=0.1"]).run();
-    run.code(1).stderr_has("too many errors").stderr_has("LogSummary.md:45:").stderr_has("error rate 0.250 is above 0.1");
+    run.code(1)
+        .stderr_has("too many errors")
+        .stderr_has("LogSummary.md:45:")
+        .stderr_has("error rate 0.250 is above 0.1");
 }

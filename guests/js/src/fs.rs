@@ -92,9 +92,7 @@ fn stat<'js>(ctx: Ctx<'js>, path: String, follow: bool) -> rquickjs::Result<Obje
     let meta = if follow { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
     let meta = meta.map_err(|e| throw(&ctx, e, if follow { "stat" } else { "lstat" }, &path))?;
     let millis = |t: io::Result<SystemTime>| {
-        t.ok()
-            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        t.ok().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
     let modified = millis(meta.modified());
     let stats = Object::new(ctx)?;
@@ -111,9 +109,7 @@ fn rename(ctx: Ctx<'_>, from: String, to: String) -> rquickjs::Result<()> {
 }
 
 fn copy_file(ctx: Ctx<'_>, from: String, to: String) -> rquickjs::Result<()> {
-    std::fs::copy(&from, &to)
-        .map(drop)
-        .map_err(|e| throw(&ctx, e, "copyfile", &format!("{from}' -> '{to}")))
+    std::fs::copy(&from, &to).map(drop).map_err(|e| throw(&ctx, e, "copyfile", &format!("{from}' -> '{to}")))
 }
 
 fn kind_of(file_type: &std::fs::FileType) -> &'static str {

@@ -12,9 +12,7 @@ use std::cell::RefCell;
 use std::ffi::CString;
 use std::io::Write;
 
-use rquickjs::{
-    Context, Ctx, Function, Object, Persistent, Promise, Runtime, Value, promise::PromiseState, qjs,
-};
+use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Runtime, Value, promise::PromiseState, qjs};
 
 wit_bindgen::generate!({ path: "../../wit", world: "js-snapshot" });
 
@@ -95,9 +93,7 @@ fn finish(ctx: &Ctx<'_>, step: &JsStep, promise: Persistent<Promise<'static>>) -
             let value: Value = promise.result().expect("settled").map_err(|e| internal(ctx, e))?;
             match ctx.json_stringify(value) {
                 Ok(json) => Ok(json.map(|s| s.to_string()).transpose().map_err(|e| internal(ctx, e))?),
-                Err(rquickjs::Error::Exception) => {
-                    Err(script_error(ctx, ErrorKind::Runtime, ctx.catch(), step))
-                }
+                Err(rquickjs::Error::Exception) => Err(script_error(ctx, ErrorKind::Runtime, ctx.catch(), step)),
                 Err(e) => Err(internal(ctx, e)),
             }
         }
@@ -183,11 +179,7 @@ fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, step: 
 
 /// A column of the wrapped source as a column of the user's source.
 fn unshift(line: u32, column: u32, step: &JsStep) -> u32 {
-    if line == step.first_line.max(1) && column > WRAPPER.len() as u32 {
-        column - WRAPPER.len() as u32
-    } else {
-        column
-    }
+    if line == step.first_line.max(1) && column > WRAPPER.len() as u32 { column - WRAPPER.len() as u32 } else { column }
 }
 
 /// The stack with every `filename:line:col` in the user's coordinates.
