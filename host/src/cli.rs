@@ -148,7 +148,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
 }
 
 fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
-    let runbook = markdown::load(&args.runbook)?;
+    let runbook = match markdown::load(&args.runbook) {
+        Ok(runbook) => runbook,
+        Err(invalid) => {
+            let report = runbox::record_invalid(&invalid);
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                eprintln!("runbox: {invalid}");
+            }
+            return Ok(report.exit_code);
+        }
+    };
     let runner = Runner::new(Config {
         overrides: args.limits.overrides(),
         history: !args.no_history,

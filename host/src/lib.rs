@@ -35,4 +35,4 @@ pub use guest::GuestCache;
 pub use output::{Captured, Echo};
 pub use report::{RunReport, StepReport};
 pub use runbook::Runbook;
-pub use runner::{Config, Inputs, Runner};
+pub use runner::{Config, Inputs, Runner, record_invalid};

@@ -219,6 +219,20 @@ fn yaml_block(section: &Section, problems: &mut Vec<Problem>) -> Option<(Yaml, u
     }
 }
 
+/// The section's yaml block as a mapping (empty when the block is empty);
+/// `None` after reporting a problem. `shape` says what the mapping holds.
+fn yaml_mapping(section: &Section, shape: &str, problems: &mut Vec<Problem>) -> Option<(yaml_serde::Mapping, usize)> {
+    let (yaml, line) = yaml_block(section, problems)?;
+    match yaml {
+        Yaml::Null => Some((yaml_serde::Mapping::new(), line)),
+        Yaml::Mapping(map) => Some((map, line)),
+        _ => {
+            problems.push(Problem::new(line, format!("`# {}` must {shape}", section.title)));
+            None
+        }
+    }
+}
+
 /// The line of `key` inside a yaml block, for messages.
 fn key_line(section: &Section, block_line: usize, key: &str) -> usize {
     section
@@ -230,14 +244,8 @@ fn key_line(section: &Section, block_line: usize, key: &str) -> usize {
 }
 
 fn environment(section: &Section, problems: &mut Vec<Problem>) -> Vec<EnvRequirement> {
-    let Some((yaml, line)) = yaml_block(section, problems) else { return Vec::new() };
-    let map = match yaml {
-        Yaml::Null => return Vec::new(),
-        Yaml::Mapping(map) => map,
-        _ => {
-            problems.push(Problem::new(line, "`# Environment Requirements` must map each VARIABLE to its description"));
-            return Vec::new();
-        }
+    let Some((map, line)) = yaml_mapping(section, "map each VARIABLE to its description", problems) else {
+        return Vec::new();
     };
     let mut env = Vec::new();
     for (key, value) in map {
@@ -259,14 +267,8 @@ fn is_env_name(name: &str) -> bool {
 }
 
 fn file_system(section: &Section, problems: &mut Vec<Problem>) -> (Vec<PathRequirement>, Vec<PathRequirement>) {
-    let Some((yaml, line)) = yaml_block(section, problems) else { return Default::default() };
-    let map = match yaml {
-        Yaml::Null => return Default::default(),
-        Yaml::Mapping(map) => map,
-        _ => {
-            problems.push(Problem::new(line, "`# File System Requirements` must have `Input:` and `Output:` lists"));
-            return Default::default();
-        }
+    let Some((map, line)) = yaml_mapping(section, "have `Input:` and `Output:` lists", problems) else {
+        return Default::default();
     };
     let (mut inputs, mut outputs) = (Vec::new(), Vec::new());
     for (key, value) in map {
@@ -305,14 +307,8 @@ fn file_system(section: &Section, problems: &mut Vec<Problem>) -> (Vec<PathRequi
 }
 
 fn claims(section: &Section, problems: &mut Vec<Problem>) -> Vec<ClaimRequirement> {
-    let Some((yaml, line)) = yaml_block(section, problems) else { return Vec::new() };
-    let map = match yaml {
-        Yaml::Null => return Vec::new(),
-        Yaml::Mapping(map) => map,
-        _ => {
-            problems.push(Problem::new(line, "`# Required Claims` must map each claim to its accepted values"));
-            return Vec::new();
-        }
+    let Some((map, line)) = yaml_mapping(section, "map each claim to its accepted values", problems) else {
+        return Vec::new();
     };
     let mut claims = Vec::new();
     for (key, value) in map {

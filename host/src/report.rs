@@ -25,6 +25,27 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    pub(crate) fn new(runbook: &str, file: &std::path::Path, correlation_id: &str) -> RunReport {
+        RunReport {
+            runbook: runbook.to_string(),
+            file: file.display().to_string(),
+            exit_code: 0,
+            correlation_id: correlation_id.to_string(),
+            duration_ms: 0,
+            stdout: String::new(),
+            stderr: String::new(),
+            error: None,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Marks the runbook as refused before any step ran.
+    pub(crate) fn refuse(&mut self, code: ErrorCode, message: String) {
+        self.exit_code = code.exit_status();
+        self.stderr = format!("{code}: {message}\n");
+        self.error = Some(ErrorReport { code, message, line: None, column: None, stack: None });
+    }
+
     pub fn succeeded(&self) -> bool {
         self.exit_code == 0
     }

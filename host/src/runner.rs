@@ -18,8 +18,8 @@ use crate::limits::{LimitOverrides, Limits};
 use crate::mounts::Workspace;
 use crate::plan::{self, Plan};
 use crate::record::{self, Breadcrumb};
-use crate::report::{ErrorReport, RunReport, SourceReport, StepReport};
-use crate::runbook::Runbook;
+use crate::report::{RunReport, SourceReport, StepReport};
+use crate::runbook::{Invalid, Runbook};
 
 /// How a [`Runner`] runs runbooks.
 #[derive(Clone, Debug)]
@@ -87,26 +87,8 @@ impl Runner {
     /// Runs `runbook`, records the execution, and reports it.
     pub fn run(&self, runbook: &Runbook, inputs: &Inputs) -> RunReport {
         let started = Instant::now();
-        let at = OffsetDateTime::now_utc();
-        let correlation_id = uuid::Uuid::new_v4().to_string();
-        let breadcrumb = Breadcrumb {
-            at_time: at.format(&Rfc3339).unwrap_or_default(),
-            by_user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-            from_ip: None,
-            correlation_id: correlation_id.clone(),
-            recursion_stack: vec![runbook.name.clone()],
-        };
-        let mut report = RunReport {
-            runbook: runbook.name.clone(),
-            file: runbook.path.display().to_string(),
-            exit_code: 0,
-            correlation_id,
-            duration_ms: 0,
-            stdout: String::new(),
-            stderr: String::new(),
-            error: None,
-            steps: Vec::new(),
-        };
+        let breadcrumb = breadcrumb(&runbook.name);
+        let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
         match plan::check(runbook, &self.config.env) {
             Ok(Plan { env, paths }) => match Workspace::prepare(&paths) {
                 Ok(workspace) => {
@@ -119,14 +101,12 @@ impl Runner {
                     };
                     self.run_steps(runbook, context, &mut report);
                 }
-                Err(e) => {
-                    refuse(&mut report, ErrorCode::ConfigInvalid, format!("cannot prepare the sandbox's files: {e}"))
-                }
+                Err(e) => report.refuse(ErrorCode::ConfigInvalid, format!("cannot prepare the sandbox's files: {e}")),
             },
             Err(problems) => {
                 let lines: Vec<String> =
                     problems.iter().map(|p| format!("{}:{}: {}", runbook.file_name(), p.line, p.message)).collect();
-                refuse(&mut report, ErrorCode::ConfigInvalid, lines.join("\n"));
+                report.refuse(ErrorCode::ConfigInvalid, lines.join("\n"));
             }
         }
         report.duration_ms = started.elapsed().as_millis();
@@ -210,10 +190,27 @@ fn variables(inputs: &Inputs, env: &[(String, String)]) -> Map<String, Value> {
     vars
 }
 
-fn refuse(report: &mut RunReport, code: ErrorCode, message: String) {
-    report.exit_code = code.exit_status();
-    report.stderr = format!("{code}: {message}\n");
-    report.error = Some(ErrorReport { code, message, line: None, column: None, stack: None });
+/// Records the refusal of a runbook that could not even be parsed. Its file
+/// is left alone (appending to a malformed file could lose what is in it);
+/// the JSON record keeps the refusal.
+pub fn record_invalid(invalid: &Invalid) -> RunReport {
+    let name = invalid.file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let breadcrumb = breadcrumb(&name);
+    let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
+    report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
+    record::emit(&breadcrumb, &report);
+    report
+}
+
+/// A new top-level execution of `runbook` by this process's user.
+fn breadcrumb(runbook: &str) -> Breadcrumb {
+    Breadcrumb {
+        at_time: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
+        by_user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+        from_ip: None,
+        correlation_id: uuid::Uuid::new_v4().to_string(),
+        recursion_stack: vec![runbook.to_string()],
+    }
 }
 
 pub(crate) fn hex_sha256(text: &str) -> String {

@@ -245,11 +245,23 @@
     return String(data);
   }
 
+  // What `Stats` and `Dirent` say about the kind of file.
+  const kindMethods = {
+    isFile() {
+      return this.kind === 'file';
+    },
+    isDirectory() {
+      return this.kind === 'dir';
+    },
+    isSymbolicLink() {
+      return this.kind === 'symlink';
+    },
+  };
+
   class Stats {
     constructor(raw) {
       Object.assign(this, {
         size: raw.size,
-        mode: raw.mode,
         mtimeMs: raw.mtimeMs,
         atimeMs: raw.atimeMs,
         birthtimeMs: raw.birthtimeMs,
@@ -259,15 +271,6 @@
       this.atime = new Date(raw.atimeMs);
       this.birthtime = new Date(raw.birthtimeMs);
     }
-    isFile() {
-      return this.kind === 'file';
-    }
-    isDirectory() {
-      return this.kind === 'dir';
-    }
-    isSymbolicLink() {
-      return this.kind === 'symlink';
-    }
   }
 
   class Dirent {
@@ -276,16 +279,9 @@
       this.parentPath = parentPath;
       Object.defineProperty(this, 'kind', { value: kind });
     }
-    isFile() {
-      return this.kind === 'file';
-    }
-    isDirectory() {
-      return this.kind === 'dir';
-    }
-    isSymbolicLink() {
-      return this.kind === 'symlink';
-    }
   }
+  Object.assign(Stats.prototype, kindMethods);
+  Object.assign(Dirent.prototype, kindMethods);
 
   const fs = {
     readFileSync(p, options) {
