@@ -17,3 +17,5 @@ mod runaway;
 mod malformed;
 // History entries and the JSON record, including concurrent runs.
 mod records;
+// The JS guest run by another component host (jco on Node).
+mod embedding;
