@@ -160,6 +160,12 @@ fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
             return Ok(report.exit_code);
         }
     };
+    for (name, _) in args.env.iter().filter(|(name, _)| !runbook.env.iter().any(|e| &e.name == name)) {
+        eprintln!(
+            "runbox: warning: --env {name} is ignored: {} does not declare it under # Environment Requirements",
+            runbook.file_name()
+        );
+    }
     let runner = Runner::new(Config {
         overrides: args.limits.overrides(),
         history: !args.no_history,

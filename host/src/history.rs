@@ -9,12 +9,17 @@ use std::path::Path;
 
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 
 use crate::markdown;
 
 /// How many entries a runbook keeps unless configured otherwise.
 pub const DEFAULT_KEEP: usize = 20;
+
+/// ISO 8601 in UTC with milliseconds, as in seed 002: `2026-01-23T14:33:02.123Z`.
+const STAMP: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 /// One execution, as humans verify it in the runbook.
 #[derive(Clone, Debug)]
@@ -43,9 +48,7 @@ pub enum HistoryError {
 impl Entry {
     /// `### <ISO-8601> | Exit Code: N` followed by fenced blocks.
     pub fn render(&self) -> String {
-        let at = self.at.to_offset(time::UtcOffset::UTC);
-        let millis = at.replace_nanosecond(at.millisecond() as u32 * 1_000_000).unwrap_or(at);
-        let stamp = millis.format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string());
+        let stamp = self.at.to_offset(time::UtcOffset::UTC).format(STAMP).unwrap_or_else(|_| self.at.to_string());
         let mut out = format!("### {stamp} | Exit Code: {}\n\n", self.exit_code);
         match &self.body {
             EntryBody::Output { stdout, stderr } => {
@@ -144,7 +147,7 @@ mod tests {
     fn an_entry_renders_in_seed_002_format() {
         assert_eq!(
             entry(0, "hi\n").render(),
-            "### 2026-01-23T14:33:02Z | Exit Code: 0\n\n**Stdout:**\n```\nhi\n```\n\n**Stderr:**\n```\n```\n"
+            "### 2026-01-23T14:33:02.000Z | Exit Code: 0\n\n**Stdout:**\n```\nhi\n```\n\n**Stderr:**\n```\n```\n"
         );
     }
 

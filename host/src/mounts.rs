@@ -54,6 +54,10 @@ pub fn resolve(runbook: &Runbook) -> Result<Vec<Declared>, Vec<Problem>> {
         runbook.inputs.iter().map(|r| (r, true)).chain(runbook.outputs.iter().map(|r| (r, false)))
     {
         match resolve_one(requirement, input, folder, &canonical_folder) {
+            Ok(d) if declared.iter().any(|e: &Declared| e.guest == d.guest) => problems.push(Problem::new(
+                requirement.line,
+                format!("`{}` is declared twice (both appear at {} in the sandbox)", requirement.path, d.guest),
+            )),
             Ok(d) => declared.push(d),
             Err(message) => problems.push(Problem::new(requirement.line, message)),
         }

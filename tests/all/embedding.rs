@@ -9,11 +9,18 @@ use std::process::Command;
 use crate::harness::repo;
 
 fn run(dir: &Path, program: &str, args: &[&str]) -> String {
-    let out = Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| {
-        panic!("this test needs Node.js and npm on PATH (`{program}` failed to start: {e})")
-    });
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("this test needs Node.js and npm on PATH (`{program}` failed to start: {e})"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "`{program} {}` failed:\n{stdout}\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "`{program} {}` failed:\n{stdout}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
     stdout
 }
 

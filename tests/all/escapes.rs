@@ -158,3 +158,12 @@ fn absolute_declared_paths_appear_at_their_own_path() {
     let run = s.runbox().args(["run", "--json", "--no-history", "Abs.md"]).run();
     assert_eq!(run.success().json()["steps"][0]["result"], "abs");
 }
+
+#[test]
+fn a_path_declared_twice_is_refused() {
+    let s = Scratch::new();
+    std::fs::create_dir(s.join("data")).unwrap();
+    s.write("Twice.md", &runbook("Twice", "", &["./data"], &["./data/"], "```js\nreturn 1\n```"));
+    let run = s.runbox().args(["validate", "Twice.md"]).run();
+    run.code(1).stderr_has("Twice.md:14: `./data/` is declared twice (both appear at /work/data in the sandbox)");
+}

@@ -92,7 +92,9 @@ fn get_reads_inputs_and_declared_variables_and_nothing_else_leaks() {
         .env("SERVICE_TOKEN", "t0k3n")
         .env("UNDECLARED_SECRET", "hidden")
         .args(["run", "--json", "--no-history", "Vars.md", "--input", "who=ops", "--input", "n=3"])
+        .args(["--env", "UNDECLARED_TOO=x"])
         .run();
+    run.stderr_has("--env UNDECLARED_TOO is ignored: Vars.md does not declare it");
     let json = run.success().json();
     assert_eq!(
         json["steps"][0]["result"],
