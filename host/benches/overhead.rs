@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use runbox::limits::Limits;
-use runbox::{GuestCache, JsSource, Sandbox, StepContext};
+use runbox::{GuestCache, Language, Sandbox, Script, StepContext};
 
 const STEP_RUNS: usize = 2000;
 const PROCESS_RUNS: usize = 40;
@@ -23,16 +23,16 @@ fn main() -> anyhow::Result<()> {
     let warm = Instant::now();
     let sandbox = Sandbox::new(&cache)?;
     let warm_start = warm.elapsed();
-    let step = JsSource { source: "return 1".into(), filename: "bench.js".into(), first_line: 1 };
+    let step = Script::new(Language::JavaScript, "return 1", "bench.js");
     let context = StepContext::default();
     let mut fuel = 0;
     for _ in 0..50 {
-        sandbox.run_js(&step, &context, Limits::default(), false);
+        sandbox.run(&step, &context, Limits::default(), false);
     }
     let mut steps = Vec::with_capacity(STEP_RUNS);
     for _ in 0..STEP_RUNS {
         let t = Instant::now();
-        let outcome = sandbox.run_js(&step, &context, Limits::default(), false);
+        let outcome = sandbox.run(&step, &context, Limits::default(), false);
         steps.push(t.elapsed());
         assert_eq!(outcome.result, Some(serde_json::json!(1)), "{:?}", outcome.error);
         fuel = outcome.fuel_consumed;

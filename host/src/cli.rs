@@ -9,7 +9,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use runbox::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_size};
 use runbox::mounts::{Mount, Workspace};
 use runbox::record::{self, RecordFile};
-use runbox::{Config, GuestCache, Inputs, JsSource, Runner, Sandbox, StepContext, markdown, plan};
+use runbox::{Config, GuestCache, Inputs, Language, Runner, Sandbox, Script, StepContext, markdown, plan};
 use serde_json::{Value, json};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -41,6 +41,9 @@ enum Command {
     /// Run one JavaScript step in the sandbox, with the current directory
     /// mounted read-write as the working directory
     Js(JsArgs),
+    /// Run one shell script in the sandbox, with the current directory
+    /// mounted read-write as the working directory
+    Sh(ShArgs),
 }
 
 #[derive(ClapArgs)]
@@ -73,12 +76,37 @@ struct JsArgs {
     /// The script's code
     #[arg(short = 'e', long = "eval", value_name = "CODE")]
     eval: Option<String>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+#[derive(ClapArgs)]
+struct ShArgs {
+    /// Run CODE; the first ARG is then `$0`, as with `bash -c`
+    #[arg(short = 'c', value_name = "CODE", conflicts_with = "stdin")]
+    command: Option<String>,
+    /// Read the script from stdin even with ARGs, as with `bash -s`
+    #[arg(short = 's')]
+    stdin: bool,
+    /// FILE [ARG]...: the script and its positional parameters; stdin when no FILE
+    #[arg(value_name = "FILE | ARG", trailing_var_arg = true, allow_hyphen_values = true)]
+    rest: Vec<String>,
+    #[command(flatten)]
+    sandbox: SandboxArgs,
+}
+
+/// Mounts, variables and limits of a `runbox js` or `runbox sh` step.
+#[derive(ClapArgs)]
+struct SandboxArgs {
     /// Also mount DIR read-only at its own absolute path (repeatable)
     #[arg(long = "read", value_name = "DIR")]
     read: Vec<PathBuf>,
     /// Also mount DIR read-write at its own absolute path (repeatable)
     #[arg(long = "write", value_name = "DIR")]
     write: Vec<PathBuf>,
+    /// An environment variable for the script; it sees no others (repeatable)
+    #[arg(long = "env", value_name = "K=V", value_parser = key_value)]
+    env: Vec<(String, String)>,
     #[command(flatten)]
     limits: LimitArgs,
     /// Print one machine-readable result instead of the script's output
@@ -144,6 +172,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::Run(run) => run_runbook(run),
         Command::Validate { runbooks, env } => Ok(validate(&runbooks, &env.into_iter().collect())),
         Command::Js(js) => run_js(js),
+        Command::Sh(sh) => run_sh(sh),
     }
 }
 
@@ -202,18 +231,47 @@ fn validate(paths: &[PathBuf], env: &HashMap<String, String>) -> i32 {
 }
 
 fn run_js(args: JsArgs) -> anyhow::Result<i32> {
-    let (source, filename) = match (&args.eval, &args.file) {
-        (Some(code), _) => (code.clone(), "<eval>".to_string()),
-        (None, Some(file)) => (
-            std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?,
-            file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned()),
-        ),
-        (None, None) => {
-            let mut code = String::new();
-            std::io::stdin().read_to_string(&mut code).context("cannot read the script from stdin")?;
-            (code, "<stdin>".to_string())
-        }
+    let (source, filename) = match (args.eval, &args.file) {
+        (Some(code), _) => (code, "<eval>".to_string()),
+        (None, Some(file)) => (read_script(file)?, file_label(file)),
+        (None, None) => (read_stdin()?, "<stdin>".to_string()),
     };
+    run_script(Script::new(Language::JavaScript, source, filename), args.sandbox)
+}
+
+fn run_sh(args: ShArgs) -> anyhow::Result<i32> {
+    let mut rest = args.rest.into_iter();
+    let mut script = match (args.command, args.stdin) {
+        (Some(code), _) => {
+            let name = rest.next().unwrap_or_else(|| "sh".into());
+            Script::new(Language::Shell, code, name)
+        }
+        (None, false) if rest.len() > 0 => {
+            let file = PathBuf::from(rest.next().unwrap_or_default());
+            Script::new(Language::Shell, read_script(&file)?, file_label(&file))
+        }
+        (None, _) => Script::new(Language::Shell, read_stdin()?, "sh"),
+    };
+    script.args = rest.collect();
+    run_script(script, args.sandbox)
+}
+
+fn read_script(file: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+fn file_label(file: &Path) -> String {
+    file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn read_stdin() -> anyhow::Result<String> {
+    let mut code = String::new();
+    std::io::stdin().read_to_string(&mut code).context("cannot read the script from stdin")?;
+    Ok(code)
+}
+
+/// Runs one script with the current directory as its working directory.
+fn run_script(script: Script, args: SandboxArgs) -> anyhow::Result<i32> {
     let mut extra = Vec::new();
     for (dirs, writable) in [(&args.read, false), (&args.write, true)] {
         for dir in dirs {
@@ -228,14 +286,16 @@ fn run_js(args: JsArgs) -> anyhow::Result<i32> {
     let workspace = Workspace::at(&std::env::current_dir()?, extra)?;
     let sandbox = Sandbox::new(&GuestCache::default_location())?;
     let limits = args.limits.overrides().apply(Limits::default());
+    let variables: serde_json::Map<String, Value> =
+        args.env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     let context = StepContext {
+        variables,
+        env: args.env,
         mounts: workspace.mounts().to_vec(),
         correlation_id: uuid::Uuid::new_v4().to_string(),
-        recursion_stack: vec![filename.clone()],
-        ..StepContext::default()
+        recursion_stack: vec![script.filename.clone()],
     };
-    let step = JsSource { source, filename, first_line: 1 };
-    let outcome = sandbox.run_js(&step, &context, limits, !args.json);
+    let outcome = sandbox.run(&script, &context, limits, !args.json);
     if args.json {
         let error = outcome.error.as_ref().map(
             |e| json!({"code": e.code, "message": e.message, "line": e.line, "column": e.column, "stack": e.stack}),

@@ -2,7 +2,7 @@
 //! per process, a fresh `Store` and instance per step, and the limits that
 //! stop a runaway guest (fuel, an epoch deadline, a memory cap, output caps).
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
@@ -14,22 +14,42 @@ use crate::guest::{self, GuestCache};
 use crate::limits::Limits;
 use crate::mounts::{Mount, WORKDIR};
 use crate::output::{Capture, Captured, Echo};
+use crate::runbook::Language;
 
 mod bindings {
-    wasmtime::component::bindgen!({ path: "../wit", world: "js" });
+    pub(crate) mod js {
+        wasmtime::component::bindgen!({ path: "../wit", world: "js" });
+    }
+    pub(crate) mod sh {
+        wasmtime::component::bindgen!({
+            path: "../wit",
+            world: "sh",
+            with: {
+                "runbox:sandbox/context": super::js::runbox::sandbox::context,
+                "runbox:sandbox/script": super::js::runbox::sandbox::script,
+            },
+        });
+    }
 }
 
-use bindings::runbox::sandbox::script::{ErrorKind, ScriptError};
-use bindings::{Js, JsPre};
+use bindings::js::JsPre;
+use bindings::js::runbox::sandbox::context;
+use bindings::js::runbox::sandbox::script::{ErrorKind, JsStep, ScriptError, ShStep};
+use bindings::sh::ShPre;
 
 /// How often the epoch advances while a step runs; a step overruns its
 /// deadline by at most about this much.
 const TICK: Duration = Duration::from_millis(2);
 
 /// The compiled guests and the engine that runs them; build one per process.
+/// Each guest is loaded on first use, so JavaScript-only runbooks never pay
+/// for the shell and the reverse.
 pub struct Sandbox {
     engine: Engine,
-    js: JsPre<StepState>,
+    linker: Linker<StepState>,
+    cache: GuestCache,
+    js: OnceLock<Result<JsPre<StepState>, String>>,
+    sh: OnceLock<Result<ShPre<StepState>, String>>,
     ticker: Ticker,
 }
 
@@ -45,14 +65,31 @@ pub struct StepContext {
     pub recursion_stack: Vec<String>,
 }
 
-/// A JavaScript step to run.
+/// A step's script.
 #[derive(Clone, Debug)]
-pub struct JsSource {
+pub struct Script {
+    pub language: Language,
     pub source: String,
-    /// The name errors and stacks give the source, e.g. the runbook file.
+    /// The name errors and stacks give the source, e.g. the runbook file;
+    /// a shell script's `$0`.
     pub filename: String,
     /// The line of `filename` that holds the source's first line.
     pub first_line: u32,
+    /// A shell script's positional parameters.
+    pub args: Vec<String>,
+}
+
+impl Script {
+    /// A script of `language` named `filename`, starting at line 1.
+    pub fn new(language: Language, source: impl Into<String>, filename: impl Into<String>) -> Script {
+        Script { language, source: source.into(), filename: filename.into(), first_line: 1, args: Vec::new() }
+    }
+}
+
+/// What a guest's `run` returned.
+enum Finished {
+    Js(Option<String>),
+    Sh(i32),
 }
 
 /// What a step did.
@@ -85,53 +122,81 @@ impl StepError {
 }
 
 impl Sandbox {
-    /// Compiles (or loads from `cache`) the guests.
+    /// An engine and linker for the guests, which load from `cache`.
     pub fn new(cache: &GuestCache) -> anyhow::Result<Sandbox> {
         let mut config = Config::new();
         config.consume_fuel(true).epoch_interruption(true).wasm_component_model(true);
-        // Room for the 1 MiB shadow stack's worth of interpreter frames, so
-        // deep recursion ends on the guest's stack, reported as recursion.
+        // Room for the guests' 1 MiB shadow stacks' worth of interpreter
+        // frames, so deep recursion ends on the guest's stack.
         config.max_wasm_stack(4 << 20).async_stack_size(5 << 20);
         let engine = Engine::new(&config)?;
         let mut linker = Linker::<StepState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        Js::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |state| state)?;
-        let component = cache.load(
-            &engine,
-            guest::JS,
-            || {
-                let mut store = Store::new(
-                    &engine,
-                    StepState::new(&StepContext::default(), Limits::default(), Echo::None, Echo::None)?,
-                );
-                store.set_fuel(u64::MAX)?;
-                store.set_epoch_deadline(u64::MAX);
-                Ok(store)
-            },
-            &linker,
-        )?;
-        let js = JsPre::new(linker.instantiate_pre(&component)?)?;
+        context::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |state| state)?;
         let ticker = Ticker::start(engine.clone());
-        Ok(Sandbox { engine, js, ticker })
+        Ok(Sandbox { engine, linker, cache: cache.clone(), js: OnceLock::new(), sh: OnceLock::new(), ticker })
+    }
+
+    /// Loads (snapshot, compile, cache) the guest for `language` now rather
+    /// than at its first step.
+    pub fn prepare(&self, language: Language) -> anyhow::Result<()> {
+        match language {
+            Language::JavaScript => self.js().map(drop),
+            Language::Shell => self.sh().map(drop),
+        }
+    }
+
+    fn js(&self) -> anyhow::Result<&JsPre<StepState>> {
+        let pre = self.js.get_or_init(|| {
+            let component = self.load(&guest::JS).map_err(|e| format!("{e:#}"))?;
+            self.linker.instantiate_pre(&component).and_then(JsPre::new).map_err(|e| format!("{e:#}"))
+        });
+        pre.as_ref().map_err(|e| anyhow::anyhow!("cannot load the JavaScript guest: {e}"))
+    }
+
+    fn sh(&self) -> anyhow::Result<&ShPre<StepState>> {
+        let pre = self.sh.get_or_init(|| {
+            let component = self.load(&guest::SH).map_err(|e| format!("{e:#}"))?;
+            self.linker.instantiate_pre(&component).and_then(ShPre::new).map_err(|e| format!("{e:#}"))
+        });
+        pre.as_ref().map_err(|e| anyhow::anyhow!("cannot load the shell guest: {e}"))
+    }
+
+    fn load(&self, guest: &guest::Guest) -> anyhow::Result<wasmtime::component::Component> {
+        let store = || {
+            let state = StepState::new(&StepContext::default(), Limits::default(), Echo::None, Echo::None)?;
+            let mut store = Store::new(&self.engine, state);
+            // No limits while pre-initialising (the epoch may already be
+            // advancing: deadlines are relative, so stay clear of overflow).
+            store.set_fuel(u64::MAX)?;
+            store.set_epoch_deadline(u64::MAX / 2);
+            Ok(store)
+        };
+        self.cache.load(&self.engine, guest, store, &self.linker)
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
-    /// Runs one JavaScript step in a fresh instance.
-    pub fn run_js(&self, step: &JsSource, context: &StepContext, limits: Limits, echo: bool) -> Outcome {
+    /// Runs one step in a fresh instance of its language's guest.
+    pub fn run(&self, step: &Script, context: &StepContext, limits: Limits, echo: bool) -> Outcome {
+        // Loading a guest the first time (snapshot, compile) is not the step's
+        // time: its deadline starts after.
+        if let Err(e) = self.prepare(step.language) {
+            return failed_to_start(Instant::now(), e, echo);
+        }
         let started = Instant::now();
         let (out_echo, err_echo) = if echo { (Echo::Stdout, Echo::Stderr) } else { (Echo::None, Echo::None) };
         let state = match StepState::new(context, limits, out_echo, err_echo) {
             Ok(state) => state,
-            Err(e) => return failed_to_start(started, e),
+            Err(e) => return failed_to_start(started, e, echo),
         };
         let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         if let Err(e) = store.set_fuel(limits.fuel) {
-            return failed_to_start(started, e.into());
+            return failed_to_start(started, e.into(), echo);
         }
         let deadline = started + limits.timeout;
         store.set_epoch_deadline(1);
@@ -145,16 +210,13 @@ impl Sandbox {
         });
 
         let _ticking = self.ticker.run();
-        let input = bindings::runbox::sandbox::script::JsStep {
-            source: step.source.clone(),
-            filename: step.filename.clone(),
-            cwd: WORKDIR.to_string(),
-            first_line: step.first_line,
+        let called = match self.call(step, &mut store) {
+            Ok(called) => called,
+            Err(e) => return failed_to_start(started, e, echo),
         };
-        let called = self.js.instantiate(&mut store).and_then(|js| js.call_run(&mut store, &input));
         let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
         let (exit_code, result, error) = match called {
-            Ok(Ok(json)) => match json.as_deref().map(serde_json::from_str).transpose() {
+            Ok(Ok(Finished::Js(json))) => match json.as_deref().map(serde_json::from_str).transpose() {
                 Ok(result) => (0, result, None),
                 Err(e) => (
                     1,
@@ -162,6 +224,15 @@ impl Sandbox {
                     Some(StepError::new(ErrorCode::RuntimeError, format!("the step's result is not JSON: {e}"))),
                 ),
             },
+            Ok(Ok(Finished::Sh(0))) => (0, None, None),
+            Ok(Ok(Finished::Sh(127))) => (
+                127,
+                None,
+                Some(StepError::new(ErrorCode::CommandNotFound, "a command was not found (exit status 127)")),
+            ),
+            Ok(Ok(Finished::Sh(status))) => {
+                (status, None, Some(StepError::new(ErrorCode::CommandFailed, format!("exit status {status}"))))
+            }
             Ok(Err(script)) => (1, None, Some(script_error(script))),
             Err(trap) => {
                 let error = stopped(store.data(), &trap);
@@ -170,7 +241,9 @@ impl Sandbox {
         };
         let stdout = stdout.finish("stdout");
         let mut stderr = stderr.finish("stderr");
-        if let Some(error) = &error {
+        // A shell script's failing commands have said why on stderr already.
+        let said = |e: &&StepError| matches!(e.code, ErrorCode::CommandFailed | ErrorCode::CommandNotFound);
+        if let Some(error) = error.as_ref().filter(|e| !said(e)) {
             stderr.text.push_str(&describe(error, step));
             if echo {
                 eprint!("{}", describe(error, step));
@@ -180,7 +253,48 @@ impl Sandbox {
     }
 }
 
-fn failed_to_start(started: Instant, error: anyhow::Error) -> Outcome {
+impl Sandbox {
+    /// Instantiates the step's guest in `store` and calls its `run`; the
+    /// outer error is the guest's (not loadable), the middle one a trap.
+    fn call(
+        &self,
+        step: &Script,
+        store: &mut Store<StepState>,
+    ) -> anyhow::Result<wasmtime::Result<Result<Finished, ScriptError>>> {
+        Ok(match step.language {
+            Language::JavaScript => {
+                let input = JsStep {
+                    source: step.source.clone(),
+                    filename: step.filename.clone(),
+                    first_line: step.first_line,
+                    cwd: WORKDIR.to_string(),
+                };
+                let pre = self.js()?;
+                pre.instantiate(&mut *store)
+                    .and_then(|guest| guest.call_run(&mut *store, &input))
+                    .map(|r| r.map(Finished::Js))
+            }
+            Language::Shell => {
+                let input = ShStep {
+                    source: step.source.clone(),
+                    filename: step.filename.clone(),
+                    first_line: step.first_line,
+                    cwd: WORKDIR.to_string(),
+                    args: step.args.clone(),
+                };
+                let pre = self.sh()?;
+                pre.instantiate(&mut *store)
+                    .and_then(|guest| guest.call_run(&mut *store, &input))
+                    .map(|r| r.map(Finished::Sh))
+            }
+        })
+    }
+}
+
+fn failed_to_start(started: Instant, error: anyhow::Error, echo: bool) -> Outcome {
+    if echo {
+        eprintln!("runbox: cannot start the sandbox: {error:#}");
+    }
     Outcome {
         exit_code: ErrorCode::ConfigInvalid.exit_status(),
         stdout: Captured::default(),
@@ -193,7 +307,7 @@ fn failed_to_start(started: Instant, error: anyhow::Error) -> Outcome {
 }
 
 /// The text a failed step adds to its stderr, as an interpreter would print it.
-fn describe(error: &StepError, step: &JsSource) -> String {
+fn describe(error: &StepError, step: &Script) -> String {
     // `SyntaxError: SyntaxError: …` says nothing twice.
     let what = if error.message.starts_with(&format!("{}:", error.code)) {
         error.message.clone()
@@ -290,7 +404,7 @@ impl WasiView for StepState {
     }
 }
 
-impl bindings::runbox::sandbox::context::Host for StepState {
+impl context::Host for StepState {
     fn get(&mut self, name: String) -> Option<String> {
         self.variables.get(&name).map(|v| v.to_string())
     }
@@ -304,7 +418,7 @@ impl bindings::runbox::sandbox::context::Host for StepState {
     }
 }
 
-impl bindings::runbox::sandbox::script::Host for StepState {}
+impl bindings::js::runbox::sandbox::script::Host for StepState {}
 
 /// Refuses linear memory past the step's limit and remembers that it did,
 /// so the failure is reported as `MemoryLimit` rather than a crash.

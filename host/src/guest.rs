@@ -23,6 +23,7 @@ pub(crate) struct Guest {
 }
 
 pub(crate) const JS: Guest = Guest { name: "js", wasm: include_bytes!("../../guests/dist/runbox-js.wasm") };
+pub(crate) const SH: Guest = Guest { name: "sh", wasm: include_bytes!("../../guests/dist/runbox-sh.wasm") };
 
 /// Where compiled guests are kept between runs.
 #[derive(Clone, Debug)]
@@ -53,7 +54,7 @@ impl GuestCache {
     pub(crate) fn load<T: Send + 'static>(
         &self,
         engine: &Engine,
-        guest: Guest,
+        guest: &Guest,
         store: impl FnOnce() -> anyhow::Result<Store<T>>,
         linker: &Linker<T>,
     ) -> anyhow::Result<Component> {

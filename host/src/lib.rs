@@ -29,10 +29,10 @@ pub mod report;
 pub mod runbook;
 mod runner;
 
-pub use engine::{JsSource, Outcome, Sandbox, StepContext, StepError};
+pub use engine::{Outcome, Sandbox, Script, StepContext, StepError};
 pub use error::ErrorCode;
 pub use guest::GuestCache;
 pub use output::{Captured, Echo};
 pub use report::{RunReport, StepReport};
-pub use runbook::Runbook;
+pub use runbook::{Language, Runbook};
 pub use runner::{Config, Inputs, Runner, record_invalid};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crate::mounts::{self, Declared};
-use crate::runbook::{Language, Problem, Runbook};
+use crate::runbook::{Problem, Runbook};
 
 /// What the sandbox of one execution is made of.
 #[derive(Clone, Debug)]
@@ -16,8 +16,8 @@ pub struct Plan {
 }
 
 /// Checks `runbook` against this host: its variables are set (from `env`
-/// first, then the process environment), its inputs exist, its paths stay
-/// where they may, and every step can run here.
+/// first, then the process environment), its inputs exist, and its paths
+/// stay where they may.
 pub fn check(runbook: &Runbook, env: &HashMap<String, String>) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut values = Vec::new();
@@ -29,12 +29,6 @@ pub fn check(runbook: &Runbook, env: &HashMap<String, String>) -> Result<Plan, V
                 format!("environment variable `{}` is not set ({})", requirement.name, requirement.description),
             )),
         }
-    }
-    for step in runbook.steps.iter().filter(|s| s.language == Language::Shell) {
-        problems.push(Problem::new(
-            step.line.saturating_sub(1),
-            format!("step `{}` is a shell step, and this build of runbox runs only JavaScript steps", step.name),
-        ));
     }
     let paths = mounts::resolve(runbook).unwrap_or_else(|more| {
         problems.extend(more);

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::engine::{JsSource, Sandbox, StepContext};
+use crate::engine::{Sandbox, Script, StepContext};
 use crate::error::ErrorCode;
 use crate::guest::GuestCache;
 use crate::history::{self, Entry, EntryBody};
@@ -129,13 +129,18 @@ impl Runner {
         let mut results = Map::new();
         for step in &runbook.steps {
             let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
-            let source =
-                JsSource { source: step.source.clone(), filename: runbook.file_name(), first_line: step.line as u32 };
+            let script = Script {
+                language: step.language,
+                source: step.source.clone(),
+                filename: runbook.file_name(),
+                first_line: step.line as u32,
+                args: Vec::new(),
+            };
             let progress = self.config.echo && std::io::stderr().is_terminal();
             if progress {
                 eprintln!("runbox: ▶ {} ({}, line {})", step.name, step.language.as_str(), step.line);
             }
-            let outcome = self.sandbox.run_js(&source, &context, limits, self.config.echo);
+            let outcome = self.sandbox.run(&script, &context, limits, self.config.echo);
             if progress {
                 eprintln!(
                     "runbox: {} {} exited {} in {:.1?}",

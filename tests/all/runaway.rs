@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use runbox::limits::Limits;
-use runbox::{ErrorCode, GuestCache, JsSource, Sandbox, StepContext};
+use runbox::{ErrorCode, GuestCache, Language, Sandbox, Script, StepContext};
 
 use crate::harness::{Scratch, error_code};
 
@@ -75,7 +75,7 @@ fn the_next_step_runs_after_any_runaway_in_the_same_process() {
     let sandbox = Sandbox::new(&GuestCache::at(cache)).unwrap();
     let context = StepContext::default();
     let base = Limits { timeout: Duration::from_secs(60), fuel: 20_000_000_000, memory: 64 << 20, output: 4096 };
-    let step = |source: &str| JsSource { source: source.into(), filename: "step.js".into(), first_line: 1 };
+    let step = |source: &str| Script::new(Language::JavaScript, source, "step.js");
     let runaways = [
         ("while (true) {}", Limits { fuel: 20_000_000, ..base }, ErrorCode::OutOfFuel),
         ("while (true) {}", Limits { timeout: Duration::from_millis(100), ..base }, ErrorCode::Timeout),
@@ -83,9 +83,9 @@ fn the_next_step_runs_after_any_runaway_in_the_same_process() {
         ("while (true) console.log('x')", base, ErrorCode::OutputLimit),
     ];
     for (source, limits, code) in runaways {
-        let outcome = sandbox.run_js(&step(source), &context, limits, false);
+        let outcome = sandbox.run(&step(source), &context, limits, false);
         assert_eq!(outcome.error.map(|e| e.code), Some(code), "{source}");
-        let next = sandbox.run_js(&step("console.log('still here'); return 1 + 1"), &context, base, false);
+        let next = sandbox.run(&step("console.log('still here'); return 1 + 1"), &context, base, false);
         assert_eq!((next.exit_code, next.stdout.text.as_str()), (0, "still here\n"), "after {code}: {:?}", next.error);
         assert_eq!(next.result, Some(serde_json::json!(2)));
     }
@@ -96,19 +96,15 @@ fn the_next_step_runs_after_any_runaway_in_the_same_process() {
 fn steps_share_no_state() {
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache");
     let sandbox = Sandbox::new(&GuestCache::at(cache)).unwrap();
-    let step = |source: &str| JsSource { source: source.into(), filename: "s.js".into(), first_line: 1 };
-    let first = sandbox.run_js(
+    let step = |source: &str| Script::new(Language::JavaScript, source, "s.js");
+    let first = sandbox.run(
         &step("globalThis.leak = 1; Math.max = () => 0; return 1"),
         &StepContext::default(),
         Limits::default(),
         false,
     );
     assert_eq!(first.exit_code, 0);
-    let second = sandbox.run_js(
-        &step("return [typeof leak, Math.max(1, 2)]"),
-        &StepContext::default(),
-        Limits::default(),
-        false,
-    );
+    let second =
+        sandbox.run(&step("return [typeof leak, Math.max(1, 2)]"), &StepContext::default(), Limits::default(), false);
     assert_eq!(second.result, Some(serde_json::json!(["undefined", 2])));
 }

@@ -1,0 +1,84 @@
+//! runbox's shell step: the bashkit interpreter as a WASI Preview 2
+//! component. Every command is a builtin inside the guest — there are no
+//! processes to spawn — and files are the step's preopened mounts.
+//! Output streams to WASI stdout/stderr as the script writes it, so the
+//! host's output caps and live echo apply.
+
+mod wasi_fs;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bashkit::{Bash, ExecOptions, ExecutionLimits, PosixFs};
+
+wit_bindgen::generate!({ path: "../../wit", world: "sh-snapshot" });
+
+use runbox::sandbox::script::ErrorKind;
+
+/// bashkit's own budgets are lifted: the host's fuel, deadline, memory and
+/// output caps govern the step, with the same meaning for every language.
+fn limits() -> ExecutionLimits {
+    let unlimited = usize::MAX / 2;
+    ExecutionLimits::new()
+        .max_commands(unlimited)
+        .max_loop_iterations(unlimited)
+        .max_total_loop_iterations(unlimited)
+        .max_work_units(u64::MAX / 2)
+        .max_aggregate_input_bytes(u64::MAX / 2)
+        .timeout(Duration::from_secs(10 * 365 * 24 * 3600))
+        .max_stdout_bytes(unlimited)
+        .max_stderr_bytes(unlimited)
+}
+
+fn run(step: ShStep) -> Result<i32, ScriptError> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
+    runtime.block_on(async move {
+        let mut builder = Bash::builder()
+            .fs(Arc::new(PosixFs::new(wasi_fs::WasiFs)))
+            .cwd(&step.cwd)
+            .limits(limits())
+            .username("runbox")
+            .hostname("sandbox");
+        for (key, value) in std::env::vars() {
+            builder = builder.env(key, value);
+        }
+        let mut bash = builder.build();
+        let stream = Box::new(|stdout: &bashkit::StreamData, stderr: &bashkit::StreamData| {
+            // A failed write means the host stopped the step (an output cap);
+            // it traps the guest itself, so nothing is left to report here.
+            let _ = std::io::stdout().write_all(stdout.as_bytes()).and_then(|()| std::io::stdout().flush());
+            let _ = std::io::stderr().write_all(stderr.as_bytes());
+        });
+        let options = ExecOptions::new().streaming(stream).arg0(step.filename.clone()).positional(step.args.clone());
+        match bash.exec_with_options(&step.source, options).await {
+            Ok(result) => Ok(result.exit_code),
+            Err(bashkit::Error::Parse { message, line, column }) => Err(ScriptError {
+                kind: ErrorKind::Syntax,
+                message: format!("syntax error: {message}"),
+                line: u32::try_from(line).ok().filter(|&l| l > 0).map(|l| l + step.first_line.max(1) - 1),
+                column: u32::try_from(column).ok().filter(|&c| c > 0),
+                stack: None,
+            }),
+            Err(other) => Err(ScriptError {
+                kind: ErrorKind::Runtime,
+                message: other.to_string(),
+                line: None,
+                column: None,
+                stack: None,
+            }),
+        }
+    })
+}
+
+struct ShGuest;
+
+impl Guest for ShGuest {
+    fn run(step: ShStep) -> Result<i32, ScriptError> {
+        run(step)
+    }
+
+    fn wizer_initialize() {}
+}
+
+export!(ShGuest);
