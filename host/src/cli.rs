@@ -119,7 +119,7 @@ struct LimitArgs {
     /// Wall-clock limit per step, e.g. 30s, 500ms [default: 30s]
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     timeout: Option<std::time::Duration>,
-    /// Instruction budget per step [default: 10000000000]
+    /// Instruction budget per step [default: 100000000000]
     #[arg(long, value_name = "N", value_parser = parse_fuel)]
     fuel: Option<u64>,
     /// Memory per step, e.g. 64MiB [default: 256MiB]

@@ -21,7 +21,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { timeout: Duration::from_secs(30), fuel: 10_000_000_000, memory: 256 << 20, output: 1 << 20 }
+        Limits { timeout: Duration::from_secs(30), fuel: 100_000_000_000, memory: 256 << 20, output: 1 << 20 }
     }
 }
 

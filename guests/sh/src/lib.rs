@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bashkit::{Bash, ExecOptions, ExecutionLimits, PosixFs};
+use bashkit::{Bash, ExecOptions, ExecutionLimits, MemoryLimits, PosixFs, SessionLimits};
 
 wit_bindgen::generate!({ path: "../../wit", world: "sh-snapshot" });
 
@@ -31,6 +31,15 @@ fn limits() -> ExecutionLimits {
         .max_stderr_bytes(unlimited)
 }
 
+fn memory_limits() -> MemoryLimits {
+    let unlimited = usize::MAX / 2;
+    MemoryLimits::new()
+        .max_variable_count(unlimited)
+        .max_total_variable_bytes(unlimited)
+        .max_array_entries(unlimited)
+        .max_function_count(unlimited)
+}
+
 fn run(step: ShStep) -> Result<i32, ScriptError> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
     runtime.block_on(async move {
@@ -38,6 +47,8 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
             .fs(Arc::new(PosixFs::new(wasi_fs::WasiFs)))
             .cwd(&step.cwd)
             .limits(limits())
+            .session_limits(SessionLimits::unlimited())
+            .memory_limits(memory_limits())
             .username("runbox")
             .hostname("sandbox");
         for (key, value) in std::env::vars() {
