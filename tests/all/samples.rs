@@ -5,7 +5,7 @@ use crate::harness::{Scratch, history_headings};
 /// Every sample has a test here; a new sample without one fails this.
 #[test]
 fn every_sample_runbook_is_covered() {
-    let covered = ["HelloWorld.md", "LogSummary.md"];
+    let covered = ["ConfigAudit.md", "HelloWorld.md", "LogSummary.md"];
     let mut samples: Vec<String> = std::fs::read_dir(crate::harness::repo().join("runbooks"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -100,4 +100,25 @@ fn log_summary_fails_the_gate_with_the_throwing_line() {
         .stderr_has("too many errors")
         .stderr_has("LogSummary.md:45:")
         .stderr_has("error rate 0.250 is above 0.1");
+}
+
+#[test]
+fn config_audit_names_the_incomplete_config_and_fails() {
+    let s = Scratch::new();
+    let runbook = s.sample("ConfigAudit");
+    let run = s.runbox().env("REQUIRED_KEYS", "timeout retries").args(["run", "ConfigAudit.md"]).run();
+    run.code(1).stdout_has("audited 3 configs, 1 incomplete").stderr_has("cron: missing retries");
+    assert_eq!(s.read("out/config-audit.txt"), "api: ok\ncron: missing retries\nworker: ok\n");
+    let text = std::fs::read_to_string(runbook).unwrap();
+    assert!(history_headings(&text)[0].ends_with("| Exit Code: 1"), "{text}");
+}
+
+#[test]
+fn config_audit_passes_when_every_config_has_the_keys() {
+    let s = Scratch::new();
+    s.sample("ConfigAudit");
+    let run = s.runbox().env("REQUIRED_KEYS", "timeout").args(["run", "--json", "ConfigAudit.md"]).run();
+    let json = run.success().json();
+    assert_eq!(json["steps"][0]["language"], "sh");
+    assert_eq!(json["stdout"], "audited 3 configs, 0 incomplete\n");
 }

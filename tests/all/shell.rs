@@ -1,0 +1,159 @@
+//! Shell steps: bash's language as users rely on it, exit statuses, files,
+//! escapes and runaway scripts, through `runbox sh` and runbooks.
+
+use std::os::unix::fs::symlink;
+
+use crate::harness::{Scratch, error_code, runbook};
+
+/// `runbox sh -c CODE`: (exit status, stdout, stderr).
+fn sh(s: &Scratch, code: &str, extra: &[&str]) -> (i32, String, String) {
+    let run = s.runbox().args(["sh", "-c", code]).args(extra).run();
+    (run.code, run.stdout, run.stderr)
+}
+
+#[test]
+fn the_language_behaves_as_bash() {
+    let s = Scratch::new();
+    let cases: &[(&str, &str)] = &[
+        // quoting and word splitting
+        (r#"x="a  b"; printf '[%s]' $x "$x" '$x'; echo"#, "[a][b][a  b][$x]\n"),
+        // parameter expansion
+        ("x=file.tar.gz; echo ${x%.*} ${x%%.*} ${x#*.} ${#x} ${y:-dflt} ${y:=set} $y", "file.tar file tar.gz 11 dflt set set\n"),
+        // arithmetic
+        ("i=5; ((i++)); echo $((3 * 4 + 2)) $((10 / 3)) $((2 ** 10)) $i", "14 3 1024 6\n"),
+        // case and loops
+        ("for f in a.txt b.sh c; do case $f in *.txt) echo text;; *.sh) echo shell;; *) echo other;; esac; done", "text\nshell\nother\n"),
+        ("i=0; while [ $i -lt 3 ]; do echo $i; i=$((i + 1)); done; until [ $i -eq 0 ]; do i=$((i - 1)); done; echo $i", "0\n1\n2\n0\n"),
+        // functions, local and return
+        ("f() { local v=inner; echo $v; return 3; }; v=outer; f; echo $? $v", "inner\n3 outer\n"),
+        (r#"g() { echo "$# $1"; shift; echo "$*"; }; g "a b" c d"#, "3 a b\nc d\n"),
+        // pipelines and pipefail
+        ("false | true; echo $?; set -o pipefail; false | true; echo $?", "0\n1\n"),
+        // redirections
+        ("echo one > f.txt; echo two >> f.txt; wc -l < f.txt; cat f.txt; ls missing-file > /dev/null 2>&1; echo $?", "2\none\ntwo\n2\n"),
+        // here-docs, quoted and not
+        ("v=x; cat <<EOF\nv is $v\nEOF\ncat <<'EOF'\nv is $v\nEOF", "v is x\nv is $v\n"),
+        // command substitution, arrays, subshells
+        ("out=$(echo a $(echo b)); arr=(x y z); (out=changed); echo \"$out\" ${arr[1]} ${#arr[@]}", "a b y 3\n"),
+        // the common commands
+        ("printf 'c\\nb\\na\\nb\\n' | sort | uniq | tr '\\n' ' '; echo; echo hello | sed 's/l/L/g'; echo a,b,c | cut -d, -f2; seq 3 | tail -1", "a b c \nheLLo\nb\n3\n"),
+        ("read -r a b <<< 'one two'; echo $b $a; basename /x/y.txt .txt; dirname /x/y.txt", "two one\ny\n/x\n"),
+    ];
+    for (code, expected) in cases {
+        let (status, stdout, stderr) = sh(&s, code, &[]);
+        assert_eq!((status, stdout.as_str()), (0, *expected), "{code}\nstderr: {stderr}");
+    }
+}
+
+#[test]
+fn set_e_trap_and_exit_statuses_are_bashs() {
+    let s = Scratch::new();
+    assert_eq!(sh(&s, "set -e; echo a; false; echo never", &[]), (1, "a\n".into(), String::new()));
+    assert_eq!(sh(&s, "trap 'echo bye' EXIT; echo hi; exit 4", &[]).0, 4);
+    assert_eq!(sh(&s, "trap 'echo bye' EXIT; echo hi; exit 4", &[]).1, "hi\nbye\n");
+    for status in [0, 1, 2, 130, 255] {
+        assert_eq!(sh(&s, &format!("exit {status}"), &[]).0, status, "exit {status}");
+    }
+    let (status, _, stderr) = sh(&s, "echo before; no-such-tool --flag", &[]);
+    assert_eq!(status, 127);
+    assert!(stderr.contains("no-such-tool: command not found"), "{stderr}");
+}
+
+#[test]
+fn failures_carry_their_codes_in_json() {
+    let s = Scratch::new();
+    let run = s.runbox().args(["sh", "--json", "-c", "echo out; exit 3"]).run();
+    let json = run.json();
+    assert_eq!((run.code, error_code(&json), json["stdout"].as_str()), (3, "CommandFailed", Some("out\n")));
+    let run = s.runbox().args(["sh", "--json", "-c", "kubectl get pods"]).run();
+    assert_eq!((run.code, error_code(&run.json())), (127, "CommandNotFound"));
+    let run = s.runbox().args(["sh", "--json", "-c", "if then fi"]).run();
+    assert_eq!((run.code, error_code(&run.json())), (1, "SyntaxError"));
+}
+
+#[test]
+fn scripts_come_from_files_strings_and_stdin_with_their_arguments() {
+    let s = Scratch::new();
+    s.write("greet.sh", "echo \"$0 says hello to $1 ($#)\"\n");
+    s.runbox().args(["sh", "greet.sh", "ops", "extra"]).run().success().stdout_has("greet.sh says hello to ops (2)");
+    s.runbox().args(["sh", "-c", "echo \"$0:$1\"", "name", "arg"]).run().success().stdout_has("name:arg");
+    use crate::harness::StdinChild;
+    let out = crate::harness::Run::from(s.runbox().args(["sh"]).spawn_with_stdin("echo hi | tr a-z A-Z").wait_with_output_after_stdin());
+    out.success().stdout_has("HI\n");
+    let out = crate::harness::Run::from(s.runbox().args(["sh", "-s", "x", "y"]).spawn_with_stdin("echo $2$1").wait_with_output_after_stdin());
+    out.success().stdout_has("yx\n");
+}
+
+#[test]
+fn files_in_the_working_directory_and_write_mounts_stay_on_disk() {
+    let s = Scratch::new();
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().display().to_string();
+    let code = format!("mkdir -p made && echo kept > made/a.txt && cp made/a.txt '{dir}/b.txt' && mv made/a.txt made/c.txt && ls made");
+    let (status, stdout, stderr) = sh(&s, &code, &["--write", &dir]);
+    assert_eq!((status, stdout.as_str()), (0, "c.txt\n"), "{stderr}");
+    assert_eq!(s.read("made/c.txt"), "kept\n");
+    assert_eq!(std::fs::read_to_string(out.path().join("b.txt")).unwrap(), "kept\n");
+}
+
+#[test]
+fn the_shell_cannot_reach_past_its_mounts() {
+    let s = Scratch::new();
+    let secret_dir = tempfile::tempdir().unwrap();
+    let secret = secret_dir.path().join("secret.txt");
+    std::fs::write(&secret, "PLANTED-SECRET-42").unwrap();
+    symlink(&secret, s.join("link.txt")).unwrap();
+    let ro = tempfile::tempdir().unwrap();
+    std::fs::write(ro.path().join("keep.txt"), "original").unwrap();
+    let ro_dir = ro.path().display().to_string();
+    let attempts = [
+        format!("cat '{}'", secret.display()),
+        "cat link.txt".to_string(),
+        format!("cat ../{}/secret.txt", secret_dir.path().file_name().unwrap().to_string_lossy()),
+        "cd .. && cd .. && cat etc/shadow".to_string(),
+        format!("echo changed > '{ro_dir}/keep.txt'"),
+        format!("rm '{ro_dir}/keep.txt'"),
+        format!("touch '{ro_dir}/new.txt'"),
+    ];
+    for attempt in attempts {
+        let (status, stdout, stderr) = sh(&s, &attempt, &["--read", &ro_dir]);
+        assert_ne!(status, 0, "{attempt} succeeded: {stdout}");
+        assert!(!stdout.contains("PLANTED-SECRET") && !stderr.contains("PLANTED-SECRET"), "{attempt} leaked");
+    }
+    assert_eq!(std::fs::read_to_string(ro.path().join("keep.txt")).unwrap(), "original");
+    assert_eq!(std::fs::read_dir(ro.path()).unwrap().count(), 1);
+    let (_, passwd, _) = sh(&s, "cat /etc/passwd", &[]);
+    assert!(!passwd.contains("root:x:0:0"), "the host's /etc/passwd is not visible: {passwd}");
+}
+
+#[test]
+fn runaway_scripts_end_in_their_error_codes() {
+    let s = Scratch::new();
+    let cases: &[(&str, &[&str], i32, &str)] = &[
+        ("while :; do :; done", &["--fuel", "200000000"], 152, "OutOfFuel"),
+        ("while :; do :; done", &["--timeout", "300ms"], 124, "Timeout"),
+        ("while :; do echo flood; done", &["--max-output", "8KiB"], 153, "OutputLimit"),
+        ("x=a; while :; do x=$x$x; done", &["--memory", "64MiB"], 137, "MemoryLimit"),
+        ("i=0; while :; do echo \"line $i\" >> big.txt; i=$((i + 1)); done", &["--timeout", "500ms"], 124, "Timeout"),
+    ];
+    for (code, flags, status, expected) in cases {
+        let run = s.runbox().args(["sh", "--json", "-c", code]).args(*flags).run();
+        assert_eq!((run.code, error_code(&run.json())), (*status, *expected), "{code}");
+    }
+    let run = s.runbox().args(["sh", "--json", "-c", "down() { down; }; down"]).run();
+    assert_eq!(run.code, 1);
+    assert!(run.json()["error"]["message"].as_str().unwrap().contains("function depth"), "{}", run.stdout);
+    assert!(s.join("big.txt").exists(), "what the runaway wrote before it stopped is kept");
+}
+
+#[test]
+fn shell_steps_run_in_runbooks_with_only_declared_variables() {
+    let s = Scratch::new();
+    let script = "```sh\necho \"region=$REGION secret=${UNDECLARED:-unset} home=$HOME\"\nls\n```\n\n```bash {name=second}\necho second sees $(cat note.txt)\n```";
+    let script = script.replace("ls\n", "ls; echo carried > note.txt\n");
+    s.write("Env.md", &runbook("Env", "REGION: where", &[], &[], &script));
+    let run = s.runbox().env("REGION", "eu-west-1").env("UNDECLARED", "leak").args(["run", "--no-history", "Env.md"]).run();
+    run.success().stdout_has("region=eu-west-1 secret=unset home=").stdout_has("second sees carried\n");
+    let host_home = std::env::var("HOME").unwrap_or_default();
+    assert!(host_home.is_empty() || !run.stdout.contains(&format!("home={host_home}\n")), "{}", run.stdout);
+}
