@@ -3,7 +3,8 @@
 //!
 //! The committed `.wasm` is deterministic (it is rebuilt and compared in CI);
 //! the snapshot is not, so it is made on first use and cached, keyed by the
-//! guest's hash and the engine's compatibility hash.
+//! guest's hash and the engine's compatibility hash. Concurrent cold starts
+//! take a lock so that one of them compiles and the others wait.
 
 use std::future::Future;
 use std::hash::{Hash, Hasher};
@@ -20,10 +21,17 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 pub(crate) struct Guest {
     pub(crate) name: &'static str,
     pub(crate) wasm: &'static [u8],
+    /// Whether its `wizer-initialize` does work worth snapshotting.
+    pub(crate) snapshot: bool,
 }
 
-pub(crate) const JS: Guest = Guest { name: "js", wasm: include_bytes!("../../guests/dist/runbox-js.wasm") };
-pub(crate) const SH: Guest = Guest { name: "sh", wasm: include_bytes!("../../guests/dist/runbox-sh.wasm") };
+/// QuickJS with its globals built: the snapshot cuts a step's cost ~4×.
+pub(crate) const JS: Guest =
+    Guest { name: "js", wasm: include_bytes!("../../guests/dist/runbox-js.wasm"), snapshot: true };
+/// bashkit builds its interpreter per script (it needs the step's working
+/// directory and variables), so a snapshot would only cost a compilation.
+pub(crate) const SH: Guest =
+    Guest { name: "sh", wasm: include_bytes!("../../guests/dist/runbox-sh.wasm"), snapshot: false };
 
 /// Where compiled guests are kept between runs.
 #[derive(Clone, Debug)]
@@ -60,14 +68,21 @@ impl GuestCache {
     ) -> anyhow::Result<Component> {
         let path =
             self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest.wasm))));
-        if let Some(path) = &path
-            && path.exists()
-            && let Ok(component) = deserialize(engine, path)
-        {
+        let cached = |path: &Path| path.exists().then(|| deserialize(engine, path).ok()).flatten();
+        if let Some(component) = path.as_deref().and_then(cached) {
             return Ok(component);
         }
-        let snapshot = snapshot(engine, linker, guest.wasm, store()?)?;
-        let component = Component::new(engine, &snapshot)?;
+        // Concurrent cold starts wait for one compilation instead of each
+        // doing it; a cache that cannot be locked just costs the work.
+        let _lock = path.as_deref().and_then(|p| lock(&p.with_extension("lock")));
+        if let Some(component) = path.as_deref().and_then(cached) {
+            return Ok(component);
+        }
+        let component = if guest.snapshot {
+            Component::new(engine, &snapshot(engine, linker, guest.wasm, store()?)?)?
+        } else {
+            Component::new(engine, guest.wasm)?
+        };
         if let Some(path) = &path {
             // A cache that cannot be written costs speed, not correctness.
             if let Err(e) = write_atomically(path, &component.serialize()?) {
@@ -76,6 +91,14 @@ impl GuestCache {
         }
         Ok(component)
     }
+}
+
+/// An exclusive lock on `path`, held until the file is dropped.
+fn lock(path: &Path) -> Option<std::fs::File> {
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).ok()?;
+    file.lock().ok()?;
+    Some(file)
 }
 
 fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
