@@ -9,7 +9,7 @@ use clap::{Args as ClapArgs, Parser, Subcommand};
 use runbox::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_size};
 use runbox::mounts::{Mount, Workspace};
 use runbox::record::{self, RecordFile};
-use runbox::{Config, GuestCache, Inputs, Language, Runner, Sandbox, Script, StepContext, markdown, plan};
+use runbox::{Config, GuestCache, Inputs, Language, NetPolicy, Runner, Sandbox, Script, StepContext, markdown, plan};
 use serde_json::{Value, json};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -55,6 +55,9 @@ struct RunArgs {
     /// A value for a declared variable, instead of this process's (repeatable)
     #[arg(long = "env", value_name = "K=V", value_parser = key_value)]
     env: Vec<(String, String)>,
+    /// Let steps' curl and fetch reach HOST or HOST:PORT (repeatable)
+    #[arg(long = "allow-net", value_name = "HOST[:PORT]")]
+    allow_net: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
     /// Print one machine-readable result instead of the steps' output
@@ -107,6 +110,9 @@ struct SandboxArgs {
     /// An environment variable for the script; it sees no others (repeatable)
     #[arg(long = "env", value_name = "K=V", value_parser = key_value)]
     env: Vec<(String, String)>,
+    /// Let the script's curl or fetch reach HOST or HOST:PORT (repeatable)
+    #[arg(long = "allow-net", value_name = "HOST[:PORT]")]
+    allow_net: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
     /// Print one machine-readable result instead of the script's output
@@ -201,6 +207,7 @@ fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
         history_keep: args.history_keep,
         echo: !args.json,
         env: args.env.into_iter().collect(),
+        net: NetPolicy::new(&args.allow_net).map_err(anyhow::Error::msg)?,
         ..Config::default()
     })?;
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
@@ -294,6 +301,7 @@ fn run_script(script: Script, args: SandboxArgs) -> anyhow::Result<i32> {
         mounts: workspace.mounts().to_vec(),
         correlation_id: uuid::Uuid::new_v4().to_string(),
         recursion_stack: vec![script.filename.clone()],
+        net: NetPolicy::new(&args.allow_net).map_err(anyhow::Error::msg)?,
     };
     let outcome = sandbox.run(&script, &context, limits, !args.json);
     if args.json {

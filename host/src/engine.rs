@@ -11,6 +11,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use crate::error::ErrorCode;
 use crate::guest::{self, GuestCache};
+use crate::http::{self, Failure, NetPolicy};
 use crate::limits::Limits;
 use crate::mounts::{Mount, WORKDIR};
 use crate::output::{Capture, Captured, Echo};
@@ -26,6 +27,7 @@ mod bindings {
             world: "sh",
             with: {
                 "runbox:sandbox/context": super::js::runbox::sandbox::context,
+                "runbox:sandbox/http": super::js::runbox::sandbox::http,
                 "runbox:sandbox/script": super::js::runbox::sandbox::script,
             },
         });
@@ -33,8 +35,8 @@ mod bindings {
 }
 
 use bindings::js::JsPre;
-use bindings::js::runbox::sandbox::context;
 use bindings::js::runbox::sandbox::script::{ErrorKind, JsStep, ScriptError, ShStep};
+use bindings::js::runbox::sandbox::{context, http as wit_http};
 use bindings::sh::ShPre;
 
 /// How often the epoch advances while a step runs; a step overruns its
@@ -63,6 +65,8 @@ pub struct StepContext {
     pub mounts: Vec<Mount>,
     pub correlation_id: String,
     pub recursion_stack: Vec<String>,
+    /// The hosts the step's `curl` and `fetch` may reach.
+    pub net: NetPolicy,
 }
 
 /// A step's script.
@@ -133,6 +137,7 @@ impl Sandbox {
         let mut linker = Linker::<StepState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         context::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |state| state)?;
+        wit_http::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |state| state)?;
         let ticker = Ticker::start(engine.clone());
         Ok(Sandbox { engine, linker, cache: cache.clone(), js: OnceLock::new(), sh: OnceLock::new(), ticker })
     }
@@ -199,6 +204,7 @@ impl Sandbox {
             return failed_to_start(started, e.into(), echo);
         }
         let deadline = started + limits.timeout;
+        store.data_mut().deadline = deadline;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |mut cx| {
             if Instant::now() >= deadline {
@@ -238,6 +244,21 @@ impl Sandbox {
                 let error = stopped(store.data(), &trap);
                 (error.code.exit_status(), None, Some(error))
             }
+        };
+        // A step that failed after a refused request failed for want of it.
+        let error = match (error, store.data().denied.first()) {
+            (Some(e), Some(host))
+                if !matches!(
+                    e.code,
+                    ErrorCode::Timeout | ErrorCode::OutOfFuel | ErrorCode::MemoryLimit | ErrorCode::OutputLimit
+                ) =>
+            {
+                Some(StepError::new(
+                    ErrorCode::PermissionDenied,
+                    format!("the step failed after it was refused {host}; allow it with --allow-net {host}"),
+                ))
+            }
+            (error, _) => error,
         };
         let stdout = stdout.finish("stdout");
         let mut stderr = stderr.finish("stderr");
@@ -370,6 +391,11 @@ pub(crate) struct StepState {
     variables: serde_json::Map<String, serde_json::Value>,
     correlation_id: String,
     recursion_stack: Vec<String>,
+    net: NetPolicy,
+    /// When the step must end; host calls get what is left of it.
+    deadline: Instant,
+    /// `host:port`s the step asked for and was refused.
+    denied: Vec<String>,
 }
 
 impl StepState {
@@ -394,6 +420,9 @@ impl StepState {
             variables: context.variables.clone(),
             correlation_id: context.correlation_id.clone(),
             recursion_stack: context.recursion_stack.clone(),
+            net: context.net.clone(),
+            deadline: Instant::now() + limits.timeout,
+            denied: Vec::new(),
         })
     }
 }
@@ -419,6 +448,29 @@ impl context::Host for StepState {
 }
 
 impl bindings::js::runbox::sandbox::script::Host for StepState {}
+
+impl wit_http::Host for StepState {
+    fn send(&mut self, request: wit_http::Request) -> Result<wit_http::Response, wit_http::Error> {
+        let request = http::Request {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+            follow_redirects: request.follow_redirects,
+        };
+        match http::send(&self.net, request, self.deadline) {
+            Ok(r) => Ok(wit_http::Response { status: r.status, headers: r.headers, body: r.body, url: r.url }),
+            Err(Failure::Denied(host)) => {
+                self.denied.push(host.clone());
+                Err(wit_http::Error::Denied(host))
+            }
+            Err(Failure::Invalid(why)) => Err(wit_http::Error::Invalid(why)),
+            Err(Failure::Failed(why)) => Err(wit_http::Error::Failed(why)),
+            Err(Failure::Timeout) => Err(wit_http::Error::Timeout),
+            Err(Failure::TooLarge(limit)) => Err(wit_http::Error::TooLarge(limit)),
+        }
+    }
+}
 
 /// Refuses linear memory past the step's limit and remembers that it did,
 /// so the failure is reported as `MemoryLimit` rather than a crash.

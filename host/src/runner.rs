@@ -14,6 +14,7 @@ use crate::engine::{Sandbox, Script, StepContext};
 use crate::error::ErrorCode;
 use crate::guest::GuestCache;
 use crate::history::{self, Entry, EntryBody};
+use crate::http::NetPolicy;
 use crate::limits::{LimitOverrides, Limits};
 use crate::mounts::Workspace;
 use crate::plan::{self, Plan};
@@ -38,6 +39,8 @@ pub struct Config {
     pub cache: GuestCache,
     /// Values for the runbook's declared variables, before the process's own.
     pub env: HashMap<String, String>,
+    /// The hosts steps may reach over HTTP.
+    pub net: NetPolicy,
 }
 
 impl Default for Config {
@@ -50,6 +53,7 @@ impl Default for Config {
             echo: false,
             cache: GuestCache::default_location(),
             env: HashMap::new(),
+            net: NetPolicy::default(),
         }
     }
 }
@@ -98,6 +102,7 @@ impl Runner {
                         mounts: workspace.mounts().to_vec(),
                         correlation_id: report.correlation_id.clone(),
                         recursion_stack: breadcrumb.recursion_stack.clone(),
+                        net: self.config.net.clone(),
                     };
                     self.run_steps(runbook, context, &mut report);
                 }

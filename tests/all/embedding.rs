@@ -30,10 +30,11 @@ fn a_component_host_runbox_did_not_write_runs_the_js_guest() {
     // Not `npm ci`: npm leaves other platforms' optional packages out of the lock.
     run(&dir, "npm", &["install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error"]);
     let guest = repo().join("guests/dist/runbox-js.wasm");
-    let context = dir.join("context.mjs");
-    let map = format!("runbox:sandbox/context={}", context.display());
+    let context = format!("runbox:sandbox/context={}", dir.join("context.mjs").display());
+    let http = format!("runbox:sandbox/http={}", dir.join("http.mjs").display());
     let guest = guest.to_string_lossy();
-    run(&dir, "npx", &["jco", "transpile", &guest, "-o", "out", "--name", "runbox-js", "--map", &map, "--quiet"]);
+    let transpile = ["jco", "transpile", &guest, "-o", "out", "--name", "runbox-js", "--quiet"];
+    run(&dir, "npx", &[&transpile[..], &["--map", &context, "--map", &http]].concat());
     std::fs::write(dir.join("out/package.json"), r#"{"type":"module"}"#).unwrap();
 
     let stdout = run(&dir, "node", &["main.mjs", &dir.join("out").to_string_lossy()]);
@@ -46,4 +47,5 @@ fn a_component_host_runbox_did_not_write_runs_the_js_guest() {
     assert_eq!(lines[2]["err"]["line"], 2);
     assert_eq!(lines[3]["err"]["kind"], "syntax");
     assert_eq!(lines[3]["err"]["line"], 1);
+    assert_eq!(lines[4], serde_json::json!({ "name": "fetchRefused", "ok": "[\"EACCES\",true]" }));
 }

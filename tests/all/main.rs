@@ -15,6 +15,8 @@ mod shell;
 mod escapes;
 // Runaway guests: fuel, deadline, memory, output, promises, recursion.
 mod runaway;
+// curl and fetch: allowed hosts only, through the host.
+mod net;
 // Malformed runbooks: every problem reported, with its line.
 mod malformed;
 // History entries and the JSON record, including concurrent runs.

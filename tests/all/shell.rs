@@ -18,25 +18,40 @@ fn the_language_behaves_as_bash() {
         // quoting and word splitting
         (r#"x="a  b"; printf '[%s]' $x "$x" '$x'; echo"#, "[a][b][a  b][$x]\n"),
         // parameter expansion
-        ("x=file.tar.gz; echo ${x%.*} ${x%%.*} ${x#*.} ${#x} ${y:-dflt} ${y:=set} $y", "file.tar file tar.gz 11 dflt set set\n"),
+        (
+            "x=file.tar.gz; echo ${x%.*} ${x%%.*} ${x#*.} ${#x} ${y:-dflt} ${y:=set} $y",
+            "file.tar file tar.gz 11 dflt set set\n",
+        ),
         // arithmetic
         ("i=5; ((i++)); echo $((3 * 4 + 2)) $((10 / 3)) $((2 ** 10)) $i", "14 3 1024 6\n"),
         // case and loops
-        ("for f in a.txt b.sh c; do case $f in *.txt) echo text;; *.sh) echo shell;; *) echo other;; esac; done", "text\nshell\nother\n"),
-        ("i=0; while [ $i -lt 3 ]; do echo $i; i=$((i + 1)); done; until [ $i -eq 0 ]; do i=$((i - 1)); done; echo $i", "0\n1\n2\n0\n"),
+        (
+            "for f in a.txt b.sh c; do case $f in *.txt) echo text;; *.sh) echo shell;; *) echo other;; esac; done",
+            "text\nshell\nother\n",
+        ),
+        (
+            "i=0; while [ $i -lt 3 ]; do echo $i; i=$((i + 1)); done; until [ $i -eq 0 ]; do i=$((i - 1)); done; echo $i",
+            "0\n1\n2\n0\n",
+        ),
         // functions, local and return
         ("f() { local v=inner; echo $v; return 3; }; v=outer; f; echo $? $v", "inner\n3 outer\n"),
         (r#"g() { echo "$# $1"; shift; echo "$*"; }; g "a b" c d"#, "3 a b\nc d\n"),
         // pipelines and pipefail
         ("false | true; echo $?; set -o pipefail; false | true; echo $?", "0\n1\n"),
         // redirections
-        ("echo one > f.txt; echo two >> f.txt; wc -l < f.txt; cat f.txt; ls missing-file > /dev/null 2>&1; echo $?", "2\none\ntwo\n2\n"),
+        (
+            "echo one > f.txt; echo two >> f.txt; wc -l < f.txt; cat f.txt; ls missing-file > /dev/null 2>&1; echo $?",
+            "2\none\ntwo\n2\n",
+        ),
         // here-docs, quoted and not
         ("v=x; cat <<EOF\nv is $v\nEOF\ncat <<'EOF'\nv is $v\nEOF", "v is x\nv is $v\n"),
         // command substitution, arrays, subshells
         ("out=$(echo a $(echo b)); arr=(x y z); (out=changed); echo \"$out\" ${arr[1]} ${#arr[@]}", "a b y 3\n"),
         // the common commands
-        ("printf 'c\\nb\\na\\nb\\n' | sort | uniq | tr '\\n' ' '; echo; echo hello | sed 's/l/L/g'; echo a,b,c | cut -d, -f2; seq 3 | tail -1", "a b c \nheLLo\nb\n3\n"),
+        (
+            "printf 'c\\nb\\na\\nb\\n' | sort | uniq | tr '\\n' ' '; echo; echo hello | sed 's/l/L/g'; echo a,b,c | cut -d, -f2; seq 3 | tail -1",
+            "a b c \nheLLo\nb\n3\n",
+        ),
         ("read -r a b <<< 'one two'; echo $b $a; basename /x/y.txt .txt; dirname /x/y.txt", "two one\ny\n/x\n"),
     ];
     for (code, expected) in cases {
@@ -78,9 +93,13 @@ fn scripts_come_from_files_strings_and_stdin_with_their_arguments() {
     s.runbox().args(["sh", "greet.sh", "ops", "extra"]).run().success().stdout_has("greet.sh says hello to ops (2)");
     s.runbox().args(["sh", "-c", "echo \"$0:$1\"", "name", "arg"]).run().success().stdout_has("name:arg");
     use crate::harness::StdinChild;
-    let out = crate::harness::Run::from(s.runbox().args(["sh"]).spawn_with_stdin("echo hi | tr a-z A-Z").wait_with_output_after_stdin());
+    let out = crate::harness::Run::from(
+        s.runbox().args(["sh"]).spawn_with_stdin("echo hi | tr a-z A-Z").wait_with_output_after_stdin(),
+    );
     out.success().stdout_has("HI\n");
-    let out = crate::harness::Run::from(s.runbox().args(["sh", "-s", "x", "y"]).spawn_with_stdin("echo $2$1").wait_with_output_after_stdin());
+    let out = crate::harness::Run::from(
+        s.runbox().args(["sh", "-s", "x", "y"]).spawn_with_stdin("echo $2$1").wait_with_output_after_stdin(),
+    );
     out.success().stdout_has("yx\n");
 }
 
@@ -89,7 +108,9 @@ fn files_in_the_working_directory_and_write_mounts_stay_on_disk() {
     let s = Scratch::new();
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().display().to_string();
-    let code = format!("mkdir -p made && echo kept > made/a.txt && cp made/a.txt '{dir}/b.txt' && mv made/a.txt made/c.txt && ls made");
+    let code = format!(
+        "mkdir -p made && echo kept > made/a.txt && cp made/a.txt '{dir}/b.txt' && mv made/a.txt made/c.txt && ls made"
+    );
     let (status, stdout, stderr) = sh(&s, &code, &["--write", &dir]);
     assert_eq!((status, stdout.as_str()), (0, "c.txt\n"), "{stderr}");
     assert_eq!(s.read("made/c.txt"), "kept\n");
@@ -152,7 +173,8 @@ fn shell_steps_run_in_runbooks_with_only_declared_variables() {
     let script = "```sh\necho \"region=$REGION secret=${UNDECLARED:-unset} home=$HOME\"\nls\n```\n\n```bash {name=second}\necho second sees $(cat note.txt)\n```";
     let script = script.replace("ls\n", "ls; echo carried > note.txt\n");
     s.write("Env.md", &runbook("Env", "REGION: where", &[], &[], &script));
-    let run = s.runbox().env("REGION", "eu-west-1").env("UNDECLARED", "leak").args(["run", "--no-history", "Env.md"]).run();
+    let run =
+        s.runbox().env("REGION", "eu-west-1").env("UNDECLARED", "leak").args(["run", "--no-history", "Env.md"]).run();
     run.success().stdout_has("region=eu-west-1 secret=unset home=").stdout_has("second sees carried\n");
     let host_home = std::env::var("HOME").unwrap_or_default();
     assert!(host_home.is_empty() || !run.stdout.contains(&format!("home={host_home}\n")), "{}", run.stdout);

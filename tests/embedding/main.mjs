@@ -8,6 +8,7 @@ const steps = {
   undefinedResult: 'const unused = 1;',
   runtimeError: 'const config = null;\nconfig.field;',
   syntaxError: 'let = = 1;',
+  fetchRefused: "try { await fetch('http://example.com/') } catch (e) { return [e.code, e.message.includes('example.com')] }",
 };
 for (const [name, source] of Object.entries(steps)) {
   let outcome;

@@ -33,16 +33,22 @@ fn read_file<'js>(ctx: Ctx<'js>, path: String, as_text: bool) -> rquickjs::Resul
     }
 }
 
+/// A string's UTF-8 or a `Uint8Array`'s bytes.
+pub(crate) fn data_bytes(data: Value<'_>) -> rquickjs::Result<Vec<u8>> {
+    match data.as_string() {
+        Some(text) => Ok(text.to_string()?.into_bytes()),
+        None => Ok(bytes_of(&TypedArray::<u8>::from_value(data)?)),
+    }
+}
+
 #[allow(unsafe_code)]
+pub(crate) fn bytes_of(array: &TypedArray<'_, u8>) -> Vec<u8> {
+    // SAFETY: no JavaScript runs while the slice is alive.
+    unsafe { array.as_bytes() }.unwrap_or_default().to_vec()
+}
+
 fn write_file<'js>(ctx: Ctx<'js>, path: String, data: Value<'js>, append: bool) -> rquickjs::Result<()> {
-    let bytes = match data.as_string() {
-        Some(text) => text.to_string()?.into_bytes(),
-        None => {
-            let array = TypedArray::<u8>::from_value(data)?;
-            // SAFETY: no JavaScript runs while the slice is alive.
-            unsafe { array.as_bytes() }.unwrap_or_default().to_vec()
-        }
-    };
+    let bytes = data_bytes(data)?;
     let result = if append {
         use std::io::Write;
         std::fs::OpenOptions::new().append(true).create(true).open(&path).and_then(|mut f| f.write_all(&bytes))

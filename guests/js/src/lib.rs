@@ -7,6 +7,7 @@
 //! mounts, stdout, stderr, clocks, randomness) or the `context` import.
 
 mod fs;
+mod net;
 
 use std::cell::RefCell;
 use std::ffi::CString;
@@ -263,6 +264,7 @@ fn native_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     )?;
     native.set("get", Function::new(ctx.clone(), |name: String| context::get(&name))?)?;
     fs::register(ctx, &native)?;
+    net::register(ctx, &native)?;
     Ok(native)
 }
 

@@ -49,18 +49,20 @@ impl FsBackend for WasiFs {
     }
 
     async fn mkdir(&self, path: &Path, recursive: bool) -> Result<()> {
-        Ok(if recursive { std::fs::create_dir_all(path)? } else { std::fs::create_dir(path)? })
+        if recursive { std::fs::create_dir_all(path)? } else { std::fs::create_dir(path)? }
+        Ok(())
     }
 
     async fn remove(&self, path: &Path, recursive: bool) -> Result<()> {
         let meta = std::fs::symlink_metadata(path)?;
-        Ok(if !meta.is_dir() {
+        if !meta.is_dir() {
             std::fs::remove_file(path)?
         } else if recursive {
             std::fs::remove_dir_all(path)?
         } else {
             std::fs::remove_dir(path)?
-        })
+        }
+        Ok(())
     }
 
     async fn stat(&self, path: &Path) -> Result<Metadata> {
