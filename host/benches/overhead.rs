@@ -10,6 +10,8 @@ use runbox::limits::Limits;
 use runbox::{GuestCache, Language, Sandbox, Script, StepContext};
 
 const STEP_RUNS: usize = 2000;
+const SHELL_RUNS: usize = 1000;
+const LOOP: &str = "i=0; while [ $i -lt 100000 ]; do i=$((i + 1)); done; echo $i";
 const PROCESS_RUNS: usize = 40;
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +46,42 @@ fn main() -> anyhow::Result<()> {
     let node: Option<serde_json::Value> =
         node.ok().filter(|o| o.status.success()).and_then(|o| serde_json::from_slice(&o.stdout).ok());
     let us = |key: &str| node.as_ref().and_then(|n| n[key].as_f64()).map(|v| Duration::from_nanos((v * 1000.0) as u64));
+
+    // A trivial shell step, against spawning bash as seed 003 does and as a
+    // plain fork/exec would; then a CPU-bound loop against bash.
+    let echo = Script::new(Language::Shell, "echo hi", "bench.sh");
+    for _ in 0..20 {
+        sandbox.run(&echo, &context, Limits::default(), false);
+    }
+    let mut shell_steps = Vec::with_capacity(SHELL_RUNS);
+    for _ in 0..SHELL_RUNS {
+        let t = Instant::now();
+        let outcome = sandbox.run(&echo, &context, Limits::default(), false);
+        shell_steps.push(t.elapsed());
+        assert_eq!(outcome.stdout.text, "hi\n", "{:?}", outcome.error);
+    }
+    let (sh_p50, sh_p99) = percentiles(&mut shell_steps);
+    let node_exec = Command::new("node").arg(repo.join("bench/node_exec.js")).arg(SHELL_RUNS.to_string()).output();
+    let node_exec: Option<serde_json::Value> =
+        node_exec.ok().filter(|o| o.status.success()).and_then(|o| serde_json::from_slice(&o.stdout).ok());
+    let exec_us =
+        |key: &str| node_exec.as_ref().and_then(|n| n[key].as_f64()).map(|v| Duration::from_nanos((v * 1000.0) as u64));
+    let bash_spawn = time_process(SHELL_RUNS, || {
+        let mut c = Command::new("bash");
+        c.args(["-c", "echo hi"]);
+        c
+    });
+    let long = Script::new(Language::Shell, LOOP, "loop.sh");
+    let limits = Limits { fuel: u64::MAX / 4, timeout: Duration::from_secs(600), ..Limits::default() };
+    let t = Instant::now();
+    let looped = sandbox.run(&long, &context, limits, false);
+    let runbox_loop = t.elapsed();
+    assert_eq!(looped.stdout.text, "100000\n", "{:?}", looped.error);
+    let bash_loop = time_process(5, || {
+        let mut c = Command::new("bash");
+        c.args(["-c", LOOP]);
+        c
+    });
 
     // End to end: a one-line runbook through the binary, against `node -e`.
     let runbox_bin = env!("CARGO_BIN_EXE_runbox");
@@ -84,6 +122,19 @@ fn main() -> anyhow::Result<()> {
          | Node `vm` context | {} | {} | {} MiB |\n\
          | ratio (p50) | {} | | |\n\n\
          A runbox step consumes {fuel} units of fuel. Target: p50 ≤ 150 µs.\n\n\
+         ## Per-step overhead of a trivial shell step\n\n\
+         `echo hi` in a fresh sandbox instance per step, warm engine ({SHELL_RUNS} runs after 20 warm-up runs),\n\
+         against seed 003's approach (Node's `child_process.exec('echo hi', {{shell: 'bash'}})`, `bench/node_exec.js`)\n\
+         and a plain `bash -c 'echo hi'` fork/exec from Rust.\n\n\
+         | | p50 | p99 |\n|---|---|---|\n\
+         | runbox (bashkit on wasmtime) | {} | {} |\n\
+         | Node `child_process.exec`, bash | {} | {} |\n\
+         | `bash -c` fork/exec | {} | {} |\n\
+         | ratio (p50) against Node exec / bash | {} / {} | |\n\n\
+         Target: p50 ≤ 250 µs, ≥ 15× faster than spawning bash.\n\n\
+         A CPU-bound script, `{LOOP}`: runbox {} ({} fuel), bash {} (median of 5).\n\
+         bashkit interprets each command at about 90k wasm instructions; bash is the faster interpreter for\n\
+         long loops, runbox for the many short steps runbooks are made of.\n\n\
          ## End to end\n\n\
          Wall time of a whole process, median of {PROCESS_RUNS} runs: `runbox run --no-history bench/OneLine.md`\n\
          (a one-line `console.log(1)` runbook, compiled guest cached) against `node -e 'console.log(1)'`.\n\n\
@@ -103,6 +154,17 @@ fn main() -> anyhow::Result<()> {
         opt(us("p99_us"), &micros),
         node.as_ref().and_then(|n| n["max_rss_kib"].as_u64()).map_or("–".into(), |k| (k / 1024).to_string()),
         ratio(runbox_p50, us("p50_us")),
+        micros(sh_p50),
+        micros(sh_p99),
+        opt(exec_us("p50_us"), &micros),
+        opt(exec_us("p99_us"), &micros),
+        opt(bash_spawn.map(|b| b.0), &micros),
+        opt(bash_spawn.map(|b| b.1), &micros),
+        ratio(sh_p50, exec_us("p50_us")),
+        ratio(sh_p50, bash_spawn.map(|b| b.0)),
+        ms(runbox_loop),
+        looped.fuel_consumed,
+        opt(bash_loop.map(|b| b.0), &ms),
         ms(e2e_runbox.0),
         ms(e2e_runbox.1),
         opt(e2e_node.map(|n| n.0), &ms),

@@ -31,7 +31,7 @@ pub(crate) const JS: Guest =
 /// bashkit builds its interpreter per script (it needs the step's working
 /// directory and variables), so a snapshot would only cost a compilation.
 pub(crate) const SH: Guest =
-    Guest { name: "sh", wasm: include_bytes!("../../guests/dist/runbox-sh.wasm"), snapshot: false };
+    Guest { name: "sh", wasm: include_bytes!("../../guests/dist/runbox-sh.wasm"), snapshot: true };
 
 /// Where compiled guests are kept between runs.
 #[derive(Clone, Debug)]

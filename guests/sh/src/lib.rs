@@ -44,22 +44,41 @@ fn memory_limits() -> MemoryLimits {
         .max_function_count(unlimited)
 }
 
+/// The interpreter with its ~180 builtins registered: built once per
+/// instance, by `wizer-initialize` when the host snapshots the guest. It
+/// touches no file or variable until a script runs.
+fn interpreter() -> Bash {
+    Bash::builder()
+        .fs(Arc::new(PosixFs::new(wasi_fs::WasiFs)))
+        .limits(limits())
+        .session_limits(SessionLimits::unlimited())
+        .memory_limits(memory_limits())
+        .username("runbox")
+        .hostname("sandbox")
+        .builtin("curl", Box::new(curl::Curl))
+        .build()
+}
+
+thread_local! {
+    static PREPARED: std::cell::RefCell<Option<Bash>> = const { std::cell::RefCell::new(None) };
+}
+
 fn run(step: ShStep) -> Result<i32, ScriptError> {
+    let mut bash = PREPARED.with(|p| p.borrow_mut().take()).unwrap_or_else(interpreter);
+    let mut state = bash.shell_state();
+    state.cwd = step.cwd.clone().into();
+    state.env.extend(std::env::vars());
+    bash.restore_shell_state(&state);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
     runtime.block_on(async move {
-        let mut builder = Bash::builder()
-            .fs(Arc::new(PosixFs::new(wasi_fs::WasiFs)))
-            .cwd(&step.cwd)
-            .limits(limits())
-            .session_limits(SessionLimits::unlimited())
-            .memory_limits(memory_limits())
-            .username("runbox")
-            .hostname("sandbox")
-            .builtin("curl", Box::new(curl::Curl));
-        for (key, value) in std::env::vars() {
-            builder = builder.env(key, value);
+        // A snapshot froze the interpreter's $RANDOM state and $SECONDS base:
+        // give each script its own, from the host's randomness and clock.
+        let mut seed = [0u8; 4];
+        getrandom::fill(&mut seed).expect("the host provides randomness");
+        let reseed = format!("RANDOM={}; SECONDS=0", u32::from_le_bytes(seed));
+        if let Err(e) = bash.exec(&reseed).await {
+            return Err(runtime_error(e.to_string()));
         }
-        let mut bash = builder.build();
         let stream = Box::new(|stdout: &bashkit::StreamData, stderr: &bashkit::StreamData| {
             // A failed write means the host stopped the step (an output cap);
             // it traps the guest itself, so nothing is left to report here.
@@ -87,6 +106,10 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
     })
 }
 
+fn runtime_error(message: String) -> ScriptError {
+    ScriptError { kind: ErrorKind::Runtime, message, line: None, column: None, stack: None }
+}
+
 struct ShGuest;
 
 impl Guest for ShGuest {
@@ -94,7 +117,9 @@ impl Guest for ShGuest {
         run(step)
     }
 
-    fn wizer_initialize() {}
+    fn wizer_initialize() {
+        PREPARED.with(|p| *p.borrow_mut() = Some(interpreter()));
+    }
 }
 
 export!(ShGuest);

@@ -49,7 +49,11 @@ impl FsBackend for WasiFs {
     }
 
     async fn mkdir(&self, path: &Path, recursive: bool) -> Result<()> {
-        if recursive { std::fs::create_dir_all(path)? } else { std::fs::create_dir(path)? }
+        if recursive {
+            std::fs::create_dir_all(path)?
+        } else {
+            std::fs::create_dir(path)?
+        }
         Ok(())
     }
 
@@ -101,6 +105,17 @@ impl FsBackend for WasiFs {
 
     async fn read_link(&self, path: &Path) -> Result<PathBuf> {
         Ok(std::fs::read_link(path)?)
+    }
+
+    async fn set_modified_time(&self, path: &Path, time: SystemTime) -> Result<()> {
+        // Setting times takes a descriptor that may write, as with utimensat.
+        let file = if std::fs::metadata(path)?.is_dir() {
+            std::fs::File::open(path)?
+        } else {
+            std::fs::OpenOptions::new().write(true).open(path)?
+        };
+        file.set_modified(time)?;
+        Ok(())
     }
 
     async fn chmod(&self, path: &Path, _mode: u32) -> Result<()> {
