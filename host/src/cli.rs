@@ -1,15 +1,17 @@
 //! Arguments and subcommands of the `runbox` binary.
 
-use std::collections::HashMap;
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use runbox::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_size};
 use runbox::mounts::{Mount, Workspace};
+use runbox::plan::{self, Host};
 use runbox::record::{self, RecordFile};
-use runbox::{Config, GuestCache, Inputs, Language, NetPolicy, Runner, Sandbox, Script, StepContext, markdown, plan};
+use runbox::runbook::{self, Format};
+use runbox::sources::Secrets;
+use runbox::{Config, GuestCache, Inputs, Language, NetPolicy, Runner, Sandbox, Script, StepContext};
 use serde_json::{Value, json};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -30,13 +32,35 @@ pub(crate) struct Args {
 enum Command {
     /// Run a runbook; the exit status is the runbook's
     Run(RunArgs),
-    /// Check runbooks' structure, variables and files; non-zero if any problem
+    /// Check runbooks' structure, variables, files, script sources and
+    /// templates; report every problem; non-zero if any
     Validate {
         #[arg(required = true, value_name = "RUNBOOK")]
         runbooks: Vec<PathBuf>,
         /// A value for a declared variable (repeatable)
         #[arg(long = "env", value_name = "K=V", value_parser = key_value)]
         env: Vec<(String, String)>,
+        /// An input to check against its declared type (repeatable)
+        #[arg(long = "input", value_name = "K=V", value_parser = key_value)]
+        inputs: Vec<(String, String)>,
+        /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
+        #[arg(long, value_name = "DIR")]
+        secrets_dir: Option<PathBuf>,
+    },
+    /// List the runbooks under DIR with their description and steps
+    List {
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a runbook's execution history, oldest first
+    History {
+        runbook: PathBuf,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
     },
     /// Run one JavaScript step in the sandbox, with the current directory
     /// mounted read-write as the working directory
@@ -69,6 +93,12 @@ struct RunArgs {
     /// How many History entries the runbook keeps
     #[arg(long, default_value_t = runbox::history::DEFAULT_KEEP, value_name = "N")]
     history_keep: usize,
+    /// Approve STEP in advance, when it is marked approval_required (repeatable)
+    #[arg(long = "approve", value_name = "STEP")]
+    approve: Vec<String>,
+    /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
+    #[arg(long, value_name = "DIR")]
+    secrets_dir: Option<PathBuf>,
 }
 
 #[derive(ClapArgs)]
@@ -176,14 +206,24 @@ pub(crate) fn init_logging(log: Option<&Path>) {
 pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
     match args.command {
         Command::Run(run) => run_runbook(run),
-        Command::Validate { runbooks, env } => Ok(validate(&runbooks, &env.into_iter().collect())),
+        Command::Validate { runbooks, env, inputs, secrets_dir } => {
+            let host = Host {
+                env: env.into_iter().collect(),
+                inputs: inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
+                secrets: secrets(secrets_dir),
+                validating: true,
+            };
+            Ok(validate(&runbooks, &host))
+        }
+        Command::List { dir, json } => list(&dir, json),
+        Command::History { runbook, json } => history(&runbook, json, args.log.as_deref()),
         Command::Js(js) => run_js(js),
         Command::Sh(sh) => run_sh(sh),
     }
 }
 
 fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
-    let runbook = match markdown::load(&args.runbook) {
+    let runbook = match runbook::load(&args.runbook) {
         Ok(runbook) => runbook,
         Err(invalid) => {
             let report = runbox::record_invalid(&invalid);
@@ -197,8 +237,12 @@ fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
     };
     for (name, _) in args.env.iter().filter(|(name, _)| !runbook.env.iter().any(|e| &e.name == name)) {
         eprintln!(
-            "runbox: warning: --env {name} is ignored: {} does not declare it under # Environment Requirements",
-            runbook.file_name()
+            "runbox: warning: --env {name} is ignored: {} does not declare it ({})",
+            runbook.file_name(),
+            match runbook.format {
+                Format::Markdown => "under # Environment Requirements",
+                Format::Yaml => "under permissions.env",
+            }
         );
     }
     let runner = Runner::new(Config {
@@ -208,6 +252,9 @@ fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
         echo: !args.json,
         env: args.env.into_iter().collect(),
         net: NetPolicy::new(&args.allow_net).map_err(anyhow::Error::msg)?,
+        secrets: secrets(args.secrets_dir),
+        approve: args.approve,
+        interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
         ..Config::default()
     })?;
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
@@ -220,11 +267,15 @@ fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
     Ok(report.exit_code)
 }
 
-fn validate(paths: &[PathBuf], env: &HashMap<String, String>) -> i32 {
+fn secrets(dir: Option<PathBuf>) -> Secrets {
+    dir.map_or_else(Secrets::default, |dir| Secrets { dir })
+}
+
+fn validate(paths: &[PathBuf], host: &Host) -> i32 {
     let mut failed = 0;
     for path in paths {
-        let checked = markdown::load(path).and_then(|runbook| {
-            plan::check(&runbook, env).map_err(|problems| runbox::runbook::Invalid { file: path.clone(), problems })
+        let checked = runbook::load(path).and_then(|runbook| {
+            plan::check(&runbook, host).map_err(|problems| runbox::runbook::Invalid { file: path.clone(), problems })
         });
         match checked {
             Ok(_) => println!("ok: {}", path.display()),
@@ -235,6 +286,144 @@ fn validate(paths: &[PathBuf], env: &HashMap<String, String>) -> i32 {
         }
     }
     if failed == 0 { 0 } else { 1 }
+}
+
+/// Runbook files under `dir`, sorted; companion folders and hidden ones
+/// are searched too, `registry.yaml` is not a runbook.
+fn runbook_files(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() && !path.is_symlink() && depth < 8 {
+            runbook_files(&path, depth + 1, found)?;
+        } else if path.is_file()
+            && name != runbox::sources::REGISTRY
+            && matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "yaml" | "yml"))
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
+    let mut files = Vec::new();
+    runbook_files(dir, 0, &mut files).with_context(|| format!("cannot list {}", dir.display()))?;
+    let mut listed = Vec::new();
+    for file in files {
+        match runbook::load(&file) {
+            Ok(rb) => listed.push(rb),
+            // Markdown that is not a runbook (a README) is not worth a word;
+            // a YAML file with steps that fails to parse is.
+            Err(invalid) if file.extension().is_some_and(|e| e != "md") => {
+                eprintln!("runbox: skipped {}: {}", file.display(), invalid.problems[0].message)
+            }
+            Err(_) => {}
+        }
+    }
+    if json {
+        let out: Vec<Value> = listed
+            .iter()
+            .map(|rb| {
+                json!({
+                    "name": rb.name,
+                    "file": rb.path.display().to_string(),
+                    "description": rb.description,
+                    "steps": rb.steps.iter().map(|s| json!({"name": s.name, "language": s.language.as_str()})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(0);
+    }
+    for rb in &listed {
+        let summary = rb.description.lines().next().unwrap_or("").trim();
+        let steps: Vec<String> = rb.steps.iter().map(|s| format!("{} ({})", s.name, s.language.as_str())).collect();
+        println!("{}  {}\n    {summary}\n    steps: {}", rb.name, rb.path.display(), steps.join(", "));
+    }
+    if listed.is_empty() {
+        eprintln!("runbox: no runbooks under {}", dir.display());
+    }
+    Ok(0)
+}
+
+/// A markdown runbook's `# History`; a YAML runbook's records in the JSON log.
+fn history(path: &Path, json: bool, log: Option<&Path>) -> anyhow::Result<i32> {
+    let rb = runbook::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
+    let entries: Vec<Value> = match rb.format {
+        Format::Markdown => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            runbox::history::read(&text)
+                .into_iter()
+                .map(|e| {
+                    let mut entry = json!({"at": e.at, "exit_code": e.exit_code});
+                    for (label, content) in e.blocks {
+                        entry[label.to_ascii_lowercase()] = Value::String(content);
+                    }
+                    entry
+                })
+                .collect()
+        }
+        Format::Yaml => {
+            let log =
+                log.map(Path::to_path_buf).or_else(record::default_log_path).context("no execution log to read")?;
+            let text = match std::fs::read_to_string(&log) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", log.display())),
+            };
+            let file_name = rb.file_name();
+            text.lines()
+                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+                .filter(|r| {
+                    r["runbook"] == rb.name.as_str()
+                        && r["file"]
+                            .as_str()
+                            .is_some_and(|f| Path::new(f).file_name().is_some_and(|n| n == file_name.as_str()))
+                })
+                .map(|r| {
+                    let mut entry = json!({
+                        "at": r["breadcrumb"]["at_time"],
+                        "exit_code": r["exit_code"],
+                        "stdout": r["stdout"],
+                        "stderr": r["stderr"],
+                        "correlation_id": r["correlation_id"],
+                    });
+                    if let Some(error) = r.get("error").filter(|e| !e.is_null()) {
+                        entry["error"] = json!(format!(
+                            "{}: {}",
+                            error["code"].as_str().unwrap_or(""),
+                            error["message"].as_str().unwrap_or("")
+                        ));
+                    }
+                    entry
+                })
+                .collect()
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+        return Ok(0);
+    }
+    if entries.is_empty() {
+        println!("{}: no executions recorded", path.display());
+    }
+    for entry in &entries {
+        println!("{} | exit code {}", entry["at"].as_str().unwrap_or("?"), entry["exit_code"]);
+        for key in ["error", "stdout", "stderr"] {
+            if let Some(text) = entry.get(key).and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                println!("  {key}:");
+                for line in text.lines() {
+                    println!("    {line}");
+                }
+            }
+        }
+    }
+    Ok(0)
 }
 
 fn run_js(args: JsArgs) -> anyhow::Result<i32> {

@@ -81,12 +81,25 @@ pub struct Script {
     pub first_line: u32,
     /// A shell script's positional parameters.
     pub args: Vec<String>,
+    /// The guest's working directory (an absolute path in the sandbox).
+    pub cwd: String,
+    /// The script comes from a secret: errors do not quote it.
+    pub secret: bool,
 }
 
 impl Script {
-    /// A script of `language` named `filename`, starting at line 1.
+    /// A script of `language` named `filename`, starting at line 1, run in
+    /// the sandbox's working directory.
     pub fn new(language: Language, source: impl Into<String>, filename: impl Into<String>) -> Script {
-        Script { language, source: source.into(), filename: filename.into(), first_line: 1, args: Vec::new() }
+        Script {
+            language,
+            source: source.into(),
+            filename: filename.into(),
+            first_line: 1,
+            args: Vec::new(),
+            cwd: WORKDIR.to_string(),
+            secret: false,
+        }
     }
 }
 
@@ -239,7 +252,7 @@ impl Sandbox {
             Ok(Ok(Finished::Sh(status))) => {
                 (status, None, Some(StepError::new(ErrorCode::CommandFailed, format!("exit status {status}"))))
             }
-            Ok(Err(script)) => (1, None, Some(script_error(script))),
+            Ok(Err(script)) => (1, None, Some(script_error(script, step.secret))),
             Err(trap) => {
                 let error = stopped(store.data(), &trap);
                 (error.code.exit_status(), None, Some(error))
@@ -288,7 +301,7 @@ impl Sandbox {
                     source: step.source.clone(),
                     filename: step.filename.clone(),
                     first_line: step.first_line,
-                    cwd: WORKDIR.to_string(),
+                    cwd: step.cwd.clone(),
                 };
                 let pre = self.js()?;
                 pre.instantiate(&mut *store)
@@ -300,7 +313,7 @@ impl Sandbox {
                     source: step.source.clone(),
                     filename: step.filename.clone(),
                     first_line: step.first_line,
-                    cwd: WORKDIR.to_string(),
+                    cwd: step.cwd.clone(),
                     args: step.args.clone(),
                 };
                 let pre = self.sh()?;
@@ -347,11 +360,17 @@ fn describe(error: &StepError, step: &Script) -> String {
     text
 }
 
-fn script_error(e: ScriptError) -> StepError {
+/// The guest's report of a failed script. A secret script's messages and
+/// stack may quote its code, so only their position is kept.
+fn script_error(e: ScriptError, secret: bool) -> StepError {
     let code = match e.kind {
         ErrorKind::Syntax => ErrorCode::SyntaxError,
         ErrorKind::Runtime | ErrorKind::Unsettled => ErrorCode::RuntimeError,
     };
+    if secret {
+        let message = "the script comes from a secret, so the message is withheld".to_string();
+        return StepError { code, message, line: e.line, column: e.column, stack: None };
+    }
     StepError { code, message: e.message, line: e.line, column: e.column, stack: e.stack }
 }
 

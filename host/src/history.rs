@@ -103,6 +103,55 @@ pub fn append(path: &Path, entry: &Entry, keep: usize) -> Result<(), HistoryErro
     Ok(())
 }
 
+/// One entry as read back from a runbook's `# History`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Recorded {
+    /// The stamp as written, e.g. `2026-01-23T14:33:02.123Z`.
+    pub at: String,
+    pub exit_code: Option<i32>,
+    /// The labelled blocks: `Stdout`, `Stderr`, or `Error`.
+    pub blocks: Vec<(String, String)>,
+}
+
+/// The entries of the `# History` section of a markdown runbook's `text`,
+/// oldest first.
+pub fn read(text: &str) -> Vec<Recorded> {
+    let Some(body) = markdown::history_body(text) else { return Vec::new() };
+    let body = &text[body];
+    let mut entries: Vec<Recorded> = Vec::new();
+    let mut heading: Option<String> = None;
+    let mut label: Option<String> = None;
+    let mut block: Option<String> = None;
+    for event in Parser::new(body) {
+        match event {
+            Event::Start(Tag::Heading { level: HeadingLevel::H3, .. }) => heading = Some(String::new()),
+            Event::End(pulldown_cmark::TagEnd::Heading(HeadingLevel::H3)) => {
+                let title = heading.take().unwrap_or_default();
+                let (at, code) = title.split_once('|').unwrap_or((&title, ""));
+                let exit_code = code.trim().strip_prefix("Exit Code:").and_then(|c| c.trim().parse().ok());
+                entries.push(Recorded { at: at.trim().to_string(), exit_code, blocks: Vec::new() });
+            }
+            Event::Start(Tag::CodeBlock(_)) => block = Some(String::new()),
+            Event::End(pulldown_cmark::TagEnd::CodeBlock) => {
+                if let (Some(content), Some(entry)) = (block.take(), entries.last_mut()) {
+                    entry.blocks.push((label.take().unwrap_or_default(), content));
+                }
+            }
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(h) = heading.as_mut() {
+                    h.push_str(&t);
+                } else if let Some(b) = block.as_mut() {
+                    b.push_str(&t);
+                } else if let Some(l) = t.strip_suffix(':') {
+                    label = Some(l.trim().to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    entries
+}
+
 /// The runbook text with `entry` last in the history starting at `start`.
 fn with_entry(text: &str, start: usize, entry: &Entry, keep: usize) -> String {
     let body = &text[start..];
@@ -160,6 +209,21 @@ mod tests {
         let appended = with_entry(&doc, start, &entry(1, "next"), 20);
         assert_eq!(appended.matches("### ").count(), 3, "{appended}");
         assert_eq!(markdown::history_body(&appended).unwrap().start, start);
+    }
+
+    #[test]
+    fn entries_read_back_as_written() {
+        let mut doc = "# A\n\n# History\n".to_string();
+        for e in [entry(0, "one\n"), Entry { body: EntryBody::Error("ConfigInvalid: no".into()), ..entry(2, "") }] {
+            let start = markdown::history_body(&doc).unwrap().start;
+            doc = with_entry(&doc, start, &e, 20);
+        }
+        let read = read(&doc);
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].at, "2026-01-23T14:33:02.000Z");
+        assert_eq!(read[0].exit_code, Some(0));
+        assert_eq!(read[0].blocks, vec![("Stdout".into(), "one\n".into()), ("Stderr".into(), String::new())]);
+        assert_eq!(read[1].blocks, vec![("Error".into(), "ConfigInvalid: no\n".into())]);
     }
 
     #[test]

@@ -35,6 +35,13 @@ impl NetPolicy {
         self.allowed.is_empty()
     }
 
+    /// The hosts of both policies.
+    pub fn merged(&self, other: &NetPolicy) -> NetPolicy {
+        let mut allowed = self.allowed.clone();
+        allowed.extend(other.allowed.iter().filter(|h| !self.allowed.contains(h)).cloned());
+        NetPolicy { allowed }
+    }
+
     fn allows(&self, host: &str, port: u16) -> bool {
         self.allowed.iter().any(|(h, p)| h == host && p.is_none_or(|p| p == port))
     }

@@ -20,6 +20,7 @@ pub mod error;
 mod guest;
 pub mod history;
 mod http;
+pub mod inputs;
 pub mod limits;
 pub mod markdown;
 pub mod mounts;
@@ -29,6 +30,9 @@ pub mod record;
 pub mod report;
 pub mod runbook;
 mod runner;
+pub mod sources;
+pub mod template;
+pub mod yaml;
 
 pub use engine::{Outcome, Sandbox, Script, StepContext, StepError};
 pub use error::ErrorCode;

@@ -10,7 +10,9 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use yaml_serde::Value as Yaml;
 
 use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_size};
-use crate::runbook::{ClaimRequirement, EnvRequirement, Invalid, Language, PathRequirement, Problem, Runbook, Step};
+use crate::runbook::{
+    ClaimRequirement, EnvRequirement, Format, Invalid, Language, PathRequirement, Problem, Runbook, Step, is_env_name,
+};
 
 const ENVIRONMENT: &str = "Environment Requirements";
 const FILE_SYSTEM: &str = "File System Requirements";
@@ -51,13 +53,10 @@ pub(crate) struct CodeBlock {
     pub(crate) line: usize,
 }
 
-/// Reads the runbook at `path`.
+/// Reads the markdown runbook at `path` (see [`crate::runbook::load`] for
+/// any format).
 pub fn load(path: &Path) -> Result<Runbook, Invalid> {
-    let text = std::fs::read_to_string(path).map_err(|e| Invalid {
-        file: path.to_path_buf(),
-        problems: vec![Problem::new(0, format!("cannot read the file: {e}"))],
-    })?;
-    parse(path, &text)
+    crate::runbook::load(path)
 }
 
 /// Parses `text`, the content of the runbook file `path`.
@@ -92,19 +91,22 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
     let find = |title: &str| sections[1..].iter().find(|s| s.title == title);
 
     let env = find(ENVIRONMENT).map(|s| environment(s, &mut problems)).unwrap_or_default();
-    let (inputs, outputs) = find(FILE_SYSTEM).map(|s| file_system(s, &mut problems)).unwrap_or_default();
+    let (reads, writes) = find(FILE_SYSTEM).map(|s| file_system(s, &mut problems)).unwrap_or_default();
     let claims = find(CLAIMS).map(|s| claims(s, &mut problems)).unwrap_or_default();
     let steps = find(SCRIPT).map(|s| steps(s, &name, &mut problems)).unwrap_or_default();
 
     if problems.is_empty() {
         Ok(Runbook {
             path: path.to_path_buf(),
+            format: Format::Markdown,
             description: text[first.body.clone()].trim().to_string(),
             name,
             env,
-            inputs,
-            outputs,
+            reads,
+            writes,
+            net: Vec::new(),
             claims,
+            inputs: Vec::new(),
             steps,
         })
     } else {
@@ -260,12 +262,6 @@ fn environment(section: &Section, problems: &mut Vec<Problem>) -> Vec<EnvRequire
     env
 }
 
-fn is_env_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 fn file_system(section: &Section, problems: &mut Vec<Problem>) -> (Vec<PathRequirement>, Vec<PathRequirement>) {
     let Some((map, line)) = yaml_mapping(section, "have `Input:` and `Output:` lists", problems) else {
         return Default::default();
@@ -370,7 +366,7 @@ fn steps(section: &Section, runbook: &str, problems: &mut Vec<Problem>) -> Vec<S
         if block.content.trim().is_empty() {
             problems.push(Problem::new(block.fence_line, format!("step `{name}` has no code")));
         }
-        steps.push(Step { name, language, source: block.content.clone(), line: block.line, limits });
+        steps.push(Step::inline(name, language, block.content.clone(), block.line, limits));
     }
     if section.blocks.is_empty() {
         problems.push(Problem::new(section.line, format!("`# Script` of {runbook} has no code block to run")));
@@ -398,6 +394,7 @@ fn scalar(value: &Yaml) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runbook::Source;
 
     const GOOD: &str = "# Hello\nSays hello.\n\n# Environment Requirements\n```yaml\nGREETING: what to say\n```\n\n# File System Requirements\n```yaml\nInput:\n- ./data\nOutput:\n- ./out\n```\n\n# Required Claims\n```yaml\nroles: dev, admin\n```\n\n# Script\n```js {name=greet timeout=5s}\nconsole.log('hi')\n```\n\n# History\n";
 
@@ -410,13 +407,13 @@ mod tests {
             rb.env,
             vec![EnvRequirement { name: "GREETING".into(), description: "what to say".into(), line: 6 }]
         );
-        assert_eq!(rb.inputs[0].path, "./data");
-        assert_eq!(rb.outputs[0].path, "./out");
+        assert_eq!(rb.reads[0].path, "./data");
+        assert_eq!(rb.writes[0].path, "./out");
         assert_eq!(rb.claims[0].values, vec!["dev", "admin"]);
         let step = &rb.steps[0];
         assert_eq!((step.name.as_str(), step.language, step.line), ("greet", Language::JavaScript, 24));
         assert_eq!(step.limits.timeout, Some(std::time::Duration::from_secs(5)));
-        assert_eq!(step.source, "console.log('hi')\n");
+        assert_eq!(step.source, Source::Inline("console.log('hi')\n".into()));
     }
 
     #[test]

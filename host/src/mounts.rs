@@ -50,8 +50,7 @@ pub fn resolve(runbook: &Runbook) -> Result<Vec<Declared>, Vec<Problem>> {
     let canonical_folder = folder.canonicalize().unwrap_or_else(|_| folder.to_path_buf());
     let mut declared = Vec::new();
     let mut problems = Vec::new();
-    for (requirement, input) in
-        runbook.inputs.iter().map(|r| (r, true)).chain(runbook.outputs.iter().map(|r| (r, false)))
+    for (requirement, input) in runbook.reads.iter().map(|r| (r, true)).chain(runbook.writes.iter().map(|r| (r, false)))
     {
         match resolve_one(requirement, input, folder, &canonical_folder) {
             Ok(d) if declared.iter().any(|e: &Declared| e.guest == d.guest) => problems.push(Problem::new(
@@ -127,6 +126,32 @@ fn normalize(path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// The absolute sandbox path of a step's `cwd` (relative to [`WORKDIR`], or
+/// absolute), if it is a directory inside one of `mounts`.
+pub fn guest_dir(mounts: &[Mount], cwd: &str) -> Result<String, String> {
+    let absolute = cwd.starts_with('/');
+    let lexical =
+        normalize(cwd.trim()).ok_or_else(|| format!("cwd `{cwd}` climbs out of the sandbox's working directory"))?;
+    let guest = match (absolute, lexical.is_empty()) {
+        (true, _) => format!("/{lexical}"),
+        (false, true) => WORKDIR.to_string(),
+        (false, false) => format!("{WORKDIR}/{lexical}"),
+    };
+    let mount = mounts
+        .iter()
+        .filter(|m| guest == m.guest || guest.starts_with(&format!("{}/", m.guest.trim_end_matches('/'))))
+        .max_by_key(|m| m.guest.len())
+        .ok_or_else(|| format!("cwd `{cwd}` ({guest}) is not inside any directory the runbook declares"))?;
+    let rest = guest[mount.guest.len()..].trim_start_matches('/');
+    let host = mount.host.join(rest);
+    let root = mount.host.canonicalize().map_err(|e| format!("cwd `{cwd}`: {e}"))?;
+    match host.canonicalize() {
+        Ok(real) if real.starts_with(&root) && real.is_dir() => Ok(guest),
+        Ok(real) if !real.starts_with(&root) => Err(format!("cwd `{cwd}` leaves its mount through a symlink")),
+        _ => Err(format!("cwd `{cwd}` ({guest}) is not a directory in the sandbox")),
+    }
 }
 
 /// The host side of one execution's sandbox file system: the scratch

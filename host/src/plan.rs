@@ -3,8 +3,25 @@
 
 use std::collections::HashMap;
 
+use serde_json::{Map, Value};
+
+use crate::inputs;
 use crate::mounts::{self, Declared};
-use crate::runbook::{Problem, Runbook};
+use crate::runbook::{Format, Problem, Runbook, Source, Step};
+use crate::sources::{self, Resolved, Secrets};
+use crate::template;
+
+/// What the host gives a run: values for declared variables, inputs and
+/// the secret store.
+#[derive(Clone, Debug, Default)]
+pub struct Host {
+    /// Values for the runbook's declared variables, before the process's own.
+    pub env: HashMap<String, String>,
+    pub inputs: Map<String, Value>,
+    pub secrets: Secrets,
+    /// Only validating: inputs without a value are not an error.
+    pub validating: bool,
+}
 
 /// What the sandbox of one execution is made of.
 #[derive(Clone, Debug)]
@@ -13,17 +30,26 @@ pub struct Plan {
     pub env: Vec<(String, String)>,
     /// The declared paths, resolved on the host.
     pub paths: Vec<Declared>,
+    /// Inputs of their declared types, defaults filled in.
+    pub inputs: Map<String, Value>,
+    /// Each step's script, loaded from its source; in step order.
+    pub scripts: Vec<Resolved>,
 }
 
-/// Checks `runbook` against this host: its variables are set (from `env`
-/// first, then the process environment), its inputs exist, and its paths
-/// stay where they may.
-pub fn check(runbook: &Runbook, env: &HashMap<String, String>) -> Result<Plan, Vec<Problem>> {
+/// Checks `runbook` against this host: its variables are set (from
+/// `host.env` first, then the process environment), its inputs have their
+/// types, its paths stay where they may, its scripts load (and match their
+/// pins), and its templates name inputs and earlier steps that exist.
+pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut values = Vec::new();
     for requirement in &runbook.env {
-        match env.get(&requirement.name).cloned().or_else(|| std::env::var(&requirement.name).ok()) {
+        match host.env.get(&requirement.name).cloned().or_else(|| std::env::var(&requirement.name).ok()) {
             Some(value) => values.push((requirement.name.clone(), value)),
+            None if requirement.description.is_empty() => problems.push(Problem::new(
+                requirement.line,
+                format!("environment variable `{}` is not set", requirement.name),
+            )),
             None => problems.push(Problem::new(
                 requirement.line,
                 format!("environment variable `{}` is not set ({})", requirement.name, requirement.description),
@@ -34,6 +60,66 @@ pub fn check(runbook: &Runbook, env: &HashMap<String, String>) -> Result<Plan, V
         problems.extend(more);
         Vec::new()
     });
+    let typed = match runbook.format {
+        Format::Markdown => Ok(host.inputs.clone()),
+        Format::Yaml => inputs::check(&runbook.inputs, &host.inputs, &runbook.file_name(), !host.validating),
+    };
+    let inputs = typed.unwrap_or_else(|more| {
+        problems.extend(more);
+        Map::new()
+    });
+    let mut scripts = Vec::new();
+    for (i, step) in runbook.steps.iter().enumerate() {
+        match sources::resolve(runbook, step, &host.secrets) {
+            Ok(script) => {
+                if runbook.format == Format::Yaml {
+                    check_templates(runbook, step, &runbook.steps[..i], &script, &mut problems);
+                }
+                scripts.push(script);
+            }
+            Err(message) => problems.push(Problem::new(step.line, format!("step `{}`: {message}", step.name))),
+        }
+    }
     problems.sort_by_key(|p| p.line);
-    if problems.is_empty() { Ok(Plan { env: values, paths }) } else { Err(problems) }
+    if problems.is_empty() { Ok(Plan { env: values, paths, inputs, scripts }) } else { Err(problems) }
+}
+
+/// Templates must read declared inputs and earlier steps.
+fn check_templates(runbook: &Runbook, step: &Step, earlier: &[Step], script: &Resolved, problems: &mut Vec<Problem>) {
+    // (text, its line in the runbook, whether its own lines count from there)
+    let mut texts: Vec<(&str, usize, bool)> = vec![];
+    // A secret's text is not shown, not even in a message about a template.
+    if !script.is_secret() {
+        texts.push((&script.text, step.line, matches!(step.source, Source::Inline(_))));
+    }
+    texts.extend(step.args.iter().map(|a| (a.as_str(), step.line, false)));
+    texts.extend(step.env.iter().map(|(_, v)| (v.as_str(), step.line, false)));
+    texts.extend(step.cwd.iter().map(|c| (c.as_str(), step.line, false)));
+    for (text, base, offsets) in texts {
+        let (references, errors) = template::references(text);
+        for e in errors {
+            let line = if offsets { base + e.line } else { base };
+            problems.push(Problem::new(line, format!("step `{}`: {}", step.name, e.message)));
+        }
+        for (r, offset) in references {
+            let line = if offsets { base + offset } else { base };
+            let name = &r.path[0];
+            let known = match r.root.as_str() {
+                "inputs" => runbook.inputs.iter().any(|i| &i.name == name),
+                _ => earlier.iter().any(|s| &s.name == name),
+            };
+            if !known {
+                let what = if r.root == "inputs" {
+                    format!("no input is named `{name}`")
+                } else if name == &step.name {
+                    "a step cannot read its own output".to_string()
+                } else if runbook.steps.iter().any(|s| &s.name == name) {
+                    format!("step `{name}` does not run before `{}`", step.name)
+                } else {
+                    format!("no step is named `{name}`")
+                };
+                problems.push(Problem::new(line, format!("step `{}`: `{{{{ {} }}}}`: {what}", step.name, r.written)));
+            }
+        }
+    }
 }

@@ -15,6 +15,8 @@ pub struct RunReport {
     /// The first failing step's exit status, else 0.
     pub exit_code: i32,
     pub correlation_id: String,
+    /// The inputs the steps saw, typed and with defaults.
+    pub inputs: serde_json::Map<String, serde_json::Value>,
     pub duration_ms: u128,
     pub stdout: String,
     pub stderr: String,
@@ -31,6 +33,7 @@ impl RunReport {
             file: file.display().to_string(),
             exit_code: 0,
             correlation_id: correlation_id.to_string(),
+            inputs: serde_json::Map::new(),
             duration_ms: 0,
             stdout: String::new(),
             stderr: String::new(),
@@ -67,6 +70,12 @@ pub struct StepReport {
     pub duration_ms: f64,
     pub fuel_consumed: u64,
     pub limits: Limits,
+    /// Set when the step needed approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalReport>,
+    /// The step failed but its `on_error: continue` let the runbook go on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub continued: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -75,11 +84,37 @@ pub struct StepReport {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SourceReport {
+    /// `inline`, `file`, `registry` or `secret`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Where it is: `Runbook.md:12`, a path, a registry id, a secret's name.
     pub reference: String,
     pub sha256: String,
-    pub content: String,
+    /// The script itself; never for a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryReport>,
+}
+
+/// The registry entry a `script_id` step ran, as approved.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegistryReport {
+    pub id: String,
+    pub file: String,
+    pub description: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+}
+
+/// How a step that needs approval got it, or did not.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApprovalReport {
+    pub approvers: Vec<String>,
+    pub approved: bool,
+    /// `--approve`, `terminal`, or `non-interactive` (refused).
+    pub how: &'static str,
+    pub by_user: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -103,6 +138,8 @@ impl From<StepError> for ErrorReport {
 impl StepReport {
     pub(crate) fn new(step: &Step, source: SourceReport, limits: Limits, outcome: Outcome) -> StepReport {
         StepReport {
+            approval: None,
+            continued: false,
             name: step.name.clone(),
             language: step.language.as_str(),
             line: step.line,
@@ -117,6 +154,34 @@ impl StepReport {
             limits,
             result: outcome.result,
             error: outcome.error.map(ErrorReport::from),
+        }
+    }
+
+    /// A step that did not run: `code` says why.
+    pub(crate) fn refused(
+        step: &Step,
+        source: SourceReport,
+        limits: Limits,
+        code: ErrorCode,
+        message: String,
+    ) -> StepReport {
+        StepReport {
+            name: step.name.clone(),
+            language: step.language.as_str(),
+            line: step.line,
+            source,
+            exit_code: code.exit_status(),
+            stdout: String::new(),
+            stderr: format!("{code}: {message}\n"),
+            stdout_truncated: false,
+            stderr_truncated: false,
+            duration_ms: 0.0,
+            fuel_consumed: 0,
+            limits,
+            approval: None,
+            continued: false,
+            result: None,
+            error: Some(ErrorReport { code, message, line: None, column: None, stack: None }),
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::inputs::InputSpec;
 use crate::limits::LimitOverrides;
 
 /// A runbook as read from its file: what it needs and what it runs.
@@ -10,17 +11,32 @@ use crate::limits::LimitOverrides;
 pub struct Runbook {
     /// The file it was read from.
     pub path: PathBuf,
+    pub format: Format,
     pub name: String,
     pub description: String,
     /// The only host variables the steps see.
     pub env: Vec<EnvRequirement>,
     /// Paths mounted read-only; they must exist.
-    pub inputs: Vec<PathRequirement>,
+    pub reads: Vec<PathRequirement>,
     /// Directories mounted read-write; created when missing.
-    pub outputs: Vec<PathRequirement>,
+    pub writes: Vec<PathRequirement>,
+    /// Hosts (`HOST` or `HOST:PORT`) the steps' `curl` and `fetch` may reach.
+    pub net: Vec<String>,
     /// JWT claims a caller must hold (one listed value of each).
     pub claims: Vec<ClaimRequirement>,
+    /// Typed inputs (YAML runbooks); a markdown runbook declares none and
+    /// takes any `--input` as text.
+    pub inputs: Vec<InputSpec>,
     pub steps: Vec<Step>,
+}
+
+/// The file format a runbook was written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `Name.md` (SPEC §1.1): its executions are recorded in its `# History`.
+    Markdown,
+    /// `name.yaml` (SPEC §1.2): typed inputs, templates, script sources.
+    Yaml,
 }
 
 impl Runbook {
@@ -59,15 +75,82 @@ pub struct ClaimRequirement {
     pub line: usize,
 }
 
-/// One code block of the script, run in a fresh sandbox instance.
+/// One step, run in a fresh sandbox instance.
 #[derive(Clone, Debug)]
 pub struct Step {
     pub name: String,
     pub language: Language,
-    pub source: String,
-    /// The line of the runbook file that holds the source's first line.
+    pub source: Source,
+    /// The line of the runbook file that declares the step (for an inline
+    /// script: that holds its first line).
     pub line: usize,
     pub limits: LimitOverrides,
+    /// A shell step's positional parameters (templates allowed).
+    pub args: Vec<String>,
+    /// Variables set for this step only (templates allowed in values).
+    pub env: Vec<(String, String)>,
+    /// The working directory, relative to the sandbox's (templates allowed).
+    pub cwd: Option<String>,
+    pub on_error: OnError,
+    /// Set when the step may run only once someone approves it.
+    pub approval: Option<Approval>,
+}
+
+impl Step {
+    /// A markdown code block: inline source, nothing else set.
+    pub fn inline(name: String, language: Language, source: String, line: usize, limits: LimitOverrides) -> Step {
+        Step {
+            name,
+            language,
+            source: Source::Inline(source),
+            line,
+            limits,
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: None,
+            on_error: OnError::Fail,
+            approval: None,
+        }
+    }
+}
+
+/// Where a step's script comes from (SPEC §1.3, seed 000): exactly one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// `inline_script`, or a markdown code block.
+    Inline(String),
+    /// `script_file`: a path inside the runbook's folder tree.
+    File(String),
+    /// `script_id`: an entry of the nearest `registry.yaml`.
+    Registry(String),
+    /// `script_from_secret`: never logged.
+    Secret(SecretRef),
+}
+
+/// A script kept in a secret store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretRef {
+    /// `{secret_name, key}`: the file `KEY` in the secret's directory of the
+    /// secrets directory (`$RUNBOX_SECRETS_DIR`, default `/run/secrets`), or
+    /// the file `NAME` itself when no key is given.
+    File { secret_name: String, key: Option<String> },
+    /// `{env: VAR}`: the content of a host environment variable.
+    Env(String),
+}
+
+/// What a failed step does to the runbook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Stop; the runbook exits with the step's status.
+    Fail,
+    /// Go on with the next step; the runbook's status is not affected.
+    Continue,
+}
+
+/// `approval_required: true` with who may approve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approval {
+    pub approvers: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +178,38 @@ impl Language {
     }
 }
 
+/// Runbook files larger than this are refused before they are parsed.
+pub const MAX_RUNBOOK_BYTES: u64 = 4 << 20;
+
+/// Reads the runbook at `path`: markdown for `.md`, YAML for `.yaml`/`.yml`.
+pub fn load(path: &Path) -> Result<Runbook, Invalid> {
+    let invalid = |message: String| Invalid { file: path.to_path_buf(), problems: vec![Problem::new(0, message)] };
+    let size = std::fs::metadata(path).map_err(|e| invalid(format!("cannot read the file: {e}")))?.len();
+    if size > MAX_RUNBOOK_BYTES {
+        return Err(invalid(format!(
+            "the file is {:.1} MiB; runbooks are limited to {} MiB",
+            size as f64 / (1 << 20) as f64,
+            MAX_RUNBOOK_BYTES >> 20
+        )));
+    }
+    if path.file_name().is_some_and(|n| n == crate::sources::REGISTRY) {
+        return Err(invalid("this is the script registry that `script_id` steps read, not a runbook".to_string()));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read the file: {e}")))?;
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml") => crate::yaml::parse(path, &text),
+        Some("md" | "markdown") => crate::markdown::parse(path, &text),
+        _ => Err(invalid("a runbook is a `.md` (markdown) or `.yaml`/`.yml` file".to_string())),
+    }
+}
+
+/// A POSIX environment variable name.
+pub(crate) fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Something wrong with a runbook, at a line of its file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
@@ -120,7 +235,10 @@ impl fmt::Display for Invalid {
         let n = self.problems.len();
         write!(f, "{} is not a valid runbook ({n} problem{}):", self.file.display(), if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
-            write!(f, "\n  {}:{}: {}", self.file.display(), p.line, p.message)?;
+            match p.line {
+                0 => write!(f, "\n  {}: {}", self.file.display(), p.message)?,
+                line => write!(f, "\n  {}:{line}: {}", self.file.display(), p.message)?,
+            }
         }
         Ok(())
     }

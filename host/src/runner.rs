@@ -6,7 +6,6 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -16,11 +15,14 @@ use crate::guest::GuestCache;
 use crate::history::{self, Entry, EntryBody};
 use crate::http::NetPolicy;
 use crate::limits::{LimitOverrides, Limits};
-use crate::mounts::Workspace;
-use crate::plan::{self, Plan};
+use crate::mounts::{self, Workspace};
+use crate::plan::{self, Host, Plan};
 use crate::record::{self, Breadcrumb};
-use crate::report::{RunReport, SourceReport, StepReport};
+use crate::report::{ApprovalReport, RunReport, StepReport};
+use crate::runbook::{Approval, Format, Language, OnError, Step};
 use crate::runbook::{Invalid, Runbook};
+use crate::sources::{Resolved, Secrets};
+use crate::template::{self, Scope, TemplateError};
 
 /// How a [`Runner`] runs runbooks.
 #[derive(Clone, Debug)]
@@ -39,8 +41,14 @@ pub struct Config {
     pub cache: GuestCache,
     /// Values for the runbook's declared variables, before the process's own.
     pub env: HashMap<String, String>,
-    /// The hosts steps may reach over HTTP.
+    /// The hosts steps may reach over HTTP, besides those the runbook lists.
     pub net: NetPolicy,
+    /// Where `script_from_secret` reads secrets.
+    pub secrets: Secrets,
+    /// Steps approved in advance (`--approve STEP`), by name.
+    pub approve: Vec<String>,
+    /// Ask on the terminal for the approval a step needs.
+    pub interactive: bool,
 }
 
 impl Default for Config {
@@ -54,6 +62,9 @@ impl Default for Config {
             cache: GuestCache::default_location(),
             env: HashMap::new(),
             net: NetPolicy::default(),
+            secrets: Secrets::default(),
+            approve: Vec::new(),
+            interactive: false,
         }
     }
 }
@@ -93,29 +104,49 @@ impl Runner {
         let started = Instant::now();
         let breadcrumb = breadcrumb(&runbook.name);
         let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
-        match plan::check(runbook, &self.config.env) {
-            Ok(Plan { env, paths }) => match Workspace::prepare(&paths) {
-                Ok(workspace) => {
+        let host = Host {
+            env: self.config.env.clone(),
+            inputs: inputs.clone(),
+            secrets: self.config.secrets.clone(),
+            validating: false,
+        };
+        match plan::check(runbook, &host) {
+            Ok(plan) => match (Workspace::prepare(&plan.paths), self.net_policy(runbook)) {
+                (Ok(workspace), Ok(net)) => {
+                    report.inputs = plan.inputs.clone();
                     let context = StepContext {
-                        variables: variables(inputs, &env),
-                        env,
+                        variables: variables(&plan.inputs, &plan.env),
+                        env: plan.env.clone(),
                         mounts: workspace.mounts().to_vec(),
                         correlation_id: report.correlation_id.clone(),
                         recursion_stack: breadcrumb.recursion_stack.clone(),
-                        net: self.config.net.clone(),
+                        net,
                     };
-                    self.run_steps(runbook, context, &mut report);
+                    self.run_steps(runbook, &plan, context, &mut report);
                 }
-                Err(e) => report.refuse(ErrorCode::ConfigInvalid, format!("cannot prepare the sandbox's files: {e}")),
+                (Err(e), _) => {
+                    report.refuse(ErrorCode::ConfigInvalid, format!("cannot prepare the sandbox's files: {e}"))
+                }
+                (_, Err(e)) => {
+                    report.refuse(ErrorCode::ConfigInvalid, format!("{}: permissions.net: {e}", runbook.file_name()))
+                }
             },
             Err(problems) => {
-                let lines: Vec<String> =
-                    problems.iter().map(|p| format!("{}:{}: {}", runbook.file_name(), p.line, p.message)).collect();
+                let lines: Vec<String> = problems
+                    .iter()
+                    .map(|p| {
+                        if p.line == 0 {
+                            p.message.clone()
+                        } else {
+                            format!("{}:{}: {}", runbook.file_name(), p.line, p.message)
+                        }
+                    })
+                    .collect();
                 report.refuse(ErrorCode::ConfigInvalid, lines.join("\n"));
             }
         }
         report.duration_ms = started.elapsed().as_millis();
-        if self.config.history {
+        if self.config.history && runbook.format == Format::Markdown {
             let body = match &report.error {
                 Some(error) => EntryBody::Error(format!("{}: {}", error.code, error.message)),
                 None => EntryBody::Output { stdout: report.stdout.clone(), stderr: report.stderr.clone() },
@@ -130,38 +161,62 @@ impl Runner {
         report
     }
 
-    fn run_steps(&self, runbook: &Runbook, mut context: StepContext, report: &mut RunReport) {
+    /// The hosts the runbook declares, and those the user allows.
+    fn net_policy(&self, runbook: &Runbook) -> Result<NetPolicy, String> {
+        if runbook.net.is_empty() {
+            return Ok(self.config.net.clone());
+        }
+        Ok(self.config.net.merged(&NetPolicy::new(&runbook.net)?))
+    }
+
+    fn run_steps(&self, runbook: &Runbook, plan: &Plan, mut context: StepContext, report: &mut RunReport) {
         let mut results = Map::new();
-        for step in &runbook.steps {
+        for (step, script) in runbook.steps.iter().zip(&plan.scripts) {
             let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
-            let script = Script {
-                language: step.language,
-                source: step.source.clone(),
-                filename: runbook.file_name(),
-                first_line: step.line as u32,
-                args: Vec::new(),
-            };
             let progress = self.config.echo && std::io::stderr().is_terminal();
-            if progress {
-                eprintln!("runbox: ▶ {} ({}, line {})", step.name, step.language.as_str(), step.line);
-            }
-            let outcome = self.sandbox.run(&script, &context, limits, self.config.echo);
-            if progress {
-                eprintln!(
-                    "runbox: {} {} exited {} in {:.1?}",
-                    if outcome.exit_code == 0 { "✓" } else { "✗" },
-                    step.name,
-                    outcome.exit_code,
-                    outcome.duration
-                );
-            }
-            let audit = SourceReport {
-                kind: "inline",
-                reference: format!("{}:{}", runbook.file_name(), step.line),
-                sha256: hex_sha256(&step.source),
-                content: step.source.clone(),
+            let approval = step
+                .approval
+                .clone()
+                .or_else(|| script.requires_approval.then(|| Approval { approvers: Vec::new() }))
+                .map(|approval| self.approve(step, script, &approval));
+            let mut step_report = match approval.as_ref().filter(|a| !a.approved) {
+                Some(refused) => {
+                    let message = refusal(step, refused);
+                    if self.config.echo {
+                        eprintln!("runbox: {}: {message}", ErrorCode::ApprovalRequired);
+                    }
+                    StepReport::refused(step, script.audit.clone(), limits, ErrorCode::ApprovalRequired, message)
+                }
+                None => {
+                    if progress {
+                        eprintln!("runbox: ▶ {} ({}, line {})", step.name, step.language.as_str(), step.line);
+                    }
+                    let scope = Scope { inputs: &plan.inputs, steps: &results };
+                    let report = match self.prepare(runbook, step, script, &scope, &context) {
+                        Ok((prepared, step_context)) => {
+                            let outcome = self.sandbox.run(&prepared, &step_context, limits, self.config.echo);
+                            StepReport::new(step, script.audit.clone(), limits, outcome)
+                        }
+                        Err((code, message)) => {
+                            if self.config.echo {
+                                eprintln!("runbox: step `{}`: {code}: {message}", step.name);
+                            }
+                            StepReport::refused(step, script.audit.clone(), limits, code, message)
+                        }
+                    };
+                    if progress {
+                        eprintln!(
+                            "runbox: {} {} exited {} in {:.1}ms",
+                            if report.exit_code == 0 { "✓" } else { "✗" },
+                            step.name,
+                            report.exit_code,
+                            report.duration_ms
+                        );
+                    }
+                    report
+                }
             };
-            let step_report = StepReport::new(step, audit, limits, outcome);
+            step_report.approval = approval;
             report.stdout.push_str(&step_report.stdout);
             report.stderr.push_str(&step_report.stderr);
             results.insert(
@@ -175,20 +230,126 @@ impl Runner {
             );
             context.variables.insert("steps".into(), Value::Object(results.clone()));
             let failed = step_report.exit_code != 0;
-            if failed {
+            let stop = failed && step.on_error == OnError::Fail;
+            step_report.continued = failed && !stop;
+            if stop {
                 report.exit_code = step_report.exit_code;
             }
             report.steps.push(step_report);
-            if failed {
+            if stop {
                 break;
             }
         }
+    }
+
+    /// The script with its templates expanded, and the context it runs in.
+    fn prepare(
+        &self,
+        runbook: &Runbook,
+        step: &Step,
+        script: &Resolved,
+        scope: &Scope<'_>,
+        context: &StepContext,
+    ) -> Result<(Script, StepContext), (ErrorCode, String)> {
+        // Positions in the script's own file; a secret's text is not quoted.
+        let in_script = |e: TemplateError| {
+            let line = script.first_line as usize + e.line;
+            let message =
+                if script.is_secret() { "a template in it cannot be expanded".to_string() } else { e.message };
+            (ErrorCode::ConfigInvalid, format!("{}:{line}: {message}", script.filename))
+        };
+        let in_step = |e: TemplateError| {
+            (ErrorCode::ConfigInvalid, format!("{}:{}: {}", runbook.file_name(), step.line, e.message))
+        };
+        let mut prepared = Script::new(step.language, script.text.clone(), script.filename.clone());
+        prepared.first_line = script.first_line;
+        prepared.secret = script.is_secret();
+        let mut step_context = context.clone();
+        if runbook.format == Format::Yaml {
+            match step.language {
+                Language::Shell => {
+                    let expanded = template::expand_shell(&script.text, scope).map_err(in_script)?;
+                    prepared.source = expanded.script;
+                    step_context.env.extend(expanded.variables);
+                }
+                Language::JavaScript => {
+                    let expanded = template::expand_js(&script.text, scope).map_err(in_script)?;
+                    prepared.source = expanded.source;
+                    step_context.variables.extend(expanded.variables);
+                }
+            }
+            let plain = |text: &str| template::expand_plain(text, scope).map_err(in_step);
+            prepared.args = step.args.iter().map(|a| plain(a)).collect::<Result<_, _>>()?;
+            for (name, value) in &step.env {
+                let value = plain(value)?;
+                step_context.env.retain(|(n, _)| n != name);
+                step_context.env.push((name.clone(), value.clone()));
+                step_context.variables.insert(name.clone(), Value::String(value));
+            }
+            step_context.variables.insert("args".into(), json!(prepared.args));
+            if let Some(cwd) = &step.cwd {
+                let cwd = plain(cwd)?;
+                prepared.cwd = mounts::guest_dir(&step_context.mounts, &cwd).map_err(|m| (ErrorCode::InvalidCwd, m))?;
+            }
+        }
+        Ok((prepared, step_context))
+    }
+
+    /// Whether `step` may run: approved in advance with `--approve`, or by
+    /// the person at the terminal after seeing the script and its hash.
+    fn approve(&self, step: &Step, script: &Resolved, approval: &Approval) -> ApprovalReport {
+        let by_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let report = |approved, how| ApprovalReport {
+            approvers: approval.approvers.clone(),
+            approved,
+            how,
+            by_user: by_user.clone(),
+        };
+        if self.config.approve.iter().any(|s| s == &step.name) {
+            return report(true, "--approve");
+        }
+        if !self.config.interactive {
+            return report(false, "non-interactive");
+        }
+        let approvers = if approval.approvers.is_empty() {
+            String::new()
+        } else {
+            format!(" (approvers: {})", approval.approvers.join(", "))
+        };
+        eprintln!("runbox: step `{}` needs approval{approvers}", step.name);
+        eprintln!("runbox: source: {} {}  sha256: {}", script.audit.kind, script.audit.reference, script.audit.sha256);
+        eprintln!("----------------------------------------");
+        eprint!("{}", script.text);
+        if !script.text.ends_with('\n') {
+            eprintln!();
+        }
+        eprintln!("----------------------------------------");
+        eprint!("runbox: run step `{}`? [y/N] ", step.name);
+        let mut answer = String::new();
+        let approved = std::io::stdin().read_line(&mut answer).is_ok()
+            && matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes");
+        report(approved, "terminal")
+    }
+}
+
+fn refusal(step: &Step, approval: &ApprovalReport) -> String {
+    let approvers = if approval.approvers.is_empty() {
+        String::new()
+    } else {
+        format!(" by one of {}", approval.approvers.join(", "))
+    };
+    match approval.how {
+        "terminal" => format!("step `{}` needs approval{approvers}, and it was declined at the terminal", step.name),
+        _ => format!(
+            "step `{}` needs approval{approvers}; review it and run again with --approve {} (or run on a terminal to be asked)",
+            step.name, step.name
+        ),
     }
 }
 
 /// Inputs by name, and `inputs`, `env` and `steps` as objects; declared
 /// variables by name too where no input has the name.
-fn variables(inputs: &Inputs, env: &[(String, String)]) -> Map<String, Value> {
+fn variables(inputs: &Map<String, Value>, env: &[(String, String)]) -> Map<String, Value> {
     let mut vars = Map::new();
     for (name, value) in env {
         vars.insert(name.clone(), Value::String(value.clone()));
@@ -221,8 +382,4 @@ fn breadcrumb(runbook: &str) -> Breadcrumb {
         correlation_id: uuid::Uuid::new_v4().to_string(),
         recursion_stack: vec![runbook.to_string()],
     }
-}
-
-pub(crate) fn hex_sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

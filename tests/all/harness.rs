@@ -54,6 +54,13 @@ impl Scratch {
         self.join(&format!("{name}.md"))
     }
 
+    /// Copies every sample of runbooks/ (runbooks, their folders, scripts
+    /// and registry) here, as a user's checkout would have them.
+    pub fn samples(&self) {
+        copy_dir(&repo().join("runbooks"), self.path());
+        let _ = std::fs::remove_dir_all(self.join("out"));
+    }
+
     /// `runbox ARGS` with this folder as the working directory.
     pub fn runbox(&self) -> Runbox {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbox"));

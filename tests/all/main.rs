@@ -17,6 +17,8 @@ mod escapes;
 mod runaway;
 // curl and fetch: allowed hosts only, through the host.
 mod net;
+// YAML runbooks: typed inputs, safe templates, script sources, secrets.
+mod yaml_runbooks;
 // Malformed runbooks: every problem reported, with its line.
 mod malformed;
 // History entries and the JSON record, including concurrent runs.

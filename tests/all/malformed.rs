@@ -55,7 +55,7 @@ fn validate_checks_several_files_and_reports_each() {
     s.write("Broken.md", BROKEN);
     s.write("Good.md", &crate::harness::runbook("Good", "", &[], &[], "```js\nreturn 1\n```"));
     let run = s.runbox().args(["validate", "Good.md", "Broken.md", "Absent.md"]).run();
-    run.code(1).stdout_has("ok: Good.md").stderr_has("Broken.md:1:").stderr_has("Absent.md:0: cannot read the file");
+    run.code(1).stdout_has("ok: Good.md").stderr_has("Broken.md:1:").stderr_has("Absent.md: cannot read the file");
 }
 
 #[test]

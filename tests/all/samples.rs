@@ -5,11 +5,18 @@ use crate::harness::{Scratch, history_headings};
 /// Every sample has a test here; a new sample without one fails this.
 #[test]
 fn every_sample_runbook_is_covered() {
-    let covered = ["ConfigAudit.md", "HelloWorld.md", "LogSummary.md"];
+    let covered = [
+        "ConfigAudit.md",
+        "HelloWorld.md",
+        "LogSummary.md",
+        "check-db-lag.yaml",
+        "health-check.yaml",
+        "prune-backups.yaml",
+    ];
     let mut samples: Vec<String> = std::fs::read_dir(crate::harness::repo().join("runbooks"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".md"))
+        .filter(|n| (n.ends_with(".md") || n.ends_with(".yaml")) && n != "registry.yaml")
         .collect();
     samples.sort();
     assert_eq!(samples, covered);
@@ -121,4 +128,104 @@ fn config_audit_passes_when_every_config_has_the_keys() {
     let json = run.success().json();
     assert_eq!(json["steps"][0]["language"], "sh");
     assert_eq!(json["stdout"], "audited 3 configs, 0 incomplete\n");
+}
+
+#[test]
+fn check_db_lag_chains_shell_and_js_steps_through_templates() {
+    let s = Scratch::new();
+    s.samples();
+    let run = s.runbox().args(["run", "--json", "check-db-lag.yaml"]).run();
+    let json = run.success().json();
+    assert_eq!(json["inputs"], serde_json::json!({ "threshold_ms": 5000, "replica": "db-replica-1" }));
+    assert_eq!(json["steps"][0]["stdout"], "OK: Replication lag is 420ms\n");
+    assert_eq!(json["steps"][1]["result"], serde_json::json!({ "lag_ms": 420, "ok": true, "status": "OK" }));
+    assert_eq!(s.read("out/lag-report.txt"), "OK replica=db-replica-1 lag_ms=420 threshold_ms=5000\n");
+}
+
+#[test]
+fn check_db_lag_reports_a_critical_lag_and_fails() {
+    let s = Scratch::new();
+    s.samples();
+    let run = s
+        .runbox()
+        .args(["run", "check-db-lag.yaml", "--input", "threshold_ms=100", "--input", "replica=db-replica-2"])
+        .run();
+    run.code(1).stdout_has("CRITICAL: Replication lag is 7300ms");
+    assert_eq!(s.read("out/lag-report.txt"), "CRITICAL replica=db-replica-2 lag_ms=7300 threshold_ms=100\n");
+    let run = s.runbox().args(["run", "--json", "check-db-lag.yaml", "--input", "threshold_ms=100"]).run();
+    let json = run.code(1).json();
+    assert_eq!(
+        (json["steps"][0]["exit_code"].as_i64(), json["steps"][0]["continued"].as_bool()),
+        (Some(1), Some(true))
+    );
+    assert_eq!(json["steps"].as_array().unwrap().len(), 3, "on_error: continue let the later steps run");
+    assert_eq!(json["steps"][2]["exit_code"], 1, "the report step failed the runbook");
+}
+
+#[test]
+fn check_db_lag_refuses_an_input_of_the_wrong_type_before_running() {
+    let s = Scratch::new();
+    s.samples();
+    let run = s.runbox().args(["run", "check-db-lag.yaml", "--input", "threshold_ms=soon"]).run();
+    run.code(2)
+        .stderr_has("ConfigInvalid")
+        .stderr_has("check-db-lag.yaml:11: input `threshold_ms`: expected an int, got `soon`");
+    assert!(!s.join("out").exists(), "nothing ran");
+}
+
+#[test]
+fn health_check_runs_the_pinned_registry_script_and_a_script_file() {
+    let s = Scratch::new();
+    s.samples();
+    let run = s.runbox().args(["run", "--json", "health-check.yaml"]).run();
+    let json = run.success().json();
+    let check = &json["steps"][0]["source"];
+    assert_eq!(check["type"], "registry");
+    assert_eq!(check["registry"]["approved_by"], "sre-team@example.com");
+    assert!(check["content"].as_str().unwrap().contains("Approved health check"));
+    assert_eq!(json["steps"][1]["source"]["type"], "file");
+    assert_eq!(json["steps"][1]["result"]["components"]["db"], "up");
+    let run = s.runbox().args(["run", "health-check.yaml", "--input", "service=billing"]).run();
+    run.code(1).stdout_has("db         down").stdout_has("1 down");
+}
+
+#[test]
+fn health_check_refuses_a_registry_script_that_changed_since_approval() {
+    let s = Scratch::new();
+    s.samples();
+    let script = s.read("scripts/health-check.sh");
+    s.write("scripts/health-check.sh", &script.replace("exit 2", "exit 0"));
+    let run = s.runbox().args(["run", "health-check.yaml"]).run();
+    run.code(2).stderr_has("script_id `health-check` is refused: its script's sha256 is ");
+    assert!(run.stderr.contains("31583b0e43699666e9023f30ec5ab412c2315e47ccaa8539a009e0446da66983"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
+}
+
+#[test]
+fn prune_backups_needs_approval_and_never_logs_its_secret_script() {
+    let s = Scratch::new();
+    s.samples();
+    let secrets = s.join("prune-backups/example-secrets");
+    let secrets = secrets.to_str().unwrap();
+    let refused = s.runbox().env("RUNBOX_SECRETS_DIR", secrets).args(["run", "--json", "prune-backups.yaml"]).run();
+    let json = refused.code(77).json();
+    assert_eq!(json["steps"][1]["error"]["code"], "ApprovalRequired");
+    assert_eq!(json["steps"][1]["approval"]["how"], "non-interactive");
+    assert!(!s.join("out/prune-plan.txt").exists());
+
+    let run = s
+        .runbox()
+        .env("RUNBOX_SECRETS_DIR", secrets)
+        .args(["run", "prune-backups.yaml", "--input", "keep=2", "--approve", "plan"])
+        .run();
+    run.success().stdout_has("delete db-2026-11-08.sql.gz\nkeep db-2026-11-15.sql.gz");
+    assert_eq!(std::fs::read_dir(s.join("prune-backups/backups")).unwrap().count(), 4, "the backups are read-only");
+    let log = s.read("executions.jsonl");
+    assert!(!log.contains("Plans which backups to delete"), "the secret script is not in the log");
+    assert!(log.contains("\"type\":\"secret\",\"reference\":\"ops-scripts/prune-backups.sh\""), "{log}");
+    assert!(log.contains("\"approved\":true,\"how\":\"--approve\""), "{log}");
+    let history = s.runbox().args(["history", "--json", "prune-backups.yaml"]).run();
+    let entries = history.success().json();
+    assert_eq!(entries.as_array().unwrap().len(), 2);
+    assert_eq!(entries[0]["exit_code"], 77);
 }

@@ -109,10 +109,11 @@ fn files_in_the_working_directory_and_write_mounts_stay_on_disk() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().display().to_string();
     let code = format!(
-        "mkdir -p made && echo kept > made/a.txt && cp made/a.txt '{dir}/b.txt' && mv made/a.txt made/c.txt && ls made"
+        "mkdir -p made && echo kept > made/a.txt && cp made/a.txt '{dir}/b.txt' && mv made/a.txt made/c.txt && touch made/d.txt made/c.txt && ls made"
     );
     let (status, stdout, stderr) = sh(&s, &code, &["--write", &dir]);
-    assert_eq!((status, stdout.as_str()), (0, "c.txt\n"), "{stderr}");
+    assert_eq!((status, stdout.as_str()), (0, "c.txt\nd.txt\n"), "{stderr}");
+    assert_eq!(s.read("made/d.txt"), "", "touch creates an empty file");
     assert_eq!(s.read("made/c.txt"), "kept\n");
     assert_eq!(std::fs::read_to_string(out.path().join("b.txt")).unwrap(), "kept\n");
 }

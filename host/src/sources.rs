@@ -1,0 +1,229 @@
+//! Where a step's script comes from (SPEC §1.3, seed 000): the runbook
+//! itself, a file of its folder tree, an approved entry of `registry.yaml`
+//! (pinned by sha256), or a secret store. Each source yields the script and
+//! what the audit records of it; a secret's content is never recorded.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::report::SourceReport;
+use crate::runbook::{Runbook, SecretRef, Source, Step};
+
+/// The registry file looked for beside the runbook, then in its parents.
+pub const REGISTRY: &str = "registry.yaml";
+/// Where `script_from_secret` looks unless configured otherwise.
+pub const DEFAULT_SECRETS_DIR: &str = "/run/secrets";
+/// Scripts larger than this are refused, whatever their source.
+const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+/// A step's script, loaded and audited.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub text: String,
+    /// The name errors give the script: the runbook's file, or the script's.
+    pub filename: String,
+    /// The line of `filename` holding the script's first line.
+    pub first_line: u32,
+    pub audit: SourceReport,
+    /// A registry entry may demand approval before its script runs.
+    pub requires_approval: bool,
+}
+
+impl Resolved {
+    pub fn is_secret(&self) -> bool {
+        self.audit.kind == "secret"
+    }
+}
+
+/// The secret store: a directory of files, and the host's environment.
+#[derive(Clone, Debug)]
+pub struct Secrets {
+    pub dir: PathBuf,
+}
+
+impl Default for Secrets {
+    /// `$RUNBOX_SECRETS_DIR`, else `/run/secrets`.
+    fn default() -> Secrets {
+        Secrets {
+            dir: std::env::var_os("RUNBOX_SECRETS_DIR")
+                .map_or_else(|| PathBuf::from(DEFAULT_SECRETS_DIR), PathBuf::from),
+        }
+    }
+}
+
+/// Loads the script of `step`. The error names what is wrong; it never
+/// holds a secret's content.
+pub fn resolve(runbook: &Runbook, step: &Step, secrets: &Secrets) -> Result<Resolved, String> {
+    match &step.source {
+        Source::Inline(text) => Ok(Resolved {
+            text: text.clone(),
+            filename: runbook.file_name(),
+            first_line: step.line as u32,
+            audit: audit("inline", format!("{}:{}", runbook.file_name(), step.line), text, true),
+            requires_approval: false,
+        }),
+        Source::File(path) => {
+            let text = read_inside(runbook.folder(), path, "script_file")?;
+            Ok(Resolved {
+                filename: path.trim_start_matches("./").to_string(),
+                first_line: 1,
+                audit: audit("file", path.clone(), &text, true),
+                text,
+                requires_approval: false,
+            })
+        }
+        Source::Registry(id) => registry(runbook, id, secrets),
+        Source::Secret(secret) => {
+            let (reference, text) = read_secret(secret, secrets)?;
+            Ok(Resolved {
+                filename: format!("secret:{reference}"),
+                first_line: 1,
+                audit: audit("secret", reference, &text, false),
+                text,
+                requires_approval: false,
+            })
+        }
+    }
+}
+
+fn audit(kind: &'static str, reference: String, text: &str, with_content: bool) -> SourceReport {
+    SourceReport {
+        kind,
+        reference,
+        sha256: sha256(text),
+        content: with_content.then(|| text.to_string()),
+        registry: None,
+    }
+}
+
+pub(crate) fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads `path`, relative to `folder`, refusing anything that resolves
+/// outside `folder` (by `..`, an absolute path, or a symlink).
+fn read_inside(folder: &Path, path: &str, what: &str) -> Result<String, String> {
+    let root = folder.canonicalize().map_err(|e| format!("cannot read {}: {e}", folder.display()))?;
+    if Path::new(path).is_absolute() {
+        return Err(format!("{what} `{path}` is absolute; it must be a path inside the runbook's folder"));
+    }
+    let target = root.join(path);
+    let canonical = target.canonicalize().map_err(|e| format!("{what} `{path}` cannot be read: {e}"))?;
+    if !canonical.starts_with(&root) {
+        return Err(format!("{what} `{path}` resolves to {} outside {}", canonical.display(), root.display()));
+    }
+    read_capped(&canonical).map_err(|e| format!("{what} `{path}` cannot be read: {e}"))
+}
+
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    let size = std::fs::metadata(path)?.len();
+    if size > MAX_SCRIPT_BYTES {
+        return Err(std::io::Error::other(format!("it is {size} bytes; scripts are limited to {MAX_SCRIPT_BYTES}")));
+    }
+    std::fs::read_to_string(path)
+}
+
+/// `(reference, content)` of a secret. The reference is what the audit
+/// shows: the secret's name, never its content.
+fn read_secret(secret: &SecretRef, secrets: &Secrets) -> Result<(String, String), String> {
+    match secret {
+        SecretRef::Env(var) => match std::env::var(var) {
+            Ok(text) if !text.is_empty() => Ok((format!("env:{var}"), text)),
+            _ => Err(format!("script_from_secret: the environment variable `{var}` is not set")),
+        },
+        SecretRef::File { secret_name, key } => {
+            let mut path = secrets.dir.join(secret_name);
+            let mut reference = secret_name.clone();
+            if let Some(key) = key {
+                path.push(key);
+                reference = format!("{secret_name}/{key}");
+            }
+            read_capped(&path).map(|text| (reference.clone(), text)).map_err(|e| {
+                format!("script_from_secret: cannot read secret `{reference}` in {}: {e}", secrets.dir.display())
+            })
+        }
+    }
+}
+
+/// `registry.yaml`: approved scripts by id.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Registry {
+    scripts: BTreeMap<String, Entry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    file: Option<String>,
+    secret: Option<String>,
+    key: Option<String>,
+    #[serde(default)]
+    description: String,
+    approved_by: Option<String>,
+    approved_at: Option<String>,
+    sha256: Option<String>,
+    #[serde(default)]
+    requires_approval: bool,
+}
+
+/// The registry entry `id`, its script, and a check of its sha256 pin.
+fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, String> {
+    let folder = runbook.folder().canonicalize().map_err(|e| format!("cannot read the runbook's folder: {e}"))?;
+    let Some(file) = folder.ancestors().map(|d| d.join(REGISTRY)).find(|f| f.is_file()) else {
+        return Err(format!("script_id `{id}`: no {REGISTRY} in {} or any folder above it", folder.display()));
+    };
+    let registry_dir = file.parent().unwrap_or(Path::new("/"));
+    let text = read_capped(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let registry: Registry = yaml_serde::from_str(&text).map_err(|e| {
+        let at = e.location().map_or(String::new(), |l| format!(":{}", l.line()));
+        format!("{}{at}: {e}", file.display())
+    })?;
+    let Some(entry) = registry.scripts.get(id) else {
+        let known: Vec<&str> = registry.scripts.keys().map(String::as_str).collect();
+        return Err(format!("script_id `{id}` is not in {} (it lists: {})", file.display(), known.join(", ")));
+    };
+    let (kind, reference, text) = match (&entry.file, &entry.secret) {
+        (Some(path), None) => ("registry", format!("{id} ({path})"), read_inside(registry_dir, path, "registry file")?),
+        (None, Some(name)) => {
+            let secret = SecretRef::File { secret_name: name.clone(), key: entry.key.clone() };
+            let (reference, text) = read_secret(&secret, secrets)?;
+            ("secret", format!("{id} (secret {reference})"), text)
+        }
+        _ => return Err(format!("{}: entry `{id}` needs exactly one of `file` or `secret`", file.display())),
+    };
+    let actual = sha256(&text);
+    match entry.sha256.as_deref().map(|p| p.trim().trim_start_matches("sha256:").to_ascii_lowercase()) {
+        None => {
+            return Err(format!(
+                "{}: entry `{id}` has no `sha256` pin; an approved script is pinned by its hash (it is {actual})",
+                file.display()
+            ));
+        }
+        Some(pin) if pin != actual => {
+            return Err(format!(
+                "script_id `{id}` is refused: its script's sha256 is {actual}, but {} pins {pin}; the script changed since it was approved",
+                file.display()
+            ));
+        }
+        Some(_) => {}
+    }
+    let mut audit = audit(kind, reference, &text, kind != "secret");
+    audit.registry = Some(crate::report::RegistryReport {
+        id: id.to_string(),
+        file: file.display().to_string(),
+        description: entry.description.clone(),
+        approved_by: entry.approved_by.clone(),
+        approved_at: entry.approved_at.clone(),
+    });
+    Ok(Resolved {
+        filename: entry.file.clone().unwrap_or_else(|| format!("secret:{id}")),
+        first_line: 1,
+        audit,
+        text,
+        requires_approval: entry.requires_approval,
+    })
+}

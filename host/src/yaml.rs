@@ -1,0 +1,697 @@
+//! YAML runbooks (SPEC §1.2, seeds 000 and 003): typed inputs, permissions,
+//! and steps with one script source each. Parsed with marked-yaml, which
+//! keeps the line of every node, so every problem is reported at once with
+//! its line; it refuses anchors and aliases, so a "billion laughs" file is
+//! an error rather than an explosion.
+
+use std::path::Path;
+
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
+use marked_yaml::{LoaderOptions, Node};
+use serde_json::Value;
+
+use crate::inputs::{InputSpec, InputType};
+use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_size};
+use crate::runbook::{
+    Approval, ClaimRequirement, EnvRequirement, Format, Invalid, Language, OnError, PathRequirement, Problem, Runbook,
+    SecretRef, Source, Step, is_env_name,
+};
+
+/// How deeply a runbook's YAML may nest; real ones stay under ten.
+const MAX_DEPTH: usize = 64;
+
+const TOP_KEYS: &[&str] =
+    &["id", "name", "description", "inputs", "permissions", "required_claims", "steps", "version", "tags"];
+const STEP_KEYS: &[&str] = &["name", "type", "with", "on_error", "approval_required", "approvers", "description"];
+const WITH_KEYS: &[&str] = &[
+    "inline_script",
+    "script_file",
+    "script_path",
+    "script_id",
+    "script_from_secret",
+    "script_from_configmap",
+    "args",
+    "env",
+    "cwd",
+    "timeout",
+    "fuel",
+    "memory",
+    "output",
+    "approval_required",
+    "approvers",
+];
+
+/// Parses `text`, the content of the YAML runbook `path`.
+pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
+    let invalid = |problems: Vec<Problem>| Invalid { file: path.to_path_buf(), problems };
+    if let Some(line) = too_deep(text) {
+        return Err(invalid(vec![Problem::new(
+            line,
+            format!("the YAML nests more than {MAX_DEPTH} levels deep; a runbook never needs that"),
+        )]));
+    }
+    let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
+    let root = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| invalid(vec![load_problem(&e)]))?;
+    let Some(top) = root.as_mapping() else {
+        return Err(invalid(vec![Problem::new(1, "a YAML runbook is a mapping with `name` and `steps`")]));
+    };
+    let mut p = Problems(Vec::new());
+    let lines: Vec<&str> = text.lines().collect();
+    for (key, _) in top.iter() {
+        if !TOP_KEYS.contains(&key.as_str()) {
+            p.at(key, format!("unknown field `{}` (expected one of: {})", key.as_str(), TOP_KEYS.join(", ")));
+        }
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let id = p.string(top, "id");
+    let title = p.string(top, "name");
+    if title.is_none() && !top.contains_key("name") {
+        p.push(line(&root), "missing field `name`: the runbook's title");
+    }
+    let description =
+        [title.clone(), p.string(top, "description")].into_iter().flatten().collect::<Vec<_>>().join("\n\n");
+    let name = id.clone().unwrap_or(stem);
+    let inputs = top.get_node("inputs").map(|n| inputs(n, &mut p)).unwrap_or_default();
+    let (env, reads, writes, net) = top.get_node("permissions").map(|n| permissions(n, &mut p)).unwrap_or_default();
+    let claims = top.get_node("required_claims").map(|n| claims(n, &mut p)).unwrap_or_default();
+    let steps = match top.get_node("steps") {
+        Some(Node::Sequence(items)) if !items.is_empty() => {
+            let mut steps = Vec::new();
+            for item in items.iter() {
+                if let Some(step) = step(item, &steps, &lines, &mut p) {
+                    steps.push(step);
+                }
+            }
+            steps
+        }
+        Some(node) => {
+            p.push(line(node), "`steps` must be a non-empty list of steps");
+            Vec::new()
+        }
+        None => {
+            p.push(line(&root), "missing field `steps`: the list of steps to run");
+            Vec::new()
+        }
+    };
+    let mut problems = p.0;
+    if problems.is_empty() {
+        Ok(Runbook {
+            path: path.to_path_buf(),
+            format: Format::Yaml,
+            name,
+            description,
+            env,
+            reads,
+            writes,
+            net,
+            claims,
+            inputs,
+            steps,
+        })
+    } else {
+        problems.sort_by_key(|p| p.line);
+        Err(invalid(problems))
+    }
+}
+
+/// The line where nesting first passes [`MAX_DEPTH`], judged by indentation
+/// and flow brackets, before the parser sees the text.
+fn too_deep(text: &str) -> Option<usize> {
+    for (n, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start_matches([' ', '-']).len();
+        let mut flow = 0usize;
+        let mut deepest = 0usize;
+        for c in line.chars() {
+            match c {
+                '[' | '{' => {
+                    flow += 1;
+                    deepest = deepest.max(flow);
+                }
+                ']' | '}' => flow = flow.saturating_sub(1),
+                '#' | '"' | '\'' => break,
+                _ => {}
+            }
+        }
+        if indent / 2 + deepest > MAX_DEPTH {
+            return Some(n + 1);
+        }
+    }
+    None
+}
+
+fn load_problem(error: &marked_yaml::LoadError) -> Problem {
+    use marked_yaml::LoadError as E;
+    let (marker, message) = match error {
+        E::TopLevelMustBeMapping(m) | E::TopLevelMustBeSequence(m) => {
+            (*m, "a YAML runbook is a mapping with `name` and `steps`".to_string())
+        }
+        E::UnexpectedAnchor(m) => {
+            (*m, "YAML anchors and aliases are not allowed in runbooks (they can expand without bound)".to_string())
+        }
+        E::MappingKeyMustBeScalar(m) => (*m, "mapping keys must be plain text".to_string()),
+        E::UnexpectedTag(m) => (*m, "YAML tags (`!name`) are not allowed in runbooks".to_string()),
+        E::ScanError(m, e) => (*m, format!("invalid YAML: {}", e.info())),
+        E::DuplicateKey(d) => {
+            let first = d.prev_key.span().start().map_or(0, |m| m.line());
+            let marker = d.key.span().start().copied().unwrap_or_else(|| marked_yaml::Marker::new(0, 0, 1, 1));
+            (marker, format!("duplicate key `{}` (first at line {first})", d.key.as_str()))
+        }
+    };
+    Problem::new(marker.line().max(1), message)
+}
+
+/// Collects problems with the lines of the nodes they are about.
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn push(&mut self, line: usize, message: impl Into<String>) {
+        self.0.push(Problem::new(line, message));
+    }
+
+    fn at(&mut self, scalar: &MarkedScalarNode, message: impl Into<String>) {
+        self.push(scalar_line(scalar), message);
+    }
+
+    /// The text of `map[key]`, or `None` after reporting a non-text value.
+    fn string(&mut self, map: &MarkedMappingNode, key: &str) -> Option<String> {
+        match map.get_node(key)? {
+            Node::Scalar(s) => Some(s.as_str().to_string()),
+            other => {
+                self.push(line(other), format!("`{key}` must be text"));
+                None
+            }
+        }
+    }
+
+    /// A list of texts (or one text) at `map[key]`.
+    fn strings(&mut self, map: &MarkedMappingNode, key: &str) -> Vec<(String, usize)> {
+        match map.get_node(key) {
+            None => Vec::new(),
+            Some(Node::Scalar(s)) if s.as_str().is_empty() => Vec::new(),
+            Some(Node::Scalar(s)) => vec![(s.as_str().to_string(), scalar_line(s))],
+            Some(Node::Sequence(items)) => items
+                .iter()
+                .filter_map(|item| match item {
+                    Node::Scalar(s) => Some((s.as_str().to_string(), scalar_line(s))),
+                    other => {
+                        self.push(line(other), format!("`{key}` must list plain values"));
+                        None
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                self.push(line(other), format!("`{key}` must be a list"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn unknown_keys(&mut self, map: &MarkedMappingNode, allowed: &[&str], what: &str) {
+        for (key, _) in map.iter() {
+            if !allowed.contains(&key.as_str()) {
+                let hint = match key.as_str() {
+                    "image_ref" => {
+                        " (runbox runs steps in its sandbox, not in container images: remove it)".to_string()
+                    }
+                    "secret_env_all" | "secret_env" => {
+                        " (declare host variables under permissions.env instead)".to_string()
+                    }
+                    _ => format!(" (expected one of: {})", allowed.join(", ")),
+                };
+                self.at(key, format!("unknown field `{}` in {what}{hint}", key.as_str()));
+            }
+        }
+    }
+}
+
+fn scalar_line(scalar: &MarkedScalarNode) -> usize {
+    scalar.span().start().map_or(1, |m| m.line())
+}
+
+fn line(node: &Node) -> usize {
+    node.span().start().map_or(1, |m| m.line())
+}
+
+/// A scalar as a JSON value: unquoted `5000`, `true`, `null` typed as YAML
+/// would; quoted text always a string.
+fn json_of(node: &Node) -> Value {
+    match node {
+        Node::Scalar(s) => {
+            let text = s.as_str();
+            if !s.may_coerce() {
+                return Value::String(text.to_string());
+            }
+            if let Some(b) = s.as_bool() {
+                Value::Bool(b)
+            } else if matches!(text, "null" | "~" | "") {
+                Value::Null
+            } else if let Ok(n) = text.parse::<i64>() {
+                Value::Number(n.into())
+            } else if let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                Value::Number(n)
+            } else {
+                Value::String(text.to_string())
+            }
+        }
+        Node::Sequence(items) => Value::Array(items.iter().map(json_of).collect()),
+        Node::Mapping(map) => Value::Object(map.iter().map(|(k, v)| (k.as_str().to_string(), json_of(v))).collect()),
+    }
+}
+
+/// `inputs: { NAME: { type, default, description } }`, or `NAME: type`.
+fn inputs(node: &Node, p: &mut Problems) -> Vec<InputSpec> {
+    let Node::Mapping(map) = node else {
+        p.push(line(node), "`inputs` must map each input's name to its type and default");
+        return Vec::new();
+    };
+    let mut specs = Vec::new();
+    for (key, value) in map.iter() {
+        let name = key.as_str().to_string();
+        let at = scalar_line(key);
+        if !is_template_name(&name) {
+            p.at(key, format!("input name `{name}` may only use letters, digits, `_` and `-`"));
+            continue;
+        }
+        let (type_node, default, description) = match value {
+            Node::Scalar(s) => (Some(s.as_str().to_string()), None, String::new()),
+            Node::Mapping(m) => {
+                p.unknown_keys(m, &["type", "default", "description", "required"], &format!("input `{name}`"));
+                (p.string(m, "type"), m.get_node("default"), p.string(m, "description").unwrap_or_default())
+            }
+            Node::Sequence(_) => {
+                p.push(line(value), format!("input `{name}` must give its type, e.g. `{{ type: int, default: 5 }}`"));
+                continue;
+            }
+        };
+        let kind = match type_node.as_deref().map(InputType::parse) {
+            Some(Some(kind)) => kind,
+            Some(None) => {
+                p.push(
+                    at,
+                    format!(
+                        "input `{name}` has unknown type `{}` (expected string, int, bool, number, list or map)",
+                        type_node.unwrap_or_default()
+                    ),
+                );
+                continue;
+            }
+            None => InputType::String,
+        };
+        let default = match default.map(|d| (d, kind.coerce(&json_of(d)))) {
+            None => None,
+            Some((_, Ok(v))) => Some(v),
+            Some((d, Err(e))) => {
+                p.push(line(d), format!("default of input `{name}`: {e}"));
+                continue;
+            }
+        };
+        specs.push(InputSpec { name, kind, default, description, line: at });
+    }
+    specs
+}
+
+type Permissions = (Vec<EnvRequirement>, Vec<PathRequirement>, Vec<PathRequirement>, Vec<String>);
+
+/// `permissions: { read: [..], write: [..], env: [..], net: [..] }`.
+fn permissions(node: &Node, p: &mut Problems) -> Permissions {
+    let Node::Mapping(map) = node else {
+        p.push(line(node), "`permissions` must be a mapping of read, write, env and net lists");
+        return Default::default();
+    };
+    p.unknown_keys(map, &["read", "write", "env", "net"], "permissions");
+    let paths = |p: &mut Problems, key| {
+        p.strings(map, key).into_iter().map(|(path, line)| PathRequirement { path, line }).collect::<Vec<_>>()
+    };
+    let reads = paths(p, "read");
+    let writes = paths(p, "write");
+    let mut env = Vec::new();
+    for (name, at) in p.strings(map, "env") {
+        if is_env_name(&name) {
+            env.push(EnvRequirement { name, description: String::new(), line: at });
+        } else {
+            p.push(at, format!("`{name}` in permissions.env is not an environment variable name"));
+        }
+    }
+    let net = p.strings(map, "net").into_iter().map(|(host, _)| host).collect();
+    (env, reads, writes, net)
+}
+
+/// `required_claims: { roles: [admin, sre] }` (or `roles: admin, sre`).
+fn claims(node: &Node, p: &mut Problems) -> Vec<ClaimRequirement> {
+    let Node::Mapping(map) = node else {
+        p.push(line(node), "`required_claims` must map each claim to its accepted values");
+        return Vec::new();
+    };
+    let mut claims = Vec::new();
+    for (key, _) in map.iter() {
+        let values: Vec<String> = p
+            .strings(map, key.as_str())
+            .into_iter()
+            .flat_map(|(v, _)| v.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if values.is_empty() {
+            p.at(key, format!("claim `{}` lists no accepted values", key.as_str()));
+        } else {
+            claims.push(ClaimRequirement { claim: key.as_str().to_string(), values, line: scalar_line(key) });
+        }
+    }
+    claims
+}
+
+/// Step names appear in templates (`steps.NAME.stdout`), so they are words.
+fn is_template_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Option<Step> {
+    let Node::Mapping(map) = node else {
+        p.push(line(node), "each step must be a mapping with `name`, `type` and `with`");
+        return None;
+    };
+    let at = line(node);
+    p.unknown_keys(map, STEP_KEYS, "a step");
+    let name = p.string(map, "name").unwrap_or_else(|| format!("step-{}", earlier.len() + 1));
+    if !is_template_name(&name) {
+        p.push(at, format!("step name `{name}` may only use letters, digits, `_` and `-` (templates refer to it)"));
+    }
+    if earlier.iter().any(|s| s.name == name) {
+        p.push(at, format!("two steps are named `{name}`"));
+    }
+    let language = match p.string(map, "type").as_deref() {
+        Some("sh" | "bash" | "zsh" | "shell" | "script.run") => Some(Language::Shell),
+        Some("js" | "javascript" | "script") => Some(Language::JavaScript),
+        Some("runbook") => {
+            p.push(at, format!("step `{name}`: `type: runbook` (sub-runbooks) is not supported by this build yet"));
+            None
+        }
+        Some(other) => {
+            let line = map.get_node("type").map_or(at, line);
+            p.push(
+                line,
+                format!("step `{name}` has unknown type `{other}` (expected sh, bash, script.run, js or script)"),
+            );
+            None
+        }
+        None => {
+            p.push(at, format!("step `{name}` needs a `type`: sh or js"));
+            None
+        }
+    };
+    let with = match map.get_node("with") {
+        Some(Node::Mapping(with)) => Some(with),
+        Some(other) => {
+            p.push(line(other), format!("`with` of step `{name}` must be a mapping"));
+            None
+        }
+        None => {
+            p.push(at, format!("step `{name}` needs `with:` holding its script source"));
+            None
+        }
+    };
+    let on_error = match p.string(map, "on_error").as_deref() {
+        None | Some("fail") => OnError::Fail,
+        Some("continue") => OnError::Continue,
+        Some(other) => {
+            p.push(
+                map.get_node("on_error").map_or(at, line),
+                format!("step `{name}`: on_error `{other}` must be fail or continue"),
+            );
+            OnError::Fail
+        }
+    };
+    let approval = approval(map, &name, p).or_else(|| with.and_then(|w| approval(w, &name, p)));
+    let mut step =
+        Step::inline(name.clone(), language.unwrap_or(Language::Shell), String::new(), at, Default::default());
+    step.on_error = on_error;
+    step.approval = approval;
+    let with = with?;
+    p.unknown_keys(with, WITH_KEYS, &format!("`with` of step `{name}`"));
+    let (source, first_line) = source(with, &name, at, lines, p)?;
+    step.source = source;
+    step.line = first_line;
+    step.limits = limits(with, &name, p);
+    step.args = p.strings(with, "args").into_iter().map(|(a, _)| a).collect();
+    step.cwd = p.string(with, "cwd");
+    match with.get_node("env") {
+        None => {}
+        Some(Node::Mapping(env)) => {
+            for (key, value) in env.iter() {
+                match value {
+                    Node::Scalar(v) if is_env_name(key.as_str()) => {
+                        step.env.push((key.as_str().to_string(), v.as_str().to_string()))
+                    }
+                    Node::Scalar(_) => p.at(key, format!("`{}` is not an environment variable name", key.as_str())),
+                    other => p.push(line(other), format!("env `{}` of step `{name}` must be text", key.as_str())),
+                }
+            }
+        }
+        Some(other) => p.push(line(other), format!("`env` of step `{name}` must map names to values")),
+    }
+    language.map(|language| Step { language, ..step })
+}
+
+fn approval(map: &MarkedMappingNode, name: &str, p: &mut Problems) -> Option<Approval> {
+    let required = match map.get_node("approval_required")? {
+        Node::Scalar(s) => match s.as_bool() {
+            Some(b) => b,
+            None => {
+                p.at(s, format!("step `{name}`: approval_required must be true or false"));
+                false
+            }
+        },
+        other => {
+            p.push(line(other), format!("step `{name}`: approval_required must be true or false"));
+            false
+        }
+    };
+    required.then(|| Approval { approvers: p.strings(map, "approvers").into_iter().map(|(a, _)| a).collect() })
+}
+
+/// The step's one script source, and the line its script starts at.
+fn source(
+    with: &MarkedMappingNode,
+    name: &str,
+    at: usize,
+    lines: &[&str],
+    p: &mut Problems,
+) -> Option<(Source, usize)> {
+    const SOURCES: [&str; 6] =
+        ["inline_script", "script_file", "script_path", "script_id", "script_from_secret", "script_from_configmap"];
+    let given: Vec<&str> = SOURCES.iter().copied().filter(|k| with.contains_key(*k)).collect();
+    match given.as_slice() {
+        [] => {
+            p.push(at, format!("step `{name}` has no script source: give one of {}", SOURCES[..5].join(", ")));
+            return None;
+        }
+        [_] => {}
+        many => {
+            p.push(
+                at,
+                format!("step `{name}` has {} script sources ({}); give exactly one", many.len(), many.join(", ")),
+            );
+            return None;
+        }
+    }
+    let key = given[0];
+    let node = with.get_node(key)?;
+    let text = |p: &mut Problems| match node {
+        Node::Scalar(s) if !s.as_str().trim().is_empty() => Some(s.as_str().to_string()),
+        _ => {
+            p.push(line(node), format!("`{key}` of step `{name}` must be non-empty text"));
+            None
+        }
+    };
+    match key {
+        "inline_script" => {
+            let script = text(p)?;
+            // A block scalar (`|` or `>`) starts on the line after its indicator.
+            let first = line(node);
+            let block = lines.get(first - 1).is_some_and(|l| {
+                let after = l.split_once("inline_script:").map_or(*l, |(_, r)| r).trim_start();
+                after.starts_with('|') || after.starts_with('>')
+            });
+            Some((Source::Inline(script), if block { first + 1 } else { first }))
+        }
+        "script_file" | "script_path" => Some((Source::File(text(p)?), line(node))),
+        "script_id" => Some((Source::Registry(text(p)?), line(node))),
+        "script_from_configmap" => {
+            p.push(
+                line(node),
+                format!(
+                    "step `{name}`: script_from_configmap reads the Kubernetes API, which this build of runbox does not include"
+                ),
+            );
+            None
+        }
+        _ => secret(node, name, p).map(|s| (Source::Secret(s), line(node))),
+    }
+}
+
+/// `script_from_secret: { secret_name, key }`, `{ env: VAR }`, or `NAME`.
+fn secret(node: &Node, name: &str, p: &mut Problems) -> Option<SecretRef> {
+    match node {
+        Node::Scalar(s) if !s.as_str().trim().is_empty() => {
+            Some(SecretRef::File { secret_name: s.as_str().to_string(), key: None })
+        }
+        Node::Mapping(m) => {
+            p.unknown_keys(m, &["secret_name", "key", "env", "namespace"], &format!("script_from_secret of `{name}`"));
+            if m.contains_key("namespace") {
+                p.push(
+                    line(node),
+                    format!(
+                        "step `{name}`: a secret with a `namespace` is read from the Kubernetes API, which this build of runbox does not include"
+                    ),
+                );
+                return None;
+            }
+            match (p.string(m, "secret_name"), p.string(m, "key"), p.string(m, "env")) {
+                (None, None, Some(var)) if is_env_name(&var) => Some(SecretRef::Env(var)),
+                (Some(secret_name), key, None)
+                    if is_secret_part(&secret_name) && key.as_deref().is_none_or(is_secret_part) =>
+                {
+                    Some(SecretRef::File { secret_name, key })
+                }
+                _ => {
+                    p.push(
+                        line(node),
+                        format!(
+                            "step `{name}`: script_from_secret needs `secret_name` (and optionally `key`), or `env`; names may not contain `/` or start with `.`"
+                        ),
+                    );
+                    None
+                }
+            }
+        }
+        _ => {
+            p.push(line(node), format!("step `{name}`: script_from_secret must name a secret"));
+            None
+        }
+    }
+}
+
+/// A secret or key name: one path component, so it cannot leave the
+/// secrets directory.
+fn is_secret_part(part: &str) -> bool {
+    !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\\', '\0'])
+}
+
+fn limits(with: &MarkedMappingNode, name: &str, p: &mut Problems) -> LimitOverrides {
+    let mut limits = LimitOverrides::default();
+    for key in ["timeout", "fuel", "memory", "output"] {
+        let Some(value) = p.string(with, key) else { continue };
+        let parsed = match key {
+            "timeout" => parse_duration(&value).map(|d| limits.timeout = Some(d)),
+            "fuel" => parse_fuel(&value).map(|f| limits.fuel = Some(f)),
+            "memory" => parse_size(&value).map(|m| limits.memory = Some(m)),
+            _ => parse_size(&value).map(|o| limits.output = Some(o as usize)),
+        };
+        if let Err(message) = parsed {
+            p.push(with.get_node(key).map_or(1, line), format!("step `{name}`: {message}"));
+        }
+    }
+    limits
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const GOOD: &str = r#"id: ops.check-db-lag
+name: Check Database Replication Lag
+inputs:
+  threshold_ms: { type: int, default: 5000 }
+  host: string
+permissions:
+  read: [./data]
+  write: [./out]
+  env: [DB_HOST]
+  net: ["localhost:8083"]
+steps:
+  - name: check-lag
+    type: script.run
+    with:
+      inline_script: |
+        echo "threshold $1"
+      args: ["{{ inputs.threshold_ms }}"]
+      env: { MODE: fast }
+      cwd: ./data
+      timeout: 30s
+      fuel: 2000000000
+      memory: 64MiB
+    on_error: continue
+  - name: report
+    type: script
+    with:
+      script_id: report
+      approval_required: true
+      approvers: [sre-leads]
+"#;
+
+    #[test]
+    fn the_spec_example_parses_into_its_parts() {
+        let rb = parse(Path::new("ops/check.yaml"), GOOD).unwrap();
+        assert_eq!((rb.name.as_str(), rb.format), ("ops.check-db-lag", Format::Yaml));
+        assert!(rb.description.starts_with("Check Database Replication Lag"));
+        assert_eq!(rb.inputs[0].default, Some(json!(5000)));
+        assert_eq!(rb.inputs[1].kind, InputType::String);
+        assert_eq!((rb.reads[0].path.as_str(), rb.writes[0].path.as_str()), ("./data", "./out"));
+        assert_eq!((rb.env[0].name.as_str(), rb.net[0].as_str()), ("DB_HOST", "localhost:8083"));
+        let check = &rb.steps[0];
+        assert_eq!(check.language, Language::Shell);
+        assert_eq!(check.source, Source::Inline("echo \"threshold $1\"\n".into()));
+        assert_eq!(check.line, 16, "the script's first line");
+        assert_eq!(check.args, vec!["{{ inputs.threshold_ms }}"]);
+        assert_eq!(check.env, vec![("MODE".to_string(), "fast".to_string())]);
+        assert_eq!(check.limits.fuel, Some(2_000_000_000));
+        assert_eq!(check.on_error, OnError::Continue);
+        let report = &rb.steps[1];
+        assert_eq!(report.source, Source::Registry("report".into()));
+        assert_eq!(report.approval, Some(Approval { approvers: vec!["sre-leads".into()] }));
+    }
+
+    fn problems(text: &str) -> Vec<(usize, String)> {
+        parse(Path::new("x.yaml"), text).unwrap_err().problems.into_iter().map(|p| (p.line, p.message)).collect()
+    }
+
+    #[test]
+    fn unknown_types_and_fields_are_reported_with_their_lines() {
+        let text = "name: x\nsteps:\n  - name: a\n    type: python\n    with: { inline_script: print(1) }\n  - name: b\n    type: sh\n    colour: red\n    with:\n      inline_script: echo\n      image_ref: postgres\n";
+        let found = problems(text);
+        assert!(found.iter().any(|(l, m)| *l == 4 && m.contains("unknown type `python`")), "{found:?}");
+        assert!(found.iter().any(|(l, m)| *l == 8 && m.contains("unknown field `colour`")), "{found:?}");
+        assert!(found.iter().any(|(l, m)| *l == 11 && m.contains("image_ref")), "{found:?}");
+    }
+
+    #[test]
+    fn exactly_one_source_is_required() {
+        let none = problems("name: x\nsteps:\n  - name: a\n    type: sh\n    with: { args: [1] }\n");
+        assert!(none[0].1.contains("no script source"), "{none:?}");
+        let two =
+            problems("name: x\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: x, script_id: y }\n");
+        assert!(two[0].1.contains("2 script sources"), "{two:?}");
+    }
+
+    #[test]
+    fn typed_defaults_are_checked() {
+        let found = problems(
+            "name: x\ninputs:\n  n: { type: int, default: soon }\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: x }\n",
+        );
+        assert_eq!(found[0].0, 3);
+        assert!(found[0].1.contains("expected an int, got `soon`"), "{found:?}");
+    }
+
+    #[test]
+    fn bombs_and_deep_nesting_are_refused() {
+        let laughs = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n";
+        let found = problems(laughs);
+        assert!(found[0].1.contains("anchors and aliases are not allowed"), "{found:?}");
+        let deep = format!("name: x\nsteps: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+        let found = problems(&deep);
+        assert!(found[0].1.contains("nests more than"), "{found:?}");
+        let indented: String = (0..200).map(|d| format!("{}k{d}:\n", "  ".repeat(d))).collect();
+        assert!(problems(&indented)[0].1.contains("nests more than"));
+    }
+}

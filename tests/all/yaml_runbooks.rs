@@ -1,0 +1,301 @@
+//! YAML runbooks: typed inputs, injection-safe templates, script sources,
+//! secrets that never reach a record, malformed and hostile files.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{Scratch, error_code};
+
+/// A runbook of one shell step whose script is `script`, with `inputs`.
+fn one_step(inputs: &str, script: &str) -> String {
+    let script: String = script.lines().map(|l| format!("        {l}\n")).collect();
+    format!(
+        "name: One step\ninputs:\n{inputs}\npermissions:\n  write: [./out]\nsteps:\n  - name: only\n    type: sh\n    with:\n      inline_script: |\n{script}"
+    )
+}
+
+#[test]
+fn hostile_inputs_stay_data_wherever_a_template_stands() {
+    let s = Scratch::new();
+    s.write("out/keep.txt", "precious");
+    s.write("secret.txt", "PLANTED-HOST-FILE");
+    let script = r#"printf '[%s]\n' {{ inputs.x }}
+printf '[%s]\n' "in {{ inputs.x }} quotes"
+printf '[%s]\n' 'single {{ inputs.x }}'
+printf '[%s]\n' $(echo {{ inputs.x }})
+cat <<EOF
+doc {{ inputs.x }}
+EOF
+: # a comment keeps {{ inputs.x }} as written"#;
+    s.write("inject.yaml", &one_step("  x: string", script));
+    for hostile in ["x; rm -rf out", "$(cat secret.txt)", "`rm out/keep.txt`", "a\nrm -rf out", "'; rm -rf out; '"] {
+        let run = s.runbox().args(["run", "--json", "inject.yaml", "--input", &format!("x={hostile}")]).run();
+        let json = run.success().json();
+        let stdout = json["stdout"].as_str().unwrap();
+        assert!(stdout.starts_with(&format!("[{hostile}]\n[in {hostile} quotes]\n[single {hostile}]\n")), "{stdout}");
+        assert!(stdout.contains(&format!("doc {hostile}\n")), "{stdout}");
+        assert!(!stdout.contains("PLANTED-HOST-FILE"), "{hostile} ran as code: {stdout}");
+        assert_eq!(s.read("out/keep.txt"), "precious", "{hostile} ran as code");
+    }
+}
+
+#[test]
+fn arithmetic_and_quoted_here_documents_refuse_values_that_would_be_code() {
+    let s = Scratch::new();
+    s.write("arith.yaml", &one_step("  n: string", "echo $(( {{ inputs.n }} + 1 ))"));
+    s.runbox().args(["run", "arith.yaml", "--input", "n=41"]).run().success().stdout_has("42\n");
+    let run = s.runbox().args(["run", "--json", "arith.yaml", "--input", "n=a[$(id)]"]).run();
+    let json = run.code(2).json();
+    assert_eq!(json["steps"][0]["error"]["code"], "ConfigInvalid");
+    assert!(json["steps"][0]["error"]["message"].as_str().unwrap().contains("is not an integer"), "{json}");
+    s.write("doc.yaml", &one_step("  x: string", "cat <<'END'\n{{ inputs.x }}\nEND"));
+    let run = s.runbox().args(["run", "doc.yaml", "--input", "x=a\nEND\necho escaped"]).run();
+    run.code(2).stderr_has("would end the here-document");
+}
+
+#[test]
+fn args_env_and_javascript_receive_values_as_data() {
+    let s = Scratch::new();
+    let text = r#"name: Data
+inputs:
+  who: { type: string }
+  count: { type: int, default: 2 }
+  tags: { type: list, default: [a, b] }
+steps:
+  - name: shell
+    type: sh
+    with:
+      inline_script: 'echo "$1|$GREETING|$#"'
+      args: ["{{ inputs.who }}", "{{ inputs.count }}"]
+      env: { GREETING: "hello {{ inputs.who }}" }
+  - name: js
+    type: js
+    with:
+      inline_script: |
+        const n = {{ inputs.count }} * 2;
+        const s = 'who: {{ inputs.who }}';
+        return { n, s, tags: {{ inputs.tags }}, earlier: "{{ steps.shell.stdout }}".trim(), who: get('inputs').who };
+"#;
+    s.write("data.yaml", text);
+    let hostile = "it's \"$(id)\" `x`";
+    let run = s.runbox().args(["run", "--json", "data.yaml", "--input", &format!("who={hostile}")]).run();
+    let json = run.success().json();
+    assert_eq!(json["steps"][0]["stdout"], format!("{hostile}|hello {hostile}|2\n"));
+    let result = &json["steps"][1]["result"];
+    assert_eq!(result["n"], 4);
+    assert_eq!(result["s"], format!("who: {hostile}"));
+    assert_eq!(result["tags"], serde_json::json!(["a", "b"]));
+    assert_eq!(result["earlier"], format!("{hostile}|hello {hostile}|2"));
+    assert_eq!(result["who"], hostile);
+}
+
+#[test]
+fn typed_inputs_are_checked_before_anything_runs() {
+    let s = Scratch::new();
+    let text = "name: Typed\ninputs:\n  n: { type: int }\n  flag: { type: bool, default: false }\n  ratio: { type: number, default: 0.5 }\n  conf: { type: map, default: {} }\npermissions:\n  write: [./out]\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: touch out/ran }\n";
+    s.write("typed.yaml", text);
+    let run = s
+        .runbox()
+        .args([
+            "run",
+            "typed.yaml",
+            "--input",
+            "flag=maybe",
+            "--input",
+            "ratio=x",
+            "--input",
+            "conf=[1]",
+            "--input",
+            "nn=3",
+        ])
+        .run();
+    run.code(2)
+        .stderr_has("typed.yaml:3: input `n` (int) is required")
+        .stderr_has("typed.yaml:4: input `flag`: expected a bool")
+        .stderr_has("typed.yaml:5: input `ratio`: expected a number")
+        .stderr_has("typed.yaml:6: input `conf`: expected a map")
+        .stderr_has("unknown input `nn`");
+    assert!(!s.join("out/ran").exists());
+    s.runbox().args(["run", "typed.yaml", "--input", "n=3", "--input", "conf={\"a\":1}"]).run().success();
+    assert!(s.join("out/ran").exists());
+}
+
+#[test]
+fn unknown_template_variables_are_errors_that_name_them() {
+    let s = Scratch::new();
+    let text = "name: T\ninputs:\n  a: string\nsteps:\n  - name: first\n    type: sh\n    with:\n      inline_script: |\n        echo {{ inputs.b }}\n        echo {{ steps.later.stdout }} {{ steps.first.stdout }}\n  - name: later\n    type: sh\n    with: { inline_script: echo }\n";
+    s.write("t.yaml", text);
+    let run = s.runbox().args(["validate", "t.yaml", "--input", "a=1"]).run();
+    run.code(1)
+        .stderr_has("t.yaml:9: step `first`: `{{ inputs.b }}`: no input is named `b`")
+        .stderr_has("step `later` does not run before `first`")
+        .stderr_has("t.yaml:10: step `first`: `{{ steps.first.stdout }}`: a step cannot read its own output");
+}
+
+#[test]
+fn every_script_source_works_and_exactly_one_is_allowed() {
+    let s = Scratch::new();
+    s.write("lib/hello.sh", "echo \"from a file: $1\"\n");
+    s.write("secrets/team/hello.sh", "echo from a secret file\n");
+    let text = "name: Sources\nsteps:\n  - name: inline\n    type: sh\n    with: { inline_script: echo inline }\n  - name: file\n    type: sh\n    with: { script_file: lib/hello.sh, args: [x] }\n  - name: secret-file\n    type: sh\n    with: { script_from_secret: { secret_name: team, key: hello.sh } }\n  - name: secret-env\n    type: js\n    with: { script_from_secret: { env: HELLO_SCRIPT } }\n";
+    s.write("sources.yaml", text);
+    let run = s
+        .runbox()
+        .env("HELLO_SCRIPT", "console.log('from a secret variable')")
+        .args(["run", "--json", "sources.yaml", "--secrets-dir", "secrets"])
+        .run();
+    let json = run.success().json();
+    assert_eq!(json["stdout"], "inline\nfrom a file: x\nfrom a secret file\nfrom a secret variable\n");
+    let kinds: Vec<&str> =
+        json["steps"].as_array().unwrap().iter().map(|s| s["source"]["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["inline", "file", "secret", "secret"]);
+    assert_eq!(json["steps"][3]["source"]["reference"], "env:HELLO_SCRIPT");
+    assert!(json["steps"][2]["source"].get("content").is_none());
+
+    let none_or_two = "name: Bad\nsteps:\n  - name: none\n    type: sh\n    with: { args: [1] }\n  - name: two\n    type: sh\n    with: { inline_script: x, script_file: y }\n";
+    s.write("bad.yaml", none_or_two);
+    s.runbox()
+        .args(["validate", "bad.yaml"])
+        .run()
+        .code(1)
+        .stderr_has("bad.yaml:3: step `none` has no script source")
+        .stderr_has("bad.yaml:6: step `two` has 2 script sources (inline_script, script_file)");
+}
+
+#[test]
+fn script_files_cannot_leave_the_runbook_folder() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("evil.sh"), "echo outside\n").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("evil.sh"), s.join("link.sh")).unwrap();
+    s.write("rb/inner.yaml", "");
+    for (n, path) in ["../link.sh", "/etc/passwd", "link.sh"].iter().enumerate() {
+        let folder = if n == 2 { "" } else { "rb/" };
+        let file = format!("{folder}esc{n}.yaml");
+        s.write(
+            &file,
+            &format!("name: E\nsteps:\n  - name: a\n    type: sh\n    with: {{ script_file: \"{path}\" }}\n"),
+        );
+        let run = s.runbox().args(["run", &file]).run();
+        run.code(2).stderr_has("script_file");
+        assert!(!run.stdout.contains("outside"), "{path}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_planted_secret_never_reaches_logs_records_or_error_messages() {
+    const PLANTED: &str = "PLANTED-SECRET-7f3a";
+    let s = Scratch::new();
+    s.write("secrets/ops/broken.sh", &format!("# {PLANTED}\nif then fi {PLANTED}\n"));
+    s.write("secrets/ops/fine.js", &format!("// {PLANTED}\nconsole.log('ok');\nthrow new Error('{PLANTED}');\n"));
+    let text = "name: Secret\nsteps:\n  - name: sh\n    type: sh\n    with: { script_from_secret: { secret_name: ops, key: broken.sh } }\n    on_error: continue\n  - name: js\n    type: js\n    with: { script_from_secret: { secret_name: ops, key: fine.js } }\n";
+    s.write("secret.yaml", text);
+    let run = s.runbox().args(["run", "--json", "secret.yaml", "--secrets-dir", "secrets"]).run();
+    let json = run.code(1).json();
+    assert_eq!(error_code(&json["steps"][0]), "SyntaxError");
+    assert_eq!(error_code(&json["steps"][1]), "RuntimeError");
+    let plain = s.runbox().args(["run", "secret.yaml", "--secrets-dir", "secrets"]).run();
+    let history = s.runbox().args(["history", "secret.yaml"]).run();
+    for (what, text) in [
+        ("--json output", run.stdout.as_str()),
+        ("stderr", run.stderr.as_str()),
+        ("terminal output", plain.stdout.as_str()),
+        ("terminal errors", plain.stderr.as_str()),
+        ("JSON log", s.read("executions.jsonl").as_str()),
+        ("history", history.stdout.as_str()),
+    ] {
+        assert!(!text.contains(PLANTED), "the secret script leaked into the {what}:\n{text}");
+    }
+}
+
+#[test]
+fn approval_is_refused_without_a_terminal_and_given_by_flag() {
+    let s = Scratch::new();
+    let text = "name: Approve\npermissions:\n  write: [./out]\nsteps:\n  - name: first\n    type: sh\n    with: { inline_script: echo first }\n  - name: risky\n    type: sh\n    approval_required: true\n    approvers: [sre-leads]\n    with: { inline_script: touch out/done }\n";
+    s.write("approve.yaml", text);
+    let run = s.runbox().args(["run", "approve.yaml"]).run();
+    run.code(77).stdout_has("first").stderr_has("ApprovalRequired").stderr_has("--approve risky");
+    assert!(!s.join("out/done").exists());
+    s.runbox().args(["run", "approve.yaml", "--approve", "risky"]).run().success();
+    assert!(s.join("out/done").exists());
+    let log = s.read("executions.jsonl");
+    assert!(log.contains("\"how\":\"non-interactive\""), "{log}");
+    assert!(log.contains("\"how\":\"--approve\""), "{log}");
+}
+
+#[test]
+fn a_step_cwd_must_be_a_directory_inside_the_sandbox() {
+    let s = Scratch::new();
+    s.write("data/sub/f.txt", "here\n");
+    let text = "name: Cwd\ninputs:\n  dir: { type: string, default: sub }\npermissions:\n  read: [./data]\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: 'cat f.txt; pwd', cwd: \"data/{{ inputs.dir }}\" }\n";
+    s.write("cwd.yaml", text);
+    s.runbox().args(["run", "cwd.yaml"]).run().success().stdout_has("here\n/work/data/sub\n");
+    for bad in ["missing", "../..", "/etc"] {
+        let run = s.runbox().args(["run", "--json", "cwd.yaml", "--input", &format!("dir={bad}")]).run();
+        let json = run.code(2).json();
+        assert_eq!(error_code(&json["steps"][0]), "InvalidCwd", "{bad}");
+    }
+}
+
+#[test]
+fn malformed_yaml_is_reported_with_every_line() {
+    let s = Scratch::new();
+    let text = "name: Broken\ncolour: blue\ninputs:\n  n: { type: float64 }\nsteps:\n  - name: a\n    type: ruby\n    with: { inline_script: x }\n  - name: b\n    type: sh\n    on_error: maybe\n    with: { inline_script: x, image_ref: alpine, timeout: soon }\n  - name: b\n    type: runbook\n    with: { inline_script: x }\n";
+    s.write("broken.yaml", text);
+    s.runbox()
+        .args(["validate", "broken.yaml"])
+        .run()
+        .code(1)
+        .stderr_has("broken.yaml:2: unknown field `colour`")
+        .stderr_has("broken.yaml:4: input `n` has unknown type `float64`")
+        .stderr_has("broken.yaml:7: step `a` has unknown type `ruby`")
+        .stderr_has("broken.yaml:11: step `b`: on_error `maybe` must be fail or continue")
+        .stderr_has("broken.yaml:12: unknown field `image_ref`")
+        .stderr_has("broken.yaml:12: step `b`: `soon` is not a duration")
+        .stderr_has("broken.yaml:13: two steps are named `b`")
+        .stderr_has("sub-runbooks");
+    s.write("syntax.yaml", "name: x\nsteps: [\n  - a: b\n");
+    s.runbox().args(["validate", "syntax.yaml"]).run().code(1).stderr_has("syntax.yaml:").stderr_has("invalid YAML");
+}
+
+#[test]
+fn yaml_bombs_deep_nesting_and_huge_files_fail_fast() {
+    let s = Scratch::new();
+    let mut laughs = String::from("name: lol\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+        laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    laughs.push_str("steps: [*a9]\n");
+    s.write("laughs.yaml", &laughs);
+    s.write("deep.yaml", &format!("name: deep\nsteps: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)));
+    let huge = s.join("huge.yaml");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(50 << 20).unwrap();
+    for (file, expected) in [
+        ("laughs.yaml", "anchors and aliases are not allowed"),
+        ("deep.yaml", "nests more than"),
+        ("huge.yaml", "runbooks are limited to 4 MiB"),
+    ] {
+        let started = Instant::now();
+        let run = s.runbox().args(["run", file]).run();
+        run.code(2).stderr_has(expected);
+        assert!(started.elapsed() < Duration::from_secs(30), "{file} took {:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn list_shows_every_runbook_with_its_steps() {
+    let s = Scratch::new();
+    s.samples();
+    let run = s.runbox().args(["list", "--json", "."]).run();
+    let json = run.success().json();
+    let names: Vec<&str> = json.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    for expected in
+        ["HelloWorld", "ConfigAudit", "LogSummary", "ops.check-db-lag", "ops.health-check", "ops.prune-backups"]
+    {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    let lag = json.as_array().unwrap().iter().find(|r| r["name"] == "ops.check-db-lag").unwrap();
+    assert_eq!(lag["steps"][1], serde_json::json!({"name": "parse", "language": "js"}));
+    s.runbox().args(["list", "."]).run().success().stdout_has("ops.check-db-lag  ./check-db-lag.yaml");
+}
