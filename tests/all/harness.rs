@@ -111,6 +111,39 @@ impl Runbox {
         self
     }
 
+    /// Runs under a pseudo-terminal (util-linux `script`), typing `typed`
+    /// once runbox has had a moment to ask.
+    pub fn on_terminal(self, typed: &str) -> Run {
+        let quote = |a: &std::ffi::OsStr| format!("'{}'", a.to_string_lossy().replace('\'', "'\\''"));
+        let line: Vec<String> = std::iter::once(self.cmd.get_program()).chain(self.cmd.get_args()).map(quote).collect();
+        let mut script = Command::new("script");
+        script.args(["-qec", &line.join(" "), "/dev/null"]);
+        if let Some(dir) = self.cmd.get_current_dir() {
+            script.current_dir(dir);
+        }
+        for (key, value) in self.cmd.get_envs() {
+            match value {
+                Some(v) => script.env(key, v),
+                None => script.env_remove(key),
+            };
+        }
+        let mut child = script
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("util-linux `script` runs (Debian's bsdutils)");
+        let mut stdin = child.stdin.take().unwrap();
+        let typed = typed.to_string();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let _ = stdin.write_all(typed.as_bytes());
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        });
+        Run::from(child.wait_with_output().unwrap())
+    }
+
     pub fn run(mut self) -> Run {
         Run::from(self.cmd.output().expect("runbox starts"))
     }

@@ -223,6 +223,24 @@ fn approval_is_refused_without_a_terminal_and_given_by_flag() {
 }
 
 #[test]
+fn on_a_terminal_approval_is_asked_after_showing_the_script() {
+    let s = Scratch::new();
+    let text = "name: Ask\npermissions:\n  write: [./out]\nsteps:\n  - name: risky\n    type: sh\n    approval_required: true\n    approvers: [sre-leads]\n    with: { inline_script: touch out/done }\n";
+    s.write("ask.yaml", text);
+    let declined = s.runbox().args(["run", "ask.yaml"]).on_terminal("n\n");
+    // The terminal merges the streams into stdout.
+    assert_eq!(declined.code, 77, "{}", declined.stdout);
+    assert!(declined.stdout.contains("touch out/done"), "the script is shown: {}", declined.stdout);
+    assert!(declined.stdout.contains("sha256: "), "{}", declined.stdout);
+    assert!(declined.stdout.contains("declined at the terminal"), "{}", declined.stdout);
+    assert!(!s.join("out/done").exists());
+    let approved = s.runbox().args(["run", "ask.yaml"]).on_terminal("y\n");
+    assert_eq!(approved.code, 0, "{}", approved.stdout);
+    assert!(s.join("out/done").exists());
+    assert!(s.read("executions.jsonl").contains("\"approved\":true,\"how\":\"terminal\""));
+}
+
+#[test]
 fn a_step_cwd_must_be_a_directory_inside_the_sandbox() {
     let s = Scratch::new();
     s.write("data/sub/f.txt", "here\n");
