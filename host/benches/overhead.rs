@@ -54,11 +54,13 @@ fn main() -> anyhow::Result<()> {
         sandbox.run(&echo, &context, Limits::default(), false);
     }
     let mut shell_steps = Vec::with_capacity(SHELL_RUNS);
+    let mut shell_fuel = 0;
     for _ in 0..SHELL_RUNS {
         let t = Instant::now();
         let outcome = sandbox.run(&echo, &context, Limits::default(), false);
         shell_steps.push(t.elapsed());
         assert_eq!(outcome.stdout.text, "hi\n", "{:?}", outcome.error);
+        shell_fuel = outcome.fuel_consumed;
     }
     let (sh_p50, sh_p99) = percentiles(&mut shell_steps);
     let node_exec = Command::new("node").arg(repo.join("bench/node_exec.js")).arg(SHELL_RUNS.to_string()).output();
@@ -112,7 +114,8 @@ fn main() -> anyhow::Result<()> {
     let report = format!(
         "# Benchmarks\n\n\
          Measured by `just bench` (`cargo bench --bench overhead`) on {machine}, {date}.\n\
-         Every figure in a table comes from the same run.\n\n\
+         Every figure in a table comes from the same run. Wall-clock figures on this shared 2-core VM vary by\n\
+         ±30% between runs; fuel (wasm instructions) does not vary at all.\n\n\
          ## Per-step overhead of a trivial JavaScript step\n\n\
          A warm engine running `return 1` in a fresh sandbox instance per step ({STEP_RUNS} runs after 50 warm-up runs),\n\
          against seed 003's approach: Node's `vm.createContext` + `Script.runInContext` with `console`, `get`, `fs`\n\
@@ -131,7 +134,7 @@ fn main() -> anyhow::Result<()> {
          | Node `child_process.exec`, bash | {} | {} |\n\
          | `bash -c` fork/exec | {} | {} |\n\
          | ratio (p50) against Node exec / bash | {} / {} | |\n\n\
-         Target: p50 ≤ 250 µs, ≥ 15× faster than spawning bash.\n\n\
+         A runbox shell step consumes {shell_fuel} units of fuel. Target: p50 ≤ 250 µs, ≥ 15× faster than spawning bash.\n\n\
          A CPU-bound script, `{LOOP}`: runbox {} ({} fuel), bash {} (median of 5).\n\
          bashkit interprets each command at about 90k wasm instructions; bash is the faster interpreter for\n\
          long loops, runbox for the many short steps runbooks are made of.\n\n\

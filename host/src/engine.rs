@@ -205,7 +205,10 @@ impl Sandbox {
             return failed_to_start(Instant::now(), e, echo);
         }
         let started = Instant::now();
-        let (out_echo, err_echo) = if echo { (Echo::Stdout, Echo::Stderr) } else { (Echo::None, Echo::None) };
+        // A secret script's stderr is shown once its quotes of the source are
+        // withheld, after the step, not live.
+        let out_echo = if echo { Echo::Stdout } else { Echo::None };
+        let err_echo = if echo && !step.secret { Echo::Stderr } else { Echo::None };
         let state = match StepState::new(context, limits, out_echo, err_echo) {
             Ok(state) => state,
             Err(e) => return failed_to_start(started, e, echo),
@@ -275,6 +278,12 @@ impl Sandbox {
         };
         let stdout = stdout.finish("stdout");
         let mut stderr = stderr.finish("stderr");
+        if step.secret {
+            stderr.text = withhold_quoted_source(&stderr.text, &step.filename);
+            if echo {
+                eprint!("{}", stderr.text);
+            }
+        }
         // A shell script's failing commands have said why on stderr already.
         let said = |e: &&StepError| matches!(e.code, ErrorCode::CommandFailed | ErrorCode::CommandNotFound);
         if let Some(error) = error.as_ref().filter(|e| !said(e)) {
@@ -338,6 +347,25 @@ fn failed_to_start(started: Instant, error: anyhow::Error, echo: bool) -> Outcom
         result: None,
         error: Some(StepError::new(ErrorCode::ConfigInvalid, format!("cannot start the sandbox: {error:#}"))),
     }
+}
+
+/// The interpreter's own messages about a secret script (`NAME: line 3: …`)
+/// may quote its source; the records keep only where they point.
+fn withhold_quoted_source(stderr: &str, filename: &str) -> String {
+    let prefix = format!("{filename}: ");
+    stderr
+        .split_inclusive('\n')
+        .map(|line| match line.strip_prefix(&prefix) {
+            Some(rest) => {
+                let at = rest.split(": ").next().filter(|p| p.starts_with("line ")).unwrap_or("");
+                format!(
+                    "{prefix}{at}{}[message withheld: the script is secret]\n",
+                    if at.is_empty() { "" } else { ": " }
+                )
+            }
+            None => line.to_string(),
+        })
+        .collect()
 }
 
 /// The text a failed step adds to its stderr, as an interpreter would print it.

@@ -186,13 +186,16 @@ fn a_planted_secret_never_reaches_logs_records_or_error_messages() {
     const PLANTED: &str = "PLANTED-SECRET-7f3a";
     let s = Scratch::new();
     s.write("secrets/ops/broken.sh", &format!("# {PLANTED}\nif then fi {PLANTED}\n"));
+    s.write("secrets/ops/later.sh", &format!("echo started\nif then fi {PLANTED}\n"));
     s.write("secrets/ops/fine.js", &format!("// {PLANTED}\nconsole.log('ok');\nthrow new Error('{PLANTED}');\n"));
-    let text = "name: Secret\nsteps:\n  - name: sh\n    type: sh\n    with: { script_from_secret: { secret_name: ops, key: broken.sh } }\n    on_error: continue\n  - name: js\n    type: js\n    with: { script_from_secret: { secret_name: ops, key: fine.js } }\n";
+    let text = "name: Secret\nsteps:\n  - name: sh\n    type: sh\n    with: { script_from_secret: { secret_name: ops, key: broken.sh } }\n    on_error: continue\n  - name: later\n    type: sh\n    with: { script_from_secret: { secret_name: ops, key: later.sh } }\n    on_error: continue\n  - name: js\n    type: js\n    with: { script_from_secret: { secret_name: ops, key: fine.js } }\n";
     s.write("secret.yaml", text);
     let run = s.runbox().args(["run", "--json", "secret.yaml", "--secrets-dir", "secrets"]).run();
     let json = run.code(1).json();
     assert_eq!(error_code(&json["steps"][0]), "SyntaxError");
-    assert_eq!(error_code(&json["steps"][1]), "RuntimeError");
+    assert_eq!(error_code(&json["steps"][1]), "CommandFailed", "bash runs the lines before a syntax error");
+    assert_eq!(json["steps"][1]["stdout"], "started\n");
+    assert_eq!(error_code(&json["steps"][2]), "RuntimeError");
     let plain = s.runbox().args(["run", "secret.yaml", "--secrets-dir", "secrets"]).run();
     let history = s.runbox().args(["history", "secret.yaml"]).run();
     for (what, text) in [

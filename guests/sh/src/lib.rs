@@ -47,38 +47,71 @@ fn memory_limits() -> MemoryLimits {
 /// The interpreter with its ~180 builtins registered: built once per
 /// instance, by `wizer-initialize` when the host snapshots the guest. It
 /// touches no file or variable until a script runs.
-fn interpreter() -> Bash {
-    Bash::builder()
-        .fs(Arc::new(PosixFs::new(wasi_fs::WasiFs)))
-        .limits(limits())
-        .session_limits(SessionLimits::unlimited())
-        .memory_limits(memory_limits())
-        .username("runbox")
-        .hostname("sandbox")
-        .builtin("curl", Box::new(curl::Curl))
-        .build()
+fn interpreter() -> Box<Bash> {
+    // Boxed: the interpreter is a large value, and every move of it would
+    // copy it whole.
+    Box::new(
+        Bash::builder()
+            .fs(Arc::new(PosixFs::new(wasi_fs::WasiFs)))
+            .limits(limits())
+            .session_limits(SessionLimits::unlimited())
+            .memory_limits(memory_limits())
+            .username("runbox")
+            .hostname("sandbox")
+            .builtin("curl", Box::new(curl::Curl))
+            .build(),
+    )
 }
 
 thread_local! {
-    static PREPARED: std::cell::RefCell<Option<Bash>> = const { std::cell::RefCell::new(None) };
+    static PREPARED: std::cell::RefCell<Option<Box<Bash>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A script whose first command does not parse never starts, as with
+/// bash; a later syntax error ends it there, with status 2, as bash does.
+fn check_syntax(step: &ShStep) -> Result<(), ScriptError> {
+    match bashkit::parser::Parser::new(&step.source).parse_recovering() {
+        (script, Some(error)) if script.commands.is_empty() => Err(syntax_error(step, error, 0)),
+        _ => Ok(()),
+    }
+}
+
+fn syntax_error(step: &ShStep, error: bashkit::Error, prefix: usize) -> ScriptError {
+    match error {
+        bashkit::Error::Parse { message, line, column } => ScriptError {
+            kind: ErrorKind::Syntax,
+            message: format!("syntax error: {message}"),
+            line: u32::try_from(line).ok().filter(|&l| l > 0).map(|l| l + step.first_line.max(1) - 1),
+            column: u32::try_from(column)
+                .ok()
+                .filter(|&c| c > 0)
+                .map(|c| if line <= 1 { c.saturating_sub(prefix as u32).max(1) } else { c }),
+            stack: None,
+        },
+        other => {
+            ScriptError { kind: ErrorKind::Runtime, message: other.to_string(), line: None, column: None, stack: None }
+        }
+    }
 }
 
 fn run(step: ShStep) -> Result<i32, ScriptError> {
+    check_syntax(&step)?;
     let mut bash = PREPARED.with(|p| p.borrow_mut().take()).unwrap_or_else(interpreter);
     let mut state = bash.shell_state();
     state.cwd = step.cwd.clone().into();
     state.env.extend(std::env::vars());
     bash.restore_shell_state(&state);
+    // The instance ends with this step: freeing what it built is wasted work.
+    std::mem::forget(state);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
-    runtime.block_on(async move {
+    let status = runtime.block_on(async move {
         // A snapshot froze the interpreter's $RANDOM state and $SECONDS base:
         // give each script its own, from the host's randomness and clock.
+        // On the script's first line, so that its lines keep their numbers.
         let mut seed = [0u8; 4];
         getrandom::fill(&mut seed).expect("the host provides randomness");
-        let reseed = format!("RANDOM={}; SECONDS=0", u32::from_le_bytes(seed));
-        if let Err(e) = bash.exec(&reseed).await {
-            return Err(runtime_error(e.to_string()));
-        }
+        let prefix = format!("RANDOM={}; SECONDS=0; ", u32::from_le_bytes(seed));
+        let source = format!("{prefix}{}", step.source);
         let stream = Box::new(|stdout: &bashkit::StreamData, stderr: &bashkit::StreamData| {
             // A failed write means the host stopped the step (an output cap);
             // it traps the guest itself, so nothing is left to report here.
@@ -86,28 +119,12 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
             let _ = std::io::stderr().write_all(stderr.as_bytes());
         });
         let options = ExecOptions::new().streaming(stream).arg0(step.filename.clone()).positional(step.args.clone());
-        match bash.exec_with_options(&step.source, options).await {
-            Ok(result) => Ok(result.exit_code),
-            Err(bashkit::Error::Parse { message, line, column }) => Err(ScriptError {
-                kind: ErrorKind::Syntax,
-                message: format!("syntax error: {message}"),
-                line: u32::try_from(line).ok().filter(|&l| l > 0).map(|l| l + step.first_line.max(1) - 1),
-                column: u32::try_from(column).ok().filter(|&c| c > 0),
-                stack: None,
-            }),
-            Err(other) => Err(ScriptError {
-                kind: ErrorKind::Runtime,
-                message: other.to_string(),
-                line: None,
-                column: None,
-                stack: None,
-            }),
-        }
-    })
-}
-
-fn runtime_error(message: String) -> ScriptError {
-    ScriptError { kind: ErrorKind::Runtime, message, line: None, column: None, stack: None }
+        let executed = bash.exec_with_options(&source, options).await;
+        std::mem::forget(bash);
+        executed.map(|result| result.exit_code).map_err(|e| syntax_error(&step, e, prefix.len()))
+    });
+    std::mem::forget(runtime);
+    status
 }
 
 struct ShGuest;
