@@ -287,6 +287,21 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
             continue;
         }
         let c = bytes[i];
+        // Outside single quotes a backslash escapes the next character, and
+        // `$(`, `$((` and `${` open their contexts.
+        if top != Sh::SingleQuoted {
+            if c == b'\\' {
+                push_escaped(script, &mut out, &mut i);
+                continue;
+            }
+            if c == b'$'
+                && let Some(skip) = open_dollar(rest, &mut stack)
+            {
+                out.push_str(&rest[..skip]);
+                i += skip;
+                continue;
+            }
+        }
         match top {
             Sh::SingleQuoted => {
                 if c == b'\'' {
@@ -294,21 +309,10 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                 }
             }
             Sh::DoubleQuoted => match c {
-                b'\\' => {
-                    push_escaped(script, &mut out, &mut i);
-                    continue;
-                }
                 b'"' => {
                     stack.pop();
                 }
                 b'`' => stack.push(Sh::Bare { parens: 0, backtick: true }),
-                b'$' => {
-                    if let Some(skip) = open_dollar(rest, &mut stack) {
-                        out.push_str(&rest[..skip]);
-                        i += skip;
-                        continue;
-                    }
-                }
                 _ => {}
             },
             Sh::Parameter => match c {
@@ -317,17 +321,6 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                 }
                 b'\'' => stack.push(Sh::SingleQuoted),
                 b'"' => stack.push(Sh::DoubleQuoted),
-                b'\\' => {
-                    push_escaped(script, &mut out, &mut i);
-                    continue;
-                }
-                b'$' => {
-                    if let Some(skip) = open_dollar(rest, &mut stack) {
-                        out.push_str(&rest[..skip]);
-                        i += skip;
-                        continue;
-                    }
-                }
                 _ => {}
             },
             Sh::Arithmetic { parens } => match c {
@@ -339,20 +332,9 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                     i += 2;
                     continue;
                 }
-                b'$' => {
-                    if let Some(skip) = open_dollar(rest, &mut stack) {
-                        out.push_str(&rest[..skip]);
-                        i += skip;
-                        continue;
-                    }
-                }
                 _ => {}
             },
             Sh::Bare { parens, backtick } => match c {
-                b'\\' => {
-                    push_escaped(script, &mut out, &mut i);
-                    continue;
-                }
                 b'\'' => stack.push(Sh::SingleQuoted),
                 b'"' => stack.push(Sh::DoubleQuoted),
                 b'`' if backtick => {
@@ -365,13 +347,6 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                     out.push_str(&script[i..end]);
                     i = end;
                     continue;
-                }
-                b'$' => {
-                    if let Some(skip) = open_dollar(rest, &mut stack) {
-                        out.push_str(&rest[..skip]);
-                        i += skip;
-                        continue;
-                    }
                 }
                 b'(' if rest.starts_with("((") => {
                     stack.push(Sh::Arithmetic { parens: 0 });
