@@ -1,15 +1,17 @@
-//! runbox runs team runbooks — markdown files of JavaScript (and, later,
-//! shell) steps — inside a WebAssembly sandbox: a step sees only the
-//! directories and variables its runbook declares, and is stopped by a fuel
-//! budget, a wall-clock deadline, a memory cap and output caps.
+//! runbox runs team runbooks — markdown or YAML files of shell and
+//! JavaScript steps — inside a WebAssembly sandbox: a step sees only the
+//! directories, variables and hosts its runbook declares, and is stopped by a
+//! fuel budget, a wall-clock deadline, a memory cap and output caps.
 //!
-//! The flow is one way: file → [`Runbook`] ([`markdown`]) → validated
-//! [`plan::Plan`] → steps in fresh sandbox instances ([`Sandbox`]) →
-//! [`RunReport`] → history, JSON record, output.
+//! The flow is one way: file → [`Runbook`] ([`markdown`], [`yaml`]) →
+//! validated [`plan::Plan`] (inputs typed, scripts loaded from their
+//! [`sources`]) → steps in fresh sandbox instances ([`Sandbox`]), templates
+//! expanded as data ([`template`]) → [`RunReport`] → history, JSON record,
+//! output.
 //!
 //! ```no_run
 //! let runner = runbox::Runner::new(runbox::Config::default())?;
-//! let runbook = runbox::markdown::load("runbooks/HelloWorld.md".as_ref())?;
+//! let runbook = runbox::runbook::load("runbooks/HelloWorld.md".as_ref())?;
 //! let report = runner.run(&runbook, &Default::default());
 //! std::process::exit(report.exit_code);
 //! # Ok::<(), anyhow::Error>(())

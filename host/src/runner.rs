@@ -73,10 +73,10 @@ impl Default for Config {
 /// compiled guests.
 ///
 /// ```no_run
-/// use runbox::{Config, Runner, markdown};
+/// use runbox::{Config, Runner, runbook};
 ///
 /// let runner = Runner::new(Config { history: false, ..Config::default() })?;
-/// let runbook = markdown::load("runbooks/HelloWorld.md".as_ref())?;
+/// let runbook = runbook::load("runbooks/HelloWorld.md".as_ref())?;
 /// let report = runner.run(&runbook, &Default::default());
 /// println!("{} exited {}", report.runbook, report.exit_code);
 /// # Ok::<(), anyhow::Error>(())

@@ -332,7 +332,13 @@ fn permissions(node: &Node, p: &mut Problems) -> Permissions {
             p.push(at, format!("`{name}` in permissions.env is not an environment variable name"));
         }
     }
-    let net = p.strings(map, "net").into_iter().map(|(host, _)| host).collect();
+    let mut net = Vec::new();
+    for (host, at) in p.strings(map, "net") {
+        match crate::http::NetPolicy::new(std::slice::from_ref(&host)) {
+            Ok(_) => net.push(host),
+            Err(e) => p.push(at, format!("permissions.net: {e}")),
+        }
+    }
     (env, reads, writes, net)
 }
 
@@ -659,6 +665,8 @@ steps:
     #[test]
     fn unknown_types_and_fields_are_reported_with_their_lines() {
         let text = "name: x\nsteps:\n  - name: a\n    type: python\n    with: { inline_script: print(1) }\n  - name: b\n    type: sh\n    colour: red\n    with:\n      inline_script: echo\n      image_ref: postgres\n";
+        let found = problems(&text.replace("steps:", "permissions:\n  net: [\"exa mple.com\"]\nsteps:"));
+        assert!(found.iter().any(|(l, m)| *l == 3 && m.contains("permissions.net")), "{found:?}");
         let found = problems(text);
         assert!(found.iter().any(|(l, m)| *l == 4 && m.contains("unknown type `python`")), "{found:?}");
         assert!(found.iter().any(|(l, m)| *l == 8 && m.contains("unknown field `colour`")), "{found:?}");
