@@ -139,7 +139,8 @@ impl Runbox {
             use std::io::Write;
             std::thread::sleep(std::time::Duration::from_millis(1500));
             let _ = stdin.write_all(typed.as_bytes());
-            std::thread::sleep(std::time::Duration::from_secs(5));
+            // Held open: an end of input could reach runbox before its question.
+            std::thread::sleep(std::time::Duration::from_secs(60));
         });
         Run::from(child.wait_with_output().unwrap())
     }
