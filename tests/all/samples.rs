@@ -38,6 +38,20 @@ fn hello_world_greets_writes_its_card_and_records_history() {
 }
 
 #[test]
+fn hello_world_history_reads_back_each_execution() {
+    let s = Scratch::new();
+    s.sample("HelloWorld");
+    s.runbox().env("GREETING_NAME", "Ada").args(["run", "HelloWorld.md"]).run().success();
+    s.runbox().env_remove("GREETING_NAME").args(["run", "HelloWorld.md"]).run().code(2);
+    let entries = s.runbox().args(["history", "--json", "HelloWorld.md"]).run().success().json();
+    assert_eq!(entries.as_array().unwrap().len(), 2, "{entries:#}");
+    assert_eq!((entries[0]["exit_code"].as_i64(), entries[1]["exit_code"].as_i64()), (Some(0), Some(2)));
+    assert_eq!(entries[0]["stdout"], "Hello, Ada! Welcome to runbox.\n");
+    assert!(entries[1]["error"].as_str().unwrap().contains("GREETING_NAME"), "{entries:#}");
+    s.runbox().args(["history", "HelloWorld.md"]).run().success().stdout_has("| exit code 2");
+}
+
+#[test]
 fn hello_world_reports_its_result_as_json() {
     let s = Scratch::new();
     s.sample("HelloWorld");
