@@ -245,6 +245,14 @@ fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
             }
         );
     }
+    for name in args.approve.iter().filter(|name| !runbook.steps.iter().any(|s| &s.name == *name)) {
+        let steps: Vec<&str> = runbook.steps.iter().map(|s| s.name.as_str()).collect();
+        eprintln!(
+            "runbox: warning: --approve {name} names no step of {} (its steps: {})",
+            runbook.file_name(),
+            steps.join(", ")
+        );
+    }
     let runner = Runner::new(Config {
         overrides: args.limits.overrides(),
         history: !args.no_history,

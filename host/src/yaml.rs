@@ -17,8 +17,10 @@ use crate::runbook::{
     SecretRef, Source, Step, is_env_name,
 };
 
-/// How deeply a runbook's YAML may nest; real ones stay under ten.
-const MAX_DEPTH: usize = 64;
+/// How deeply a runbook's YAML may nest; real ones stay under ten. The
+/// parser refuses flow collections nested past 256 itself, but not block
+/// ones (`- - - - x`), whose tree would then overflow the stack when freed.
+const MAX_DEPTH: usize = 200;
 
 const TOP_KEYS: &[&str] =
     &["id", "name", "description", "inputs", "permissions", "required_claims", "steps", "version", "tags"];
@@ -150,6 +152,9 @@ fn load_problem(error: &marked_yaml::LoadError) -> Problem {
         }
         E::MappingKeyMustBeScalar(m) => (*m, "mapping keys must be plain text".to_string()),
         E::UnexpectedTag(m) => (*m, "YAML tags (`!name`) are not allowed in runbooks".to_string()),
+        E::ScanError(m, e) if e.info().contains("recursion limit") => {
+            (*m, format!("the YAML nests more than {MAX_DEPTH} levels deep; a runbook never needs that"))
+        }
         E::ScanError(m, e) => (*m, format!("invalid YAML: {}", e.info())),
         E::DuplicateKey(d) => {
             let first = d.prev_key.span().start().map_or(0, |m| m.line());
@@ -699,7 +704,11 @@ steps:
         let deep = format!("name: x\nsteps: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
         let found = problems(&deep);
         assert!(found[0].1.contains("nests more than"), "{found:?}");
-        let indented: String = (0..200).map(|d| format!("{}k{d}:\n", "  ".repeat(d))).collect();
+        let indented: String = (0..300).map(|d| format!("{}k{d}:\n", "  ".repeat(d))).collect();
         assert!(problems(&indented)[0].1.contains("nests more than"));
+        let dashes = format!("name: x\nsteps:\n  {}x\n", "- ".repeat(100_000));
+        assert!(problems(&dashes)[0].1.contains("nests more than"));
+        let multiline = format!("name: x\nsteps:\n{}", " [\n".repeat(10_000));
+        assert!(problems(&multiline)[0].1.contains("nests more than"), "{:?}", problems(&multiline));
     }
 }

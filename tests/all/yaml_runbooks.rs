@@ -218,6 +218,8 @@ fn approval_is_refused_without_a_terminal_and_given_by_flag() {
     let run = s.runbox().args(["run", "approve.yaml"]).run();
     run.code(77).stdout_has("first").stderr_has("ApprovalRequired").stderr_has("--approve risky");
     assert!(!s.join("out/done").exists());
+    let typo = s.runbox().args(["run", "approve.yaml", "--approve", "riksy"]).run();
+    typo.code(77).stderr_has("--approve riksy names no step of approve.yaml (its steps: first, risky)");
     s.runbox().args(["run", "approve.yaml", "--approve", "risky"]).run().success();
     assert!(s.join("out/done").exists());
     let log = s.read("executions.jsonl");
