@@ -322,3 +322,33 @@ fn list_shows_every_runbook_with_its_steps() {
     assert_eq!(lag["steps"][1], serde_json::json!({"name": "parse", "language": "js"}));
     s.runbox().args(["list", "."]).run().success().stdout_has("ops.check-db-lag  ./check-db-lag.yaml");
 }
+
+#[test]
+fn a_registry_entry_can_demand_approval_and_must_be_pinned() {
+    let s = Scratch::new();
+    let script = "echo approved script\n";
+    s.write("team/scripts/x.sh", script);
+    let pin = crate::harness::sha256_hex(script);
+    s.write(
+        "registry.yaml",
+        &format!("scripts:\n  x:\n    file: team/scripts/x.sh\n    requires_approval: true\n    sha256: {pin}\n  unpinned:\n    file: team/scripts/x.sh\n"),
+    );
+    s.write("team/runbooks/use.yaml", "name: Use\nsteps:\n  - name: x\n    type: sh\n    with: { script_id: x }\n");
+    let run = s.runbox().args(["run", "team/runbooks/use.yaml"]).run();
+    run.code(77).stderr_has("step `x` needs approval");
+    s.runbox().args(["run", "team/runbooks/use.yaml", "--approve", "x"]).run().success().stdout_has("approved script");
+    s.write(
+        "team/runbooks/bare.yaml",
+        "name: Bare\nsteps:\n  - name: y\n    type: sh\n    with: { script_id: unpinned }\n",
+    );
+    s.runbox()
+        .args(["validate", "team/runbooks/bare.yaml"])
+        .run()
+        .code(1)
+        .stderr_has("entry `unpinned` has no `sha256` pin");
+    s.write(
+        "team/runbooks/gone.yaml",
+        "name: Gone\nsteps:\n  - name: z\n    type: sh\n    with: { script_id: nope }\n",
+    );
+    s.runbox().args(["validate", "team/runbooks/gone.yaml"]).run().code(1).stderr_has("script_id `nope` is not in");
+}
