@@ -135,17 +135,34 @@ fn read_secret(secret: &SecretRef, secrets: &Secrets) -> Result<(String, String)
             _ => Err(format!("script_from_secret: the environment variable `{var}` is not set")),
         },
         SecretRef::File { secret_name, key } => {
-            let mut path = secrets.dir.join(secret_name);
-            let mut reference = secret_name.clone();
-            if let Some(key) = key {
-                path.push(key);
-                reference = format!("{secret_name}/{key}");
+            let reference = match key {
+                Some(key) => format!("{secret_name}/{key}"),
+                None => secret_name.clone(),
+            };
+            let names = std::iter::once(secret_name.as_str()).chain(key.as_deref());
+            if let Some(bad) = names.clone().find(|n| !is_secret_name(n)) {
+                return Err(format!(
+                    "script_from_secret: `{bad}` is not a secret name (one path component, not starting with `.`)"
+                ));
             }
-            read_capped(&path).map(|text| (reference.clone(), text)).map_err(|e| {
+            let cannot = |e: &dyn std::fmt::Display| {
                 format!("script_from_secret: cannot read secret `{reference}` in {}: {e}", secrets.dir.display())
-            })
+            };
+            let root = secrets.dir.canonicalize().map_err(|e| cannot(&e))?;
+            let path = names.fold(root.clone(), |path, name| path.join(name)).canonicalize().map_err(|e| cannot(&e))?;
+            // Links inside the store (Kubernetes' `..data`) are fine; out of it, not.
+            if !path.starts_with(&root) {
+                return Err(cannot(&"it resolves outside the secrets directory"));
+            }
+            read_capped(&path).map(|text| (reference.clone(), text)).map_err(|e| cannot(&e))
         }
     }
+}
+
+/// A secret or key name: one path component, so it cannot leave the
+/// secrets directory.
+pub(crate) fn is_secret_name(part: &str) -> bool {
+    !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\\', '\0'])
 }
 
 /// `registry.yaml`: approved scripts by id.

@@ -16,6 +16,7 @@ use crate::runbook::{
     Approval, ClaimRequirement, EnvRequirement, Format, Invalid, Language, OnError, PathRequirement, Problem, Runbook,
     SecretRef, Source, Step, is_env_name,
 };
+use crate::sources::is_secret_name;
 
 /// How deeply a runbook's YAML may nest; real ones stay under ten. The
 /// parser refuses flow collections nested past 256 itself, but not block
@@ -559,7 +560,7 @@ fn secret(node: &Node, name: &str, p: &mut Problems) -> Option<SecretRef> {
             match (p.string(m, "secret_name"), p.string(m, "key"), p.string(m, "env")) {
                 (None, None, Some(var)) if is_env_name(&var) => Some(SecretRef::Env(var)),
                 (Some(secret_name), key, None)
-                    if is_secret_part(&secret_name) && key.as_deref().is_none_or(is_secret_part) =>
+                    if is_secret_name(&secret_name) && key.as_deref().is_none_or(is_secret_name) =>
                 {
                     Some(SecretRef::File { secret_name, key })
                 }
@@ -579,12 +580,6 @@ fn secret(node: &Node, name: &str, p: &mut Problems) -> Option<SecretRef> {
             None
         }
     }
-}
-
-/// A secret or key name: one path component, so it cannot leave the
-/// secrets directory.
-fn is_secret_part(part: &str) -> bool {
-    !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\\', '\0'])
 }
 
 fn limits(with: &MarkedMappingNode, name: &str, p: &mut Problems) -> LimitOverrides {
