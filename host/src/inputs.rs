@@ -119,7 +119,6 @@ pub struct InputSpec {
 pub fn check(
     specs: &[InputSpec],
     given: &Map<String, Value>,
-    file: &str,
     require: bool,
 ) -> Result<Map<String, Value>, Vec<Problem>> {
     let mut values = Map::new();
@@ -128,7 +127,7 @@ pub fn check(
         let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         let known =
             if known.is_empty() { "it declares none".to_string() } else { format!("it declares {}", known.join(", ")) };
-        problems.push(Problem::new(0, format!("unknown input `{name}`: {file} does not declare it ({known})")));
+        problems.push(Problem::new(0, format!("unknown input `{name}`: the runbook does not declare it ({known})")));
     }
     for spec in specs {
         match (given.get(&spec.name), &spec.default) {
@@ -184,7 +183,7 @@ mod tests {
         let specs = [spec("threshold_ms", InputType::Int, Some(json!(5000))), spec("host", InputType::String, None)];
         let given: Map<String, Value> =
             [("threshold_ms".to_string(), json!("soon")), ("thresold".to_string(), json!("1"))].into_iter().collect();
-        let problems = check(&specs, &given, "check.yaml", true).unwrap_err();
+        let problems = check(&specs, &given, true).unwrap_err();
         let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(messages.len(), 3, "{messages:?}");
         assert!(messages.iter().any(|m| m.contains("unknown input `thresold`")));
@@ -195,6 +194,6 @@ mod tests {
     #[test]
     fn defaults_fill_what_is_not_given() {
         let specs = [spec("threshold_ms", InputType::Int, Some(json!(5000)))];
-        assert_eq!(check(&specs, &Map::new(), "x.yaml", true).unwrap()["threshold_ms"], json!(5000));
+        assert_eq!(check(&specs, &Map::new(), true).unwrap()["threshold_ms"], json!(5000));
     }
 }

@@ -53,12 +53,6 @@ pub(crate) struct CodeBlock {
     pub(crate) line: usize,
 }
 
-/// Reads the markdown runbook at `path` (see [`crate::runbook::load`] for
-/// any format).
-pub fn load(path: &Path) -> Result<Runbook, Invalid> {
-    crate::runbook::load(path)
-}
-
 /// Parses `text`, the content of the runbook file `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
     let lines = Lines::new(text);

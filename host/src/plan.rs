@@ -62,7 +62,7 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     });
     let typed = match runbook.format {
         Format::Markdown => Ok(host.inputs.clone()),
-        Format::Yaml => inputs::check(&runbook.inputs, &host.inputs, &runbook.file_name(), !host.validating),
+        Format::Yaml => inputs::check(&runbook.inputs, &host.inputs, !host.validating),
     };
     let inputs = typed.unwrap_or_else(|more| {
         problems.extend(more);

@@ -221,6 +221,14 @@ impl Problem {
     pub fn new(line: usize, message: impl Into<String>) -> Problem {
         Problem { line, message: message.into() }
     }
+
+    /// `file:line: message`, or `file: message` for the whole file (line 0).
+    pub fn located(&self, file: &str) -> String {
+        match self.line {
+            0 => format!("{file}: {}", self.message),
+            line => format!("{file}:{line}: {}", self.message),
+        }
+    }
 }
 
 /// Every problem found in one runbook file.
@@ -235,10 +243,7 @@ impl fmt::Display for Invalid {
         let n = self.problems.len();
         write!(f, "{} is not a valid runbook ({n} problem{}):", self.file.display(), if n == 1 { "" } else { "s" })?;
         for p in &self.problems {
-            match p.line {
-                0 => write!(f, "\n  {}: {}", self.file.display(), p.message)?,
-                line => write!(f, "\n  {}:{line}: {}", self.file.display(), p.message)?,
-            }
+            write!(f, "\n  {}", p.located(&self.file.display().to_string()))?;
         }
         Ok(())
     }

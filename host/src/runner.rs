@@ -132,16 +132,7 @@ impl Runner {
                 }
             },
             Err(problems) => {
-                let lines: Vec<String> = problems
-                    .iter()
-                    .map(|p| {
-                        if p.line == 0 {
-                            p.message.clone()
-                        } else {
-                            format!("{}:{}: {}", runbook.file_name(), p.line, p.message)
-                        }
-                    })
-                    .collect();
+                let lines: Vec<String> = problems.iter().map(|p| p.located(&runbook.file_name())).collect();
                 report.refuse(ErrorCode::ConfigInvalid, lines.join("\n"));
             }
         }

@@ -134,6 +134,12 @@ pub struct Scope<'a> {
 }
 
 impl Scope<'_> {
+    /// The text of the value `reference` reads (see [`text_of`]), or why it
+    /// has none, at `line` of the text being expanded.
+    fn text(&self, reference: &Reference, line: usize) -> Result<String, TemplateError> {
+        self.value(reference).map(|v| text_of(&v)).map_err(|message| TemplateError { line, message })
+    }
+
     /// The value `reference` reads, or why it has none.
     pub fn value(&self, reference: &Reference) -> Result<Value, String> {
         let (map, what) = match reference.root.as_str() {
@@ -171,12 +177,7 @@ pub fn text_of(value: &Value) -> String {
 /// `text` with every template replaced by its value's text: for `args`,
 /// `env` values and `cwd`, which are data.
 pub fn expand_plain(text: &str, scope: &Scope<'_>) -> Result<String, TemplateError> {
-    replace(text, |_, reference, start| {
-        scope
-            .value(reference)
-            .map(|v| text_of(&v))
-            .map_err(|message| TemplateError { line: line_of(text, start), message })
-    })
+    replace(text, |_, reference, start| scope.text(reference, line_of(text, start)))
 }
 
 /// Calls `each` for every one of our templates in `text`, splicing what it
@@ -242,11 +243,6 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
     let mut pending: Vec<(String, bool, bool)> = Vec::new();
     let bytes = script.as_bytes();
     let mut i = 0;
-    let variable_for = |value: String, variables: &mut Vec<(String, String)>| {
-        let name = format!("RUNBOX_TEMPLATE_{}", variables.len() + 1);
-        variables.push((name.clone(), value));
-        name
-    };
     while i < bytes.len() {
         let top = *stack.last().unwrap_or(&Sh::Bare { parens: 0, backtick: false });
         let rest = &script[i..];
@@ -258,10 +254,7 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                 Ok(None) => out.push_str(text),
                 Err(message) => return Err(TemplateError { line: line_of(script, i), message }),
                 Ok(Some(reference)) => {
-                    let value = scope
-                        .value(&reference)
-                        .map(|v| text_of(&v))
-                        .map_err(|message| TemplateError { line: line_of(script, i), message })?;
+                    let value = scope.text(&reference, line_of(script, i))?;
                     if let Sh::Arithmetic { .. } = top
                         && !is_integer(&value)
                     {
@@ -273,7 +266,7 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                             ),
                         });
                     }
-                    let name = variable_for(value, &mut variables);
+                    let name = hold(value, &mut variables);
                     match top {
                         Sh::Bare { .. } => out.push_str(&format!("\"${{{name}}}\"")),
                         Sh::SingleQuoted => out.push_str(&format!("'\"${{{name}}}\"'")),
@@ -395,7 +388,15 @@ fn utf8_len(first: u8) -> usize {
     }
 }
 
-fn set_top(stack: &mut [Sh], context: Sh) {
+/// Names a new variable holding `value`, for the step's environment.
+fn hold(value: String, variables: &mut Vec<(String, String)>) -> String {
+    let name = format!("RUNBOX_TEMPLATE_{}", variables.len() + 1);
+    variables.push((name.clone(), value));
+    name
+}
+
+/// Replaces the innermost context of a lexer's stack.
+fn set_top<T>(stack: &mut [T], context: T) {
     if let Some(top) = stack.last_mut() {
         *top = context;
     }
@@ -483,8 +484,7 @@ fn heredoc_body(
         }
         let expanded = replace(line, |_, reference, _| {
             let at = line_of(script, i);
-            let value =
-                scope.value(reference).map(|v| text_of(&v)).map_err(|message| TemplateError { line: at, message })?;
+            let value = scope.text(reference, at)?;
             if quoted {
                 // Nothing is expanded in a quoted here-document: the value goes
                 // in as text, and must not end the document early.
@@ -499,9 +499,7 @@ fn heredoc_body(
                 }
                 Ok(value)
             } else {
-                let name = format!("RUNBOX_TEMPLATE_{}", variables.len() + 1);
-                variables.push((name.clone(), value));
-                Ok(format!("${{{name}}}"))
+                Ok(format!("${{{}}}", hold(value, variables)))
             }
         })?;
         out.push_str(&expanded);
@@ -571,7 +569,7 @@ pub fn expand_js(source: &str, scope: &Scope<'_>) -> Result<JsExpansion, Templat
                         Js::Quoted { q, start, .. } => {
                             // The literal becomes `("a" + String(get(…)) + "b")`:
                             // parenthesised, so `.trim()` after it applies to all of it.
-                            set_js_top(&mut stack, Js::Quoted { q, start, spliced: true });
+                            set_top(&mut stack, Js::Quoted { q, start, spliced: true });
                             let q = q as char;
                             out.push_str(&format!("{q} + String({call}) + {q}"));
                         }
@@ -620,8 +618,8 @@ pub fn expand_js(source: &str, scope: &Scope<'_>) -> Result<JsExpansion, Templat
             Js::Code { braces, in_template } => match c {
                 b'\'' | b'"' => stack.push(Js::Quoted { q: c, start: out.len(), spliced: false }),
                 b'`' => stack.push(Js::TemplateLiteral),
-                b'{' => set_js_top(&mut stack, Js::Code { braces: braces + 1, in_template }),
-                b'}' if braces > 0 => set_js_top(&mut stack, Js::Code { braces: braces - 1, in_template }),
+                b'{' => set_top(&mut stack, Js::Code { braces: braces + 1, in_template }),
+                b'}' if braces > 0 => set_top(&mut stack, Js::Code { braces: braces - 1, in_template }),
                 b'}' if in_template => {
                     stack.pop();
                 }
@@ -651,12 +649,6 @@ pub fn expand_js(source: &str, scope: &Scope<'_>) -> Result<JsExpansion, Templat
         i += len;
     }
     Ok(JsExpansion { source: out, variables })
-}
-
-fn set_js_top(stack: &mut [Js], context: Js) {
-    if let Some(top) = stack.last_mut() {
-        *top = context;
-    }
 }
 
 /// Whether a `/` after `before` starts a regular expression rather than a

@@ -257,13 +257,3 @@ impl Runbox {
         (child, input.to_string())
     }
 }
-
-/// The lowercase hex sha256 of `text`, as registry.yaml pins it.
-pub fn sha256_hex(text: &str) -> String {
-    let out = Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut child| {
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(text.as_bytes())?;
-        child.wait_with_output()
-    });
-    String::from_utf8_lossy(&out.expect("sha256sum runs").stdout).split_whitespace().next().unwrap().to_string()
-}

@@ -157,6 +157,33 @@ fn check_db_lag_chains_shell_and_js_steps_through_templates() {
 }
 
 #[test]
+fn check_db_lag_is_audited_step_by_step_in_the_json_log() {
+    let s = Scratch::new();
+    s.samples();
+    s.runbox().args(["run", "check-db-lag.yaml", "--input", "replica=db-replica-2"]).run().code(1);
+    let log = s.read("executions.jsonl");
+    let record: serde_json::Value = serde_json::from_str(log.trim()).unwrap();
+    let crumb = &record["breadcrumb"];
+    assert!(crumb["at_time"].as_str().unwrap().starts_with("20"), "{crumb}");
+    assert!(!crumb["by_user"].as_str().unwrap().is_empty());
+    assert_eq!(crumb["recursion_stack"], serde_json::json!(["ops.check-db-lag"]));
+    assert_eq!(crumb["correlation_id"], record["correlation_id"]);
+    assert_eq!((record["runbook"].as_str(), record["exit_code"].as_i64()), (Some("ops.check-db-lag"), Some(1)));
+    assert_eq!(record["inputs"], serde_json::json!({ "threshold_ms": 5000, "replica": "db-replica-2" }));
+    let check = &record["steps"][0];
+    let source = &check["source"];
+    assert_eq!((source["type"].as_str(), source["reference"].as_str()), (Some("inline"), Some("check-db-lag.yaml:23")));
+    let content = source["content"].as_str().unwrap();
+    assert!(content.starts_with("set -euo pipefail\n"), "the script as written, templates unexpanded: {content}");
+    assert_eq!(source["sha256"], runbox::sources::sha256(content));
+    assert_eq!(check["exit_code"], 1);
+    assert_eq!(check["continued"], true);
+    assert!(check["fuel_consumed"].as_u64().unwrap() > 0 && check["duration_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(check["limits"]["timeout_ms"], 10_000, "the step's timeout applies and is recorded");
+    assert_eq!(record["steps"].as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn check_db_lag_reports_a_critical_lag_and_fails() {
     let s = Scratch::new();
     s.samples();
