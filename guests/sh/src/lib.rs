@@ -71,12 +71,14 @@ thread_local! {
 /// bash; a later syntax error ends it there, with status 2, as bash does.
 fn check_syntax(step: &ShStep) -> Result<(), ScriptError> {
     match bashkit::parser::Parser::new(&step.source).parse_recovering() {
-        (script, Some(error)) if script.commands.is_empty() => Err(syntax_error(step, error, 0)),
+        (script, Some(error)) if script.commands.is_empty() => Err(script_error(step, error, 0)),
         _ => Ok(()),
     }
 }
 
-fn syntax_error(step: &ShStep, error: bashkit::Error, prefix: usize) -> ScriptError {
+/// A bashkit error as the host reports it: positions in the user's file
+/// (`prefix` is what runbox put before the script on its first line).
+fn script_error(step: &ShStep, error: bashkit::Error, prefix: usize) -> ScriptError {
     match error {
         bashkit::Error::Parse { message, line, column } => ScriptError {
             kind: ErrorKind::Syntax,
@@ -121,7 +123,7 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
         let options = ExecOptions::new().streaming(stream).arg0(step.filename.clone()).positional(step.args.clone());
         let executed = bash.exec_with_options(&source, options).await;
         std::mem::forget(bash);
-        executed.map(|result| result.exit_code).map_err(|e| syntax_error(&step, e, prefix.len()))
+        executed.map(|result| result.exit_code).map_err(|e| script_error(&step, e, prefix.len()))
     });
     std::mem::forget(runtime);
     status
