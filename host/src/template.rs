@@ -352,7 +352,14 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                 b')' if stack.len() > 1 && !backtick => {
                     stack.pop();
                 }
-                b'<' if rest.starts_with("<<") && !rest.starts_with("<<<") => {
+                // A here-string: its word is an ordinary word, not a
+                // here-document's delimiter.
+                b'<' if rest.starts_with("<<<") => {
+                    out.push_str("<<<");
+                    i += 3;
+                    continue;
+                }
+                b'<' if rest.starts_with("<<") => {
                     let (consumed, heredoc) = heredoc_operator(rest);
                     out.push_str(&rest[..consumed]);
                     i += consumed;
@@ -758,6 +765,15 @@ mod tests {
         assert_eq!(out.script, "cat <<'EOF'\nv=$(id)\nEOF\n");
         let err = shell("cat <<'EOF'\n{{ inputs.x }}\nEOF\n", json!({"x": "a\nEOF\nrm -rf /"})).unwrap_err();
         assert!(err.message.contains("end the here-document"), "{err:?}");
+    }
+
+    #[test]
+    fn a_here_string_is_not_a_here_document() {
+        let script = "shout=$(tr a-z A-Z <<< \"hello\")\ncat > out/letter.txt <<'LETTER'\nDear {{ inputs.customer }},\nLETTER\necho {{ inputs.customer }}\n";
+        let out = shell(script, json!({"customer": "Bob\nLETTER\necho pwned"}));
+        assert!(out.unwrap_err().message.contains("would end the here-document"));
+        let out = shell("x=$(cat <<< {{ inputs.v }})\ncat <<<'{{ inputs.v }}'\n", json!({"v": "a b"})).unwrap();
+        assert_eq!(out.script, "x=$(cat <<< \"${RUNBOX_TEMPLATE_1}\")\ncat <<<''\"${RUNBOX_TEMPLATE_2}\"''\n");
     }
 
     #[test]

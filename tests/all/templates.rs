@@ -1,0 +1,119 @@
+//! Templates in shell steps, checked against the interpreter itself: for
+//! every quoting context, a hostile value must print exactly as the plain
+//! word `RBXVAL` prints in its place. Where runbox's template lexer and the
+//! shell's parser disagree about where a template stands, the value changes
+//! the script's structure and the outputs differ.
+
+use crate::harness::Scratch;
+
+/// Each context prints the value between brackets once (or refuses it).
+const CONTEXTS: &[&str] = &[
+    "echo [{{ inputs.v }}]",
+    "echo \"[{{ inputs.v }}]\"",
+    "echo '[{{ inputs.v }}]'",
+    "echo x'['{{ inputs.v }}']'",
+    "echo \\\"[{{ inputs.v }}]\\\"",
+    "echo a#[{{ inputs.v }}]",
+    "# a comment: {{ inputs.v }}\necho done",
+    "echo \"$(echo \"[{{ inputs.v }}]\")\"",
+    "echo \"$(echo '[{{ inputs.v }}]')\"",
+    "echo \"$(echo \"$(echo [{{ inputs.v }}])\")\"",
+    "echo \"`echo '[{{ inputs.v }}]'`\"",
+    "x=${unset:-[{{ inputs.v }}]}; echo \"$x\"",
+    "x=\"${unset:-[{{ inputs.v }}]}\"; echo \"$x\"",
+    "echo $(( {{ inputs.n }} + 1 )) \"[{{ inputs.v }}]\"",
+    "(( y = {{ inputs.n }} * 2 )); echo \"$y\" [{{ inputs.v }}]",
+    "cat <<EOF\n[{{ inputs.v }}]\nEOF",
+    "cat <<'EOF'\n[{{ inputs.v }}]\nEOF",
+    "cat <<\"EOF\"\n[{{ inputs.v }}]\nEOF",
+    "cat <<-EOF\n\t[{{ inputs.v }}]\n\tEOF",
+    "cat <<EOF; echo after [{{ inputs.v }}]\nbody [{{ inputs.v }}]\nEOF",
+    "cat <<< [{{ inputs.v }}]",
+    "cat <<< \"[{{ inputs.v }}]\"",
+    "cat <<<'[{{ inputs.v }}]'",
+    "s=$(tr a-z A-Z <<< \"hello\")\ncat <<'LETTER'\nDear [{{ inputs.v }}],\nLETTER\necho \"$s\"",
+    "s=$(cat <<< x)\ncat <<EOF\n[{{ inputs.v }}] $s\nEOF",
+    "a=([{{ inputs.v }}] \"[{{ inputs.v }}]\"); echo \"${#a[@]}\" \"${a[0]}\" \"${a[1]}\"",
+    "case x in y) echo no;; *) echo \"[{{ inputs.v }}]\";; esac",
+    "case \"[{{ inputs.v }}]\" in \\[*) echo bracketed;; *) echo other;; esac",
+    "f() { echo \"[{{ inputs.v }}]\"; }; f",
+    "if [ -n \"[{{ inputs.v }}]\" ]; then echo '[{{ inputs.v }}]'; fi",
+    "for w in [{{ inputs.v }}]; do echo \"$w\"; done",
+    "echo \"\\$[{{ inputs.v }}]\"",
+    "echo '\\'[{{ inputs.v }}]",
+];
+
+/// Values that would change a script's structure if they were ever code.
+const VALUES: &[&str] = &[
+    "plain",
+    "a  b",
+    "$(echo PWNED)",
+    "`echo PWNED`",
+    "'",
+    "\"",
+    "\\",
+    "}",
+    "))",
+    "*",
+    ";echo PWNED",
+    "${HOME}",
+    "x\nEOF\necho PWNED",
+    "x\nLETTER\necho PWNED",
+    "]; echo PWNED; [",
+    "$((1+1))",
+];
+
+fn runbook() -> String {
+    let mut text =
+        String::from("name: Contexts\ninputs:\n  v: { type: string }\n  n: { type: int, default: 7 }\nsteps:\n");
+    for (i, context) in CONTEXTS.iter().enumerate() {
+        let body: String = context.lines().map(|l| format!("        {l}\n")).collect();
+        text.push_str(&format!(
+            "  - name: c{i}\n    type: sh\n    on_error: continue\n    with:\n      inline_script: |\n{body}"
+        ));
+    }
+    text
+}
+
+fn steps(s: &Scratch, value: &str) -> Vec<serde_json::Value> {
+    let run = s.runbox().args(["run", "--json", "contexts.yaml", "--input", &format!("v={value}")]).run();
+    run.json()["steps"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_value_prints_where_a_plain_word_prints_in_every_shell_context() {
+    let s = Scratch::new();
+    s.write("contexts.yaml", &runbook());
+    let oracle = steps(&s, "RBXVAL");
+    for (i, step) in oracle.iter().enumerate() {
+        assert_eq!(step["exit_code"], 0, "context {i} runs with a plain word: {step:#}");
+    }
+    let mut disagreements = Vec::new();
+    for value in VALUES {
+        for (i, (plain, step)) in oracle.iter().zip(steps(&s, value)).enumerate() {
+            let context = CONTEXTS[i];
+            let delimiter = ["EOF", "LETTER"]
+                .into_iter()
+                .find(|d| context.contains(&format!("<<'{d}'")) || context.contains(&format!("<<\"{d}\"")));
+            if let Some(d) = delimiter.filter(|d| value.lines().any(|l| l == *d)) {
+                // A quoted here-document takes the value as text: one that
+                // would end the document is refused, never run.
+                let message = step["error"]["message"].as_str().unwrap_or("");
+                if !(step["exit_code"] == 2
+                    && message.contains(&format!("has a line `{d}`, which would end the here-document")))
+                {
+                    disagreements.push(format!("context {i} {context:?}, value {value:?}: not refused: {step:#}"));
+                }
+                continue;
+            }
+            let expected = plain["stdout"].as_str().unwrap().replace("RBXVAL", value);
+            if step["stdout"] != expected.as_str() || step["exit_code"] != plain["exit_code"] {
+                disagreements.push(format!(
+                    "context {i} {context:?}, value {value:?}:\n  expected {expected:?}\n  got {:?} (exit {}, stderr {:?})",
+                    step["stdout"], step["exit_code"], step["stderr"]
+                ));
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+}
