@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::{Args as ClapArgs, Parser, Subcommand};
+use runbox::consent::{self, Grants};
 use runbox::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_size};
-use runbox::mounts::{Mount, Workspace};
+use runbox::mounts::{self, Mount, Workspace};
 use runbox::plan::{self, Host};
 use runbox::record::{self, RecordFile};
 use runbox::runbook::{self, Format};
 use runbox::sources::Secrets;
-use runbox::{Config, GuestCache, Inputs, Language, NetPolicy, Runner, Sandbox, Script, StepContext};
+use runbox::{Config, Inputs, Language, NetPolicy, Runner, Sandbox, Script, StepContext};
 use serde_json::{Value, json};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -55,6 +56,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Consent to what runbooks ask beyond the safe defaults, for their
+    /// current content (a changed file asks again)
+    Allow {
+        #[arg(required = true, value_name = "RUNBOOK")]
+        runbooks: Vec<PathBuf>,
+    },
+    /// Forget the consent given to runbooks with `runbox allow`
+    Revoke {
+        #[arg(required = true, value_name = "RUNBOOK")]
+        runbooks: Vec<PathBuf>,
+    },
     /// Print a runbook's execution history, oldest first
     History {
         runbook: PathBuf,
@@ -79,9 +91,8 @@ struct RunArgs {
     /// A value for a declared variable, instead of this process's (repeatable)
     #[arg(long = "env", value_name = "K=V", value_parser = key_value)]
     env: Vec<(String, String)>,
-    /// Let steps' curl and fetch reach HOST or HOST:PORT (repeatable)
-    #[arg(long = "allow-net", value_name = "HOST[:PORT]")]
-    allow_net: Vec<String>,
+    #[command(flatten)]
+    grants: GrantArgs,
     #[command(flatten)]
     limits: LimitArgs,
     /// Print one machine-readable result instead of the steps' output
@@ -126,6 +137,34 @@ struct ShArgs {
     rest: Vec<String>,
     #[command(flatten)]
     sandbox: SandboxArgs,
+}
+
+/// What the user grants a runbook beyond the safe defaults (SPEC §2).
+#[derive(ClapArgs)]
+struct GrantArgs {
+    /// Let the runbook read PATH and what is beneath it, as it declares (repeatable)
+    #[arg(long = "allow-read", value_name = "PATH")]
+    allow_read: Vec<PathBuf>,
+    /// Let the runbook read and write PATH and what is beneath it, as it declares (repeatable)
+    #[arg(long = "allow-write", value_name = "PATH")]
+    allow_write: Vec<PathBuf>,
+    /// Let steps' curl and fetch reach HOST or HOST:PORT (repeatable)
+    #[arg(long = "allow-net", value_name = "HOST[:PORT]")]
+    allow_net: Vec<String>,
+    /// Grant whatever the runbook declares
+    #[arg(long = "allow-all")]
+    allow_all: bool,
+}
+
+impl GrantArgs {
+    fn grants(&self) -> anyhow::Result<Grants> {
+        Ok(Grants {
+            read: self.allow_read.clone(),
+            write: self.allow_write.clone(),
+            net: NetPolicy::new(&self.allow_net).map_err(anyhow::Error::msg)?,
+            all: self.allow_all,
+        })
+    }
 }
 
 /// Mounts, variables and limits of a `runbox js` or `runbox sh` step.
@@ -204,25 +243,29 @@ pub(crate) fn init_logging(log: Option<&Path>) {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
+    let config = Config { log: args.log.clone().or_else(record::default_log_path), ..Config::default() };
     match args.command {
-        Command::Run(run) => run_runbook(run),
+        Command::Run(run) => run_runbook(run, config),
         Command::Validate { runbooks, env, inputs, secrets_dir } => {
             let host = Host {
                 env: env.into_iter().collect(),
                 inputs: inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
                 secrets: secrets(secrets_dir),
                 validating: true,
+                protected: config.protected(),
             };
             Ok(validate(&runbooks, &host))
         }
+        Command::Allow { runbooks } => allow(&runbooks, &config),
+        Command::Revoke { runbooks } => revoke(&runbooks, &config),
         Command::List { dir, json } => list(&dir, json),
         Command::History { runbook, json } => history(&runbook, json, args.log.as_deref()),
-        Command::Js(js) => run_js(js),
-        Command::Sh(sh) => run_sh(sh),
+        Command::Js(js) => run_js(js, &config),
+        Command::Sh(sh) => run_sh(sh, &config),
     }
 }
 
-fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
+fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     let runbook = match runbook::load(&args.runbook) {
         Ok(runbook) => runbook,
         Err(invalid) => {
@@ -259,11 +302,11 @@ fn run_runbook(args: RunArgs) -> anyhow::Result<i32> {
         history_keep: args.history_keep,
         echo: !args.json,
         env: args.env.into_iter().collect(),
-        net: NetPolicy::new(&args.allow_net).map_err(anyhow::Error::msg)?,
+        grants: args.grants.grants()?,
         secrets: secrets(args.secrets_dir),
         approve: args.approve,
         interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-        ..Config::default()
+        ..config
     })?;
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     let report = runner.run(&runbook, &inputs);
@@ -283,10 +326,21 @@ fn validate(paths: &[PathBuf], host: &Host) -> i32 {
     let mut failed = 0;
     for path in paths {
         let checked = runbook::load(path).and_then(|runbook| {
-            plan::check(&runbook, host).map_err(|problems| runbox::runbook::Invalid { file: path.clone(), problems })
+            let plan = plan::check(&runbook, host)
+                .map_err(|problems| runbox::runbook::Invalid { file: path.clone(), problems })?;
+            Ok((runbook, plan))
         });
         match checked {
-            Ok(_) => println!("ok: {}", path.display()),
+            Ok((runbook, plan)) => {
+                println!("ok: {}", path.display());
+                let asks = consent::asks(&runbook, &plan.paths);
+                if !asks.is_empty() {
+                    println!("  it asks for what needs your grant:");
+                    for ask in &asks {
+                        println!("  - {ask}: {}", ask.flag());
+                    }
+                }
+            }
             Err(invalid) => {
                 failed += 1;
                 eprintln!("{invalid}");
@@ -294,6 +348,40 @@ fn validate(paths: &[PathBuf], host: &Host) -> i32 {
         }
     }
     if failed == 0 { 0 } else { 1 }
+}
+
+/// Records consent to what each runbook asks, at its current sha256.
+fn allow(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
+    for path in paths {
+        let runbook = runbook::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
+        let declared = mounts::resolve(&runbook, &config.protected())
+            .map_err(|problems| anyhow::anyhow!("{}", runbox::runbook::Invalid { file: path.clone(), problems }))?;
+        let asks = consent::asks(&runbook, &declared);
+        let file = config
+            .consent
+            .record(&runbook, &asks)
+            .with_context(|| format!("cannot record consent for {}", path.display()))?;
+        if asks.is_empty() {
+            println!("allowed: {} (it asks for nothing beyond the safe defaults)", path.display());
+        } else {
+            println!("allowed: {} at sha256 {}:", path.display(), runbook.consent_sha256);
+            for ask in &asks {
+                println!("  - {ask}");
+            }
+        }
+        tracing::debug!("consent recorded in {}", file.display());
+    }
+    Ok(0)
+}
+
+fn revoke(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
+    for path in paths {
+        match config.consent.revoke(path).with_context(|| format!("cannot revoke consent for {}", path.display()))? {
+            true => println!("revoked: {}", path.display()),
+            false => println!("{}: no consent was recorded", path.display()),
+        }
+    }
+    Ok(0)
 }
 
 /// Runbook files under `dir`, sorted; companion folders and hidden ones
@@ -434,16 +522,16 @@ fn history(path: &Path, json: bool, log: Option<&Path>) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn run_js(args: JsArgs) -> anyhow::Result<i32> {
+fn run_js(args: JsArgs, config: &Config) -> anyhow::Result<i32> {
     let (source, filename) = match (args.eval, &args.file) {
         (Some(code), _) => (code, "<eval>".to_string()),
         (None, Some(file)) => (read_script(file)?, file_label(file)),
         (None, None) => (read_stdin()?, "<stdin>".to_string()),
     };
-    run_script(Script::new(Language::JavaScript, source, filename), args.sandbox)
+    run_script(Script::new(Language::JavaScript, source, filename), args.sandbox, config)
 }
 
-fn run_sh(args: ShArgs) -> anyhow::Result<i32> {
+fn run_sh(args: ShArgs, config: &Config) -> anyhow::Result<i32> {
     let mut rest = args.rest.into_iter();
     let mut script = match (args.command, args.stdin) {
         (Some(code), _) => {
@@ -457,7 +545,7 @@ fn run_sh(args: ShArgs) -> anyhow::Result<i32> {
         (None, _) => Script::new(Language::Shell, read_stdin()?, "sh"),
     };
     script.args = rest.collect();
-    run_script(script, args.sandbox)
+    run_script(script, args.sandbox, config)
 }
 
 fn read_script(file: &Path) -> anyhow::Result<String> {
@@ -475,7 +563,12 @@ fn read_stdin() -> anyhow::Result<String> {
 }
 
 /// Runs one script with the current directory as its working directory.
-fn run_script(script: Script, args: SandboxArgs) -> anyhow::Result<i32> {
+fn run_script(script: Script, args: SandboxArgs, config: &Config) -> anyhow::Result<i32> {
+    let protected = config.protected();
+    let cwd = std::env::current_dir()?;
+    runbox::state::refuse_state(&runbox::state::real(&cwd), &protected).map_err(|why| {
+        anyhow::anyhow!("cannot mount the current directory as the script's working directory: {why}; run it from a project directory")
+    })?;
     let mut extra = Vec::new();
     for (dirs, writable) in [(&args.read, false), (&args.write, true)] {
         for dir in dirs {
@@ -483,12 +576,14 @@ fn run_script(script: Script, args: SandboxArgs) -> anyhow::Result<i32> {
             if !host.is_dir() {
                 bail!("cannot mount {}: not a directory", dir.display());
             }
+            runbox::state::refuse_state(&host, &protected)
+                .map_err(|why| anyhow::anyhow!("cannot mount {}: {why}", dir.display()))?;
             let guest = host.to_string_lossy().into_owned();
-            extra.push(Mount { host, guest, writable });
+            extra.push(Mount::open(&host, guest, writable).with_context(|| format!("cannot mount {}", dir.display()))?);
         }
     }
-    let workspace = Workspace::at(&std::env::current_dir()?, extra)?;
-    let sandbox = Sandbox::new(&GuestCache::default_location())?;
+    let workspace = Workspace::at(&cwd, extra)?;
+    let sandbox = Sandbox::new(&config.cache)?;
     let limits = args.limits.overrides().apply(Limits::default());
     let variables: serde_json::Map<String, Value> =
         args.env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();

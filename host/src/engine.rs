@@ -453,7 +453,9 @@ impl StepState {
         wasi.stdout(stdout.clone()).stderr(stderr.clone()).envs(&context.env).initial_cwd(WORKDIR);
         for mount in &context.mounts {
             let perms = if mount.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-            wasi.preopened_dir(&mount.host, &mount.guest, perms)
+            // The handle held since validation, not the path: whatever has
+            // been renamed or replaced since, the guest sees what was granted.
+            wasi.preopened_dir(mount.handle_path(), &mount.guest, perms)
                 .map_err(|e| anyhow::anyhow!("cannot mount {} at {}: {e}", mount.host.display(), mount.guest))?;
         }
         Ok(StepState {

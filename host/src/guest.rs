@@ -17,6 +17,8 @@ use wasmtime::component::{Component, Instance, Linker, WasmList};
 use wasmtime::{Engine, Store};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
+use crate::state;
+
 /// A guest component as built by `just guests`.
 pub(crate) struct Guest {
     pub(crate) name: &'static str,
@@ -58,6 +60,11 @@ impl GuestCache {
         GuestCache { dir: None }
     }
 
+    /// The cache's directory, if there is one.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
     /// The pre-initialised, compiled `guest`, from the cache when present.
     pub(crate) fn load<T: Send + 'static>(
         &self,
@@ -66,9 +73,24 @@ impl GuestCache {
         store: impl FnOnce() -> anyhow::Result<Store<T>>,
         linker: &Linker<T>,
     ) -> anyhow::Result<Component> {
+        // Compiled guests are native code that the next runbox process runs:
+        // the cache is private to this user, and one that others could write
+        // is refused rather than trusted.
+        if let Some(dir) = &self.dir {
+            state::create_private_dir(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create the compiled-guest cache {}: {e}", dir.display()))?;
+            state::check_private(dir).map_err(|why| {
+                anyhow::anyhow!(
+                    "runbox will not load compiled code from the cache {}: {why} (or set RUNBOX_CACHE_DIR to a private directory)",
+                    dir.display()
+                )
+            })?;
+        }
         let path =
             self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest.wasm))));
-        let cached = |path: &Path| path.exists().then(|| deserialize(engine, path).ok()).flatten();
+        let cached = |path: &Path| {
+            (path.exists() && state::check_private(path).is_ok()).then(|| deserialize(engine, path).ok()).flatten()
+        };
         if let Some(component) = path.as_deref().and_then(cached) {
             return Ok(component);
         }
@@ -114,13 +136,15 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
 fn deserialize(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
     // SAFETY: the file was written by `write_atomically` from
     // `Component::serialize` for an engine with the same compatibility hash
-    // (it is in the file name); wasmtime checks its header and version.
+    // (it is in the file name); wasmtime checks its header and version. It
+    // is this user's, in a directory only this user can write, which no
+    // sandbox can mount (`state::refuse_state`).
     Ok(unsafe { Component::deserialize_file(engine, path)? })
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    state::create_private_dir(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut temp, bytes)?;
     temp.persist(path).map_err(|e| e.error)?;

@@ -42,6 +42,26 @@ impl NetPolicy {
         NetPolicy { allowed }
     }
 
+    /// Whether every host `other` names is allowed here (a host without a
+    /// port needs this policy to allow it on any port).
+    pub fn covers(&self, other: &NetPolicy) -> bool {
+        other.allowed.iter().all(|(h, p)| match p {
+            Some(port) => self.allows(h, *port),
+            None => self.allowed.contains(&(h.clone(), None)),
+        })
+    }
+
+    /// Each allowed host as written on a command line: `HOST` or `HOST:PORT`.
+    pub fn hosts(&self) -> Vec<String> {
+        self.allowed
+            .iter()
+            .map(|(h, p)| {
+                let host = if h.contains(':') { format!("[{h}]") } else { h.clone() };
+                p.map_or(host.clone(), |p| format!("{host}:{p}"))
+            })
+            .collect()
+    }
+
     fn allows(&self, host: &str, port: u16) -> bool {
         self.allowed.iter().any(|(h, p)| h == host && p.is_none_or(|p| p == port))
     }

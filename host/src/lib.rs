@@ -17,6 +17,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod consent;
 mod engine;
 pub mod error;
 mod guest;
@@ -33,6 +34,7 @@ pub mod report;
 pub mod runbook;
 mod runner;
 pub mod sources;
+pub mod state;
 pub mod template;
 pub mod yaml;
 

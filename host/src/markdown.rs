@@ -102,6 +102,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
             claims,
             inputs: Vec::new(),
             steps,
+            consent_sha256: String::new(),
         })
     } else {
         problems.sort_by_key(|p| p.line);
@@ -114,6 +115,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
 pub(crate) fn history_body(text: &str) -> Option<Range<usize>> {
     let lines = Lines::new(text);
     sections(text, &lines).into_iter().skip(1).find(|s| s.title == HISTORY).map(|s| s.body)
+}
+
+/// Byte offset of the `# History` heading, if the text has one: what
+/// precedes it is what runs append nothing to.
+pub(crate) fn history_heading(text: &str) -> Option<usize> {
+    let lines = Lines::new(text);
+    sections(text, &lines).into_iter().skip(1).find(|s| s.title == HISTORY).map(|s| s.heading_start)
 }
 
 fn sections(text: &str, lines: &Lines) -> Vec<Section> {

@@ -9,6 +9,7 @@ use crate::inputs;
 use crate::mounts::{self, Declared};
 use crate::runbook::{Format, Problem, Runbook, Source, Step};
 use crate::sources::{self, Resolved, Secrets};
+use crate::state::Protected;
 use crate::template;
 
 /// What the host gives a run: values for declared variables, inputs and
@@ -21,6 +22,8 @@ pub struct Host {
     pub secrets: Secrets,
     /// Only validating: inputs without a value are not an error.
     pub validating: bool,
+    /// runbox's own state, which no declared path may reach.
+    pub protected: Vec<Protected>,
 }
 
 /// What the sandbox of one execution is made of.
@@ -56,7 +59,7 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
             )),
         }
     }
-    let paths = mounts::resolve(runbook).unwrap_or_else(|more| {
+    let paths = mounts::resolve(runbook, &host.protected).unwrap_or_else(|more| {
         problems.extend(more);
         Vec::new()
     });

@@ -42,16 +42,13 @@ pub fn emit(breadcrumb: &Breadcrumb, report: &RunReport) {
     }
 }
 
-/// `$RUNBOX_LOG`, else `$XDG_STATE_HOME/runbox/executions.jsonl`, else
-/// `~/.local/state/runbox/executions.jsonl`.
+/// `$RUNBOX_LOG`, else `executions.jsonl` in runbox's state directory
+/// ([`crate::state::state_dir`]: `~/.local/state/runbox` by default).
 pub fn default_log_path() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("RUNBOX_LOG") {
+    if let Some(path) = std::env::var_os("RUNBOX_LOG").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
     }
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("state")))?;
-    Some(state.join("runbox").join("executions.jsonl"))
+    Some(crate::state::state_dir()?.join("executions.jsonl"))
 }
 
 /// Appends each execution record as one line of JSON to a file.
@@ -62,9 +59,13 @@ pub struct RecordFile {
 impl RecordFile {
     pub fn open(path: &Path) -> std::io::Result<RecordFile> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+            crate::state::create_private_dir(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Outputs and masked secrets of every run: this user's only.
+            OpenOptions::new().create(true).append(true).mode(0o600).open(path)?
+        };
         Ok(RecordFile { file: Mutex::new(file) })
     }
 

@@ -20,6 +20,9 @@ pub struct RunReport {
     pub duration_ms: u128,
     pub stdout: String,
     pub stderr: String,
+    /// What the runbook asked beyond the safe defaults, and how it was decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<crate::consent::Decision>,
     /// Set when the runbook was refused before any step ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
@@ -37,6 +40,7 @@ impl RunReport {
             duration_ms: 0,
             stdout: String::new(),
             stderr: String::new(),
+            consent: None,
             error: None,
             steps: Vec::new(),
         }

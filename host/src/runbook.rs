@@ -20,14 +20,19 @@ pub struct Runbook {
     pub reads: Vec<PathRequirement>,
     /// Directories mounted read-write; created when missing.
     pub writes: Vec<PathRequirement>,
-    /// Hosts (`HOST` or `HOST:PORT`) the steps' `curl` and `fetch` may reach.
-    pub net: Vec<String>,
+    /// Hosts (`HOST` or `HOST:PORT`) the steps' `curl` and `fetch` ask to
+    /// reach; the user grants them (SPEC §2).
+    pub net: Vec<HostRequirement>,
     /// JWT claims a caller must hold (one listed value of each).
     pub claims: Vec<ClaimRequirement>,
     /// Typed inputs (YAML runbooks); a markdown runbook declares none and
     /// takes any `--input` as text.
     pub inputs: Vec<InputSpec>,
     pub steps: Vec<Step>,
+    /// The sha256 that consent is bound to (SPEC §2): of everything above
+    /// `# History` for markdown (runs append there), of the whole file for
+    /// YAML; of the text that was parsed, not of the file as it is later.
+    pub consent_sha256: String,
 }
 
 /// The file format a runbook was written in.
@@ -65,6 +70,13 @@ pub struct EnvRequirement {
 pub struct PathRequirement {
     /// As written in the runbook: relative to its folder, or absolute.
     pub path: String,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostRequirement {
+    /// `HOST` or `HOST:PORT`, as written.
+    pub host: String,
     pub line: usize,
 }
 
@@ -196,11 +208,16 @@ pub fn load(path: &Path) -> Result<Runbook, Invalid> {
         return Err(invalid("this is the script registry that `script_id` steps read, not a runbook".to_string()));
     }
     let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read the file: {e}")))?;
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("yaml" | "yml") => crate::yaml::parse(path, &text),
-        Some("md" | "markdown") => crate::markdown::parse(path, &text),
-        _ => Err(invalid("a runbook is a `.md` (markdown) or `.yaml`/`.yml` file".to_string())),
-    }
+    let (mut runbook, consented) = match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml") => (crate::yaml::parse(path, &text)?, text.as_str()),
+        Some("md" | "markdown") => {
+            let above_history = crate::markdown::history_heading(&text).map_or(text.as_str(), |at| &text[..at]);
+            (crate::markdown::parse(path, &text)?, above_history)
+        }
+        _ => return Err(invalid("a runbook is a `.md` (markdown) or `.yaml`/`.yml` file".to_string())),
+    };
+    runbook.consent_sha256 = crate::sources::sha256(consented);
+    Ok(runbook)
 }
 
 /// A POSIX environment variable name.

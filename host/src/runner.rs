@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::consent::{self, Ask, ConsentStore, Decision, Grants};
 use crate::engine::{Sandbox, Script, StepContext};
 use crate::error::ErrorCode;
 use crate::guest::GuestCache;
@@ -22,6 +24,7 @@ use crate::report::{ApprovalReport, RunReport, StepReport};
 use crate::runbook::{Approval, Format, Language, OnError, Step};
 use crate::runbook::{Invalid, Runbook};
 use crate::sources::{Resolved, Secrets};
+use crate::state::Protected;
 use crate::template::{self, Scope, TemplateError};
 
 /// How a [`Runner`] runs runbooks.
@@ -41,8 +44,14 @@ pub struct Config {
     pub cache: GuestCache,
     /// Values for the runbook's declared variables, before the process's own.
     pub env: HashMap<String, String>,
-    /// The hosts steps may reach over HTTP, besides those the runbook lists.
-    pub net: NetPolicy,
+    /// What the user grants beyond the safe defaults (`--allow-*`); the
+    /// hosts of `grants.net` are open to steps whether or not the runbook
+    /// asks for them.
+    pub grants: Grants,
+    /// Consent recorded with `runbox allow`.
+    pub consent: ConsentStore,
+    /// The execution log, which no mount may reach.
+    pub log: Option<PathBuf>,
     /// Where `script_from_secret` reads secrets.
     pub secrets: Secrets,
     /// Steps approved in advance (`--approve STEP`), by name.
@@ -61,7 +70,9 @@ impl Default for Config {
             echo: false,
             cache: GuestCache::default_location(),
             env: HashMap::new(),
-            net: NetPolicy::default(),
+            grants: Grants::default(),
+            consent: ConsentStore::default_location(),
+            log: record::default_log_path(),
             secrets: Secrets::default(),
             approve: Vec::new(),
             interactive: false,
@@ -89,6 +100,24 @@ pub struct Runner {
 /// The named values a runbook's steps can `get`.
 pub type Inputs = Map<String, Value>;
 
+impl Config {
+    /// runbox's own state, which no mount may reach: the compiled-guest
+    /// cache, the execution log and the consent store.
+    pub fn protected(&self) -> Vec<Protected> {
+        let mut protected = Vec::new();
+        if let Some(dir) = self.cache.dir() {
+            protected.push(Protected::new(dir, "compiled-guest cache"));
+        }
+        if let Some(log) = &self.log {
+            protected.push(Protected::new(log, "execution log"));
+        }
+        if let Some(dir) = self.consent.dir() {
+            protected.push(Protected::new(dir, "consent store"));
+        }
+        protected
+    }
+}
+
 impl Runner {
     pub fn new(config: Config) -> anyhow::Result<Runner> {
         let sandbox = Sandbox::new(&config.cache)?;
@@ -109,28 +138,36 @@ impl Runner {
             inputs: inputs.clone(),
             secrets: self.config.secrets.clone(),
             validating: false,
+            protected: self.config.protected(),
         };
         match plan::check(runbook, &host) {
-            Ok(plan) => match (Workspace::prepare(&plan.paths), self.net_policy(runbook)) {
-                (Ok(workspace), Ok(net)) => {
-                    report.inputs = plan.inputs.clone();
-                    let context = StepContext {
-                        variables: variables(&plan.inputs, &plan.env),
-                        env: plan.env.clone(),
-                        mounts: workspace.mounts().to_vec(),
-                        correlation_id: report.correlation_id.clone(),
-                        recursion_stack: breadcrumb.recursion_stack.clone(),
-                        net,
-                    };
-                    self.run_steps(runbook, &plan, context, &mut report);
+            Ok(plan) => {
+                let asks = consent::asks(runbook, &plan.paths);
+                let decision = self.decide(runbook, &asks);
+                let granted = decision.granted;
+                report.consent = Some(decision);
+                if !granted {
+                    report.refuse(ErrorCode::PermissionDenied, consent::refusal(runbook, &asks, &self.config.grants));
+                } else {
+                    match Workspace::prepare(&plan.paths) {
+                        Ok(workspace) => {
+                            report.inputs = plan.inputs.clone();
+                            let context = StepContext {
+                                variables: variables(&plan.inputs, &plan.env),
+                                env: plan.env.clone(),
+                                mounts: workspace.mounts().to_vec(),
+                                correlation_id: report.correlation_id.clone(),
+                                recursion_stack: breadcrumb.recursion_stack.clone(),
+                                net: self.net_policy(runbook),
+                            };
+                            self.run_steps(runbook, &plan, context, &mut report);
+                        }
+                        Err(e) => {
+                            report.refuse(ErrorCode::ConfigInvalid, format!("cannot prepare the sandbox's files: {e}"))
+                        }
+                    }
                 }
-                (Err(e), _) => {
-                    report.refuse(ErrorCode::ConfigInvalid, format!("cannot prepare the sandbox's files: {e}"))
-                }
-                (_, Err(e)) => {
-                    report.refuse(ErrorCode::ConfigInvalid, format!("{}: permissions.net: {e}", runbook.file_name()))
-                }
-            },
+            }
             Err(problems) => {
                 let lines: Vec<String> = problems.iter().map(|p| p.located(&runbook.file_name())).collect();
                 report.refuse(ErrorCode::ConfigInvalid, lines.join("\n"));
@@ -152,12 +189,52 @@ impl Runner {
         report
     }
 
-    /// The hosts the runbook declares, and those the user allows.
-    fn net_policy(&self, runbook: &Runbook) -> Result<NetPolicy, String> {
-        if runbook.net.is_empty() {
-            return Ok(self.config.net.clone());
+    /// The hosts the user allows, and those the runbook asked for (by now
+    /// granted, or the run was refused).
+    fn net_policy(&self, runbook: &Runbook) -> NetPolicy {
+        let hosts: Vec<&str> = runbook.net.iter().map(|h| h.host.as_str()).collect();
+        // Each host was checked when the runbook was parsed.
+        self.config.grants.net.merged(&NetPolicy::new(&hosts).unwrap_or_default())
+    }
+
+    /// Whether what `runbook` asks is granted: by flags, by consent recorded
+    /// for this version of the file, or by the person at the terminal.
+    fn decide(&self, runbook: &Runbook, asks: &[Ask]) -> Decision {
+        let asked: Vec<String> = asks.iter().map(Ask::flag).collect();
+        let decision = |granted, how| Decision { asked: asked.clone(), granted, how };
+        let grants = &self.config.grants;
+        if asks.is_empty() {
+            return decision(true, "nothing asked");
         }
-        Ok(self.config.net.merged(&NetPolicy::new(&runbook.net)?))
+        if asks.iter().all(|a| grants.grants(a)) {
+            return decision(true, if grants.all { "--allow-all" } else { "flags" });
+        }
+        if self.config.consent.granted(runbook, asks) {
+            return decision(true, "runbox allow");
+        }
+        if !self.config.interactive {
+            return decision(false, "not granted");
+        }
+        eprintln!("runbox: {} asks for:", runbook.file_name());
+        for ask in asks.iter().filter(|a| !grants.grants(a)) {
+            eprintln!("  - {ask}");
+        }
+        eprint!("runbox: allow? [y]es this once, [a]lways for this version of the file, [N]o: ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return decision(false, "declined at the terminal");
+        }
+        match answer.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => decision(true, "terminal"),
+            "a" | "always" => {
+                match self.config.consent.record(runbook, asks) {
+                    Ok(file) => eprintln!("runbox: consent recorded in {}", file.display()),
+                    Err(e) => eprintln!("runbox: cannot record consent ({e}); allowed this once"),
+                }
+                decision(true, "terminal (always)")
+            }
+            _ => decision(false, "declined at the terminal"),
+        }
     }
 
     fn run_steps(&self, runbook: &Runbook, plan: &Plan, mut context: StepContext, report: &mut RunReport) {

@@ -13,8 +13,8 @@ use serde_json::Value;
 use crate::inputs::{InputSpec, InputType};
 use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_size};
 use crate::runbook::{
-    Approval, ClaimRequirement, EnvRequirement, Format, Invalid, Language, OnError, PathRequirement, Problem, Runbook,
-    SecretRef, Source, Step, is_env_name,
+    Approval, ClaimRequirement, EnvRequirement, Format, HostRequirement, Invalid, Language, OnError, PathRequirement,
+    Problem, Runbook, SecretRef, Source, Step, is_env_name,
 };
 use crate::sources::is_secret_name;
 
@@ -110,6 +110,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
             claims,
             inputs,
             steps,
+            consent_sha256: String::new(),
         })
     } else {
         problems.sort_by_key(|p| p.line);
@@ -316,7 +317,7 @@ fn inputs(node: &Node, p: &mut Problems) -> Vec<InputSpec> {
     specs
 }
 
-type Permissions = (Vec<EnvRequirement>, Vec<PathRequirement>, Vec<PathRequirement>, Vec<String>);
+type Permissions = (Vec<EnvRequirement>, Vec<PathRequirement>, Vec<PathRequirement>, Vec<HostRequirement>);
 
 /// `permissions: { read: [..], write: [..], env: [..], net: [..] }`.
 fn permissions(node: &Node, p: &mut Problems) -> Permissions {
@@ -341,7 +342,7 @@ fn permissions(node: &Node, p: &mut Problems) -> Permissions {
     let mut net = Vec::new();
     for (host, at) in p.strings(map, "net") {
         match crate::http::NetPolicy::new(std::slice::from_ref(&host)) {
-            Ok(_) => net.push(host),
+            Ok(_) => net.push(HostRequirement { host, line: at }),
             Err(e) => p.push(at, format!("permissions.net: {e}")),
         }
     }
@@ -644,7 +645,7 @@ steps:
         assert_eq!(rb.inputs[0].default, Some(json!(5000)));
         assert_eq!(rb.inputs[1].kind, InputType::String);
         assert_eq!((rb.reads[0].path.as_str(), rb.writes[0].path.as_str()), ("./data", "./out"));
-        assert_eq!((rb.env[0].name.as_str(), rb.net[0].as_str()), ("DB_HOST", "localhost:8083"));
+        assert_eq!((rb.env[0].name.as_str(), rb.net[0].host.as_str()), ("DB_HOST", "localhost:8083"));
         let check = &rb.steps[0];
         assert_eq!(check.language, Language::Shell);
         assert_eq!(check.source, Source::Inline("echo \"threshold $1\"\n".into()));

@@ -15,14 +15,26 @@ fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache")
 }
 
-/// A scratch folder for one test, with helpers to fill it.
+/// A scratch folder for one test, with helpers to fill it, and runbox's
+/// state (log, consent) beside it: no sandbox may mount runbox's state, and
+/// the scratch folder is what `runbox js`/`sh` mount.
 pub struct Scratch {
     pub dir: TempDir,
+    pub state: TempDir,
 }
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch { dir: tempfile::tempdir().unwrap() }
+        Scratch { dir: tempfile::tempdir().unwrap(), state: tempfile::tempdir().unwrap() }
+    }
+
+    /// The JSON log of executions.
+    pub fn log_path(&self) -> PathBuf {
+        self.state.path().join("executions.jsonl")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_else(|e| panic!("cannot read the log: {e}"))
     }
 
     pub fn path(&self) -> &Path {
@@ -66,7 +78,8 @@ impl Scratch {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbox"));
         cmd.current_dir(self.path())
             .env("RUNBOX_CACHE_DIR", cache_dir())
-            .env("RUNBOX_LOG", self.join("executions.jsonl"))
+            .env("RUNBOX_LOG", self.log_path())
+            .env("RUNBOX_STATE_DIR", self.state.path())
             .env_remove("RUNBOX_LOG_LEVEL")
             .stdin(Stdio::null());
         Runbox { cmd }

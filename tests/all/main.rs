@@ -13,6 +13,12 @@ mod js_steps;
 mod shell;
 // Attempts to reach host files the sandbox does not grant.
 mod escapes;
+// Nothing a step does widens what was granted; runbox's state is never mounted.
+mod integrity;
+// What a runbook may use without asking, and the grants for the rest.
+mod consent;
+// Shell templates against the interpreter: values stay data in every context.
+mod templates;
 // Runaway guests: fuel, deadline, memory, output, promises, recursion.
 mod runaway;
 // curl and fetch: allowed hosts only, through the host.

@@ -44,7 +44,7 @@ fn run_refuses_a_malformed_runbook_without_touching_it() {
     let run = s.runbox().args(["run", "Broken.md"]).run();
     run.code(2).stderr_has("Broken.md is not a valid runbook");
     assert_eq!(std::fs::read_to_string(path).unwrap(), BROKEN);
-    let record: serde_json::Value = serde_json::from_str(s.read("executions.jsonl").trim()).unwrap();
+    let record: serde_json::Value = serde_json::from_str(s.log().trim()).unwrap();
     assert_eq!((record["runbook"].as_str(), record["exit_code"].as_i64()), (Some("Broken"), Some(2)));
     assert_eq!(record["error"]["code"], "ConfigInvalid", "the refusal is in the JSON record");
 }

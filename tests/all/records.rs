@@ -20,7 +20,7 @@ fn twenty_concurrent_runs_leave_twenty_whole_entries() {
     for i in 0..20 {
         assert_eq!(text.matches(&format!("```\nrun {i}\n```")).count(), 1, "run {i} is recorded once:\n{text}");
     }
-    let records = s.read("executions.jsonl");
+    let records = s.log();
     assert_eq!(records.lines().count(), 20);
     for line in records.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("every record is one whole JSON line");
@@ -56,7 +56,7 @@ fn each_execution_logs_one_json_record_with_its_audit_trail() {
     let script = "```js {name=only fuel=900000000}\nconsole.log('audited'); return 7\n```";
     s.write("Audit.md", &runbook("Audit", "", &[], &[], script));
     s.runbox().args(["run", "Audit.md"]).run().success();
-    let record: serde_json::Value = serde_json::from_str(s.read("executions.jsonl").trim()).unwrap();
+    let record: serde_json::Value = serde_json::from_str(s.log().trim()).unwrap();
     let crumb = &record["breadcrumb"];
     assert!(crumb["at_time"].as_str().unwrap().contains('T'));
     assert_eq!(crumb["recursion_stack"], serde_json::json!(["Audit"]));

@@ -161,7 +161,7 @@ fn check_db_lag_is_audited_step_by_step_in_the_json_log() {
     let s = Scratch::new();
     s.samples();
     s.runbox().args(["run", "check-db-lag.yaml", "--input", "replica=db-replica-2"]).run().code(1);
-    let log = s.read("executions.jsonl");
+    let log = s.log();
     let record: serde_json::Value = serde_json::from_str(log.trim()).unwrap();
     let crumb = &record["breadcrumb"];
     assert!(crumb["at_time"].as_str().unwrap().starts_with("20"), "{crumb}");
@@ -261,7 +261,7 @@ fn prune_backups_needs_approval_and_never_logs_its_secret_script() {
         .run();
     run.success().stdout_has("delete db-2026-11-08.sql.gz\nkeep db-2026-11-15.sql.gz");
     assert_eq!(std::fs::read_dir(s.join("prune-backups/backups")).unwrap().count(), 4, "the backups are read-only");
-    let log = s.read("executions.jsonl");
+    let log = s.log();
     assert!(!log.contains("Plans which backups to delete"), "the secret script is not in the log");
     assert!(log.contains("\"type\":\"secret\",\"reference\":\"ops-scripts/prune-backups.sh\""), "{log}");
     assert!(log.contains("\"approved\":true,\"how\":\"--approve\""), "{log}");

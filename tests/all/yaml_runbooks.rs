@@ -203,7 +203,7 @@ fn a_planted_secret_never_reaches_logs_records_or_error_messages() {
         ("stderr", run.stderr.as_str()),
         ("terminal output", plain.stdout.as_str()),
         ("terminal errors", plain.stderr.as_str()),
-        ("JSON log", s.read("executions.jsonl").as_str()),
+        ("JSON log", s.log().as_str()),
         ("history", history.stdout.as_str()),
     ] {
         assert!(!text.contains(PLANTED), "the secret script leaked into the {what}:\n{text}");
@@ -222,7 +222,7 @@ fn approval_is_refused_without_a_terminal_and_given_by_flag() {
     typo.code(77).stderr_has("--approve riksy names no step of approve.yaml (its steps: first, risky)");
     s.runbox().args(["run", "approve.yaml", "--approve", "risky"]).run().success();
     assert!(s.join("out/done").exists());
-    let log = s.read("executions.jsonl");
+    let log = s.log();
     assert!(log.contains("\"how\":\"non-interactive\""), "{log}");
     assert!(log.contains("\"how\":\"--approve\""), "{log}");
 }
@@ -242,7 +242,7 @@ fn on_a_terminal_approval_is_asked_after_showing_the_script() {
     let approved = s.runbox().args(["run", "ask.yaml"]).on_terminal("y\n");
     assert_eq!(approved.code, 0, "{}", approved.stdout);
     assert!(s.join("out/done").exists());
-    assert!(s.read("executions.jsonl").contains("\"approved\":true,\"how\":\"terminal\""));
+    assert!(s.log().contains("\"approved\":true,\"how\":\"terminal\""));
 }
 
 #[test]

@@ -1,0 +1,266 @@
+//! Consent (SPEC §2): what a runbook declares is a request, and the user
+//! grants it. Safe declarations are granted without asking — relative paths
+//! inside the runbook's folder that pass through no hidden component, outputs
+//! there that hold no runbook or script, declared variables. Everything else
+//! is an [`Ask`]: granted by `--allow-read`/`--allow-write`/`--allow-net`,
+//! `--allow-all`, a yes at the terminal, or consent recorded with
+//! `runbox allow` for the runbook's current sha256 (like `direnv allow`).
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::http::NetPolicy;
+use crate::mounts::{Declared, Kind};
+use crate::runbook::Runbook;
+use crate::state;
+
+/// What a runbook asks for that needs the user's grant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ask {
+    pub kind: AskKind,
+    /// The real host path, or `HOST[:PORT]`.
+    pub target: String,
+    /// Why it is not granted without asking.
+    pub why: String,
+    /// The runbook line that asks.
+    pub line: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AskKind {
+    Read,
+    Write,
+    Net,
+}
+
+impl Ask {
+    /// The flag that grants it, e.g. `--allow-read /etc/ssl`.
+    pub fn flag(&self) -> String {
+        let kind = match self.kind {
+            AskKind::Read => "read",
+            AskKind::Write => "write",
+            AskKind::Net => "net",
+        };
+        format!("--allow-{kind} {}", self.target)
+    }
+}
+
+impl fmt::Display for Ask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            AskKind::Read => "read",
+            AskKind::Write => "write",
+            AskKind::Net => "connect to",
+        };
+        write!(f, "{what} {} (line {}: {})", self.target, self.line, self.why)
+    }
+}
+
+/// Files an output may not hold unless the user grants it: a step could
+/// rewrite a runbook or a script that someone runs next.
+const GUARDED_EXTENSIONS: &[&str] = &["md", "markdown", "yaml", "yml", "sh", "bash", "zsh", "js", "mjs"];
+/// Entries looked at in an output before it counts as too large to check.
+const MAX_CHECKED_ENTRIES: usize = 10_000;
+
+/// Everything `runbook` declares that needs a grant, in the order declared.
+pub fn asks(runbook: &Runbook, declared: &[Declared]) -> Vec<Ask> {
+    let folder = state::real(runbook.folder());
+    let file = state::real(&runbook.path);
+    let mut asks = Vec::new();
+    for d in declared {
+        let kind = if d.kind.is_input() { AskKind::Read } else { AskKind::Write };
+        let ask = |why: String| Ask { kind, target: d.host.display().to_string(), why, line: d.line };
+        if !d.relative {
+            asks.push(ask("an absolute path, outside the runbook's folder".into()));
+            continue;
+        }
+        let inside = d.host.strip_prefix(&folder).unwrap_or(&d.host);
+        if let Some(hidden) = inside.components().map(|c| c.as_os_str().to_string_lossy()).find(|c| c.starts_with('.'))
+        {
+            asks.push(ask(format!("it passes through the hidden `{hidden}`")));
+            continue;
+        }
+        if d.kind == Kind::Output
+            && let Some(why) = guarded_inside(&d.host, &file)
+        {
+            asks.push(ask(why));
+        }
+    }
+    for requirement in &runbook.net {
+        let Ok(policy) = NetPolicy::new(std::slice::from_ref(&requirement.host)) else { continue };
+        for host in policy.hosts() {
+            asks.push(Ask { kind: AskKind::Net, target: host, why: "network access".into(), line: requirement.line });
+        }
+    }
+    asks
+}
+
+/// Why a writable `output` could harm what runs next, if it could.
+fn guarded_inside(output: &Path, runbook: &Path) -> Option<String> {
+    if runbook.starts_with(output) {
+        return Some("it holds the runbook itself, which a step could rewrite".into());
+    }
+    let mut pending = vec![output.to_path_buf()];
+    let mut seen = 0;
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MAX_CHECKED_ENTRIES {
+                return Some(format!(
+                    "it holds more than {MAX_CHECKED_ENTRIES} entries, too many to check for runbooks"
+                ));
+            }
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => pending.push(path),
+                Ok(_) => {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let guarded = name == crate::sources::REGISTRY
+                        || path.extension().is_some_and(|e| GUARDED_EXTENSIONS.contains(&&*e.to_string_lossy()));
+                    if guarded {
+                        let shown = path.strip_prefix(output).unwrap_or(&path).display().to_string();
+                        return Some(format!("it holds `{shown}`, a runbook or script a step could rewrite"));
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    None
+}
+
+/// What the user granted for one run.
+#[derive(Clone, Debug, Default)]
+pub struct Grants {
+    /// `--allow-read`: these paths and everything beneath them, read-only.
+    pub read: Vec<PathBuf>,
+    /// `--allow-write`: these paths and everything beneath them (reading too).
+    pub write: Vec<PathBuf>,
+    /// `--allow-net`.
+    pub net: NetPolicy,
+    /// `--allow-all`: whatever the runbook asks.
+    pub all: bool,
+}
+
+impl Grants {
+    pub fn grants(&self, ask: &Ask) -> bool {
+        let beneath = |paths: &[PathBuf]| paths.iter().any(|p| Path::new(&ask.target).starts_with(state::real(p)));
+        self.all
+            || match ask.kind {
+                AskKind::Read => beneath(&self.read) || beneath(&self.write),
+                AskKind::Write => beneath(&self.write),
+                AskKind::Net => NetPolicy::new(&[&ask.target]).is_ok_and(|wanted| self.net.covers(&wanted)),
+            }
+    }
+}
+
+/// Consent recorded by `runbox allow`: one file per runbook in runbox's
+/// state directory, naming the runbook's sha256 and what was granted.
+#[derive(Clone, Debug)]
+pub struct ConsentStore {
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Consent {
+    runbook: String,
+    sha256: String,
+    /// The flags consented to, e.g. `--allow-net example.com:443`.
+    granted: Vec<String>,
+    at: String,
+}
+
+impl ConsentStore {
+    /// `consent/` in runbox's state directory ([`state::state_dir`]).
+    pub fn default_location() -> ConsentStore {
+        ConsentStore { dir: state::state_dir().map(|d| d.join("consent")) }
+    }
+
+    pub fn at(dir: impl Into<PathBuf>) -> ConsentStore {
+        ConsentStore { dir: Some(dir.into()) }
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    fn file(&self, runbook: &Path) -> io::Result<PathBuf> {
+        let dir = self.dir.as_ref().ok_or_else(|| {
+            io::Error::other("there is no state directory to keep consent in (set RUNBOX_STATE_DIR or HOME)")
+        })?;
+        let key = crate::sources::sha256(&state::real(runbook).to_string_lossy());
+        Ok(dir.join(format!("{}.json", &key[..32])))
+    }
+
+    /// Records that `asks` of `runbook`, as it is now, are granted.
+    pub fn record(&self, runbook: &Runbook, asks: &[Ask]) -> io::Result<PathBuf> {
+        let file = self.file(&runbook.path)?;
+        let dir = file.parent().unwrap_or(Path::new("."));
+        state::create_private_dir(dir)?;
+        let consent = Consent {
+            runbook: state::real(&runbook.path).display().to_string(),
+            sha256: runbook.consent_sha256.clone(),
+            granted: asks.iter().map(Ask::flag).collect(),
+            at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        };
+        let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+        serde_json::to_writer_pretty(&mut temp, &consent)?;
+        temp.persist(&file).map_err(|e| e.error)?;
+        Ok(file)
+    }
+
+    /// Forgets consent for the runbook at `path`; false if there was none.
+    pub fn revoke(&self, path: &Path) -> io::Result<bool> {
+        match std::fs::remove_file(self.file(path)?) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether consent was recorded for `runbook` at its current sha256,
+    /// covering every one of `asks`. A store others could write is not
+    /// trusted.
+    pub fn granted(&self, runbook: &Runbook, asks: &[Ask]) -> bool {
+        let Ok(file) = self.file(&runbook.path) else { return false };
+        if state::check_private(&file).is_err() || file.parent().is_some_and(|d| state::check_private(d).is_err()) {
+            return false;
+        }
+        let Ok(text) = std::fs::read_to_string(&file) else { return false };
+        let Ok(consent) = serde_json::from_str::<Consent>(&text) else { return false };
+        consent.sha256 == runbook.consent_sha256 && asks.iter().all(|a| consent.granted.contains(&a.flag()))
+    }
+}
+
+/// How a run's asks were decided, for the record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Decision {
+    /// The flags that grant what was asked (empty: nothing needed a grant).
+    pub asked: Vec<String>,
+    pub granted: bool,
+    /// `nothing asked`, `flags`, `--allow-all`, `runbox allow`, `terminal`,
+    /// `terminal (always)`, `declined at the terminal` or `not granted`.
+    pub how: &'static str,
+}
+
+/// The message of a refused run: what was asked and the flags that grant it.
+pub fn refusal(runbook: &Runbook, asks: &[Ask], grants: &Grants) -> String {
+    let missing: Vec<&Ask> = asks.iter().filter(|a| !grants.grants(a)).collect();
+    let mut message = format!("{} asks for what needs your grant:\n", runbook.file_name());
+    for ask in &missing {
+        message.push_str(&format!("  - {ask}\n"));
+    }
+    let flags: Vec<String> = missing.iter().map(|a| a.flag()).collect();
+    message.push_str(&format!(
+        "grant it with {} (or --allow-all), or record consent for this version of the file with `runbox allow {}`",
+        flags.join(" "),
+        runbook.path.display()
+    ));
+    message
+}

@@ -1,0 +1,187 @@
+//! Consent (SPEC §2): the runbook asks, the user grants. Safe declarations
+//! run without asking; the rest is refused with `PermissionDenied` naming
+//! the flags that grant it, unless granted by flag, at the terminal, or by
+//! `runbox allow` for the runbook's current content.
+
+use crate::harness::{Scratch, history_headings, runbook};
+
+/// A runbook whose one step lists what it can see.
+fn asking(s: &Scratch, inputs: &[&str], outputs: &[&str]) -> std::path::PathBuf {
+    s.write("Ask.md", &runbook("Ask", "", inputs, outputs, "```sh\necho ran\n```"))
+}
+
+#[track_caller]
+fn refused_with(s: &Scratch, extra: &[&str], flags: &[&str]) {
+    let run = s.runbox().args(["run", "--no-history", "Ask.md"]).args(extra).run();
+    run.code(126).stderr_has("PermissionDenied: Ask.md asks for what needs your grant");
+    for flag in flags {
+        run.stderr_has(flag);
+    }
+    assert!(!run.stdout.contains("ran"), "nothing runs before the grant: {}", run.stdout);
+}
+
+#[track_caller]
+fn runs(s: &Scratch, extra: &[&str]) {
+    s.runbox().args(["run", "--no-history", "Ask.md"]).args(extra).run().success().stdout_has("ran\n");
+}
+
+#[test]
+fn relative_paths_inside_the_folder_and_declared_variables_need_no_grant() {
+    let s = Scratch::new();
+    s.write("data/x.txt", "x");
+    s.write("Ask.md", &runbook("Ask", "HOME: home", &["./data", "./data/x.txt"], &["./out"], "```sh\necho ran\n```"));
+    runs(&s, &[]);
+}
+
+#[test]
+fn absolute_paths_need_allow_read_or_allow_write() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    asking(&s, &[&dir], &[]);
+    refused_with(&s, &[], &[&format!("--allow-read {dir}")]);
+    runs(&s, &["--allow-read", &dir]);
+    // A grant of a parent covers it; so does a grant to write it.
+    runs(&s, &["--allow-read", &outside.path().parent().unwrap().display().to_string()]);
+    runs(&s, &["--allow-write", &dir]);
+    runs(&s, &["--allow-all"]);
+
+    asking(&s, &[], &[&dir]);
+    refused_with(&s, &["--allow-read", &dir], &[&format!("--allow-write {dir}")]);
+    runs(&s, &["--allow-write", &dir]);
+}
+
+#[test]
+fn paths_through_hidden_components_need_a_grant() {
+    let s = Scratch::new();
+    s.write(".git/config", "[core]");
+    let real = s.path().canonicalize().unwrap();
+    asking(&s, &["./.git/config"], &[]);
+    refused_with(
+        &s,
+        &[],
+        &[&format!("--allow-read {}/.git/config", real.display()), "passes through the hidden `.git`"],
+    );
+    runs(&s, &["--allow-read", &real.join(".git").display().to_string()]);
+}
+
+#[test]
+fn an_output_that_covers_a_runbook_or_script_needs_a_grant() {
+    let s = Scratch::new();
+    let real = s.path().canonicalize().unwrap().display().to_string();
+    asking(&s, &[], &["./"]);
+    refused_with(&s, &[], &[&format!("--allow-write {real}"), "it holds the runbook itself"]);
+    runs(&s, &["--allow-write", &real]);
+
+    s.write("tools/deploy.sh", "echo deploy");
+    asking(&s, &[], &["./tools"]);
+    refused_with(&s, &[], &[&format!("--allow-write {real}/tools"), "it holds `deploy.sh`"]);
+    s.write("tools2/other.md", "# Other");
+    asking(&s, &[], &["./tools2"]);
+    refused_with(&s, &[], &["it holds `other.md`"]);
+}
+
+#[test]
+fn network_hosts_need_allow_net() {
+    let s = Scratch::new();
+    let text = "name: Net\npermissions:\n  net: [\"evil.example:443\", localhost]\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: echo ran }\n";
+    s.write("net.yaml", text);
+    let run = s.runbox().args(["run", "net.yaml"]).run();
+    run.code(126)
+        .stderr_has("connect to evil.example:443 (line 3: network access)")
+        .stderr_has("grant it with --allow-net evil.example:443 --allow-net localhost (or --allow-all)");
+    let run = s.runbox().args(["run", "net.yaml", "--allow-net", "evil.example:443"]).run();
+    run.code(126).stderr_has("--allow-net localhost");
+    // A port-less grant covers every port; a grant on another port does not.
+    s.runbox().args(["run", "net.yaml", "--allow-net", "evil.example", "--allow-net", "localhost"]).run().success();
+    s.runbox().args(["run", "net.yaml", "--allow-net", "evil.example:80", "--allow-net", "localhost"]).run().code(126);
+    s.runbox().args(["run", "net.yaml", "--allow-all"]).run().success();
+}
+
+#[test]
+fn a_refusal_goes_to_history_and_the_record_says_how_it_was_decided() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    asking(&s, &[&dir], &[]);
+    s.runbox().args(["run", "Ask.md"]).run().code(126);
+    let text = s.read("Ask.md");
+    assert_eq!(history_headings(&text).len(), 1);
+    assert!(text.contains("| Exit Code: 126") && text.contains("PermissionDenied: Ask.md asks for"), "{text}");
+    s.runbox().args(["run", "Ask.md", "--allow-read", &dir]).run().success();
+    let records: Vec<serde_json::Value> = s.log().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let flag = format!("--allow-read {dir}");
+    assert_eq!(records[0]["consent"], serde_json::json!({"asked": [flag], "granted": false, "how": "not granted"}));
+    assert_eq!(records[1]["consent"], serde_json::json!({"asked": [flag], "granted": true, "how": "flags"}));
+}
+
+#[test]
+fn validate_names_what_needs_a_grant() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    asking(&s, &[&dir], &[]);
+    let run = s.runbox().args(["validate", "Ask.md"]).run();
+    run.success().stdout_has(&format!(
+        "ok: Ask.md\n  it asks for what needs your grant:\n  - read {dir} (line 12: an absolute path, outside the runbook's folder): --allow-read {dir}\n"
+    ));
+}
+
+#[test]
+fn runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revoked() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    let path = asking(&s, &[&dir], &[]);
+    s.runbox().args(["run", "Ask.md"]).run().code(126);
+    s.runbox().args(["allow", "Ask.md"]).run().success().stdout_has("allowed: Ask.md at sha256 ");
+    // Runs append to History; that does not revoke consent.
+    s.runbox().args(["run", "Ask.md"]).run().success().stdout_has("ran\n");
+    s.runbox().args(["run", "Ask.md"]).run().success();
+    assert!(s.log().contains("\"how\":\"runbox allow\""));
+    // A changed file asks again.
+    let changed = std::fs::read_to_string(&path).unwrap().replace("echo ran", "echo changed");
+    std::fs::write(&path, changed).unwrap();
+    s.runbox().args(["run", "Ask.md"]).run().code(126);
+    s.runbox().args(["allow", "Ask.md"]).run().success();
+    s.runbox().args(["run", "Ask.md"]).run().success().stdout_has("changed\n");
+    s.runbox().args(["revoke", "Ask.md"]).run().success().stdout_has("revoked: Ask.md");
+    s.runbox().args(["run", "Ask.md"]).run().code(126);
+    s.runbox().args(["revoke", "Ask.md"]).run().success().stdout_has("no consent was recorded");
+}
+
+#[test]
+fn consent_does_not_cover_a_new_target_behind_the_same_file() {
+    // The file is unchanged, but what its relative path names is not.
+    let s = Scratch::new();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(a.path(), s.join("link")).unwrap();
+    let link = s.join("link").display().to_string();
+    asking(&s, &[&link], &[]);
+    s.runbox().args(["allow", "Ask.md"]).run().success();
+    s.runbox().args(["run", "--no-history", "Ask.md"]).run().success();
+    std::fs::remove_file(s.join("link")).unwrap();
+    std::os::unix::fs::symlink(b.path(), s.join("link")).unwrap();
+    s.runbox().args(["run", "--no-history", "Ask.md"]).run().code(126);
+}
+
+#[test]
+fn on_a_terminal_runbox_lists_what_is_asked_and_prompts() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    asking(&s, &[&dir], &[]);
+    // The terminal merges the streams into stdout.
+    let declined = s.runbox().args(["run", "--no-history", "Ask.md"]).on_terminal("n\n");
+    assert_eq!(declined.code, 126, "{}", declined.stdout);
+    assert!(declined.stdout.contains(&format!("  - read {dir} (line 12: an absolute path")), "{}", declined.stdout);
+    assert!(declined.stdout.contains("[y]es this once, [a]lways"), "{}", declined.stdout);
+    let once = s.runbox().args(["run", "--no-history", "Ask.md"]).on_terminal("y\n");
+    assert_eq!(once.code, 0, "{}", once.stdout);
+    assert!(once.stdout.contains("ran"), "{}", once.stdout);
+    s.runbox().args(["run", "--no-history", "Ask.md"]).run().code(126);
+    let always = s.runbox().args(["run", "--no-history", "Ask.md"]).on_terminal("a\n");
+    assert_eq!(always.code, 0, "{}", always.stdout);
+    s.runbox().args(["run", "--no-history", "Ask.md"]).run().success().stdout_has("ran\n");
+}

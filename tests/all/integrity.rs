@@ -1,0 +1,146 @@
+//! What is granted cannot be widened by a step: mounts stay bound to what
+//! was validated, inputs never lie inside outputs, and runbox's own state
+//! (the compiled-guest cache, the log, the consent store) is never mounted.
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+
+use crate::harness::{Scratch, runbook};
+
+/// A host directory no mount grants, holding a planted secret.
+fn host_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("secret.txt"), "PLANTED-SECRET-42").unwrap();
+    dir
+}
+
+#[track_caller]
+fn untouched(dir: &tempfile::TempDir, output: &str) {
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["secret.txt"], "a step wrote into the host directory");
+    assert!(!output.contains("PLANTED-SECRET-42"), "the secret leaked: {output}");
+}
+
+/// Between step 1 and step 2, a declared output is swapped for a symlink to
+/// a host directory — by step 1 itself, or by another process while step 1
+/// sleeps. Step 2 must still see the directory that was validated (now
+/// deleted), never the host's.
+fn swap_runbook(s: &Scratch, first: &str, second: &str, by_another_process: bool) {
+    let host = host_dir();
+    std::fs::create_dir_all(s.join("out/sub")).unwrap();
+    symlink(host.path(), s.join("out/evil")).unwrap();
+    symlink(".", s.join("out/alias")).unwrap();
+    s.write("Swap.md", &runbook("Swap", "", &[], &["./out", "./out/sub"], &format!("{first}\n\n{second}")));
+    let child = s.runbox().args(["run", "--json", "--no-history", "Swap.md"]).spawn();
+    if by_another_process {
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        std::fs::remove_dir(s.join("out/sub")).unwrap();
+        std::fs::rename(s.join("out/evil"), s.join("out/sub")).unwrap();
+    }
+    let run = crate::harness::Run::from(child.wait_with_output().unwrap());
+    let json = run.json();
+    assert_eq!(json["steps"][0]["exit_code"], 0, "the first step works: {json:#}");
+    assert!(std::fs::symlink_metadata(s.join("out/sub")).unwrap().file_type().is_symlink(), "the swap happened");
+    assert_ne!(json["steps"][1]["exit_code"], 0, "the second step reached nothing: {json:#}");
+    untouched(&host, &run.stdout);
+}
+
+#[test]
+fn a_mount_swapped_for_a_symlink_by_a_step_stays_bound_to_what_was_validated() {
+    let s = Scratch::new();
+    swap_runbook(
+        &s,
+        "```js\nfs.rmSync('out/alias/sub', {recursive: true}); fs.renameSync('out/alias/evil', 'out/alias/sub');\n```",
+        "```js\nfs.writeFileSync('out/sub/pwned.txt', 'x'); return fs.readFileSync('out/sub/secret.txt', 'utf8')\n```",
+        false,
+    );
+}
+
+#[test]
+fn a_mount_swapped_for_a_symlink_by_another_process_stays_bound_to_what_was_validated() {
+    let s = Scratch::new();
+    swap_runbook(&s, "```sh\nsleep 2\n```", "```sh\ncat out/sub/secret.txt; echo x > out/sub/pwned.txt\n```", true);
+}
+
+#[test]
+fn an_input_inside_an_output_is_refused() {
+    let s = Scratch::new();
+    s.write("out/data/x.txt", "x");
+    s.write("In.md", &runbook("In", "", &["./out/data"], &["./out"], "```js\nreturn 1\n```"));
+    let run = s.runbox().args(["validate", "In.md"]).run();
+    run.code(1).stderr_has("In.md:12: input `./out/data` lies inside output `./out`, where a step could write it");
+}
+
+#[test]
+fn the_compiled_guest_cache_can_never_be_mounted() {
+    let s = Scratch::new();
+    let cache = s.state.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    let cache = cache.to_string_lossy().into_owned();
+    let run = s.runbox().env("RUNBOX_CACHE_DIR", &cache).args(["js", "-e", "1", "--write", &cache]).run();
+    run.code(2).stderr_has("runbox's compiled-guest cache").stderr_has("which no sandbox may reach");
+    // Declared by a runbook and granted with everything the user has: still refused.
+    s.write("Plant.md", &runbook("Plant", "", &[], &[&cache], "```js\nfs.writeFileSync('x', 'y')\n```"));
+    let run = s
+        .runbox()
+        .env("RUNBOX_CACHE_DIR", &cache)
+        .args(["run", "--allow-all", "--allow-write", &cache, "Plant.md"])
+        .run();
+    run.code(2).stderr_has(&format!("{cache} is runbox's compiled-guest cache"));
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
+    // A parent of it, the log's or the consent store's folder: the same.
+    let state = s.state.path().to_string_lossy().into_owned();
+    let run = s.runbox().args(["js", "-e", "1", "--read", &state]).run();
+    run.code(2).stderr_has("contains runbox's execution log");
+}
+
+#[test]
+fn runbox_sh_in_the_home_directory_that_holds_the_cache_is_refused() {
+    let s = Scratch::new();
+    let run = s
+        .runbox()
+        .env("HOME", &s.path().to_string_lossy())
+        .env_remove("RUNBOX_CACHE_DIR")
+        .env_remove("XDG_CACHE_HOME")
+        .args(["sh", "-c", "echo hi"])
+        .run();
+    run.code(2)
+        .stderr_has("cannot mount the current directory as the script's working directory")
+        .stderr_has("contains runbox's compiled-guest cache")
+        .stderr_has("run it from a project directory");
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn a_cache_others_can_write_is_refused_and_a_new_one_is_private() {
+    let s = Scratch::new();
+    let cache = s.state.path().join("shared-cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = s.runbox().env("RUNBOX_CACHE_DIR", &cache.to_string_lossy()).args(["js", "-e", "console.log(1)"]).run();
+    run.code(2).stderr_has("will not load compiled code from the cache").stderr_has("is writable by others (mode 777)");
+    assert!(run.stdout.is_empty());
+
+    let fresh = s.state.path().join("new/cache");
+    let run = s.runbox().env("RUNBOX_CACHE_DIR", &fresh.to_string_lossy()).args(["js", "-e", "console.log(1)"]).run();
+    run.success();
+    assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o700);
+}
+
+#[test]
+fn the_scratch_directory_is_private_to_the_user_and_removed_afterwards() {
+    let s = Scratch::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let slow = "```js\nconst t = Date.now(); while (Date.now() - t < 1500) {}\n```";
+    s.write("Slow.md", &runbook("Slow", "", &[], &[], slow));
+    let child =
+        s.runbox().env("TMPDIR", &tmp.path().to_string_lossy()).args(["run", "--no-history", "Slow.md"]).spawn();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let modes: Vec<u32> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().permissions().mode() & 0o777)
+        .collect();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(modes, [0o700], "the scratch directory exists while the step runs, and only its user can enter it");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "the scratch directory is removed");
+}
