@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use runbox::consent::{self, Grants};
-use runbox::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_size};
+use runbox::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_output, parse_size};
 use runbox::mounts::{self, Mount, Workspace};
 use runbox::plan::{self, Host};
 use runbox::record::{self, RecordFile};
@@ -201,18 +201,13 @@ struct LimitArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory: Option<u64>,
     /// Bytes kept of each of stdout and stderr per step [default: 1MiB]
-    #[arg(long = "max-output", value_name = "SIZE", value_parser = parse_size)]
-    output: Option<u64>,
+    #[arg(long = "max-output", value_name = "SIZE", value_parser = parse_output)]
+    output: Option<usize>,
 }
 
 impl LimitArgs {
     fn overrides(&self) -> LimitOverrides {
-        LimitOverrides {
-            timeout: self.timeout,
-            fuel: self.fuel,
-            memory: self.memory,
-            output: self.output.map(|o| o as usize),
-        }
+        LimitOverrides { timeout: self.timeout, fuel: self.fuel, memory: self.memory, output: self.output }
     }
 }
 

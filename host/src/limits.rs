@@ -68,7 +68,27 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if !seconds.is_finite() || seconds <= 0.0 {
         return Err(format!("duration `{text}` must be positive"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    if seconds > MAX_TIMEOUT.as_secs_f64() {
+        return Err(format!(
+            "duration `{text}` is longer than the longest a step may run ({}h)",
+            MAX_TIMEOUT.as_secs() / 3600
+        ));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is not a duration (try 30s, 500ms, 2m)"))
+}
+
+/// The longest wall-clock limit a step may have: a week.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The most output kept per stream of a step (it is held in memory).
+pub const MAX_OUTPUT: u64 = 1 << 30;
+
+/// An output limit: a size of at most [`MAX_OUTPUT`].
+pub fn parse_output(text: &str) -> Result<usize, String> {
+    let size = parse_size(text)?;
+    if size > MAX_OUTPUT {
+        return Err(format!("output limit `{text}` is more than the {} GiB runbox keeps per stream", MAX_OUTPUT >> 30));
+    }
+    Ok(size as usize)
 }
 
 /// `64MiB`, `1GiB`, `512KiB`, `10MB`, `4096`; a bare number is bytes.
@@ -116,6 +136,11 @@ mod tests {
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("10 parsecs").unwrap_err().contains("parsecs"));
+        assert!(parse_duration("99999999999999999999s").unwrap_err().contains("longest a step may run"));
+        assert!(parse_duration("5000000000000000h").unwrap_err().contains("longest a step may run"));
+        assert!(parse_duration("1e400").is_err());
+        assert_eq!(parse_duration("168h"), Ok(MAX_TIMEOUT));
+        assert!(parse_output("2GiB").unwrap_err().contains("1 GiB"));
     }
 
     #[test]

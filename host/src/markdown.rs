@@ -9,7 +9,7 @@ use std::path::Path;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use yaml_serde::Value as Yaml;
 
-use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_size};
+use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use crate::runbook::{
     ClaimRequirement, EnvRequirement, Format, Invalid, Language, PathRequirement, Problem, Runbook, Step, is_env_name,
 };
@@ -213,6 +213,19 @@ fn yaml_block(section: &Section, problems: &mut Vec<Problem>) -> Option<(Yaml, u
         problems.push(Problem::new(section.line, format!("`# {}` needs a ```yaml code block", section.title)));
         return None;
     };
+    // The same guard as YAML runbooks: a deeply nested block would take the
+    // parser quadratic time before it failed.
+    if let Some(at) = crate::yaml::too_deep(&block.content) {
+        problems.push(Problem::new(
+            block.line + at - 1,
+            format!(
+                "the yaml in `# {}` nests more than {} levels deep; a runbook never needs that",
+                section.title,
+                crate::yaml::MAX_DEPTH
+            ),
+        ));
+        return None;
+    }
     match yaml_serde::from_str::<Yaml>(&block.content) {
         Ok(value) => Some((value, block.line)),
         Err(e) => {
@@ -355,7 +368,7 @@ fn steps(section: &Section, runbook: &str, problems: &mut Vec<Problem>) -> Vec<S
                 "timeout" => parse_duration(value).map(|d| limits.timeout = Some(d)),
                 "fuel" => parse_fuel(value).map(|f| limits.fuel = Some(f)),
                 "memory" => parse_size(value).map(|m| limits.memory = Some(m)),
-                "output" => parse_size(value).map(|o| limits.output = Some(o as usize)),
+                "output" => parse_output(value).map(|o| limits.output = Some(o)),
                 _ => Err(format!("unknown step attribute `{key}` (expected name, timeout, fuel, memory, output)")),
             };
             if let Err(message) = parsed {

@@ -11,7 +11,7 @@ use marked_yaml::{LoaderOptions, Node};
 use serde_json::Value;
 
 use crate::inputs::{InputSpec, InputType};
-use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_size};
+use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use crate::runbook::{
     Approval, ClaimRequirement, EnvRequirement, Format, HostRequirement, Invalid, Language, OnError, PathRequirement,
     Problem, Runbook, SecretRef, Source, Step, is_env_name,
@@ -21,7 +21,7 @@ use crate::sources::is_secret_name;
 /// How deeply a runbook's YAML may nest; real ones stay under ten. The
 /// parser refuses flow collections nested past 256 itself, but not block
 /// ones (`- - - - x`), whose tree would then overflow the stack when freed.
-const MAX_DEPTH: usize = 200;
+pub(crate) const MAX_DEPTH: usize = 200;
 
 const TOP_KEYS: &[&str] =
     &["id", "name", "description", "inputs", "permissions", "required_claims", "steps", "version", "tags"];
@@ -120,11 +120,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
 
 /// The line where nesting first passes [`MAX_DEPTH`], judged by indentation
 /// and flow brackets, before the parser sees the text.
-fn too_deep(text: &str) -> Option<usize> {
+pub(crate) fn too_deep(text: &str) -> Option<usize> {
+    // Flow brackets stay open across lines.
+    let mut flow = 0usize;
     for (n, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start_matches([' ', '-']).len();
-        let mut flow = 0usize;
-        let mut deepest = 0usize;
+        let mut deepest = flow;
         for c in line.chars() {
             match c {
                 '[' | '{' => {
@@ -591,7 +592,7 @@ fn limits(with: &MarkedMappingNode, name: &str, p: &mut Problems) -> LimitOverri
             "timeout" => parse_duration(&value).map(|d| limits.timeout = Some(d)),
             "fuel" => parse_fuel(&value).map(|f| limits.fuel = Some(f)),
             "memory" => parse_size(&value).map(|m| limits.memory = Some(m)),
-            _ => parse_size(&value).map(|o| limits.output = Some(o as usize)),
+            _ => parse_output(&value).map(|o| limits.output = Some(o)),
         };
         if let Err(message) = parsed {
             p.push(with.get_node(key).map_or(1, line), format!("step `{name}`: {message}"));

@@ -88,3 +88,42 @@ fn an_empty_file_lists_what_is_missing() {
         .stderr_has("no `# Empty` heading")
         .stderr_has("missing section `# Script`");
 }
+
+#[test]
+fn deep_yaml_inside_a_markdown_block_is_refused_at_once() {
+    let s = Scratch::new();
+    for (name, yaml) in [("OneLine", "[".repeat(100_000)), ("ManyLines", "x:\n".to_string() + &"[\n".repeat(100_000))] {
+        let text = format!(
+            "# {name}\nDeep.\n\n# Environment Requirements\n```yaml\n{yaml}\n```\n\n# File System Requirements\n```yaml\nInput:\nOutput:\n```\n\n# Script\n```js\nreturn 1\n```\n\n# History\n"
+        );
+        s.write(&format!("{name}.md"), &text);
+        let run = s.runbox().args(["validate", &format!("{name}.md")]).run();
+        run.code(1).stderr_has("the yaml in `# Environment Requirements` nests more than 200 levels deep");
+    }
+}
+
+#[test]
+fn absurd_limits_are_config_errors_with_their_line_never_a_panic() {
+    let s = Scratch::new();
+    let script = "```js {timeout=99999999999999999999s}\nreturn 1\n```";
+    s.write("Absurd.md", &crate::harness::runbook("Absurd", "", &[], &[], script));
+    for args in [vec!["validate", "Absurd.md"], vec!["run", "Absurd.md"]] {
+        let run = s.runbox().args(&args).run();
+        assert!(run.code == 1 || run.code == 2, "{args:?}: {}", run.stderr);
+        run.stderr_has("Absurd.md:16:").stderr_has("longer than the longest a step may run (168h)");
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    let run = s.runbox().args(["list", "."]).run();
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let text = "name: A\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: 'true', timeout: 99999999999999999999s }\n";
+    s.write("absurd.yaml", text);
+    s.runbox()
+        .args(["validate", "absurd.yaml"])
+        .run()
+        .code(1)
+        .stderr_has("absurd.yaml:5:")
+        .stderr_has("longest a step may run");
+    let run = s.runbox().args(["js", "-e", "1", "--timeout", "5000000000000000h"]).run();
+    run.code(2).stderr_has("longer than the longest a step may run");
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
