@@ -9,6 +9,7 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
+use crate::clocks::{self, StepTime};
 use crate::error::ErrorCode;
 use crate::guest::{self, GuestCache};
 use crate::http::{self, Failure, NetPolicy};
@@ -149,6 +150,7 @@ impl Sandbox {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::<StepState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        clocks::add_to_linker(&mut linker)?;
         context::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |state| state)?;
         wit_http::add_to_linker::<_, HasSelf<StepState>>(&mut linker, |state| state)?;
         let ticker = Ticker::start(engine.clone());
@@ -441,6 +443,8 @@ pub(crate) struct StepState {
     net: NetPolicy,
     /// When the step must end; host calls get what is left of it.
     deadline: Instant,
+    /// Instant zero of the guest's monotonic clock.
+    origin: Instant,
     /// `host:port`s the step asked for and was refused.
     denied: Vec<String>,
 }
@@ -471,6 +475,7 @@ impl StepState {
             recursion_stack: context.recursion_stack.clone(),
             net: context.net.clone(),
             deadline: Instant::now() + limits.timeout,
+            origin: Instant::now(),
             denied: Vec::new(),
         })
     }
@@ -479,6 +484,20 @@ impl StepState {
 impl WasiView for StepState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl StepTime for StepState {
+    fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 }
 

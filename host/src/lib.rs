@@ -17,6 +17,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+mod clocks;
 pub mod consent;
 mod engine;
 pub mod error;

@@ -108,3 +108,22 @@ fn steps_share_no_state() {
         sandbox.run(&step("return [typeof leak, Math.max(1, 2)]"), &StepContext::default(), Limits::default(), false);
     assert_eq!(second.result, Some(serde_json::json!(["undefined", 2])));
 }
+
+#[test]
+fn a_sleep_longer_than_the_deadline_ends_at_the_deadline() {
+    let s = Scratch::new();
+    for script in ["sleep 100; echo after", "while true; do sleep 1; done", "read -t 100 x < /dev/stdin; sleep 50"] {
+        let started = std::time::Instant::now();
+        let run = s.runbox().args(["sh", "--json", "--timeout", "500ms", "-c", script]).run();
+        let took = started.elapsed();
+        run.code(124);
+        assert_eq!(error_code(&run.json()), "Timeout", "{script}");
+        assert!(!run.stdout.contains("after"));
+        // Generous for a loaded machine: the point is 0.5 s, not 50 or 100.
+        assert!(took < Duration::from_secs(3), "`{script}` took {took:?} under a 500ms timeout");
+    }
+    // A sleep within the deadline sleeps its whole length.
+    let started = std::time::Instant::now();
+    s.runbox().args(["sh", "--timeout", "5s", "-c", "sleep 0.3; echo woke"]).run().success().stdout_has("woke\n");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
