@@ -102,7 +102,7 @@ struct RunArgs {
     #[arg(long)]
     no_history: bool,
     /// How many History entries the runbook keeps
-    #[arg(long, default_value_t = runbox::history::DEFAULT_KEEP, value_name = "N")]
+    #[arg(long, default_value_t = runbox::history::DEFAULT_KEEP, value_name = "N", value_parser = history_keep)]
     history_keep: usize,
     /// Approve STEP in advance, when it is marked approval_required (repeatable)
     #[arg(long = "approve", value_name = "STEP")]
@@ -209,6 +209,14 @@ impl LimitArgs {
     fn overrides(&self) -> LimitOverrides {
         LimitOverrides { timeout: self.timeout, fuel: self.fuel, memory: self.memory, output: self.output }
     }
+}
+
+fn history_keep(text: &str) -> Result<usize, String> {
+    let max = runbox::history::MAX_KEEP;
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| (1..=max).contains(n))
+        .ok_or_else(|| format!("`{text}` must be a number of entries from 1 to {max}"))
 }
 
 fn key_value(text: &str) -> Result<(String, String), String> {
@@ -584,6 +592,7 @@ fn run_script(script: Script, args: SandboxArgs, config: &Config) -> anyhow::Res
         args.env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
     let context = StepContext {
         variables,
+        steps: Default::default(),
         env: args.env,
         mounts: workspace.mounts().to_vec(),
         correlation_id: uuid::Uuid::new_v4().to_string(),

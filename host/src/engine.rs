@@ -61,6 +61,9 @@ pub struct Sandbox {
 pub struct StepContext {
     /// Values `get(name)` returns, as JSON.
     pub variables: serde_json::Map<String, serde_json::Value>,
+    /// What `get('steps')` returns: earlier steps' results, shared rather
+    /// than copied into every step.
+    pub steps: Arc<serde_json::Map<String, serde_json::Value>>,
     /// The only environment variables the guest has.
     pub env: Vec<(String, String)>,
     pub mounts: Vec<Mount>,
@@ -438,6 +441,7 @@ pub(crate) struct StepState {
     limits: Limits,
     timed_out: bool,
     variables: serde_json::Map<String, serde_json::Value>,
+    steps: Arc<serde_json::Map<String, serde_json::Value>>,
     correlation_id: String,
     recursion_stack: Vec<String>,
     net: NetPolicy,
@@ -471,6 +475,7 @@ impl StepState {
             limits,
             timed_out: false,
             variables: context.variables.clone(),
+            steps: Arc::clone(&context.steps),
             correlation_id: context.correlation_id.clone(),
             recursion_stack: context.recursion_stack.clone(),
             net: context.net.clone(),
@@ -503,7 +508,10 @@ impl StepTime for StepState {
 
 impl context::Host for StepState {
     fn get(&mut self, name: String) -> Option<String> {
-        self.variables.get(&name).map(|v| v.to_string())
+        match name.as_str() {
+            "steps" => serde_json::to_string(&*self.steps).ok(),
+            _ => self.variables.get(&name).map(|v| v.to_string()),
+        }
     }
 
     fn correlation_id(&mut self) -> String {

@@ -16,6 +16,9 @@ use crate::markdown;
 
 /// How many entries a runbook keeps unless configured otherwise.
 pub const DEFAULT_KEEP: usize = 20;
+/// The most entries a runbook may keep: with each stream's excerpt bounded,
+/// History can never push a runbook past the load limit.
+pub const MAX_KEEP: usize = 100;
 
 /// ISO 8601 in UTC with milliseconds, as in seed 002: `2026-01-23T14:33:02.123Z`.
 const STAMP: &[BorrowedFormatItem<'_>] =

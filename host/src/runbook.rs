@@ -190,6 +190,9 @@ impl Language {
     }
 }
 
+/// Steps a runbook may hold: what a run keeps per step stays bounded.
+pub const MAX_STEPS: usize = 10_000;
+
 /// Runbook files larger than this are refused before they are parsed.
 pub const MAX_RUNBOOK_BYTES: u64 = 4 << 20;
 
@@ -217,6 +220,15 @@ pub fn load(path: &Path) -> Result<Runbook, Invalid> {
         _ => return Err(invalid("a runbook is a `.md` (markdown) or `.yaml`/`.yml` file".to_string())),
     };
     runbook.consent_sha256 = crate::sources::sha256(consented);
+    if let Some(step) = runbook.steps.get(MAX_STEPS) {
+        return Err(Invalid {
+            file: path.to_path_buf(),
+            problems: vec![Problem::new(
+                step.line,
+                format!("the runbook has {} steps; a runbook holds at most {MAX_STEPS}", runbook.steps.len()),
+            )],
+        });
+    }
     Ok(runbook)
 }
 

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
@@ -18,6 +19,7 @@ use crate::history::{self, Entry, EntryBody};
 use crate::http::NetPolicy;
 use crate::limits::{LimitOverrides, Limits};
 use crate::mounts::{self, Workspace};
+use crate::output::{cut, excerpt};
 use crate::plan::{self, Host, Plan};
 use crate::record::{self, Breadcrumb};
 use crate::report::{ApprovalReport, RunReport, StepReport};
@@ -58,7 +60,16 @@ pub struct Config {
     pub approve: Vec<String>,
     /// Ask on the terminal for the approval a step needs.
     pub interactive: bool,
+    /// Bytes of output (stdout and stderr of all steps) a run keeps for
+    /// templates, `--json` and the record; past it, steps keep a marker.
+    pub output_budget: usize,
 }
+
+/// What a run keeps of its steps' output unless configured otherwise.
+pub const DEFAULT_OUTPUT_BUDGET: usize = 8 << 20;
+/// What a History entry keeps of each stream: the runbook file must stay
+/// loadable however loud its runs are.
+pub const HISTORY_STREAM_BYTES: usize = 8 << 10;
 
 impl Default for Config {
     fn default() -> Config {
@@ -76,6 +87,7 @@ impl Default for Config {
             secrets: Secrets::default(),
             approve: Vec::new(),
             interactive: false,
+            output_budget: DEFAULT_OUTPUT_BUDGET,
         }
     }
 }
@@ -154,6 +166,7 @@ impl Runner {
                             report.inputs = plan.inputs.clone();
                             let context = StepContext {
                                 variables: variables(&plan.inputs, &plan.env),
+                                steps: Arc::default(),
                                 env: plan.env.clone(),
                                 mounts: workspace.mounts().to_vec(),
                                 correlation_id: report.correlation_id.clone(),
@@ -176,8 +189,13 @@ impl Runner {
         report.duration_ms = started.elapsed().as_millis();
         if self.config.history && runbook.format == Format::Markdown {
             let body = match &report.error {
-                Some(error) => EntryBody::Error(format!("{}: {}", error.code, error.message)),
-                None => EntryBody::Output { stdout: report.stdout.clone(), stderr: report.stderr.clone() },
+                Some(error) => {
+                    EntryBody::Error(excerpt(&format!("{}: {}", error.code, error.message), HISTORY_STREAM_BYTES))
+                }
+                None => EntryBody::Output {
+                    stdout: excerpt(&report.stdout, HISTORY_STREAM_BYTES),
+                    stderr: excerpt(&report.stderr, HISTORY_STREAM_BYTES),
+                },
             };
             let entry = Entry { at: OffsetDateTime::now_utc(), exit_code: report.exit_code, body };
             if let Err(e) = history::append(&runbook.path, &entry, self.config.history_keep) {
@@ -238,7 +256,7 @@ impl Runner {
     }
 
     fn run_steps(&self, runbook: &Runbook, plan: &Plan, mut context: StepContext, report: &mut RunReport) {
-        let mut results = Map::new();
+        let mut budget = self.config.output_budget;
         for (step, script) in runbook.steps.iter().zip(&plan.scripts) {
             let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
             let progress = self.config.echo && std::io::stderr().is_terminal();
@@ -259,7 +277,7 @@ impl Runner {
                     if progress {
                         eprintln!("runbox: ▶ {} ({}, line {})", step.name, step.language.as_str(), step.line);
                     }
-                    let scope = Scope { inputs: &plan.inputs, steps: &results };
+                    let scope = Scope { inputs: &plan.inputs, steps: &context.steps };
                     let report = match self.prepare(runbook, step, script, &scope, &context) {
                         Ok((prepared, step_context)) => {
                             let outcome = self.sandbox.run(&prepared, &step_context, limits, self.config.echo);
@@ -285,9 +303,20 @@ impl Runner {
                 }
             };
             step_report.approval = approval;
+            // What the run keeps of all its steps' output is bounded, however
+            // many steps there are and however loud.
+            let why = "the run keeps at most its output budget";
+            for (text, truncated) in [
+                (&mut step_report.stdout, &mut step_report.stdout_truncated),
+                (&mut step_report.stderr, &mut step_report.stderr_truncated),
+            ] {
+                *truncated |= cut(text, budget, why);
+                budget = budget.saturating_sub(text.len());
+            }
             report.stdout.push_str(&step_report.stdout);
             report.stderr.push_str(&step_report.stderr);
-            results.insert(
+            // The only other reference went with the last step's store: no copy.
+            Arc::make_mut(&mut context.steps).insert(
                 step.name.clone(),
                 json!({
                     "exit_code": step_report.exit_code,
@@ -296,7 +325,6 @@ impl Runner {
                     "result": step_report.result,
                 }),
             );
-            context.variables.insert("steps".into(), Value::Object(results.clone()));
             let failed = step_report.exit_code != 0;
             let stop = failed && step.on_error == OnError::Fail;
             step_report.continued = failed && !stop;
@@ -425,7 +453,6 @@ fn variables(inputs: &Map<String, Value>, env: &[(String, String)]) -> Map<Strin
     vars.extend(inputs.clone());
     vars.insert("inputs".into(), Value::Object(inputs.clone()));
     vars.insert("env".into(), Value::Object(env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()));
-    vars.insert("steps".into(), Value::Object(Map::new()));
     vars
 }
 

@@ -127,3 +127,65 @@ fn a_sleep_longer_than_the_deadline_ends_at_the_deadline() {
     s.runbox().args(["sh", "--timeout", "5s", "-c", "sleep 0.3; echo woke"]).run().success().stdout_has("woke\n");
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
+
+/// A markdown runbook of `n` JS steps, each printing `bytes` (newline
+/// included) to stdout and to stderr.
+fn loud(n: usize, bytes: usize) -> String {
+    let step = format!("```js\nconsole.log('o'.repeat({0})); console.error('e'.repeat({0}))\n```\n", bytes - 1);
+    crate::harness::runbook("Loud", "", &[], &[], &step.repeat(n))
+}
+
+#[test]
+fn what_a_run_keeps_of_many_loud_steps_is_bounded() {
+    let s = Scratch::new();
+    s.write("Loud.md", &loud(120, 1 << 20));
+    let run = s.runbox().args(["run", "--json", "--no-history", "Loud.md"]).run();
+    let json = run.success().json();
+    let steps = json["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 120, "every step ran");
+    let kept: usize =
+        steps.iter().map(|s| s["stdout"].as_str().unwrap().len() + s["stderr"].as_str().unwrap().len()).sum();
+    let budget = runbox::DEFAULT_OUTPUT_BUDGET;
+    // Each cut step adds one short marker line.
+    assert!(kept <= budget + 240 * 100, "kept {kept} bytes of output, budget {budget}");
+    assert!(kept >= budget, "the budget is used, not wasted: {kept}");
+    assert_eq!(steps[0]["stdout"].as_str().unwrap().len(), 1 << 20, "the first steps are whole");
+    let last = steps[119]["stdout"].as_str().unwrap();
+    assert!(
+        last.starts_with("[runbox: 1048576 more bytes not kept: the run keeps at most its output budget]"),
+        "{last:.200}"
+    );
+    assert_eq!(steps[119]["stdout_truncated"], true);
+    // The record is one line of about the kept output (twice: steps and totals).
+    let log = s.log();
+    assert!(log.len() < 3 * budget, "the record is {} bytes", log.len());
+    assert!(run.stdout.len() < 3 * budget, "--json printed {} bytes", run.stdout.len());
+}
+
+#[test]
+fn the_history_of_a_loud_runbook_stays_loadable() {
+    let s = Scratch::new();
+    s.write("Loud.md", &loud(1, 1 << 20));
+    for _ in 0..25 {
+        s.runbox().args(["run", "Loud.md"]).run().success();
+    }
+    let text = s.read("Loud.md");
+    assert_eq!(crate::harness::history_headings(&text).len(), 20);
+    // 20 entries of two 8 KiB excerpts, not 20 MiB.
+    assert!(text.len() < 20 * 2 * (runbox::HISTORY_STREAM_BYTES + 200) + 2000, "{} bytes", text.len());
+    assert!(text.contains("bytes left out of History; the JSON record keeps more]"));
+    s.runbox().args(["validate", "Loud.md"]).run().success();
+    s.runbox().args(["run", "Loud.md", "--history-keep", "1000"]).run().code(2).stderr_has("from 1 to 100");
+}
+
+#[test]
+fn a_runbook_holds_at_most_ten_thousand_steps() {
+    let s = Scratch::new();
+    let text = crate::harness::runbook("Many", "", &[], &[], &"```js\nreturn 1\n```\n".repeat(10_001));
+    s.write("Many.md", &text);
+    s.runbox()
+        .args(["validate", "Many.md"])
+        .run()
+        .code(1)
+        .stderr_has("the runbook has 10001 steps; a runbook holds at most 10000");
+}
