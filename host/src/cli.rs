@@ -18,6 +18,15 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+/// `println!` that returns the error instead of panicking: `runbox list |
+/// head` closes the pipe early, and that ends runbox quietly (see main.rs).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "runbox", version, about = "Run team runbooks inside a WebAssembly sandbox")]
 pub(crate) struct Args {
@@ -257,7 +266,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
                 validating: true,
                 protected: config.protected(),
             };
-            Ok(validate(&runbooks, &host))
+            validate(&runbooks, &host)
         }
         Command::Allow { runbooks } => allow(&runbooks, &config),
         Command::Revoke { runbooks } => revoke(&runbooks, &config),
@@ -274,7 +283,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         Err(invalid) => {
             let report = runbox::record_invalid(&invalid);
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 eprintln!("runbox: {invalid}");
             }
@@ -314,7 +323,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     let report = runner.run(&runbook, &inputs);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(error) = &report.error {
         eprintln!("runbox: {} refused: {}: {}", runbook.file_name(), error.code, error.message);
     }
@@ -325,7 +334,7 @@ fn secrets(dir: Option<PathBuf>) -> Secrets {
     dir.map_or_else(Secrets::default, |dir| Secrets { dir })
 }
 
-fn validate(paths: &[PathBuf], host: &Host) -> i32 {
+fn validate(paths: &[PathBuf], host: &Host) -> anyhow::Result<i32> {
     let mut failed = 0;
     for path in paths {
         let checked = runbook::load(path).and_then(|runbook| {
@@ -335,12 +344,12 @@ fn validate(paths: &[PathBuf], host: &Host) -> i32 {
         });
         match checked {
             Ok((runbook, plan)) => {
-                println!("ok: {}", path.display());
+                say!("ok: {}", path.display());
                 let asks = consent::asks(&runbook, &plan.paths);
                 if !asks.is_empty() {
-                    println!("  it asks for what needs your grant:");
+                    say!("  it asks for what needs your grant:");
                     for ask in &asks {
-                        println!("  - {ask}: {}", ask.flag());
+                        say!("  - {ask}: {}", ask.flag());
                     }
                 }
             }
@@ -350,7 +359,7 @@ fn validate(paths: &[PathBuf], host: &Host) -> i32 {
             }
         }
     }
-    if failed == 0 { 0 } else { 1 }
+    Ok(if failed == 0 { 0 } else { 1 })
 }
 
 /// Records consent to what each runbook asks, at its current sha256.
@@ -365,11 +374,11 @@ fn allow(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
             .record(&runbook, &asks)
             .with_context(|| format!("cannot record consent for {}", path.display()))?;
         if asks.is_empty() {
-            println!("allowed: {} (it asks for nothing beyond the safe defaults)", path.display());
+            say!("allowed: {} (it asks for nothing beyond the safe defaults)", path.display());
         } else {
-            println!("allowed: {} at sha256 {}:", path.display(), runbook.consent_sha256);
+            say!("allowed: {} at sha256 {}:", path.display(), runbook.consent_sha256);
             for ask in &asks {
-                println!("  - {ask}");
+                say!("  - {ask}");
             }
         }
         tracing::debug!("consent recorded in {}", file.display());
@@ -380,8 +389,8 @@ fn allow(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
 fn revoke(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
     for path in paths {
         match config.consent.revoke(path).with_context(|| format!("cannot revoke consent for {}", path.display()))? {
-            true => println!("revoked: {}", path.display()),
-            false => println!("{}: no consent was recorded", path.display()),
+            true => say!("revoked: {}", path.display()),
+            false => say!("{}: no consent was recorded", path.display()),
         }
     }
     Ok(0)
@@ -436,13 +445,13 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        say!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(0);
     }
     for rb in &listed {
         let summary = rb.description.lines().next().unwrap_or("").trim();
         let steps: Vec<String> = rb.steps.iter().map(|s| format!("{} ({})", s.name, s.language.as_str())).collect();
-        println!("{}  {}\n    {summary}\n    steps: {}", rb.name, rb.path.display(), steps.join(", "));
+        say!("{}  {}\n    {summary}\n    steps: {}", rb.name, rb.path.display(), steps.join(", "));
     }
     if listed.is_empty() {
         eprintln!("runbox: no runbooks under {}", dir.display());
@@ -505,24 +514,32 @@ fn history(path: &Path, json: bool, log: Option<&Path>) -> anyhow::Result<i32> {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&entries)?);
+        say!("{}", serde_json::to_string_pretty(&entries)?);
         return Ok(0);
     }
     if entries.is_empty() {
-        println!("{}: no executions recorded", path.display());
+        say!("{}: no executions recorded", path.display());
     }
     for entry in &entries {
-        println!("{} | exit code {}", entry["at"].as_str().unwrap_or("?"), entry["exit_code"]);
+        say!("{} | exit code {}", visible(entry["at"].as_str().unwrap_or("?")), entry["exit_code"]);
         for key in ["error", "stdout", "stderr"] {
             if let Some(text) = entry.get(key).and_then(Value::as_str).filter(|t| !t.is_empty()) {
-                println!("  {key}:");
+                say!("  {key}:");
                 for line in text.lines() {
-                    println!("    {line}");
+                    say!("    {}", visible(line));
                 }
             }
         }
     }
     Ok(0)
+}
+
+/// `text` with control characters shown as escapes: recorded output must not
+/// move the cursor, rewrite lines or retitle the terminal it is shown on.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\t' { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
 }
 
 fn run_js(args: JsArgs, config: &Config) -> anyhow::Result<i32> {
@@ -613,7 +630,7 @@ fn run_script(script: Script, args: SandboxArgs, config: &Config) -> anyhow::Res
             "result": outcome.result,
             "error": error,
         });
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(outcome.exit_code)
 }

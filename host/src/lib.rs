@@ -27,6 +27,7 @@ mod http;
 pub mod inputs;
 pub mod limits;
 pub mod markdown;
+pub mod mask;
 pub mod mounts;
 mod output;
 pub mod plan;

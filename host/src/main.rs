@@ -11,6 +11,15 @@ fn main() -> ExitCode {
     cli::init_logging(args.log.as_deref());
     match cli::run(args) {
         Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(if status == 0 { 0 } else { 1 })),
+        // The reader went away (`runbox list | head`): stop quietly, with
+        // the status a process killed by SIGPIPE has.
+        Err(error)
+            if error.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(141)
+        }
         Err(error) => {
             eprintln!("runbox: {error:#}");
             ExitCode::from(2)

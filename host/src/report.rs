@@ -161,6 +161,21 @@ impl StepReport {
         }
     }
 
+    /// Masks secret values in everything the step's report keeps.
+    pub(crate) fn mask(&mut self, masker: &crate::mask::Masker) {
+        masker.text(&mut self.stdout);
+        masker.text(&mut self.stderr);
+        if let Some(result) = &mut self.result {
+            masker.json(result);
+        }
+        if let Some(error) = &mut self.error {
+            masker.text(&mut error.message);
+            if let Some(stack) = &mut error.stack {
+                masker.text(stack);
+            }
+        }
+    }
+
     /// A step that did not run: `code` says why.
     pub(crate) fn refused(
         step: &Step,

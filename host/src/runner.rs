@@ -18,6 +18,7 @@ use crate::guest::GuestCache;
 use crate::history::{self, Entry, EntryBody};
 use crate::http::NetPolicy;
 use crate::limits::{LimitOverrides, Limits};
+use crate::mask::Masker;
 use crate::mounts::{self, Workspace};
 use crate::output::{cut, excerpt};
 use crate::plan::{self, Host, Plan};
@@ -257,6 +258,7 @@ impl Runner {
 
     fn run_steps(&self, runbook: &Runbook, plan: &Plan, mut context: StepContext, report: &mut RunReport) {
         let mut budget = self.config.output_budget;
+        let masker = Masker::new(&plan.env);
         for (step, script) in runbook.steps.iter().zip(&plan.scripts) {
             let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
             let progress = self.config.echo && std::io::stderr().is_terminal();
@@ -303,6 +305,7 @@ impl Runner {
                 }
             };
             step_report.approval = approval;
+            step_report.mask(&masker);
             // What the run keeps of all its steps' output is bounded, however
             // many steps there are and however loud.
             let why = "the run keeps at most its output budget";

@@ -89,11 +89,15 @@ pub fn resolve(runbook: &Runbook, step: &Step, secrets: &Secrets) -> Result<Reso
     }
 }
 
+/// What the audit shows of a secret script's hash: a plain sha256 of a short
+/// secret would let anyone who reads the log guess it.
+pub const WITHHELD_HASH: &str = "withheld (the script is a secret)";
+
 fn audit(kind: &'static str, reference: String, text: &str, with_content: bool) -> SourceReport {
     SourceReport {
         kind,
         reference,
-        sha256: sha256(text),
+        sha256: if with_content { sha256(text) } else { WITHHELD_HASH.to_string() },
         content: with_content.then(|| text.to_string()),
         registry: None,
     }
@@ -230,6 +234,8 @@ fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, 
         Some(_) => {}
     }
     let mut audit = audit(kind, reference, &text, kind != "secret");
+    // Pinned in registry.yaml, so no secret: the hash the approval is bound to.
+    audit.sha256 = actual;
     audit.registry = Some(crate::report::RegistryReport {
         id: id.to_string(),
         file: file.display().to_string(),

@@ -83,7 +83,7 @@ fn thrown_non_errors_are_reported() {
 #[test]
 fn get_reads_inputs_and_declared_variables_and_nothing_else_leaks() {
     let s = Scratch::new();
-    let script = "```js\nreturn { who: get('who'), n: get('inputs').n, token: get('SERVICE_TOKEN'), \
+    let script = "```js\nreturn { who: get('who'), n: get('inputs').n, token: get('SERVICE_TOKEN'), token_ok: get('SERVICE_TOKEN') === 't0k3n', \
                   home: get('HOME') ?? null, missing: get('nope') === undefined, \
                   globals: [typeof require, typeof process, typeof module] }\n```";
     s.write("Vars.md", &crate::harness::runbook("Vars", "SERVICE_TOKEN: a token", &[], &[], script));
@@ -98,7 +98,8 @@ fn get_reads_inputs_and_declared_variables_and_nothing_else_leaks() {
     let json = run.success().json();
     assert_eq!(
         json["steps"][0]["result"],
-        serde_json::json!({ "who": "ops", "n": "3", "token": "t0k3n", "home": null, "missing": true,
+        // The step read the token; what it returned is masked (its name looks secret).
+        serde_json::json!({ "who": "ops", "n": "3", "token": "***", "token_ok": true, "home": null, "missing": true,
                             "globals": ["undefined", "undefined", "undefined"] })
     );
 }

@@ -72,3 +72,61 @@ fn each_execution_logs_one_json_record_with_its_audit_trail() {
     assert_eq!(step["result"], 7);
     assert!(step["fuel_consumed"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn secret_looking_variables_are_masked_in_history_the_record_and_json() {
+    let s = Scratch::new();
+    let token = "tok-PLANTED-31337";
+    let script = "```sh\necho \"token is $API_TOKEN, region $REGION\"\necho \"$API_TOKEN\" >&2\n```\n\n```js\nreturn {t: get('API_TOKEN')}\n```";
+    s.write("Mask.md", &crate::harness::runbook("Mask", "API_TOKEN: a token\nREGION: where", &[], &[], script));
+    let run = s.runbox().env("API_TOKEN", token).env("REGION", "eu-west-1").args(["run", "--json", "Mask.md"]).run();
+    let json = run.success().json();
+    assert_eq!(json["steps"][0]["stdout"], "token is ***, region eu-west-1\n");
+    assert_eq!(json["steps"][0]["stderr"], "***\n");
+    assert_eq!(json["steps"][1]["result"], serde_json::json!({"t": "***"}));
+    for (what, text) in [("--json", run.stdout.clone()), ("history", s.read("Mask.md")), ("record", s.log())] {
+        assert!(!text.contains(token), "the token is in the {what}: {text}");
+        assert!(text.contains("***"), "{what}: {text}");
+    }
+}
+
+#[test]
+fn a_secret_scripts_hash_is_not_logged() {
+    let s = Scratch::new();
+    let secret = "echo hi";
+    let text = "name: S\nsteps:\n  - name: a\n    type: sh\n    with: { script_from_secret: { env: OPS_SCRIPT } }\n";
+    s.write("s.yaml", text);
+    s.runbox().env("OPS_SCRIPT", secret).args(["run", "s.yaml"]).run().success();
+    let log = s.log();
+    assert!(!log.contains(&runbox::sources::sha256(secret)), "{log}");
+    assert!(log.contains("\"sha256\":\"withheld (the script is a secret)\""), "{log}");
+}
+
+#[test]
+fn history_shows_control_characters_as_escapes() {
+    let s = Scratch::new();
+    let script = "```js\nconsole.log('ok\\r\\u001b[2J\\u001b]0;pwned\\u0007done')\n```";
+    s.write("Esc.md", &crate::harness::runbook("Esc", "", &[], &[], script));
+    s.runbox().args(["run", "Esc.md"]).run().success();
+    let run = s.runbox().args(["history", "Esc.md"]).run();
+    run.success().stdout_has("    ok\\r\\u{1b}[2J\\u{1b}]0;pwned\\u{7}done\n");
+    assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\r'), "{:?}", run.stdout);
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_list_and_history_quietly() {
+    let s = Scratch::new();
+    s.samples();
+    for _ in 0..3 {
+        s.runbox().env("GREETING_NAME", "Ada").args(["run", "HelloWorld.md"]).run().success();
+    }
+    for args in [vec!["list", "."], vec!["history", "HelloWorld.md"]] {
+        let mut child = s.runbox().args(&args).spawn();
+        // Close the read end before runbox writes: every write is a broken pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+    }
+}
