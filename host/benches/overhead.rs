@@ -13,6 +13,7 @@ const STEP_RUNS: usize = 2000;
 const SHELL_RUNS: usize = 1000;
 const LOOP: &str = "i=0; while [ $i -lt 100000 ]; do i=$((i + 1)); done; echo $i";
 const PROCESS_RUNS: usize = 40;
+const DEADLINE_RUNS: usize = 20;
 
 fn main() -> anyhow::Result<()> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -111,6 +112,30 @@ fn main() -> anyhow::Result<()> {
         theirs.map_or("–".to_string(), |t| format!("{:.1}× faster", t.as_secs_f64() / ours.as_secs_f64()))
     };
     let machine = format!("{} cores, {}", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
+    // A wait that outlives the deadline: `sleep 100` under a 200 ms timeout,
+    // how late the step ends, against coreutils `timeout 0.2 bash -c 'sleep 100'`.
+    let sleeper = Script::new(Language::Shell, "sleep 100", "bench.sh");
+    let deadline = Duration::from_millis(200);
+    let limits = Limits { timeout: deadline, ..Limits::default() };
+    let mut late = Vec::with_capacity(DEADLINE_RUNS);
+    for _ in 0..DEADLINE_RUNS {
+        let t = Instant::now();
+        let outcome = sandbox.run(&sleeper, &context, limits, false);
+        late.push(t.elapsed().saturating_sub(deadline));
+        assert_eq!(outcome.exit_code, 124, "{:?}", outcome.error);
+    }
+    let (late_p50, late_p99) = percentiles(&mut late);
+    // `timeout` exits 124 by design; time each run whatever its status.
+    let mut coreutils_late = Vec::with_capacity(DEADLINE_RUNS);
+    for _ in 0..DEADLINE_RUNS {
+        let t = Instant::now();
+        if Command::new("timeout").args(["0.2", "bash", "-c", "sleep 100"]).status().is_err() {
+            break;
+        }
+        coreutils_late.push(t.elapsed().saturating_sub(deadline));
+    }
+    let coreutils = (coreutils_late.len() == DEADLINE_RUNS).then(|| percentiles(&mut coreutils_late));
+
     let report = format!(
         "# Benchmarks\n\n\
          Measured by `just bench` (`cargo bench --bench overhead`) on {machine}, {date}.\n\
@@ -138,6 +163,13 @@ fn main() -> anyhow::Result<()> {
          A CPU-bound script, `{LOOP}`: runbox {} ({} fuel), bash {} (median of 5).\n\
          bashkit interprets each command at about 90k wasm instructions; bash is the faster interpreter for\n\
          long loops, runbox for the many short steps runbooks are made of.\n\n\
+         ## Deadline lateness\n\n\
+         How long after its 200 ms deadline a step that runs `sleep 100` ends ({DEADLINE_RUNS} runs), against\n\
+         coreutils `timeout 0.2 bash -c 'sleep 100'` (whole process, so it includes starting bash).\n\n\
+         | | p50 | p99 |\n|---|---|---|\n\
+         | runbox (`Timeout`) | {} | {} |\n\
+         | coreutils `timeout` | {} | {} |\n\n\
+         Target: within 10 ms of the deadline.\n\n\
          ## End to end\n\n\
          Wall time of a whole process, median of {PROCESS_RUNS} runs: `runbox run --no-history bench/OneLine.md`\n\
          (a one-line `console.log(1)` runbook, compiled guest cached) against `node -e 'console.log(1)'`.\n\n\
@@ -168,6 +200,10 @@ fn main() -> anyhow::Result<()> {
         ms(runbox_loop),
         looped.fuel_consumed,
         opt(bash_loop.map(|b| b.0), &ms),
+        ms(late_p50),
+        ms(late_p99),
+        opt(coreutils.map(|c| c.0), &ms),
+        opt(coreutils.map(|c| c.1), &ms),
         ms(e2e_runbox.0),
         ms(e2e_runbox.1),
         opt(e2e_node.map(|n| n.0), &ms),
