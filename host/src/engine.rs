@@ -404,8 +404,17 @@ fn script_error(e: ScriptError, secret: bool) -> StepError {
         let message = "the script comes from a secret, so the message is withheld".to_string();
         return StepError { code, message, line: e.line, column: e.column, stack: None };
     }
-    StepError { code, message: e.message, line: e.line, column: e.column, stack: e.stack }
+    // A guest chooses its message's size (`throw new Error('x'.repeat(3e7))`):
+    // runbox keeps the start of it.
+    let capped = |mut text: String| {
+        crate::output::cut(&mut text, MAX_MESSAGE_BYTES, "error messages are kept up to 16 KiB");
+        text
+    };
+    StepError { code, message: capped(e.message), line: e.line, column: e.column, stack: e.stack.map(capped) }
 }
+
+/// What is kept of a guest's error message, and of its stack.
+const MAX_MESSAGE_BYTES: usize = 16 << 10;
 
 /// Names the limit that stopped a guest, from what the store recorded.
 fn stopped(state: &StepState, trap: &wasmtime::Error) -> StepError {

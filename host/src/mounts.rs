@@ -189,6 +189,8 @@ fn resolve_one(
              declare an absolute path if that is intended"
         )
     };
+    // A FIFO would hang validation on open, a device would be copied forever.
+    let not_regular = || format!("input path `{raw}` is neither a regular file nor a directory");
     let declared = |host: PathBuf, kind: Kind, bound: Bound| Declared {
         written: raw.to_string(),
         line: req.line,
@@ -211,6 +213,7 @@ fn resolve_one(
                 let dir = base.open_dir(target).map_err(|e| if is_escape(&e) { outside(&e) } else { e.to_string() })?;
                 opened(dir.into_std_file(), if input { Kind::InputDir } else { Kind::Output }, fallback)
             }
+            Ok(meta) if input && !meta.is_file() => Err(not_regular()),
             Ok(_) if input => {
                 let file = base.open(target).map_err(|e| if is_escape(&e) { outside(&e) } else { e.to_string() })?;
                 opened(file.into_std(), Kind::InputFile, fallback)
@@ -249,6 +252,7 @@ fn resolve_one(
                     .map_err(|e| format!("{what} path `{raw}`: {e}"))?;
                 opened(dir.into_std_file(), if input { Kind::InputDir } else { Kind::Output }, path)
             }
+            Ok(meta) if input && !meta.is_file() => Err(not_regular()),
             Ok(_) if input => {
                 let file = File::open(&path).map_err(|e| format!("input path `{raw}`: {e}"))?;
                 opened(file, Kind::InputFile, path)

@@ -82,6 +82,9 @@ pub struct StepReport {
     pub continued: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
+    /// The step returned a result the run had no room left to keep.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub result_omitted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorReport>,
 }
@@ -157,6 +160,7 @@ impl StepReport {
             fuel_consumed: outcome.fuel_consumed,
             limits,
             result: outcome.result,
+            result_omitted: false,
             error: outcome.error.map(ErrorReport::from),
         }
     }
@@ -200,7 +204,41 @@ impl StepReport {
             approval: None,
             continued: false,
             result: None,
+            result_omitted: false,
             error: Some(ErrorReport { code, message, line: None, column: None, stack: None }),
         }
     }
+
+    /// Cuts what the step keeps — streams, result, error — to what is left
+    /// of the run's output `budget`, and takes it from the budget. An error
+    /// keeps at least its first line's worth, so a failure stays readable.
+    pub(crate) fn keep_within(&mut self, budget: &mut usize) {
+        let why = "the run keeps at most its output budget";
+        for (text, truncated) in
+            [(&mut self.stdout, &mut self.stdout_truncated), (&mut self.stderr, &mut self.stderr_truncated)]
+        {
+            *truncated |= crate::output::cut(text, *budget, why);
+            *budget = budget.saturating_sub(text.len());
+        }
+        if let Some(result) = &self.result {
+            let size = result.to_string().len();
+            if size > *budget {
+                self.result = None;
+                self.result_omitted = true;
+                self.stderr
+                    .push_str(&format!("[runbox: the step's result ({size} bytes of JSON) is not kept: {why}]\n"));
+            } else {
+                *budget -= size;
+            }
+        }
+        if let Some(error) = &mut self.error {
+            for text in std::iter::once(&mut error.message).chain(error.stack.as_mut()) {
+                crate::output::cut(text, (*budget).max(MIN_KEPT_MESSAGE), why);
+                *budget = budget.saturating_sub(text.len());
+            }
+        }
+    }
 }
+
+/// What an error message or stack keeps when the run's budget is spent.
+const MIN_KEPT_MESSAGE: usize = 512;

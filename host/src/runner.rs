@@ -20,7 +20,7 @@ use crate::http::NetPolicy;
 use crate::limits::{LimitOverrides, Limits};
 use crate::mask::Masker;
 use crate::mounts::{self, Workspace};
-use crate::output::{cut, excerpt};
+use crate::output::excerpt;
 use crate::plan::{self, Host, Plan};
 use crate::record::{self, Breadcrumb};
 use crate::report::{ApprovalReport, RunReport, StepReport};
@@ -306,16 +306,9 @@ impl Runner {
             };
             step_report.approval = approval;
             step_report.mask(&masker);
-            // What the run keeps of all its steps' output is bounded, however
-            // many steps there are and however loud.
-            let why = "the run keeps at most its output budget";
-            for (text, truncated) in [
-                (&mut step_report.stdout, &mut step_report.stdout_truncated),
-                (&mut step_report.stderr, &mut step_report.stderr_truncated),
-            ] {
-                *truncated |= cut(text, budget, why);
-                budget = budget.saturating_sub(text.len());
-            }
+            // What the run keeps of all its steps is bounded, however many
+            // steps there are and however loud.
+            step_report.keep_within(&mut budget);
             report.stdout.push_str(&step_report.stdout);
             report.stderr.push_str(&step_report.stderr);
             // The only other reference went with the last step's store: no copy.

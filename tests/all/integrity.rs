@@ -144,3 +144,16 @@ fn the_scratch_directory_is_private_to_the_user_and_removed_afterwards() {
     assert_eq!(modes, [0o700], "the scratch directory exists while the step runs, and only its user can enter it");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "the scratch directory is removed");
 }
+
+#[test]
+fn an_input_that_is_a_fifo_or_a_device_is_refused_not_waited_on() {
+    let s = Scratch::new();
+    let made = std::process::Command::new("mkfifo").arg(s.join("pipe")).status().unwrap();
+    assert!(made.success());
+    s.write("Fifo.md", &runbook("Fifo", "", &["./pipe"], &[], "```js\nreturn 1\n```"));
+    let run = s.runbox().args(["validate", "Fifo.md"]).run();
+    run.code(1).stderr_has("Fifo.md:12: input path `./pipe` is neither a regular file nor a directory");
+    s.write("Dev.md", &runbook("Dev", "", &["/dev/zero"], &[], "```js\nreturn 1\n```"));
+    let run = s.runbox().args(["run", "--allow-read", "/dev/zero", "Dev.md"]).run();
+    run.code(2).stderr_has("input path `/dev/zero` is neither a regular file nor a directory");
+}

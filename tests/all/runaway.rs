@@ -189,3 +189,38 @@ fn a_runbook_holds_at_most_ten_thousand_steps() {
         .code(1)
         .stderr_has("the runbook has 10001 steps; a runbook holds at most 10000");
 }
+
+#[test]
+fn huge_results_and_error_messages_count_against_the_runs_budget() {
+    let s = Scratch::new();
+    let mut text = String::from("name: Heavy\nsteps:\n");
+    for i in 0..12 {
+        text.push_str(&format!(
+            "  - name: r{i}\n    type: js\n    on_error: continue\n    with: {{ inline_script: \"return 'r'.repeat(4e6)\" }}\n"
+        ));
+        text.push_str(&format!(
+            "  - name: e{i}\n    type: js\n    on_error: continue\n    with: {{ inline_script: \"throw new Error('e'.repeat(4e6))\" }}\n"
+        ));
+    }
+    s.write("heavy.yaml", &text);
+    let run = s.runbox().args(["run", "--json", "heavy.yaml"]).run();
+    let json = run.success().json();
+    let steps = json["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 24, "every step ran");
+    let budget = runbox::DEFAULT_OUTPUT_BUDGET;
+    // 12 results and 12 errors of 4 MB each would be 96 MB (and each error twice: message and stderr).
+    assert!(run.stdout.len() < 3 * budget, "--json printed {} bytes", run.stdout.len());
+    assert!(s.log().len() < 3 * budget, "the record is {} bytes", s.log().len());
+    assert_eq!(steps[0]["result"].as_str().map(str::len), Some(4_000_000), "the first result is whole");
+    let dropped = steps.iter().find(|s| s["result_omitted"] == true).expect("a later result is dropped");
+    assert!(
+        dropped["stderr"].as_str().unwrap().contains("the step's result (4000002 bytes of JSON) is not kept"),
+        "{dropped:#}"
+    );
+    let error = steps[1]["error"]["message"].as_str().unwrap();
+    assert!(
+        error.len() < 100_000 && error.contains("bytes not kept"),
+        "an error message is capped: {} bytes",
+        error.len()
+    );
+}
