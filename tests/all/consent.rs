@@ -10,6 +10,13 @@ fn asking(s: &Scratch, inputs: &[&str], outputs: &[&str]) -> std::path::PathBuf 
     s.write("Ask.md", &runbook("Ask", "", inputs, outputs, "```sh\necho ran\n```"))
 }
 
+/// A directory outside the runbook's folder, and its real path.
+fn outside_dir() -> (tempfile::TempDir, String) {
+    let outside = tempfile::tempdir().unwrap();
+    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    (outside, dir)
+}
+
 #[track_caller]
 fn refused_with(s: &Scratch, extra: &[&str], flags: &[&str]) {
     let run = s.runbox().args(["run", "--no-history", "Ask.md"]).args(extra).run();
@@ -36,8 +43,7 @@ fn relative_paths_inside_the_folder_and_declared_variables_need_no_grant() {
 #[test]
 fn absolute_paths_need_allow_read_or_allow_write() {
     let s = Scratch::new();
-    let outside = tempfile::tempdir().unwrap();
-    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    let (outside, dir) = outside_dir();
     asking(&s, &[&dir], &[]);
     refused_with(&s, &[], &[&format!("--allow-read {dir}")]);
     runs(&s, &["--allow-read", &dir]);
@@ -101,8 +107,7 @@ fn network_hosts_need_allow_net() {
 #[test]
 fn a_refusal_goes_to_history_and_the_record_says_how_it_was_decided() {
     let s = Scratch::new();
-    let outside = tempfile::tempdir().unwrap();
-    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    let (_keep, dir) = outside_dir();
     asking(&s, &[&dir], &[]);
     s.runbox().args(["run", "Ask.md"]).run().code(126);
     let text = s.read("Ask.md");
@@ -118,8 +123,7 @@ fn a_refusal_goes_to_history_and_the_record_says_how_it_was_decided() {
 #[test]
 fn validate_names_what_needs_a_grant() {
     let s = Scratch::new();
-    let outside = tempfile::tempdir().unwrap();
-    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    let (_keep, dir) = outside_dir();
     asking(&s, &[&dir], &[]);
     let run = s.runbox().args(["validate", "Ask.md"]).run();
     run.success().stdout_has(&format!(
@@ -130,8 +134,7 @@ fn validate_names_what_needs_a_grant() {
 #[test]
 fn runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revoked() {
     let s = Scratch::new();
-    let outside = tempfile::tempdir().unwrap();
-    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    let (_keep, dir) = outside_dir();
     let path = asking(&s, &[&dir], &[]);
     s.runbox().args(["run", "Ask.md"]).run().code(126);
     s.runbox().args(["allow", "Ask.md"]).run().success().stdout_has("allowed: Ask.md at sha256 ");
@@ -169,8 +172,7 @@ fn consent_does_not_cover_a_new_target_behind_the_same_file() {
 #[test]
 fn on_a_terminal_runbox_lists_what_is_asked_and_prompts() {
     let s = Scratch::new();
-    let outside = tempfile::tempdir().unwrap();
-    let dir = outside.path().canonicalize().unwrap().display().to_string();
+    let (_keep, dir) = outside_dir();
     asking(&s, &[&dir], &[]);
     // The terminal merges the streams into stdout.
     let declined = s.runbox().args(["run", "--no-history", "Ask.md"]).on_terminal("n\n");
