@@ -12,7 +12,7 @@ use runbox::plan::{self, Host};
 use runbox::record::{self, RecordFile};
 use runbox::runbook::{self, Format};
 use runbox::sources::Secrets;
-use runbox::{Config, Inputs, Language, NetPolicy, Runner, Sandbox, Script, StepContext};
+use runbox::{Config, Inputs, Language, NetPolicy, Runner, Sandbox, Script, StepContext, visible, visible_lines};
 use serde_json::{Value, json};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -285,7 +285,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
             if args.json {
                 say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                eprintln!("runbox: {invalid}");
+                eprintln!("runbox: {}", visible_lines(&invalid.to_string()));
             }
             return Ok(report.exit_code);
         }
@@ -325,7 +325,12 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     if args.json {
         say!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(error) = &report.error {
-        eprintln!("runbox: {} refused: {}: {}", runbook.file_name(), error.code, error.message);
+        eprintln!(
+            "runbox: {} refused: {}: {}",
+            visible(&runbook.file_name()),
+            error.code,
+            visible_lines(&error.message)
+        );
     }
     Ok(report.exit_code)
 }
@@ -349,13 +354,13 @@ fn validate(paths: &[PathBuf], host: &Host) -> anyhow::Result<i32> {
                 if !asks.is_empty() {
                     say!("  it asks for what needs your grant:");
                     for ask in &asks {
-                        say!("  - {ask}: {}", ask.flag());
+                        say!("  - {ask}: {}", visible(&ask.flag()));
                     }
                 }
             }
             Err(invalid) => {
                 failed += 1;
-                eprintln!("{invalid}");
+                eprintln!("{}", visible_lines(&invalid.to_string()));
             }
         }
     }
@@ -532,14 +537,6 @@ fn history(path: &Path, json: bool, log: Option<&Path>) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
-}
-
-/// `text` with control characters shown as escapes: recorded output must not
-/// move the cursor, rewrite lines or retitle the terminal it is shown on.
-fn visible(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() && c != '\t' { c.escape_default().to_string() } else { c.to_string() })
-        .collect()
 }
 
 fn run_js(args: JsArgs, config: &Config) -> anyhow::Result<i32> {

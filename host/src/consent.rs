@@ -8,12 +8,14 @@
 
 use std::fmt;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::http::NetPolicy;
 use crate::mounts::{Declared, Kind};
+use crate::output::visible;
 use crate::runbook::Runbook;
 use crate::state;
 
@@ -55,7 +57,8 @@ impl fmt::Display for Ask {
             AskKind::Write => "write",
             AskKind::Net => "connect to",
         };
-        write!(f, "{what} {} (line {}: {})", self.target, self.line, self.why)
+        // A path is the runbook's to choose: shown so it cannot rewrite the prompt.
+        write!(f, "{what} {} (line {}: {})", visible(&self.target), self.line, visible(&self.why))
     }
 }
 
@@ -117,13 +120,20 @@ fn guarded_inside(output: &Path, runbook: &Path) -> Option<String> {
             let path = entry.path();
             match entry.file_type() {
                 Ok(t) if t.is_dir() => pending.push(path),
-                Ok(_) => {
+                Ok(t) => {
                     let name = entry.file_name().to_string_lossy().into_owned();
+                    let shown = path.strip_prefix(output).unwrap_or(&path).display().to_string();
                     let guarded = name == crate::sources::REGISTRY
                         || path.extension().is_some_and(|e| GUARDED_EXTENSIONS.contains(&&*e.to_string_lossy()));
                     if guarded {
-                        let shown = path.strip_prefix(output).unwrap_or(&path).display().to_string();
                         return Some(format!("it holds `{shown}`, a runbook or script a step could rewrite"));
+                    }
+                    // A hard link is the same file as another name, elsewhere.
+                    let linked = t.is_file() && entry.metadata().is_ok_and(|m| m.nlink() > 1);
+                    if linked {
+                        return Some(format!(
+                            "it holds `{shown}`, which has other hard links: a step could rewrite the file they name"
+                        ));
                     }
                 }
                 Err(_) => {}
@@ -252,15 +262,15 @@ pub struct Decision {
 /// The message of a refused run: what was asked and the flags that grant it.
 pub fn refusal(runbook: &Runbook, asks: &[Ask], grants: &Grants) -> String {
     let missing: Vec<&Ask> = asks.iter().filter(|a| !grants.grants(a)).collect();
-    let mut message = format!("{} asks for what needs your grant:\n", runbook.file_name());
+    let mut message = format!("{} asks for what needs your grant:\n", visible(&runbook.file_name()));
     for ask in &missing {
         message.push_str(&format!("  - {ask}\n"));
     }
-    let flags: Vec<String> = missing.iter().map(|a| a.flag()).collect();
+    let flags: Vec<String> = missing.iter().map(|a| visible(&a.flag())).collect();
     message.push_str(&format!(
         "grant it with {} (or --allow-all), or record consent for this version of the file with `runbox allow {}`",
         flags.join(" "),
-        runbook.path.display()
+        visible(&runbook.path.display().to_string())
     ));
     message
 }

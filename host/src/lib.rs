@@ -44,7 +44,7 @@ pub use engine::{Outcome, Sandbox, Script, StepContext, StepError};
 pub use error::ErrorCode;
 pub use guest::GuestCache;
 pub use http::{MAX_RESPONSE_BYTES, NetPolicy};
-pub use output::{Captured, Echo, excerpt};
+pub use output::{Captured, Echo, excerpt, visible, visible_lines};
 pub use report::{RunReport, StepReport};
 pub use runbook::{Language, Runbook};
 pub use runner::{Config, DEFAULT_OUTPUT_BUDGET, HISTORY_STREAM_BYTES, Inputs, Runner, record_invalid};

@@ -128,6 +128,20 @@ pub fn excerpt(text: &str, limit: usize) -> String {
     out
 }
 
+/// `text` with control characters shown as escapes (`\u{1b}`), tabs kept:
+/// text a runbook or a step chose must not move the cursor, erase lines or
+/// retitle the terminal it is shown on.
+pub fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\t' { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
+/// [`visible`], line by line: newlines are kept.
+pub fn visible_lines(text: &str) -> String {
+    text.split('\n').map(visible).collect::<Vec<_>>().join("\n")
+}
+
 impl IsTerminal for Capture {
     fn is_terminal(&self) -> bool {
         false

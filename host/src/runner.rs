@@ -20,7 +20,7 @@ use crate::http::NetPolicy;
 use crate::limits::{LimitOverrides, Limits};
 use crate::mask::Masker;
 use crate::mounts::{self, Workspace};
-use crate::output::excerpt;
+use crate::output::{excerpt, visible, visible_lines};
 use crate::plan::{self, Host, Plan};
 use crate::record::{self, Breadcrumb};
 use crate::report::{ApprovalReport, RunReport, StepReport};
@@ -234,7 +234,7 @@ impl Runner {
         if !self.config.interactive {
             return decision(false, "not granted");
         }
-        eprintln!("runbox: {} asks for:", runbook.file_name());
+        eprintln!("runbox: {} asks for:", visible(&runbook.file_name()));
         for ask in asks.iter().filter(|a| !grants.grants(a)) {
             eprintln!("  - {ask}");
         }
@@ -406,17 +406,25 @@ impl Runner {
         let approvers = if approval.approvers.is_empty() {
             String::new()
         } else {
-            format!(" (approvers: {})", approval.approvers.join(", "))
+            format!(" (approvers: {})", visible(&approval.approvers.join(", ")))
         };
-        eprintln!("runbox: step `{}` needs approval{approvers}", step.name);
-        eprintln!("runbox: source: {} {}  sha256: {}", script.audit.kind, script.audit.reference, script.audit.sha256);
+        // Everything shown here is the runbook's to choose; none of it may
+        // rewrite what the person deciding sees.
+        let name = visible(&step.name);
+        eprintln!("runbox: step `{name}` needs approval{approvers}");
+        eprintln!(
+            "runbox: source: {} {}  sha256: {}",
+            script.audit.kind,
+            visible(&script.audit.reference),
+            script.audit.sha256
+        );
         eprintln!("----------------------------------------");
-        eprint!("{}", script.text);
+        eprint!("{}", visible_lines(&script.text));
         if !script.text.ends_with('\n') {
             eprintln!();
         }
         eprintln!("----------------------------------------");
-        eprint!("runbox: run step `{}`? [y/N] ", step.name);
+        eprint!("runbox: run step `{name}`? [y/N] ");
         let mut answer = String::new();
         let approved = std::io::stdin().read_line(&mut answer).is_ok()
             && matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes");

@@ -187,3 +187,32 @@ fn on_a_terminal_runbox_lists_what_is_asked_and_prompts() {
     assert_eq!(always.code, 0, "{}", always.stdout);
     s.runbox().args(["run", "--no-history", "Ask.md"]).run().success().stdout_has("ran\n");
 }
+
+#[test]
+fn what_the_prompt_shows_cannot_be_rewritten_by_escape_sequences() {
+    let s = Scratch::new();
+    let (_keep, dir) = outside_dir();
+    // A path that would erase its own line and print a harmless one instead.
+    let text = format!(
+        "name: Hide\npermissions:\n  write: [\"{dir}/x\\e[2K\\r  - read ./data (harmless)\"]\nsteps:\n  - name: a\n    type: sh\n    approval_required: true\n    with: {{ inline_script: \"echo ok # \\e[1A\\e[2Khidden\" }}\n"
+    );
+    s.write("hide.yaml", &text);
+    let asked = s.runbox().args(["run", "hide.yaml"]).on_terminal("n\n");
+    assert_eq!(asked.code, 126, "{}", asked.stdout);
+    assert!(!asked.stdout.contains('\u{1b}'), "an escape reached the terminal: {:?}", asked.stdout);
+    assert!(asked.stdout.contains("x\\u{1b}[2K\\r  - read"), "{:?}", asked.stdout);
+    let approval = s.runbox().args(["run", "hide.yaml", "--allow-all"]).on_terminal("n\n");
+    assert_eq!(approval.code, 77, "{}", approval.stdout);
+    assert!(!approval.stdout.contains('\u{1b}'), "an escape reached the terminal: {:?}", approval.stdout);
+    assert!(approval.stdout.contains("echo ok # \\u{1b}[1A"), "{:?}", approval.stdout);
+}
+
+#[test]
+fn an_output_holding_a_hard_link_needs_a_grant() {
+    // A hard link is the file itself: writing out/notes would rewrite the runbook.
+    let s = Scratch::new();
+    asking(&s, &[], &["./out"]);
+    std::fs::create_dir(s.join("out")).unwrap();
+    std::fs::hard_link(s.join("Ask.md"), s.join("out/notes")).unwrap();
+    refused_with(&s, &[], &["it holds `notes`, which has other hard links"]);
+}
