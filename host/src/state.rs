@@ -80,7 +80,9 @@ pub fn refuse_state(host: &Path, protected: &[Protected]) -> Result<(), String> 
 pub fn check_private(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let me = rustix::process::geteuid().as_raw();
-    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Followed: a symlinked cache is fine as long as no one else can write
+    // where it leads, nor replace the link (its parents are checked below).
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if meta.uid() != me && meta.uid() != 0 {
         return Err(format!("{} belongs to user {}, not to this user ({me})", path.display(), meta.uid()));
     }
@@ -92,7 +94,10 @@ pub fn check_private(path: &Path) -> Result<(), String> {
             path.display()
         ));
     }
-    for parent in path.ancestors().skip(1).filter(|p| !p.as_os_str().is_empty()) {
+    // The link's parents and the parents of where it leads.
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let parents = path.ancestors().skip(1).chain(canonical.ancestors().skip(1));
+    for parent in parents.filter(|p| !p.as_os_str().is_empty()) {
         let Ok(meta) = std::fs::metadata(parent) else { continue };
         let sticky = meta.mode() & 0o1000 != 0;
         if meta.mode() & 0o022 != 0 && !sticky {

@@ -157,3 +157,22 @@ fn an_input_that_is_a_fifo_or_a_device_is_refused_not_waited_on() {
     let run = s.runbox().args(["run", "--allow-read", "/dev/zero", "Dev.md"]).run();
     run.code(2).stderr_has("input path `/dev/zero` is neither a regular file nor a directory");
 }
+
+#[test]
+fn a_symlinked_cache_is_trusted_only_where_it_leads_is_private() {
+    let s = Scratch::new();
+    let private = s.state.path().join("real-cache");
+    std::fs::create_dir(&private).unwrap();
+    let link = s.state.path().join("cache-link");
+    symlink(&private, &link).unwrap();
+    s.runbox().env("RUNBOX_CACHE_DIR", &link.to_string_lossy()).args(["js", "-e", "console.log(1)"]).run().success();
+    // Where it leads lies in a directory anyone can write (and not sticky).
+    let open = s.state.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::create_dir(open.join("cache")).unwrap();
+    let link2 = s.state.path().join("cache-link-2");
+    symlink(open.join("cache"), &link2).unwrap();
+    let run = s.runbox().env("RUNBOX_CACHE_DIR", &link2.to_string_lossy()).args(["js", "-e", "console.log(1)"]).run();
+    run.code(2).stderr_has("which others can write (mode 777), so they could replace it");
+}
