@@ -64,7 +64,8 @@ impl fmt::Display for Ask {
 
 /// Files an output may not hold unless the user grants it: a step could
 /// rewrite a runbook or a script that someone runs next.
-const GUARDED_EXTENSIONS: &[&str] = &["md", "markdown", "yaml", "yml", "sh", "bash", "zsh", "js", "mjs"];
+const GUARDED_EXTENSIONS: &[&str] =
+    &["md", "markdown", "yaml", "yml", "sh", "bash", "zsh", "js", "mjs", "cjs", "ts", "py", "rb", "pl", "ps1", "psm1"];
 /// Entries looked at in an output before it counts as too large to check.
 const MAX_CHECKED_ENTRIES: usize = 10_000;
 
@@ -118,25 +119,31 @@ fn guarded_inside(output: &Path, runbook: &Path) -> Option<String> {
                 ));
             }
             let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => pending.push(path),
-                Ok(t) => {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    let shown = path.strip_prefix(output).unwrap_or(&path).display().to_string();
-                    let guarded = name == crate::sources::REGISTRY
-                        || path.extension().is_some_and(|e| GUARDED_EXTENSIONS.contains(&&*e.to_string_lossy()));
-                    if guarded {
-                        return Some(format!("it holds `{shown}`, a runbook or script a step could rewrite"));
-                    }
-                    // A hard link is the same file as another name, elsewhere.
-                    let linked = t.is_file() && entry.metadata().is_ok_and(|m| m.nlink() > 1);
-                    if linked {
-                        return Some(format!(
-                            "it holds `{shown}`, which has other hard links: a step could rewrite the file they name"
-                        ));
-                    }
-                }
-                Err(_) => {}
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let shown = path.strip_prefix(output).unwrap_or(&path).display().to_string();
+            // `.git/hooks`, `.envrc`, `.ssh`: what other tools run or trust.
+            if name.starts_with('.') {
+                return Some(format!("it holds `{shown}`, hidden, which other tools may run or trust"));
+            }
+            let Ok(t) = entry.file_type() else { continue };
+            if t.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let script = name == crate::sources::REGISTRY
+                || path.extension().is_some_and(|e| GUARDED_EXTENSIONS.contains(&&*e.to_string_lossy()));
+            if script {
+                return Some(format!("it holds `{shown}`, a runbook or script a step could rewrite"));
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            if t.is_file() && meta.mode() & 0o111 != 0 {
+                return Some(format!("it holds `{shown}`, an executable a step could rewrite"));
+            }
+            // A hard link is the same file as another name, elsewhere.
+            if t.is_file() && meta.nlink() > 1 {
+                return Some(format!(
+                    "it holds `{shown}`, which has other hard links: a step could rewrite the file they name"
+                ));
             }
         }
     }

@@ -216,3 +216,18 @@ fn an_output_holding_a_hard_link_needs_a_grant() {
     std::fs::hard_link(s.join("Ask.md"), s.join("out/notes")).unwrap();
     refused_with(&s, &[], &["it holds `notes`, which has other hard links"]);
 }
+
+#[test]
+fn an_output_holding_hidden_entries_or_executables_needs_a_grant() {
+    let s = Scratch::new();
+    asking(&s, &[], &["./out"]);
+    s.write("out/.git/hooks/pre-commit", "echo hook");
+    refused_with(&s, &[], &["it holds `.git`, hidden, which other tools may run or trust"]);
+    std::fs::remove_dir_all(s.join("out/.git")).unwrap();
+    let tool = s.write("out/bin/deploy", "#!/bin/sh\n");
+    std::fs::set_permissions(&tool, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    refused_with(&s, &[], &["it holds `bin/deploy`, an executable a step could rewrite"]);
+    std::fs::remove_file(&tool).unwrap();
+    s.write("out/report.txt", "last week's report");
+    runs(&s, &[]);
+}
