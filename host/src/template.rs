@@ -226,6 +226,8 @@ enum Sh {
     },
     DoubleQuoted,
     SingleQuoted,
+    /// `$'…'` (ANSI-C quoting): like single quotes, but `\'` does not end it.
+    AnsiC,
     /// `${ … }`.
     Parameter,
     /// `$(( … ))` or `(( … ))`.
@@ -270,6 +272,7 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                     match top {
                         Sh::Bare { .. } => out.push_str(&format!("\"${{{name}}}\"")),
                         Sh::SingleQuoted => out.push_str(&format!("'\"${{{name}}}\"'")),
+                        Sh::AnsiC => out.push_str(&format!("'\"${{{name}}}\"$'")),
                         Sh::DoubleQuoted | Sh::Parameter | Sh::Arithmetic { .. } => {
                             out.push_str(&format!("${{{name}}}"))
                         }
@@ -282,6 +285,22 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
         let c = bytes[i];
         // Outside single quotes a backslash escapes the next character, and
         // `$(`, `$((` and `${` open their contexts.
+        if top == Sh::AnsiC {
+            match c {
+                b'\\' => {
+                    push_escaped(script, &mut out, &mut i);
+                    continue;
+                }
+                b'\'' => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+            let len = utf8_len(c);
+            out.push_str(&script[i..i + len]);
+            i += len;
+            continue;
+        }
         if top != Sh::SingleQuoted {
             if c == b'\\' {
                 push_escaped(script, &mut out, &mut i);
@@ -301,6 +320,8 @@ pub fn expand_shell(script: &str, scope: &Scope<'_>) -> Result<ShellExpansion, T
                     stack.pop();
                 }
             }
+            // Handled above: nothing opens inside `$'…'`.
+            Sh::AnsiC => {}
             Sh::DoubleQuoted => match c {
                 b'"' => {
                     stack.pop();
@@ -416,13 +437,16 @@ fn push_escaped(script: &str, out: &mut String, i: &mut usize) {
     *i += 1 + next;
 }
 
-/// At a `$`: enters `$((`, `$(` or `${`, returning how much to copy.
+/// At a `$`: enters `$((`, `$(`, `$'` or `${`, returning how much to copy.
 fn open_dollar(rest: &str, stack: &mut Vec<Sh>) -> Option<usize> {
     if rest.starts_with("$((") {
         stack.push(Sh::Arithmetic { parens: 0 });
         Some(3)
     } else if rest.starts_with("$(") {
         stack.push(Sh::Bare { parens: 0, backtick: false });
+        Some(2)
+    } else if rest.starts_with("$'") {
+        stack.push(Sh::AnsiC);
         Some(2)
     } else if rest.starts_with("${") && !rest.starts_with("${{") {
         stack.push(Sh::Parameter);
@@ -774,6 +798,18 @@ mod tests {
         assert!(out.unwrap_err().message.contains("would end the here-document"));
         let out = shell("x=$(cat <<< {{ inputs.v }})\ncat <<<'{{ inputs.v }}'\n", json!({"v": "a b"})).unwrap();
         assert_eq!(out.script, "x=$(cat <<< \"${RUNBOX_TEMPLATE_1}\")\ncat <<<''\"${RUNBOX_TEMPLATE_2}\"''\n");
+    }
+
+    #[test]
+    fn ansi_c_quotes_keep_their_escaped_quotes() {
+        // Read as single quotes, `\'` ended the string and `<<\'EOF\'` became
+        // a quoted here-document that took the next line's value raw.
+        let out = shell("echo $'it\\'s <<\\'EOF\\''\necho {{ inputs.v }} $'{{ inputs.v }}'\n", json!({"v": "$(id)"}))
+            .unwrap();
+        assert_eq!(
+            out.script,
+            "echo $'it\\'s <<\\'EOF\\''\necho \"${RUNBOX_TEMPLATE_1}\" $''\"${RUNBOX_TEMPLATE_2}\"$''\n"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Templates in shell steps, checked against the interpreter itself: for
-//! every quoting context, a hostile value must print exactly as the plain
+//! every quoting context after every line that could confuse a lexer, a hostile value must print exactly as the plain
 //! word `RBXVAL` prints in its place. Where runbox's template lexer and the
 //! shell's parser disagree about where a template stands, the value changes
 //! the script's structure and the outputs differ.
@@ -41,6 +41,26 @@ const CONTEXTS: &[&str] = &[
     "for w in [{{ inputs.v }}]; do echo \"$w\"; done",
     "echo \"\\$[{{ inputs.v }}]\"",
     "echo '\\'[{{ inputs.v }}]",
+    "echo $'it\\'s' [{{ inputs.v }}]",
+    "echo $'a\\tb' \"[{{ inputs.v }}]\" $'\\''",
+];
+
+/// Lines before a context that a lexer could lose track in; each runs on
+/// its own and prints the same whatever the value.
+const PREFIXES: &[&str] = &[
+    "",
+    "s=$(tr a-z A-Z <<< \"hello\")\n",
+    "echo $'it\\'s <<\\'EOF\\''\n",
+    "echo \"a'b\" 'c\"d' \\' \\\" \\<<'EOF'\n",
+    "# a comment with ' and \" and ` and <<'EOF'\n",
+    "cat <<'Z'\n' \" ` $( <<'EOF'\nZ\n",
+    "cat <<Z\n$(echo ')') \" '\nZ\n",
+    "x=${unset:-'}'}; echo \"$x\"\n",
+    "a=( \"(\" ')' ); echo \"${a[1]}\"\n",
+    "case x in (x) echo case;; esac\n",
+    "(( n = 2 * (3 + 4) )); echo $n $((1 + (2 * 3)))\n",
+    "echo ${#HOME} \"${HOME%/*}\" >/dev/null\n",
+    "echo a\\\nb\n",
 ];
 
 /// Values that would change a script's structure if they were ever code.
@@ -66,13 +86,18 @@ const VALUES: &[&str] = &[
 fn runbook() -> String {
     let mut text =
         String::from("name: Contexts\ninputs:\n  v: { type: string }\n  n: { type: int, default: 7 }\nsteps:\n");
-    for (i, context) in CONTEXTS.iter().enumerate() {
-        let body: String = context.lines().map(|l| format!("        {l}\n")).collect();
+    for (i, (prefix, context)) in cases().enumerate() {
+        let body: String = format!("{prefix}{context}").lines().map(|l| format!("        {l}\n")).collect();
         text.push_str(&format!(
             "  - name: c{i}\n    type: sh\n    on_error: continue\n    with:\n      inline_script: |\n{body}"
         ));
     }
     text
+}
+
+/// Every context after every prefix.
+fn cases() -> impl Iterator<Item = (&'static str, &'static str)> {
+    PREFIXES.iter().flat_map(|p| CONTEXTS.iter().map(move |c| (*p, *c)))
 }
 
 fn steps(s: &Scratch, value: &str) -> Vec<serde_json::Value> {
@@ -85,13 +110,13 @@ fn a_value_prints_where_a_plain_word_prints_in_every_shell_context() {
     let s = Scratch::new();
     s.write("contexts.yaml", &runbook());
     let oracle = steps(&s, "RBXVAL");
-    for (i, step) in oracle.iter().enumerate() {
-        assert_eq!(step["exit_code"], 0, "context {i} runs with a plain word: {step:#}");
+    for (step, (prefix, context)) in oracle.iter().zip(cases()) {
+        assert_eq!(step["exit_code"], 0, "{prefix:?} + {context:?} runs with a plain word: {step:#}");
     }
     let mut disagreements = Vec::new();
     for value in VALUES {
-        for (i, (plain, step)) in oracle.iter().zip(steps(&s, value)).enumerate() {
-            let context = CONTEXTS[i];
+        for ((plain, step), (prefix, context)) in oracle.iter().zip(steps(&s, value)).zip(cases()) {
+            let i = format!("{prefix:?} +");
             let delimiter = ["EOF", "LETTER"]
                 .into_iter()
                 .find(|d| context.contains(&format!("<<'{d}'")) || context.contains(&format!("<<\"{d}\"")));
@@ -102,14 +127,14 @@ fn a_value_prints_where_a_plain_word_prints_in_every_shell_context() {
                 if !(step["exit_code"] == 2
                     && message.contains(&format!("has a line `{d}`, which would end the here-document")))
                 {
-                    disagreements.push(format!("context {i} {context:?}, value {value:?}: not refused: {step:#}"));
+                    disagreements.push(format!("{i} {context:?}, value {value:?}: not refused: {step:#}"));
                 }
                 continue;
             }
             let expected = plain["stdout"].as_str().unwrap().replace("RBXVAL", value);
             if step["stdout"] != expected.as_str() || step["exit_code"] != plain["exit_code"] {
                 disagreements.push(format!(
-                    "context {i} {context:?}, value {value:?}:\n  expected {expected:?}\n  got {:?} (exit {}, stderr {:?})",
+                    "{i} {context:?}, value {value:?}:\n  expected {expected:?}\n  got {:?} (exit {}, stderr {:?})",
                     step["stdout"], step["exit_code"], step["stderr"]
                 ));
             }
