@@ -42,6 +42,9 @@ const CONTEXTS: &[&str] = &[
     "echo \"\\$[{{ inputs.v }}]\"",
     "echo '\\'[{{ inputs.v }}]",
     "echo $'it\\'s' [{{ inputs.v }}]",
+    "x=$(cat <<'EOF'\n[{{ inputs.v }}]\nEOF\n); echo \"$x\"",
+    "x=\"$(cat <<EOF\n[{{ inputs.v }}]\nEOF\n)\"; echo \"$x\"",
+    "echo \"[{{ inputs.v }}]\\\n  continued\"",
     "echo $'a\\tb' \"[{{ inputs.v }}]\" $'\\''",
 ];
 
@@ -61,6 +64,9 @@ const PREFIXES: &[&str] = &[
     "(( n = 2 * (3 + 4) )); echo $n $((1 + (2 * 3)))\n",
     "echo ${#HOME} \"${HOME%/*}\" >/dev/null\n",
     "echo a\\\nb\n",
+    "echo $((1 << 2)) $(( (1 << 3) >> 1 ))\n",
+    "echo \"$(echo \")\")\" '$(' \"${HOME:+)}\" >/dev/null\n",
+    "f() {\n  cat <<-'EOF'\n\t$( ' \"\n\tEOF\n}\nf\n",
 ];
 
 /// Values that would change a script's structure if they were ever code.
