@@ -121,10 +121,12 @@ fn a_reader_that_goes_away_ends_list_and_history_quietly() {
         s.runbox().env("GREETING_NAME", "Ada").args(["run", "HelloWorld.md"]).run().success();
     }
     for args in [vec!["list", "."], vec!["history", "HelloWorld.md"]] {
-        let mut child = s.runbox().args(&args).spawn();
-        // Close the read end before runbox writes: every write is a broken pipe.
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
+        // The read end is closed before runbox starts: every write is a broken pipe.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut runbox = s.runbox().args(&args);
+        runbox.cmd.stdout(writer).stderr(std::process::Stdio::piped());
+        let out = runbox.cmd.output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
