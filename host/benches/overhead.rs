@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use runbox::limits::Limits;
+use runbox::model::limits::Limits;
 use runbox::{GuestCache, Language, Sandbox, Script, StepContext};
 
 const STEP_RUNS: usize = 2000;
@@ -30,12 +30,12 @@ fn main() -> anyhow::Result<()> {
     let context = StepContext::default();
     let mut fuel = 0;
     for _ in 0..50 {
-        sandbox.run(&step, &context, Limits::default(), false);
+        sandbox.run(&step, &context, Limits::default(), None);
     }
     let mut steps = Vec::with_capacity(STEP_RUNS);
     for _ in 0..STEP_RUNS {
         let t = Instant::now();
-        let outcome = sandbox.run(&step, &context, Limits::default(), false);
+        let outcome = sandbox.run(&step, &context, Limits::default(), None);
         steps.push(t.elapsed());
         assert_eq!(outcome.result, Some(serde_json::json!(1)), "{:?}", outcome.error);
         fuel = outcome.fuel_consumed;
@@ -52,13 +52,13 @@ fn main() -> anyhow::Result<()> {
     // plain fork/exec would; then a CPU-bound loop against bash.
     let echo = Script::new(Language::Shell, "echo hi", "bench.sh");
     for _ in 0..20 {
-        sandbox.run(&echo, &context, Limits::default(), false);
+        sandbox.run(&echo, &context, Limits::default(), None);
     }
     let mut shell_steps = Vec::with_capacity(SHELL_RUNS);
     let mut shell_fuel = 0;
     for _ in 0..SHELL_RUNS {
         let t = Instant::now();
-        let outcome = sandbox.run(&echo, &context, Limits::default(), false);
+        let outcome = sandbox.run(&echo, &context, Limits::default(), None);
         shell_steps.push(t.elapsed());
         assert_eq!(outcome.stdout.text, "hi\n", "{:?}", outcome.error);
         shell_fuel = outcome.fuel_consumed;
@@ -77,7 +77,7 @@ fn main() -> anyhow::Result<()> {
     let long = Script::new(Language::Shell, LOOP, "loop.sh");
     let limits = Limits { fuel: u64::MAX / 4, timeout: Duration::from_secs(600), ..Limits::default() };
     let t = Instant::now();
-    let looped = sandbox.run(&long, &context, limits, false);
+    let looped = sandbox.run(&long, &context, limits, None);
     let runbox_loop = t.elapsed();
     assert_eq!(looped.stdout.text, "100000\n", "{:?}", looped.error);
     let bash_loop = time_process(5, || {
@@ -120,7 +120,7 @@ fn main() -> anyhow::Result<()> {
     let mut late = Vec::with_capacity(DEADLINE_RUNS);
     for _ in 0..DEADLINE_RUNS {
         let t = Instant::now();
-        let outcome = sandbox.run(&sleeper, &context, limits, false);
+        let outcome = sandbox.run(&sleeper, &context, limits, None);
         late.push(t.elapsed().saturating_sub(deadline));
         assert_eq!(outcome.exit_code, 124, "{:?}", outcome.error);
     }

@@ -1,19 +1,31 @@
-//! Arguments and subcommands of the `runbox` binary.
+//! Arguments and subcommands of the `runbox` binary: arguments → library
+//! calls → what to print and the exit status. The terminal side of a run
+//! (prompts, progress, signals) is in `terminal.rs`.
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args as ClapArgs, Parser, Subcommand};
-use runbox::consent::{self, Grants};
-use runbox::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_output, parse_size};
-use runbox::mounts::{self, Mount, Workspace};
+use runbox::error::Invalid;
+use runbox::model::Format;
+use runbox::model::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_output, parse_size};
+use runbox::model::net::NetPolicy;
+use runbox::plan::consent::{self, Grants};
+use runbox::plan::sources::Secrets;
 use runbox::plan::{self, Host};
-use runbox::record::{self, RecordFile};
-use runbox::runbook::{self, Format};
-use runbox::sources::Secrets;
-use runbox::{Config, Inputs, Language, NetPolicy, Runner, Sandbox, Script, StepContext, visible, visible_lines};
-use serde_json::{Value, json};
+use runbox::run::approve::{Approver, PreApproved, Unattended};
+use runbox::run::catalog::catalog;
+use runbox::run::past::executions;
+use runbox::run::record::{self, RecordFile};
+use runbox::run::single::Single;
+use runbox::run::{history, past};
+use runbox::text::{visible, visible_lines};
+use runbox::{Cancel, Config, Inputs, Language, Runner, Script, Seams, parse};
+use serde_json::Value;
+
+use crate::terminal::{Prompt, Terminal, cancel_on_signals};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -111,7 +123,7 @@ struct RunArgs {
     #[arg(long)]
     no_history: bool,
     /// How many History entries the runbook keeps
-    #[arg(long, default_value_t = runbox::history::DEFAULT_KEEP, value_name = "N", value_parser = history_keep)]
+    #[arg(long, default_value_t = history::DEFAULT_KEEP, value_name = "N", value_parser = history_keep)]
     history_keep: usize,
     /// Approve STEP in advance, when it is marked approval_required (repeatable)
     #[arg(long = "approve", value_name = "STEP")]
@@ -221,7 +233,7 @@ impl LimitArgs {
 }
 
 fn history_keep(text: &str) -> Result<usize, String> {
-    let max = runbox::history::MAX_KEEP;
+    let max = history::MAX_KEEP;
     text.parse::<usize>()
         .ok()
         .filter(|n| (1..=max).contains(n))
@@ -271,17 +283,42 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::Allow { runbooks } => allow(&runbooks, &config),
         Command::Revoke { runbooks } => revoke(&runbooks, &config),
         Command::List { dir, json } => list(&dir, json),
-        Command::History { runbook, json } => history(&runbook, json, args.log.as_deref()),
-        Command::Js(js) => run_js(js, &config),
-        Command::Sh(sh) => run_sh(sh, &config),
+        Command::History { runbook, json } => history(&runbook, json, config.log.as_deref()),
+        Command::Js(js) => run_js(js, config),
+        Command::Sh(sh) => run_sh(sh, config),
     }
 }
 
+/// The seams of a run on this terminal: prompts when both stdin and stderr
+/// are a terminal, the steps' output unless `json`, and Ctrl-C.
+fn seams(json: bool, approve: Vec<String>) -> anyhow::Result<Seams> {
+    let cancel = Cancel::new();
+    cancel_on_signals(&cancel).context("cannot listen for Ctrl-C")?;
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let approver: Arc<dyn Approver> = if interactive {
+        Arc::new(PreApproved { steps: approve, then: Prompt { cancel: cancel.clone() } })
+    } else {
+        Arc::new(PreApproved { steps: approve, then: Unattended })
+    };
+    let events = Terminal { live: !json, progress: std::io::stderr().is_terminal() };
+    Ok(Seams { approver, events: Arc::new(events), cancel, ..Seams::default() })
+}
+
 fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
-    let runbook = match runbook::load(&args.runbook) {
+    let config = Config {
+        overrides: args.limits.overrides(),
+        history: !args.no_history,
+        history_keep: args.history_keep,
+        env: args.env.iter().cloned().collect(),
+        grants: args.grants.grants()?,
+        secrets: secrets(args.secrets_dir),
+        ..config
+    };
+    let runner = Runner::with_seams(config, seams(args.json, args.approve.clone())?)?;
+    let runbook = match parse::load(&args.runbook) {
         Ok(runbook) => runbook,
         Err(invalid) => {
-            let report = runbox::record_invalid(&invalid);
+            let report = runner.record_invalid(&invalid);
             if args.json {
                 say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -292,8 +329,9 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     };
     for (name, _) in args.env.iter().filter(|(name, _)| !runbook.env.iter().any(|e| &e.name == name)) {
         eprintln!(
-            "runbox: warning: --env {name} is ignored: {} does not declare it ({})",
-            runbook.file_name(),
+            "runbox: warning: --env {} is ignored: {} does not declare it ({})",
+            visible(name),
+            visible(&runbook.file_name()),
             match runbook.format {
                 Format::Markdown => "under # Environment Requirements",
                 Format::Yaml => "under permissions.env",
@@ -303,34 +341,18 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     for name in args.approve.iter().filter(|name| !runbook.steps.iter().any(|s| &s.name == *name)) {
         let steps: Vec<&str> = runbook.steps.iter().map(|s| s.name.as_str()).collect();
         eprintln!(
-            "runbox: warning: --approve {name} names no step of {} (its steps: {})",
-            runbook.file_name(),
-            steps.join(", ")
+            "runbox: warning: --approve {} names no step of {} (its steps: {})",
+            visible(name),
+            visible(&runbook.file_name()),
+            visible(&steps.join(", "))
         );
     }
-    let runner = Runner::new(Config {
-        overrides: args.limits.overrides(),
-        history: !args.no_history,
-        history_keep: args.history_keep,
-        echo: !args.json,
-        env: args.env.into_iter().collect(),
-        grants: args.grants.grants()?,
-        secrets: secrets(args.secrets_dir),
-        approve: args.approve,
-        interactive: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
-        ..config
-    })?;
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     let report = runner.run(&runbook, &inputs);
     if args.json {
         say!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(error) = &report.error {
-        eprintln!(
-            "runbox: {} refused: {}: {}",
-            visible(&runbook.file_name()),
-            error.code,
-            visible_lines(&error.message)
-        );
+        eprintln!("runbox: {} refused: {}", visible(&runbook.file_name()), visible_lines(&error.to_string()));
     }
     Ok(report.exit_code)
 }
@@ -342,18 +364,12 @@ fn secrets(dir: Option<PathBuf>) -> Secrets {
 fn validate(paths: &[PathBuf], host: &Host) -> anyhow::Result<i32> {
     let mut failed = 0;
     for path in paths {
-        let checked = runbook::load(path).and_then(|runbook| {
-            let plan = plan::check(&runbook, host)
-                .map_err(|problems| runbox::runbook::Invalid { file: path.clone(), problems })?;
-            Ok((runbook, plan))
-        });
-        match checked {
-            Ok((runbook, plan)) => {
+        match plan::validate(path, host) {
+            Ok((_, plan)) => {
                 say!("ok: {}", path.display());
-                let asks = consent::asks(&runbook, &plan.paths);
-                if !asks.is_empty() {
+                if !plan.asks.is_empty() {
                     say!("  it asks for what needs your grant:");
-                    for ask in &asks {
+                    for ask in &plan.asks {
                         say!("  - {ask}: {}", visible(&ask.flag()));
                     }
                 }
@@ -370,10 +386,9 @@ fn validate(paths: &[PathBuf], host: &Host) -> anyhow::Result<i32> {
 /// Records consent to what each runbook asks, at its current sha256.
 fn allow(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
     for path in paths {
-        let runbook = runbook::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
-        let declared = mounts::resolve(&runbook, &config.protected())
-            .map_err(|problems| anyhow::anyhow!("{}", runbox::runbook::Invalid { file: path.clone(), problems }))?;
-        let asks = consent::asks(&runbook, &declared);
+        let runbook = parse::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
+        let asks = consent::asks_of(&runbook, &config.protected())
+            .map_err(|problems| anyhow::anyhow!("{}", Invalid { file: path.clone(), problems }))?;
         let file = config
             .consent
             .record(&runbook, &asks)
@@ -401,64 +416,53 @@ fn revoke(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// Runbook files under `dir`, sorted; companion folders and hidden ones
-/// are searched too, `registry.yaml` is not a runbook.
-fn runbook_files(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()).collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() && !path.is_symlink() && depth < 8 {
-            runbook_files(&path, depth + 1, found)?;
-        } else if path.is_file()
-            && name != runbox::sources::REGISTRY
-            && matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "yaml" | "yml"))
-        {
-            found.push(path);
-        }
-    }
-    Ok(())
+/// One runbook in `runbox list --json`.
+#[derive(serde::Serialize)]
+struct Listed<'a> {
+    name: &'a str,
+    file: String,
+    description: &'a str,
+    steps: Vec<ListedStep<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct ListedStep<'a> {
+    name: &'a str,
+    language: &'static str,
 }
 
 fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
-    let mut files = Vec::new();
-    runbook_files(dir, 0, &mut files).with_context(|| format!("cannot list {}", dir.display()))?;
-    let mut listed = Vec::new();
-    for file in files {
-        match runbook::load(&file) {
-            Ok(rb) => listed.push(rb),
-            // Markdown that is not a runbook (a README) is not worth a word;
-            // a YAML file with steps that fails to parse is.
-            Err(invalid) if file.extension().is_some_and(|e| e != "md") => {
-                eprintln!("runbox: skipped {}: {}", file.display(), invalid.problems[0].message)
-            }
-            Err(_) => {}
-        }
+    let found = catalog(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for invalid in &found.skipped {
+        let why = invalid.problems.first().map_or("", |p| p.message.as_str());
+        eprintln!("runbox: skipped {}: {}", invalid.file.display(), visible(why));
     }
     if json {
-        let out: Vec<Value> = listed
+        let listed: Vec<Listed<'_>> = found
+            .runbooks
             .iter()
-            .map(|rb| {
-                json!({
-                    "name": rb.name,
-                    "file": rb.path.display().to_string(),
-                    "description": rb.description,
-                    "steps": rb.steps.iter().map(|s| json!({"name": s.name, "language": s.language.as_str()})).collect::<Vec<_>>(),
-                })
+            .map(|rb| Listed {
+                name: &rb.name,
+                file: rb.path.display().to_string(),
+                description: &rb.description,
+                steps: rb.steps.iter().map(|s| ListedStep { name: &s.name, language: s.language.as_str() }).collect(),
             })
             .collect();
-        say!("{}", serde_json::to_string_pretty(&out)?);
+        say!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(0);
     }
-    for rb in &listed {
+    for rb in &found.runbooks {
         let summary = rb.description.lines().next().unwrap_or("").trim();
         let steps: Vec<String> = rb.steps.iter().map(|s| format!("{} ({})", s.name, s.language.as_str())).collect();
-        say!("{}  {}\n    {summary}\n    steps: {}", rb.name, rb.path.display(), steps.join(", "));
+        say!(
+            "{}  {}\n    {}\n    steps: {}",
+            visible(&rb.name),
+            rb.path.display(),
+            visible(summary),
+            visible(&steps.join(", "))
+        );
     }
-    if listed.is_empty() {
+    if found.runbooks.is_empty() {
         eprintln!("runbox: no runbooks under {}", dir.display());
     }
     Ok(0)
@@ -466,58 +470,9 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
 
 /// A markdown runbook's `# History`; a YAML runbook's records in the JSON log.
 fn history(path: &Path, json: bool, log: Option<&Path>) -> anyhow::Result<i32> {
-    let rb = runbook::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
-    let entries: Vec<Value> = match rb.format {
-        Format::Markdown => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            runbox::history::read(&text)
-                .into_iter()
-                .map(|e| {
-                    let mut entry = json!({"at": e.at, "exit_code": e.exit_code});
-                    for (label, content) in e.blocks {
-                        entry[label.to_ascii_lowercase()] = Value::String(content);
-                    }
-                    entry
-                })
-                .collect()
-        }
-        Format::Yaml => {
-            let log =
-                log.map(Path::to_path_buf).or_else(record::default_log_path).context("no execution log to read")?;
-            let text = match std::fs::read_to_string(&log) {
-                Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(e) => return Err(e).with_context(|| format!("cannot read {}", log.display())),
-            };
-            let file_name = rb.file_name();
-            text.lines()
-                .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-                .filter(|r| {
-                    r["runbook"] == rb.name.as_str()
-                        && r["file"]
-                            .as_str()
-                            .is_some_and(|f| Path::new(f).file_name().is_some_and(|n| n == file_name.as_str()))
-                })
-                .map(|r| {
-                    let mut entry = json!({
-                        "at": r["breadcrumb"]["at_time"],
-                        "exit_code": r["exit_code"],
-                        "stdout": r["stdout"],
-                        "stderr": r["stderr"],
-                        "correlation_id": r["correlation_id"],
-                    });
-                    if let Some(error) = r.get("error").filter(|e| !e.is_null()) {
-                        entry["error"] = json!(format!(
-                            "{}: {}",
-                            error["code"].as_str().unwrap_or(""),
-                            error["message"].as_str().unwrap_or("")
-                        ));
-                    }
-                    entry
-                })
-                .collect()
-        }
-    };
+    let runbook = parse::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
+    let entries: Vec<past::Execution> =
+        executions(&runbook, log).with_context(|| format!("cannot read the history of {}", path.display()))?;
     if json {
         say!("{}", serde_json::to_string_pretty(&entries)?);
         return Ok(0);
@@ -526,9 +481,10 @@ fn history(path: &Path, json: bool, log: Option<&Path>) -> anyhow::Result<i32> {
         say!("{}: no executions recorded", path.display());
     }
     for entry in &entries {
-        say!("{} | exit code {}", visible(entry["at"].as_str().unwrap_or("?")), entry["exit_code"]);
-        for key in ["error", "stdout", "stderr"] {
-            if let Some(text) = entry.get(key).and_then(Value::as_str).filter(|t| !t.is_empty()) {
+        let code = entry.exit_code.map_or_else(|| "?".to_string(), |c| c.to_string());
+        say!("{} | exit code {code}", visible(&entry.at));
+        for (key, text) in [("error", &entry.error), ("stdout", &entry.stdout), ("stderr", &entry.stderr)] {
+            if let Some(text) = text.as_deref().filter(|t| !t.is_empty()) {
                 say!("  {key}:");
                 for line in text.lines() {
                     say!("    {}", visible(line));
@@ -539,30 +495,31 @@ fn history(path: &Path, json: bool, log: Option<&Path>) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn run_js(args: JsArgs, config: &Config) -> anyhow::Result<i32> {
-    let (source, filename) = match (args.eval, &args.file) {
-        (Some(code), _) => (code, "<eval>".to_string()),
-        (None, Some(file)) => (read_script(file)?, file_label(file)),
-        (None, None) => (read_stdin()?, "<stdin>".to_string()),
+fn run_js(args: JsArgs, config: Config) -> anyhow::Result<i32> {
+    let (source, filename, stdin) = match (args.eval, &args.file) {
+        (Some(code), _) => (code, "<eval>".to_string(), true),
+        (None, Some(file)) => (read_script(file)?, file_label(file), true),
+        (None, None) => (read_stdin()?, "<stdin>".to_string(), false),
     };
-    run_script(Script::new(Language::JavaScript, source, filename), args.sandbox, config)
+    run_script(Script::new(Language::JavaScript, source, filename), stdin, args.sandbox, config)
 }
 
-fn run_sh(args: ShArgs, config: &Config) -> anyhow::Result<i32> {
+fn run_sh(args: ShArgs, config: Config) -> anyhow::Result<i32> {
     let mut rest = args.rest.into_iter();
-    let mut script = match (args.command, args.stdin) {
+    let (mut script, stdin) = match (args.command, args.stdin) {
         (Some(code), _) => {
             let name = rest.next().unwrap_or_else(|| "sh".into());
-            Script::new(Language::Shell, code, name)
+            (Script::new(Language::Shell, code, name), true)
         }
         (None, false) if rest.len() > 0 => {
             let file = PathBuf::from(rest.next().unwrap_or_default());
-            Script::new(Language::Shell, read_script(&file)?, file_label(&file))
+            (Script::new(Language::Shell, read_script(&file)?, file_label(&file)), true)
         }
-        (None, _) => Script::new(Language::Shell, read_stdin()?, "sh"),
+        // The script came from stdin: there is none left for it to read.
+        (None, _) => (Script::new(Language::Shell, read_stdin()?, "sh"), false),
     };
     script.args = rest.collect();
-    run_script(script, args.sandbox, config)
+    run_script(script, stdin, args.sandbox, config)
 }
 
 fn read_script(file: &Path) -> anyhow::Result<String> {
@@ -580,54 +537,22 @@ fn read_stdin() -> anyhow::Result<String> {
 }
 
 /// Runs one script with the current directory as its working directory.
-fn run_script(script: Script, args: SandboxArgs, config: &Config) -> anyhow::Result<i32> {
-    let protected = config.protected();
-    let cwd = std::env::current_dir()?;
-    runbox::state::refuse_state(&runbox::state::real(&cwd), &protected).map_err(|why| {
-        anyhow::anyhow!("cannot mount the current directory as the script's working directory: {why}; run it from a project directory")
-    })?;
-    let mut extra = Vec::new();
-    for (dirs, writable) in [(&args.read, false), (&args.write, true)] {
-        for dir in dirs {
-            let host = dir.canonicalize().with_context(|| format!("cannot mount {}", dir.display()))?;
-            if !host.is_dir() {
-                bail!("cannot mount {}: not a directory", dir.display());
-            }
-            runbox::state::refuse_state(&host, &protected)
-                .map_err(|why| anyhow::anyhow!("cannot mount {}: {why}", dir.display()))?;
-            let guest = host.to_string_lossy().into_owned();
-            extra.push(Mount::open(&host, guest, writable).with_context(|| format!("cannot mount {}", dir.display()))?);
-        }
-    }
-    let workspace = Workspace::at(&cwd, extra)?;
-    let sandbox = Sandbox::new(&config.cache)?;
-    let limits = args.limits.overrides().apply(Limits::default());
-    let variables: serde_json::Map<String, Value> =
-        args.env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-    let context = StepContext {
-        variables,
-        steps: Default::default(),
+fn run_script(script: Script, stdin: bool, args: SandboxArgs, config: Config) -> anyhow::Result<i32> {
+    let single = Single {
+        script,
+        dir: std::env::current_dir()?,
+        read: args.read,
+        write: args.write,
         env: args.env,
-        mounts: workspace.mounts().to_vec(),
-        correlation_id: uuid::Uuid::new_v4().to_string(),
-        recursion_stack: vec![script.filename.clone()],
         net: NetPolicy::new(&args.allow_net).map_err(anyhow::Error::msg)?,
+        limits: args.limits.overrides().apply(Limits::default()),
+        stdin,
     };
-    let outcome = sandbox.run(&script, &context, limits, !args.json);
+    // No prompts: a single script asks for nothing beyond what its flags give.
+    let seams = Seams { approver: Arc::new(Unattended), ..seams(args.json, Vec::new())? };
+    let report = Runner::with_seams(config, seams)?.run_single(single)?;
     if args.json {
-        let error = outcome.error.as_ref().map(
-            |e| json!({"code": e.code, "message": e.message, "line": e.line, "column": e.column, "stack": e.stack}),
-        );
-        let report = json!({
-            "exit_code": outcome.exit_code,
-            "stdout": outcome.stdout.text,
-            "stderr": outcome.stderr.text,
-            "duration_ms": outcome.duration.as_secs_f64() * 1000.0,
-            "fuel_consumed": outcome.fuel_consumed,
-            "result": outcome.result,
-            "error": error,
-        });
         say!("{}", serde_json::to_string_pretty(&report)?);
     }
-    Ok(outcome.exit_code)
+    Ok(report.exit_code)
 }

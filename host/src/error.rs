@@ -1,10 +1,17 @@
-//! The stable error codes of SPEC §1.4 and the exit statuses they map to.
+//! How runbox says what went wrong: the stable error codes of SPEC §1.4 and
+//! the exit statuses they map to, a step's or run's [`Failure`], and the
+//! [`Problem`]s found in a runbook file ([`Invalid`]).
+//!
+//! The bottom of the house: this file imports nothing of the crate.
 
-use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
 
 /// Why a step or a runbook failed. The names are part of the public contract:
 /// they appear in `--json` output, history and the JSON log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorCode {
     ConfigInvalid,
     InvalidCwd,
@@ -21,6 +28,8 @@ pub enum ErrorCode {
     RecursionDepthExceeded,
     Forbidden,
     ApprovalRequired,
+    /// Stopped by Ctrl-C, SIGTERM or a server shutting down.
+    Interrupted,
 }
 
 impl ErrorCode {
@@ -45,6 +54,8 @@ impl ErrorCode {
             ErrorCode::OutputLimit => 153,
             // EX_NOPERM from sysexits.h.
             ErrorCode::Forbidden | ErrorCode::ApprovalRequired => 77,
+            // 128 + SIGINT; a step stopped by another signal exits 128 + it.
+            ErrorCode::Interrupted => 130,
         }
     }
 
@@ -65,12 +76,80 @@ impl ErrorCode {
             ErrorCode::RecursionDepthExceeded => "RecursionDepthExceeded",
             ErrorCode::Forbidden => "Forbidden",
             ErrorCode::ApprovalRequired => "ApprovalRequired",
+            ErrorCode::Interrupted => "Interrupted",
         }
     }
 }
 
-impl std::fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Why a step or a run failed: what `--json`, history and the JSON log
+/// carry. Its [`Display`](fmt::Display) is the one `Code: message` form every
+/// report uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+    /// Where in the script, when the guest said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into(), line: None, column: None, stack: None }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// Something wrong with a runbook, at a line of its file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(line: usize, message: impl Into<String>) -> Problem {
+        Problem { line, message: message.into() }
+    }
+
+    /// `file:line: message`, or `file: message` for the whole file (line 0).
+    pub fn located(&self, file: &str) -> String {
+        match self.line {
+            0 => format!("{file}: {}", self.message),
+            line => format!("{file}:{line}: {}", self.message),
+        }
+    }
+}
+
+/// Every problem found in one runbook file.
+#[derive(Clone, Debug, thiserror::Error)]
+pub struct Invalid {
+    pub file: PathBuf,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(f, "{} is not a valid runbook ({n} problem{}):", self.file.display(), if n == 1 { "" } else { "s" })?;
+        for p in &self.problems {
+            write!(f, "\n  {}", p.located(&self.file.display().to_string()))?;
+        }
+        Ok(())
     }
 }

@@ -98,7 +98,7 @@ fn a_secret_scripts_hash_is_not_logged() {
     s.write("s.yaml", text);
     s.runbox().env("OPS_SCRIPT", secret).args(["run", "s.yaml"]).run().success();
     let log = s.log();
-    assert!(!log.contains(&runbox::sources::sha256(secret)), "{log}");
+    assert!(!log.contains(&runbox::text::sha256(secret)), "{log}");
     assert!(log.contains("\"sha256\":\"withheld (the script is a secret)\""), "{log}");
 }
 

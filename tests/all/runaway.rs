@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use runbox::limits::Limits;
+use runbox::model::limits::Limits;
 use runbox::{ErrorCode, GuestCache, Language, Sandbox, Script, StepContext};
 
 use crate::harness::{Scratch, error_code};
@@ -83,9 +83,9 @@ fn the_next_step_runs_after_any_runaway_in_the_same_process() {
         ("while (true) console.log('x')", base, ErrorCode::OutputLimit),
     ];
     for (source, limits, code) in runaways {
-        let outcome = sandbox.run(&step(source), &context, limits, false);
+        let outcome = sandbox.run(&step(source), &context, limits, None);
         assert_eq!(outcome.error.map(|e| e.code), Some(code), "{source}");
-        let next = sandbox.run(&step("console.log('still here'); return 1 + 1"), &context, base, false);
+        let next = sandbox.run(&step("console.log('still here'); return 1 + 1"), &context, base, None);
         assert_eq!((next.exit_code, next.stdout.text.as_str()), (0, "still here\n"), "after {code}: {:?}", next.error);
         assert_eq!(next.result, Some(serde_json::json!(2)));
     }
@@ -101,11 +101,11 @@ fn steps_share_no_state() {
         &step("globalThis.leak = 1; Math.max = () => 0; return 1"),
         &StepContext::default(),
         Limits::default(),
-        false,
+        None,
     );
     assert_eq!(first.exit_code, 0);
     let second =
-        sandbox.run(&step("return [typeof leak, Math.max(1, 2)]"), &StepContext::default(), Limits::default(), false);
+        sandbox.run(&step("return [typeof leak, Math.max(1, 2)]"), &StepContext::default(), Limits::default(), None);
     assert_eq!(second.result, Some(serde_json::json!(["undefined", 2])));
 }
 

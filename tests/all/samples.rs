@@ -175,7 +175,7 @@ fn check_db_lag_is_audited_step_by_step_in_the_json_log() {
     assert_eq!((source["type"].as_str(), source["reference"].as_str()), (Some("inline"), Some("check-db-lag.yaml:23")));
     let content = source["content"].as_str().unwrap();
     assert!(content.starts_with("set -euo pipefail\n"), "the script as written, templates unexpanded: {content}");
-    assert_eq!(source["sha256"], runbox::sources::sha256(content));
+    assert_eq!(source["sha256"], runbox::text::sha256(content));
     assert_eq!(check["exit_code"], 1);
     assert_eq!(check["continued"], true);
     assert!(check["fuel_consumed"].as_u64().unwrap() > 0 && check["duration_ms"].as_f64().unwrap() > 0.0);

@@ -328,7 +328,7 @@ fn a_registry_entry_can_demand_approval_and_must_be_pinned() {
     let s = Scratch::new();
     let script = "echo approved script\n";
     s.write("team/scripts/x.sh", script);
-    let pin = runbox::sources::sha256(script);
+    let pin = runbox::text::sha256(script);
     s.write(
         "registry.yaml",
         &format!("scripts:\n  x:\n    file: team/scripts/x.sh\n    requires_approval: true\n    sha256: {pin}\n  unpinned:\n    file: team/scripts/x.sh\n"),

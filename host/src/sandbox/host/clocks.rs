@@ -15,6 +15,9 @@ use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource, ResourceTable};
 use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
+use crate::sandbox::cancel::Cancel;
+use crate::sandbox::step::StepState;
+
 /// The interface replaced; guests importing any 0.2.x version link to it.
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
@@ -24,6 +27,8 @@ pub(crate) trait StepTime: Send + 'static {
     fn origin(&self) -> Instant;
     /// When the step must end.
     fn deadline(&self) -> Instant;
+    /// Ends every wait early when tripped.
+    fn cancel(&self) -> &Cancel;
     fn table(&mut self) -> &mut ResourceTable;
 }
 
@@ -54,17 +59,38 @@ fn nanos(d: Duration) -> u64 {
 fn wait<T: StepTime>(state: &mut T, until: Option<Instant>) -> wasmtime::Result<(Resource<DynPollable>,)> {
     let deadline = state.deadline();
     let until = until.map_or(deadline, |u| u.min(deadline));
-    let resource = state.table().push(Wait { until: tokio::time::Instant::from_std(until) })?;
+    let cancel = state.cancel().clone();
+    let resource = state.table().push(Wait { until: tokio::time::Instant::from_std(until), cancel })?;
     Ok((subscribe(state.table(), resource)?,))
 }
 
 struct Wait {
     until: tokio::time::Instant,
+    cancel: Cancel,
 }
 
 #[wasmtime_wasi::async_trait]
 impl Pollable for Wait {
     async fn ready(&mut self) {
-        tokio::time::sleep_until(self.until).await;
+        // Ready at `until`, or at once when the step is cancelled.
+        self.cancel.bounded(std::future::pending::<()>(), self.until).await;
+    }
+}
+
+impl StepTime for StepState {
+    fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    fn cancel(&self) -> &Cancel {
+        &self.cancel
+    }
+
+    fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 }

@@ -6,66 +6,13 @@ use std::time::{Duration, Instant};
 
 use ureq::http::Uri;
 
+use crate::model::net::NetPolicy;
+use crate::sandbox::bindings::js::runbox::sandbox::http as wit_http;
+use crate::sandbox::step::StepState;
+
 /// Response bodies larger than this are refused.
-pub const MAX_RESPONSE_BYTES: u64 = 32 << 20;
+pub(crate) const MAX_RESPONSE_BYTES: u64 = 32 << 20;
 const MAX_REDIRECTS: usize = 10;
-
-/// The hosts a step may reach: `HOST` (any port) or `HOST:PORT`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NetPolicy {
-    allowed: Vec<(String, Option<u16>)>,
-}
-
-impl NetPolicy {
-    /// Parses `example.com`, `localhost:8083`, `[::1]:80`.
-    pub fn new<S: AsRef<str>>(hosts: &[S]) -> Result<NetPolicy, String> {
-        let mut allowed = Vec::new();
-        for entry in hosts {
-            let entry = entry.as_ref().trim();
-            let uri: Uri = format!("http://{entry}/")
-                .parse()
-                .map_err(|_| format!("`{entry}` is not a host or host:port to allow"))?;
-            let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| format!("`{entry}` names no host"))?;
-            allowed.push((host.trim_matches(['[', ']']).to_ascii_lowercase(), uri.port_u16()));
-        }
-        Ok(NetPolicy { allowed })
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.allowed.is_empty()
-    }
-
-    /// The hosts of both policies.
-    pub fn merged(&self, other: &NetPolicy) -> NetPolicy {
-        let mut allowed = self.allowed.clone();
-        allowed.extend(other.allowed.iter().filter(|h| !self.allowed.contains(h)).cloned());
-        NetPolicy { allowed }
-    }
-
-    /// Whether every host `other` names is allowed here (a host without a
-    /// port needs this policy to allow it on any port).
-    pub fn covers(&self, other: &NetPolicy) -> bool {
-        other.allowed.iter().all(|(h, p)| match p {
-            Some(port) => self.allows(h, *port),
-            None => self.allowed.contains(&(h.clone(), None)),
-        })
-    }
-
-    /// Each allowed host as written on a command line: `HOST` or `HOST:PORT`.
-    pub fn hosts(&self) -> Vec<String> {
-        self.allowed
-            .iter()
-            .map(|(h, p)| {
-                let host = if h.contains(':') { format!("[{h}]") } else { h.clone() };
-                p.map_or(host.clone(), |p| format!("{host}:{p}"))
-            })
-            .collect()
-    }
-
-    fn allows(&self, host: &str, port: u16) -> bool {
-        self.allowed.iter().any(|(h, p)| h == host && p.is_none_or(|p| p == port))
-    }
-}
 
 pub(crate) struct Request {
     pub(crate) method: String,
@@ -83,7 +30,7 @@ pub(crate) struct Response {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Failure {
+pub(crate) enum SendError {
     /// `host:port` is not allowed.
     Denied(String),
     Invalid(String),
@@ -93,31 +40,31 @@ pub(crate) enum Failure {
 }
 
 /// `host:port` of an absolute http(s) URL.
-fn target(uri: &Uri) -> Result<(String, u16), Failure> {
+fn target(uri: &Uri) -> Result<(String, u16), SendError> {
     let default_port = match uri.scheme_str() {
         Some("http") => 80,
         Some("https") => 443,
-        _ => return Err(Failure::Invalid(format!("`{uri}` is not an http:// or https:// URL"))),
+        _ => return Err(SendError::Invalid(format!("`{uri}` is not an http:// or https:// URL"))),
     };
     let host =
-        uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Failure::Invalid(format!("`{uri}` names no host")))?;
+        uri.host().filter(|h| !h.is_empty()).ok_or_else(|| SendError::Invalid(format!("`{uri}` names no host")))?;
     Ok((host.trim_matches(['[', ']']).to_ascii_lowercase(), uri.port_u16().unwrap_or(default_port)))
 }
 
 /// Sends `request` if `policy` allows every host it reaches, before `deadline`.
-pub(crate) fn send(policy: &NetPolicy, request: Request, deadline: Instant) -> Result<Response, Failure> {
+pub(crate) fn send(policy: &NetPolicy, request: Request, deadline: Instant) -> Result<Response, SendError> {
     let mut url = request.url.clone();
     let mut method = request.method.to_ascii_uppercase();
     let mut body = request.body;
     for _ in 0..=MAX_REDIRECTS {
-        let uri: Uri = url.parse().map_err(|e| Failure::Invalid(format!("`{url}` is not a URL: {e}")))?;
+        let uri: Uri = url.parse().map_err(|e| SendError::Invalid(format!("`{url}` is not a URL: {e}")))?;
         let (host, port) = target(&uri)?;
         if !policy.allows(&host, port) {
-            return Err(Failure::Denied(format!("{host}:{port}")));
+            return Err(SendError::Denied(format!("{host}:{port}")));
         }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Failure::Timeout);
+            return Err(SendError::Timeout);
         }
         let response = once(&uri, &method, &request.headers, &body, remaining)?;
         let location =
@@ -133,7 +80,7 @@ pub(crate) fn send(policy: &NetPolicy, request: Request, deadline: Instant) -> R
             _ => return Ok(Response { url, ..response }),
         }
     }
-    Err(Failure::Failed(format!("more than {MAX_REDIRECTS} redirects")))
+    Err(SendError::Failed(format!("more than {MAX_REDIRECTS} redirects")))
 }
 
 fn once(
@@ -142,7 +89,7 @@ fn once(
     headers: &[(String, String)],
     body: &[u8],
     timeout: Duration,
-) -> Result<Response, Failure> {
+) -> Result<Response, SendError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .max_redirects(0)
@@ -156,7 +103,7 @@ fn once(
     for (name, value) in headers {
         builder = builder.header(name, value);
     }
-    let request = builder.body(body.to_vec()).map_err(|e| Failure::Invalid(format!("bad request: {e}")))?;
+    let request = builder.body(body.to_vec()).map_err(|e| SendError::Invalid(format!("bad request: {e}")))?;
     let response = agent.run(request).map_err(failure)?;
     let status = response.status().as_u16();
     let headers = response
@@ -168,12 +115,12 @@ fn once(
     Ok(Response { status, headers, body, url: uri.to_string() })
 }
 
-fn failure(error: ureq::Error) -> Failure {
+fn failure(error: ureq::Error) -> SendError {
     match error {
-        ureq::Error::Timeout(_) => Failure::Timeout,
-        ureq::Error::BodyExceedsLimit(limit) => Failure::TooLarge(limit),
-        ureq::Error::BadUri(e) => Failure::Invalid(e),
-        other => Failure::Failed(other.to_string()),
+        ureq::Error::Timeout(_) => SendError::Timeout,
+        ureq::Error::BodyExceedsLimit(limit) => SendError::TooLarge(limit),
+        ureq::Error::BadUri(e) => SendError::Invalid(e),
+        other => SendError::Failed(other.to_string()),
     }
 }
 
@@ -192,20 +139,32 @@ fn resolve(base: &Uri, location: &str) -> String {
     }
 }
 
+impl wit_http::Host for StepState {
+    fn send(&mut self, request: wit_http::Request) -> Result<wit_http::Response, wit_http::Error> {
+        let request = Request {
+            method: request.method,
+            url: request.url,
+            headers: request.headers,
+            body: request.body,
+            follow_redirects: request.follow_redirects,
+        };
+        match send(&self.net, request, self.deadline) {
+            Ok(r) => Ok(wit_http::Response { status: r.status, headers: r.headers, body: r.body, url: r.url }),
+            Err(SendError::Denied(host)) => {
+                self.denied.push(host.clone());
+                Err(wit_http::Error::Denied(host))
+            }
+            Err(SendError::Invalid(why)) => Err(wit_http::Error::Invalid(why)),
+            Err(SendError::Failed(why)) => Err(wit_http::Error::Failed(why)),
+            Err(SendError::Timeout) => Err(wit_http::Error::Timeout),
+            Err(SendError::TooLarge(limit)) => Err(wit_http::Error::TooLarge(limit)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hosts_are_allowed_by_name_and_optionally_port() {
-        let policy = NetPolicy::new(&["localhost:8083", "Example.com", "[::1]:80"]).unwrap();
-        assert!(policy.allows("localhost", 8083));
-        assert!(!policy.allows("localhost", 8084));
-        assert!(policy.allows("example.com", 443) && policy.allows("example.com", 8080));
-        assert!(policy.allows("::1", 80));
-        assert!(!policy.allows("evil.example.com", 443));
-        assert!(NetPolicy::new(&["http://x/y z"]).is_err());
-    }
 
     #[test]
     fn a_denied_host_is_refused_before_any_connection() {
@@ -220,9 +179,9 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(5);
         assert_eq!(
             send(&policy, request("http://10.1.2.3:9/"), deadline).err(),
-            Some(Failure::Denied("10.1.2.3:9".into()))
+            Some(SendError::Denied("10.1.2.3:9".into()))
         );
-        assert!(matches!(send(&policy, request("ftp://localhost/"), deadline), Err(Failure::Invalid(_))));
+        assert!(matches!(send(&policy, request("ftp://localhost/"), deadline), Err(SendError::Invalid(_))));
     }
 
     #[test]

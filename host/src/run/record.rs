@@ -11,7 +11,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 
-use crate::report::RunReport;
+use super::report::RunReport;
 
 /// The tracing target of execution records.
 pub const TARGET: &str = "runbox::record";

@@ -9,10 +9,9 @@ use std::path::Path;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use yaml_serde::Value as Yaml;
 
-use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
-use crate::runbook::{
-    ClaimRequirement, EnvRequirement, Format, Invalid, Language, PathRequirement, Problem, Runbook, Step, is_env_name,
-};
+use crate::error::{Invalid, Problem};
+use crate::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
+use crate::model::{ClaimRequirement, EnvRequirement, Format, Language, PathRequirement, Runbook, Step, is_env_name};
 
 const ENVIRONMENT: &str = "Environment Requirements";
 const FILE_SYSTEM: &str = "File System Requirements";
@@ -215,13 +214,13 @@ fn yaml_block(section: &Section, problems: &mut Vec<Problem>) -> Option<(Yaml, u
     };
     // The same guard as YAML runbooks: a deeply nested block would take the
     // parser quadratic time before it failed.
-    if let Some(at) = crate::yaml::too_deep(&block.content) {
+    if let Some(at) = super::yaml::too_deep(&block.content) {
         problems.push(Problem::new(
             block.line + at - 1,
             format!(
                 "the yaml in `# {}` nests more than {} levels deep; a runbook never needs that",
                 section.title,
-                crate::yaml::MAX_DEPTH
+                super::yaml::MAX_DEPTH
             ),
         ));
         return None;
@@ -409,7 +408,7 @@ fn scalar(value: &Yaml) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runbook::Source;
+    use crate::model::Source;
 
     const GOOD: &str = "# Hello\nSays hello.\n\n# Environment Requirements\n```yaml\nGREETING: what to say\n```\n\n# File System Requirements\n```yaml\nInput:\n- ./data\nOutput:\n- ./out\n```\n\n# Required Claims\n```yaml\nroles: dev, admin\n```\n\n# Script\n```js {name=greet timeout=5s}\nconsole.log('hi')\n```\n\n# History\n";
 

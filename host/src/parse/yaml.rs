@@ -10,13 +10,13 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoaderOptions, Node};
 use serde_json::Value;
 
-use crate::inputs::{InputSpec, InputType};
-use crate::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
-use crate::runbook::{
-    Approval, ClaimRequirement, EnvRequirement, Format, HostRequirement, Invalid, Language, OnError, PathRequirement,
-    Problem, Runbook, SecretRef, Source, Step, is_env_name,
+use crate::error::{Invalid, Problem};
+use crate::model::inputs::{InputSpec, InputType};
+use crate::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
+use crate::model::{
+    Approval, ClaimRequirement, EnvRequirement, Format, HostRequirement, Language, OnError, PathRequirement, Runbook,
+    SecretRef, Source, Step, is_env_name, is_secret_name,
 };
-use crate::sources::is_secret_name;
 
 /// How deeply a runbook's YAML may nest; real ones stay under ten. The
 /// parser refuses flow collections nested past 256 itself, but not block
@@ -342,7 +342,7 @@ fn permissions(node: &Node, p: &mut Problems) -> Permissions {
     }
     let mut net = Vec::new();
     for (host, at) in p.strings(map, "net") {
-        match crate::http::NetPolicy::new(std::slice::from_ref(&host)) {
+        match crate::model::net::NetPolicy::new(std::slice::from_ref(&host)) {
             Ok(_) => net.push(HostRequirement { host, line: at }),
             Err(e) => p.push(at, format!("permissions.net: {e}")),
         }

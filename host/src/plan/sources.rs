@@ -7,17 +7,40 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use serde::Serialize;
 
-use crate::report::SourceReport;
-use crate::runbook::{Runbook, SecretRef, Source, Step};
+use crate::model::{REGISTRY, Runbook, SecretRef, Source, Step, is_secret_name};
+use crate::text::sha256;
 
-/// The registry file looked for beside the runbook, then in its parents.
-pub const REGISTRY: &str = "registry.yaml";
 /// Where `script_from_secret` looks unless configured otherwise.
 pub const DEFAULT_SECRETS_DIR: &str = "/run/secrets";
 /// Scripts larger than this are refused, whatever their source.
 const MAX_SCRIPT_BYTES: u64 = 1 << 20;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SourceReport {
+    /// `inline`, `file`, `registry` or `secret`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Where it is: `Runbook.md:12`, a path, a registry id, a secret's name.
+    pub reference: String,
+    pub sha256: String,
+    /// The script itself; never for a secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryReport>,
+}
+
+/// The registry entry a `script_id` step ran, as approved.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegistryReport {
+    pub id: String,
+    pub file: String,
+    pub description: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+}
 
 /// A step's script, loaded and audited.
 #[derive(Clone, Debug)]
@@ -103,11 +126,6 @@ fn audit(kind: &'static str, reference: String, text: &str, with_content: bool) 
     }
 }
 
-/// The lowercase hex sha256 of `text`, as audits show it and registry.yaml pins it.
-pub fn sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Reads `path`, relative to `folder`, refusing anything that resolves
 /// outside `folder` (by `..`, an absolute path, or a symlink).
 fn read_inside(folder: &Path, path: &str, what: &str) -> Result<String, String> {
@@ -162,12 +180,6 @@ fn read_secret(secret: &SecretRef, secrets: &Secrets) -> Result<(String, String)
             read_capped(&path).map(|text| (reference.clone(), text)).map_err(|e| cannot(&e))
         }
     }
-}
-
-/// A secret or key name: one path component, so it cannot leave the
-/// secrets directory.
-pub(crate) fn is_secret_name(part: &str) -> bool {
-    !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\\', '\0'])
 }
 
 /// `registry.yaml`: approved scripts by id.
@@ -236,7 +248,7 @@ fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, 
     let mut audit = audit(kind, reference, &text, kind != "secret");
     // Pinned in registry.yaml, so no secret: the hash the approval is bound to.
     audit.sha256 = actual;
-    audit.registry = Some(crate::report::RegistryReport {
+    audit.registry = Some(RegistryReport {
         id: id.to_string(),
         file: file.display().to_string(),
         description: entry.description.clone(),

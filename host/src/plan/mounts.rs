@@ -1,4 +1,4 @@
-//! Where a runbook's declared paths live on the host and in the sandbox.
+//! A runbook's declared paths, checked against the host and held open.
 //!
 //! Inside the sandbox the working directory is [`WORKDIR`], a fresh scratch
 //! directory per execution. A relative declared path appears under it, an
@@ -9,25 +9,20 @@
 //! Every path is bound to what it named when the runbook was validated: it
 //! is resolved once, beneath the runbook's folder without following a
 //! symlink out of it (`cap-std`), and held open by handle until the last
-//! step. The guest's preopens are those handles (`/proc/self/fd/N`), so a
-//! step that renames, replaces or symlinks a declared path — or another
-//! process that does — cannot redirect a later step's mount.
+//! step, when `run/` turns it into the sandbox's mounts.
 
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
-use tempfile::TempDir;
 
-use crate::runbook::{PathRequirement, Problem, Runbook};
+use crate::error::Problem;
+use crate::handle::{held_path, is_escape, normalize};
+use crate::model::{PathRequirement, Runbook, WORKDIR};
 use crate::state::{self, Protected};
-
-/// The guest's working directory.
-pub const WORKDIR: &str = "/work";
 
 /// A declared path, checked against the host and held open.
 #[derive(Clone, Debug)]
@@ -43,7 +38,7 @@ pub struct Declared {
     pub kind: Kind,
     /// Declared relative to the runbook (so it lives under [`WORKDIR`]).
     pub relative: bool,
-    bound: Bound,
+    pub(crate) bound: Bound,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,61 +56,12 @@ impl Kind {
 
 /// What a declared path is bound to.
 #[derive(Clone, Debug)]
-enum Bound {
+pub(crate) enum Bound {
     /// An existing directory or file, open since validation.
     Open(Arc<File>),
     /// An output to create: `rest` beneath the runbook's folder (held), or
     /// the absolute path `rest` when there is no base.
     Create { base: Option<Arc<File>>, rest: String },
-}
-
-/// A directory preopened for the guest, held open by handle.
-#[derive(Clone, Debug)]
-pub struct Mount {
-    /// Where it was on the host when it was opened (for messages).
-    pub host: PathBuf,
-    pub guest: String,
-    pub writable: bool,
-    dir: Arc<File>,
-}
-
-impl Mount {
-    /// Opens the directory `host` (following symlinks: the caller named it)
-    /// to be seen at `guest`.
-    pub fn open(host: &Path, guest: impl Into<String>, writable: bool) -> io::Result<Mount> {
-        let dir = Dir::open_ambient_dir(host, ambient_authority())?.into_std_file();
-        Ok(Mount {
-            host: held_path(&dir).unwrap_or_else(|| host.to_path_buf()),
-            guest: guest.into(),
-            writable,
-            dir: Arc::new(dir),
-        })
-    }
-
-    /// A path that opens exactly the directory held, whatever has been
-    /// renamed or replaced since.
-    pub(crate) fn handle_path(&self) -> PathBuf {
-        proc_path(&self.dir)
-    }
-
-    /// The held directory, for resolving paths beneath it.
-    fn cap_dir(&self) -> io::Result<Dir> {
-        Ok(Dir::from_std_file(self.dir.try_clone()?))
-    }
-}
-
-fn proc_path(file: &File) -> PathBuf {
-    PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()))
-}
-
-/// Where the file held by `file` is now.
-fn held_path(file: &File) -> Option<PathBuf> {
-    std::fs::read_link(proc_path(file)).ok()
-}
-
-/// Whether `e` is cap-std refusing a path that leads out of its directory.
-fn is_escape(e: &io::Error) -> bool {
-    e.raw_os_error() == Some(18) || e.to_string().contains("outside of the filesystem")
 }
 
 /// Checks every declared path of `runbook` and holds it open; all problems
@@ -261,157 +207,5 @@ fn resolve_one(
             Err(_) if input => Err(format!("input path `{raw}` does not exist")),
             Err(_) => Ok(declared(state::real(&path), Kind::Output, Bound::Create { base: None, rest: guest.clone() })),
         }
-    }
-}
-
-/// `./a/../b/` → `b`; `/x/./y` → `x/y`; `None` if it climbs above its start.
-fn normalize(path: &str) -> Option<String> {
-    let mut parts: Vec<String> = Vec::new();
-    for component in Path::new(path).components() {
-        match component {
-            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
-            Component::ParentDir => {
-                parts.pop()?;
-            }
-            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
-        }
-    }
-    Some(parts.join("/"))
-}
-
-/// The absolute sandbox path of a step's `cwd` (relative to [`WORKDIR`], or
-/// absolute), if it is a directory inside one of `mounts`.
-pub fn guest_dir(mounts: &[Mount], cwd: &str) -> Result<String, String> {
-    let absolute = cwd.starts_with('/');
-    let lexical =
-        normalize(cwd.trim()).ok_or_else(|| format!("cwd `{cwd}` climbs out of the sandbox's working directory"))?;
-    let guest = match (absolute, lexical.is_empty()) {
-        (true, _) => format!("/{lexical}"),
-        (false, true) => WORKDIR.to_string(),
-        (false, false) => format!("{WORKDIR}/{lexical}"),
-    };
-    let mount = mounts
-        .iter()
-        .filter(|m| guest == m.guest || guest.starts_with(&format!("{}/", m.guest.trim_end_matches('/'))))
-        .max_by_key(|m| m.guest.len())
-        .ok_or_else(|| format!("cwd `{cwd}` ({guest}) is not inside any directory the runbook declares"))?;
-    let rest = guest[mount.guest.len()..].trim_start_matches('/');
-    let dir = mount.cap_dir().map_err(|e| format!("cwd `{cwd}`: {e}"))?;
-    match dir.open_dir(if rest.is_empty() { "." } else { rest }) {
-        Ok(_) => Ok(guest),
-        Err(e) if is_escape(&e) => Err(format!("cwd `{cwd}` leaves its mount through a symlink")),
-        Err(_) => Err(format!("cwd `{cwd}` ({guest}) is not a directory in the sandbox")),
-    }
-}
-
-/// A fresh directory only this user can enter.
-fn private_tempdir(prefix: &str) -> io::Result<TempDir> {
-    use std::os::unix::fs::PermissionsExt;
-    tempfile::Builder::new().prefix(prefix).permissions(std::fs::Permissions::from_mode(0o700)).tempdir()
-}
-
-/// The host side of one execution's sandbox file system: the scratch
-/// working directory and copies of input files, removed on drop.
-pub struct Workspace {
-    _temporary: Vec<TempDir>,
-    mounts: Vec<Mount>,
-}
-
-impl Workspace {
-    /// Creates the scratch directory (private to this user), copies input
-    /// files, creates missing outputs, and lists the preopens.
-    pub fn prepare(declared: &[Declared]) -> io::Result<Workspace> {
-        let scratch = private_tempdir("runbox-work-")?;
-        let mut staging: Option<TempDir> = None;
-        let mut mounts = vec![Mount::open(scratch.path(), WORKDIR, true)?];
-        for d in declared {
-            let under_workdir = d.guest.strip_prefix(WORKDIR).map(|r| r.trim_start_matches('/'));
-            match (d.kind, under_workdir) {
-                // A file is copied where the guest expects it: the original
-                // stays untouchable, whatever the guest does to the copy.
-                (Kind::InputFile, Some(rel)) => {
-                    let target = scratch.path().join(rel);
-                    std::fs::create_dir_all(target.parent().unwrap_or(scratch.path()))?;
-                    copy_held(d, &target)?;
-                }
-                (Kind::InputFile, None) => {
-                    let stage = match &staging {
-                        Some(s) => s.path().to_path_buf(),
-                        None => staging.insert(private_tempdir("runbox-inputs-")?).path().to_path_buf(),
-                    };
-                    let (parent, name) = d.guest.rsplit_once('/').unwrap_or(("", &d.guest));
-                    let parent = if parent.is_empty() { "/" } else { parent };
-                    let host_dir = stage.join(parent.trim_start_matches('/'));
-                    std::fs::create_dir_all(&host_dir)?;
-                    copy_held(d, &host_dir.join(name))?;
-                    if !mounts.iter().any(|m| m.guest == parent) {
-                        mounts.push(Mount::open(&host_dir, parent, false)?);
-                    }
-                }
-                (kind, rel) => {
-                    // An empty directory in the scratch so listings of the
-                    // working directory show the mount.
-                    if let Some(rel) = rel.filter(|r| !r.is_empty()) {
-                        std::fs::create_dir_all(scratch.path().join(rel))?;
-                    }
-                    let dir = match &d.bound {
-                        Bound::Open(file) => Arc::clone(file),
-                        Bound::Create { base: Some(base), rest } => {
-                            let base = Dir::from_std_file(base.try_clone()?);
-                            base.create_dir_all(rest)?;
-                            Arc::new(base.open_dir(rest)?.into_std_file())
-                        }
-                        Bound::Create { base: None, rest } => {
-                            std::fs::create_dir_all(rest)?;
-                            Arc::new(Dir::open_ambient_dir(rest, ambient_authority())?.into_std_file())
-                        }
-                    };
-                    mounts.push(Mount {
-                        host: d.host.clone(),
-                        guest: d.guest.clone(),
-                        writable: kind == Kind::Output,
-                        dir,
-                    });
-                }
-            }
-        }
-        Ok(Workspace { _temporary: [Some(scratch), staging].into_iter().flatten().collect(), mounts })
-    }
-
-    /// A workspace whose working directory is an existing host directory,
-    /// for `runbox js` and `runbox sh`: `dir` is read-write at [`WORKDIR`],
-    /// plus `extra`.
-    pub fn at(dir: &Path, extra: Vec<Mount>) -> io::Result<Workspace> {
-        let mut mounts = vec![Mount::open(dir, WORKDIR, true)?];
-        mounts.extend(extra);
-        Ok(Workspace { _temporary: Vec::new(), mounts })
-    }
-
-    pub fn mounts(&self) -> &[Mount] {
-        &self.mounts
-    }
-}
-
-/// Copies the input file held by `d` to `target`, from the file opened at
-/// validation (not whatever its path names now).
-fn copy_held(d: &Declared, target: &Path) -> io::Result<()> {
-    let Bound::Open(file) = &d.bound else { return Err(io::Error::other("an input file was not opened")) };
-    // A fresh open of the same file: its own offset, from the start.
-    let mut source = File::open(proc_path(file))?;
-    let mut out = File::create(target)?;
-    io::copy(&mut source, &mut out)?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lexical_normalisation_refuses_to_climb_out() {
-        assert_eq!(normalize("./a/../b/"), Some("b".into()));
-        assert_eq!(normalize("/x/./y"), Some("x/y".into()));
-        assert_eq!(normalize("../secrets"), None);
-        assert_eq!(normalize("a/../../b"), None);
     }
 }

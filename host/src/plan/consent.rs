@@ -13,11 +13,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::http::NetPolicy;
-use crate::mounts::{Declared, Kind};
-use crate::output::visible;
-use crate::runbook::Runbook;
+use super::mounts::{Declared, Kind};
+use crate::error::Problem;
+use crate::model::Runbook;
+use crate::model::net::NetPolicy;
 use crate::state;
+use crate::state::Protected;
+use crate::text::visible;
 
 /// What a runbook asks for that needs the user's grant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +70,13 @@ const GUARDED_EXTENSIONS: &[&str] =
     &["md", "markdown", "yaml", "yml", "sh", "bash", "zsh", "js", "mjs", "cjs", "ts", "py", "rb", "pl", "ps1", "psm1"];
 /// Entries looked at in an output before it counts as too large to check.
 const MAX_CHECKED_ENTRIES: usize = 10_000;
+
+/// What `runbook` asks, from its declared paths resolved on this host (not
+/// `protected`): for `runbox allow`, which needs no values for variables or
+/// inputs.
+pub fn asks_of(runbook: &Runbook, protected: &[Protected]) -> Result<Vec<Ask>, Vec<Problem>> {
+    Ok(asks(runbook, &super::mounts::resolve(runbook, protected)?))
+}
 
 /// Everything `runbook` declares that needs a grant, in the order declared.
 pub fn asks(runbook: &Runbook, declared: &[Declared]) -> Vec<Ask> {
@@ -130,7 +139,7 @@ fn guarded_inside(output: &Path, runbook: &Path) -> Option<String> {
                 pending.push(path);
                 continue;
             }
-            let script = name == crate::sources::REGISTRY
+            let script = name == crate::model::REGISTRY
                 || path.extension().is_some_and(|e| GUARDED_EXTENSIONS.contains(&&*e.to_string_lossy()));
             if script {
                 return Some(format!("it holds `{shown}`, a runbook or script a step could rewrite"));
@@ -209,7 +218,7 @@ impl ConsentStore {
         let dir = self.dir.as_ref().ok_or_else(|| {
             io::Error::other("there is no state directory to keep consent in (set RUNBOX_STATE_DIR or HOME)")
         })?;
-        let key = crate::sources::sha256(&state::real(runbook).to_string_lossy());
+        let key = crate::text::sha256(&state::real(runbook).to_string_lossy());
         Ok(dir.join(format!("{}.json", &key[..32])))
     }
 

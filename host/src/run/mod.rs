@@ -1,34 +1,51 @@
-//! Executes runbooks: validated plan → steps in fresh sandbox instances →
-//! report → history and the JSON record.
+//! Executes runbooks: validated plan → consent → steps in fresh sandbox
+//! instances → report → history and the JSON record.
+//!
+//! Owns the [`Runner`], reports, History, the JSON record and the seams a
+//! front end plugs in ([`Seams`]: who approves, who watches, the clock and
+//! ids, cancellation). It imports `plan/` and `sandbox/` and everything below
+//! them; nothing in the crate imports it but the front ends (the CLI, later
+//! the API). It never reads stdin or prints: those are the seams' business.
+
+pub mod approve;
+pub mod catalog;
+pub mod clock;
+pub mod events;
+pub mod history;
+pub mod mask;
+pub mod past;
+pub mod record;
+pub mod report;
+pub mod single;
+pub mod workspace;
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::consent::{self, Ask, ConsentStore, Decision, Grants};
-use crate::engine::{Sandbox, Script, StepContext};
-use crate::error::ErrorCode;
-use crate::guest::GuestCache;
-use crate::history::{self, Entry, EntryBody};
-use crate::http::NetPolicy;
-use crate::limits::{LimitOverrides, Limits};
-use crate::mask::Masker;
-use crate::mounts::{self, Workspace};
-use crate::output::{excerpt, visible, visible_lines};
+use crate::error::{ErrorCode, Failure, Invalid};
+use crate::model::limits::{LimitOverrides, Limits};
+use crate::model::net::NetPolicy;
+use crate::model::{Approval, Format, Language, OnError, Runbook, Step};
+use crate::plan::consent::{self, Ask, ConsentStore, Decision, Grants};
+use crate::plan::sources::{Resolved, Secrets};
 use crate::plan::{self, Host, Plan};
-use crate::record::{self, Breadcrumb};
-use crate::report::{ApprovalReport, RunReport, StepReport};
-use crate::runbook::{Approval, Format, Language, OnError, Step};
-use crate::runbook::{Invalid, Runbook};
-use crate::sources::{Resolved, Secrets};
+use crate::sandbox::{self, Cancel, GuestCache, Live, Sandbox, Script, StepContext, Stream};
 use crate::state::Protected;
 use crate::template::{self, Scope, TemplateError};
+use crate::text::excerpt;
+use approve::{Approver, StepApproval, Unattended};
+use clock::{Clock, Ids, System};
+use events::{Events, Quiet};
+use history::{Entry, EntryBody};
+use mask::Masker;
+use record::Breadcrumb;
+use report::{ApprovalReport, RunReport, StepReport};
+use workspace::Workspace;
 
 /// How a [`Runner`] runs runbooks.
 #[derive(Clone, Debug)]
@@ -41,8 +58,6 @@ pub struct Config {
     pub history: bool,
     /// Entries a history keeps.
     pub history_keep: usize,
-    /// Echo the steps' output live to this process's stdout and stderr.
-    pub echo: bool,
     /// Where compiled guests are cached.
     pub cache: GuestCache,
     /// Values for the runbook's declared variables, before the process's own.
@@ -57,10 +72,6 @@ pub struct Config {
     pub log: Option<PathBuf>,
     /// Where `script_from_secret` reads secrets.
     pub secrets: Secrets,
-    /// Steps approved in advance (`--approve STEP`), by name.
-    pub approve: Vec<String>,
-    /// Ask on the terminal for the approval a step needs.
-    pub interactive: bool,
     /// Bytes of output (stdout and stderr of all steps) a run keeps for
     /// templates, `--json` and the record; past it, steps keep a marker.
     pub output_budget: usize,
@@ -79,16 +90,37 @@ impl Default for Config {
             overrides: LimitOverrides::default(),
             history: true,
             history_keep: history::DEFAULT_KEEP,
-            echo: false,
             cache: GuestCache::default_location(),
             env: HashMap::new(),
             grants: Grants::default(),
             consent: ConsentStore::default_location(),
             log: record::default_log_path(),
             secrets: Secrets::default(),
-            approve: Vec::new(),
-            interactive: false,
             output_budget: DEFAULT_OUTPUT_BUDGET,
+        }
+    }
+}
+
+/// What a front end plugs into a [`Runner`]. The default asks nobody,
+/// shows nothing, reads the system clock and is never cancelled.
+#[derive(Clone)]
+pub struct Seams {
+    pub approver: Arc<dyn Approver>,
+    pub events: Arc<dyn Events>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+    /// Stops the running step and the run when tripped.
+    pub cancel: Cancel,
+}
+
+impl Default for Seams {
+    fn default() -> Seams {
+        Seams {
+            approver: Arc::new(Unattended),
+            events: Arc::new(Quiet),
+            clock: Arc::new(System),
+            ids: Arc::new(System),
+            cancel: Cancel::new(),
         }
     }
 }
@@ -97,17 +129,27 @@ impl Default for Config {
 /// compiled guests.
 ///
 /// ```no_run
-/// use runbox::{Config, Runner, runbook};
+/// use runbox::{Config, Runner, parse};
 ///
 /// let runner = Runner::new(Config { history: false, ..Config::default() })?;
-/// let runbook = runbook::load("runbooks/HelloWorld.md".as_ref())?;
+/// let runbook = parse::load("runbooks/HelloWorld.md".as_ref())?;
 /// let report = runner.run(&runbook, &Default::default());
 /// println!("{} exited {}", report.runbook, report.exit_code);
 /// # Ok::<(), anyhow::Error>(())
 /// ```
 pub struct Runner {
     config: Config,
+    seams: Seams,
     sandbox: Sandbox,
+}
+
+/// The runner's [`Events`] as the sandbox's [`Live`] output.
+struct LiveEvents(Arc<dyn Events>);
+
+impl Live for LiveEvents {
+    fn write(&self, stream: Stream, bytes: &[u8]) {
+        self.0.output(stream, bytes);
+    }
 }
 
 /// The named values a runbook's steps can `get`.
@@ -132,9 +174,18 @@ impl Config {
 }
 
 impl Runner {
+    /// A runner with the default [`Seams`]: unattended, quiet, system time.
     pub fn new(config: Config) -> anyhow::Result<Runner> {
+        Runner::with_seams(config, Seams::default())
+    }
+
+    pub fn with_seams(config: Config, seams: Seams) -> anyhow::Result<Runner> {
         let sandbox = Sandbox::new(&config.cache)?;
-        Ok(Runner { config, sandbox })
+        Ok(Runner { config, seams, sandbox })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn sandbox(&self) -> &Sandbox {
@@ -144,7 +195,7 @@ impl Runner {
     /// Runs `runbook`, records the execution, and reports it.
     pub fn run(&self, runbook: &Runbook, inputs: &Inputs) -> RunReport {
         let started = Instant::now();
-        let breadcrumb = breadcrumb(&runbook.name);
+        let breadcrumb = self.breadcrumb(&runbook.name);
         let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
         let host = Host {
             env: self.config.env.clone(),
@@ -155,12 +206,18 @@ impl Runner {
         };
         match plan::check(runbook, &host) {
             Ok(plan) => {
-                let asks = consent::asks(runbook, &plan.paths);
-                let decision = self.decide(runbook, &asks);
+                let asks = &plan.asks;
+                let decision = self.decide(runbook, asks);
                 let granted = decision.granted;
                 report.consent = Some(decision);
-                if !granted {
-                    report.refuse(ErrorCode::PermissionDenied, consent::refusal(runbook, &asks, &self.config.grants));
+                if let Some(signal) = self.seams.cancel.signal() {
+                    report.refuse_with_status(
+                        ErrorCode::Interrupted,
+                        "interrupted before any step ran".to_string(),
+                        128 + signal,
+                    );
+                } else if !granted {
+                    report.refuse(ErrorCode::PermissionDenied, consent::refusal(runbook, asks, &self.config.grants));
                 } else {
                     match Workspace::prepare(&plan.paths) {
                         Ok(workspace) => {
@@ -173,6 +230,8 @@ impl Runner {
                                 correlation_id: report.correlation_id.clone(),
                                 recursion_stack: breadcrumb.recursion_stack.clone(),
                                 net: self.net_policy(runbook),
+                                stdin: false,
+                                cancel: self.seams.cancel.clone(),
                             };
                             self.run_steps(runbook, &plan, context, &mut report);
                         }
@@ -190,18 +249,16 @@ impl Runner {
         report.duration_ms = started.elapsed().as_millis();
         if self.config.history && runbook.format == Format::Markdown {
             let body = match &report.error {
-                Some(error) => {
-                    EntryBody::Error(excerpt(&format!("{}: {}", error.code, error.message), HISTORY_STREAM_BYTES))
-                }
+                Some(error) => EntryBody::Error(excerpt(&error.to_string(), HISTORY_STREAM_BYTES)),
                 None => EntryBody::Output {
                     stdout: excerpt(&report.stdout, HISTORY_STREAM_BYTES),
                     stderr: excerpt(&report.stderr, HISTORY_STREAM_BYTES),
                 },
             };
-            let entry = Entry { at: OffsetDateTime::now_utc(), exit_code: report.exit_code, body };
+            let entry = Entry { at: self.seams.clock.now(), exit_code: report.exit_code, body };
             if let Err(e) = history::append(&runbook.path, &entry, self.config.history_keep) {
                 tracing::error!("{e}");
-                eprintln!("runbox: {e} (the JSON record still has the full result)");
+                self.seams.events.notice(&format!("{e} (the JSON record still has the full result)"));
             }
         }
         record::emit(&breadcrumb, &report);
@@ -231,37 +288,33 @@ impl Runner {
         if self.config.consent.granted(runbook, asks) {
             return decision(true, "runbox allow");
         }
-        if !self.config.interactive {
-            return decision(false, "not granted");
-        }
-        eprintln!("runbox: {} asks for:", visible(&runbook.file_name()));
-        for ask in asks.iter().filter(|a| !grants.grants(a)) {
-            eprintln!("  - {ask}");
-        }
-        eprint!("runbox: allow? [y]es this once, [a]lways for this version of the file, [N]o: ");
-        let mut answer = String::new();
-        if std::io::stdin().read_line(&mut answer).is_err() {
-            return decision(false, "declined at the terminal");
-        }
-        match answer.trim().to_ascii_lowercase().as_str() {
-            "y" | "yes" => decision(true, "terminal"),
-            "a" | "always" => {
-                match self.config.consent.record(runbook, asks) {
-                    Ok(file) => eprintln!("runbox: consent recorded in {}", file.display()),
-                    Err(e) => eprintln!("runbox: cannot record consent ({e}); allowed this once"),
-                }
-                decision(true, "terminal (always)")
+        let ungranted: Vec<Ask> = asks.iter().filter(|a| !grants.grants(a)).cloned().collect();
+        let answer = self.seams.approver.consent(runbook, &ungranted);
+        if answer.granted && answer.always {
+            match self.config.consent.record(runbook, asks) {
+                Ok(file) => self.seams.events.notice(&format!("consent recorded in {}", file.display())),
+                Err(e) => self.seams.events.notice(&format!("cannot record consent ({e}); allowed this once")),
             }
-            _ => decision(false, "declined at the terminal"),
         }
+        decision(answer.granted, answer.how)
     }
 
     fn run_steps(&self, runbook: &Runbook, plan: &Plan, mut context: StepContext, report: &mut RunReport) {
         let mut budget = self.config.output_budget;
         let masker = Masker::new(&plan.env);
+        let events = &self.seams.events;
+        let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(events)));
         for (step, script) in runbook.steps.iter().zip(&plan.scripts) {
             let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
-            let progress = self.config.echo && std::io::stderr().is_terminal();
+            if let Some(signal) = self.seams.cancel.signal() {
+                let message = format!("step `{}` did not start: the run was interrupted", step.name);
+                let failure = Failure::new(ErrorCode::Interrupted, message);
+                let mut refused = StepReport::refused(step, script.audit.clone(), limits, failure);
+                refused.exit_code = 128 + signal;
+                report.exit_code = refused.exit_code;
+                report.steps.push(refused);
+                break;
+            }
             let approval = step
                 .approval
                 .clone()
@@ -269,38 +322,25 @@ impl Runner {
                 .map(|approval| self.approve(step, script, &approval));
             let mut step_report = match approval.as_ref().filter(|a| !a.approved) {
                 Some(refused) => {
-                    let message = refusal(step, refused);
-                    if self.config.echo {
-                        eprintln!("runbox: {}: {message}", ErrorCode::ApprovalRequired);
-                    }
-                    StepReport::refused(step, script.audit.clone(), limits, ErrorCode::ApprovalRequired, message)
+                    let failure = Failure::new(ErrorCode::ApprovalRequired, refusal(step, refused));
+                    events.step_refused(step, &failure);
+                    StepReport::refused(step, script.audit.clone(), limits, failure.clone())
                 }
                 None => {
-                    if progress {
-                        eprintln!("runbox: ▶ {} ({}, line {})", step.name, step.language.as_str(), step.line);
-                    }
+                    events.step_started(step);
                     let scope = Scope { inputs: &plan.inputs, steps: &context.steps };
                     let report = match self.prepare(runbook, step, script, &scope, &context) {
                         Ok((prepared, step_context)) => {
-                            let outcome = self.sandbox.run(&prepared, &step_context, limits, self.config.echo);
+                            let outcome = self.sandbox.run(&prepared, &step_context, limits, Some(Arc::clone(&live)));
                             StepReport::new(step, script.audit.clone(), limits, outcome)
                         }
                         Err((code, message)) => {
-                            if self.config.echo {
-                                eprintln!("runbox: step `{}`: {code}: {message}", step.name);
-                            }
-                            StepReport::refused(step, script.audit.clone(), limits, code, message)
+                            let failure = Failure::new(code, message);
+                            events.step_refused(step, &failure);
+                            StepReport::refused(step, script.audit.clone(), limits, failure.clone())
                         }
                     };
-                    if progress {
-                        eprintln!(
-                            "runbox: {} {} exited {} in {:.1}ms",
-                            if report.exit_code == 0 { "✓" } else { "✗" },
-                            step.name,
-                            report.exit_code,
-                            report.duration_ms
-                        );
-                    }
+                    events.step_finished(step, &report);
                     report
                 }
             };
@@ -322,7 +362,9 @@ impl Runner {
                 }),
             );
             let failed = step_report.exit_code != 0;
-            let stop = failed && step.on_error == OnError::Fail;
+            // An interrupted run stops whatever the step's on_error says.
+            let interrupted = step_report.error.as_ref().is_some_and(|e| e.code == ErrorCode::Interrupted);
+            let stop = failed && (step.on_error == OnError::Fail || interrupted);
             step_report.continued = failed && !stop;
             if stop {
                 report.exit_code = step_report.exit_code;
@@ -381,54 +423,47 @@ impl Runner {
             step_context.variables.insert("args".into(), json!(prepared.args));
             if let Some(cwd) = &step.cwd {
                 let cwd = plain(cwd)?;
-                prepared.cwd = mounts::guest_dir(&step_context.mounts, &cwd).map_err(|m| (ErrorCode::InvalidCwd, m))?;
+                prepared.cwd =
+                    sandbox::guest_dir(&step_context.mounts, &cwd).map_err(|m| (ErrorCode::InvalidCwd, m))?;
             }
         }
         Ok((prepared, step_context))
     }
 
-    /// Whether `step` may run: approved in advance with `--approve`, or by
-    /// the person at the terminal after seeing the script and its hash.
+    /// Whether `step` may run, as the [`Approver`] decides.
     fn approve(&self, step: &Step, script: &Resolved, approval: &Approval) -> ApprovalReport {
-        let by_user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        let report = |approved, how| ApprovalReport {
+        let request =
+            StepApproval { step, approvers: &approval.approvers, source: &script.audit, script: &script.text };
+        let answer = self.seams.approver.approve(&request);
+        ApprovalReport {
             approvers: approval.approvers.clone(),
-            approved,
-            how,
-            by_user: by_user.clone(),
-        };
-        if self.config.approve.iter().any(|s| s == &step.name) {
-            return report(true, "--approve");
+            approved: answer.approved,
+            how: answer.how,
+            by_user: self.seams.ids.user(),
         }
-        if !self.config.interactive {
-            return report(false, "non-interactive");
+    }
+
+    /// Records the refusal of a runbook that could not even be parsed. Its
+    /// file is left alone (appending to a malformed file could lose what is
+    /// in it); the JSON record keeps the refusal.
+    pub fn record_invalid(&self, invalid: &Invalid) -> RunReport {
+        let name = invalid.file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        let breadcrumb = self.breadcrumb(&name);
+        let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
+        report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
+        record::emit(&breadcrumb, &report);
+        report
+    }
+
+    /// A new top-level execution of `runbook`.
+    fn breadcrumb(&self, runbook: &str) -> Breadcrumb {
+        Breadcrumb {
+            at_time: self.seams.clock.now().format(&Rfc3339).unwrap_or_default(),
+            by_user: self.seams.ids.user(),
+            from_ip: None,
+            correlation_id: self.seams.ids.correlation_id(),
+            recursion_stack: vec![runbook.to_string()],
         }
-        let approvers = if approval.approvers.is_empty() {
-            String::new()
-        } else {
-            format!(" (approvers: {})", visible(&approval.approvers.join(", ")))
-        };
-        // Everything shown here is the runbook's to choose; none of it may
-        // rewrite what the person deciding sees.
-        let name = visible(&step.name);
-        eprintln!("runbox: step `{name}` needs approval{approvers}");
-        eprintln!(
-            "runbox: source: {} {}  sha256: {}",
-            script.audit.kind,
-            visible(&script.audit.reference),
-            script.audit.sha256
-        );
-        eprintln!("----------------------------------------");
-        eprint!("{}", visible_lines(&script.text));
-        if !script.text.ends_with('\n') {
-            eprintln!();
-        }
-        eprintln!("----------------------------------------");
-        eprint!("runbox: run step `{name}`? [y/N] ");
-        let mut answer = String::new();
-        let approved = std::io::stdin().read_line(&mut answer).is_ok()
-            && matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes");
-        report(approved, "terminal")
     }
 }
 
@@ -458,27 +493,4 @@ fn variables(inputs: &Map<String, Value>, env: &[(String, String)]) -> Map<Strin
     vars.insert("inputs".into(), Value::Object(inputs.clone()));
     vars.insert("env".into(), Value::Object(env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()));
     vars
-}
-
-/// Records the refusal of a runbook that could not even be parsed. Its file
-/// is left alone (appending to a malformed file could lose what is in it);
-/// the JSON record keeps the refusal.
-pub fn record_invalid(invalid: &Invalid) -> RunReport {
-    let name = invalid.file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    let breadcrumb = breadcrumb(&name);
-    let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
-    report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
-    record::emit(&breadcrumb, &report);
-    report
-}
-
-/// A new top-level execution of `runbook` by this process's user.
-fn breadcrumb(runbook: &str) -> Breadcrumb {
-    Breadcrumb {
-        at_time: OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
-        by_user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-        from_ip: None,
-        correlation_id: uuid::Uuid::new_v4().to_string(),
-        recursion_stack: vec![runbook.to_string()],
-    }
 }

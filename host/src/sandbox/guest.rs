@@ -29,11 +29,11 @@ pub(crate) struct Guest {
 
 /// QuickJS with its globals built: the snapshot cuts a step's cost ~4×.
 pub(crate) const JS: Guest =
-    Guest { name: "js", wasm: include_bytes!("../../guests/dist/runbox-js.wasm"), snapshot: true };
+    Guest { name: "js", wasm: include_bytes!("../../../guests/dist/runbox-js.wasm"), snapshot: true };
 /// bashkit with its ~180 builtins registered; each script then only sets its
 /// working directory and variables.
 pub(crate) const SH: Guest =
-    Guest { name: "sh", wasm: include_bytes!("../../guests/dist/runbox-sh.wasm"), snapshot: true };
+    Guest { name: "sh", wasm: include_bytes!("../../../guests/dist/runbox-sh.wasm"), snapshot: true };
 
 /// Where compiled guests are kept between runs.
 #[derive(Clone, Debug)]

@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
-use crate::markdown;
+use crate::parse::markdown;
 
 /// How many entries a runbook keeps unless configured otherwise.
 pub const DEFAULT_KEEP: usize = 20;

@@ -1,10 +1,17 @@
-//! The parsed form of a runbook, whatever file format it came from.
+//! A runbook as plain data, whatever file format it came from: what it
+//! needs (variables, paths, hosts, claims, inputs), its steps and their
+//! limits. No I/O: `parse/` builds it, `plan/` checks it against the host.
+//!
+//! Imports nothing of the crate but its own files.
 
-use std::fmt;
+pub mod inputs;
+pub mod limits;
+pub mod net;
+
 use std::path::{Path, PathBuf};
 
-use crate::inputs::InputSpec;
-use crate::limits::LimitOverrides;
+use inputs::InputSpec;
+use limits::LimitOverrides;
 
 /// A runbook as read from its file: what it needs and what it runs.
 #[derive(Clone, Debug)]
@@ -193,43 +200,17 @@ impl Language {
 /// Steps a runbook may hold: what a run keeps per step stays bounded.
 pub const MAX_STEPS: usize = 10_000;
 
-/// Runbook files larger than this are refused before they are parsed.
-pub const MAX_RUNBOOK_BYTES: u64 = 4 << 20;
+/// The guest's working directory: a runbook's relative paths appear under it.
+pub const WORKDIR: &str = "/work";
 
-/// Reads the runbook at `path`: markdown for `.md`, YAML for `.yaml`/`.yml`.
-pub fn load(path: &Path) -> Result<Runbook, Invalid> {
-    let invalid = |message: String| Invalid { file: path.to_path_buf(), problems: vec![Problem::new(0, message)] };
-    let size = std::fs::metadata(path).map_err(|e| invalid(format!("cannot read the file: {e}")))?.len();
-    if size > MAX_RUNBOOK_BYTES {
-        return Err(invalid(format!(
-            "the file is {:.1} MiB; runbooks are limited to {} MiB",
-            size as f64 / (1 << 20) as f64,
-            MAX_RUNBOOK_BYTES >> 20
-        )));
-    }
-    if path.file_name().is_some_and(|n| n == crate::sources::REGISTRY) {
-        return Err(invalid("this is the script registry that `script_id` steps read, not a runbook".to_string()));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read the file: {e}")))?;
-    let (mut runbook, consented) = match path.extension().and_then(|e| e.to_str()) {
-        Some("yaml" | "yml") => (crate::yaml::parse(path, &text)?, text.as_str()),
-        Some("md" | "markdown") => {
-            let above_history = crate::markdown::history_heading(&text).map_or(text.as_str(), |at| &text[..at]);
-            (crate::markdown::parse(path, &text)?, above_history)
-        }
-        _ => return Err(invalid("a runbook is a `.md` (markdown) or `.yaml`/`.yml` file".to_string())),
-    };
-    runbook.consent_sha256 = crate::sources::sha256(consented);
-    if let Some(step) = runbook.steps.get(MAX_STEPS) {
-        return Err(Invalid {
-            file: path.to_path_buf(),
-            problems: vec![Problem::new(
-                step.line,
-                format!("the runbook has {} steps; a runbook holds at most {MAX_STEPS}", runbook.steps.len()),
-            )],
-        });
-    }
-    Ok(runbook)
+/// The registry file of approved scripts, looked for beside a runbook, then
+/// in its parents; never itself a runbook.
+pub const REGISTRY: &str = "registry.yaml";
+
+/// A secret or key name: one path component, so it cannot leave the
+/// secrets directory.
+pub fn is_secret_name(part: &str) -> bool {
+    !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\\', '\0'])
 }
 
 /// A POSIX environment variable name.
@@ -237,43 +218,4 @@ pub(crate) fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Something wrong with a runbook, at a line of its file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub line: usize,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(line: usize, message: impl Into<String>) -> Problem {
-        Problem { line, message: message.into() }
-    }
-
-    /// `file:line: message`, or `file: message` for the whole file (line 0).
-    pub fn located(&self, file: &str) -> String {
-        match self.line {
-            0 => format!("{file}: {}", self.message),
-            line => format!("{file}:{line}: {}", self.message),
-        }
-    }
-}
-
-/// Every problem found in one runbook file.
-#[derive(Clone, Debug, thiserror::Error)]
-pub struct Invalid {
-    pub file: PathBuf,
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(f, "{} is not a valid runbook ({n} problem{}):", self.file.display(), if n == 1 { "" } else { "s" })?;
-        for p in &self.problems {
-            write!(f, "\n  {}", p.located(&self.file.display().to_string()))?;
-        }
-        Ok(())
-    }
 }

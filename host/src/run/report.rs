@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
-use crate::engine::{Outcome, StepError};
-use crate::error::ErrorCode;
-use crate::limits::Limits;
-use crate::runbook::Step;
+use crate::error::{ErrorCode, Failure};
+use crate::model::Step;
+use crate::model::limits::Limits;
+use crate::plan::sources::SourceReport;
+use crate::sandbox::Outcome;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
@@ -22,10 +23,10 @@ pub struct RunReport {
     pub stderr: String,
     /// What the runbook asked beyond the safe defaults, and how it was decided.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub consent: Option<crate::consent::Decision>,
+    pub consent: Option<crate::plan::consent::Decision>,
     /// Set when the runbook was refused before any step ran.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorReport>,
+    pub error: Option<Failure>,
     pub steps: Vec<StepReport>,
 }
 
@@ -48,9 +49,15 @@ impl RunReport {
 
     /// Marks the runbook as refused before any step ran.
     pub(crate) fn refuse(&mut self, code: ErrorCode, message: String) {
-        self.exit_code = code.exit_status();
-        self.stderr = format!("{code}: {message}\n");
-        self.error = Some(ErrorReport { code, message, line: None, column: None, stack: None });
+        self.refuse_with_status(code, message, code.exit_status());
+    }
+
+    /// [`RunReport::refuse`] with an exit status of its own (128 + a signal).
+    pub(crate) fn refuse_with_status(&mut self, code: ErrorCode, message: String, status: i32) {
+        let failure = Failure::new(code, message);
+        self.exit_code = status;
+        self.stderr = format!("{failure}\n");
+        self.error = Some(failure);
     }
 
     pub fn succeeded(&self) -> bool {
@@ -86,32 +93,7 @@ pub struct StepReport {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub result_omitted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorReport>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct SourceReport {
-    /// `inline`, `file`, `registry` or `secret`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// Where it is: `Runbook.md:12`, a path, a registry id, a secret's name.
-    pub reference: String,
-    pub sha256: String,
-    /// The script itself; never for a secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub registry: Option<RegistryReport>,
-}
-
-/// The registry entry a `script_id` step ran, as approved.
-#[derive(Clone, Debug, Serialize)]
-pub struct RegistryReport {
-    pub id: String,
-    pub file: String,
-    pub description: String,
-    pub approved_by: Option<String>,
-    pub approved_at: Option<String>,
+    pub error: Option<Failure>,
 }
 
 /// How a step that needs approval got it, or did not.
@@ -122,24 +104,6 @@ pub struct ApprovalReport {
     /// `--approve`, `terminal`, or `non-interactive` (refused).
     pub how: &'static str,
     pub by_user: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ErrorReport {
-    pub code: ErrorCode,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stack: Option<String>,
-}
-
-impl From<StepError> for ErrorReport {
-    fn from(e: StepError) -> ErrorReport {
-        ErrorReport { code: e.code, message: e.message, line: e.line, column: e.column, stack: e.stack }
-    }
 }
 
 impl StepReport {
@@ -161,12 +125,12 @@ impl StepReport {
             limits,
             result: outcome.result,
             result_omitted: false,
-            error: outcome.error.map(ErrorReport::from),
+            error: outcome.error,
         }
     }
 
     /// Masks secret values in everything the step's report keeps.
-    pub(crate) fn mask(&mut self, masker: &crate::mask::Masker) {
+    pub(crate) fn mask(&mut self, masker: &super::mask::Masker) {
         masker.text(&mut self.stdout);
         masker.text(&mut self.stderr);
         if let Some(result) = &mut self.result {
@@ -181,21 +145,15 @@ impl StepReport {
     }
 
     /// A step that did not run: `code` says why.
-    pub(crate) fn refused(
-        step: &Step,
-        source: SourceReport,
-        limits: Limits,
-        code: ErrorCode,
-        message: String,
-    ) -> StepReport {
+    pub(crate) fn refused(step: &Step, source: SourceReport, limits: Limits, failure: Failure) -> StepReport {
         StepReport {
             name: step.name.clone(),
             language: step.language.as_str(),
             line: step.line,
             source,
-            exit_code: code.exit_status(),
+            exit_code: failure.code.exit_status(),
             stdout: String::new(),
-            stderr: format!("{code}: {message}\n"),
+            stderr: format!("{failure}\n"),
             stdout_truncated: false,
             stderr_truncated: false,
             duration_ms: 0.0,
@@ -205,7 +163,7 @@ impl StepReport {
             continued: false,
             result: None,
             result_omitted: false,
-            error: Some(ErrorReport { code, message, line: None, column: None, stack: None }),
+            error: Some(failure),
         }
     }
 
@@ -217,7 +175,7 @@ impl StepReport {
         for (text, truncated) in
             [(&mut self.stdout, &mut self.stdout_truncated), (&mut self.stderr, &mut self.stderr_truncated)]
         {
-            *truncated |= crate::output::cut(text, *budget, why);
+            *truncated |= crate::text::cut(text, *budget, why);
             *budget = budget.saturating_sub(text.len());
         }
         if let Some(result) = &self.result {
@@ -233,7 +191,7 @@ impl StepReport {
         }
         if let Some(error) = &mut self.error {
             for text in std::iter::once(&mut error.message).chain(error.stack.as_mut()) {
-                crate::output::cut(text, (*budget).max(MIN_KEPT_MESSAGE), why);
+                crate::text::cut(text, (*budget).max(MIN_KEPT_MESSAGE), why);
                 *budget = budget.saturating_sub(text.len());
             }
         }

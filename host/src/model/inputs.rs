@@ -1,9 +1,7 @@
 //! Typed inputs of YAML runbooks (SPEC §1.2): declared with a type and an
 //! optional default, checked before anything runs.
 
-use serde_json::{Map, Number, Value};
-
-use crate::runbook::Problem;
+use serde_json::{Number, Value};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputType {
@@ -113,57 +111,11 @@ pub struct InputSpec {
     pub line: usize,
 }
 
-/// The inputs a run gets: each given value coerced to its declared type,
-/// defaults for the rest. Every problem is reported: unknown names, wrong
-/// types, and (when `require`) missing required inputs.
-pub fn check(
-    specs: &[InputSpec],
-    given: &Map<String, Value>,
-    require: bool,
-) -> Result<Map<String, Value>, Vec<Problem>> {
-    let mut values = Map::new();
-    let mut problems = Vec::new();
-    for (name, _) in given.iter().filter(|(name, _)| !specs.iter().any(|s| &s.name == *name)) {
-        let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-        let known =
-            if known.is_empty() { "it declares none".to_string() } else { format!("it declares {}", known.join(", ")) };
-        problems.push(Problem::new(0, format!("unknown input `{name}`: the runbook does not declare it ({known})")));
-    }
-    for spec in specs {
-        match (given.get(&spec.name), &spec.default) {
-            (Some(value), _) => match spec.kind.coerce(value) {
-                Ok(v) => {
-                    values.insert(spec.name.clone(), v);
-                }
-                Err(e) => problems.push(Problem::new(spec.line, format!("input `{}`: {e}", spec.name))),
-            },
-            (None, Some(default)) => {
-                values.insert(spec.name.clone(), default.clone());
-            }
-            (None, None) if !require => {}
-            (None, None) => problems.push(Problem::new(
-                spec.line,
-                format!(
-                    "input `{}` ({}) is required: give it with --input {}=VALUE",
-                    spec.name,
-                    spec.kind.as_str(),
-                    spec.name
-                ),
-            )),
-        }
-    }
-    if problems.is_empty() { Ok(values) } else { Err(problems) }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn spec(name: &str, kind: InputType, default: Option<Value>) -> InputSpec {
-        InputSpec { name: name.into(), kind, default, description: String::new(), line: 3 }
-    }
 
     #[test]
     fn text_is_coerced_to_the_declared_type() {
@@ -176,24 +128,5 @@ mod tests {
         assert!(InputType::Int.coerce(&json!("12abc")).unwrap_err().contains("expected an int, got `12abc`"));
         assert!(InputType::Int.coerce(&json!(1.5)).is_err());
         assert!(InputType::Map.coerce(&json!("[1]")).is_err());
-    }
-
-    #[test]
-    fn every_input_problem_is_reported() {
-        let specs = [spec("threshold_ms", InputType::Int, Some(json!(5000))), spec("host", InputType::String, None)];
-        let given: Map<String, Value> =
-            [("threshold_ms".to_string(), json!("soon")), ("thresold".to_string(), json!("1"))].into_iter().collect();
-        let problems = check(&specs, &given, true).unwrap_err();
-        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
-        assert_eq!(messages.len(), 3, "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("unknown input `thresold`")));
-        assert!(messages.iter().any(|m| m.contains("input `threshold_ms`: expected an int")));
-        assert!(messages.iter().any(|m| m.contains("input `host` (string) is required")));
-    }
-
-    #[test]
-    fn defaults_fill_what_is_not_given() {
-        let specs = [spec("threshold_ms", InputType::Int, Some(json!(5000)))];
-        assert_eq!(check(&specs, &Map::new(), true).unwrap()["threshold_ms"], json!(5000));
     }
 }

@@ -1,16 +1,25 @@
 //! The validated plan of an execution: everything a runbook needs of the
 //! host, checked before anything runs, with every problem reported at once.
 
+pub mod consent;
+pub mod inputs;
+pub mod mounts;
+pub mod sources;
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::inputs;
-use crate::mounts::{self, Declared};
-use crate::runbook::{Format, Problem, Runbook, Source, Step};
-use crate::sources::{self, Resolved, Secrets};
+use std::path::Path;
+
+use crate::error::{Invalid, Problem};
+use crate::model::{Format, Runbook, Source, Step};
+use crate::parse;
 use crate::state::Protected;
 use crate::template;
+use consent::Ask;
+use mounts::Declared;
+use sources::{Resolved, Secrets};
 
 /// What the host gives a run: values for declared variables, inputs and
 /// the secret store.
@@ -37,6 +46,8 @@ pub struct Plan {
     pub inputs: Map<String, Value>,
     /// Each step's script, loaded from its source; in step order.
     pub scripts: Vec<Resolved>,
+    /// What the runbook asks beyond the safe defaults (SPEC §2).
+    pub asks: Vec<Ask>,
 }
 
 /// Checks `runbook` against this host: its variables are set (from
@@ -84,7 +95,19 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
         }
     }
     problems.sort_by_key(|p| p.line);
-    if problems.is_empty() { Ok(Plan { env: values, paths, inputs, scripts }) } else { Err(problems) }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let asks = consent::asks(runbook, &paths);
+    Ok(Plan { env: values, paths, inputs, scripts, asks })
+}
+
+/// Reads the runbook at `path` and checks it against this host: what
+/// `runbox validate` reports and a server's validate endpoint answers.
+pub fn validate(path: &Path, host: &Host) -> Result<(Runbook, Plan), Invalid> {
+    let runbook = parse::load(path)?;
+    let plan = check(&runbook, host).map_err(|problems| Invalid { file: path.to_path_buf(), problems })?;
+    Ok((runbook, plan))
 }
 
 /// Templates must read declared inputs and earlier steps.

@@ -1,0 +1,17 @@
+//! The host bindings of runbox's WIT worlds (`wit/runbox.wit`): `js` and
+//! `sh` share the `context`, `http` and `script` interfaces.
+
+pub(crate) mod js {
+    wasmtime::component::bindgen!({ path: "../wit", world: "js" });
+}
+pub(crate) mod sh {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "sh",
+        with: {
+            "runbox:sandbox/context": super::js::runbox::sandbox::context,
+            "runbox:sandbox/http": super::js::runbox::sandbox::http,
+            "runbox:sandbox/script": super::js::runbox::sandbox::script,
+        },
+    });
+}

@@ -1,0 +1,121 @@
+//! Why a step failed, as the sandbox reports it: the limit that stopped it,
+//! the guest's own error (its message capped, a secret's withheld), and the
+//! text an interpreter would print for it.
+
+use std::time::Instant;
+
+use wasmtime::Trap;
+
+use super::bindings::js::runbox::sandbox::script::{ErrorKind, ScriptError};
+use super::cancel::{Cancel, SIGINT, SIGTERM};
+use super::output::Captured;
+use super::script::{Outcome, Script};
+use super::step::StepState;
+use crate::error::{ErrorCode, Failure};
+
+pub(crate) fn failed_to_start(started: Instant, error: anyhow::Error, say: impl Fn(&str)) -> Outcome {
+    let text = format!("runbox: cannot start the sandbox: {error:#}\n");
+    say(&text);
+    Outcome {
+        exit_code: ErrorCode::ConfigInvalid.exit_status(),
+        stdout: Captured::default(),
+        stderr: Captured { text, truncated: false },
+        duration: started.elapsed(),
+        fuel_consumed: 0,
+        result: None,
+        error: Some(Failure::new(ErrorCode::ConfigInvalid, format!("cannot start the sandbox: {error:#}"))),
+    }
+}
+
+/// The interpreter's own messages about a secret script (`NAME: line 3: …`)
+/// may quote its source; the records keep only where they point.
+pub(crate) fn withhold_quoted_source(stderr: &str, filename: &str) -> String {
+    let prefix = format!("{filename}: ");
+    stderr
+        .split_inclusive('\n')
+        .map(|line| match line.strip_prefix(&prefix) {
+            Some(rest) => {
+                let at = rest.split(": ").next().filter(|p| p.starts_with("line ")).unwrap_or("");
+                format!(
+                    "{prefix}{at}{}[message withheld: the script is secret]\n",
+                    if at.is_empty() { "" } else { ": " }
+                )
+            }
+            None => line.to_string(),
+        })
+        .collect()
+}
+
+/// The text a failed step adds to its stderr, as an interpreter would print it.
+pub(crate) fn describe(error: &Failure, step: &Script) -> String {
+    // `SyntaxError: SyntaxError: …` says nothing twice.
+    let what = if error.message.starts_with(&format!("{}:", error.code)) {
+        error.message.clone()
+    } else {
+        format!("{}: {}", error.code, error.message)
+    };
+    let mut text = match (error.line, error.column) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}: {what}\n", step.filename),
+        (Some(l), None) => format!("{}:{l}: {what}\n", step.filename),
+        _ => format!("{what}\n"),
+    };
+    if let Some(stack) = &error.stack {
+        text.push_str(stack.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+/// The guest's report of a failed script. A secret script's messages and
+/// stack may quote its code, so only their position is kept.
+pub(crate) fn script_error(e: ScriptError, secret: bool) -> Failure {
+    let code = match e.kind {
+        ErrorKind::Syntax => ErrorCode::SyntaxError,
+        ErrorKind::Runtime | ErrorKind::Unsettled => ErrorCode::RuntimeError,
+    };
+    if secret {
+        let message = "the script comes from a secret, so the message is withheld".to_string();
+        return Failure { code, message, line: e.line, column: e.column, stack: None };
+    }
+    // A guest chooses its message's size (`throw new Error('x'.repeat(3e7))`):
+    // runbox keeps the start of it.
+    let capped = |mut text: String| {
+        crate::text::cut(&mut text, MAX_MESSAGE_BYTES, "error messages are kept up to 16 KiB");
+        text
+    };
+    Failure { code, message: capped(e.message), line: e.line, column: e.column, stack: e.stack.map(capped) }
+}
+
+/// What is kept of a guest's error message, and of its stack.
+const MAX_MESSAGE_BYTES: usize = 16 << 10;
+
+/// Names the limit that stopped a guest, from what the store recorded.
+pub(crate) fn stopped(state: &StepState, cancel: &Cancel, trap: &wasmtime::Error) -> Failure {
+    let limits = &state.limits;
+    if let Some(signal) = cancel.signal() {
+        let name = match signal {
+            SIGINT => "SIGINT".to_string(),
+            SIGTERM => "SIGTERM".to_string(),
+            other => format!("signal {other}"),
+        };
+        Failure::new(ErrorCode::Interrupted, format!("the step was interrupted ({name})"))
+    } else if state.stdout.exceeded() || state.stderr.exceeded() {
+        let stream = if state.stdout.exceeded() { "stdout" } else { "stderr" };
+        Failure::new(ErrorCode::OutputLimit, format!("the step wrote more than {} bytes to {stream}", limits.output))
+    } else if state.memory.exceeded {
+        Failure::new(ErrorCode::MemoryLimit, format!("the step needed more than {} bytes of memory", limits.memory))
+    } else if state.timed_out || Instant::now() >= state.deadline {
+        Failure::new(ErrorCode::Timeout, format!("the step ran past its {:?} timeout", limits.timeout))
+    } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
+        Failure::new(ErrorCode::OutOfFuel, format!("the step used up its fuel ({} units)", limits.fuel))
+    } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::StackOverflow | Trap::MemoryOutOfBounds)) {
+        // The interpreter's stack is first in linear memory: overflowing it
+        // faults below address 0 (QuickJS has no stack check on WASI).
+        Failure::new(
+            ErrorCode::RuntimeError,
+            "RangeError: Maximum call stack size exceeded (the step recursed too deeply)",
+        )
+    } else {
+        Failure::new(ErrorCode::RuntimeError, format!("the sandboxed interpreter crashed: {trap:#}"))
+    }
+}

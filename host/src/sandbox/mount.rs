@@ -1,0 +1,78 @@
+//! The directories a guest sees: each preopened from a handle held since it
+//! was resolved, so renaming or replacing its path cannot redirect it.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+
+use crate::handle::{held_path, is_escape, normalize, proc_path};
+use crate::model::WORKDIR;
+
+/// A directory preopened for the guest, held open by handle.
+#[derive(Clone, Debug)]
+pub struct Mount {
+    /// Where it was on the host when it was opened (for messages).
+    pub host: PathBuf,
+    pub guest: String,
+    pub writable: bool,
+    dir: Arc<File>,
+}
+
+impl Mount {
+    /// Opens the directory `host` (following symlinks: the caller named it)
+    /// to be seen at `guest`.
+    pub fn open(host: &Path, guest: impl Into<String>, writable: bool) -> io::Result<Mount> {
+        let dir = Dir::open_ambient_dir(host, ambient_authority())?.into_std_file();
+        Ok(Mount {
+            host: held_path(&dir).unwrap_or_else(|| host.to_path_buf()),
+            guest: guest.into(),
+            writable,
+            dir: Arc::new(dir),
+        })
+    }
+
+    /// A directory already held open (since validation) to be seen at `guest`.
+    pub(crate) fn held(host: PathBuf, guest: String, writable: bool, dir: Arc<File>) -> Mount {
+        Mount { host, guest, writable, dir }
+    }
+
+    /// A path that opens exactly the directory held, whatever has been
+    /// renamed or replaced since.
+    pub(crate) fn handle_path(&self) -> PathBuf {
+        proc_path(&self.dir)
+    }
+
+    /// The held directory, for resolving paths beneath it.
+    fn cap_dir(&self) -> io::Result<Dir> {
+        Ok(Dir::from_std_file(self.dir.try_clone()?))
+    }
+}
+
+/// The absolute sandbox path of a step's `cwd` (relative to [`WORKDIR`], or
+/// absolute), if it is a directory inside one of `mounts`.
+pub fn guest_dir(mounts: &[Mount], cwd: &str) -> Result<String, String> {
+    let absolute = cwd.starts_with('/');
+    let lexical =
+        normalize(cwd.trim()).ok_or_else(|| format!("cwd `{cwd}` climbs out of the sandbox's working directory"))?;
+    let guest = match (absolute, lexical.is_empty()) {
+        (true, _) => format!("/{lexical}"),
+        (false, true) => WORKDIR.to_string(),
+        (false, false) => format!("{WORKDIR}/{lexical}"),
+    };
+    let mount = mounts
+        .iter()
+        .filter(|m| guest == m.guest || guest.starts_with(&format!("{}/", m.guest.trim_end_matches('/'))))
+        .max_by_key(|m| m.guest.len())
+        .ok_or_else(|| format!("cwd `{cwd}` ({guest}) is not inside any directory the runbook declares"))?;
+    let rest = guest[mount.guest.len()..].trim_start_matches('/');
+    let dir = mount.cap_dir().map_err(|e| format!("cwd `{cwd}`: {e}"))?;
+    match dir.open_dir(if rest.is_empty() { "." } else { rest }) {
+        Ok(_) => Ok(guest),
+        Err(e) if is_escape(&e) => Err(format!("cwd `{cwd}` leaves its mount through a symlink")),
+        Err(_) => Err(format!("cwd `{cwd}` ({guest}) is not a directory in the sandbox")),
+    }
+}

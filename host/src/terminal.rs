@@ -1,0 +1,153 @@
+//! The CLI's side of the runner's seams: prompts on the terminal, the
+//! steps' output and progress on stdout and stderr, and Ctrl-C/SIGTERM as
+//! cancellation. Everything a runbook chose is shown with control
+//! characters escaped.
+
+use std::io::Write;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use runbox::error::Failure;
+use runbox::model::{Runbook, Step};
+use runbox::plan::consent::Ask;
+use runbox::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
+use runbox::run::events::Events;
+use runbox::text::{visible, visible_lines};
+use runbox::{Cancel, StepReport, Stream};
+
+/// Prints a run as it happens.
+pub(crate) struct Terminal {
+    /// The steps' output and refusals (off under `--json`).
+    pub(crate) live: bool,
+    /// A line as each step starts and ends (stderr is a terminal).
+    pub(crate) progress: bool,
+}
+
+impl Events for Terminal {
+    fn step_started(&self, step: &Step) {
+        if self.live && self.progress {
+            eprintln!("runbox: ▶ {} ({}, line {})", visible(&step.name), step.language.as_str(), step.line);
+        }
+    }
+
+    fn output(&self, stream: Stream, bytes: &[u8]) {
+        if !self.live {
+            return;
+        }
+        // The terminal going away must not fail the step; the capture is whole.
+        let _ = match stream {
+            Stream::Stdout => std::io::stdout().write_all(bytes).and_then(|()| std::io::stdout().flush()),
+            Stream::Stderr => std::io::stderr().write_all(bytes),
+        };
+    }
+
+    fn step_finished(&self, step: &Step, report: &StepReport) {
+        if self.live && self.progress {
+            eprintln!(
+                "runbox: {} {} exited {} in {:.1}ms",
+                if report.exit_code == 0 { "✓" } else { "✗" },
+                visible(&step.name),
+                report.exit_code,
+                report.duration_ms
+            );
+        }
+    }
+
+    fn step_refused(&self, step: &Step, failure: &Failure) {
+        if self.live {
+            eprintln!("runbox: step `{}`: {}", visible(&step.name), visible_lines(&failure.to_string()));
+        }
+    }
+
+    fn notice(&self, text: &str) {
+        eprintln!("runbox: {}", visible_lines(text));
+    }
+}
+
+/// Asks the person at the terminal; Ctrl-C while it waits declines.
+pub(crate) struct Prompt {
+    pub(crate) cancel: Cancel,
+}
+
+impl Prompt {
+    /// A line from stdin, or `None` if it closed or the run was cancelled.
+    fn answer(&self) -> Option<String> {
+        let (send, receive) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = std::io::stdin().read_line(&mut line);
+            let _ = send.send(read.ok().filter(|n| *n > 0).map(|_| line));
+        });
+        loop {
+            match receive.recv_timeout(Duration::from_millis(50)) {
+                Ok(line) => return line,
+                Err(mpsc::RecvTimeoutError::Timeout) if !self.cancel.is_cancelled() => continue,
+                Err(_) => {
+                    eprintln!();
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+impl Approver for Prompt {
+    fn consent(&self, runbook: &Runbook, asks: &[Ask]) -> ConsentAnswer {
+        eprintln!("runbox: {} asks for:", visible(&runbook.file_name()));
+        for ask in asks {
+            eprintln!("  - {ask}");
+        }
+        eprint!("runbox: allow? [y]es this once, [a]lways for this version of the file, [N]o: ");
+        let declined = ConsentAnswer { granted: false, always: false, how: "declined at the terminal" };
+        match self.answer().map(|a| a.trim().to_ascii_lowercase()).as_deref() {
+            Some("y" | "yes") => ConsentAnswer { granted: true, always: false, how: "terminal" },
+            Some("a" | "always") => ConsentAnswer { granted: true, always: true, how: "terminal (always)" },
+            _ => declined,
+        }
+    }
+
+    fn approve(&self, request: &StepApproval<'_>) -> Approved {
+        let approvers = if request.approvers.is_empty() {
+            String::new()
+        } else {
+            format!(" (approvers: {})", visible(&request.approvers.join(", ")))
+        };
+        // Everything shown here is the runbook's to choose; none of it may
+        // rewrite what the person deciding sees.
+        let name = visible(&request.step.name);
+        eprintln!("runbox: step `{name}` needs approval{approvers}");
+        eprintln!(
+            "runbox: source: {} {}  sha256: {}",
+            request.source.kind,
+            visible(&request.source.reference),
+            request.source.sha256
+        );
+        eprintln!("----------------------------------------");
+        eprint!("{}", visible_lines(request.script));
+        if !request.script.ends_with('\n') {
+            eprintln!();
+        }
+        eprintln!("----------------------------------------");
+        eprint!("runbox: run step `{name}`? [y/N] ");
+        let approved = matches!(self.answer().as_deref().map(str::trim), Some("y" | "Y" | "yes" | "YES" | "Yes"));
+        Approved { approved, how: "terminal" }
+    }
+}
+
+/// Ctrl-C or SIGTERM trips `cancel`: the running step stops, the run is
+/// recorded as interrupted, and runbox exits 130 or 143. A second signal
+/// exits at once.
+pub(crate) fn cancel_on_signals(cancel: &Cancel) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let cancel = cancel.clone();
+    std::thread::Builder::new().name("runbox-signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            if cancel.is_cancelled() {
+                std::process::exit(128 + signal);
+            }
+            cancel.cancel(signal);
+        }
+    })?;
+    Ok(())
+}

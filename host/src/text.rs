@@ -1,0 +1,91 @@
+//! How runbox shows text a runbook or a guest chose: control characters
+//! escaped, long text cut with a marker saying what was left out, and the
+//! sha256 that identifies a script.
+
+use sha2::{Digest, Sha256};
+
+/// Cuts `text` to at most `room` bytes (at a character boundary), ending it
+/// with a marker line that says why; false if it fitted.
+pub fn cut(text: &mut String, room: usize, why: &str) -> bool {
+    if text.len() <= room {
+        return false;
+    }
+    let mut end = room;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let dropped = text.len() - end;
+    text.truncate(end);
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("[runbox: {dropped} more bytes not kept: {why}]\n"));
+    true
+}
+
+/// The start and end of `text` within about `limit` bytes, with a marker
+/// between them saying how much was left out: for History, which lives in
+/// the runbook file.
+pub fn excerpt(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_string();
+    }
+    let boundary = |mut at: usize| {
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    };
+    let head = boundary(limit / 4);
+    let tail = boundary(text.len() - (limit - limit / 4));
+    let tail = if tail < head { head } else { tail };
+    let mut out = text[..head].to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&format!("[runbox: {} bytes left out of History; the JSON record keeps more]\n", tail - head));
+    out.push_str(&text[tail..]);
+    out
+}
+
+/// `text` with control characters shown as escapes (`\u{1b}`), tabs kept:
+/// text a runbook or a step chose must not move the cursor, erase lines or
+/// retitle the terminal it is shown on.
+pub fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\t' { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
+/// [`visible`], line by line: newlines are kept.
+pub fn visible_lines(text: &str) -> String {
+    text.split('\n').map(visible).collect::<Vec<_>>().join("\n")
+}
+
+/// The lowercase hex sha256 of `text`, as audits show it and registry.yaml pins it.
+pub fn sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_and_excerpts_keep_whole_characters_and_say_what_is_missing() {
+        let mut text = "aé".repeat(10);
+        assert!(cut(&mut text, 4, "budget"));
+        assert_eq!(text, "aéa\n[runbox: 26 more bytes not kept: budget]\n");
+        let long = format!("{}{}", "h".repeat(100), "t".repeat(100));
+        let short = excerpt(&long, 40);
+        assert_eq!(
+            short,
+            format!(
+                "{}\n[runbox: 160 bytes left out of History; the JSON record keeps more]\n{}",
+                "h".repeat(10),
+                "t".repeat(30)
+            )
+        );
+        assert_eq!(excerpt("short", 40), "short");
+    }
+}
