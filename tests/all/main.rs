@@ -27,6 +27,8 @@ mod net;
 mod yaml_runbooks;
 // Malformed runbooks: every problem reported, with its line.
 mod malformed;
+// Ctrl-C and SIGTERM: the step stops, the run is recorded, the scratch goes.
+mod interrupt;
 // History entries and the JSON record, including concurrent runs.
 mod records;
 // The JS guest run by another component host (jco on Node).

@@ -306,13 +306,20 @@ impl Runner {
         let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(events)));
         for (step, script) in runbook.steps.iter().zip(&plan.scripts) {
             let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
-            if let Some(signal) = self.seams.cancel.signal() {
+            // Interrupted before the step started (or while its approval was
+            // asked): it does not run, and neither does any after it.
+            let interrupted = |report: &mut RunReport, approval: Option<ApprovalReport>| {
+                let signal = self.seams.cancel.signal()?;
                 let message = format!("step `{}` did not start: the run was interrupted", step.name);
                 let failure = Failure::new(ErrorCode::Interrupted, message);
                 let mut refused = StepReport::refused(step, script.audit.clone(), limits, failure);
                 refused.exit_code = 128 + signal;
+                refused.approval = approval;
                 report.exit_code = refused.exit_code;
                 report.steps.push(refused);
+                Some(())
+            };
+            if interrupted(report, None).is_some() {
                 break;
             }
             let approval = step
@@ -320,6 +327,9 @@ impl Runner {
                 .clone()
                 .or_else(|| script.requires_approval.then(|| Approval { approvers: Vec::new() }))
                 .map(|approval| self.approve(step, script, &approval));
+            if interrupted(report, approval.clone()).is_some() {
+                break;
+            }
             let mut step_report = match approval.as_ref().filter(|a| !a.approved) {
                 Some(refused) => {
                     let failure = Failure::new(ErrorCode::ApprovalRequired, refusal(step, refused));
