@@ -519,6 +519,9 @@ fn run_sh(args: ShArgs, config: Config) -> anyhow::Result<i32> {
         (None, _) => (Script::new(Language::Shell, read_stdin()?, "sh"), false),
     };
     script.args = rest.collect();
+    // bashkit takes stdin whole before the script starts: a terminal's would
+    // hold every script until Ctrl-D, so only a pipe's or a file's is given.
+    let stdin = stdin && !std::io::stdin().is_terminal();
     run_script(script, stdin, args.sandbox, config)
 }
 

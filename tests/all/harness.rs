@@ -162,6 +162,11 @@ impl Runbox {
         Run::from(self.cmd.output().expect("runbox starts"))
     }
 
+    /// Runs with `input` on stdin (written, then closed).
+    pub fn run_with_stdin(self, input: &str) -> Run {
+        Run::from(self.spawn_with_stdin(input).wait_with_output_after_stdin())
+    }
+
     pub fn spawn(mut self) -> Child {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runbox starts")
     }

@@ -160,3 +160,16 @@ fn path_is_posix() {
     let (_, json) = s.runbox().js(code, &[]);
     assert_eq!(json["result"], serde_json::json!(["b/c.txt", "/x/z", "/a/b", ".gz", "../c/d", "a/b/c/", true]));
 }
+
+#[test]
+fn stdin_is_read_with_node_spellings() {
+    let s = Scratch::new();
+    let code = "return [fs.readFileSync(0, 'utf8'), fs.readFileSync('/dev/stdin').length]";
+    let run = s.runbox().args(["js", "--json", "-e", code]).run_with_stdin("x\ny\n");
+    // The first read takes it all; the second finds it at its end.
+    assert_eq!(run.success().json()["result"], serde_json::json!(["x\ny\n", 0]));
+    let (mut child, _) = s.runbox().args(["js", "--json", "--timeout", "1s", "-e", code]).spawn_with_stdin("");
+    let _open = child.stdin.take();
+    let run = crate::harness::Run::from(child.wait_with_output().unwrap());
+    assert_eq!((run.code, error_code(&run.json())), (124, "Timeout"));
+}

@@ -104,6 +104,37 @@ fn scripts_come_from_files_strings_and_stdin_with_their_arguments() {
 }
 
 #[test]
+fn the_process_stdin_reaches_the_script_as_with_bash_c() {
+    let s = Scratch::new();
+    let run = s.runbox().args(["sh", "-c", "cat"]).run_with_stdin("hi\nthere\n");
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "hi\nthere\n", ""));
+    s.write("count.sh", "n=0; while read -r line; do n=$((n+1)); done; echo \"$n lines, last $line$1\"\n");
+    let run = s.runbox().args(["sh", "count.sh", "!"]).run_with_stdin("a\nb\nc\n");
+    assert_eq!((run.code, run.stdout.as_str()), (0, "3 lines, last !\n"));
+    // A script read from stdin has none left to read.
+    let run = s.runbox().args(["sh"]).run_with_stdin("cat; echo end\n");
+    assert_eq!((run.code, run.stdout.as_str()), (0, "end\n"));
+}
+
+#[test]
+fn a_stdin_that_never_closes_ends_at_the_deadline() {
+    let s = Scratch::new();
+    let (mut child, _) = s.runbox().args(["sh", "--json", "--timeout", "1s", "-c", "cat"]).spawn_with_stdin("");
+    // Hold stdin open: the script must still end, by its deadline.
+    let _open = child.stdin.take();
+    let run = crate::harness::Run::from(child.wait_with_output().unwrap());
+    assert_eq!((run.code, error_code(&run.json())), (124, "Timeout"));
+}
+
+#[test]
+fn a_runbook_step_reads_no_stdin() {
+    let s = Scratch::new();
+    s.write("Cat.md", &runbook("Cat", "", &[], &[], "```sh\ncat\necho end\n```"));
+    let run = s.runbox().args(["run", "Cat.md", "--no-history"]).run_with_stdin("not for steps\n");
+    assert_eq!((run.code, run.stdout.as_str()), (0, "end\n"));
+}
+
+#[test]
 fn files_in_the_working_directory_and_write_mounts_stay_on_disk() {
     let s = Scratch::new();
     let out = tempfile::tempdir().unwrap();

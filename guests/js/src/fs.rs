@@ -12,6 +12,7 @@ const ENOTCAPABLE: i32 = 76;
 
 pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::Result<()> {
     native.set("readFile", Function::new(ctx.clone(), read_file)?)?;
+    native.set("readStdin", Function::new(ctx.clone(), read_stdin)?)?;
     native.set("writeFile", Function::new(ctx.clone(), write_file)?)?;
     native.set("exists", Function::new(ctx.clone(), |path: String| std::fs::metadata(path).is_ok())?)?;
     native.set("readdir", Function::new(ctx.clone(), read_dir)?)?;
@@ -25,6 +26,20 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::R
 
 fn read_file<'js>(ctx: Ctx<'js>, path: String, as_text: bool) -> rquickjs::Result<Value<'js>> {
     let bytes = std::fs::read(&path).map_err(|e| throw(&ctx, e, "open", &path))?;
+    if as_text {
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(rquickjs::String::from_str(ctx, &text)?.into_value())
+    } else {
+        Ok(TypedArray::<u8>::new(ctx, bytes)?.into_value())
+    }
+}
+
+/// All of stdin: what `runbox js` was given on its stdin, nothing in a
+/// runbook's step.
+fn read_stdin<'js>(ctx: Ctx<'js>, as_text: bool) -> rquickjs::Result<Value<'js>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin().read_to_end(&mut bytes).map_err(|e| throw(&ctx, e, "read", "/dev/stdin"))?;
     if as_text {
         let text = String::from_utf8_lossy(&bytes);
         Ok(rquickjs::String::from_str(ctx, &text)?.into_value())

@@ -285,6 +285,8 @@
 
   const fs = {
     readFileSync(p, options) {
+      // Node's spellings of stdin: file descriptor 0 and /dev/stdin.
+      if (p === 0 || p === '/dev/stdin') return native.readStdin(encoding(options) !== null);
       return native.readFile(abs(p), encoding(options) !== null);
     },
     writeFileSync(p, data, options) {

@@ -10,7 +10,7 @@
 mod curl;
 mod wasi_fs;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -120,7 +120,14 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
             let _ = std::io::stdout().write_all(stdout.as_bytes()).and_then(|()| std::io::stdout().flush());
             let _ = std::io::stderr().write_all(stderr.as_bytes());
         });
-        let options = ExecOptions::new().streaming(stream).arg0(step.filename.clone()).positional(step.args.clone());
+        let mut options =
+            ExecOptions::new().streaming(stream).arg0(step.filename.clone()).positional(step.args.clone());
+        // bashkit takes stdin whole, before the script starts: what `runbox
+        // sh` was given on its stdin (a runbook's step has none: at once EOF).
+        let mut input = Vec::new();
+        if std::io::stdin().read_to_end(&mut input).is_ok() && !input.is_empty() {
+            options = options.stdin(input);
+        }
         let executed = bash.exec_with_options(&source, options).await;
         std::mem::forget(bash);
         executed.map(|result| result.exit_code).map_err(|e| script_error(&step, e, prefix.len()))
