@@ -205,9 +205,16 @@ fn shell_steps_run_in_runbooks_with_only_declared_variables() {
     let script = "```sh\necho \"region=$REGION secret=${UNDECLARED:-unset} home=$HOME\"\nls\n```\n\n```bash {name=second}\necho second sees $(cat note.txt)\n```";
     let script = script.replace("ls\n", "ls; echo carried > note.txt\n");
     s.write("Env.md", &runbook("Env", "REGION: where", &[], &[], &script));
-    let run =
-        s.runbox().env("REGION", "eu-west-1").env("UNDECLARED", "leak").args(["run", "--no-history", "Env.md"]).run();
-    run.success().stdout_has("region=eu-west-1 secret=unset home=").stdout_has("second sees carried\n");
-    let host_home = std::env::var("HOME").unwrap_or_default();
-    assert!(host_home.is_empty() || !run.stdout.contains(&format!("home={host_home}\n")), "{}", run.stdout);
+    let run = s
+        .runbox()
+        .env("REGION", "eu-west-1")
+        .env("UNDECLARED", "leak")
+        .env("HOME", "/home/planted-home-7")
+        .args(["run", "--no-history", "Env.md"])
+        .run();
+    // HOME is the sandbox's own, never the host's.
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "region=eu-west-1 secret=unset home=/home/runbox\nsecond sees carried\n", "")
+    );
 }

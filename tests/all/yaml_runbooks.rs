@@ -175,9 +175,12 @@ fn script_files_cannot_leave_the_runbook_folder() {
             &file,
             &format!("name: E\nsteps:\n  - name: a\n    type: sh\n    with: {{ script_file: \"{path}\" }}\n"),
         );
-        let run = s.runbox().args(["run", &file]).run();
-        run.code(2).stderr_has("script_file");
-        assert!(!run.stdout.contains("outside"), "{path}: {}", run.stdout);
+        let run = s.runbox().args(["run", "--json", &file]).run();
+        let json = run.code(2).json();
+        assert_eq!(error_code(&json), "ConfigInvalid");
+        assert!(json["error"]["message"].as_str().unwrap().contains("script_file"), "{json:#}");
+        // Refused before any step: the script outside never ran.
+        assert_eq!(json["steps"], serde_json::json!([]), "{path}: {json:#}");
     }
 }
 
@@ -197,7 +200,12 @@ fn a_planted_secret_never_reaches_logs_records_or_error_messages() {
     assert_eq!(json["steps"][1]["stdout"], "started\n");
     assert_eq!(error_code(&json["steps"][2]), "RuntimeError");
     let plain = s.runbox().args(["run", "secret.yaml", "--secrets-dir", "secrets"]).run();
-    let history = s.runbox().args(["history", "secret.yaml"]).run();
+    assert_eq!((plain.code, plain.stdout.as_str()), (1, "started\nok\n"), "{}", plain.stderr);
+    let history = s.runbox().args(["history", "--json", "secret.yaml"]).run();
+    let entries = history.success().json();
+    // Both runs are there, with what they printed: the search below reads them.
+    assert_eq!(entries.as_array().map(Vec::len), Some(2), "{entries:#}");
+    assert_eq!((entries[1]["exit_code"].as_i64(), entries[1]["stdout"].as_str()), (Some(1), Some("started\nok\n")));
     for (what, text) in [
         ("--json output", run.stdout.as_str()),
         ("stderr", run.stderr.as_str()),
