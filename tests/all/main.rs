@@ -31,5 +31,7 @@ mod malformed;
 mod interrupt;
 // History entries and the JSON record, including concurrent runs.
 mod records;
+// Whole outputs pinned by snapshots: validate, run --json, list, history.
+mod snapshots;
 // The JS guest run by another component host (jco on Node).
 mod embedding;
