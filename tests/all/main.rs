@@ -31,6 +31,10 @@ mod malformed;
 mod interrupt;
 // History entries and the JSON record, including concurrent runs.
 mod records;
+// The host's layers: folders import only downward, no file imports itself.
+mod layers;
+// The library's seams: approver, events, clock and ids, sub-runbooks.
+mod seams;
 // Whole outputs pinned by snapshots: validate, run --json, list, history.
 mod snapshots;
 // The JS guest run by another component host (jco on Node).

@@ -8,6 +8,7 @@
 //! the API). It never reads stdin or prints: those are the seams' business.
 
 pub mod approve;
+pub mod calls;
 pub mod catalog;
 pub mod clock;
 pub mod events;
@@ -75,6 +76,9 @@ pub struct Config {
     /// Bytes of output (stdout and stderr of all steps) a run keeps for
     /// templates, `--json` and the record; past it, steps keep a marker.
     pub output_budget: usize,
+    /// No step runs past this instant: a sub-runbook's, the end of the step
+    /// that called it.
+    pub deadline: Option<Instant>,
 }
 
 /// What a run keeps of its steps' output unless configured otherwise.
@@ -97,6 +101,7 @@ impl Default for Config {
             log: record::default_log_path(),
             secrets: Secrets::default(),
             output_budget: DEFAULT_OUTPUT_BUDGET,
+            deadline: None,
         }
     }
 }
@@ -137,10 +142,12 @@ impl Default for Seams {
 /// println!("{} exited {}", report.runbook, report.exit_code);
 /// # Ok::<(), anyhow::Error>(())
 /// ```
+#[derive(Clone)]
 pub struct Runner {
     config: Config,
     seams: Seams,
-    sandbox: Sandbox,
+    /// Shared with the runners of sub-runbooks.
+    sandbox: Arc<Sandbox>,
 }
 
 /// The runner's [`Events`] as the sandbox's [`Live`] output.
@@ -180,7 +187,7 @@ impl Runner {
     }
 
     pub fn with_seams(config: Config, seams: Seams) -> anyhow::Result<Runner> {
-        let sandbox = Sandbox::new(&config.cache)?;
+        let sandbox = Arc::new(Sandbox::new(&config.cache)?);
         Ok(Runner { config, seams, sandbox })
     }
 
@@ -192,10 +199,19 @@ impl Runner {
         &self.sandbox
     }
 
-    /// Runs `runbook`, records the execution, and reports it.
+    /// Runs `runbook` as a new top-level execution, records it, and
+    /// reports it.
     pub fn run(&self, runbook: &Runbook, inputs: &Inputs) -> RunReport {
+        self.run_in_chain(runbook, inputs, Vec::new())
+    }
+
+    /// Runs `runbook` as a child of the executions in `chain` (outermost
+    /// first): its recursion stack is `chain` and its own name.
+    pub(crate) fn run_in_chain(&self, runbook: &Runbook, inputs: &Inputs, chain: Vec<String>) -> RunReport {
         let started = Instant::now();
-        let breadcrumb = self.breadcrumb(&runbook.name);
+        let mut stack = chain;
+        stack.push(runbook.name.clone());
+        let breadcrumb = self.breadcrumb(stack);
         let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
         let host = Host {
             env: self.config.env.clone(),
@@ -232,6 +248,7 @@ impl Runner {
                                 net: self.net_policy(runbook),
                                 stdin: false,
                                 cancel: self.seams.cancel.clone(),
+                                calls: Some(self.sub_runbooks(runbook, &breadcrumb.recursion_stack)),
                             };
                             self.run_steps(runbook, &plan, context, &mut report);
                         }
@@ -305,7 +322,11 @@ impl Runner {
         let events = &self.seams.events;
         let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(events)));
         for (step, script) in runbook.steps.iter().zip(&plan.scripts) {
-            let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
+            let mut limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
+            // A sub-runbook's steps end with the step that called it.
+            if let Some(deadline) = self.config.deadline {
+                limits.timeout = limits.timeout.min(deadline.saturating_duration_since(Instant::now()));
+            }
             // Interrupted before the step started (or while its approval was
             // asked): it does not run, and neither does any after it.
             let interrupted = |report: &mut RunReport, approval: Option<ApprovalReport>| {
@@ -458,21 +479,21 @@ impl Runner {
     /// in it); the JSON record keeps the refusal.
     pub fn record_invalid(&self, invalid: &Invalid) -> RunReport {
         let name = invalid.file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-        let breadcrumb = self.breadcrumb(&name);
+        let breadcrumb = self.breadcrumb(vec![name.clone()]);
         let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
         report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
         record::emit(&breadcrumb, &report);
         report
     }
 
-    /// A new top-level execution of `runbook`.
-    fn breadcrumb(&self, runbook: &str) -> Breadcrumb {
+    /// A new execution whose chain of runbooks is `stack`.
+    fn breadcrumb(&self, stack: Vec<String>) -> Breadcrumb {
         Breadcrumb {
             at_time: self.seams.clock.now().format(&Rfc3339).unwrap_or_default(),
             by_user: self.seams.ids.user(),
             from_ip: None,
             correlation_id: self.seams.ids.correlation_id(),
-            recursion_stack: vec![runbook.to_string()],
+            recursion_stack: stack,
         }
     }
 }

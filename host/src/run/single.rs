@@ -76,6 +76,7 @@ impl Runner {
             recursion_stack: vec![single.script.filename.clone()],
             net: single.net,
             stdin: single.stdin,
+            calls: None,
             cancel: self.seams.cancel.clone(),
         };
         let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(&self.seams.events)));

@@ -9,9 +9,9 @@ pub(crate) mod sh {
         path: "../wit",
         world: "sh",
         with: {
-            "runbox:sandbox/context": super::js::runbox::sandbox::context,
-            "runbox:sandbox/http": super::js::runbox::sandbox::http,
-            "runbox:sandbox/script": super::js::runbox::sandbox::script,
+            "runbox:sandbox/context": crate::sandbox::bindings::js::runbox::sandbox::context,
+            "runbox:sandbox/http": crate::sandbox::bindings::js::runbox::sandbox::http,
+            "runbox:sandbox/script": crate::sandbox::bindings::js::runbox::sandbox::script,
         },
     });
 }

@@ -49,11 +49,8 @@ pub(crate) fn withhold_quoted_source(stderr: &str, filename: &str) -> String {
 /// The text a failed step adds to its stderr, as an interpreter would print it.
 pub(crate) fn describe(error: &Failure, step: &Script) -> String {
     // `SyntaxError: SyntaxError: …` says nothing twice.
-    let what = if error.message.starts_with(&format!("{}:", error.code)) {
-        error.message.clone()
-    } else {
-        format!("{}: {}", error.code, error.message)
-    };
+    let what =
+        if error.message.starts_with(&format!("{}:", error.code)) { error.message.clone() } else { error.to_string() };
     let mut text = match (error.line, error.column) {
         (Some(l), Some(c)) => format!("{}:{l}:{c}: {what}\n", step.filename),
         (Some(l), None) => format!("{}:{l}: {what}\n", step.filename),

@@ -9,6 +9,7 @@
 //! through [`StepContext`].
 
 mod bindings;
+mod calls;
 mod cancel;
 mod failure;
 mod guest;
@@ -26,6 +27,7 @@ use std::time::Instant;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
+pub use calls::{Call, Called, Calls};
 pub use cancel::{Cancel, SIGINT, SIGTERM};
 pub use guest::GuestCache;
 pub use mount::{Mount, guest_dir};

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::calls::Calls;
 use super::cancel::Cancel;
 use super::mount::Mount;
 use super::output::Captured;
@@ -31,6 +32,8 @@ pub struct StepContext {
     pub stdin: bool,
     /// Stops the step when tripped.
     pub cancel: Cancel,
+    /// Starts sub-runbooks for the step; none outside a runbook.
+    pub calls: Option<Arc<dyn Calls>>,
 }
 
 /// A step's script.
