@@ -1,5 +1,12 @@
 //! The validated plan of an execution: everything a runbook needs of the
-//! host, checked before anything runs, with every problem reported at once.
+//! host, checked before anything runs, with every problem reported at once:
+//! variables, typed inputs ([`inputs`]), script sources and their pins
+//! ([`sources`]), declared paths held open ([`mounts`]), template
+//! references, and what it asks beyond the safe defaults ([`consent`]).
+//!
+//! Reads the host (files, the secret store, the consent store) but runs
+//! nothing: it imports `parse/`, `template/`, `model/` and the bottom files,
+//! never `sandbox/` or `run/`.
 
 pub mod consent;
 pub mod inputs;

@@ -9,6 +9,9 @@
 //! word. In JavaScript it becomes a `get(…)` call. In `args`, `env` and `cwd`
 //! the value's text is used as it is. Text that is not one of these paths,
 //! such as a Go template `{{.Names}}` in a `--format` flag, is left alone.
+//!
+//! Pure text in, text out: imports nothing of the crate (values arrive as
+//! JSON in a [`Scope`]); `plan/` checks references, `run/` expands them.
 
 pub mod js;
 mod lex;
