@@ -392,4 +392,13 @@ mod tests {
         let out = shell("x=\"$(echo {{ inputs.x }})\"; y=${z:-{{ inputs.x }}}", json!({"x": "v"})).unwrap();
         assert_eq!(out.script, "x=\"$(echo \"${RUNBOX_TEMPLATE_1}\")\"; y=${z:-${RUNBOX_TEMPLATE_2}}");
     }
+
+    #[test]
+    fn go_templates_and_unknown_values_are_told_apart() {
+        let out = shell("docker ps --format '{{.Names}}'", json!({})).unwrap();
+        assert_eq!(out.script, "docker ps --format '{{.Names}}'");
+        let err = shell("echo\necho {{ inputs.missing }}", json!({})).unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(err.message.contains("no input is named `missing`"), "{err:?}");
+    }
 }
