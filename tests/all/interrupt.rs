@@ -114,3 +114,26 @@ fn ctrl_c_stops_a_busy_javascript_loop() {
     assert_eq!(code, 143, "stderr:\n{stderr}");
     assert!(stderr.contains("Interrupted: the step was interrupted (SIGTERM)"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_stops_a_step_waiting_on_a_request() {
+    // A server that accepts and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let s = Scratch::new();
+    let script = format!("echo started; curl -s http://{addr}/never; echo after");
+    let mut child = s.runbox().args(["sh", "--timeout", "300s", "--allow-net", &addr, "-c", &script]).spawn();
+    read_until(&mut child, "started");
+    // Give curl a moment to be inside its request.
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&child, "INT");
+    let (code, stdout, stderr) = wait(&mut child);
+    assert_eq!(code, 130, "stderr:\n{stderr}");
+    assert_eq!(stdout, "", "nothing runs after the signal");
+}

@@ -2,12 +2,14 @@
 //! hosts, redirects followed here so every hop is checked, the step's
 //! remaining time as the request's timeout, and a cap on response bodies.
 
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use ureq::http::Uri;
 
 use crate::model::net::NetPolicy;
 use crate::sandbox::bindings::js::runbox::sandbox::http as wit_http;
+use crate::sandbox::cancel::Cancel;
 use crate::sandbox::step::StepState;
 
 /// Response bodies larger than this are refused.
@@ -139,6 +141,33 @@ fn resolve(base: &Uri, location: &str) -> String {
     }
 }
 
+/// [`send`] on a thread of its own, so that a cancelled step stops waiting
+/// for its request at once; the request itself ends by the deadline.
+fn send_until_cancelled(
+    policy: &NetPolicy,
+    request: Request,
+    deadline: Instant,
+    cancel: &Cancel,
+) -> Result<Response, SendError> {
+    let (sent, received) = mpsc::channel();
+    let policy = policy.clone();
+    std::thread::Builder::new()
+        .name("runbox-http".into())
+        .spawn(move || {
+            let _ = sent.send(send(&policy, request, deadline));
+        })
+        .map_err(|e| SendError::Failed(format!("cannot start the request: {e}")))?;
+    loop {
+        match received.recv_timeout(Duration::from_millis(5)) {
+            Ok(result) => return result,
+            Err(mpsc::RecvTimeoutError::Timeout) if !cancel.is_cancelled() => {}
+            // The epoch check that follows names the step's end.
+            Err(mpsc::RecvTimeoutError::Timeout) => return Err(SendError::Failed("the step was interrupted".into())),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Err(SendError::Failed("the request was lost".into())),
+        }
+    }
+}
+
 impl wit_http::Host for StepState {
     fn send(&mut self, request: wit_http::Request) -> Result<wit_http::Response, wit_http::Error> {
         let request = Request {
@@ -148,7 +177,7 @@ impl wit_http::Host for StepState {
             body: request.body,
             follow_redirects: request.follow_redirects,
         };
-        match send(&self.net, request, self.deadline) {
+        match send_until_cancelled(&self.net, request, self.deadline, &self.cancel) {
             Ok(r) => Ok(wit_http::Response { status: r.status, headers: r.headers, body: r.body, url: r.url }),
             Err(SendError::Denied(host)) => {
                 self.denied.push(host.clone());
