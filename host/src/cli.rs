@@ -20,7 +20,7 @@ use runbox::run::catalog::catalog;
 use runbox::run::past::executions;
 use runbox::run::record::{self, RecordFile};
 use runbox::run::single::Single;
-use runbox::run::{history, past};
+use runbox::run::{CHAIN_VARIABLES, MAX_RECURSION_DEPTH, history, past};
 use runbox::text::{visible, visible_lines};
 use runbox::{Cancel, Config, Inputs, Language, Runner, Script, Seams, parse};
 use serde_json::Value;
@@ -131,6 +131,9 @@ struct RunArgs {
     /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
     #[arg(long, value_name = "DIR")]
     secrets_dir: Option<PathBuf>,
+    /// How deep runbooks may nest through sub-runbook calls
+    #[arg(long, env = "MAX_RECURSION_DEPTH", default_value_t = MAX_RECURSION_DEPTH, value_name = "N")]
+    max_recursion_depth: usize,
 }
 
 #[derive(ClapArgs)]
@@ -312,6 +315,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         env: args.env.iter().cloned().collect(),
         grants: args.grants.grants()?,
         secrets: secrets(args.secrets_dir),
+        max_recursion_depth: args.max_recursion_depth,
         ..config
     };
     let runner = Runner::with_seams(config, seams(args.json, args.approve.clone())?)?;
@@ -327,7 +331,11 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
             return Ok(report.exit_code);
         }
     };
-    for (name, _) in args.env.iter().filter(|(name, _)| !runbook.env.iter().any(|e| &e.name == name)) {
+    for (name, _) in args.env.iter().filter(|(name, _)| CHAIN_VARIABLES.contains(&name.as_str())) {
+        eprintln!("runbox: warning: --env {name} is ignored: runbox sets it for every step");
+    }
+    let declared = |name: &str| runbook.env.iter().any(|e| e.name == name) || CHAIN_VARIABLES.contains(&name);
+    for (name, _) in args.env.iter().filter(|(name, _)| !declared(name)) {
         eprintln!(
             "runbox: warning: --env {} is ignored: {} does not declare it ({})",
             visible(name),

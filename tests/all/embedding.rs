@@ -32,9 +32,10 @@ fn a_component_host_runbox_did_not_write_runs_the_js_guest() {
     let guest = repo().join("guests/dist/runbox-js.wasm");
     let context = format!("runbox:sandbox/context={}", dir.join("context.mjs").display());
     let http = format!("runbox:sandbox/http={}", dir.join("http.mjs").display());
+    let runbooks = format!("runbox:sandbox/runbooks={}", dir.join("runbooks.mjs").display());
     let guest = guest.to_string_lossy();
     let transpile = ["jco", "transpile", &guest, "-o", "out", "--name", "runbox-js", "--quiet"];
-    run(&dir, "npx", &[&transpile[..], &["--map", &context, "--map", &http]].concat());
+    run(&dir, "npx", &[&transpile[..], &["--map", &context, "--map", &http, "--map", &runbooks]].concat());
     std::fs::write(dir.join("out/package.json"), r#"{"type":"module"}"#).unwrap();
 
     let stdout = run(&dir, "node", &["main.mjs", &dir.join("out").to_string_lossy()]);
@@ -48,4 +49,11 @@ fn a_component_host_runbox_did_not_write_runs_the_js_guest() {
     assert_eq!(lines[3]["err"]["kind"], "syntax");
     assert_eq!(lines[3]["err"]["line"], 1);
     assert_eq!(lines[4], serde_json::json!({ "name": "fetchRefused", "ok": "[\"EACCES\",true]" }));
+    assert_eq!(
+        lines[5],
+        serde_json::json!({
+            "name": "runbookRefused",
+            "ok": "[\"ConfigInvalid\",\"ConfigInvalid: no runbook named Child.md here\"]"
+        })
+    );
 }

@@ -27,6 +27,8 @@ mod net;
 mod yaml_runbooks;
 // Malformed runbooks: every problem reported, with its line.
 mod malformed;
+// Sub-runbooks: runbook.call and the runbook builtin, recursion, grants, deadlines.
+mod sub_runbooks;
 // Ctrl-C and SIGTERM: the step stops, the run is recorded, the scratch goes.
 mod interrupt;
 // History entries and the JSON record, including concurrent runs.

@@ -59,7 +59,7 @@ fn each_execution_logs_one_json_record_with_its_audit_trail() {
     let record: serde_json::Value = serde_json::from_str(s.log().trim()).unwrap();
     let crumb = &record["breadcrumb"];
     assert!(crumb["at_time"].as_str().unwrap().contains('T'));
-    assert_eq!(crumb["recursion_stack"], serde_json::json!(["Audit"]));
+    assert_eq!(crumb["recursion_stack"], serde_json::json!(["Audit.md"]));
     assert_eq!(crumb["correlation_id"], record["correlation_id"]);
     assert_eq!(record["runbook"], "Audit");
     assert_eq!(record["exit_code"], 0);

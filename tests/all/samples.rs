@@ -166,7 +166,7 @@ fn check_db_lag_is_audited_step_by_step_in_the_json_log() {
     let crumb = &record["breadcrumb"];
     assert!(crumb["at_time"].as_str().unwrap().starts_with("20"), "{crumb}");
     assert!(!crumb["by_user"].as_str().unwrap().is_empty());
-    assert_eq!(crumb["recursion_stack"], serde_json::json!(["ops.check-db-lag"]));
+    assert_eq!(crumb["recursion_stack"], serde_json::json!(["check-db-lag.yaml"]));
     assert_eq!(crumb["correlation_id"], record["correlation_id"]);
     assert_eq!((record["runbook"].as_str(), record["exit_code"].as_i64()), (Some("ops.check-db-lag"), Some(1)));
     assert_eq!(record["inputs"], serde_json::json!({ "threshold_ms": 5000, "replica": "db-replica-2" }));

@@ -10,9 +10,9 @@ use runbox::error::{ErrorCode, Failure};
 use runbox::model::{Runbook, Step};
 use runbox::plan::consent::{Ask, ConsentStore};
 use runbox::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
-use runbox::run::calls::MAX_RECURSION_DEPTH;
 use runbox::run::clock::Fixed;
 use runbox::run::events::Events;
+use runbox::run::{Chain, MAX_RECURSION_DEPTH};
 use runbox::sandbox::Call;
 use runbox::{Config, GuestCache, Runner, Seams, StepReport, Stream, parse};
 
@@ -107,8 +107,8 @@ fn a_sub_runbook_runs_beside_its_parent_within_the_calling_step() {
     s.write("Slow.md", &runbook("Slow", "", &[], &[], "```sh\nsleep 100\n```"));
     let runner = Runner::new(Config { history: false, ..config(&s) }).unwrap();
     let parent = parse::load(&parent).unwrap();
-    let stack = vec!["Parent".to_string()];
-    let calls = runner.sub_runbooks(&parent, &stack);
+    let chain = Chain { stack: vec!["Parent.md".to_string()], correlation_id: "corr-2".into() };
+    let calls = runner.sub_runbooks(&parent, &chain);
     let call = |name: &str, within: Duration| Call {
         runbook: name.into(),
         env: vec![("GREETING".into(), "child".into())],
@@ -143,14 +143,18 @@ fn a_sub_runbook_already_in_the_chain_or_too_deep_is_refused() {
         inputs: Default::default(),
         deadline: Instant::now() + Duration::from_secs(30),
     };
+    let chain = |stack: Vec<String>| Chain { stack, correlation_id: "corr-3".into() };
 
-    let chain = vec!["Top".to_string(), "Child".to_string()];
-    let refused = runner.sub_runbooks(&child, &chain).call(call()).unwrap_err();
+    let looped = chain(vec!["Top.md".into(), "Child.md".into()]);
+    let refused = runner.sub_runbooks(&child, &looped).call(call()).unwrap_err();
     assert_eq!(refused.code, ErrorCode::RecursionDetected);
-    assert_eq!(refused.message, r#"Recursion detected: Runbook Child already in execution chain: ["Top", "Child"]"#);
+    assert_eq!(
+        refused.message,
+        r#"Recursion detected: Runbook Child.md already in execution chain: ["Top.md", "Child.md"]"#
+    );
 
     // A stack of exactly the limit runs; one more is refused.
-    let names = |n: usize| (0..n).map(|i| format!("R{i}")).collect::<Vec<_>>();
+    let names = |n: usize| chain((0..n).map(|i| format!("R{i}.md")).collect());
     let ran = runner.sub_runbooks(&child, &names(MAX_RECURSION_DEPTH - 1)).call(call()).unwrap();
     assert_eq!(ran.exit_code, 0);
     let deep = runner.sub_runbooks(&child, &names(MAX_RECURSION_DEPTH)).call(call()).unwrap_err();

@@ -9,6 +9,7 @@ const steps = {
   runtimeError: 'const config = null;\nconfig.field;',
   syntaxError: 'let = = 1;',
   fetchRefused: "try { await fetch('http://example.com/') } catch (e) { return [e.code, e.message.includes('example.com')] }",
+  runbookRefused: "try { runbook.call('Child.md') } catch (e) { return [e.code, e.message] }",
 };
 for (const [name, source] of Object.entries(steps)) {
   let outcome;

@@ -17,7 +17,7 @@ use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Runtime, Val
 
 wit_bindgen::generate!({ path: "../../wit", world: "js-snapshot" });
 
-use runbox::sandbox::context;
+use runbox::sandbox::{context, runbooks};
 use runbox::sandbox::script::ErrorKind;
 
 /// Makes the step's source the body of an async function, so top-level
@@ -263,9 +263,39 @@ fn native_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
         })?,
     )?;
     native.set("get", Function::new(ctx.clone(), |name: String| context::get(&name))?)?;
+    native.set("callRunbook", Function::new(ctx.clone(), call_runbook)?)?;
     fs::register(ctx, &native)?;
     net::register(ctx, &native)?;
     Ok(native)
+}
+
+/// One sub-runbook call through the host's `runbooks` import: its result,
+/// or `{ refused: true, code, message, exit_status }`.
+fn call_runbook<'js>(
+    ctx: Ctx<'js>,
+    name: String,
+    env: Vec<Vec<String>>,
+    inputs: String,
+) -> rquickjs::Result<Object<'js>> {
+    let env = env.into_iter().filter_map(|pair| Some((pair.first()?.clone(), pair.get(1)?.clone()))).collect::<Vec<_>>();
+    let out = Object::new(ctx)?;
+    match runbooks::call(&name, &env, &inputs) {
+        Ok(called) => {
+            out.set("exit_code", called.exit_code)?;
+            out.set("stdout", called.stdout)?;
+            out.set("stderr", called.stderr)?;
+            if let Some(result) = called.result {
+                out.set("result", result)?;
+            }
+        }
+        Err(refused) => {
+            out.set("refused", true)?;
+            out.set("code", refused.code)?;
+            out.set("message", refused.message)?;
+            out.set("exit_status", refused.exit_status)?;
+        }
+    }
+    Ok(out)
 }
 
 struct JsGuest;

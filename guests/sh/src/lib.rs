@@ -8,6 +8,7 @@
 #![allow(clippy::too_many_arguments)]
 
 mod curl;
+mod runbook;
 mod wasi_fs;
 
 use std::io::{Read, Write};
@@ -59,6 +60,7 @@ fn interpreter() -> Box<Bash> {
             .username("runbox")
             .hostname("sandbox")
             .builtin("curl", Box::new(curl::Curl))
+            .builtin("runbook", Box::new(runbook::Runbook))
             .build(),
     )
 }

@@ -62,7 +62,7 @@ impl Runbook {
 
     /// The file's name, e.g. `HelloWorld.md`, for messages.
     pub fn file_name(&self) -> String {
-        self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+        file_name(&self.path)
     }
 }
 
@@ -211,6 +211,12 @@ pub const REGISTRY: &str = "registry.yaml";
 /// secrets directory.
 pub fn is_secret_name(part: &str) -> bool {
     !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\\', '\0'])
+}
+
+/// The file name of `path`: how a runbook is named in a recursion stack, in
+/// API paths and in sub-runbook calls.
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// A POSIX environment variable name.

@@ -19,19 +19,36 @@ pub const MAX_RUNBOOK_BYTES: u64 = 4 << 20;
 
 /// Reads the runbook at `path`: markdown for `.md`, YAML for `.yaml`/`.yml`.
 pub fn load(path: &Path) -> Result<Runbook, Invalid> {
+    let file = std::fs::File::open(path).map_err(|e| Invalid {
+        file: path.to_path_buf(),
+        problems: vec![Problem::new(0, format!("cannot read the file: {e}"))],
+    })?;
+    load_file(path, file)
+}
+
+/// Reads the runbook open as `file`, named `path` (its extension decides
+/// the format): for a caller that opened it beneath a folder it holds.
+pub fn load_file(path: &Path, file: std::fs::File) -> Result<Runbook, Invalid> {
+    use std::io::Read;
     let invalid = |message: String| Invalid { file: path.to_path_buf(), problems: vec![Problem::new(0, message)] };
-    let size = std::fs::metadata(path).map_err(|e| invalid(format!("cannot read the file: {e}")))?.len();
-    if size > MAX_RUNBOOK_BYTES {
+    let meta = file.metadata().map_err(|e| invalid(format!("cannot read the file: {e}")))?;
+    if !meta.is_file() {
+        return Err(invalid("a runbook is a regular file".to_string()));
+    }
+    if meta.len() > MAX_RUNBOOK_BYTES {
         return Err(invalid(format!(
             "the file is {:.1} MiB; runbooks are limited to {} MiB",
-            size as f64 / (1 << 20) as f64,
+            meta.len() as f64 / (1 << 20) as f64,
             MAX_RUNBOOK_BYTES >> 20
         )));
     }
     if path.file_name().is_some_and(|n| n == REGISTRY) {
         return Err(invalid("this is the script registry that `script_id` steps read, not a runbook".to_string()));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read the file: {e}")))?;
+    let mut text = String::new();
+    file.take(MAX_RUNBOOK_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| invalid(format!("cannot read the file: {e}")))?;
     let (mut runbook, consented) = match path.extension().and_then(|e| e.to_str()) {
         Some("yaml" | "yml") => (yaml::parse(path, &text)?, text.as_str()),
         Some("md" | "markdown") => {

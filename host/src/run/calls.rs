@@ -1,24 +1,31 @@
 //! Sub-runbooks (SPEC §3, seed 001): what `run/` hands each step as its
-//! [`Calls`]. A child is named by its file name beside the calling runbook,
-//! refused if it would recurse or nest too deep, and run in fresh sandboxes
-//! under the parent's grants and recorded consent (it is asked nothing and
-//! never widens what the user granted), within the calling step's deadline.
+//! [`Calls`]. A child is named by its file name beside the calling runbook
+//! and runs in fresh sandboxes under the parent's grants and recorded
+//! consent (it is asked nothing and never widens what the user granted),
+//! within the calling step's deadline, with the chain's correlation id. The
+//! recursion checks are the runner's, so a refused child is in its own
+//! History and the log like any refused run.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::Runner;
 use super::approve::Unattended;
 use super::events::Quiet;
+use super::{Chain, Runner};
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+
 use crate::error::{ErrorCode, Failure};
+use crate::handle::is_escape;
 use crate::model::Runbook;
 use crate::parse;
 use crate::sandbox::{Call, Called, Calls};
 
-/// How deep runbooks may nest unless configured otherwise: a stack of
-/// exactly this many runs, one more is refused.
-pub const MAX_RECURSION_DEPTH: usize = 50;
+/// Native stack for a child's thread: the guest's wasm stack (4 MiB) and
+/// room for the host. Each child runs on a thread of its own, so nesting
+/// never stacks guests on one native stack.
+const CHILD_STACK: usize = 8 << 20;
 
 /// The sub-runbooks of one execution.
 struct SubRunbooks {
@@ -27,18 +34,18 @@ struct SubRunbooks {
     runner: Runner,
     /// Where the calling runbook is; children are its neighbours.
     folder: PathBuf,
-    /// The chain so far, outermost first, ending with the calling runbook.
-    stack: Vec<String>,
+    /// The chain so far, ending with the calling runbook.
+    chain: Chain,
 }
 
 impl Runner {
-    /// What a step of `runbook`, running in the chain `stack` (ending with
+    /// What a step of `runbook`, running in `chain` (whose stack ends with
     /// `runbook`), calls sub-runbooks through.
-    pub fn sub_runbooks(&self, runbook: &Runbook, stack: &[String]) -> Arc<dyn Calls> {
+    pub fn sub_runbooks(&self, runbook: &Runbook, chain: &Chain) -> Arc<dyn Calls> {
         let mut runner = self.clone();
         runner.seams.approver = Arc::new(Unattended);
         runner.seams.events = Arc::new(Quiet);
-        Arc::new(SubRunbooks { runner, folder: runbook.folder().to_path_buf(), stack: stack.to_vec() })
+        Arc::new(SubRunbooks { runner, folder: runbook.folder().to_path_buf(), chain: chain.clone() })
     }
 }
 
@@ -53,27 +60,51 @@ impl Calls for SubRunbooks {
         if !plain {
             return Err(invalid(format!("`{name}` is not the file name of a runbook beside the calling one")));
         }
-        let runbook = parse::load(&self.folder.join(name)).map_err(|e| invalid(e.to_string()))?;
-        if self.stack.contains(&runbook.name) {
-            return Err(Failure::new(
-                ErrorCode::RecursionDetected,
-                format!("Recursion detected: Runbook {} already in execution chain: {:?}", runbook.name, self.stack),
-            ));
-        }
-        let depth = self.stack.len() + 1;
-        if depth > MAX_RECURSION_DEPTH {
-            return Err(Failure::new(
-                ErrorCode::RecursionDepthExceeded,
-                format!("Recursion depth limit exceeded: {depth} (max: {MAX_RECURSION_DEPTH})"),
-            ));
-        }
         if Instant::now() >= call.deadline {
             return Err(Failure::new(ErrorCode::Timeout, "the calling step's deadline passed"));
         }
+        // Beneath the folder, not through a symlink out of it: a child that
+        // is a link to a host file would show that file in its errors.
+        let path = self.folder.join(name);
+        let opened =
+            Dir::open_ambient_dir(&self.folder, ambient_authority()).and_then(|dir| match dir.metadata(name) {
+                Ok(meta) if !meta.is_file() => Err(std::io::Error::other("not a regular file")),
+                _ => dir.open(name).map(|f| f.into_std()),
+            });
+        let file = match opened {
+            Ok(file) => file,
+            Err(e) if is_escape(&e) => {
+                return Err(invalid(format!("`{name}` resolves outside the calling runbook's folder")));
+            }
+            Err(e) => return Err(invalid(format!("`{name}`: cannot read the runbook: {e}"))),
+        };
+        let runbook = match parse::load_file(&path, file) {
+            Ok(runbook) => runbook,
+            Err(e) => {
+                let report = self.runner.record_invalid(&e);
+                return Err(report.error.unwrap_or_else(|| invalid(e.to_string())));
+            }
+        };
         let mut runner = self.runner.clone();
         runner.config.env = call.env.into_iter().collect();
         runner.config.deadline = Some(runner.config.deadline.map_or(call.deadline, |d| d.min(call.deadline)));
-        let report = runner.run_in_chain(&runbook, &call.inputs, self.stack.clone());
+        let chain = &self.chain;
+        let inputs = &call.inputs;
+        let report = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("runbox-child".into())
+                .stack_size(CHILD_STACK)
+                .spawn_scoped(scope, || runner.run_in_chain(&runbook, inputs, chain))
+                .map(|child| child.join())
+        });
+        let report = match report {
+            Ok(Ok(report)) => report,
+            Ok(Err(_)) => return Err(Failure::new(ErrorCode::RuntimeError, "the sub-runbook's thread panicked")),
+            Err(e) => return Err(invalid(format!("cannot start the sub-runbook: {e}"))),
+        };
+        if let Some(refusal) = report.error {
+            return Err(refusal);
+        }
         Ok(Called {
             exit_code: report.exit_code,
             result: report.steps.last().and_then(|s| s.result.clone()),

@@ -79,7 +79,17 @@ pub struct Config {
     /// No step runs past this instant: a sub-runbook's, the end of the step
     /// that called it.
     pub deadline: Option<Instant>,
+    /// How deep runbooks may nest (seed 001's `MAX_RECURSION_DEPTH`): a
+    /// recursion stack of exactly this many runs, one more is refused.
+    pub max_recursion_depth: usize,
 }
+
+/// How deep runbooks nest unless configured otherwise.
+pub const MAX_RECURSION_DEPTH: usize = 50;
+
+/// The variables every step sees of its execution chain (seed 001), which
+/// neither a runbook nor `--env` can set.
+pub const CHAIN_VARIABLES: [&str; 2] = ["RUNBOOK_CORRELATION_ID", "RUNBOOK_RECURSION_STACK"];
 
 /// What a run keeps of its steps' output unless configured otherwise.
 pub const DEFAULT_OUTPUT_BUDGET: usize = 8 << 20;
@@ -102,6 +112,7 @@ impl Default for Config {
             secrets: Secrets::default(),
             output_budget: DEFAULT_OUTPUT_BUDGET,
             deadline: None,
+            max_recursion_depth: MAX_RECURSION_DEPTH,
         }
     }
 }
@@ -202,16 +213,21 @@ impl Runner {
     /// Runs `runbook` as a new top-level execution, records it, and
     /// reports it.
     pub fn run(&self, runbook: &Runbook, inputs: &Inputs) -> RunReport {
-        self.run_in_chain(runbook, inputs, Vec::new())
+        let chain = Chain { stack: Vec::new(), correlation_id: self.seams.ids.correlation_id() };
+        self.run_in_chain(runbook, inputs, &chain)
     }
 
-    /// Runs `runbook` as a child of the executions in `chain` (outermost
-    /// first): its recursion stack is `chain` and its own name.
-    pub(crate) fn run_in_chain(&self, runbook: &Runbook, inputs: &Inputs, chain: Vec<String>) -> RunReport {
+    /// Runs `runbook` as a child of the executions in `chain`: its
+    /// recursion stack is the chain's and its own file name, its correlation
+    /// id the chain's. It is refused if it is in the chain already, or the
+    /// stack would be deeper than [`Config::max_recursion_depth`].
+    pub fn run_in_chain(&self, runbook: &Runbook, inputs: &Inputs, chain: &Chain) -> RunReport {
         let started = Instant::now();
-        let mut stack = chain;
-        stack.push(runbook.name.clone());
-        let breadcrumb = self.breadcrumb(stack);
+        let file = runbook.file_name();
+        let recursion = recursion_refusal(&file, &chain.stack, self.config.max_recursion_depth);
+        let mut stack = chain.stack.clone();
+        stack.push(file);
+        let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
         let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
         let host = Host {
             env: self.config.env.clone(),
@@ -220,7 +236,14 @@ impl Runner {
             validating: false,
             protected: self.config.protected(),
         };
-        match plan::check(runbook, &host) {
+        let checked = match recursion {
+            Some(refusal) => Err(refusal),
+            None => plan::check(runbook, &host).map_err(|problems| {
+                let lines: Vec<String> = problems.iter().map(|p| p.located(&runbook.file_name())).collect();
+                Failure::new(ErrorCode::ConfigInvalid, lines.join("\n"))
+            }),
+        };
+        match checked {
             Ok(plan) => {
                 let asks = &plan.asks;
                 let decision = self.decide(runbook, asks);
@@ -238,17 +261,24 @@ impl Runner {
                     match Workspace::prepare(&plan.paths) {
                         Ok(workspace) => {
                             report.inputs = plan.inputs.clone();
+                            let env = with_chain_variables(&plan.env, &breadcrumb);
                             let context = StepContext {
-                                variables: variables(&plan.inputs, &plan.env),
+                                variables: variables(&plan.inputs, &env),
                                 steps: Arc::default(),
-                                env: plan.env.clone(),
+                                env,
                                 mounts: workspace.mounts().to_vec(),
                                 correlation_id: report.correlation_id.clone(),
                                 recursion_stack: breadcrumb.recursion_stack.clone(),
                                 net: self.net_policy(runbook),
                                 stdin: false,
                                 cancel: self.seams.cancel.clone(),
-                                calls: Some(self.sub_runbooks(runbook, &breadcrumb.recursion_stack)),
+                                calls: Some(self.sub_runbooks(
+                                    runbook,
+                                    &Chain {
+                                        stack: breadcrumb.recursion_stack.clone(),
+                                        correlation_id: breadcrumb.correlation_id.clone(),
+                                    },
+                                )),
                             };
                             self.run_steps(runbook, &plan, context, &mut report);
                         }
@@ -258,10 +288,7 @@ impl Runner {
                     }
                 }
             }
-            Err(problems) => {
-                let lines: Vec<String> = problems.iter().map(|p| p.located(&runbook.file_name())).collect();
-                report.refuse(ErrorCode::ConfigInvalid, lines.join("\n"));
-            }
+            Err(refusal) => report.refuse(refusal.code, refusal.message),
         }
         report.duration_ms = started.elapsed().as_millis();
         if self.config.history && runbook.format == Format::Markdown {
@@ -479,7 +506,7 @@ impl Runner {
     /// in it); the JSON record keeps the refusal.
     pub fn record_invalid(&self, invalid: &Invalid) -> RunReport {
         let name = invalid.file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-        let breadcrumb = self.breadcrumb(vec![name.clone()]);
+        let breadcrumb = self.breadcrumb(vec![crate::model::file_name(&invalid.file)], self.seams.ids.correlation_id());
         let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
         report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
         record::emit(&breadcrumb, &report);
@@ -487,12 +514,12 @@ impl Runner {
     }
 
     /// A new execution whose chain of runbooks is `stack`.
-    fn breadcrumb(&self, stack: Vec<String>) -> Breadcrumb {
+    fn breadcrumb(&self, stack: Vec<String>, correlation_id: String) -> Breadcrumb {
         Breadcrumb {
             at_time: self.seams.clock.now().format(&Rfc3339).unwrap_or_default(),
             by_user: self.seams.ids.user(),
             from_ip: None,
-            correlation_id: self.seams.ids.correlation_id(),
+            correlation_id,
             recursion_stack: stack,
         }
     }
@@ -524,4 +551,36 @@ fn variables(inputs: &Map<String, Value>, env: &[(String, String)]) -> Map<Strin
     vars.insert("inputs".into(), Value::Object(inputs.clone()));
     vars.insert("env".into(), Value::Object(env.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect()));
     vars
+}
+
+/// The executions a run belongs to: the runbooks above it (outermost first,
+/// by file name) and the correlation id they share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    pub stack: Vec<String>,
+    pub correlation_id: String,
+}
+
+/// Why a runbook named `file` may not run below `chain`, if it may not.
+fn recursion_refusal(file: &str, chain: &[String], max_depth: usize) -> Option<Failure> {
+    if chain.iter().any(|c| c == file) {
+        let message = format!("Recursion detected: Runbook {file} already in execution chain: {chain:?}");
+        return Some(Failure::new(ErrorCode::RecursionDetected, message));
+    }
+    let depth = chain.len() + 1;
+    (depth > max_depth).then(|| {
+        Failure::new(
+            ErrorCode::RecursionDepthExceeded,
+            format!("Recursion depth limit exceeded: {depth} (max: {max_depth})"),
+        )
+    })
+}
+
+/// `env` with the chain's variables, replacing any of the same names.
+fn with_chain_variables(env: &[(String, String)], breadcrumb: &Breadcrumb) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> =
+        env.iter().filter(|(name, _)| !CHAIN_VARIABLES.contains(&name.as_str())).cloned().collect();
+    env.push((CHAIN_VARIABLES[0].into(), breadcrumb.correlation_id.clone()));
+    env.push((CHAIN_VARIABLES[1].into(), serde_json::to_string(&breadcrumb.recursion_stack).unwrap_or_default()));
+    env
 }

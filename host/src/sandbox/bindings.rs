@@ -1,5 +1,5 @@
 //! The host bindings of runbox's WIT worlds (`wit/runbox.wit`): `js` and
-//! `sh` share the `context`, `http` and `script` interfaces.
+//! `sh` share the `context`, `http`, `runbooks` and `script` interfaces.
 
 pub(crate) mod js {
     wasmtime::component::bindgen!({ path: "../wit", world: "js" });
@@ -11,6 +11,7 @@ pub(crate) mod sh {
         with: {
             "runbox:sandbox/context": crate::sandbox::bindings::js::runbox::sandbox::context,
             "runbox:sandbox/http": crate::sandbox::bindings::js::runbox::sandbox::http,
+            "runbox:sandbox/runbooks": crate::sandbox::bindings::js::runbox::sandbox::runbooks,
             "runbox:sandbox/script": crate::sandbox::bindings::js::runbox::sandbox::script,
         },
     });

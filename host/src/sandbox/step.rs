@@ -9,6 +9,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
+use super::calls::Calls;
 use super::cancel::Cancel;
 use super::output::{Capture, Echo};
 use super::script::StepContext;
@@ -35,6 +36,8 @@ pub(crate) struct StepState {
     pub(crate) deadline: Instant,
     /// Stops the step, and ends its waits, when tripped.
     pub(crate) cancel: Cancel,
+    /// Runs the step's sub-runbook calls, in a runbook.
+    pub(crate) calls: Option<Arc<dyn Calls>>,
     /// Instant zero of the guest's monotonic clock.
     pub(crate) origin: Instant,
     /// `host:port`s the step asked for and was refused.
@@ -77,6 +80,7 @@ impl StepState {
             net: context.net.clone(),
             deadline: Instant::now() + limits.timeout,
             cancel: context.cancel.clone(),
+            calls: context.calls.clone(),
             origin: Instant::now(),
             denied: Vec::new(),
         })

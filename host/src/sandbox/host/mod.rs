@@ -1,15 +1,16 @@
 //! The host side of the guests' imports, one file per WIT interface:
 //! `context` (variables, ids, the recursion stack), `http` (allowed hosts
-//! only) and WASI's monotonic clock, shadowed so every wait ends by the
+//! only), `runbooks` (sub-runbook calls) and WASI's monotonic clock, shadowed so every wait ends by the
 //! step's deadline. The rest of WASI is wasmtime-wasi's.
 
 pub(crate) mod clocks;
 mod context;
 mod http;
+mod runbooks;
 
 use wasmtime::component::{HasSelf, Linker};
 
-use super::bindings::js::runbox::sandbox::{context as wit_context, http as wit_http};
+use super::bindings::js::runbox::sandbox::{context as wit_context, http as wit_http, runbooks as wit_runbooks};
 use super::step::StepState;
 
 /// Adds WASI and every runbox import to `linker`.
@@ -18,5 +19,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StepState>) -> anyhow::Result<()
     clocks::add_to_linker(linker)?;
     wit_context::add_to_linker::<_, HasSelf<StepState>>(linker, |state| state)?;
     wit_http::add_to_linker::<_, HasSelf<StepState>>(linker, |state| state)?;
+    wit_runbooks::add_to_linker::<_, HasSelf<StepState>>(linker, |state| state)?;
     Ok(())
 }
