@@ -453,7 +453,7 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
                 name: &rb.name,
                 file: rb.path.display().to_string(),
                 description: &rb.description,
-                steps: rb.steps.iter().map(|s| ListedStep { name: &s.name, language: s.language.as_str() }).collect(),
+                steps: rb.steps.iter().map(|s| ListedStep { name: &s.name, language: s.kind() }).collect(),
             })
             .collect();
         say!("{}", serde_json::to_string_pretty(&listed)?);
@@ -461,7 +461,7 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
     }
     for rb in &found.runbooks {
         let summary = rb.description.lines().next().unwrap_or("").trim();
-        let steps: Vec<String> = rb.steps.iter().map(|s| format!("{} ({})", s.name, s.language.as_str())).collect();
+        let steps: Vec<String> = rb.steps.iter().map(|s| format!("{} ({})", s.name, s.kind())).collect();
         say!(
             "{}  {}\n    {}\n    steps: {}",
             visible(&rb.name),

@@ -180,3 +180,70 @@ fn fifo(path: &std::path::Path) {
     let made = std::process::Command::new("mkfifo").arg(path).status().unwrap();
     assert!(made.success());
 }
+
+#[test]
+fn a_yaml_step_of_type_runbook_calls_a_child_with_templated_inputs() {
+    let s = Scratch::new();
+    s.write(
+        "double.yaml",
+        "name: double\ninputs:\n  n: { type: int }\nsteps:\n  - name: calc\n    type: js\n    with:\n      inline_script: |\n        console.log(`doubling ${get('n')} for ${get('WHO')}`);\n        return { doubled: get('n') * 2 };\npermissions:\n  env: [WHO]\n",
+    );
+    s.write(
+        "parent.yaml",
+        "name: parent\nsteps:\n  - name: start\n    type: js\n    with: { inline_script: 'return 21' }\n  - name: call\n    type: runbook\n    with:\n      runbook: double.yaml\n      env: { WHO: parent }\n      inputs: { n: '{{ steps.start.result }}' }\n  - name: after\n    type: sh\n    with: { inline_script: 'echo \"got {{ steps.call.result.doubled }}\"' }\n",
+    );
+    let run = s.runbox().args(["run", "parent.yaml"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "doubling 21 for parent\ngot 42\n"), "{}", run.stderr);
+    let run = s.runbox().args(["run", "--json", "parent.yaml"]).run();
+    let step = &run.success().json()["steps"][1];
+    assert_eq!(step["language"], "runbook");
+    assert_eq!(step["source"]["type"], "runbook");
+    assert_eq!(step["source"]["reference"], "double.yaml");
+    assert_eq!(step["source"]["sha256"], runbox::text::sha256(&s.read("double.yaml")));
+}
+
+#[test]
+fn runbook_steps_are_checked_before_anything_runs() {
+    let s = Scratch::new();
+    s.write(
+        "shape.yaml",
+        "name: shape\nsteps:\n  - name: c\n    type: sh\n    with: { inline_script: echo, runbook: x.yaml }\n  - name: d\n    type: runbook\n    with: { runbook: x.yaml, inline_script: echo }\n  - name: e\n    type: runbook\n    with: { inputs: { n: 1 } }\n",
+    );
+    let run = s.runbox().args(["validate", "shape.yaml"]).run();
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "shape.yaml is not a valid runbook (3 problems):\n  \
+         shape.yaml:5: step `c`: `runbook` belongs to steps of type runbook\n  \
+         shape.yaml:8: step `d` runs a runbook: `inline_script` has no meaning for it\n  \
+         shape.yaml:9: step `e` of type runbook needs `with.runbook`: the file name of a runbook\n"
+    );
+    s.write("child.yaml", "name: child\nsteps:\n  - name: s\n    type: sh\n    with: { inline_script: echo }\n");
+    s.write(
+        "host.yaml",
+        "name: host\nsteps:\n  - name: a\n    type: runbook\n    with: { runbook: ../outside.yaml }\n  - name: b\n    type: runbook\n    with: { runbook: missing.yaml }\n  - name: c\n    type: runbook\n    with: { runbook: child.yaml, inputs: { x: '{{ inputs.nope }}' } }\n",
+    );
+    let run = s.runbox().args(["validate", "host.yaml"]).run();
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "host.yaml is not a valid runbook (3 problems):\n  \
+         host.yaml:5: step `a`: `../outside.yaml` is not the file name of a runbook beside this one\n  \
+         host.yaml:8: step `b`: runbook `missing.yaml` cannot be read: No such file or directory (os error 2)\n  \
+         host.yaml:11: step `c`: `{{ inputs.nope }}`: no input is named `nope`\n"
+    );
+}
+
+#[test]
+fn a_yaml_runbook_step_that_loops_is_refused_as_the_step_s_error() {
+    let s = Scratch::new();
+    s.write("loop.yaml", "name: loop\nsteps:\n  - name: again\n    type: runbook\n    with: { runbook: loop.yaml }\n");
+    let run = s.runbox().args(["run", "--json", "loop.yaml"]).run();
+    let json = run.json();
+    assert_eq!(run.code, 2, "{json:#}");
+    assert_eq!(json["steps"][0]["error"]["code"], "RecursionDetected");
+    assert_eq!(
+        json["steps"][0]["error"]["message"],
+        "Recursion detected: Runbook loop.yaml already in execution chain: [\"loop.yaml\"]"
+    );
+}

@@ -283,7 +283,8 @@ fn malformed_yaml_is_reported_with_every_line() {
         .stderr_has("broken.yaml:12: unknown field `image_ref`")
         .stderr_has("broken.yaml:12: step `b`: `soon` is not a duration")
         .stderr_has("broken.yaml:13: two steps are named `b`")
-        .stderr_has("sub-runbooks");
+        .stderr_has("broken.yaml:15: step `b` runs a runbook: `inline_script` has no meaning for it")
+        .stderr_has("step `b` of type runbook needs `with.runbook`");
     s.write("syntax.yaml", "name: x\nsteps: [\n  - a: b\n");
     s.runbox().args(["validate", "syntax.yaml"]).run().code(1).stderr_has("syntax.yaml:").stderr_has("invalid YAML");
 }

@@ -116,6 +116,14 @@ pub struct Step {
 }
 
 impl Step {
+    /// What the step runs, as reports name it: `sh`, `js` or `runbook`.
+    pub fn kind(&self) -> &'static str {
+        match self.source {
+            Source::Runbook { .. } => "runbook",
+            _ => self.language.as_str(),
+        }
+    }
+
     /// A markdown code block: inline source, nothing else set.
     pub fn inline(name: String, language: Language, source: String, line: usize, limits: LimitOverrides) -> Step {
         Step {
@@ -144,6 +152,9 @@ pub enum Source {
     Registry(String),
     /// `script_from_secret`: never logged.
     Secret(SecretRef),
+    /// `type: runbook`: a sub-runbook beside this one (`with.runbook`), with
+    /// its inputs as text (templates allowed); `env` is the step's own.
+    Runbook { name: String, inputs: Vec<(String, String)> },
 }
 
 /// A script kept in a secret store.

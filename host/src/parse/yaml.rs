@@ -42,6 +42,8 @@ const WITH_KEYS: &[&str] = &[
     "output",
     "approval_required",
     "approvers",
+    "runbook",
+    "inputs",
 ];
 
 /// Parses `text`, the content of the YAML runbook `path`.
@@ -395,15 +397,14 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
     let language = match p.string(map, "type").as_deref() {
         Some("sh" | "bash" | "zsh" | "shell" | "script.run") => Some(Language::Shell),
         Some("js" | "javascript" | "script") => Some(Language::JavaScript),
-        Some("runbook") => {
-            p.push(at, format!("step `{name}`: `type: runbook` (sub-runbooks) is not supported by this build yet"));
-            None
-        }
+        Some("runbook") => Some(Language::Shell),
         Some(other) => {
             let line = map.get_node("type").map_or(at, line);
             p.push(
                 line,
-                format!("step `{name}` has unknown type `{other}` (expected sh, bash, script.run, js or script)"),
+                format!(
+                    "step `{name}` has unknown type `{other}` (expected sh, bash, script.run, js, script or runbook)"
+                ),
             );
             None
         }
@@ -441,7 +442,15 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
     step.approval = approval;
     let with = with?;
     p.unknown_keys(with, WITH_KEYS, &format!("`with` of step `{name}`"));
-    let (source, first_line) = source(with, &name, at, lines, p)?;
+    let is_runbook = map.get_node("type").is_some_and(|t| matches!(t, Node::Scalar(s) if s.as_str() == "runbook"));
+    if !is_runbook {
+        for key in ["runbook", "inputs"].iter().filter(|k| with.contains_key(**k)) {
+            let node = with.get_node(key).map_or(at, line);
+            p.push(node, format!("step `{name}`: `{key}` belongs to steps of type runbook"));
+        }
+    }
+    let (source, first_line) =
+        if is_runbook { sub_runbook(with, &name, at, p)? } else { source(with, &name, at, lines, p)? };
     step.source = source;
     step.line = first_line;
     step.limits = limits(with, &name, p);
@@ -480,6 +489,43 @@ fn approval(map: &MarkedMappingNode, name: &str, p: &mut Problems) -> Option<App
         }
     };
     required.then(|| Approval { approvers: p.strings(map, "approvers").into_iter().map(|(a, _)| a).collect() })
+}
+
+/// The sub-runbook of a `type: runbook` step: `with.runbook`, a file name,
+/// and `with.inputs`, values as text.
+fn sub_runbook(with: &MarkedMappingNode, name: &str, at: usize, p: &mut Problems) -> Option<(Source, usize)> {
+    for key in ["inline_script", "script_file", "script_path", "script_id", "script_from_secret", "args", "cwd"] {
+        if let Some(node) = with.get_node(key) {
+            p.push(line(node), format!("step `{name}` runs a runbook: `{key}` has no meaning for it"));
+        }
+    }
+    let mut inputs = Vec::new();
+    match with.get_node("inputs") {
+        None => {}
+        Some(Node::Mapping(map)) => {
+            for (key, value) in map.iter() {
+                let text = match value {
+                    Node::Scalar(v) => v.as_str().to_string(),
+                    other => json_of(other).to_string(),
+                };
+                inputs.push((key.as_str().to_string(), text));
+            }
+        }
+        Some(other) => p.push(line(other), format!("`inputs` of step `{name}` must map names to values")),
+    }
+    match with.get_node("runbook") {
+        Some(Node::Scalar(s)) if !s.as_str().trim().is_empty() => {
+            Some((Source::Runbook { name: s.as_str().trim().to_string(), inputs }, scalar_line(s)))
+        }
+        Some(other) => {
+            p.push(line(other), format!("`runbook` of step `{name}` must be a runbook's file name"));
+            None
+        }
+        None => {
+            p.push(at, format!("step `{name}` of type runbook needs `with.runbook`: the file name of a runbook"));
+            None
+        }
+    }
 }
 
 /// The step's one script source, and the line its script starts at.

@@ -127,6 +127,9 @@ fn check_templates(runbook: &Runbook, step: &Step, earlier: &[Step], script: &Re
     }
     texts.extend(step.args.iter().map(|a| (a.as_str(), step.line, false)));
     texts.extend(step.env.iter().map(|(_, v)| (v.as_str(), step.line, false)));
+    if let Source::Runbook { inputs, .. } = &step.source {
+        texts.extend(inputs.iter().map(|(_, v)| (v.as_str(), step.line, false)));
+    }
     texts.extend(step.cwd.iter().map(|c| (c.as_str(), step.line, false)));
     for (text, base, offsets) in texts {
         let (references, errors) = template::references(text);

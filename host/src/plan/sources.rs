@@ -99,6 +99,27 @@ pub fn resolve(runbook: &Runbook, step: &Step, secrets: &Secrets) -> Result<Reso
             })
         }
         Source::Registry(id) => registry(runbook, id, secrets),
+        Source::Runbook { name, .. } => {
+            let plain = !name.starts_with('.') && Path::new(name).file_name().is_some_and(|n| n == name.as_str());
+            if !plain {
+                return Err(format!("`{name}` is not the file name of a runbook beside this one"));
+            }
+            // Audited by hash: the child's own record holds its scripts.
+            let text = read_inside(runbook.folder(), name, "runbook")?;
+            Ok(Resolved {
+                text: String::new(),
+                filename: name.clone(),
+                first_line: 1,
+                audit: SourceReport {
+                    kind: "runbook",
+                    reference: name.clone(),
+                    sha256: sha256(&text),
+                    content: None,
+                    registry: None,
+                },
+                requires_approval: false,
+            })
+        }
         Source::Secret(secret) => {
             let (reference, text) = read_secret(secret, secrets)?;
             Ok(Resolved {

@@ -31,11 +31,11 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::{ErrorCode, Failure, Invalid};
 use crate::model::limits::{LimitOverrides, Limits};
 use crate::model::net::NetPolicy;
-use crate::model::{Approval, Format, Language, OnError, Runbook, Step};
+use crate::model::{Approval, Format, Language, OnError, Runbook, Source, Step};
 use crate::plan::consent::{self, Ask, ConsentStore, Decision, Grants};
 use crate::plan::sources::{Resolved, Secrets};
 use crate::plan::{self, Host, Plan};
-use crate::sandbox::{self, Cancel, GuestCache, Live, Sandbox, Script, StepContext, Stream};
+use crate::sandbox::{self, Call, Cancel, Captured, GuestCache, Live, Outcome, Sandbox, Script, StepContext, Stream};
 use crate::state::Protected;
 use crate::template::{self, Scope, TemplateError};
 use crate::text::excerpt;
@@ -387,11 +387,16 @@ impl Runner {
                 None => {
                     events.step_started(step);
                     let scope = Scope { inputs: &plan.inputs, steps: &context.steps };
-                    let report = match self.prepare(runbook, step, script, &scope, &context) {
-                        Ok((prepared, step_context)) => {
-                            let outcome = self.sandbox.run(&prepared, &step_context, limits, Some(Arc::clone(&live)));
-                            StepReport::new(step, script.audit.clone(), limits, outcome)
+                    let outcome = match &step.source {
+                        Source::Runbook { name, inputs } => {
+                            self.call_child(runbook, step, name, inputs, &scope, &context, limits)
                         }
+                        _ => self.prepare(runbook, step, script, &scope, &context).map(|(prepared, step_context)| {
+                            self.sandbox.run(&prepared, &step_context, limits, Some(Arc::clone(&live)))
+                        }),
+                    };
+                    let report = match outcome {
+                        Ok(outcome) => StepReport::new(step, script.audit.clone(), limits, outcome),
                         Err((code, message)) => {
                             let failure = Failure::new(code, message);
                             events.step_refused(step, &failure);
@@ -432,6 +437,46 @@ impl Runner {
                 break;
             }
         }
+    }
+
+    /// A `type: runbook` step: its sub-runbook, called with its env and
+    /// inputs expanded, as the step's outcome. A child refused before it ran
+    /// is the step's refusal.
+    #[allow(clippy::too_many_arguments)]
+    fn call_child(
+        &self,
+        runbook: &Runbook,
+        step: &Step,
+        name: &str,
+        inputs: &[(String, String)],
+        scope: &Scope<'_>,
+        context: &StepContext,
+        limits: Limits,
+    ) -> Result<Outcome, (ErrorCode, String)> {
+        let in_step = |e: TemplateError| {
+            (ErrorCode::ConfigInvalid, format!("{}:{}: {}", runbook.file_name(), step.line, e.message))
+        };
+        let plain = |text: &str| template::expand_plain(text, scope).map_err(in_step);
+        let env = step.env.iter().map(|(k, v)| Ok((k.clone(), plain(v)?))).collect::<Result<Vec<_>, _>>()?;
+        let inputs = inputs.iter().map(|(k, v)| Ok((k.clone(), Value::String(plain(v)?)))).collect::<Result<_, _>>()?;
+        let calls = context.calls.as_ref().ok_or((ErrorCode::ConfigInvalid, "no sub-runbooks here".to_string()))?;
+        let started = Instant::now();
+        let call = Call { runbook: name.to_string(), env, inputs, deadline: started + limits.timeout };
+        let called = calls.call(call).map_err(|f| (f.code, f.message))?;
+        // The child ran quietly; its output is this step's, shown as any step's.
+        self.seams.events.output(Stream::Stdout, called.stdout.as_bytes());
+        self.seams.events.output(Stream::Stderr, called.stderr.as_bytes());
+        let error = (called.exit_code != 0)
+            .then(|| Failure::new(ErrorCode::CommandFailed, format!("sub-runbook {name} exited {}", called.exit_code)));
+        Ok(Outcome {
+            exit_code: called.exit_code,
+            stdout: Captured { text: called.stdout, truncated: false },
+            stderr: Captured { text: called.stderr, truncated: false },
+            duration: started.elapsed(),
+            fuel_consumed: 0,
+            result: called.result,
+            error,
+        })
     }
 
     /// The script with its templates expanded, and the context it runs in.

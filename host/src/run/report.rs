@@ -112,7 +112,7 @@ impl StepReport {
             approval: None,
             continued: false,
             name: step.name.clone(),
-            language: step.language.as_str(),
+            language: step.kind(),
             line: step.line,
             source,
             exit_code: outcome.exit_code,
@@ -148,7 +148,7 @@ impl StepReport {
     pub(crate) fn refused(step: &Step, source: SourceReport, limits: Limits, failure: Failure) -> StepReport {
         StepReport {
             name: step.name.clone(),
-            language: step.language.as_str(),
+            language: step.kind(),
             line: step.line,
             source,
             exit_code: failure.code.exit_status(),
