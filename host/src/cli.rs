@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args as ClapArgs, Parser, Subcommand};
+use runbox::api::{self, Keys, ServeConfig};
 use runbox::error::Invalid;
 use runbox::model::Format;
 use runbox::model::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_output, parse_size};
@@ -95,6 +96,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the runbooks of a folder over HTTP (SPEC §5), behind bearer JWTs
+    Serve(ServeArgs),
     /// Run one JavaScript step in the sandbox, with the current directory
     /// mounted read-write as the working directory
     Js(JsArgs),
@@ -128,6 +131,41 @@ struct RunArgs {
     /// Approve STEP in advance, when it is marked approval_required (repeatable)
     #[arg(long = "approve", value_name = "STEP")]
     approve: Vec<String>,
+    /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
+    #[arg(long, value_name = "DIR")]
+    secrets_dir: Option<PathBuf>,
+    /// How deep runbooks may nest through sub-runbook calls
+    #[arg(long, env = "MAX_RECURSION_DEPTH", default_value_t = MAX_RECURSION_DEPTH, value_name = "N")]
+    max_recursion_depth: usize,
+}
+
+#[derive(ClapArgs)]
+struct ServeArgs {
+    /// The folder whose runbooks are served, by file name
+    #[arg(long, default_value = "runbooks", value_name = "DIR")]
+    dir: PathBuf,
+    /// Listen on HOST:PORT [default: $API_HOST:$API_PORT, else localhost:8083]
+    #[arg(long, value_name = "HOST:PORT")]
+    addr: Option<String>,
+    /// Check tokens with the HS256 secret in FILE (at least 32 bytes)
+    #[arg(long, value_name = "FILE", conflicts_with = "jwt_public_key", required_unless_present = "jwt_public_key")]
+    jwt_secret_file: Option<PathBuf>,
+    /// Check tokens with the RS256 or ES256 public key (PEM) in FILE
+    #[arg(long, value_name = "FILE")]
+    jwt_public_key: Option<PathBuf>,
+    #[command(flatten)]
+    grants: GrantArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+    /// Executions at once; more are answered 503 with Retry-After
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    max_concurrent: usize,
+    /// No execution's step runs past this, e.g. 5m
+    #[arg(long, default_value = "5m", value_name = "D", value_parser = parse_duration)]
+    request_timeout: std::time::Duration,
+    /// How many History entries a runbook keeps
+    #[arg(long, default_value_t = history::DEFAULT_KEEP, value_name = "N", value_parser = history_keep)]
+    history_keep: usize,
     /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
     #[arg(long, value_name = "DIR")]
     secrets_dir: Option<PathBuf>,
@@ -287,6 +325,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::Revoke { runbooks } => revoke(&runbooks, &config),
         Command::List { dir, json } => list(&dir, json),
         Command::History { runbook, json } => history(&runbook, json, config.log.as_deref()),
+        Command::Serve(serve) => run_server(serve, config),
         Command::Js(js) => run_js(js, config),
         Command::Sh(sh) => run_sh(sh, config),
     }
@@ -363,6 +402,47 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         eprintln!("runbox: {} refused: {}", visible(&runbook.file_name()), visible_lines(&error.to_string()));
     }
     Ok(report.exit_code)
+}
+
+/// `runbox serve`: seed 001's API_HOST and API_PORT unless --addr says.
+fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
+    let addr = match args.addr {
+        Some(addr) => addr,
+        None => {
+            let host = std::env::var("API_HOST").unwrap_or_else(|_| "localhost".into());
+            let port = std::env::var("API_PORT").unwrap_or_else(|_| "8083".into());
+            format!("{host}:{port}")
+        }
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&addr)
+        .with_context(|| format!("--addr {addr}: not a HOST:PORT to listen on"))?
+        .next()
+        .with_context(|| format!("--addr {addr}: names no address"))?;
+    let keys = match (&args.jwt_secret_file, &args.jwt_public_key) {
+        (Some(file), _) => Keys::secret_file(file)?,
+        (None, Some(file)) => Keys::public_key_file(file)?,
+        (None, None) => anyhow::bail!("give --jwt-secret-file or --jwt-public-key"),
+    };
+    let dir = args.dir.canonicalize().with_context(|| format!("cannot serve {}", args.dir.display()))?;
+    let config = Config {
+        overrides: args.limits.overrides(),
+        history_keep: args.history_keep,
+        grants: args.grants.grants()?,
+        secrets: secrets(args.secrets_dir),
+        max_recursion_depth: args.max_recursion_depth,
+        ..config
+    };
+    let serve = ServeConfig {
+        dir,
+        addr,
+        keys,
+        max_concurrent: args.max_concurrent,
+        request_timeout: args.request_timeout,
+        max_body: 1 << 20,
+    };
+    let runner = Runner::new(config)?;
+    api::serve(serve, runner, Cancel::new(), |bound| eprintln!("runbox: serving on http://{bound}"))?;
+    Ok(0)
 }
 
 fn secrets(dir: Option<PathBuf>) -> Secrets {

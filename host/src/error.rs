@@ -30,6 +30,8 @@ pub enum ErrorCode {
     ApprovalRequired,
     /// Stopped by Ctrl-C, SIGTERM or a server shutting down.
     Interrupted,
+    /// No runbook by that name (a sub-runbook call, an API path).
+    NotFound,
 }
 
 impl ErrorCode {
@@ -56,6 +58,7 @@ impl ErrorCode {
             ErrorCode::Forbidden | ErrorCode::ApprovalRequired => 77,
             // 128 + SIGINT; a step stopped by another signal exits 128 + it.
             ErrorCode::Interrupted => 130,
+            ErrorCode::NotFound => 2,
         }
     }
 
@@ -77,6 +80,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "Forbidden",
             ErrorCode::ApprovalRequired => "ApprovalRequired",
             ErrorCode::Interrupted => "Interrupted",
+            ErrorCode::NotFound => "NotFound",
         }
     }
 }

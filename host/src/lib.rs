@@ -7,6 +7,7 @@
 //! folders below it):
 //!
 //! ```text
+//! api/       runbox serve: the HTTP API, bearer tokens, Required Claims
 //! run/       Runner: consent, steps, reports, history, the JSON record
 //!  ├─ plan/     Runbook + host → validated Plan (inputs, sources, mounts, consent)
 //!  └─ sandbox/  wasmtime: engine, guest cache, WIT imports, output capture
@@ -24,6 +25,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod api;
 pub mod error;
 pub mod handle;
 pub mod model;

@@ -19,6 +19,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("plan", &["error", "text", "handle", "state", "model", "parse", "template"]),
     ("sandbox", &["error", "text", "handle", "state", "model"]),
     ("run", &["error", "text", "handle", "state", "model", "parse", "template", "plan", "sandbox"]),
+    ("api", &["error", "text", "handle", "state", "model", "parse", "template", "plan", "sandbox", "run"]),
 ];
 
 fn src() -> PathBuf {

@@ -33,6 +33,8 @@ mod sub_runbooks;
 mod interrupt;
 // History entries and the JSON record, including concurrent runs.
 mod records;
+// runbox serve: tokens, Required Claims, names, recursion, grants, concurrency.
+mod api;
 // The host's layers: folders import only downward, no file imports itself.
 mod layers;
 // The library's seams: approver, events, clock and ids, sub-runbooks.

@@ -58,11 +58,7 @@ fn the_runbook_builtin_is_a_command_with_the_childs_output_and_status() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("runbook: ConfigInvalid: `missing.md`: cannot read the runbook: No such file"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("runbook: NotFound: no runbook is named `missing.md`"), "{}", run.stderr);
 }
 
 #[test]
@@ -170,7 +166,7 @@ fn a_child_is_a_file_beside_its_parent_never_a_link_out_or_a_path() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("`Leak.yaml` resolves outside the calling runbook's folder"), "{}", run.stderr);
+    assert!(run.stderr.contains("`Leak.yaml` resolves outside the runbooks' folder"), "{}", run.stderr);
     assert!(run.stderr.contains("`Pipe.md`: cannot read the runbook: not a regular file"), "{}", run.stderr);
     assert!(!run.stderr.contains("PLANTED") && !s.log().contains("PLANTED"), "{}", run.stderr);
 }

@@ -6,20 +6,16 @@
 //! recursion checks are the runner's, so a refused child is in its own
 //! History and the log like any refused run.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::approve::Unattended;
+use super::catalog::open_named;
 use super::events::Quiet;
 use super::{Chain, Runner};
-use cap_std::ambient_authority;
-use cap_std::fs::Dir;
-
 use crate::error::{ErrorCode, Failure};
-use crate::handle::is_escape;
 use crate::model::Runbook;
-use crate::parse;
 use crate::sandbox::{Call, Called, Calls};
 
 /// Native stack for a child's thread: the guest's wasm stack (4 MiB) and
@@ -51,38 +47,14 @@ impl Runner {
 
 impl Calls for SubRunbooks {
     fn call(&self, call: Call) -> Result<Called, Failure> {
-        let invalid = |message: String| Failure::new(ErrorCode::ConfigInvalid, message);
-        let name = call.runbook.as_str();
-        let plain = !name.is_empty()
-            && !name.starts_with('.')
-            && Path::new(name).file_name().is_some_and(|n| n == name)
-            && !name.contains(['\\', '\0']);
-        if !plain {
-            return Err(invalid(format!("`{name}` is not the file name of a runbook beside the calling one")));
-        }
         if Instant::now() >= call.deadline {
             return Err(Failure::new(ErrorCode::Timeout, "the calling step's deadline passed"));
         }
-        // Beneath the folder, not through a symlink out of it: a child that
-        // is a link to a host file would show that file in its errors.
-        let path = self.folder.join(name);
-        let opened =
-            Dir::open_ambient_dir(&self.folder, ambient_authority()).and_then(|dir| match dir.metadata(name) {
-                Ok(meta) if !meta.is_file() => Err(std::io::Error::other("not a regular file")),
-                _ => dir.open(name).map(|f| f.into_std()),
-            });
-        let file = match opened {
-            Ok(file) => file,
-            Err(e) if is_escape(&e) => {
-                return Err(invalid(format!("`{name}` resolves outside the calling runbook's folder")));
-            }
-            Err(e) => return Err(invalid(format!("`{name}`: cannot read the runbook: {e}"))),
-        };
-        let runbook = match parse::load_file(&path, file) {
+        let runbook = match open_named(&self.folder, &call.runbook)? {
             Ok(runbook) => runbook,
             Err(e) => {
                 let report = self.runner.record_invalid(&e);
-                return Err(report.error.unwrap_or_else(|| invalid(e.to_string())));
+                return Err(report.error.unwrap_or_else(|| Failure::new(ErrorCode::ConfigInvalid, e.to_string())));
             }
         };
         let mut runner = self.runner.clone();
@@ -100,7 +72,7 @@ impl Calls for SubRunbooks {
         let report = match report {
             Ok(Ok(report)) => report,
             Ok(Err(_)) => return Err(Failure::new(ErrorCode::RuntimeError, "the sub-runbook's thread panicked")),
-            Err(e) => return Err(invalid(format!("cannot start the sub-runbook: {e}"))),
+            Err(e) => return Err(Failure::new(ErrorCode::ConfigInvalid, format!("cannot start the sub-runbook: {e}"))),
         };
         if let Some(refusal) = report.error {
             return Err(refusal);

@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Invalid;
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+
+use crate::error::{ErrorCode, Failure, Invalid};
+use crate::handle::is_escape;
 use crate::model::{REGISTRY, Runbook};
 use crate::parse;
 
@@ -54,4 +58,31 @@ fn runbook_files(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io:
         }
     }
     Ok(())
+}
+
+/// The runbook named `name` in `folder`: a plain file name (no path, not
+/// hidden), a regular file opened beneath the folder (a symlink out of it is
+/// refused before it is read, so a host file cannot surface in a parse
+/// error). `Ok(Err)` is a file that is not a valid runbook.
+pub fn open_named(folder: &Path, name: &str) -> Result<Result<Runbook, Invalid>, Failure> {
+    let invalid = |message: String| Failure::new(ErrorCode::ConfigInvalid, message);
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && Path::new(name).file_name().is_some_and(|n| n == name)
+        && !name.contains(['\\', '\0']);
+    if !plain {
+        return Err(invalid(format!("`{name}` is not the file name of a runbook")));
+    }
+    let opened = Dir::open_ambient_dir(folder, ambient_authority()).and_then(|dir| match dir.metadata(name) {
+        Ok(meta) if !meta.is_file() => Err(std::io::Error::other("not a regular file")),
+        _ => dir.open(name).map(|f| f.into_std()),
+    });
+    match opened {
+        Ok(file) => Ok(parse::load_file(&folder.join(name), file)),
+        Err(e) if is_escape(&e) => Err(invalid(format!("`{name}` resolves outside the runbooks' folder"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Failure::new(ErrorCode::NotFound, format!("no runbook is named `{name}`")))
+        }
+        Err(e) => Err(invalid(format!("`{name}`: cannot read the runbook: {e}"))),
+    }
 }

@@ -15,6 +15,10 @@ pub trait Ids: Send + Sync {
     fn correlation_id(&self) -> String;
     /// Who runs it.
     fn user(&self) -> String;
+    /// Where the request came from, for a server.
+    fn remote_ip(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The system clock, random v4 ids and `$USER`.

@@ -206,6 +206,20 @@ impl Runner {
         &self.config
     }
 
+    /// Values for declared variables, before the process's own.
+    pub fn set_env(&mut self, env: HashMap<String, String>) {
+        self.config.env = env;
+    }
+
+    /// This runner (its configuration and compiled guests) with other seams,
+    /// and no step running past `deadline`: one per request of a server.
+    pub fn with(&self, seams: Seams, deadline: Option<Instant>) -> Runner {
+        let mut runner = self.clone();
+        runner.seams = seams;
+        runner.config.deadline = deadline;
+        runner
+    }
+
     pub fn sandbox(&self) -> &Sandbox {
         &self.sandbox
     }
@@ -291,6 +305,22 @@ impl Runner {
             Err(refusal) => report.refuse(refusal.code, refusal.message),
         }
         report.duration_ms = started.elapsed().as_millis();
+        self.finish(runbook, report, &breadcrumb)
+    }
+
+    /// Records `runbook` as refused by the caller before it was checked (a
+    /// server's access control): its History and the log, with `status`.
+    pub fn refuse(&self, runbook: &Runbook, chain: &Chain, failure: Failure, status: i32) -> RunReport {
+        let mut stack = chain.stack.clone();
+        stack.push(runbook.file_name());
+        let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
+        let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
+        report.refuse_with_status(failure.code, failure.message, status);
+        self.finish(runbook, report, &breadcrumb)
+    }
+
+    /// Appends `report` to the runbook's History and emits its record.
+    fn finish(&self, runbook: &Runbook, report: RunReport, breadcrumb: &Breadcrumb) -> RunReport {
         if self.config.history && runbook.format == Format::Markdown {
             let body = match &report.error {
                 Some(error) => EntryBody::Error(excerpt(&error.to_string(), HISTORY_STREAM_BYTES)),
@@ -305,7 +335,7 @@ impl Runner {
                 self.seams.events.notice(&format!("{e} (the JSON record still has the full result)"));
             }
         }
-        record::emit(&breadcrumb, &report);
+        record::emit(breadcrumb, &report);
         report
     }
 
@@ -563,7 +593,7 @@ impl Runner {
         Breadcrumb {
             at_time: self.seams.clock.now().format(&Rfc3339).unwrap_or_default(),
             by_user: self.seams.ids.user(),
-            from_ip: None,
+            from_ip: self.seams.ids.remote_ip(),
             correlation_id,
             recursion_stack: stack,
         }

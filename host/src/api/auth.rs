@@ -1,0 +1,93 @@
+//! Who is calling: a bearer JWT checked against the one key the server was
+//! given (its algorithm pinned, so `none` and HS/RS confusion are refused;
+//! `exp` required, `nbf` checked), and the Required Claims a runbook sets
+//! (seed 002: every listed claim needs one of its listed values).
+
+use std::path::Path;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use crate::model::ClaimRequirement;
+
+/// The key tokens are checked with.
+#[derive(Clone)]
+pub struct Keys {
+    key: DecodingKey,
+    algorithm: Algorithm,
+}
+
+impl Keys {
+    /// HS256 with the secret in `file` (surrounding white space trimmed).
+    pub fn secret_file(file: &Path) -> anyhow::Result<Keys> {
+        let text = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        let secret = text.trim_ascii();
+        if secret.len() < 32 {
+            anyhow::bail!("{}: an HS256 secret needs at least 32 bytes", file.display());
+        }
+        Ok(Keys { key: DecodingKey::from_secret(secret), algorithm: Algorithm::HS256 })
+    }
+
+    /// RS256 or ES256, by the PEM public key in `file`.
+    pub fn public_key_file(file: &Path) -> anyhow::Result<Keys> {
+        let pem = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+            return Ok(Keys { key, algorithm: Algorithm::RS256 });
+        }
+        if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
+            return Ok(Keys { key, algorithm: Algorithm::ES256 });
+        }
+        anyhow::bail!("{}: not an RSA or EC (P-256) public key in PEM", file.display())
+    }
+
+    /// The claims of the token in an `Authorization: Bearer …` header.
+    pub fn verify(&self, authorization: Option<&str>) -> Result<Map<String, Value>, String> {
+        let token = authorization
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or("an `Authorization: Bearer <token>` header is required")?;
+        let mut validation = Validation::new(self.algorithm);
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &validation)
+            .map(|data| data.claims)
+            .map_err(|e| format!("the token is not valid: {e}"))
+    }
+}
+
+/// The caller's name for records: the token's `sub`.
+pub(crate) fn subject(claims: &Map<String, Value>) -> String {
+    claims.get("sub").and_then(Value::as_str).unwrap_or("unknown").to_string()
+}
+
+/// The values a claim holds: a string or an array of strings.
+fn values(claims: &Map<String, Value>, name: &str) -> Vec<String> {
+    match claims.get(name) {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Seed 002's refusal for the first Required Claim the token does not meet.
+pub(crate) fn missing_claim(required: &[ClaimRequirement], claims: &Map<String, Value>) -> Option<String> {
+    let unmet = required.iter().find(|r| {
+        let held = values(claims, &r.claim);
+        !r.values.iter().any(|v| held.contains(v))
+    })?;
+    let what = unmet.claim.strip_suffix('s').unwrap_or(&unmet.claim);
+    Some(format!(
+        "RBAC Failure: Access denied for user {}. Missing required {what}: {}",
+        subject(claims),
+        unmet.values.join(" or ")
+    ))
+}
+
+/// Whether the token holds, in `roles` or `groups`, one of `approvers`.
+pub(crate) fn may_approve(approvers: &[String], claims: &Map<String, Value>) -> bool {
+    let held: Vec<String> = ["roles", "groups"].iter().flat_map(|c| values(claims, c)).collect();
+    approvers.is_empty() || approvers.iter().any(|a| held.contains(a))
+}

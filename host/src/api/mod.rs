@@ -1,0 +1,97 @@
+//! `runbox serve`: the HTTP API of SPEC §5 (seeds 001, 002). Every request
+//! but `/health` carries a bearer JWT; runbooks are named by file name in
+//! the served folder; each execution runs as `runbox run` would, bounded by
+//! what the operator granted at `serve`, at most `max_concurrent` at once.
+//!
+//! Sits beside the CLI on top of `run/` (it imports `run/` and what is below
+//! it; nothing imports it but the binary).
+
+mod auth;
+mod request;
+mod routes;
+mod shared;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::sync::Semaphore;
+
+pub use auth::Keys;
+pub use shared::ServeConfig;
+
+use crate::run::Runner;
+use crate::sandbox::Cancel;
+use shared::Shared;
+
+/// The API's routes.
+pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
+    let max_body = config.max_body;
+    let slots = Semaphore::new(config.max_concurrent.max(1));
+    let shared = Arc::new(Shared { config, runner, slots, cancel });
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/api/runbooks", get(routes::list))
+        .route("/api/runbooks/{name}", get(routes::show))
+        .route("/api/runbooks/{name}/history", get(routes::history))
+        .route("/api/runbooks/{name}/execute", post(routes::execute))
+        .route("/api/runbooks/{name}/validate", post(routes::validate))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+            refuse_announced_size(request, next, max_body)
+        }))
+        .with_state(shared)
+}
+
+/// A body announced larger than the cap is refused before it is read: a
+/// client cannot hold a connection open by trickling a huge body.
+async fn refuse_announced_size(request: Request, next: Next, max_body: usize) -> Response {
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > max_body as u64) {
+        let failure = crate::error::Failure::new(
+            crate::error::ErrorCode::ConfigInvalid,
+            format!("the request body is larger than {max_body} bytes"),
+        );
+        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(serde_json::json!({ "error": failure }))).into_response();
+    }
+    next.run(request).await
+}
+
+/// Serves until SIGINT or SIGTERM, then stops accepting, trips `cancel` so
+/// running steps end (recorded as interrupted), and returns once every
+/// response is sent. `ready` is told the address it listens on.
+pub fn serve(
+    config: ServeConfig,
+    runner: Runner,
+    cancel: Cancel,
+    ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        ready(listener.local_addr()?);
+        let app = router(config, runner, cancel.clone());
+        let shutdown = async move {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let signal = tokio::select! {
+                _ = tokio::signal::ctrl_c() => crate::sandbox::SIGINT,
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => crate::sandbox::SIGTERM,
+            };
+            cancel.cancel(signal);
+        };
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    })
+}

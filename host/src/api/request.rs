@@ -1,0 +1,87 @@
+//! What one request brings to a run: the caller's identity for the records,
+//! the chain it continues (`X-Recursion-Stack`, `X-Correlation-Id` or W3C
+//! `traceparent`), and the approvals its token can give.
+
+use axum::http::HeaderMap;
+use serde_json::{Map, Value};
+
+use super::auth::may_approve;
+use crate::model::Runbook;
+use crate::plan::consent::Ask;
+use crate::run::Chain;
+use crate::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
+use crate::run::clock::Ids;
+
+/// The caller, as the records name it.
+pub(crate) struct Caller {
+    pub(crate) user: String,
+    pub(crate) from_ip: Option<String>,
+    pub(crate) correlation_id: String,
+}
+
+impl Ids for Caller {
+    fn correlation_id(&self) -> String {
+        self.correlation_id.clone()
+    }
+
+    fn user(&self) -> String {
+        self.user.clone()
+    }
+
+    fn remote_ip(&self) -> Option<String> {
+        self.from_ip.clone()
+    }
+}
+
+/// Approves the steps a request names in `"approve"` when its token holds,
+/// in `roles` or `groups`, one of the step's approvers. Consent beyond the
+/// server's grants is never given per request.
+pub(crate) struct TokenApprover {
+    pub(crate) approve: Vec<String>,
+    pub(crate) claims: Map<String, Value>,
+}
+
+impl Approver for TokenApprover {
+    fn consent(&self, _: &Runbook, _: &[Ask]) -> ConsentAnswer {
+        ConsentAnswer { granted: false, always: false, how: "not granted by the server" }
+    }
+
+    fn approve(&self, request: &StepApproval<'_>) -> Approved {
+        let named = self.approve.iter().any(|s| s == &request.step.name);
+        match (named, may_approve(request.approvers, &self.claims)) {
+            (true, true) => Approved { approved: true, how: "request (token)" },
+            (true, false) => Approved { approved: false, how: "request (token lacks an approver role)" },
+            _ => Approved { approved: false, how: "non-interactive" },
+        }
+    }
+}
+
+/// The id the chain shares: `X-Correlation-Id` if it is a sane one, else
+/// `traceparent`'s trace id, else a new one.
+pub(crate) fn correlation_id(headers: &HeaderMap) -> String {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let sane = |id: &&str| {
+        !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+    };
+    if let Some(id) = header("x-correlation-id").filter(sane) {
+        return id.to_string();
+    }
+    let trace = header("traceparent").and_then(|t| {
+        let parts: Vec<&str> = t.split('-').collect();
+        (parts.len() == 4 && parts[1].len() == 32 && parts[1].chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| parts[1].to_ascii_lowercase())
+            .filter(|id| id.chars().any(|c| c != '0'))
+    });
+    trace.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// The chain a request continues: `X-Recursion-Stack`, a JSON array of
+/// runbook file names; missing or invalid starts a new chain.
+pub(crate) fn chain(headers: &HeaderMap, correlation_id: String) -> Chain {
+    let stack = headers
+        .get("x-recursion-stack")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
+        .unwrap_or_default();
+    Chain { stack, correlation_id }
+}

@@ -1,0 +1,324 @@
+//! The handlers of SPEC §5. Errors are JSON: `{"error": {"code", "message"}}`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::auth::{missing_claim, subject};
+use super::request::{Caller, TokenApprover, chain, correlation_id};
+use super::shared::Shared;
+use crate::error::{ErrorCode, Failure};
+use crate::model::Runbook;
+use crate::plan::{self, Host};
+use crate::run::catalog::{catalog, open_named};
+use crate::run::events::Quiet;
+use crate::run::past::executions;
+use crate::run::report::RunReport;
+use crate::run::{Chain, Seams};
+
+/// An error response: its status and `{"error": {"code", "message"}}`.
+pub(crate) struct Refusal(StatusCode, Failure);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+fn refusal(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Refusal {
+    Refusal(status, Failure::new(code, message))
+}
+
+/// The HTTP status of a run refused before its steps, by its error code.
+fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::PermissionDenied | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// The caller's claims, or 401.
+fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Map<String, Value>, Refusal> {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    shared.config.keys.verify(authorization).map_err(|why| refusal(StatusCode::UNAUTHORIZED, ErrorCode::Forbidden, why))
+}
+
+/// The runbook named `name` in the served folder: 404 if there is none,
+/// 400 for a name that is not a runbook's file name or a runbook that does
+/// not parse.
+fn runbook(shared: &Shared, name: &str) -> Result<Runbook, Refusal> {
+    let served = name.ends_with(".md") || name.ends_with(".yaml") || name.ends_with(".yml");
+    if !served {
+        return Err(refusal(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::ConfigInvalid,
+            format!("`{name}` is not a runbook's file name (.md, .yaml, .yml)"),
+        ));
+    }
+    match open_named(&shared.config.dir, name) {
+        Ok(Ok(runbook)) => Ok(runbook),
+        Ok(Err(invalid)) => Err(refusal(StatusCode::BAD_REQUEST, ErrorCode::ConfigInvalid, invalid.to_string())),
+        Err(failure) => Err(Refusal(status_of(failure.code), failure)),
+    }
+}
+
+pub(crate) async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[derive(Serialize)]
+struct Listed {
+    name: String,
+    title: String,
+    description: String,
+    format: &'static str,
+    steps: Vec<Value>,
+}
+
+fn listed(runbook: &Runbook) -> Listed {
+    Listed {
+        name: runbook.file_name(),
+        title: runbook.name.clone(),
+        description: runbook.description.clone(),
+        format: match runbook.format {
+            crate::model::Format::Markdown => "markdown",
+            crate::model::Format::Yaml => "yaml",
+        },
+        steps: runbook.steps.iter().map(|s| json!({ "name": s.name, "type": s.kind() })).collect(),
+    }
+}
+
+pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Json<Value>, Refusal> {
+    authenticate(&shared, &headers)?;
+    let dir = shared.config.dir.clone();
+    let found = tokio::task::spawn_blocking(move || catalog(&dir))
+        .await
+        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?
+        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
+    // Only the folder itself: runbooks are named by file name.
+    let runbooks: Vec<Listed> =
+        found.runbooks.iter().filter(|r| r.path.parent() == Some(shared.config.dir.as_path())).map(listed).collect();
+    Ok(Json(json!({ "runbooks": runbooks })))
+}
+
+pub(crate) async fn show(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Refusal> {
+    authenticate(&shared, &headers)?;
+    let runbook = runbook(&shared, &name)?;
+    let mut shown = serde_json::to_value(listed(&runbook)).unwrap_or_default();
+    shown["required_claims"] = runbook.claims.iter().map(|c| json!({ "claim": c.claim, "values": c.values })).collect();
+    shown["inputs"] = runbook
+        .inputs
+        .iter()
+        .map(|i| json!({ "name": i.name, "type": i.kind.as_str(), "default": i.default, "description": i.description }))
+        .collect();
+    Ok(Json(shown))
+}
+
+pub(crate) async fn history(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, Refusal> {
+    authenticate(&shared, &headers)?;
+    let runbook = runbook(&shared, &name)?;
+    let log = shared.runner.config().log.clone();
+    let past = executions(&runbook, log.as_deref())
+        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
+    Ok(Json(json!({ "runbook": name, "executions": past })))
+}
+
+/// An execute or validate request.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunRequest {
+    /// Values for the runbook's declared variables.
+    #[serde(default)]
+    env_vars: Map<String, Value>,
+    #[serde(default)]
+    inputs: Map<String, Value>,
+    /// Steps to approve (the token must hold one of each step's approvers).
+    #[serde(default)]
+    approve: Vec<String>,
+}
+
+fn body(text: &str) -> Result<RunRequest, Refusal> {
+    if text.trim().is_empty() {
+        return Ok(RunRequest::default());
+    }
+    serde_json::from_str(text)
+        .map_err(|e| refusal(StatusCode::BAD_REQUEST, ErrorCode::ConfigInvalid, format!("the request body: {e}")))
+}
+
+/// What one request's run needs: the runner with the caller's seams, and
+/// the chain it continues.
+fn prepare(
+    shared: &Shared,
+    headers: &HeaderMap,
+    from: SocketAddr,
+    claims: &Map<String, Value>,
+    approve: Vec<String>,
+) -> (crate::run::Runner, Chain) {
+    let correlation_id = correlation_id(headers);
+    let caller = Arc::new(Caller {
+        user: subject(claims),
+        from_ip: Some(from.ip().to_string()),
+        correlation_id: correlation_id.clone(),
+    });
+    let seams = Seams {
+        approver: Arc::new(TokenApprover { approve, claims: claims.clone() }),
+        events: Arc::new(Quiet),
+        ids: caller,
+        cancel: shared.cancel.clone(),
+        ..Seams::default()
+    };
+    let deadline = Instant::now() + shared.config.request_timeout;
+    (shared.runner.with(seams, Some(deadline)), chain(headers, correlation_id))
+}
+
+/// Seed 002: a caller without the runbook's Required Claims is refused with
+/// 403, and the refusal goes to the runbook's History and the log.
+fn check_claims(
+    runner: &crate::run::Runner,
+    runbook: &Runbook,
+    chain: &Chain,
+    claims: &Map<String, Value>,
+) -> Result<(), Box<RunReport>> {
+    let Some(message) = missing_claim(&runbook.claims, claims) else { return Ok(()) };
+    Err(Box::new(runner.refuse(runbook, chain, Failure::new(ErrorCode::Forbidden, message), 403)))
+}
+
+/// A refusal for want of Required Claims.
+fn forbidden(report: &RunReport) -> Response {
+    (StatusCode::FORBIDDEN, Json(response(report))).into_response()
+}
+
+/// SPEC §5's response: the report, with `return_code`.
+fn response(report: &RunReport) -> Value {
+    let mut value = serde_json::to_value(report).unwrap_or_default();
+    value["return_code"] = json!(report.exit_code);
+    value
+}
+
+pub(crate) async fn execute(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    text: String,
+) -> Response {
+    let claims = match authenticate(&shared, &headers) {
+        Ok(claims) => claims,
+        Err(refused) => return refused.into_response(),
+    };
+    let request = match body(&text) {
+        Ok(request) => request,
+        Err(refused) => return refused.into_response(),
+    };
+    let runbook = match runbook(&shared, &name) {
+        Ok(runbook) => runbook,
+        Err(refused) => return refused.into_response(),
+    };
+    let Ok(_slot) = shared.slots.try_acquire() else {
+        let mut busy = refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Interrupted,
+            "too many executions at once; retry shortly",
+        )
+        .into_response();
+        busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return busy;
+    };
+    let env = request.env_vars.into_iter().map(|(k, v)| (k, text_of(&v))).collect();
+    let shared_for_run = Arc::clone(&shared);
+    let ran = tokio::task::spawn_blocking(move || {
+        let (runner, chain) = prepare(&shared_for_run, &headers, from, &claims, request.approve);
+        check_claims(&runner, &runbook, &chain, &claims)?;
+        let mut runner = runner;
+        runner.set_env(env);
+        Ok::<RunReport, Box<RunReport>>(runner.run_in_chain(&runbook, &request.inputs, &chain))
+    })
+    .await;
+    match ran {
+        Ok(Ok(report)) => {
+            let status = report.error.as_ref().map_or(StatusCode::OK, |e| status_of(e.code));
+            (status, Json(response(&report))).into_response()
+        }
+        Ok(Err(refused)) => forbidden(&refused),
+        Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()).into_response(),
+    }
+}
+
+pub(crate) async fn validate(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    text: String,
+) -> Response {
+    let claims = match authenticate(&shared, &headers) {
+        Ok(claims) => claims,
+        Err(refused) => return refused.into_response(),
+    };
+    let request = match body(&text) {
+        Ok(request) => request,
+        Err(refused) => return refused.into_response(),
+    };
+    let runbook = match runbook(&shared, &name) {
+        Ok(runbook) => runbook,
+        Err(refused) => return refused.into_response(),
+    };
+    let shared_for_run = Arc::clone(&shared);
+    let checked = tokio::task::spawn_blocking(move || {
+        let (runner, chain) = prepare(&shared_for_run, &headers, from, &claims, Vec::new());
+        check_claims(&runner, &runbook, &chain, &claims)?;
+        let host = Host {
+            env: request.env_vars.into_iter().map(|(k, v)| (k, text_of(&v))).collect(),
+            inputs: request.inputs,
+            secrets: runner.config().secrets.clone(),
+            validating: true,
+            protected: runner.config().protected(),
+        };
+        Ok::<_, Box<RunReport>>(
+            plan::check(&runbook, &host)
+                .map(|plan| plan.asks)
+                .map_err(|problems| problems.iter().map(|p| p.located(&runbook.file_name())).collect::<Vec<_>>()),
+        )
+    })
+    .await;
+    match ran_or_500(checked) {
+        Ok(Ok(Ok(asks))) => {
+            let asks: Vec<Value> = asks.iter().map(|a| json!({ "ask": a.to_string(), "flag": a.flag() })).collect();
+            Json(json!({ "valid": true, "asks": asks })).into_response()
+        }
+        Ok(Ok(Err(problems))) => {
+            (StatusCode::BAD_REQUEST, Json(json!({ "valid": false, "problems": problems }))).into_response()
+        }
+        Ok(Err(refused)) => forbidden(&refused),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+fn ran_or_500<T>(joined: Result<T, tokio::task::JoinError>) -> Result<T, Refusal> {
+    joined.map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))
+}
+
+/// A JSON value as a variable's text.
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,36 @@
+//! What a server is configured with, and what every handler shares.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
+use super::auth::Keys;
+use crate::run::Runner;
+use crate::sandbox::Cancel;
+
+/// How a server serves.
+#[derive(Clone)]
+pub struct ServeConfig {
+    /// The folder whose runbooks are served (by file name).
+    pub dir: PathBuf,
+    pub addr: SocketAddr,
+    pub keys: Keys,
+    /// Executions at once; more are answered 503 with `Retry-After`.
+    pub max_concurrent: usize,
+    /// No step of a request's execution runs past this.
+    pub request_timeout: Duration,
+    /// Request bodies larger than this are refused (413).
+    pub max_body: usize,
+}
+
+/// What every handler shares.
+pub(crate) struct Shared {
+    pub(crate) config: ServeConfig,
+    /// The operator's configuration and grants, and the compiled guests.
+    pub(crate) runner: Runner,
+    pub(crate) slots: Semaphore,
+    /// Tripped at shutdown: running steps stop and are recorded as interrupted.
+    pub(crate) cancel: Cancel,
+}

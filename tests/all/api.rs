@@ -1,0 +1,454 @@
+//! `runbox serve` from the outside (SPEC §5, seeds 001 and 002): tokens
+//! signed here, requests over loopback, History and the log read back.
+
+use std::io::{BufRead, BufReader};
+use std::process::Child;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::harness::{Scratch, history_headings, runbook};
+
+const SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
+
+/// A server over `s`'s folder, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(s: &Scratch, extra: &[&str]) -> Server {
+    let secret = s.state.path().join("jwt.secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let mut child = s
+        .runbox()
+        .args(["serve", "--dir", ".", "--addr", "127.0.0.1:0", "--jwt-secret-file", &secret.to_string_lossy()])
+        .args(extra)
+        .spawn();
+    let mut line = String::new();
+    BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("runbox: serving on ").unwrap_or_else(|| panic!("no address: {line:?}"));
+    Server { base: base.to_string(), child }
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// A token for `sub` with `claims`, signed with `key` by `algorithm`.
+fn token_with(claims: Value, key: &EncodingKey, algorithm: Algorithm) -> String {
+    jsonwebtoken::encode(&Header::new(algorithm), &claims, key).unwrap()
+}
+
+fn token(sub: &str, extra: Value) -> String {
+    let mut claims = json!({ "sub": sub, "exp": now() + 600 });
+    claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    token_with(claims, &EncodingKey::from_secret(SECRET.as_bytes()), Algorithm::HS256)
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    json: Value,
+}
+
+fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)], body: &str) -> Reply {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    if let Some(token) = token {
+        builder = builder.header("Authorization", format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let response = agent.run(builder.body(body.as_bytes().to_vec()).unwrap()).unwrap();
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let text = response.into_body().read_to_string().unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| json!({ "text": text }));
+    Reply { status, headers, json }
+}
+
+fn hello(s: &Scratch) {
+    s.write("Hello.md", &runbook("Hello", "GREETING: who", &[], &[], "```sh\necho \"hello $GREETING\"\n```"));
+}
+
+#[test]
+fn an_execution_runs_the_runbook_and_answers_its_report() {
+    let s = Scratch::new();
+    hello(&s);
+    let server = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Hello.md/execute", server.base);
+    let reply = request(
+        "POST",
+        &url,
+        Some(&token("ada", json!({}))),
+        &[("X-Correlation-Id", "corr-api-1")],
+        r#"{"env_vars": {"GREETING": "api"}}"#,
+    );
+    assert_eq!(reply.status, 200, "{:#}", reply.json);
+    assert_eq!(reply.json["return_code"], 0);
+    assert_eq!(reply.json["stdout"], "hello api\n");
+    assert_eq!(reply.json["correlation_id"], "corr-api-1");
+    let record: Value = serde_json::from_str(s.log().lines().last().unwrap()).unwrap();
+    assert_eq!(record["breadcrumb"]["by_user"], "ada");
+    assert_eq!(record["breadcrumb"]["from_ip"], "127.0.0.1");
+    assert_eq!(record["breadcrumb"]["correlation_id"], "corr-api-1");
+    assert_eq!(record["breadcrumb"]["recursion_stack"], json!(["Hello.md"]));
+    assert_eq!(history_headings(&s.read("Hello.md")).len(), 1);
+    let health = request("GET", &format!("{}/health", server.base), None, &[], "");
+    assert_eq!((health.status, health.json.clone()), (200, json!({ "status": "ok" })));
+}
+
+#[test]
+fn without_a_valid_token_every_route_but_health_is_401() {
+    let s = Scratch::new();
+    hello(&s);
+    let server = serve(&s, &[]);
+    let other = EncodingKey::from_secret(b"another-secret-another-secret-another-secret");
+    let expired = token_with(
+        json!({ "sub": "ada", "exp": now() - 3600 }),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+    );
+    let not_yet = token_with(
+        json!({ "sub": "ada", "exp": now() + 7200, "nbf": now() + 3600 }),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+    );
+    let forged = token_with(json!({ "sub": "ada", "exp": now() + 600 }), &other, Algorithm::HS256);
+    let no_exp = token_with(json!({ "sub": "ada" }), &EncodingKey::from_secret(SECRET.as_bytes()), Algorithm::HS256);
+    let hs512 = token_with(
+        json!({ "sub": "ada", "exp": now() + 600 }),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS512,
+    );
+    // alg: none, hand-made: header {"alg":"none"}, no signature.
+    let none = format!(
+        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+        base64_url(&json!({ "sub": "ada", "exp": now() + 600 }).to_string())
+    );
+    let tokens = [
+        None,
+        Some("garbage"),
+        Some(expired.as_str()),
+        Some(not_yet.as_str()),
+        Some(forged.as_str()),
+        Some(no_exp.as_str()),
+        Some(hs512.as_str()),
+        Some(none.as_str()),
+    ];
+    for (i, token) in tokens.iter().enumerate() {
+        for (method, path) in
+            [("GET", "/api/runbooks"), ("GET", "/api/runbooks/Hello.md"), ("POST", "/api/runbooks/Hello.md/execute")]
+        {
+            let reply = request(method, &format!("{}{path}", server.base), *token, &[], "");
+            assert_eq!(reply.status, 401, "token {i} on {path}: {:#}", reply.json);
+            assert!(reply.json["error"]["message"].is_string(), "a JSON error body: {:#}", reply.json);
+        }
+    }
+    assert!(!s.read("Hello.md").contains("### "), "nothing ran");
+}
+
+fn base64_url(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[test]
+fn required_claims_refuse_with_403_and_the_refusal_goes_to_history() {
+    let s = Scratch::new();
+    let text = runbook("Guarded", "", &[], &[], "```sh\necho ran\n```")
+        .replace("# Script", "# Required Claims\n```yaml\nroles: [developer, admin]\n```\n\n# Script");
+    s.write("Guarded.md", &text);
+    let server = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Guarded.md/execute", server.base);
+    let reply = request("POST", &url, Some(&token("viewer123", json!({ "roles": ["viewer"] }))), &[], "");
+    assert_eq!(reply.status, 403, "{:#}", reply.json);
+    let message = "RBAC Failure: Access denied for user viewer123. Missing required role: developer or admin";
+    assert_eq!(reply.json["error"]["message"], message);
+    let history = s.read("Guarded.md");
+    assert_eq!(history_headings(&history).len(), 1);
+    assert!(history_headings(&history)[0].ends_with("| Exit Code: 403"), "{history}");
+    assert!(history.contains(message), "{history}");
+    let record: Value = serde_json::from_str(s.log().lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (record["exit_code"].clone(), record["breadcrumb"]["by_user"].clone()),
+        (json!(403), json!("viewer123"))
+    );
+    // One matching value of each claim is enough; a string claim counts.
+    let reply = request("POST", &url, Some(&token("dev1", json!({ "roles": "admin" }))), &[], "");
+    assert_eq!((reply.status, reply.json["stdout"].clone()), (200, json!("ran\n")), "{:#}", reply.json);
+}
+
+#[test]
+fn names_that_are_not_runbooks_in_the_folder_are_refused() {
+    let s = Scratch::new();
+    hello(&s);
+    s.write("notes.txt", "not a runbook");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("Out.md"), runbook("Out", "", &[], &[], "```sh\necho PLANTED-OUT\n```"))
+        .unwrap();
+    std::os::unix::fs::symlink(outside.path().join("Out.md"), s.join("Link.md")).unwrap();
+    let server = serve(&s, &[]);
+    let bearer = token("ada", json!({}));
+    for (name, status) in [
+        ("..%2FHello.md", 400),
+        ("%2e%2e%2fHello.md", 400),
+        ("%2Fetc%2Fpasswd", 400),
+        ("notes.txt", 400),
+        ("registry.yaml", 404),
+        (".hidden.md", 400),
+        ("Link.md", 400),
+        ("Missing.md", 404),
+    ] {
+        let reply = request("POST", &format!("{}/api/runbooks/{name}/execute", server.base), Some(&bearer), &[], "");
+        assert_eq!(reply.status, status, "{name}: {:#}", reply.json);
+        assert!(!reply.json.to_string().contains("PLANTED"), "{name}");
+    }
+}
+
+#[test]
+fn recursion_through_the_header_is_refused_with_400() {
+    let s = Scratch::new();
+    hello(&s);
+    let server = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Hello.md/execute", server.base);
+    let bearer = token("ada", json!({}));
+    let reply = request("POST", &url, Some(&bearer), &[("X-Recursion-Stack", r#"["Parent.md","Hello.md"]"#)], "");
+    assert_eq!(reply.status, 400, "{:#}", reply.json);
+    assert_eq!(reply.json["error"]["code"], "RecursionDetected");
+    // An invalid header starts a new chain.
+    let reply =
+        request("POST", &url, Some(&bearer), &[("X-Recursion-Stack", "not json")], r#"{"env_vars":{"GREETING":"x"}}"#);
+    assert_eq!(reply.status, 200, "{:#}", reply.json);
+    // W3C traceparent gives the correlation id when there is no X-Correlation-Id.
+    let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let reply = request("POST", &url, Some(&bearer), &[("traceparent", trace)], r#"{"env_vars":{"GREETING":"x"}}"#);
+    assert_eq!(reply.json["correlation_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
+#[test]
+fn a_token_never_reaches_guests_responses_history_or_the_log() {
+    let s = Scratch::new();
+    let script = "```sh\nenv\necho \"$RUNBOOK_CORRELATION_ID\"\n```";
+    s.write("Env.md", &runbook("Env", "", &[], &[], script));
+    let server = serve(&s, &[]);
+    let bearer = token("ada", json!({ "planted": "PLANTED-TOKEN-CLAIM" }));
+    let url = format!("{}/api/runbooks/Env.md/execute", server.base);
+    let reply = request("POST", &url, Some(&bearer), &[], "");
+    assert_eq!(reply.status, 200, "{:#}", reply.json);
+    let signature = bearer.rsplit('.').next().unwrap();
+    for (what, text) in [("response", reply.json.to_string()), ("history", s.read("Env.md")), ("log", s.log())] {
+        assert!(!text.contains(signature) && !text.contains("PLANTED-TOKEN-CLAIM"), "the token reached the {what}");
+    }
+}
+
+#[test]
+fn bodies_too_large_or_malformed_are_refused() {
+    let s = Scratch::new();
+    hello(&s);
+    let server = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Hello.md/execute", server.base);
+    let bearer = token("ada", json!({}));
+    // Announced larger than the cap: refused before the body is read.
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let head = format!(
+        "POST /api/runbooks/Hello.md/execute HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{",
+        2 << 20
+    );
+    std::io::Write::write_all(&mut stream, head.as_bytes()).unwrap();
+    let mut status = String::new();
+    BufReader::new(&stream).read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}");
+    let reply = request("POST", &url, Some(&bearer), &[], r#"{"env_vars": 3}"#);
+    assert_eq!((reply.status, reply.json["error"]["code"].clone()), (400, json!("ConfigInvalid")));
+    let reply = request("POST", &url, Some(&bearer), &[], r#"{"unknown": 1}"#);
+    assert_eq!(reply.status, 400, "{:#}", reply.json);
+}
+
+#[test]
+fn grants_are_the_servers_and_approvals_need_an_approver_role() {
+    let s = Scratch::new();
+    let yaml = "name: gated\nsteps:\n  - name: deploy\n    type: sh\n    approval_required: true\n    approvers: [sre-leads]\n    with: { inline_script: echo deployed }\n";
+    s.write("gated.yaml", yaml);
+    s.write("Abs.md", &runbook("Abs", "", &["/etc/hostname"], &[], "```sh\ncat /etc/hostname\n```"));
+    let server = serve(&s, &[]);
+    let url = |name: &str| format!("{}/api/runbooks/{name}/execute", server.base);
+    let body = r#"{"approve": ["deploy"]}"#;
+    let reply = request("POST", &url("gated.yaml"), Some(&token("dev", json!({ "roles": ["dev"] }))), &[], body);
+    assert_eq!((reply.status, reply.json["return_code"].clone()), (200, json!(77)), "{:#}", reply.json);
+    assert_eq!(reply.json["steps"][0]["error"]["code"], "ApprovalRequired");
+    let reply =
+        request("POST", &url("gated.yaml"), Some(&token("lead", json!({ "groups": ["sre-leads"] }))), &[], body);
+    assert_eq!((reply.status, reply.json["stdout"].clone()), (200, json!("deployed\n")), "{:#}", reply.json);
+    // An absolute path needs the operator's grant; a request cannot give it.
+    let reply = request("POST", &url("Abs.md"), Some(&token("ada", json!({}))), &[], "");
+    assert_eq!(
+        (reply.status, reply.json["error"]["code"].clone()),
+        (403, json!("PermissionDenied")),
+        "{:#}",
+        reply.json
+    );
+}
+
+#[test]
+fn list_get_history_and_validate() {
+    let s = Scratch::new();
+    hello(&s);
+    s.write("check.yaml", "name: check\ninputs:\n  n: { type: int }\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: echo }\n");
+    let server = serve(&s, &[]);
+    let bearer = token("ada", json!({}));
+    let list = request("GET", &format!("{}/api/runbooks", server.base), Some(&bearer), &[], "");
+    let names: Vec<&str> =
+        list.json["runbooks"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Hello.md", "check.yaml"]);
+    let one = request("GET", &format!("{}/api/runbooks/check.yaml", server.base), Some(&bearer), &[], "");
+    assert_eq!(one.json["inputs"][0]["type"], "int");
+    let url = format!("{}/api/runbooks/check.yaml/validate", server.base);
+    let ok = request("POST", &url, Some(&bearer), &[], r#"{"inputs": {"n": "3"}}"#);
+    assert_eq!((ok.status, ok.json["valid"].clone()), (200, json!(true)), "{:#}", ok.json);
+    let bad = request("POST", &url, Some(&bearer), &[], r#"{"inputs": {"n": "three"}}"#);
+    assert_eq!(bad.status, 400);
+    assert!(bad.json["problems"][0].as_str().unwrap().contains("input `n`: expected an int"), "{:#}", bad.json);
+    request(
+        "POST",
+        &format!("{}/api/runbooks/Hello.md/execute", server.base),
+        Some(&bearer),
+        &[],
+        r#"{"env_vars":{"GREETING":"h"}}"#,
+    );
+    let history = request("GET", &format!("{}/api/runbooks/Hello.md/history", server.base), Some(&bearer), &[], "");
+    assert_eq!(history.json["executions"][0]["stdout"], "hello h\n", "{:#}", history.json);
+}
+
+#[test]
+fn executions_beyond_the_limit_are_told_to_retry() {
+    let s = Scratch::new();
+    s.write("Slow.md", &runbook("Slow", "", &[], &[], "```sh\nsleep 2\necho done\n```"));
+    let server = serve(&s, &["--max-concurrent", "1"]);
+    let url = format!("{}/api/runbooks/Slow.md/execute", server.base);
+    let bearer = token("ada", json!({}));
+    let (first_url, first_token) = (url.clone(), bearer.clone());
+    let first = std::thread::spawn(move || request("POST", &first_url, Some(&first_token), &[], ""));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let busy = request("POST", &url, Some(&bearer), &[], "");
+    assert_eq!(busy.status, 503, "{:#}", busy.json);
+    assert!(busy.headers.iter().any(|(k, v)| k == "retry-after" && v == "1"));
+    assert_eq!(first.join().unwrap().json["stdout"], "done\n");
+}
+
+#[test]
+fn fifty_concurrent_executions_leave_fifty_records_and_a_whole_history() {
+    let s = Scratch::new();
+    hello(&s);
+    let server = serve(&s, &["--max-concurrent", "50", "--history-keep", "100"]);
+    let url = format!("{}/api/runbooks/Hello.md/execute", server.base);
+    let bearer = token("ada", json!({}));
+    let runs: Vec<_> = (0..50)
+        .map(|i| {
+            let (url, bearer) = (url.clone(), bearer.clone());
+            std::thread::spawn(move || {
+                request("POST", &url, Some(&bearer), &[], &format!(r#"{{"env_vars":{{"GREETING":"n{i}"}}}}"#))
+            })
+        })
+        .collect();
+    for run in runs {
+        let reply = run.join().unwrap();
+        assert_eq!(reply.status, 200, "{:#}", reply.json);
+    }
+    assert_eq!(s.log().lines().count(), 50);
+    let text = s.read("Hello.md");
+    assert_eq!(history_headings(&text).len(), 50);
+    for i in 0..50 {
+        assert!(text.contains(&format!("hello n{i}\n")), "entry {i} is in History");
+    }
+}
+
+/// A key pair made by openssl: (private PEM, public PEM).
+fn key_pair(kind: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("private.pem");
+    let public = dir.path().join("public.pem");
+    let made = std::process::Command::new("openssl").args(kind).arg("-out").arg(&private).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let made = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&private)
+        .arg("-out")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    (std::fs::read(private).unwrap(), std::fs::read(public).unwrap())
+}
+
+#[test]
+fn public_keys_pin_their_algorithm() {
+    let rsa = key_pair(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
+    let ec = key_pair(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]);
+    for (public, algorithm, key) in [
+        (&rsa.1, Algorithm::RS256, EncodingKey::from_rsa_pem(&rsa.0).unwrap()),
+        (&ec.1, Algorithm::ES256, EncodingKey::from_ec_pem(&ec.0).unwrap()),
+    ] {
+        let s = Scratch::new();
+        hello(&s);
+        let public_file = s.state.path().join("public.pem");
+        std::fs::write(&public_file, public).unwrap();
+        let mut child = s
+            .runbox()
+            .args(["serve", "--dir", ".", "--addr", "127.0.0.1:0", "--jwt-public-key", &public_file.to_string_lossy()])
+            .spawn();
+        let mut line = String::new();
+        BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
+        let server = Server { base: line.trim().trim_start_matches("runbox: serving on ").to_string(), child };
+        let url = format!("{}/api/runbooks", server.base);
+        let claims = json!({ "sub": "ada", "exp": now() + 600 });
+        let good = token_with(claims.clone(), &key, algorithm);
+        assert_eq!(request("GET", &url, Some(&good), &[], "").status, 200, "{algorithm:?}");
+        // HS/RS confusion: the public key used as an HMAC secret.
+        let confused = token_with(claims.clone(), &EncodingKey::from_secret(public), Algorithm::HS256);
+        assert_eq!(request("GET", &url, Some(&confused), &[], "").status, 401, "{algorithm:?}");
+    }
+}
+
+#[test]
+fn sigterm_lets_running_executions_end_recorded_and_the_server_exits() {
+    let s = Scratch::new();
+    s.write("Slow.md", &runbook("Slow", "", &[], &[], "```sh\necho started\nsleep 100\n```"));
+    let mut server = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Slow.md/execute", server.base);
+    let bearer = token("ada", json!({}));
+    let running = std::thread::spawn(move || request("POST", &url, Some(&bearer), &[], ""));
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let sent =
+        std::process::Command::new("kill").args(["-s", "TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let reply = running.join().unwrap();
+    assert_eq!(reply.json["steps"][0]["error"]["code"], "Interrupted", "{:#}", reply.json);
+    assert_eq!(reply.json["return_code"], 143);
+    let status = server.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(history_headings(&s.read("Slow.md"))[0].ends_with("| Exit Code: 143"));
+}
