@@ -32,6 +32,8 @@ pub enum ErrorCode {
     Interrupted,
     /// No runbook by that name (a sub-runbook call, an API path).
     NotFound,
+    /// An API request without a valid token (HTTP 401).
+    Unauthorized,
 }
 
 impl ErrorCode {
@@ -59,6 +61,7 @@ impl ErrorCode {
             // 128 + SIGINT; a step stopped by another signal exits 128 + it.
             ErrorCode::Interrupted => 130,
             ErrorCode::NotFound => 2,
+            ErrorCode::Unauthorized => 77,
         }
     }
 
@@ -81,6 +84,7 @@ impl ErrorCode {
             ErrorCode::ApprovalRequired => "ApprovalRequired",
             ErrorCode::Interrupted => "Interrupted",
             ErrorCode::NotFound => "NotFound",
+            ErrorCode::Unauthorized => "Unauthorized",
         }
     }
 }

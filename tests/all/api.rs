@@ -156,7 +156,7 @@ fn without_a_valid_token_every_route_but_health_is_401() {
         {
             let reply = request(method, &format!("{}{path}", server.base), *token, &[], "");
             assert_eq!(reply.status, 401, "token {i} on {path}: {:#}", reply.json);
-            assert!(reply.json["error"]["message"].is_string(), "a JSON error body: {:#}", reply.json);
+            assert_eq!(reply.json["error"]["code"], "Unauthorized", "a JSON error body: {:#}", reply.json);
         }
     }
     assert!(!s.read("Hello.md").contains("### "), "nothing ran");

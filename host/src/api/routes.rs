@@ -49,7 +49,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
 /// The caller's claims, or 401.
 fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Map<String, Value>, Refusal> {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    shared.config.keys.verify(authorization).map_err(|why| refusal(StatusCode::UNAUTHORIZED, ErrorCode::Forbidden, why))
+    shared.config.keys.verify(authorization).map_err(|why| refusal(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, why))
 }
 
 /// The runbook named `name` in the served folder: 404 if there is none,
