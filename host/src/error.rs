@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Why a step or a runbook failed. The names are part of the public contract:
 /// they appear in `--json` output, history and the JSON log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum ErrorCode {
     ConfigInvalid,
     InvalidCwd,
@@ -98,7 +98,7 @@ impl fmt::Display for ErrorCode {
 /// Why a step or a run failed: what `--json`, history and the JSON log
 /// carry. Its [`Display`](fmt::Display) is the one `Code: message` form every
 /// report uses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Failure {
     pub code: ErrorCode,
     pub message: String,

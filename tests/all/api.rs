@@ -452,3 +452,30 @@ fn sigterm_lets_running_executions_end_recorded_and_the_server_exits() {
     assert_eq!(status.code(), Some(0));
     assert!(history_headings(&s.read("Slow.md"))[0].ends_with("| Exit Code: 143"));
 }
+
+#[test]
+fn the_openapi_document_describes_every_route() {
+    let s = Scratch::new();
+    let server = serve(&s, &[]);
+    let doc = request("GET", &format!("{}/openapi.json", server.base), None, &[], "");
+    assert_eq!(doc.status, 200);
+    let paths: Vec<&String> = doc.json["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/runbooks",
+            "/api/runbooks/{name}",
+            "/api/runbooks/{name}/execute",
+            "/api/runbooks/{name}/history",
+            "/api/runbooks/{name}/validate",
+            "/health"
+        ]
+    );
+    assert_eq!(doc.json["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    let execute = &doc.json["paths"]["/api/runbooks/{name}/execute"]["post"];
+    let statuses: Vec<&String> = execute["responses"].as_object().unwrap().keys().collect();
+    assert_eq!(statuses, ["200", "400", "401", "403", "404", "413", "503"]);
+    // The report's schema is derived from the type --json prints.
+    let step = &doc.json["components"]["schemas"]["StepReport"]["properties"];
+    assert!(step["fuel_consumed"].is_object() && step["limits"].is_object(), "{step:#}");
+}

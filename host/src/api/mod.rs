@@ -7,6 +7,8 @@
 //! it; nothing imports it but the binary).
 
 mod auth;
+mod bodies;
+mod openapi;
 mod request;
 mod routes;
 mod shared;
@@ -37,6 +39,7 @@ pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
     let shared = Arc::new(Shared { config, runner, slots, cancel });
     Router::new()
         .route("/health", get(routes::health))
+        .route("/openapi.json", get(openapi::serve))
         .route("/api/runbooks", get(routes::list))
         .route("/api/runbooks/{name}", get(routes::show))
         .route("/api/runbooks/{name}/history", get(routes::history))

@@ -8,10 +8,12 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::auth::{missing_claim, subject};
+use super::bodies::{
+    AskShown, ErrorBody, Executed, Health, Listed, PastExecutions, RunRequest, RunbookList, Shown, Validated,
+};
 use super::request::{Caller, TokenApprover, chain, correlation_id};
 use super::shared::Shared;
 use crate::error::{ErrorCode, Failure};
@@ -28,7 +30,7 @@ pub(crate) struct Refusal(StatusCode, Failure);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({ "error": self.1 }))).into_response()
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
     }
 }
 
@@ -49,7 +51,11 @@ fn status_of(code: ErrorCode) -> StatusCode {
 /// The caller's claims, or 401.
 fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Map<String, Value>, Refusal> {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    shared.config.keys.verify(authorization).map_err(|why| refusal(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, why))
+    shared
+        .config
+        .keys
+        .verify(authorization)
+        .map_err(|why| refusal(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, why))
 }
 
 /// The runbook named `name` in the served folder: 404 if there is none,
@@ -71,33 +77,16 @@ fn runbook(shared: &Shared, name: &str) -> Result<Runbook, Refusal> {
     }
 }
 
-pub(crate) async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "The server is up", body = Health)))]
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health { status: "ok".into() })
 }
 
-#[derive(Serialize)]
-struct Listed {
-    name: String,
-    title: String,
-    description: String,
-    format: &'static str,
-    steps: Vec<Value>,
-}
-
-fn listed(runbook: &Runbook) -> Listed {
-    Listed {
-        name: runbook.file_name(),
-        title: runbook.name.clone(),
-        description: runbook.description.clone(),
-        format: match runbook.format {
-            crate::model::Format::Markdown => "markdown",
-            crate::model::Format::Yaml => "yaml",
-        },
-        steps: runbook.steps.iter().map(|s| json!({ "name": s.name, "type": s.kind() })).collect(),
-    }
-}
-
-pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Json<Value>, Refusal> {
+#[utoipa::path(get, path = "/api/runbooks", security(("bearer" = [])), responses(
+    (status = 200, description = "The runbooks of the served folder", body = RunbookList),
+    (status = 401, description = "No valid token", body = ErrorBody),
+))]
+pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Json<RunbookList>, Refusal> {
     authenticate(&shared, &headers)?;
     let dir = shared.config.dir.clone();
     let found = tokio::task::spawn_blocking(move || catalog(&dir))
@@ -105,53 +94,51 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) 
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
     // Only the folder itself: runbooks are named by file name.
-    let runbooks: Vec<Listed> =
-        found.runbooks.iter().filter(|r| r.path.parent() == Some(shared.config.dir.as_path())).map(listed).collect();
-    Ok(Json(json!({ "runbooks": runbooks })))
+    let runbooks = found
+        .runbooks
+        .iter()
+        .filter(|r| r.path.parent() == Some(shared.config.dir.as_path()))
+        .map(Listed::of)
+        .collect();
+    Ok(Json(RunbookList { runbooks }))
 }
 
+#[utoipa::path(get, path = "/api/runbooks/{name}", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The runbook's file name")),
+    responses(
+        (status = 200, description = "The runbook", body = Shown),
+        (status = 400, description = "Not a runbook's file name, or not a valid runbook", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No runbook by that name", body = ErrorBody),
+    ))]
 pub(crate) async fn show(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, Refusal> {
+) -> Result<Json<Shown>, Refusal> {
     authenticate(&shared, &headers)?;
-    let runbook = runbook(&shared, &name)?;
-    let mut shown = serde_json::to_value(listed(&runbook)).unwrap_or_default();
-    shown["required_claims"] = runbook.claims.iter().map(|c| json!({ "claim": c.claim, "values": c.values })).collect();
-    shown["inputs"] = runbook
-        .inputs
-        .iter()
-        .map(|i| json!({ "name": i.name, "type": i.kind.as_str(), "default": i.default, "description": i.description }))
-        .collect();
-    Ok(Json(shown))
+    Ok(Json(Shown::of(&runbook(&shared, &name)?)))
 }
 
+#[utoipa::path(get, path = "/api/runbooks/{name}/history", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The runbook's file name")),
+    responses(
+        (status = 200, description = "Its past executions, oldest first", body = PastExecutions),
+        (status = 400, description = "Not a runbook's file name, or not a valid runbook", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No runbook by that name", body = ErrorBody),
+    ))]
 pub(crate) async fn history(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, Refusal> {
+) -> Result<Json<PastExecutions>, Refusal> {
     authenticate(&shared, &headers)?;
     let runbook = runbook(&shared, &name)?;
     let log = shared.runner.config().log.clone();
-    let past = executions(&runbook, log.as_deref())
+    let executions = executions(&runbook, log.as_deref())
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
-    Ok(Json(json!({ "runbook": name, "executions": past })))
-}
-
-/// An execute or validate request.
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RunRequest {
-    /// Values for the runbook's declared variables.
-    #[serde(default)]
-    env_vars: Map<String, Value>,
-    #[serde(default)]
-    inputs: Map<String, Value>,
-    /// Steps to approve (the token must hold one of each step's approvers).
-    #[serde(default)]
-    approve: Vec<String>,
+    Ok(Json(PastExecutions { runbook: name, executions }))
 }
 
 fn body(text: &str) -> Result<RunRequest, Refusal> {
@@ -201,17 +188,26 @@ fn check_claims(
 }
 
 /// A refusal for want of Required Claims.
-fn forbidden(report: &RunReport) -> Response {
-    (StatusCode::FORBIDDEN, Json(response(report))).into_response()
+fn forbidden(report: RunReport) -> Response {
+    (StatusCode::FORBIDDEN, Json(Executed::of(report))).into_response()
 }
 
-/// SPEC §5's response: the report, with `return_code`.
-fn response(report: &RunReport) -> Value {
-    let mut value = serde_json::to_value(report).unwrap_or_default();
-    value["return_code"] = json!(report.exit_code);
-    value
-}
-
+#[utoipa::path(post, path = "/api/runbooks/{name}/execute", security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = "The runbook's file name"),
+        ("X-Correlation-Id" = Option<String>, Header, description = "The chain's id (else traceparent's, else new)"),
+        ("X-Recursion-Stack" = Option<String>, Header, description = "The chain so far: a JSON array of file names"),
+    ),
+    request_body = RunRequest,
+    responses(
+        (status = 200, description = "It ran: its report (return_code is its exit status)", body = Executed),
+        (status = 400, description = "Refused before any step: invalid, or recursion", body = Executed),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Required Claims not met, or a grant the server lacks", body = Executed),
+        (status = 404, description = "No runbook by that name", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 503, description = "Too many executions at once (Retry-After), or shutting down", body = ErrorBody),
+    ))]
 pub(crate) async fn execute(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
@@ -254,13 +250,23 @@ pub(crate) async fn execute(
     match ran {
         Ok(Ok(report)) => {
             let status = report.error.as_ref().map_or(StatusCode::OK, |e| status_of(e.code));
-            (status, Json(response(&report))).into_response()
+            (status, Json(Executed::of(report))).into_response()
         }
-        Ok(Err(refused)) => forbidden(&refused),
+        Ok(Err(refused)) => forbidden(*refused),
         Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()).into_response(),
     }
 }
 
+#[utoipa::path(post, path = "/api/runbooks/{name}/validate", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The runbook's file name")),
+    request_body = RunRequest,
+    responses(
+        (status = 200, description = "Valid, with what it asks beyond the safe defaults", body = Validated),
+        (status = 400, description = "Every problem, with its line", body = Validated),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Required Claims not met", body = Executed),
+        (status = 404, description = "No runbook by that name", body = ErrorBody),
+    ))]
 pub(crate) async fn validate(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
@@ -300,13 +306,13 @@ pub(crate) async fn validate(
     .await;
     match ran_or_500(checked) {
         Ok(Ok(Ok(asks))) => {
-            let asks: Vec<Value> = asks.iter().map(|a| json!({ "ask": a.to_string(), "flag": a.flag() })).collect();
-            Json(json!({ "valid": true, "asks": asks })).into_response()
+            let asks = asks.iter().map(|a| AskShown { ask: a.to_string(), flag: a.flag() }).collect();
+            Json(Validated { valid: true, asks, problems: Vec::new() }).into_response()
         }
         Ok(Ok(Err(problems))) => {
-            (StatusCode::BAD_REQUEST, Json(json!({ "valid": false, "problems": problems }))).into_response()
+            (StatusCode::BAD_REQUEST, Json(Validated { valid: false, asks: Vec::new(), problems })).into_response()
         }
-        Ok(Err(refused)) => forbidden(&refused),
+        Ok(Err(refused)) => forbidden(*refused),
         Err(refused) => refused.into_response(),
     }
 }

@@ -6,10 +6,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// What one step may consume before it is stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Limits {
     /// Wall-clock deadline, host calls included.
     #[serde(serialize_with = "as_millis", rename = "timeout_ms")]
+    #[schema(value_type = u64)]
     pub timeout: Duration,
     /// Deterministic instruction budget (wasmtime fuel).
     pub fuel: u64,

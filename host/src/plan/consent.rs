@@ -265,7 +265,7 @@ impl ConsentStore {
 }
 
 /// How a run's asks were decided, for the record.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Decision {
     /// The flags that grant what was asked (empty: nothing needed a grant).
     pub asked: Vec<String>,

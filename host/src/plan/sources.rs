@@ -17,7 +17,7 @@ pub const DEFAULT_SECRETS_DIR: &str = "/run/secrets";
 /// Scripts larger than this are refused, whatever their source.
 const MAX_SCRIPT_BYTES: u64 = 1 << 20;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SourceReport {
     /// `inline`, `file`, `registry` or `secret`.
     #[serde(rename = "type")]
@@ -33,7 +33,7 @@ pub struct SourceReport {
 }
 
 /// The registry entry a `script_id` step ran, as approved.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RegistryReport {
     pub id: String,
     pub file: String,

@@ -12,7 +12,7 @@ use crate::error::Failure;
 use crate::model::{Format, Runbook};
 
 /// One past execution, oldest first in a list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Execution {
     /// When it ran, as recorded.
     pub at: String,

@@ -9,7 +9,7 @@ use crate::model::limits::Limits;
 use crate::plan::sources::SourceReport;
 use crate::sandbox::Outcome;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RunReport {
     pub runbook: String,
     pub file: String,
@@ -65,7 +65,7 @@ impl RunReport {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct StepReport {
     pub name: String,
     pub language: &'static str,
@@ -97,7 +97,7 @@ pub struct StepReport {
 }
 
 /// How a step that needs approval got it, or did not.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ApprovalReport {
     pub approvers: Vec<String>,
     pub approved: bool,

@@ -1,0 +1,167 @@
+//! The API's request and response bodies: what the handlers read and
+//! answer, and what `/openapi.json` describes (derived from these types).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::error::Failure;
+use crate::model::{Format, Runbook};
+use crate::run::past::Execution;
+use crate::run::report::RunReport;
+
+/// An execute or validate request.
+#[derive(Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunRequest {
+    /// Values for the runbook's declared variables.
+    #[serde(default)]
+    pub(crate) env_vars: Map<String, Value>,
+    /// The runbook's inputs, checked against their declared types.
+    #[serde(default)]
+    pub(crate) inputs: Map<String, Value>,
+    /// Steps to approve: the token's `roles` or `groups` must hold one of
+    /// each step's approvers.
+    #[serde(default)]
+    pub(crate) approve: Vec<String>,
+}
+
+/// Every error: `{"error": {"code", "message"}}`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    pub(crate) error: Failure,
+}
+
+/// An execution's report (as `runbox run --json` prints it) and its
+/// `return_code`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Executed {
+    pub(crate) return_code: i32,
+    #[serde(flatten)]
+    pub(crate) report: RunReport,
+}
+
+impl Executed {
+    pub(crate) fn of(report: RunReport) -> Executed {
+        Executed { return_code: report.exit_code, report }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Health {
+    pub(crate) status: String,
+}
+
+/// One step of a listed runbook.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ListedStep {
+    pub(crate) name: String,
+    /// `sh`, `js` or `runbook`.
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+}
+
+/// A runbook as the list shows it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Listed {
+    /// Its file name: how the API names it.
+    pub(crate) name: String,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    /// `markdown` or `yaml`.
+    pub(crate) format: String,
+    pub(crate) steps: Vec<ListedStep>,
+}
+
+impl Listed {
+    pub(crate) fn of(runbook: &Runbook) -> Listed {
+        Listed {
+            name: runbook.file_name(),
+            title: runbook.name.clone(),
+            description: runbook.description.clone(),
+            format: match runbook.format {
+                Format::Markdown => "markdown".into(),
+                Format::Yaml => "yaml".into(),
+            },
+            steps: runbook.steps.iter().map(|s| ListedStep { name: s.name.clone(), kind: s.kind().into() }).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RunbookList {
+    pub(crate) runbooks: Vec<Listed>,
+}
+
+/// A claim a caller's token must hold one of the values of.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RequiredClaim {
+    pub(crate) claim: String,
+    pub(crate) values: Vec<String>,
+}
+
+/// A declared input.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DeclaredInput {
+    pub(crate) name: String,
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    pub(crate) default: Option<Value>,
+    pub(crate) description: String,
+}
+
+/// One runbook, with what a caller needs to run it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Shown {
+    #[serde(flatten)]
+    pub(crate) listed: Listed,
+    pub(crate) required_claims: Vec<RequiredClaim>,
+    pub(crate) inputs: Vec<DeclaredInput>,
+}
+
+impl Shown {
+    pub(crate) fn of(runbook: &Runbook) -> Shown {
+        Shown {
+            listed: Listed::of(runbook),
+            required_claims: runbook
+                .claims
+                .iter()
+                .map(|c| RequiredClaim { claim: c.claim.clone(), values: c.values.clone() })
+                .collect(),
+            inputs: runbook
+                .inputs
+                .iter()
+                .map(|i| DeclaredInput {
+                    name: i.name.clone(),
+                    kind: i.kind.as_str().into(),
+                    default: i.default.clone(),
+                    description: i.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PastExecutions {
+    pub(crate) runbook: String,
+    pub(crate) executions: Vec<Execution>,
+}
+
+/// Something a runbook asks beyond the safe defaults, and the flag that
+/// grants it at `serve`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AskShown {
+    pub(crate) ask: String,
+    pub(crate) flag: String,
+}
+
+/// A validation's answer: valid with its asks, or every problem.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Validated {
+    pub(crate) valid: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) asks: Vec<AskShown>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) problems: Vec<String>,
+}
