@@ -201,9 +201,9 @@ fn forbidden(report: RunReport) -> Response {
     request_body = RunRequest,
     responses(
         (status = 200, description = "It ran: its report (return_code is its exit status)", body = Executed),
-        (status = 400, description = "Refused before any step: invalid, or recursion", body = Executed),
+        (status = 400, description = "A bad name or body; or refused before any step (invalid, recursion): then the whole report, with its `error`", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Required Claims not met, or a grant the server lacks", body = Executed),
+        (status = 403, description = "Required Claims not met, or a grant the server lacks: the report, with its `error`", body = ErrorBody),
         (status = 404, description = "No runbook by that name", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 503, description = "Too many executions at once (Retry-After), or shutting down", body = ErrorBody),
@@ -262,9 +262,9 @@ pub(crate) async fn execute(
     request_body = RunRequest,
     responses(
         (status = 200, description = "Valid, with what it asks beyond the safe defaults", body = Validated),
-        (status = 400, description = "Every problem, with its line", body = Validated),
+        (status = 400, description = "Every problem (of the runbook, with its line, or of the request)", body = Validated),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Required Claims not met", body = Executed),
+        (status = 403, description = "Required Claims not met: the report, with its `error`", body = ErrorBody),
         (status = 404, description = "No runbook by that name", body = ErrorBody),
     ))]
 pub(crate) async fn validate(
@@ -278,13 +278,21 @@ pub(crate) async fn validate(
         Ok(claims) => claims,
         Err(refused) => return refused.into_response(),
     };
+    // What is wrong with the request is a validation's answer too.
+    let invalid = |refused: Refusal| match refused.0 {
+        StatusCode::BAD_REQUEST => {
+            let problems = vec![refused.1.message];
+            (StatusCode::BAD_REQUEST, Json(Validated { valid: false, asks: Vec::new(), problems })).into_response()
+        }
+        _ => refused.into_response(),
+    };
     let request = match body(&text) {
         Ok(request) => request,
-        Err(refused) => return refused.into_response(),
+        Err(refused) => return invalid(refused),
     };
     let runbook = match runbook(&shared, &name) {
         Ok(runbook) => runbook,
-        Err(refused) => return refused.into_response(),
+        Err(refused) => return invalid(refused),
     };
     let shared_for_run = Arc::clone(&shared);
     let checked = tokio::task::spawn_blocking(move || {
