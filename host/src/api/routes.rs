@@ -141,6 +141,19 @@ pub(crate) async fn history(
     Ok(Json(PastExecutions { runbook: name, executions }))
 }
 
+/// An execute or validate request, admitted: the caller's claims (401
+/// without), its body (400 if malformed) and the runbook it names.
+fn admit(
+    shared: &Shared,
+    headers: &HeaderMap,
+    text: &str,
+    name: &str,
+) -> Result<(Map<String, Value>, RunRequest, Runbook), Refusal> {
+    let claims = authenticate(shared, headers)?;
+    let request = body(text)?;
+    Ok((claims, request, runbook(shared, name)?))
+}
+
 fn body(text: &str) -> Result<RunRequest, Refusal> {
     if text.trim().is_empty() {
         return Ok(RunRequest::default());
@@ -215,16 +228,8 @@ pub(crate) async fn execute(
     headers: HeaderMap,
     text: String,
 ) -> Response {
-    let claims = match authenticate(&shared, &headers) {
-        Ok(claims) => claims,
-        Err(refused) => return refused.into_response(),
-    };
-    let request = match body(&text) {
-        Ok(request) => request,
-        Err(refused) => return refused.into_response(),
-    };
-    let runbook = match runbook(&shared, &name) {
-        Ok(runbook) => runbook,
+    let (claims, request, runbook) = match admit(&shared, &headers, &text, &name) {
+        Ok(admitted) => admitted,
         Err(refused) => return refused.into_response(),
     };
     let Ok(_slot) = shared.slots.try_acquire() else {
@@ -274,25 +279,15 @@ pub(crate) async fn validate(
     headers: HeaderMap,
     text: String,
 ) -> Response {
-    let claims = match authenticate(&shared, &headers) {
-        Ok(claims) => claims,
-        Err(refused) => return refused.into_response(),
-    };
-    // What is wrong with the request is a validation's answer too.
-    let invalid = |refused: Refusal| match refused.0 {
-        StatusCode::BAD_REQUEST => {
-            let problems = vec![refused.1.message];
-            (StatusCode::BAD_REQUEST, Json(Validated { valid: false, asks: Vec::new(), problems })).into_response()
+    let (claims, request, runbook) = match admit(&shared, &headers, &text, &name) {
+        Ok(admitted) => admitted,
+        // What is wrong with the request is a validation's answer too.
+        Err(Refusal(StatusCode::BAD_REQUEST, failure)) => {
+            let problems = vec![failure.message];
+            let answer = Validated { valid: false, asks: Vec::new(), problems };
+            return (StatusCode::BAD_REQUEST, Json(answer)).into_response();
         }
-        _ => refused.into_response(),
-    };
-    let request = match body(&text) {
-        Ok(request) => request,
-        Err(refused) => return invalid(refused),
-    };
-    let runbook = match runbook(&shared, &name) {
-        Ok(runbook) => runbook,
-        Err(refused) => return invalid(refused),
+        Err(refused) => return refused.into_response(),
     };
     let shared_for_run = Arc::clone(&shared);
     let checked = tokio::task::spawn_blocking(move || {
