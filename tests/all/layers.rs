@@ -103,19 +103,26 @@ fn references(text: &str, me: &[String]) -> Vec<Vec<String>> {
             if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
                 continue;
             }
-            let mut path = base.clone();
-            for segment in rest.split("::") {
-                let name: String = segment.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-                if name.is_empty() || name == "self" {
-                    break;
+            // `prefix{a, b::c}` names each of its items.
+            let items: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => group[..group.find('}').unwrap_or(group.len())].split(',').collect(),
+                None => vec![rest],
+            };
+            for item in items {
+                let mut path = base.clone();
+                for segment in item.trim_start().split("::") {
+                    let name: String = segment.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    if name.is_empty() || name == "self" {
+                        break;
+                    }
+                    path.push(name.clone());
+                    if name.len() != segment.len() {
+                        break;
+                    }
                 }
-                path.push(name.clone());
-                if name.len() != segment.len() {
-                    break;
+                if !path.is_empty() {
+                    found.push(path);
                 }
-            }
-            if !path.is_empty() {
-                found.push(path);
             }
         }
     }
