@@ -21,6 +21,10 @@ test:
 bench:
     cargo bench --bench overhead
 
+# runbox serve under load (wrk) beside seed 002's Flask design; writes its section of BENCHMARKS.md
+bench-api:
+    bench/api-load
+
 # Run a runbook: just run runbooks/HelloWorld.md
 run RUNBOOK *ARGS:
     cargo run --release -- run {{RUNBOOK}} {{ARGS}}

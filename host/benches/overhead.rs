@@ -15,6 +15,9 @@ const LOOP: &str = "i=0; while [ $i -lt 100000 ]; do i=$((i + 1)); done; echo $i
 const PROCESS_RUNS: usize = 40;
 const DEADLINE_RUNS: usize = 20;
 
+/// Where `bench/api-load`'s section of BENCHMARKS.md begins.
+const API_LOAD_MARKER: &str = "<!-- bench/api-load writes below this line -->";
+
 fn main() -> anyhow::Result<()> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let cache = GuestCache::at(Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-cache"));
@@ -181,7 +184,9 @@ fn main() -> anyhow::Result<()> {
          (snapshot and compilation when the cache is cold) and {} from the warm cache.\n\n\
          ## Reproduce\n\n\
          ```sh\njust bench        # or: cargo bench --bench overhead\n```\n\n\
-         Node must be on `PATH` for its rows. The bench rewrites this file.\n",
+         Node must be on `PATH` for its rows. The bench rewrites this file above the API section;\n\
+         `just bench-api` (`bench/api-load [SECONDS] [CONNECTIONS]`, which installs wrk and Flask when\n\
+         missing) rewrites the API section.\n",
         micros(runbox_p50),
         micros(runbox_p99),
         runbox_rss / 1024,
@@ -213,7 +218,14 @@ fn main() -> anyhow::Result<()> {
         ms(warm_start),
         date = today(),
     );
-    std::fs::write(repo.join("BENCHMARKS.md"), &report)?;
+    // What bench/api-load wrote below its marker stays.
+    let path = repo.join("BENCHMARKS.md");
+    let kept = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| old.find(API_LOAD_MARKER).map(|at| old[at..].to_string()))
+        .unwrap_or_default();
+    let sep = if kept.is_empty() { "" } else { "\n" };
+    std::fs::write(&path, format!("{report}{sep}{kept}"))?;
     println!("{report}");
     Ok(())
 }
