@@ -17,7 +17,7 @@ use runbox::plan::consent::{self, Grants};
 use runbox::plan::sources::Secrets;
 use runbox::plan::{self, Host};
 use runbox::run::approve::{Approver, PreApproved, Unattended};
-use runbox::run::catalog::catalog;
+use runbox::run::catalog::{self, catalog};
 use runbox::run::past::executions;
 use runbox::run::record::{self, RecordFile};
 use runbox::run::single::Single;
@@ -520,7 +520,7 @@ struct ListedStep<'a> {
 }
 
 fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
-    let found = catalog(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    let found = catalog(dir, catalog::MAX_DEPTH).with_context(|| format!("cannot list {}", dir.display()))?;
     for invalid in &found.skipped {
         let why = invalid.problems.first().map_or("", |p| p.message.as_str());
         eprintln!("runbox: skipped {}: {}", invalid.file.display(), visible(why));

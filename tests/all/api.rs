@@ -318,6 +318,8 @@ fn list_get_history_and_validate() {
     let s = Scratch::new();
     hello(&s);
     s.write("check.yaml", "name: check\ninputs:\n  n: { type: int }\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: echo }\n");
+    // Not named by a file name in the folder: not listed.
+    s.write("sub/Deep.md", &runbook("Deep", "", &[], &[], "```sh\necho deep\n```"));
     let server = serve(&s, &[]);
     let bearer = token("ada", json!({}));
     let list = request("GET", &format!("{}/api/runbooks", server.base), Some(&bearer), &[], "");

@@ -275,3 +275,15 @@ impl Runbox {
         (child, input.to_string())
     }
 }
+
+/// Sends `signal` (`INT` or `TERM`) to `child`.
+pub fn signal(child: &Child, signal: &str) {
+    use rustix::process::{Pid, Signal, kill_process};
+    let signal = match signal {
+        "INT" => Signal::INT,
+        "TERM" => Signal::TERM,
+        other => panic!("no signal {other} in the tests"),
+    };
+    let pid = Pid::from_raw(child.id() as i32).expect("a child's pid");
+    kill_process(pid, signal).expect("the signal is sent");
+}

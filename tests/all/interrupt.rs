@@ -3,10 +3,10 @@
 //! and runbox exits 128 + the signal.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Scratch, history_headings, runbook};
+use crate::harness::{Scratch, history_headings, runbook, signal};
 
 /// Reads `child`'s stdout until a line equal to `line`, and returns what it read.
 fn read_until(child: &mut Child, line: &str) -> String {
@@ -23,11 +23,6 @@ fn read_until(child: &mut Child, line: &str) -> String {
             return seen;
         }
     }
-}
-
-fn signal(child: &Child, name: &str) {
-    let sent = Command::new("kill").args(["-s", name, &child.id().to_string()]).status().unwrap();
-    assert!(sent.success());
 }
 
 /// Waits for `child`, failing (and killing it) if it outlives the step's

@@ -89,17 +89,12 @@ pub(crate) async fn health() -> Json<Health> {
 pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Json<RunbookList>, Refusal> {
     authenticate(&shared, &headers)?;
     let dir = shared.config.dir.clone();
-    let found = tokio::task::spawn_blocking(move || catalog(&dir))
+    // The folder alone: the API names runbooks by file name.
+    let found = tokio::task::spawn_blocking(move || catalog(&dir, 0))
         .await
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
-    // Only the folder itself: runbooks are named by file name.
-    let runbooks = found
-        .runbooks
-        .iter()
-        .filter(|r| r.path.parent() == Some(shared.config.dir.as_path()))
-        .map(Listed::of)
-        .collect();
+    let runbooks = found.runbooks.iter().map(Listed::of).collect();
     Ok(Json(RunbookList { runbooks }))
 }
 

@@ -11,8 +11,8 @@ use crate::handle::is_escape;
 use crate::model::{REGISTRY, Runbook};
 use crate::parse;
 
-/// How deep below the folder runbooks are looked for.
-const MAX_DEPTH: usize = 8;
+/// How deep below the folder `runbox list` looks for runbooks.
+pub const MAX_DEPTH: usize = 8;
 
 /// The runbooks under a folder, sorted by path.
 #[derive(Debug, Default)]
@@ -26,9 +26,10 @@ pub struct Catalog {
 /// Every runbook under `dir`: `.md`, `.yaml` and `.yml` files, in companion
 /// folders too; hidden entries, symlinked folders and `registry.yaml` are
 /// not looked at.
-pub fn catalog(dir: &Path) -> std::io::Result<Catalog> {
+/// `depth` folders down: 0 for the folder alone (as the API names runbooks).
+pub fn catalog(dir: &Path, depth: usize) -> std::io::Result<Catalog> {
     let mut files = Vec::new();
-    runbook_files(dir, 0, &mut files)?;
+    runbook_files(dir, depth, &mut files)?;
     let mut catalog = Catalog::default();
     for file in files {
         match parse::load(&file) {
@@ -48,8 +49,8 @@ fn runbook_files(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io:
         if name.starts_with('.') {
             continue;
         }
-        if path.is_dir() && !path.is_symlink() && depth < MAX_DEPTH {
-            runbook_files(&path, depth + 1, found)?;
+        if path.is_dir() && !path.is_symlink() && depth > 0 {
+            runbook_files(&path, depth - 1, found)?;
         } else if path.is_file()
             && name != REGISTRY
             && matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "yaml" | "yml"))
