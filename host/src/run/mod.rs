@@ -220,10 +220,6 @@ impl Runner {
         runner
     }
 
-    pub fn sandbox(&self) -> &Sandbox {
-        &self.sandbox
-    }
-
     /// Runs `runbook` as a new top-level execution, records it, and
     /// reports it.
     pub fn run(&self, runbook: &Runbook, inputs: &Inputs) -> RunReport {
