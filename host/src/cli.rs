@@ -355,6 +355,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         grants: args.grants.grants()?,
         secrets: secrets(args.secrets_dir),
         max_recursion_depth: args.max_recursion_depth,
+        api_base_url: api_base_url(None)?,
         ..config
     };
     let runner = Runner::with_seams(config, seams(args.json, args.approve.clone())?)?;
@@ -404,16 +405,30 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     Ok(report.exit_code)
 }
 
+/// Seed 001's API address: `API_HOST:API_PORT` (localhost:8083).
+fn api_address() -> String {
+    let host = std::env::var("API_HOST").unwrap_or_else(|_| "localhost".into());
+    let port = std::env::var("API_PORT").unwrap_or_else(|_| "8083".into());
+    format!("{host}:{port}")
+}
+
+/// Seed 001's `RUNBOOK_API_BASE_URL`: `API_PROTOCOL://` and `address`, or
+/// `API_HOST:API_PORT`.
+fn api_base_url(address: Option<&str>) -> anyhow::Result<String> {
+    let protocol = std::env::var("API_PROTOCOL").unwrap_or_else(|_| "http".into());
+    if protocol != "http" && protocol != "https" {
+        anyhow::bail!("API_PROTOCOL={protocol}: give http or https");
+    }
+    let address = address.map_or_else(api_address, str::to_string);
+    let url = format!("{protocol}://{address}");
+    url.parse::<axum::http::Uri>().map_err(|e| anyhow::anyhow!("the API base URL {url} is not a URL: {e}"))?;
+    Ok(url)
+}
+
 /// `runbox serve`: seed 001's API_HOST and API_PORT unless --addr says.
 fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
-    let addr = match args.addr {
-        Some(addr) => addr,
-        None => {
-            let host = std::env::var("API_HOST").unwrap_or_else(|_| "localhost".into());
-            let port = std::env::var("API_PORT").unwrap_or_else(|_| "8083".into());
-            format!("{host}:{port}")
-        }
-    };
+    let addr = args.addr.unwrap_or_else(api_address);
+    let api_base_url = api_base_url(Some(&addr))?;
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&addr)
         .with_context(|| format!("--addr {addr}: not a HOST:PORT to listen on"))?
         .next()
@@ -430,6 +445,7 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
         grants: args.grants.grants()?,
         secrets: secrets(args.secrets_dir),
         max_recursion_depth: args.max_recursion_depth,
+        api_base_url,
         ..config
     };
     let serve = ServeConfig {

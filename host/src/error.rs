@@ -65,6 +65,19 @@ impl ErrorCode {
         }
     }
 
+    /// The HTTP status an API answers a refusal with this code: 403 for
+    /// what the caller may not do, 404 for what is not there, 503 for a
+    /// server that is busy or stopping, 400 for the rest.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::PermissionDenied | ErrorCode::Forbidden => 403,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Interrupted => 503,
+            _ => 400,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::ConfigInvalid => "ConfigInvalid",

@@ -217,7 +217,7 @@ fn names_that_are_not_runbooks_in_the_folder_are_refused() {
         ("%2e%2e%2fHello.md", 400),
         ("%2Fetc%2Fpasswd", 400),
         ("notes.txt", 400),
-        ("registry.yaml", 404),
+        ("registry.yaml", 400),
         (".hidden.md", 400),
         ("Link.md", 400),
         ("Missing.md", 404),
@@ -480,4 +480,78 @@ fn the_openapi_document_describes_every_route() {
     // The report's schema is derived from the type --json prints.
     let step = &doc.json["components"]["schemas"]["StepReport"]["properties"];
     assert!(step["fuel_consumed"].is_object() && step["limits"].is_object(), "{step:#}");
+}
+
+/// Required Claims bind the API caller however a runbook is reached: a
+/// runbook without claims cannot call one with them on behalf of a caller
+/// who lacks them, by `runbook`, by `runbook.call` or by seed 001's `curl`.
+/// Under `runbox run` the local user is the authority.
+#[test]
+fn required_claims_bind_the_callers_sub_runbooks_too() {
+    let s = Scratch::new();
+    let guarded = runbook("Guarded", "", &[], &[], "```sh\necho guarded-ran\n```")
+        .replace("# Script", "# Required Claims\n```yaml\nroles: admin\n```\n\n# Script");
+    s.write("Guarded.md", &guarded);
+    let script = r#"```sh
+runbook Guarded.md; echo "builtin=$?"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$RUNBOOK_API_BASE_URL/api/runbooks/Guarded.md/execute" -H "Authorization: Bearer $RUNBOOK_API_TOKEN")
+echo "curl=$code"
+```"#;
+    s.write("Open.md", &runbook("Open", "", &[], &[], script));
+    let server = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Open.md/execute", server.base);
+    let reply = request("POST", &url, Some(&token("viewer9", json!({ "roles": ["viewer"] }))), &[], "");
+    assert_eq!(reply.status, 200, "{:#}", reply.json);
+    let message = "RBAC Failure: Access denied for user viewer9. Missing required role: admin";
+    assert_eq!(reply.json["stdout"], "builtin=77\ncurl=403\n");
+    assert_eq!(reply.json["stderr"], format!("runbook: Forbidden: {message}\n"));
+    let history = s.read("Guarded.md");
+    let headings = history_headings(&history);
+    assert_eq!(headings.len(), 2, "{history}");
+    assert!(headings.iter().all(|h| h.ends_with("| Exit Code: 403")), "{history}");
+    assert!(!history[history.find("\n# History").unwrap()..].contains("guarded-ran"), "{history}");
+    // A caller with the role runs both.
+    let reply = request("POST", &url, Some(&token("root1", json!({ "roles": ["admin"] }))), &[], "");
+    assert_eq!(reply.json["stdout"], "guarded-ran\nbuiltin=0\ncurl=200\n", "{:#}", reply.json);
+    drop(server);
+    let run = s.runbox().args(["run", "--no-history", "Open.md"]).run();
+    assert_eq!(run.stdout, "guarded-ran\nbuiltin=0\ncurl=200\n", "{}", run.stderr);
+}
+
+/// Seed 001's parent over HTTP: the child runs in process as the caller,
+/// in the request's chain; the handle the step holds opens nothing at the
+/// real server, even where the operator lets steps reach it.
+#[test]
+fn parent_runbook_over_http_runs_its_child_as_the_caller() {
+    let s = Scratch::new();
+    s.sample("ParentRunbook");
+    s.sample("SimpleRunbook");
+    let probe = r#"```sh
+curl -s -w ' %{http_code}\n' -X POST "$REAL_SERVER/api/runbooks/SimpleRunbook.md/execute" -H "Authorization: Bearer $RUNBOOK_API_TOKEN"
+```"#;
+    s.write("Probe.md", &runbook("Probe", "REAL_SERVER: the server's own URL", &[], &[], probe));
+    let server = serve(&s, &["--allow-net", "127.0.0.1"]);
+    let bearer = token("ada", json!({}));
+    let url = format!("{}/api/runbooks/ParentRunbook.md/execute", server.base);
+    let reply = request("POST", &url, Some(&bearer), &[("X-Correlation-Id", "corr-parent-1")], "");
+    assert_eq!(reply.status, 200, "{:#}", reply.json);
+    assert_eq!(reply.json["return_code"], 0);
+    let stdout = reply.json["stdout"].as_str().unwrap();
+    assert!(stdout.starts_with("Parent runbook starting\nCorrelation ID: corr-parent-1\n"), "{stdout}");
+    assert!(stdout.ends_with("Parent runbook completed\n"), "{stdout}");
+    let records: Vec<Value> = s.log().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let crumbs: Vec<Value> = records.iter().map(|r| r["breadcrumb"].clone()).collect();
+    for (crumb, stack) in
+        crumbs.iter().zip([json!(["ParentRunbook.md", "SimpleRunbook.md"]), json!(["ParentRunbook.md"])])
+    {
+        assert_eq!(
+            (&crumb["by_user"], &crumb["from_ip"], &crumb["correlation_id"], &crumb["recursion_stack"]),
+            (&json!("ada"), &json!("127.0.0.1"), &json!("corr-parent-1"), &stack)
+        );
+    }
+    let probe = format!("{}/api/runbooks/Probe.md/execute", server.base);
+    let body = json!({ "env_vars": { "REAL_SERVER": server.base } }).to_string();
+    let reply = request("POST", &probe, Some(&bearer), &[], &body);
+    let answer = reply.json["stdout"].as_str().unwrap();
+    assert!(answer.ends_with(" 401\n") && answer.contains("\"Unauthorized\""), "{:#}", reply.json);
 }

@@ -9,6 +9,8 @@ fn every_sample_runbook_is_covered() {
         "ConfigAudit.md",
         "HelloWorld.md",
         "LogSummary.md",
+        "ParentRunbook.md",
+        "SimpleRunbook.md",
         "check-db-lag.yaml",
         "health-check.yaml",
         "prune-backups.yaml",
@@ -269,4 +271,77 @@ fn prune_backups_needs_approval_and_never_logs_its_secret_script() {
     let entries = history.success().json();
     assert_eq!(entries.as_array().unwrap().len(), 2);
     assert_eq!(entries[0]["exit_code"], 77);
+}
+
+#[test]
+fn simple_runbook_echoes_its_variable_and_its_chain() {
+    let s = Scratch::new();
+    s.sample("SimpleRunbook");
+    let run = s.runbox().env("CHILD_VAR", "hi").args(["run", "--json", "SimpleRunbook.md"]).run();
+    let json = run.success().json();
+    let id = json["correlation_id"].as_str().unwrap();
+    assert_eq!(
+        json["stdout"],
+        format!("SimpleRunbook got CHILD_VAR=hi\nCorrelation ID: {id}\nRecursion stack: [\"SimpleRunbook.md\"]\n")
+    );
+    assert_eq!(history_headings(&s.read("SimpleRunbook.md")).len(), 1);
+}
+
+/// Seed 001's parent: a `curl` to `$RUNBOOK_API_BASE_URL` with the opaque
+/// `$RUNBOOK_API_TOKEN` runs SimpleRunbook.md in process, in the same chain,
+/// with no network granted and no server listening.
+#[test]
+fn parent_runbook_calls_simple_runbook_through_the_api_base_url() {
+    let s = Scratch::new();
+    s.sample("ParentRunbook");
+    s.sample("SimpleRunbook");
+    let run = s.runbox().env_remove("CHILD_VAR").args(["run", "ParentRunbook.md"]).run();
+    run.success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", run.stdout);
+    let id = lines[1].strip_prefix("Correlation ID: ").unwrap();
+    assert_eq!(
+        [lines[0], lines[2], lines[4]],
+        ["Parent runbook starting", "Recursion stack: [\"ParentRunbook.md\"]", "Parent runbook completed"]
+    );
+    let response: serde_json::Value =
+        serde_json::from_str(lines[3].strip_prefix("Child runbook response: ").unwrap()).unwrap();
+    assert_eq!(response["return_code"], 0);
+    assert_eq!(response["runbook"], "SimpleRunbook");
+    assert_eq!(response["correlation_id"], id);
+    assert_eq!(
+        response["stdout"],
+        format!(
+            "SimpleRunbook got CHILD_VAR=value\nCorrelation ID: {id}\nRecursion stack: [\"ParentRunbook.md\",\"SimpleRunbook.md\"]\n"
+        )
+    );
+    assert_eq!(run.stderr, "");
+    // Each has its own History entry and record, in one chain.
+    assert_eq!(history_headings(&s.read("SimpleRunbook.md")).len(), 1);
+    assert_eq!(history_headings(&s.read("ParentRunbook.md")).len(), 1);
+    let stacks: Vec<serde_json::Value> = s
+        .log()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["breadcrumb"]["recursion_stack"].clone())
+        .collect();
+    assert_eq!(
+        stacks,
+        [serde_json::json!(["ParentRunbook.md", "SimpleRunbook.md"]), serde_json::json!(["ParentRunbook.md"])]
+    );
+}
+
+#[test]
+fn parent_runbook_fails_when_its_child_is_refused() {
+    let s = Scratch::new();
+    s.sample("ParentRunbook");
+    // No SimpleRunbook.md beside it: the API answers 404, and the parent says so.
+    let run = s.runbox().args(["run", "--json", "ParentRunbook.md"]).run();
+    let json = run.json();
+    assert_eq!(run.code, 1, "{json:#}");
+    assert_eq!(json["stderr"], "SimpleRunbook.md failed (return_code none)\n");
+    let response = json["stdout"].as_str().unwrap().lines().nth(3).unwrap();
+    assert_eq!(
+        response,
+        r#"Child runbook response: {"error":{"code":"NotFound","message":"no runbook is named `SimpleRunbook.md`"}}"#
+    );
 }

@@ -243,3 +243,165 @@ fn a_yaml_runbook_step_that_loops_is_refused_as_the_step_s_error() {
         "Recursion detected: Runbook loop.yaml already in execution chain: [\"loop.yaml\"]"
     );
 }
+
+/// Seed 001's bridge: `$RUNBOOK_API_TOKEN` is a handle that opens this
+/// run's in-process API and nothing else: not without it, not forged, and
+/// not a parent's handle passed down to a child.
+#[test]
+fn the_api_token_is_a_handle_only_its_own_run_can_use() {
+    let s = Scratch::new();
+    s.write(
+        "Child.md",
+        &runbook(
+            "Child",
+            "PARENT_HANDLE: the parent's handle",
+            &[],
+            &[],
+            "```sh\ncode=$(curl -s -o /dev/null -w '%{http_code}' -X POST \"$RUNBOOK_API_BASE_URL/api/runbooks/Grand.md/execute\" -H \"Authorization: Bearer $PARENT_HANDLE\")\necho \"grand=$code\"\n[ \"$PARENT_HANDLE\" != \"$RUNBOOK_API_TOKEN\" ] && echo distinct\n```",
+        ),
+    );
+    s.write("Grand.md", &runbook("Grand", "", &[], &[], "```sh\necho PLANTED-GRAND-RAN\n```"));
+    let parent = r#"```sh
+url="$RUNBOOK_API_BASE_URL/api/runbooks/Grand.md/execute"
+curl -s -w ' %{http_code}\n' -X POST "$url"
+curl -s -w ' %{http_code}\n' -X POST "$url" -H "Authorization: Bearer forged"
+curl -s -w ' %{http_code}\n' -X POST "$url" -H "Authorization: Bearer ${RUNBOOK_API_TOKEN}x"
+child=$(curl -s -X POST "$RUNBOOK_API_BASE_URL/api/runbooks/Child.md/execute" -H "Authorization: Bearer $RUNBOOK_API_TOKEN" \
+  -d "{\"env_vars\":{\"PARENT_HANDLE\":\"$RUNBOOK_API_TOKEN\"}}")
+echo "$child" | grep -o '"stdout":"[^"]*' | head -1
+case "$RUNBOOK_API_TOKEN" in runbox-handle-????????????????????????????????) echo opaque;; esac
+```"#;
+    s.write("Parent.md", &runbook("Parent", "", &[], &[], parent));
+    let run = s.runbox().args(["run", "--no-history", "Parent.md"]).run();
+    let refused = r#"{"error":{"code":"Unauthorized","message":"a step's API calls need `Authorization: Bearer $RUNBOOK_API_TOKEN`"}} 401"#;
+    assert_eq!(
+        run.stdout,
+        format!("{refused}\n{refused}\n{refused}\n\"stdout\":\"grand=401\\ndistinct\\n\nopaque\n"),
+        "{}",
+        run.stderr
+    );
+    assert!(!s.log().contains("PLANTED-GRAND-RAN"));
+}
+
+/// The bridge checks recursion against the chain the host knows: a forged
+/// or empty `X-Recursion-Stack` cannot break out of it.
+#[test]
+fn through_the_bridge_recursion_is_refused_whatever_stack_the_script_sends() {
+    let s = Scratch::new();
+    let script = r#"```sh
+curl -s -w ' %{http_code}\n' -X POST "$RUNBOOK_API_BASE_URL/api/runbooks/Loop.md/execute" \
+  -H "Authorization: Bearer $RUNBOOK_API_TOKEN" -H 'X-Recursion-Stack: []' > /dev/stderr
+```"#;
+    s.write("Loop.md", &runbook("Loop", "", &[], &[], script));
+    let run = s.runbox().args(["run", "--json", "Loop.md"]).run();
+    let json = run.success().json();
+    let response = json["stderr"].as_str().unwrap();
+    let (body, status) = response.trim_end().rsplit_once(' ').unwrap();
+    assert_eq!(status, "400", "{response}");
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["code"], "RecursionDetected");
+    assert_eq!(
+        body["error"]["message"],
+        "Recursion detected: Runbook Loop.md already in execution chain: [\"Loop.md\"]"
+    );
+    assert_eq!((body["return_code"].clone(), body["steps"].clone()), (serde_json::json!(2), serde_json::json!([])));
+    // The refusal is in Loop.md's History too, under the run's own entry.
+    let history = s.read("Loop.md");
+    assert_eq!(history_headings(&history).len(), 2, "{history}");
+    assert!(history.contains("RecursionDetected: Recursion detected: Runbook Loop.md"), "{history}");
+}
+
+/// What the bridge serves, and how it refuses the rest: names that are not
+/// runbooks beside this one, other routes and methods, a bad body, and an
+/// approval a step tries to give.
+#[test]
+fn the_bridge_serves_execute_alone_and_refuses_names_that_are_not_runbooks() {
+    let s = Scratch::new();
+    s.write("notes.txt", "PLANTED-NOTES");
+    s.write("registry.yaml", "scripts: {}\n# PLANTED-REGISTRY\n");
+    s.write("Child.md", &runbook("Child", "", &[], &[], "```sh\necho child-ran\n```"));
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("Out.md"), runbook("Out", "", &[], &[], "```sh\necho PLANTED-OUT\n```"))
+        .unwrap();
+    let script = r#"```sh
+call() { curl -s -w " %{http_code}\n" -X "$1" "$RUNBOOK_API_BASE_URL$2" -H "Authorization: Bearer $RUNBOOK_API_TOKEN" -d "${3:-}"; }
+for name in ..%2FOut.md %2e%2e%2fChild.md notes.txt registry.yaml .hidden.md Missing.md "$OUTSIDE"; do
+  call POST "/api/runbooks/$name/execute" | sed 's/^{"error":{"code":"\([A-Za-z]*\)".* \([0-9]*\)$/\1 \2/'
+done
+call GET /api/runbooks/Child.md/execute
+call GET /api/runbooks
+call GET /health
+call POST /api/runbooks/Child.md/execute '{"approve":["step-1"]}'
+call POST /api/runbooks/Child.md/execute '{"env":{}}' | cut -c1-60
+call POST /api/runbooks/Child.md/execute | grep -o '"stdout":"child-ran\\n"' | head -1
+```"#;
+    let outside_name = outside.path().join("Out.md").to_string_lossy().replace('/', "%2F");
+    s.write("Caller.md", &runbook("Caller", "OUTSIDE: a path", &[], &[], script));
+    let run = s.runbox().env("OUTSIDE", &outside_name).args(["run", "--no-history", "Caller.md"]).run();
+    let expected = [
+        "ConfigInvalid 400",
+        "ConfigInvalid 400",
+        "ConfigInvalid 400",
+        "ConfigInvalid 400",
+        "ConfigInvalid 400",
+        "NotFound 404",
+        "ConfigInvalid 400",
+        r#"{"error":{"code":"ConfigInvalid","message":"GET /api/runbooks/Child.md/execute: execute takes POST"}} 405"#,
+        r#"{"error":{"code":"NotFound","message":"GET /api/runbooks: a step reaches only POST /api/runbooks/{name}/execute and GET /health through RUNBOOK_API_BASE_URL"}} 404"#,
+        r#"{"status":"ok"} 200"#,
+        r#"{"error":{"code":"ConfigInvalid","message":"`approve` is refused from inside a run: a step cannot approve a sub-runbook's steps"}} 400"#,
+        r#"{"error":{"code":"ConfigInvalid","message":"the request body"#,
+        r#""stdout":"child-ran\n""#,
+    ];
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected, "{}", run.stderr);
+    assert!(!run.stdout.contains("PLANTED") && !s.log().contains("PLANTED"));
+}
+
+/// `API_PROTOCOL`, `API_HOST` and `API_PORT` make the base URL (seed 001);
+/// a request anywhere else, the old default included, is plain network.
+#[test]
+fn the_api_base_url_follows_api_protocol_host_and_port() {
+    let s = Scratch::new();
+    s.write("Child.md", &runbook("Child", "", &[], &[], "```sh\necho child-ran\n```"));
+    let script = r#"```sh
+echo "$RUNBOOK_API_BASE_URL"
+curl -s -o /dev/null -w '%{http_code}\n' -X POST "$RUNBOOK_API_BASE_URL/api/runbooks/Child.md/execute" -H "Authorization: Bearer $RUNBOOK_API_TOKEN"
+curl -sS -X POST "http://localhost:8083/api/runbooks/Child.md/execute" -H "Authorization: Bearer $RUNBOOK_API_TOKEN" || echo "exit $?"
+```"#;
+    s.write("Caller.md", &runbook("Caller", "", &[], &[], script));
+    let run = s
+        .runbox()
+        .env("API_PROTOCOL", "https")
+        .env("API_HOST", "runbox.internal")
+        .env("API_PORT", "9443")
+        .args(["run", "--no-history", "Caller.md"])
+        .run();
+    assert_eq!(run.stdout, "https://runbox.internal:9443\n200\nexit 7\n", "{}", run.stderr);
+    assert!(run.stderr.contains("may not reach localhost:8083"), "{}", run.stderr);
+    let run = s.runbox().env("API_PROTOCOL", "ftp").args(["run", "--no-history", "Caller.md"]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("API_PROTOCOL=ftp: give http or https"), "{}", run.stderr);
+}
+
+/// None of seed 001's variables can be set by the user or the runbook.
+#[test]
+fn system_variables_cannot_be_set_by_env_or_by_a_step() {
+    let s = Scratch::new();
+    let script = "```sh\necho \"$RUNBOOK_API_BASE_URL ${RUNBOOK_API_TOKEN%%-*}\"\n```";
+    s.write("Vars.md", &runbook("Vars", "", &[], &[], script));
+    let run = s
+        .runbox()
+        .args(["run", "--no-history", "--env", "RUNBOOK_API_TOKEN=forged", "--env"])
+        .args(["RUNBOOK_API_BASE_URL=http://evil:1", "Vars.md"])
+        .run();
+    assert_eq!(run.stdout, "http://localhost:8083 runbox\n", "{}", run.stderr);
+    assert!(run.stderr.contains("--env RUNBOOK_API_TOKEN is ignored"), "{}", run.stderr);
+    assert!(run.stderr.contains("--env RUNBOOK_API_BASE_URL is ignored"), "{}", run.stderr);
+    s.write(
+        "vars.yaml",
+        "name: vars\nsteps:\n  - name: s\n    type: sh\n    with:\n      env:\n        RUNBOOK_API_TOKEN: forged\n      inline_script: echo \"$RUNBOOK_API_TOKEN\"\n",
+    );
+    let run = s.runbox().args(["run", "--no-history", "vars.yaml"]).run();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    run.stderr_has("vars.yaml:7: step `s` cannot set `RUNBOOK_API_TOKEN`: runbox sets it for every step");
+}

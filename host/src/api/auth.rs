@@ -1,14 +1,13 @@
 //! Who is calling: a bearer JWT checked against the one key the server was
 //! given (its algorithm pinned, so `none` and HS/RS confusion are refused;
-//! `exp` required, `nbf` checked), and the Required Claims a runbook sets
-//! (seed 002: every listed claim needs one of its listed values).
+//! `exp` required, `nbf` checked), and the approvals its roles can give.
 
 use std::path::Path;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
-use crate::model::ClaimRequirement;
+use crate::plan::claims::held;
 
 /// The key tokens are checked with.
 #[derive(Clone)]
@@ -58,36 +57,8 @@ impl Keys {
     }
 }
 
-/// The caller's name for records: the token's `sub`.
-pub(crate) fn subject(claims: &Map<String, Value>) -> String {
-    claims.get("sub").and_then(Value::as_str).unwrap_or("unknown").to_string()
-}
-
-/// The values a claim holds: a string or an array of strings.
-fn values(claims: &Map<String, Value>, name: &str) -> Vec<String> {
-    match claims.get(name) {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Seed 002's refusal for the first Required Claim the token does not meet.
-pub(crate) fn missing_claim(required: &[ClaimRequirement], claims: &Map<String, Value>) -> Option<String> {
-    let unmet = required.iter().find(|r| {
-        let held = values(claims, &r.claim);
-        !r.values.iter().any(|v| held.contains(v))
-    })?;
-    let what = unmet.claim.strip_suffix('s').unwrap_or(&unmet.claim);
-    Some(format!(
-        "RBAC Failure: Access denied for user {}. Missing required {what}: {}",
-        subject(claims),
-        unmet.values.join(" or ")
-    ))
-}
-
 /// Whether the token holds, in `roles` or `groups`, one of `approvers`.
 pub(crate) fn may_approve(approvers: &[String], claims: &Map<String, Value>) -> bool {
-    let held: Vec<String> = ["roles", "groups"].iter().flat_map(|c| values(claims, c)).collect();
+    let held: Vec<String> = ["roles", "groups"].iter().flat_map(|c| held(claims, c)).collect();
     approvers.is_empty() || approvers.iter().any(|a| held.contains(a))
 }

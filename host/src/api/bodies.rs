@@ -1,51 +1,14 @@
 //! The API's request and response bodies: what the handlers read and
 //! answer, and what `/openapi.json` describes (derived from these types).
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::error::Failure;
 use crate::model::{Format, Runbook};
 use crate::run::past::Execution;
-use crate::run::report::RunReport;
 
-/// An execute or validate request.
-#[derive(Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RunRequest {
-    /// Values for the runbook's declared variables.
-    #[serde(default)]
-    pub(crate) env_vars: Map<String, Value>,
-    /// The runbook's inputs, checked against their declared types.
-    #[serde(default)]
-    pub(crate) inputs: Map<String, Value>,
-    /// Steps to approve: the token's `roles` or `groups` must hold one of
-    /// each step's approvers.
-    #[serde(default)]
-    pub(crate) approve: Vec<String>,
-}
-
-/// Every error: `{"error": {"code", "message"}}`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorBody {
-    pub(crate) error: Failure,
-}
-
-/// An execution's report (as `runbox run --json` prints it) and its
-/// `return_code`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct Executed {
-    pub(crate) return_code: i32,
-    #[serde(flatten)]
-    pub(crate) report: RunReport,
-}
-
-impl Executed {
-    pub(crate) fn of(report: RunReport) -> Executed {
-        Executed { return_code: report.exit_code, report }
-    }
-}
+pub(crate) use crate::run::execute::{ErrorBody, Executed, RunRequest};
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Health {

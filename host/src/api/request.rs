@@ -17,6 +17,9 @@ pub(crate) struct Caller {
     pub(crate) user: String,
     pub(crate) from_ip: Option<String>,
     pub(crate) correlation_id: String,
+    /// The token's claims: the Required Claims of the runbook and of every
+    /// sub-runbook it calls are checked against them.
+    pub(crate) claims: Map<String, Value>,
 }
 
 impl Ids for Caller {
@@ -30,6 +33,10 @@ impl Ids for Caller {
 
     fn remote_ip(&self) -> Option<String> {
         self.from_ip.clone()
+    }
+
+    fn claims(&self) -> Option<&Map<String, Value>> {
+        Some(&self.claims)
     }
 }
 

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use super::auth::{missing_claim, subject};
 use super::bodies::{
     AskShown, ErrorBody, Executed, Health, Listed, PastExecutions, RunRequest, RunbookList, Shown, Validated,
 };
@@ -18,6 +17,7 @@ use super::request::{Caller, TokenApprover, chain, correlation_id};
 use super::shared::Shared;
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
+use crate::plan::claims::{missing_claim, subject};
 use crate::plan::{self, Host};
 use crate::run::catalog::{catalog, open_named};
 use crate::run::events::Quiet;
@@ -40,12 +40,7 @@ fn refusal(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> R
 
 /// The HTTP status of a run refused before its steps, by its error code.
 fn status_of(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::PermissionDenied | ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::BAD_REQUEST,
-    }
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
 }
 
 /// The caller's claims, or 401.
@@ -62,14 +57,6 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Map<String, Valu
 /// 400 for a name that is not a runbook's file name or a runbook that does
 /// not parse.
 fn runbook(shared: &Shared, name: &str) -> Result<Runbook, Refusal> {
-    let served = name.ends_with(".md") || name.ends_with(".yaml") || name.ends_with(".yml");
-    if !served {
-        return Err(refusal(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::ConfigInvalid,
-            format!("`{name}` is not a runbook's file name (.md, .yaml, .yml)"),
-        ));
-    }
     match open_named(&shared.config.dir, name) {
         Ok(Ok(runbook)) => Ok(runbook),
         Ok(Err(invalid)) => Err(refusal(StatusCode::BAD_REQUEST, ErrorCode::ConfigInvalid, invalid.to_string())),
@@ -150,11 +137,7 @@ fn admit(
 }
 
 fn body(text: &str) -> Result<RunRequest, Refusal> {
-    if text.trim().is_empty() {
-        return Ok(RunRequest::default());
-    }
-    serde_json::from_str(text)
-        .map_err(|e| refusal(StatusCode::BAD_REQUEST, ErrorCode::ConfigInvalid, format!("the request body: {e}")))
+    RunRequest::parse(text).map_err(|why| refusal(StatusCode::BAD_REQUEST, ErrorCode::ConfigInvalid, why))
 }
 
 /// What one request's run needs: the runner with the caller's seams, and
@@ -171,6 +154,7 @@ fn prepare(
         user: subject(claims),
         from_ip: Some(from.ip().to_string()),
         correlation_id: correlation_id.clone(),
+        claims: claims.clone(),
     });
     let seams = Seams {
         approver: Arc::new(TokenApprover { approve, claims: claims.clone() }),
@@ -237,22 +221,22 @@ pub(crate) async fn execute(
         busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return busy;
     };
-    let env = request.env_vars.into_iter().map(|(k, v)| (k, text_of(&v))).collect();
+    let env = request.env().into_iter().collect();
     let shared_for_run = Arc::clone(&shared);
     let ran = tokio::task::spawn_blocking(move || {
-        let (runner, chain) = prepare(&shared_for_run, &headers, from, &claims, request.approve);
-        check_claims(&runner, &runbook, &chain, &claims)?;
-        let mut runner = runner;
+        // The runner checks the caller's claims (Caller's) against the
+        // runbook's, and its sub-runbooks'.
+        let (mut runner, chain) = prepare(&shared_for_run, &headers, from, &claims, request.approve);
         runner.set_env(env);
-        Ok::<RunReport, Box<RunReport>>(runner.run_in_chain(&runbook, &request.inputs, &chain))
+        runner.run_in_chain(&runbook, &request.inputs, &chain)
     })
     .await;
     match ran {
-        Ok(Ok(report)) => {
-            let status = report.error.as_ref().map_or(StatusCode::OK, |e| status_of(e.code));
-            (status, Json(Executed::of(report))).into_response()
+        Ok(report) => {
+            let executed = Executed::of(report);
+            let status = StatusCode::from_u16(executed.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            (status, Json(executed)).into_response()
         }
-        Ok(Err(refused)) => forbidden(*refused),
         Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()).into_response(),
     }
 }
@@ -289,7 +273,7 @@ pub(crate) async fn validate(
         let (runner, chain) = prepare(&shared_for_run, &headers, from, &claims, Vec::new());
         check_claims(&runner, &runbook, &chain, &claims)?;
         let host = Host {
-            env: request.env_vars.into_iter().map(|(k, v)| (k, text_of(&v))).collect(),
+            env: request.env().into_iter().collect(),
             inputs: request.inputs,
             secrets: runner.config().secrets.clone(),
             validating: true,
@@ -317,12 +301,4 @@ pub(crate) async fn validate(
 
 fn ran_or_500<T>(joined: Result<T, tokio::task::JoinError>) -> Result<T, Refusal> {
     joined.map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))
-}
-
-/// A JSON value as a variable's text.
-fn text_of(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }

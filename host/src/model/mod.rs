@@ -230,6 +230,12 @@ pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
+/// The variables runbox sets for every step of a runbook (seed 001): its
+/// execution chain and the bridge to the API. Neither a runbook nor the
+/// user's `--env` can set them.
+pub const SYSTEM_VARIABLES: [&str; 4] =
+    ["RUNBOOK_CORRELATION_ID", "RUNBOOK_RECURSION_STACK", "RUNBOOK_API_BASE_URL", "RUNBOOK_API_TOKEN"];
+
 /// A POSIX environment variable name.
 pub(crate) fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();

@@ -15,7 +15,7 @@ use crate::model::inputs::{InputSpec, InputType};
 use crate::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use crate::model::{
     Approval, ClaimRequirement, EnvRequirement, Format, HostRequirement, Language, OnError, PathRequirement, Runbook,
-    SecretRef, Source, Step, is_env_name, is_secret_name,
+    SYSTEM_VARIABLES, SecretRef, Source, Step, is_env_name, is_secret_name,
 };
 
 /// How deeply a runbook's YAML may nest; real ones stay under ten. The
@@ -461,6 +461,9 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
         Some(Node::Mapping(env)) => {
             for (key, value) in env.iter() {
                 match value {
+                    Node::Scalar(_) if SYSTEM_VARIABLES.contains(&key.as_str()) => {
+                        p.at(key, format!("step `{name}` cannot set `{}`: runbox sets it for every step", key.as_str()))
+                    }
                     Node::Scalar(v) if is_env_name(key.as_str()) => {
                         step.env.push((key.as_str().to_string(), v.as_str().to_string()))
                     }

@@ -8,6 +8,7 @@
 //! nothing: it imports `parse/`, `template/`, `model/` and the bottom files,
 //! never `sandbox/` or `run/`.
 
+pub mod claims;
 pub mod consent;
 pub mod inputs;
 pub mod mounts;

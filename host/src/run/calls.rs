@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::approve::Unattended;
+use super::bridge;
 use super::catalog::open_named;
 use super::events::Quiet;
+use super::report::RunReport;
 use super::{Chain, Runner};
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
-use crate::sandbox::{Call, Called, Calls};
+use crate::sandbox::{ApiRequest, ApiResponse, Call, Called, Calls};
 
 /// Native stack for a child's thread: the guest's wasm stack (4 MiB) and
 /// room for the host. Each child runs on a thread of its own, so nesting
@@ -32,21 +34,32 @@ struct SubRunbooks {
     folder: PathBuf,
     /// The chain so far, ending with the calling runbook.
     chain: Chain,
+    /// The run's `RUNBOOK_API_TOKEN`: the only bearer the bridge accepts.
+    handle: String,
 }
 
 impl Runner {
     /// What a step of `runbook`, running in `chain` (whose stack ends with
-    /// `runbook`), calls sub-runbooks through.
+    /// `runbook`), calls sub-runbooks through, with a handle of its own.
     pub fn sub_runbooks(&self, runbook: &Runbook, chain: &Chain) -> Arc<dyn Calls> {
+        self.calls_with_handle(runbook, chain, self.seams.ids.api_handle())
+    }
+
+    /// [`Runner::sub_runbooks`] whose bridge takes `handle`, the run's
+    /// `RUNBOOK_API_TOKEN`.
+    pub(super) fn calls_with_handle(&self, runbook: &Runbook, chain: &Chain, handle: String) -> Arc<dyn Calls> {
         let mut runner = self.clone();
         runner.seams.approver = Arc::new(Unattended);
         runner.seams.events = Arc::new(Quiet);
-        Arc::new(SubRunbooks { runner, folder: runbook.folder().to_path_buf(), chain: chain.clone() })
+        Arc::new(SubRunbooks { runner, folder: runbook.folder().to_path_buf(), chain: chain.clone(), handle })
     }
 }
 
-impl Calls for SubRunbooks {
-    fn call(&self, call: Call) -> Result<Called, Failure> {
+impl SubRunbooks {
+    /// Runs the child `call` names and reports it; `Err` when it could not
+    /// even be found or read (its refusals, recursion among them, are in
+    /// its report).
+    fn execute(&self, call: Call) -> Result<RunReport, Failure> {
         if Instant::now() >= call.deadline {
             return Err(Failure::new(ErrorCode::Timeout, "the calling step's deadline passed"));
         }
@@ -69,11 +82,17 @@ impl Calls for SubRunbooks {
                 .spawn_scoped(scope, || runner.run_in_chain(&runbook, inputs, chain))
                 .map(|child| child.join())
         });
-        let report = match report {
-            Ok(Ok(report)) => report,
-            Ok(Err(_)) => return Err(Failure::new(ErrorCode::RuntimeError, "the sub-runbook's thread panicked")),
-            Err(e) => return Err(Failure::new(ErrorCode::ConfigInvalid, format!("cannot start the sub-runbook: {e}"))),
-        };
+        match report {
+            Ok(Ok(report)) => Ok(report),
+            Ok(Err(_)) => Err(Failure::new(ErrorCode::RuntimeError, "the sub-runbook's thread panicked")),
+            Err(e) => Err(Failure::new(ErrorCode::ConfigInvalid, format!("cannot start the sub-runbook: {e}"))),
+        }
+    }
+}
+
+impl Calls for SubRunbooks {
+    fn call(&self, call: Call) -> Result<Called, Failure> {
+        let report = self.execute(call)?;
         if let Some(refusal) = report.error {
             return Err(refusal);
         }
@@ -83,5 +102,13 @@ impl Calls for SubRunbooks {
             stdout: report.stdout,
             stderr: report.stderr,
         })
+    }
+
+    fn api_base_url(&self) -> &str {
+        &self.runner.config.api_base_url
+    }
+
+    fn serve(&self, request: ApiRequest) -> ApiResponse {
+        bridge::serve(&self.handle, request, |call| self.execute(call))
     }
 }

@@ -74,6 +74,12 @@ pub fn open_named(folder: &Path, name: &str) -> Result<Result<Runbook, Invalid>,
     if !plain {
         return Err(invalid(format!("`{name}` is not the file name of a runbook")));
     }
+    // Only runbook files: whatever else lies beside them (notes, keys, the
+    // registry) is never parsed, so no error can quote it.
+    let runbook_file = [".md", ".yaml", ".yml"].iter().any(|ext| name.ends_with(ext)) && name != REGISTRY;
+    if !runbook_file {
+        return Err(invalid(format!("`{name}` is not a runbook's file name (.md, .yaml, .yml)")));
+    }
     let opened = Dir::open_ambient_dir(folder, ambient_authority()).and_then(|dir| match dir.metadata(name) {
         Ok(meta) if !meta.is_file() => Err(std::io::Error::other("not a regular file")),
         _ => dir.open(name).map(|f| f.into_std()),

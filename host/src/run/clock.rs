@@ -2,6 +2,7 @@
 //! timestamps, the correlation id, the user. The system's by default; a
 //! deterministic mode supplies fixed ones.
 
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 /// The time a run records.
@@ -18,6 +19,17 @@ pub trait Ids: Send + Sync {
     /// Where the request came from, for a server.
     fn remote_ip(&self) -> Option<String> {
         None
+    }
+    /// The claims of the token an API caller presented, which a runbook's
+    /// Required Claims are checked against; none when the local user runs
+    /// (the local user is the authority, SPEC §3).
+    fn claims(&self) -> Option<&Map<String, Value>> {
+        None
+    }
+    /// A new run's `RUNBOOK_API_TOKEN`: an opaque handle that only that
+    /// run's steps can use, toward the API base URL.
+    fn api_handle(&self) -> String {
+        format!("runbox-handle-{}", uuid::Uuid::new_v4().simple())
     }
 }
 

@@ -8,10 +8,12 @@
 //! the API). It never reads stdin or prints: those are the seams' business.
 
 pub mod approve;
+mod bridge;
 pub mod calls;
 pub mod catalog;
 pub mod clock;
 pub mod events;
+pub mod execute;
 pub mod history;
 pub mod mask;
 pub mod past;
@@ -32,6 +34,7 @@ use crate::error::{ErrorCode, Failure, Invalid};
 use crate::model::limits::{LimitOverrides, Limits};
 use crate::model::net::NetPolicy;
 use crate::model::{Approval, Format, Language, OnError, Runbook, Source, Step};
+use crate::plan::claims;
 use crate::plan::consent::{self, Ask, ConsentStore, Decision, Grants};
 use crate::plan::sources::{Resolved, Secrets};
 use crate::plan::{self, Host, Plan};
@@ -82,14 +85,24 @@ pub struct Config {
     /// How deep runbooks may nest (seed 001's `MAX_RECURSION_DEPTH`): a
     /// recursion stack of exactly this many runs, one more is refused.
     pub max_recursion_depth: usize,
+    /// Seed 001's `RUNBOOK_API_BASE_URL`: where steps send API calls, which
+    /// the host answers in process (sub-runbooks with the run's identity).
+    pub api_base_url: String,
 }
+
+/// Seed 001's base URL when `API_PROTOCOL`, `API_HOST` and `API_PORT` are unset.
+pub const DEFAULT_API_BASE_URL: &str = "http://localhost:8083";
 
 /// How deep runbooks nest unless configured otherwise.
 pub const MAX_RECURSION_DEPTH: usize = 50;
 
 /// The variables every step sees of its execution chain (seed 001), which
 /// neither a runbook nor `--env` can set.
-pub const CHAIN_VARIABLES: [&str; 2] = ["RUNBOOK_CORRELATION_ID", "RUNBOOK_RECURSION_STACK"];
+pub use crate::model::SYSTEM_VARIABLES as CHAIN_VARIABLES;
+
+/// The exit code History and the record give a run refused for want of
+/// Required Claims (seed 002): the HTTP status.
+pub const FORBIDDEN_STATUS: i32 = 403;
 
 /// What a run keeps of its steps' output unless configured otherwise.
 pub const DEFAULT_OUTPUT_BUDGET: usize = 8 << 20;
@@ -113,6 +126,7 @@ impl Default for Config {
             output_budget: DEFAULT_OUTPUT_BUDGET,
             deadline: None,
             max_recursion_depth: MAX_RECURSION_DEPTH,
+            api_base_url: DEFAULT_API_BASE_URL.to_string(),
         }
     }
 }
@@ -246,9 +260,12 @@ impl Runner {
             validating: false,
             protected: self.config.protected(),
         };
-        let checked = match recursion {
-            Some(refusal) => Err(refusal),
-            None => plan::check(runbook, &host).map_err(|problems| {
+        // Seed 002's refusal for want of Required Claims is exit code 403.
+        let unmet = self.seams.ids.claims().and_then(|claims| claims::missing_claim(&runbook.claims, claims));
+        let checked = match (recursion, unmet) {
+            (Some(refusal), _) => Err(refusal),
+            (None, Some(message)) => Err(Failure::new(ErrorCode::Forbidden, message)),
+            (None, None) => plan::check(runbook, &host).map_err(|problems| {
                 let lines: Vec<String> = problems.iter().map(|p| p.located(&runbook.file_name())).collect();
                 Failure::new(ErrorCode::ConfigInvalid, lines.join("\n"))
             }),
@@ -271,7 +288,8 @@ impl Runner {
                     match Workspace::prepare(&plan.paths) {
                         Ok(workspace) => {
                             report.inputs = plan.inputs.clone();
-                            let env = with_chain_variables(&plan.env, &breadcrumb);
+                            let handle = self.seams.ids.api_handle();
+                            let env = self.with_system_variables(&plan.env, &breadcrumb, &handle);
                             let context = StepContext {
                                 variables: variables(&plan.inputs, &env),
                                 steps: Arc::default(),
@@ -282,12 +300,13 @@ impl Runner {
                                 net: self.net_policy(runbook),
                                 stdin: false,
                                 cancel: self.seams.cancel.clone(),
-                                calls: Some(self.sub_runbooks(
+                                calls: Some(self.calls_with_handle(
                                     runbook,
                                     &Chain {
                                         stack: breadcrumb.recursion_stack.clone(),
                                         correlation_id: breadcrumb.correlation_id.clone(),
                                     },
+                                    handle,
                                 )),
                             };
                             self.run_steps(runbook, &plan, context, &mut report);
@@ -297,6 +316,9 @@ impl Runner {
                         }
                     }
                 }
+            }
+            Err(refusal) if refusal.code == ErrorCode::Forbidden => {
+                report.refuse_with_status(refusal.code, refusal.message, FORBIDDEN_STATUS)
             }
             Err(refusal) => report.refuse(refusal.code, refusal.message),
         }
@@ -584,6 +606,23 @@ impl Runner {
         report
     }
 
+    /// `env` with the system variables (seed 001), replacing any of the same
+    /// names: the chain's, the API base URL, and the run's opaque handle in
+    /// place of a token.
+    fn with_system_variables(
+        &self,
+        env: &[(String, String)],
+        breadcrumb: &Breadcrumb,
+        handle: &str,
+    ) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> =
+            env.iter().filter(|(name, _)| !CHAIN_VARIABLES.contains(&name.as_str())).cloned().collect();
+        let stack = serde_json::to_string(&breadcrumb.recursion_stack).unwrap_or_default();
+        let values = [&breadcrumb.correlation_id, &stack, &self.config.api_base_url, &handle.to_string()];
+        env.extend(CHAIN_VARIABLES.iter().zip(values).map(|(name, value)| (name.to_string(), value.clone())));
+        env
+    }
+
     /// A new execution whose chain of runbooks is `stack`.
     fn breadcrumb(&self, stack: Vec<String>, correlation_id: String) -> Breadcrumb {
         Breadcrumb {
@@ -645,13 +684,4 @@ fn recursion_refusal(file: &str, chain: &[String], max_depth: usize) -> Option<F
             format!("Recursion depth limit exceeded: {depth} (max: {max_depth})"),
         )
     })
-}
-
-/// `env` with the chain's variables, replacing any of the same names.
-fn with_chain_variables(env: &[(String, String)], breadcrumb: &Breadcrumb) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> =
-        env.iter().filter(|(name, _)| !CHAIN_VARIABLES.contains(&name.as_str())).cloned().collect();
-    env.push((CHAIN_VARIABLES[0].into(), breadcrumb.correlation_id.clone()));
-    env.push((CHAIN_VARIABLES[1].into(), serde_json::to_string(&breadcrumb.recursion_stack).unwrap_or_default()));
-    env
 }

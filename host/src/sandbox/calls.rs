@@ -32,11 +32,39 @@ pub struct Called {
     pub result: Option<Value>,
 }
 
+/// A request a step sent to the API base URL (seed 001's
+/// `RUNBOOK_API_BASE_URL`), which the host answers itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiRequest {
+    pub method: String,
+    /// The path below the base URL, with its query: `/api/runbooks/X/execute`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// When the calling step must end.
+    pub deadline: Instant,
+}
+
+/// The host's answer to an [`ApiRequest`]: a JSON body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
 /// Runs sub-runbooks on a step's behalf. A refusal (recursion, an unknown
 /// runbook, a grant the parent lacks) is a [`Failure`]; a child that ran
 /// and failed is a [`Called`] with its exit code.
 pub trait Calls: Send + Sync {
     fn call(&self, call: Call) -> Result<Called, Failure>;
+
+    /// The base URL whose requests [`Calls::serve`] answers in process: a
+    /// step's request there never reaches the network.
+    fn api_base_url(&self) -> &str;
+
+    /// Answers a step's request to the API base URL as the API would, with
+    /// the identity of whoever started the run.
+    fn serve(&self, request: ApiRequest) -> ApiResponse;
 }
 
 impl fmt::Debug for dyn Calls {

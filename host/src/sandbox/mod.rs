@@ -27,7 +27,7 @@ use std::time::Instant;
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
-pub use calls::{Call, Called, Calls};
+pub use calls::{ApiRequest, ApiResponse, Call, Called, Calls};
 pub use cancel::{Cancel, SIGINT, SIGTERM};
 pub use guest::GuestCache;
 pub use mount::{Mount, guest_dir};

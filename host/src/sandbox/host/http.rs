@@ -1,6 +1,8 @@
 //! The host side of the guests' `http` import: requests only to allowed
 //! hosts, redirects followed here so every hop is checked, the step's
 //! remaining time as the request's timeout, and a cap on response bodies.
+//! A request to the API base URL never leaves the process: the run's
+//! [`Calls`] answers it (seed 001's sub-runbook calls by `curl`).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -9,6 +11,7 @@ use ureq::http::Uri;
 
 use crate::model::net::NetPolicy;
 use crate::sandbox::bindings::js::runbox::sandbox::http as wit_http;
+use crate::sandbox::calls::{ApiRequest, Calls};
 use crate::sandbox::cancel::Cancel;
 use crate::sandbox::step::StepState;
 
@@ -51,6 +54,47 @@ fn target(uri: &Uri) -> Result<(String, u16), SendError> {
     let host =
         uri.host().filter(|h| !h.is_empty()).ok_or_else(|| SendError::Invalid(format!("`{uri}` names no host")))?;
     Ok((host.trim_matches(['[', ']']).to_ascii_lowercase(), uri.port_u16().unwrap_or(default_port)))
+}
+
+/// The path and query of `url` below `base`, if `url` is on the API base
+/// URL: the same scheme, host and port, and a path at or under its path.
+fn below_base(base: &str, url: &str) -> Option<String> {
+    let base: Uri = base.parse().ok()?;
+    let uri: Uri = url.parse().ok()?;
+    if target(&base).ok()? != target(&uri).ok()? || !base.scheme_str()?.eq_ignore_ascii_case(uri.scheme_str()?) {
+        return None;
+    }
+    let prefix = base.path().trim_end_matches('/');
+    let rest = uri.path().strip_prefix(prefix)?;
+    if !(rest.is_empty() || rest.starts_with('/')) {
+        return None;
+    }
+    let rest = if rest.is_empty() { "/" } else { rest };
+    Some(match uri.query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest.to_string(),
+    })
+}
+
+/// Answers `request` in process if it is for the API base URL of `calls`.
+fn bridged(calls: &dyn Calls, request: &Request, deadline: Instant) -> Option<Response> {
+    let path = below_base(calls.api_base_url(), &request.url)?;
+    let answer = calls.serve(ApiRequest {
+        method: request.method.to_ascii_uppercase(),
+        path,
+        headers: request.headers.clone(),
+        body: request.body.clone(),
+        deadline,
+    });
+    Some(Response {
+        status: answer.status,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("content-length".into(), answer.body.len().to_string()),
+        ],
+        body: answer.body,
+        url: request.url.clone(),
+    })
 }
 
 /// Sends `request` if `policy` allows every host it reaches, before `deadline`.
@@ -177,6 +221,11 @@ impl wit_http::Host for StepState {
             body: request.body,
             follow_redirects: request.follow_redirects,
         };
+        if let Some(calls) = self.calls.clone()
+            && let Some(r) = bridged(calls.as_ref(), &request, self.deadline)
+        {
+            return Ok(wit_http::Response { status: r.status, headers: r.headers, body: r.body, url: r.url });
+        }
         match send_until_cancelled(&self.net, request, self.deadline, &self.cancel) {
             Ok(r) => Ok(wit_http::Response { status: r.status, headers: r.headers, body: r.body, url: r.url }),
             Err(SendError::Denied(host)) => {
@@ -211,6 +260,26 @@ mod tests {
             Some(SendError::Denied("10.1.2.3:9".into()))
         );
         assert!(matches!(send(&policy, request("ftp://localhost/"), deadline), Err(SendError::Invalid(_))));
+    }
+
+    #[test]
+    fn only_urls_on_the_api_base_url_are_bridged() {
+        let base = "http://localhost:8083";
+        assert_eq!(
+            below_base(base, "http://localhost:8083/api/runbooks/A.md/execute").as_deref(),
+            Some("/api/runbooks/A.md/execute")
+        );
+        assert_eq!(below_base(base, "HTTP://LOCALHOST:8083/x?y=1").as_deref(), Some("/x?y=1"));
+        assert_eq!(below_base(base, "http://localhost:8083").as_deref(), Some("/"));
+        assert_eq!(below_base(base, "http://localhost:8084/api"), None);
+        assert_eq!(below_base(base, "https://localhost:8083/api"), None);
+        assert_eq!(below_base(base, "http://127.0.0.1:8083/api"), None);
+        assert_eq!(below_base(base, "http://localhost.evil:8083/api"), None);
+        let prefixed = "https://ops.example/runbox/";
+        assert_eq!(below_base(prefixed, "https://ops.example/runbox/api/x").as_deref(), Some("/api/x"));
+        assert_eq!(below_base(prefixed, "https://ops.example:443/runbox").as_deref(), Some("/"));
+        assert_eq!(below_base(prefixed, "https://ops.example/runboxes/api"), None);
+        assert_eq!(below_base(prefixed, "https://ops.example/api"), None);
     }
 
     #[test]
