@@ -160,6 +160,10 @@ struct ServeArgs {
     /// Executions at once; more are answered 503 with Retry-After
     #[arg(long, default_value_t = 4, value_name = "N")]
     max_concurrent: usize,
+    /// A connection must send each request's head within D (and is closed
+    /// when kept alive longer without one)
+    #[arg(long, default_value = "30s", value_name = "D", value_parser = parse_duration)]
+    header_timeout: std::time::Duration,
     /// No execution's step runs past this, e.g. 5m
     #[arg(long, default_value = "5m", value_name = "D", value_parser = parse_duration)]
     request_timeout: std::time::Duration,
@@ -455,6 +459,7 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
         max_concurrent: args.max_concurrent,
         request_timeout: args.request_timeout,
         max_body: 1 << 20,
+        header_timeout: args.header_timeout,
     };
     let runner = Runner::new(config)?;
     api::serve(serve, runner, Cancel::new(), |bound| eprintln!("runbox: serving on http://{bound}"))?;

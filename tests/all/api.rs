@@ -358,7 +358,36 @@ fn executions_beyond_the_limit_are_told_to_retry() {
     let busy = request("POST", &url, Some(&bearer), &[], "");
     assert_eq!(busy.status, 503, "{:#}", busy.json);
     assert!(busy.headers.iter().any(|(k, v)| k == "retry-after" && v == "1"));
+    // Reading and validating run nothing: they are answered while the slot is taken.
+    let list = request("GET", &format!("{}/api/runbooks", server.base), Some(&bearer), &[], "");
+    let validated = request("POST", &format!("{}/api/runbooks/Slow.md/validate", server.base), Some(&bearer), &[], "");
+    let shown = request("GET", &format!("{}/api/runbooks/Slow.md", server.base), Some(&bearer), &[], "");
+    assert_eq!((list.status, validated.status, shown.status), (200, 200, 200), "{:#}", validated.json);
     assert_eq!(first.join().unwrap().json["stdout"], "done\n");
+}
+
+/// A client that never finishes a request head (slowloris), or opens a
+/// connection and sends nothing, or keeps one alive without a next request,
+/// loses it after `--header-timeout`; the server goes on answering.
+#[test]
+fn connections_that_send_no_request_head_are_closed() {
+    use std::io::{Read, Write};
+    let s = Scratch::new();
+    let server = serve(&s, &["--header-timeout", "300ms"]);
+    let addr = server.base.strip_prefix("http://").unwrap().to_string();
+    let mut closed = Vec::new();
+    for sent in ["", "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ", "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"] {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.write_all(sent.as_bytes()).unwrap();
+        // Long enough for any machine; the server closes at 300 ms.
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        let mut answer = String::new();
+        let read = stream.read_to_string(&mut answer);
+        closed.push((read.is_ok(), answer.starts_with("HTTP/1.1 200 OK") || answer.is_empty()));
+    }
+    assert_eq!(closed, [(true, true); 3], "each connection ends with EOF, not the client's timeout");
+    let health = request("GET", &format!("{}/health", server.base), None, &[], "");
+    assert_eq!(health.status, 200);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 
 mod auth;
 mod bodies;
+mod listen;
 mod openapi;
 mod request;
 mod routes;
@@ -83,6 +84,7 @@ pub fn serve(
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         ready(listener.local_addr()?);
+        let header_timeout = config.header_timeout;
         let app = router(config, runner, cancel.clone());
         let shutdown = async move {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -92,9 +94,7 @@ pub fn serve(
             };
             cancel.cancel(signal);
         };
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        listen::accept(listener, app, header_timeout, shutdown).await;
         Ok(())
     })
 }

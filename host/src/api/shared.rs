@@ -23,6 +23,9 @@ pub struct ServeConfig {
     pub request_timeout: Duration,
     /// Request bodies larger than this are refused (413).
     pub max_body: usize,
+    /// A connection must send a request's head within this, also while it
+    /// is kept alive between requests; otherwise it is closed.
+    pub header_timeout: Duration,
 }
 
 /// What every handler shares.
