@@ -584,3 +584,27 @@ curl -s -w ' %{http_code}\n' -X POST "$REAL_SERVER/api/runbooks/SimpleRunbook.md
     let answer = reply.json["stdout"].as_str().unwrap();
     assert!(answer.ends_with(" 401\n") && answer.contains("\"Unauthorized\""), "{:#}", reply.json);
 }
+
+/// Seed 001's configuration: `API_HOST` and `API_PORT` say where to listen
+/// unless `--addr` does, and the base URL steps see follows them.
+#[test]
+fn serve_listens_where_api_host_and_api_port_say() {
+    let s = Scratch::new();
+    s.write("Base.md", &runbook("Base", "", &[], &[], "```sh\necho \"$RUNBOOK_API_BASE_URL\"\n```"));
+    let secret = s.state.path().join("jwt.secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let mut child = s
+        .runbox()
+        .env("API_HOST", "127.0.0.1")
+        .env("API_PORT", &port)
+        .args(["serve", "--dir", ".", "--jwt-secret-file", &secret.to_string_lossy()])
+        .spawn();
+    let mut line = String::new();
+    BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let server = Server { base: format!("http://127.0.0.1:{port}"), child };
+    assert_eq!(line, format!("runbox: serving on {}\n", server.base));
+    let url = format!("{}/api/runbooks/Base.md/execute", server.base);
+    let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "");
+    assert_eq!(reply.json["stdout"], format!("{}\n", server.base), "{:#}", reply.json);
+}
