@@ -21,7 +21,7 @@ use runbox::run::catalog::{self, catalog};
 use runbox::run::past::executions;
 use runbox::run::record::{self, RecordFile};
 use runbox::run::single::Single;
-use runbox::run::{CHAIN_VARIABLES, MAX_RECURSION_DEPTH, history, past};
+use runbox::run::{CHAIN_VARIABLES, Deterministic, MAX_RECURSION_DEPTH, history, past};
 use runbox::text::{visible, visible_lines};
 use runbox::{Cancel, Config, Inputs, Language, Runner, Script, Seams, parse};
 use serde_json::Value;
@@ -119,6 +119,11 @@ struct RunArgs {
     grants: GrantArgs,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    determinism: DeterministicArgs,
+    /// Also write a JUnit XML report to FILE: one testcase per step
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
     /// Print one machine-readable result instead of the steps' output
     #[arg(long)]
     json: bool,
@@ -250,9 +255,47 @@ struct SandboxArgs {
     allow_net: Vec<String>,
     #[command(flatten)]
     limits: LimitArgs,
+    #[command(flatten)]
+    determinism: DeterministicArgs,
     /// Print one machine-readable result instead of the script's output
     #[arg(long)]
     json: bool,
+}
+
+/// Deterministic mode (SPEC §2), for CI.
+#[derive(ClapArgs)]
+struct DeterministicArgs {
+    /// The same output and fuel on every run and machine: a virtual clock,
+    /// seeded randomness, no network, no host variables, no History
+    #[arg(long)]
+    deterministic: bool,
+    /// Seed of every random source (implies --deterministic) [default: 0]
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Where the virtual clock starts (implies --deterministic)
+    /// [default: 2026-01-01T00:00:00Z]
+    #[arg(long, value_name = "RFC3339", value_parser = parse_instant)]
+    clock: Option<time::OffsetDateTime>,
+}
+
+impl DeterministicArgs {
+    /// The mode asked for here, or by the runbook (`asked`).
+    fn mode(&self, asked: bool) -> Option<Deterministic> {
+        let on = self.deterministic || self.seed.is_some() || self.clock.is_some() || asked;
+        let default = Deterministic::default();
+        on.then(|| Deterministic {
+            seed: self.seed.unwrap_or(default.seed),
+            clock: self.clock.unwrap_or(default.clock),
+        })
+    }
+}
+
+fn parse_instant(text: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("`{text}` is not an RFC 3339 instant such as 2026-01-01T00:00:00Z: {e}"))
+        .and_then(|t| {
+            (t.year() >= 1970).then_some(t).ok_or_else(|| format!("`{text}`: give an instant after 1970"))
+        })
 }
 
 #[derive(ClapArgs)]
@@ -322,6 +365,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
                 secrets: secrets(secrets_dir),
                 validating: true,
                 protected: config.protected(),
+                sealed_env: false,
             };
             validate(&runbooks, &host)
         }
@@ -362,8 +406,11 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         api_base_url: api_base_url(None)?,
         ..config
     };
+    let parsed = parse::load(&args.runbook);
+    let asked = parsed.as_ref().is_ok_and(|runbook| runbook.deterministic);
+    let config = Config { deterministic: args.determinism.mode(asked), ..config };
     let runner = Runner::with_seams(config, seams(args.json, args.approve.clone())?)?;
-    let runbook = match parse::load(&args.runbook) {
+    let runbook = match parsed {
         Ok(runbook) => runbook,
         Err(invalid) => {
             let report = runner.record_invalid(&invalid);
@@ -662,6 +709,7 @@ fn run_script(script: Script, stdin: bool, args: SandboxArgs, config: Config) ->
     };
     // No prompts: a single script asks for nothing beyond what its flags give.
     let seams = Seams { approver: Arc::new(Unattended), ..seams(args.json, Vec::new())? };
+    let config = Config { deterministic: args.determinism.mode(false), ..config };
     let report = Runner::with_seams(config, seams)?.run_single(single)?;
     if args.json {
         say!("{}", serde_json::to_string_pretty(&report)?);

@@ -278,6 +278,7 @@ pub(crate) async fn validate(
             secrets: runner.config().secrets.clone(),
             validating: true,
             protected: runner.config().protected(),
+            sealed_env: false,
         };
         Ok::<_, Box<RunReport>>(
             plan::check(&runbook, &host)

@@ -36,6 +36,9 @@ pub struct Runbook {
     /// takes any `--input` as text.
     pub inputs: Vec<InputSpec>,
     pub steps: Vec<Step>,
+    /// `deterministic: true` (YAML): the whole run is in deterministic mode,
+    /// as with `--deterministic`.
+    pub deterministic: bool,
     /// The sha256 that consent is bound to (SPEC §2): of everything above
     /// `# History` for markdown (runs append there), of the whole file for
     /// YAML; of the text that was parsed, not of the file as it is later.

@@ -101,6 +101,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
             claims,
             inputs: Vec::new(),
             steps,
+            deterministic: false,
             consent_sha256: String::new(),
         })
     } else {

@@ -24,7 +24,7 @@ use crate::model::{
 pub(crate) const MAX_DEPTH: usize = 200;
 
 const TOP_KEYS: &[&str] =
-    &["id", "name", "description", "inputs", "permissions", "required_claims", "steps", "version", "tags"];
+    &["id", "name", "description", "inputs", "permissions", "required_claims", "steps", "version", "tags", "deterministic"];
 const STEP_KEYS: &[&str] = &["name", "type", "with", "on_error", "approval_required", "approvers", "description"];
 const WITH_KEYS: &[&str] = &[
     "inline_script",
@@ -79,6 +79,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
     let inputs = top.get_node("inputs").map(|n| inputs(n, &mut p)).unwrap_or_default();
     let (env, reads, writes, net) = top.get_node("permissions").map(|n| permissions(n, &mut p)).unwrap_or_default();
     let claims = top.get_node("required_claims").map(|n| claims(n, &mut p)).unwrap_or_default();
+    let deterministic = match top.get_node("deterministic") {
+        None => false,
+        Some(Node::Scalar(s)) if s.as_bool().is_some() => s.as_bool() == Some(true),
+        Some(other) => {
+            p.push(line(other), "`deterministic` must be true or false");
+            false
+        }
+    };
     let steps = match top.get_node("steps") {
         Some(Node::Sequence(items)) if !items.is_empty() => {
             let mut steps = Vec::new();
@@ -112,6 +120,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
             claims,
             inputs,
             steps,
+            deterministic,
             consent_sha256: String::new(),
         })
     } else {

@@ -41,6 +41,9 @@ pub struct Host {
     pub validating: bool,
     /// runbox's own state, which no declared path may reach.
     pub protected: Vec<Protected>,
+    /// Deterministic mode: declared variables come from `env` alone, never
+    /// from the process's environment.
+    pub sealed_env: bool,
 }
 
 /// What the sandbox of one execution is made of.
@@ -66,16 +69,19 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut values = Vec::new();
     for requirement in &runbook.env {
-        match host.env.get(&requirement.name).cloned().or_else(|| std::env::var(&requirement.name).ok()) {
+        let from_process = || (!host.sealed_env).then(|| std::env::var(&requirement.name).ok()).flatten();
+        match host.env.get(&requirement.name).cloned().or_else(from_process) {
             Some(value) => values.push((requirement.name.clone(), value)),
-            None if requirement.description.is_empty() => problems.push(Problem::new(
-                requirement.line,
-                format!("environment variable `{}` is not set", requirement.name),
-            )),
-            None => problems.push(Problem::new(
-                requirement.line,
-                format!("environment variable `{}` is not set ({})", requirement.name, requirement.description),
-            )),
+            None => {
+                let mut message = format!("environment variable `{}` is not set", requirement.name);
+                if !requirement.description.is_empty() {
+                    message.push_str(&format!(" ({})", requirement.description));
+                }
+                if host.sealed_env {
+                    message.push_str("; deterministic mode reads no host variable: give it with --env");
+                }
+                problems.push(Problem::new(requirement.line, message));
+            }
         }
     }
     let paths = mounts::resolve(runbook, &host.protected).unwrap_or_else(|more| {

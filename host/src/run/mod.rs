@@ -28,6 +28,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{ErrorCode, Failure, Invalid};
@@ -38,12 +39,14 @@ use crate::plan::claims;
 use crate::plan::consent::{self, Ask, ConsentStore, Decision, Grants};
 use crate::plan::sources::{Resolved, Secrets};
 use crate::plan::{self, Host, Plan};
-use crate::sandbox::{self, Call, Cancel, Captured, GuestCache, Live, Outcome, Sandbox, Script, StepContext, Stream};
+use crate::sandbox::{
+    self, Call, Cancel, Captured, GuestCache, Live, Outcome, Sandbox, Script, StepContext, Stream, Virtual,
+};
 use crate::state::Protected;
 use crate::template::{self, Scope, TemplateError};
 use crate::text::excerpt;
 use approve::{Approver, StepApproval, Unattended};
-use clock::{Clock, Ids, System};
+use clock::{Clock, Fixed, Ids, System};
 use events::{Events, Quiet};
 use history::{Entry, EntryBody};
 use mask::Masker;
@@ -88,6 +91,35 @@ pub struct Config {
     /// Seed 001's `RUNBOOK_API_BASE_URL`: where steps send API calls, which
     /// the host answers in process (sub-runbooks with the run's identity).
     pub api_base_url: String,
+    /// Deterministic mode (SPEC §2): virtual time from this instant and
+    /// randomness from this seed for every guest, no network, no host
+    /// variable, fixed ids, no History.
+    pub deterministic: Option<Deterministic>,
+}
+
+/// What deterministic mode starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deterministic {
+    pub seed: u64,
+    /// Where the guests' virtual clock starts; the record's time.
+    pub clock: OffsetDateTime,
+}
+
+impl Default for Deterministic {
+    fn default() -> Deterministic {
+        Deterministic { seed: 0, clock: time::macros::datetime!(2026-01-01 00:00:00 UTC) }
+    }
+}
+
+impl Deterministic {
+    /// The ids of every run: fixed by the seed.
+    fn ids(&self) -> Fixed {
+        Fixed {
+            at: self.clock,
+            correlation_id: format!("00000000-0000-4000-8000-{:012x}", self.seed & 0xffff_ffff_ffff),
+            user: "runbox".into(),
+        }
+    }
 }
 
 /// Seed 001's base URL when `API_PROTOCOL`, `API_HOST` and `API_PORT` are unset.
@@ -127,6 +159,7 @@ impl Default for Config {
             deadline: None,
             max_recursion_depth: MAX_RECURSION_DEPTH,
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
+            deterministic: None,
         }
     }
 }
@@ -173,6 +206,9 @@ pub struct Runner {
     seams: Seams,
     /// Shared with the runners of sub-runbooks.
     sandbox: Arc<Sandbox>,
+    /// Deterministic mode's virtual time, shared by every step this runner
+    /// and its sub-runbooks' runners run.
+    virtual_time: Option<Virtual>,
 }
 
 /// The runner's [`Events`] as the sandbox's [`Live`] output.
@@ -211,9 +247,24 @@ impl Runner {
         Runner::with_seams(config, Seams::default())
     }
 
-    pub fn with_seams(config: Config, seams: Seams) -> anyhow::Result<Runner> {
+    /// In deterministic mode the clock and ids are fixed whatever `seams`
+    /// says, and no History is written.
+    pub fn with_seams(mut config: Config, mut seams: Seams) -> anyhow::Result<Runner> {
         let sandbox = Arc::new(Sandbox::new(&config.cache)?);
-        Ok(Runner { config, seams, sandbox })
+        let virtual_time = match config.deterministic {
+            Some(fixed) => {
+                let since_epoch = fixed.clock - OffsetDateTime::UNIX_EPOCH;
+                let start = std::time::Duration::try_from(since_epoch)
+                    .map_err(|_| anyhow::anyhow!("--clock {}: give an instant after 1970", fixed.clock))?;
+                let ids = Arc::new(fixed.ids());
+                seams.clock = ids.clone();
+                seams.ids = ids;
+                config.history = false;
+                Some(Virtual::new(fixed.seed, start))
+            }
+            None => None,
+        };
+        Ok(Runner { config, seams, sandbox, virtual_time })
     }
 
     pub fn config(&self) -> &Config {
@@ -259,6 +310,7 @@ impl Runner {
             secrets: self.config.secrets.clone(),
             validating: false,
             protected: self.config.protected(),
+            sealed_env: self.virtual_time.is_some(),
         };
         // Seed 002's refusal for want of Required Claims is exit code 403.
         let unmet = self.seams.ids.claims().and_then(|claims| claims::missing_claim(&runbook.claims, claims));
@@ -299,6 +351,8 @@ impl Runner {
                                 recursion_stack: breadcrumb.recursion_stack.clone(),
                                 net: self.net_policy(runbook),
                                 stdin: false,
+                                virtual_time: self.virtual_time.clone(),
+                                deadline: self.config.deadline,
                                 cancel: self.seams.cancel.clone(),
                                 calls: Some(self.calls_with_handle(
                                     runbook,
@@ -360,6 +414,9 @@ impl Runner {
     /// The hosts the user allows, and those the runbook asked for (by now
     /// granted, or the run was refused).
     fn net_policy(&self, runbook: &Runbook) -> NetPolicy {
+        if self.virtual_time.is_some() {
+            return NetPolicy::default();
+        }
         let hosts: Vec<&str> = runbook.net.iter().map(|h| h.host.as_str()).collect();
         // Each host was checked when the runbook was parsed.
         self.config.grants.net.merged(&NetPolicy::new(&hosts).unwrap_or_default())
@@ -397,11 +454,9 @@ impl Runner {
         let events = &self.seams.events;
         let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(events)));
         for (step, script) in runbook.steps.iter().zip(&plan.scripts) {
-            let mut limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
-            // A sub-runbook's steps end with the step that called it.
-            if let Some(deadline) = self.config.deadline {
-                limits.timeout = limits.timeout.min(deadline.saturating_duration_since(Instant::now()));
-            }
+            // A sub-runbook's steps also end with the step that called it
+            // (`context.deadline`), which the limits reported do not show.
+            let limits = self.config.overrides.apply(step.limits.apply(self.config.defaults));
             // Interrupted before the step started (or while its approval was
             // asked): it does not run, and neither does any after it.
             let interrupted = |report: &mut RunReport, approval: Option<ApprovalReport>| {
@@ -509,7 +564,8 @@ impl Runner {
         let inputs = inputs.iter().map(|(k, v)| Ok((k.clone(), Value::String(plain(v)?)))).collect::<Result<_, _>>()?;
         let calls = context.calls.as_ref().ok_or((ErrorCode::ConfigInvalid, "no sub-runbooks here".to_string()))?;
         let started = Instant::now();
-        let call = Call { runbook: name.to_string(), env, inputs, deadline: started + limits.timeout };
+        let deadline = self.config.deadline.map_or(started + limits.timeout, |d| d.min(started + limits.timeout));
+        let call = Call { runbook: name.to_string(), env, inputs, deadline };
         let called = calls.call(call).map_err(|f| (f.code, f.message))?;
         // The child ran quietly; its output is this step's, shown as any step's.
         self.seams.events.output(Stream::Stdout, called.stdout.as_bytes());

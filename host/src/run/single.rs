@@ -78,6 +78,8 @@ impl Runner {
             stdin: single.stdin,
             calls: None,
             cancel: self.seams.cancel.clone(),
+            virtual_time: self.virtual_time.clone(),
+            deadline: None,
         };
         let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(&self.seams.events)));
         let outcome = self.sandbox.run(&single.script, &context, single.limits, Some(live));

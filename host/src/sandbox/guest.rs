@@ -1,9 +1,12 @@
 //! The guest components: their committed bytes, the Wizer snapshot that
 //! pre-initialises them, and the on-disk cache of compiled snapshots.
 //!
-//! The committed `.wasm` is deterministic (it is rebuilt and compared in CI);
-//! the snapshot is not, so it is made on first use and cached, keyed by the
-//! guest's hash and the engine's compatibility hash. Concurrent cold starts
+//! The committed `.wasm` is deterministic (it is rebuilt and compared in CI),
+//! and so is the snapshot: its initialiser runs in virtual time from a fixed
+//! seed (what it would have read of the real clock or randomness, hash
+//! seeds among them, would differ on every machine). It is made on first
+//! use and cached, keyed by the guest's hash and the engine's compatibility
+//! hash. Concurrent cold starts
 //! take a lock so that one of them compiles and the others wait.
 
 use std::future::Future;
@@ -123,11 +126,16 @@ fn lock(path: &Path) -> Option<std::fs::File> {
     Some(file)
 }
 
+/// How snapshots are made; a change of recipe is a new cache entry.
+/// 2: pre-initialised in virtual time from a fixed seed.
+const SNAPSHOT_RECIPE: u32 = 2;
+
 fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     let digest = Sha256::digest(wasm);
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
+    SNAPSHOT_RECIPE.hash(&mut hasher);
     let guest: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
     format!("{guest}-{:016x}", hasher.finish())
 }

@@ -11,6 +11,7 @@
 mod bindings;
 mod calls;
 mod cancel;
+mod determinism;
 mod failure;
 mod guest;
 mod host;
@@ -22,13 +23,14 @@ mod step;
 mod ticker;
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 pub use calls::{ApiRequest, ApiResponse, Call, Called, Calls};
 pub use cancel::{Cancel, SIGINT, SIGTERM};
+pub use determinism::Virtual;
 pub use guest::GuestCache;
 pub use mount::{Mount, guest_dir};
 pub use output::{Captured, Live, Stream};
@@ -100,7 +102,11 @@ impl Sandbox {
 
     fn load(&self, guest: &guest::Guest) -> anyhow::Result<wasmtime::component::Component> {
         let store = || {
-            let state = StepState::new(&StepContext::default(), Limits::default(), None, None)?;
+            // Pre-initialised in virtual time from a fixed seed, so that the
+            // snapshot is the same on every machine (no real clock or
+            // randomness in it); each run reseeds what it needs.
+            let context = StepContext { virtual_time: Some(Virtual::new(0, Duration::ZERO)), ..StepContext::default() };
+            let state = StepState::new(&context, Limits::default(), None, None)?;
             let mut store = Store::new(&self.engine, state);
             // No limits while pre-initialising (the epoch may already be
             // advancing: deadlines are relative, so stay clear of overflow).
@@ -143,7 +149,7 @@ impl Sandbox {
         if let Err(e) = store.set_fuel(limits.fuel) {
             return failed_to_start(started, e.into(), say);
         }
-        let deadline = started + limits.timeout;
+        let deadline = context.deadline.map_or(started + limits.timeout, |d| d.min(started + limits.timeout));
         store.data_mut().deadline = deadline;
         store.set_epoch_deadline(1);
         let cancel = context.cancel.clone();
@@ -202,10 +208,12 @@ impl Sandbox {
                         | ErrorCode::Interrupted
                 ) =>
             {
-                Some(Failure::new(
-                    ErrorCode::PermissionDenied,
-                    format!("the step failed after it was refused {host}; allow it with --allow-net {host}"),
-                ))
+                let message = if store.data().virtual_time.is_some() {
+                    format!("network is off in deterministic mode; the step failed after it reached for {host}")
+                } else {
+                    format!("the step failed after it was refused {host}; allow it with --allow-net {host}")
+                };
+                Some(Failure::new(ErrorCode::PermissionDenied, message))
             }
             (error, _) => error,
         };

@@ -2,10 +2,11 @@
 //! returns ([`Outcome`]).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::calls::Calls;
 use super::cancel::Cancel;
+use super::determinism::Virtual;
 use super::mount::Mount;
 use super::output::Captured;
 use crate::error::Failure;
@@ -34,6 +35,12 @@ pub struct StepContext {
     pub cancel: Cancel,
     /// Starts sub-runbooks for the step; none outside a runbook.
     pub calls: Option<Arc<dyn Calls>>,
+    /// Deterministic mode: the run's virtual time and seed, which every
+    /// clock and random source of the guest reads; and no network.
+    pub virtual_time: Option<Virtual>,
+    /// No later than this, whatever the step's timeout: the end of the step
+    /// that called this sub-runbook.
+    pub deadline: Option<Instant>,
 }
 
 /// A step's script.

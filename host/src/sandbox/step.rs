@@ -11,6 +11,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use super::calls::Calls;
 use super::cancel::Cancel;
+use super::determinism::{Virtual, nanos};
 use super::output::{Capture, Echo};
 use super::script::StepContext;
 use super::stdin::StepStdin;
@@ -42,6 +43,9 @@ pub(crate) struct StepState {
     pub(crate) origin: Instant,
     /// `host:port`s the step asked for and was refused.
     pub(crate) denied: Vec<String>,
+    /// Deterministic mode's virtual time, and when the step ends in it.
+    pub(crate) virtual_time: Option<Virtual>,
+    pub(crate) virtual_deadline: u64,
 }
 
 impl StepState {
@@ -55,6 +59,12 @@ impl StepState {
         let stderr = Capture::new(limits.output, err_echo);
         let mut wasi = WasiCtx::builder();
         wasi.stdout(stdout.clone()).stderr(stderr.clone()).envs(&context.env).initial_cwd(WORKDIR);
+        if let Some(time) = &context.virtual_time {
+            wasi.wall_clock(time.wall_clock())
+                .secure_random(time.rng())
+                .insecure_random(time.rng())
+                .insecure_random_seed(time.insecure_seed());
+        }
         if context.stdin {
             wasi.stdin(StepStdin { deadline: Instant::now() + limits.timeout, cancel: context.cancel.clone() });
         }
@@ -83,6 +93,11 @@ impl StepState {
             calls: context.calls.clone(),
             origin: Instant::now(),
             denied: Vec::new(),
+            virtual_deadline: context
+                .virtual_time
+                .as_ref()
+                .map_or(0, |time| time.now().saturating_add(nanos(limits.timeout))),
+            virtual_time: context.virtual_time.clone(),
         })
     }
 }

@@ -15,6 +15,9 @@ use crate::sandbox::calls::{ApiRequest, Calls};
 use crate::sandbox::cancel::Cancel;
 use crate::sandbox::step::StepState;
 
+/// What a step that reaches for the network in deterministic mode is told.
+const NETWORK_OFF: &str = "PermissionDenied: network is off in deterministic mode";
+
 /// Response bodies larger than this are refused.
 pub(crate) const MAX_RESPONSE_BYTES: u64 = 32 << 20;
 const MAX_REDIRECTS: usize = 10;
@@ -225,6 +228,12 @@ impl wit_http::Host for StepState {
             && let Some(r) = bridged(calls.as_ref(), &request, self.deadline)
         {
             return Ok(wit_http::Response { status: r.status, headers: r.headers, body: r.body, url: r.url });
+        }
+        if self.virtual_time.is_some() {
+            // The answer would differ from run to run and machine to machine.
+            let reached = request.url.parse::<Uri>().ok().and_then(|uri| target(&uri).ok());
+            self.denied.push(reached.map_or_else(|| request.url.clone(), |(host, port)| format!("{host}:{port}")));
+            return Err(wit_http::Error::Failed(NETWORK_OFF.into()));
         }
         match send_until_cancelled(&self.net, request, self.deadline, &self.cancel) {
             Ok(r) => Ok(wit_http::Response { status: r.status, headers: r.headers, body: r.body, url: r.url }),
