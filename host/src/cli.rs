@@ -18,6 +18,7 @@ use runbox::plan::sources::Secrets;
 use runbox::plan::{self, Host};
 use runbox::run::approve::{Approver, PreApproved, Unattended};
 use runbox::run::catalog::{self, catalog};
+use runbox::run::junit::junit;
 use runbox::run::past::executions;
 use runbox::run::record::{self, RecordFile};
 use runbox::run::single::Single;
@@ -293,9 +294,7 @@ impl DeterministicArgs {
 fn parse_instant(text: &str) -> Result<time::OffsetDateTime, String> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|e| format!("`{text}` is not an RFC 3339 instant such as 2026-01-01T00:00:00Z: {e}"))
-        .and_then(|t| {
-            (t.year() >= 1970).then_some(t).ok_or_else(|| format!("`{text}`: give an instant after 1970"))
-        })
+        .and_then(|t| (t.year() >= 1970).then_some(t).ok_or_else(|| format!("`{text}`: give an instant after 1970")))
 }
 
 #[derive(ClapArgs)]
@@ -448,6 +447,10 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     }
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     let report = runner.run(&runbook, &inputs);
+    if let Some(file) = &args.junit {
+        let xml = junit(&runbook, &report)?;
+        std::fs::write(file, xml).with_context(|| format!("--junit {}: cannot write the report", file.display()))?;
+    }
     if args.json {
         say!("{}", serde_json::to_string_pretty(&report)?);
     } else if let Some(error) = &report.error {

@@ -29,6 +29,8 @@ mod yaml_runbooks;
 mod malformed;
 // Sub-runbooks: runbook.call and the runbook builtin, recursion, grants, deadlines.
 mod sub_runbooks;
+// Deterministic mode: the same bytes and fuel anywhere, golden files, JUnit.
+mod deterministic;
 // Ctrl-C and SIGTERM: the step stops, the run is recorded, the scratch goes.
 mod interrupt;
 // History entries and the JSON record, including concurrent runs.

@@ -23,8 +23,18 @@ use crate::model::{
 /// ones (`- - - - x`), whose tree would then overflow the stack when freed.
 pub(crate) const MAX_DEPTH: usize = 200;
 
-const TOP_KEYS: &[&str] =
-    &["id", "name", "description", "inputs", "permissions", "required_claims", "steps", "version", "tags", "deterministic"];
+const TOP_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "inputs",
+    "permissions",
+    "required_claims",
+    "steps",
+    "version",
+    "tags",
+    "deterministic",
+];
 const STEP_KEYS: &[&str] = &["name", "type", "with", "on_error", "approval_required", "approvers", "description"];
 const WITH_KEYS: &[&str] = &[
     "inline_script",

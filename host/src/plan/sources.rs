@@ -36,6 +36,7 @@ pub struct SourceReport {
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RegistryReport {
     pub id: String,
+    /// The registry file, relative to the runbook's folder.
     pub file: String,
     pub description: String,
     pub approved_by: Option<String>,
@@ -228,7 +229,7 @@ struct Entry {
 /// The registry entry `id`, its script, and a check of its sha256 pin.
 fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, String> {
     let folder = runbook.folder().canonicalize().map_err(|e| format!("cannot read the runbook's folder: {e}"))?;
-    let Some(file) = folder.ancestors().map(|d| d.join(REGISTRY)).find(|f| f.is_file()) else {
+    let Some((up, file)) = folder.ancestors().map(|d| d.join(REGISTRY)).enumerate().find(|(_, f)| f.is_file()) else {
         return Err(format!("script_id `{id}`: no {REGISTRY} in {} or any folder above it", folder.display()));
     };
     let registry_dir = file.parent().unwrap_or(Path::new("/"));
@@ -271,7 +272,9 @@ fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, 
     audit.sha256 = actual;
     audit.registry = Some(RegistryReport {
         id: id.to_string(),
-        file: file.display().to_string(),
+        // Where it is from the runbook, not on this host: the same on every
+        // machine (and no host layout in an API answer).
+        file: format!("{}{REGISTRY}", "../".repeat(up)),
         description: entry.description.clone(),
         approved_by: entry.approved_by.clone(),
         approved_at: entry.approved_at.clone(),

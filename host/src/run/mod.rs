@@ -15,6 +15,7 @@ pub mod clock;
 pub mod events;
 pub mod execute;
 pub mod history;
+pub mod junit;
 pub mod mask;
 pub mod past;
 pub mod record;
@@ -340,7 +341,11 @@ impl Runner {
                     match Workspace::prepare(&plan.paths) {
                         Ok(workspace) => {
                             report.inputs = plan.inputs.clone();
-                            let handle = self.seams.ids.api_handle();
+                            // Scripts read it: in deterministic mode it is drawn from the seed.
+                            let handle = match &self.virtual_time {
+                                Some(time) => time.handle(),
+                                None => self.seams.ids.api_handle(),
+                            };
                             let env = self.with_system_variables(&plan.env, &breadcrumb, &handle);
                             let context = StepContext {
                                 variables: variables(&plan.inputs, &env),

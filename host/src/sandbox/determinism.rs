@@ -70,6 +70,13 @@ impl Virtual {
         StdRng::from_seed(seed)
     }
 
+    /// A run's `RUNBOOK_API_TOKEN` handle: its own, drawn like a generator.
+    pub fn handle(&self) -> String {
+        use rand::Rng;
+        let mut rng = self.rng();
+        format!("runbox-handle-{:016x}{:016x}", rng.next_u64(), rng.next_u64())
+    }
+
     /// A seed for `wasi:random/insecure-seed`.
     pub(crate) fn insecure_seed(&self) -> u128 {
         u128::from(self.seed) << 64 | u128::from(self.streams.fetch_add(1, Ordering::SeqCst))
