@@ -24,7 +24,7 @@ use runbox::run::record::{self, RecordFile};
 use runbox::run::single::Single;
 use runbox::run::{CHAIN_VARIABLES, Deterministic, MAX_RECURSION_DEPTH, history, past};
 use runbox::text::{visible, visible_lines};
-use runbox::{Cancel, Config, Inputs, Language, Runner, Script, Seams, parse};
+use runbox::{Cancel, Config, GuestCache, Inputs, Language, Runner, Script, Seams, parse};
 use serde_json::Value;
 
 use crate::terminal::{Prompt, Terminal, cancel_on_signals};
@@ -50,6 +50,11 @@ pub(crate) struct Args {
     /// [default: $RUNBOX_LOG, else ~/.local/state/runbox/executions.jsonl]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,
+    /// Compile the guests afresh instead of keeping them in the cache
+    /// [default cache: $RUNBOX_CACHE_DIR, $XDG_CACHE_HOME/runbox, ~/.cache/runbox,
+    /// else runbox-UID/cache in the temporary directory]
+    #[arg(long, global = true)]
+    pub(crate) no_cache: bool,
 }
 
 #[derive(Subcommand)]
@@ -354,7 +359,10 @@ pub(crate) fn init_logging(log: Option<&Path>) {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
-    let config = Config { log: args.log.clone().or_else(record::default_log_path), ..Config::default() };
+    let mut config = Config { log: args.log.clone().or_else(record::default_log_path), ..Config::default() };
+    if args.no_cache {
+        config.cache = GuestCache::disabled();
+    }
     match args.command {
         Command::Run(run) => run_runbook(run, config),
         Command::Validate { runbooks, env, inputs, secrets_dir } => {

@@ -8,14 +8,42 @@ use std::path::{Path, PathBuf};
 
 /// `$RUNBOX_STATE_DIR`, else `$XDG_STATE_HOME/runbox`, else
 /// `~/.local/state/runbox`: where the log and the consent store live.
+/// With none of them set (systemd units, `env -i`, some CI containers),
+/// `runbox-UID/state` under the system's temporary directory.
 pub fn state_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("RUNBOX_STATE_DIR").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }
-    let state = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()).map(PathBuf::from).or_else(|| {
-        std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/state"))
-    })?;
-    Some(state.join("runbox"))
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".local/state")));
+    match state {
+        Some(state) => Some(state.join("runbox")),
+        None => private_fallback("state"),
+    }
+}
+
+/// `runbox-UID/what` under the system's temporary directory, for a user
+/// with no home: its parent created `0700`, and refused (None, said on
+/// stderr) if someone else made it or others can write it, since runbox
+/// would otherwise keep its state where another user can tamper with it.
+pub fn private_fallback(what: &str) -> Option<PathBuf> {
+    let base = std::env::temp_dir().join(format!("runbox-{}", rustix::process::geteuid().as_raw()));
+    if let Err(e) = create_private_dir(&base) {
+        eprintln!("runbox: cannot create {}: {e}", base.display());
+        return None;
+    }
+    match check_private(&base) {
+        Ok(()) => Some(base.join(what)),
+        Err(why) => {
+            eprintln!(
+                "runbox: not using {}: {why} (set HOME, or RUNBOX_STATE_DIR and RUNBOX_CACHE_DIR)",
+                base.display()
+            );
+            None
+        }
+    }
 }
 
 /// One piece of runbox's state, by what it is.

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use runbox::error::Failure;
-use runbox::model::{Runbook, Step};
+use runbox::model::{Language, Runbook, Step};
 use runbox::plan::consent::Ask;
 use runbox::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
 use runbox::run::events::Events;
@@ -56,6 +56,16 @@ impl Events for Terminal {
     fn step_refused(&self, step: &Step, failure: &Failure) {
         if self.live {
             eprintln!("runbox: step `{}`: {}", visible(&step.name), visible_lines(&failure.to_string()));
+        }
+    }
+
+    fn preparing(&self, language: Language) {
+        if self.progress {
+            let what = match language {
+                Language::Shell => "shell",
+                Language::JavaScript => "JavaScript",
+            };
+            eprintln!("runbox: preparing the {what} sandbox (seconds, on a first run only)…");
         }
     }
 

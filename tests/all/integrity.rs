@@ -176,3 +176,52 @@ fn a_symlinked_cache_is_trusted_only_where_it_leads_is_private() {
     let run = s.runbox().env("RUNBOX_CACHE_DIR", &link2.to_string_lossy()).args(["js", "-e", "console.log(1)"]).run();
     run.code(2).stderr_has("which others can write (mode 777), so they could replace it");
 }
+
+/// With no HOME, XDG or RUNBOX_ variable (systemd units, `env -i`), the
+/// cache, the log and the consent store live in a private `runbox-UID`
+/// under the temporary directory: the second run compiles nothing. One that
+/// others can write is refused, and runbox says so.
+#[test]
+fn without_a_home_the_cache_and_state_go_to_a_private_temporary_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    s.write("Hi.md", &runbook("Hi", "", &[], &[], "```js\nconsole.log('hi')\n```"));
+    let tmp = tempfile::tempdir().unwrap();
+    let homeless = |s: &Scratch| {
+        let mut runbox = s.runbox();
+        runbox.cmd.env_clear().env("PATH", "/usr/bin:/bin").env("TMPDIR", tmp.path());
+        runbox
+    };
+    let run = homeless(&s).args(["run", "--no-history", "Hi.md"]).run();
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "hi\n", ""));
+    let base = tmp.path().join(format!("runbox-{}", rustix::process::geteuid().as_raw()));
+    assert_eq!(std::fs::metadata(&base).unwrap().permissions().mode() & 0o777, 0o700);
+    let cached: Vec<String> = std::fs::read_dir(base.join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".cwasm"))
+        .collect();
+    assert!(cached.len() == 1 && cached[0].starts_with("js-"), "{cached:?}");
+    let log = std::fs::read_to_string(base.join("state/executions.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 1);
+    // Others can write it: not used, and said.
+    std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = homeless(&s).args(["run", "--no-history", "Hi.md"]).run();
+    assert_eq!(run.stdout, "hi\n");
+    assert!(run.stderr.contains(&format!("runbox: not using {}:", base.display())), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(base.join("state/executions.jsonl")).unwrap(), log, "nothing written there");
+}
+
+/// On a terminal, a first run says why it waits; a run with the guest
+/// cached does not.
+#[test]
+fn a_first_run_says_it_is_preparing_the_sandbox() {
+    let s = Scratch::new();
+    let cache = s.state.path().join("fresh-cache");
+    let cache = cache.to_string_lossy();
+    let first = s.runbox().env("RUNBOX_CACHE_DIR", &cache).args(["js", "-e", "console.log(1)"]).on_terminal("");
+    let lines: Vec<&str> = first.stdout.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert_eq!(lines, ["runbox: preparing the JavaScript sandbox (seconds, on a first run only)…", "1"]);
+    let second = s.runbox().env("RUNBOX_CACHE_DIR", &cache).args(["js", "-e", "console.log(2)"]).on_terminal("");
+    assert_eq!(second.stdout.trim_end(), "2");
+}

@@ -394,3 +394,18 @@ fn progress_lines_go_to_a_terminal_only() {
     );
     assert!(lines.contains(&"one") && lines.contains(&"two"), "{}", shown.stdout);
 }
+
+/// Flow-style steps with quoted scripts are not nesting: 300 of them once
+/// counted as 300 levels deep and were refused.
+#[test]
+fn many_flow_style_steps_with_quoted_scripts_run() {
+    let s = Scratch::new();
+    let steps: String = (0..300)
+        .map(|i| format!("  - {{ name: s{i}, type: js, with: {{ inline_script: \"return '{{[' + {i}\" }} }}\n"))
+        .collect();
+    s.write("many.yaml", &format!("name: many\nsteps:\n{steps}"));
+    let run = s.runbox().args(["run", "--json", "many.yaml"]).run();
+    let json = run.success().json();
+    assert_eq!(json["steps"].as_array().unwrap().len(), 300);
+    assert_eq!(json["steps"][299]["result"], "{[299");
+}

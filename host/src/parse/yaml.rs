@@ -147,16 +147,25 @@ pub(crate) fn too_deep(text: &str) -> Option<usize> {
     for (n, line) in text.lines().enumerate() {
         let indent = line.len() - line.trim_start_matches([' ', '-']).len();
         let mut deepest = flow;
+        // Brackets inside a quoted scalar are text; a quote closes on its line.
+        let mut quote: Option<char> = None;
+        let mut escaped = false;
+        let mut after_space = true;
         for c in line.chars() {
-            match c {
-                '[' | '{' => {
+            match (quote, c) {
+                (Some('"'), '\\') if !escaped => escaped = true,
+                (Some(q), c) if c == q && !escaped => quote = None,
+                (Some(_), _) => escaped = false,
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '#') if after_space => break,
+                (None, '[' | '{') => {
                     flow += 1;
                     deepest = deepest.max(flow);
                 }
-                ']' | '}' => flow = flow.saturating_sub(1),
-                '#' | '"' | '\'' => break,
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
                 _ => {}
             }
+            after_space = c == ' ' || c == '\t';
         }
         if indent / 2 + deepest > MAX_DEPTH {
             return Some(n + 1);
@@ -671,6 +680,15 @@ fn limits(with: &MarkedMappingNode, name: &str, p: &mut Problems) -> LimitOverri
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn quoted_brackets_and_closed_flows_do_not_count_as_depth() {
+        let steps: String = (0..400).map(|i| format!("  - {{ name: s{i}, run: \"return '{{' + {i}\" }}\n")).collect();
+        assert_eq!(super::too_deep(&format!("steps:\n{steps}")), None);
+        let open: String = "[".repeat(201);
+        assert_eq!(super::too_deep(&format!("a: 1\nb: {open}")), Some(2));
+        assert_eq!(super::too_deep("a: \"[[[[\" # [[[["), None);
+    }
+
     use serde_json::json;
 
     use super::*;

@@ -4,7 +4,7 @@
 //! server will stream them. The runner itself never prints.
 
 use crate::error::Failure;
-use crate::model::Step;
+use crate::model::{Language, Step};
 use crate::sandbox::Stream;
 
 use super::report::StepReport;
@@ -26,6 +26,10 @@ pub trait Events: Send + Sync {
 
     /// Something the person running should know that is not a step's output.
     fn notice(&self, _text: &str) {}
+
+    /// The sandbox for `language` is being made, which takes seconds the
+    /// first time on a machine (or with `--no-cache`).
+    fn preparing(&self, _language: Language) {}
 }
 
 /// Watches nothing.

@@ -500,6 +500,9 @@ impl Runner {
                             self.call_child(runbook, step, name, inputs, &scope, &context, limits)
                         }
                         _ => self.prepare(runbook, step, script, &scope, &context).map(|(prepared, step_context)| {
+                            if self.sandbox.cold(step.language) {
+                                events.preparing(step.language);
+                            }
                             self.sandbox.run(&prepared, &step_context, limits, Some(Arc::clone(&live)))
                         }),
                     };

@@ -82,6 +82,9 @@ impl Runner {
             deadline: None,
         };
         let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(&self.seams.events)));
+        if self.sandbox.cold(single.script.language) {
+            self.seams.events.preparing(single.script.language);
+        }
         let outcome = self.sandbox.run(&single.script, &context, single.limits, Some(live));
         Ok(SingleReport {
             exit_code: outcome.exit_code,

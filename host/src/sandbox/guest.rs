@@ -45,12 +45,15 @@ pub struct GuestCache {
 }
 
 impl GuestCache {
-    /// `$RUNBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/runbox`, else `~/.cache/runbox`.
+    /// `$RUNBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/runbox`, else
+    /// `~/.cache/runbox`, else `runbox-UID/cache` under the system's
+    /// temporary directory: never no cache unless asked (`--no-cache`).
     pub fn default_location() -> GuestCache {
-        let dir = std::env::var_os("RUNBOX_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("runbox")))
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("runbox")));
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let dir = var("RUNBOX_CACHE_DIR")
+            .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("runbox")))
+            .or_else(|| var("HOME").map(|h| h.join(".cache").join("runbox")))
+            .or_else(|| state::private_fallback("cache"));
         GuestCache { dir }
     }
 
@@ -66,6 +69,13 @@ impl GuestCache {
     /// The cache's directory, if there is one.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
+    }
+
+    /// Whether the compiled `guest` is in the cache, ready to load.
+    pub(crate) fn holds(&self, engine: &Engine, guest: &Guest) -> bool {
+        self.dir
+            .as_ref()
+            .is_some_and(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest.wasm))).is_file())
     }
 
     /// The pre-initialised, compiled `guest`, from the cache when present.

@@ -84,6 +84,16 @@ impl Sandbox {
         }
     }
 
+    /// Whether the guest for `language` must still be made (snapshot and
+    /// compile: seconds) before a step can run: not loaded, not cached.
+    pub fn cold(&self, language: Language) -> bool {
+        let (loaded, guest) = match language {
+            Language::JavaScript => (self.js.get().is_some(), &guest::JS),
+            Language::Shell => (self.sh.get().is_some(), &guest::SH),
+        };
+        !loaded && !self.cache.holds(&self.engine, guest)
+    }
+
     fn js(&self) -> anyhow::Result<&JsPre<StepState>> {
         let pre = self.js.get_or_init(|| {
             let component = self.load(&guest::JS).map_err(|e| format!("{e:#}"))?;
