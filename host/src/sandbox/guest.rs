@@ -79,12 +79,12 @@ impl GuestCache {
     }
 
     /// The pre-initialised, compiled `guest`, from the cache when present.
+    /// `init` gives the store and linker the guest's initialiser runs in.
     pub(crate) fn load<T: Send + 'static>(
         &self,
         engine: &Engine,
         guest: &Guest,
-        store: impl FnOnce() -> anyhow::Result<Store<T>>,
-        linker: &Linker<T>,
+        init: impl FnOnce() -> anyhow::Result<(Store<T>, Linker<T>)>,
     ) -> anyhow::Result<Component> {
         // Compiled guests are native code that the next runbox process runs:
         // the cache is private to this user, and one that others could write
@@ -114,7 +114,8 @@ impl GuestCache {
             return Ok(component);
         }
         let component = if guest.snapshot {
-            Component::new(engine, &snapshot(engine, linker, guest.wasm, store()?)?)?
+            let (store, linker) = init()?;
+            Component::new(engine, &snapshot(&linker, guest.wasm, store)?)?
         } else {
             Component::new(engine, guest.wasm)?
         };
@@ -172,7 +173,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Runs the guest's `wizer-initialize` and returns the component with the
 /// resulting state baked in.
 fn snapshot<T: Send + 'static>(
-    engine: &Engine,
     linker: &Linker<T>,
     wasm: &[u8],
     mut store: Store<T>,
@@ -182,7 +182,7 @@ fn snapshot<T: Send + 'static>(
     // function outlives it); the guest's initialiser is idempotent anyway.
     wizer.keep_init_func(true);
     let (context, instrumented) = wizer.instrument_component(wasm)?;
-    let component = Component::new(engine, &instrumented)?;
+    let component = Component::new(store.engine(), &instrumented)?;
     let instance = linker.instantiate(&mut store, &component)?;
     let init = instance.get_typed_func::<(), ()>(&mut store, wizer.get_init_func())?;
     init.call(&mut store, ())?;

@@ -111,20 +111,24 @@ impl Sandbox {
     }
 
     fn load(&self, guest: &guest::Guest) -> anyhow::Result<wasmtime::component::Component> {
-        let store = || {
+        let init = || {
+            // The initialiser is runbox's own code and runs once: Winch, the
+            // baseline compiler, compiles it in a fraction of Cranelift's
+            // time; no fuel or epochs to honour.
+            let mut config = Config::new();
+            config.strategy(wasmtime::Strategy::Winch).wasm_component_model(true);
+            config.max_wasm_stack(4 << 20).async_stack_size(5 << 20);
+            let engine = Engine::new(&config)?;
+            let mut linker = Linker::<StepState>::new(&engine);
+            host::add_to_linker(&mut linker)?;
             // Pre-initialised in virtual time from a fixed seed, so that the
             // snapshot is the same on every machine (no real clock or
             // randomness in it); each run reseeds what it needs.
             let context = StepContext { virtual_time: Some(Virtual::new(0, Duration::ZERO)), ..StepContext::default() };
             let state = StepState::new(&context, Limits::default(), None, None)?;
-            let mut store = Store::new(&self.engine, state);
-            // No limits while pre-initialising (the epoch may already be
-            // advancing: deadlines are relative, so stay clear of overflow).
-            store.set_fuel(u64::MAX)?;
-            store.set_epoch_deadline(u64::MAX / 2);
-            Ok(store)
+            Ok((Store::new(&engine, state), linker))
         };
-        self.cache.load(&self.engine, guest, store, &self.linker)
+        self.cache.load(&self.engine, guest, init)
     }
 
     pub fn engine(&self) -> &Engine {
