@@ -14,6 +14,8 @@ const SHELL_RUNS: usize = 1000;
 const LOOP: &str = "i=0; while [ $i -lt 100000 ]; do i=$((i + 1)); done; echo $i";
 const PROCESS_RUNS: usize = 40;
 const DEADLINE_RUNS: usize = 20;
+const COLD_RUNS: usize = 3;
+const MANY_STEPS: [usize; 2] = [1000, 4000];
 
 /// Where `bench/api-load`'s section of BENCHMARKS.md begins.
 const API_LOAD_MARKER: &str = "<!-- bench/api-load writes below this line -->";
@@ -108,6 +110,55 @@ fn main() -> anyhow::Result<()> {
         c
     });
 
+    // A first run on a machine: an empty cache each time, whole process.
+    let scratch = tempfile::tempdir()?;
+    let cold = |args: &[&str]| -> anyhow::Result<Duration> {
+        let mut times = Vec::with_capacity(COLD_RUNS);
+        for _ in 0..COLD_RUNS {
+            let empty = tempfile::tempdir()?;
+            let t = Instant::now();
+            let out = Command::new(runbox_bin)
+                .args(args)
+                .current_dir(scratch.path())
+                .env("RUNBOX_CACHE_DIR", empty.path())
+                .env("RUNBOX_LOG", "/dev/null")
+                .output()?;
+            anyhow::ensure!(out.status.success(), "runbox {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            times.push(t.elapsed());
+        }
+        Ok(percentiles(&mut times).0)
+    };
+    let cold_sh = cold(&["sh", "-c", "true"])?;
+    let cold_js = cold(&["js", "-e", "1"])?;
+    let warm = |args: &'static [&'static str]| {
+        time_process(PROCESS_RUNS, || {
+            let mut c = Command::new(runbox_bin);
+            c.args(args).current_dir(scratch.path()).env("RUNBOX_CACHE_DIR", &cache_dir).env("RUNBOX_LOG", "/dev/null");
+            c
+        })
+        .map_or("failed".to_string(), |(p50, _)| format!("{:.2} ms", p50.as_secs_f64() * 1e3))
+    };
+    let (warm_sh, warm_js) = (warm(&["sh", "-c", "true"]), warm(&["js", "-e", "1"]));
+    // A YAML runbook of N trivial JS steps, whole run: linear in N.
+    let mut many = Vec::new();
+    for n in MANY_STEPS {
+        let steps: String = (0..n)
+            .map(|i| format!("  - {{ name: s{i}, type: js, with: {{ inline_script: 'return {i}' }} }}\n"))
+            .collect();
+        let file = scratch.path().join(format!("many-{n}.yaml"));
+        std::fs::write(&file, format!("name: many\nsteps:\n{steps}"))?;
+        let t = Instant::now();
+        let out = Command::new(runbox_bin)
+            .args(["run", "--no-history"])
+            .arg(&file)
+            .current_dir(scratch.path())
+            .env("RUNBOX_CACHE_DIR", &cache_dir)
+            .env("RUNBOX_LOG", "/dev/null")
+            .output()?;
+        anyhow::ensure!(out.status.success(), "{n} steps: {}", String::from_utf8_lossy(&out.stderr));
+        many.push((n, t.elapsed()));
+    }
+
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
     let micros = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
     let opt = |d: Option<Duration>, f: &dyn Fn(Duration) -> String| d.map_or("node not found".to_string(), f);
@@ -182,6 +233,15 @@ fn main() -> anyhow::Result<()> {
          | ratio (p50) | {} | |\n\n\
          Target: ≤ 10 ms with a warm cache. In-process, starting a sandbox took {} the first time in this run\n\
          (snapshot and compilation when the cache is cold) and {} from the warm cache.\n\n\
+         A YAML runbook of N trivial JS steps (`return i`), whole process: {} steps {}, {} steps {} ({:.2}× the\n\
+         time for {:.0}× the steps; linear is the goal).\n\n\
+         ## First run on a machine\n\n\
+         Whole process with an empty compiled-guest cache (median of {COLD_RUNS}): the guest's initialiser\n\
+         compiled by Winch and run once, the snapshot compiled by Cranelift and cached.\n\n\
+         | | empty cache | warm cache |\n|---|---|---|\n\
+         | `runbox sh -c true` | {} | {warm_sh} |\n\
+         | `runbox js -e 1` | {} | {warm_js} |\n\n\
+         Before Winch compiled the initialiser (2026-11-24, same machine): 10.71 s and 1.71 s.\n\n\
          ## Reproduce\n\n\
          ```sh\njust bench        # or: cargo bench --bench overhead\n```\n\n\
          Node must be on `PATH` for its rows. The bench rewrites this file above the API section;\n\
@@ -216,6 +276,14 @@ fn main() -> anyhow::Result<()> {
         ratio(e2e_runbox.0, e2e_node.map(|n| n.0)),
         ms(first_start),
         ms(warm_start),
+        many[0].0,
+        ms(many[0].1),
+        many[1].0,
+        ms(many[1].1),
+        many[1].1.as_secs_f64() / many[0].1.as_secs_f64(),
+        many[1].0 as f64 / many[0].0 as f64,
+        ms(cold_sh),
+        ms(cold_js),
         date = today(),
     );
     // What bench/api-load wrote below its marker stays.

@@ -228,9 +228,13 @@ struct GrantArgs {
     /// Let steps' curl and fetch reach HOST or HOST:PORT (repeatable)
     #[arg(long = "allow-net", value_name = "HOST[:PORT]")]
     allow_net: Vec<String>,
-    /// Grant whatever the runbook declares
+    /// Grant whatever the runbook declares, but native steps
     #[arg(long = "allow-all")]
     allow_all: bool,
+    /// Let native steps (bash, zsh, powershell outside the sandbox) run,
+    /// confined by the kernel; `=unconfined` also where it cannot confine them
+    #[arg(long = "allow-native", value_name = "unconfined", num_args = 0..=1, require_equals = true, default_missing_value = "confined", value_parser = ["confined", "unconfined"])]
+    allow_native: Option<String>,
 }
 
 impl GrantArgs {
@@ -240,6 +244,8 @@ impl GrantArgs {
             write: self.allow_write.clone(),
             net: NetPolicy::new(&self.allow_net).map_err(anyhow::Error::msg)?,
             all: self.allow_all,
+            native: self.allow_native.is_some(),
+            unconfined: self.allow_native.as_deref() == Some("unconfined"),
         })
     }
 }

@@ -29,6 +29,7 @@ pub mod api;
 pub mod error;
 pub mod handle;
 pub mod model;
+pub mod native;
 pub mod parse;
 pub mod plan;
 pub mod run;

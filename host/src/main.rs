@@ -8,6 +8,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The native tier's helper, before anything else (no logging, no state):
+    // `runbox __native SPEC` confines itself and execs the interpreter.
+    let mut argv = std::env::args();
+    if argv.nth(1).as_deref() == Some("__native") {
+        return ExitCode::from(native_helper(argv.next()));
+    }
     let args = cli::Args::parse();
     cli::init_logging(args.log.as_deref());
     match cli::run(args) {
@@ -26,4 +32,17 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs as the native tier's helper; returns only when it cannot confine
+/// the step or start its interpreter.
+fn native_helper(spec: Option<String>) -> u8 {
+    use runbox::native::confine::{self, CANNOT_CONFINE, CANNOT_CONFINE_PREFIX};
+    let why = match spec.as_deref().map(serde_json::from_str::<confine::Spec>) {
+        Some(Ok(spec)) => confine::exec(&spec),
+        Some(Err(e)) => format!("the helper's instructions do not parse: {e}"),
+        None => "the helper was given no instructions".to_string(),
+    };
+    eprintln!("{CANNOT_CONFINE_PREFIX} {why}");
+    CANNOT_CONFINE as u8
 }

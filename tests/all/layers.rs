@@ -18,8 +18,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("template", &["error", "text", "model"]),
     ("plan", &["error", "text", "handle", "state", "model", "parse", "template"]),
     ("sandbox", &["error", "text", "handle", "state", "model"]),
-    ("run", &["error", "text", "handle", "state", "model", "parse", "template", "plan", "sandbox"]),
-    ("api", &["error", "text", "handle", "state", "model", "parse", "template", "plan", "sandbox", "run"]),
+    ("native", &["error", "text", "handle", "state", "model", "sandbox"]),
+    ("run", &["error", "text", "handle", "state", "model", "parse", "template", "plan", "sandbox", "native"]),
+    ("api", &["error", "text", "handle", "state", "model", "parse", "template", "plan", "sandbox", "native", "run"]),
 ];
 
 fn src() -> PathBuf {

@@ -31,6 +31,8 @@ mod malformed;
 mod sub_runbooks;
 // Deterministic mode: the same bytes and fuel anywhere, golden files, JUnit.
 mod deterministic;
+// The native tier: real interpreters, only when allowed, confined by the kernel.
+mod native;
 // Ctrl-C and SIGTERM: the step stops, the run is recorded, the scratch goes.
 mod interrupt;
 // History entries and the JSON record, including concurrent runs.

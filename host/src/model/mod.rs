@@ -116,13 +116,65 @@ pub struct Step {
     pub on_error: OnError,
     /// Set when the step may run only once someone approves it.
     pub approval: Option<Approval>,
+    /// The native tier: a real interpreter, outside the wasm sandbox (only
+    /// with `--allow-native`).
+    pub native: Option<Native>,
+}
+
+/// An interpreter of the native tier (SPEC §2), run as a real process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Native {
+    Bash,
+    Zsh,
+    PowerShell,
+}
+
+impl Native {
+    /// The program run: `bash`, `zsh`, `pwsh`.
+    pub fn program(self) -> &'static str {
+        match self {
+            Native::Bash => "bash",
+            Native::Zsh => "zsh",
+            Native::PowerShell => "pwsh",
+        }
+    }
+
+    /// The script file's extension, which PowerShell insists on.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Native::Bash => "sh",
+            Native::Zsh => "zsh",
+            Native::PowerShell => "ps1",
+        }
+    }
+
+    /// How to get the program when it is missing.
+    pub fn install_hint(self) -> &'static str {
+        match self {
+            Native::Bash => "install bash",
+            Native::Zsh => "install zsh",
+            Native::PowerShell => "install PowerShell 7+",
+        }
+    }
+
+    /// The interpreter a code-block tag or step type names natively.
+    pub fn from_tag(tag: &str) -> Option<Native> {
+        match tag {
+            "bash" | "sh" | "shell" => Some(Native::Bash),
+            "zsh" => Some(Native::Zsh),
+            "powershell" | "pwsh" => Some(Native::PowerShell),
+            _ => None,
+        }
+    }
 }
 
 impl Step {
-    /// What the step runs, as reports name it: `sh`, `js` or `runbook`.
+    /// What the step runs, as reports name it: `sh`, `js`, `runbook`, or a
+    /// native interpreter (`bash`, `zsh`, `pwsh`).
     pub fn kind(&self) -> &'static str {
-        match self.source {
-            Source::Runbook { .. } => "runbook",
+        match (&self.source, self.native) {
+            (Source::Runbook { .. }, _) => "runbook",
+            (_, Some(native)) => native.program(),
             _ => self.language.as_str(),
         }
     }
@@ -140,6 +192,7 @@ impl Step {
             cwd: None,
             on_error: OnError::Fail,
             approval: None,
+            native: None,
         }
     }
 }

@@ -54,6 +54,15 @@ impl NetPolicy {
             .collect()
     }
 
+    /// The TCP ports the policy opens, for a kernel that filters by port
+    /// alone (Landlock): a host without a port opens 80 and 443.
+    pub fn tcp_ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self.allowed.iter().flat_map(|(_, p)| p.map_or(vec![80, 443], |p| vec![p])).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+
     /// Whether a request to `host:port` is allowed.
     pub fn allows(&self, host: &str, port: u16) -> bool {
         self.allowed.iter().any(|(h, p)| h == host && p.is_none_or(|p| p == port))

@@ -11,7 +11,9 @@ use yaml_serde::Value as Yaml;
 
 use crate::error::{Invalid, Problem};
 use crate::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
-use crate::model::{ClaimRequirement, EnvRequirement, Format, Language, PathRequirement, Runbook, Step, is_env_name};
+use crate::model::{
+    ClaimRequirement, EnvRequirement, Format, Language, Native, PathRequirement, Runbook, Step, is_env_name,
+};
 
 const ENVIRONMENT: &str = "Environment Requirements";
 const FILE_SYSTEM: &str = "File System Requirements";
@@ -343,17 +345,31 @@ fn steps(section: &Section, runbook: &str, problems: &mut Vec<Problem>) -> Vec<S
     let mut steps = Vec::new();
     for block in &section.blocks {
         let (tag, attributes) = split_info(&block.info);
-        let Some(language) = Language::from_tag(&tag) else {
+        // PowerShell exists only natively; bash and zsh when marked {native}.
+        let powershell = matches!(tag.as_str(), "powershell" | "pwsh");
+        let native = powershell || attributes.iter().any(|a| a == "native");
+        let Some(language) = Language::from_tag(&tag).or(powershell.then_some(Language::Shell)) else {
             let shown = if tag.is_empty() { "(none)".to_string() } else { format!("`{tag}`") };
             problems.push(Problem::new(
                 block.fence_line,
-                format!("code block language {shown} is not runnable: use sh, bash, zsh, js or javascript"),
+                format!("code block language {shown} is not runnable: use sh, bash, zsh, js, javascript or powershell"),
             ));
             continue;
         };
+        let native = match (native, Native::from_tag(&tag)) {
+            (false, _) => None,
+            (true, Some(native)) => Some(native),
+            (true, None) => {
+                problems.push(Problem::new(
+                    block.fence_line,
+                    format!("`{tag}` has no native tier: {{native}} is for bash, zsh and powershell"),
+                ));
+                None
+            }
+        };
         let mut name = format!("step-{}", steps.len() + 1);
         let mut limits = LimitOverrides::default();
-        for attribute in attributes {
+        for attribute in attributes.iter().filter(|a| *a != "native") {
             let Some((key, value)) = attribute.split_once('=') else {
                 problems
                     .push(Problem::new(block.fence_line, format!("step attribute `{attribute}` must be key=value")));
@@ -381,7 +397,9 @@ fn steps(section: &Section, runbook: &str, problems: &mut Vec<Problem>) -> Vec<S
         if block.content.trim().is_empty() {
             problems.push(Problem::new(block.fence_line, format!("step `{name}` has no code")));
         }
-        steps.push(Step::inline(name, language, block.content.clone(), block.line, limits));
+        let mut step = Step::inline(name, language, block.content.clone(), block.line, limits);
+        step.native = native;
+        steps.push(step);
     }
     if section.blocks.is_empty() {
         problems.push(Problem::new(section.line, format!("`# Script` of {runbook} has no code block to run")));

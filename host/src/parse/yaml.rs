@@ -14,8 +14,8 @@ use crate::error::{Invalid, Problem};
 use crate::model::inputs::{InputSpec, InputType};
 use crate::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use crate::model::{
-    Approval, ClaimRequirement, EnvRequirement, Format, HostRequirement, Language, OnError, PathRequirement, Runbook,
-    SYSTEM_VARIABLES, SecretRef, Source, Step, is_env_name, is_secret_name,
+    Approval, ClaimRequirement, EnvRequirement, Format, HostRequirement, Language, Native, OnError, PathRequirement,
+    Runbook, SYSTEM_VARIABLES, SecretRef, Source, Step, is_env_name, is_secret_name,
 };
 
 /// How deeply a runbook's YAML may nest; real ones stay under ten. The
@@ -35,7 +35,8 @@ const TOP_KEYS: &[&str] = &[
     "tags",
     "deterministic",
 ];
-const STEP_KEYS: &[&str] = &["name", "type", "with", "on_error", "approval_required", "approvers", "description"];
+const STEP_KEYS: &[&str] =
+    &["name", "type", "with", "on_error", "approval_required", "approvers", "description", "native"];
 const WITH_KEYS: &[&str] = &[
     "inline_script",
     "script_file",
@@ -422,8 +423,9 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
     if earlier.iter().any(|s| s.name == name) {
         p.push(at, format!("two steps are named `{name}`"));
     }
-    let language = match p.string(map, "type").as_deref() {
-        Some("sh" | "bash" | "zsh" | "shell" | "script.run") => Some(Language::Shell),
+    let kind = p.string(map, "type");
+    let language = match kind.as_deref() {
+        Some("sh" | "bash" | "zsh" | "shell" | "script.run" | "powershell" | "pwsh") => Some(Language::Shell),
         Some("js" | "javascript" | "script") => Some(Language::JavaScript),
         Some("runbook") => Some(Language::Shell),
         Some(other) => {
@@ -431,7 +433,7 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
             p.push(
                 line,
                 format!(
-                    "step `{name}` has unknown type `{other}` (expected sh, bash, script.run, js, script or runbook)"
+                    "step `{name}` has unknown type `{other}` (expected sh, bash, zsh, script.run, js, script, runbook or powershell)"
                 ),
             );
             None
@@ -468,6 +470,7 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
         Step::inline(name.clone(), language.unwrap_or(Language::Shell), String::new(), at, Default::default());
     step.on_error = on_error;
     step.approval = approval;
+    step.native = native(map, kind.as_deref(), &name, p);
     let with = with?;
     p.unknown_keys(with, WITH_KEYS, &format!("`with` of step `{name}`"));
     let is_runbook = map.get_node("type").is_some_and(|t| matches!(t, Node::Scalar(s) if s.as_str() == "runbook"));
@@ -503,6 +506,36 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
         Some(other) => p.push(line(other), format!("`env` of step `{name}` must map names to values")),
     }
     language.map(|language| Step { language, ..step })
+}
+
+/// `native: true` with `type: bash` or `zsh`; `type: powershell`, which is
+/// native only.
+fn native(map: &MarkedMappingNode, kind: Option<&str>, name: &str, p: &mut Problems) -> Option<Native> {
+    let powershell = matches!(kind, Some("powershell" | "pwsh"));
+    let asked = match map.get_node("native") {
+        None => powershell,
+        Some(Node::Scalar(s)) if s.as_bool().is_some() => {
+            if powershell && s.as_bool() == Some(false) {
+                p.at(s, format!("step `{name}`: PowerShell runs only natively"));
+            }
+            s.as_bool() == Some(true) || powershell
+        }
+        Some(other) => {
+            p.push(line(other), format!("step `{name}`: native must be true or false"));
+            false
+        }
+    };
+    if !asked {
+        return None;
+    }
+    match kind.and_then(Native::from_tag).filter(|_| kind != Some("sh") && kind != Some("shell")) {
+        Some(native) => Some(native),
+        None => {
+            let at = map.get_node("native").map_or(0, line);
+            p.push(at, format!("step `{name}`: native: true needs type bash, zsh or powershell"));
+            None
+        }
+    }
 }
 
 fn approval(map: &MarkedMappingNode, name: &str, p: &mut Problems) -> Option<Approval> {

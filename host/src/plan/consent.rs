@@ -38,6 +38,8 @@ pub enum AskKind {
     Read,
     Write,
     Net,
+    /// A step of the native tier: a real process, outside the wasm sandbox.
+    Native,
 }
 
 impl Ask {
@@ -47,6 +49,7 @@ impl Ask {
             AskKind::Read => "read",
             AskKind::Write => "write",
             AskKind::Net => "net",
+            AskKind::Native => return "--allow-native".into(),
         };
         format!("--allow-{kind} {}", self.target)
     }
@@ -58,6 +61,7 @@ impl fmt::Display for Ask {
             AskKind::Read => "read",
             AskKind::Write => "write",
             AskKind::Net => "connect to",
+            AskKind::Native => "run natively:",
         };
         // A path is the runbook's to choose: shown so it cannot rewrite the prompt.
         write!(f, "{what} {} (line {}: {})", visible(&self.target), self.line, visible(&self.why))
@@ -101,6 +105,11 @@ pub fn asks(runbook: &Runbook, declared: &[Declared]) -> Vec<Ask> {
         {
             asks.push(ask(why));
         }
+    }
+    for step in runbook.steps.iter().filter(|s| s.native.is_some()) {
+        let program = step.native.map_or("", |n| n.program());
+        let why = format!("step `{}` runs {program} as a real process, confined by the kernel", step.name);
+        asks.push(Ask { kind: AskKind::Native, target: program.into(), why, line: step.line });
     }
     for requirement in &runbook.net {
         let Ok(policy) = NetPolicy::new(std::slice::from_ref(&requirement.host)) else { continue };
@@ -168,18 +177,27 @@ pub struct Grants {
     pub write: Vec<PathBuf>,
     /// `--allow-net`.
     pub net: NetPolicy,
-    /// `--allow-all`: whatever the runbook asks.
+    /// `--allow-all`: whatever the runbook asks, but the native tier.
     pub all: bool,
+    /// `--allow-native`: steps of the native tier may run (never implied by
+    /// `--allow-all`).
+    pub native: bool,
+    /// `--allow-native=unconfined`: even where the kernel cannot confine them.
+    pub unconfined: bool,
 }
 
 impl Grants {
     pub fn grants(&self, ask: &Ask) -> bool {
         let beneath = |paths: &[PathBuf]| paths.iter().any(|p| Path::new(&ask.target).starts_with(state::real(p)));
+        if ask.kind == AskKind::Native {
+            return self.native;
+        }
         self.all
             || match ask.kind {
                 AskKind::Read => beneath(&self.read) || beneath(&self.write),
                 AskKind::Write => beneath(&self.write),
                 AskKind::Net => NetPolicy::new(&[&ask.target]).is_ok_and(|wanted| self.net.covers(&wanted)),
+                AskKind::Native => false,
             }
     }
 }
@@ -284,8 +302,9 @@ pub fn refusal(runbook: &Runbook, asks: &[Ask], grants: &Grants) -> String {
     }
     let flags: Vec<String> = missing.iter().map(|a| visible(&a.flag())).collect();
     message.push_str(&format!(
-        "grant it with {} (or --allow-all), or record consent for this version of the file with `runbox allow {}`",
+        "grant it with {}{}, or record consent for this version of the file with `runbox allow {}`",
         flags.join(" "),
+        if missing.iter().any(|a| a.kind == AskKind::Native) { "" } else { " (or --allow-all)" },
         visible(&runbook.path.display().to_string())
     ));
     message

@@ -96,6 +96,8 @@ pub struct Config {
     /// randomness from this seed for every guest, no network, no host
     /// variable, fixed ids, no History.
     pub deterministic: Option<Deterministic>,
+    /// The `runbox` binary, which confines native steps (`runbox __native`).
+    pub native_helper: Option<PathBuf>,
 }
 
 /// What deterministic mode starts from.
@@ -161,6 +163,7 @@ impl Default for Config {
             max_recursion_depth: MAX_RECURSION_DEPTH,
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
             deterministic: None,
+            native_helper: std::env::current_exe().ok(),
         }
     }
 }
@@ -499,6 +502,11 @@ impl Runner {
                         Source::Runbook { name, inputs } => {
                             self.call_child(runbook, step, name, inputs, &scope, &context, limits)
                         }
+                        _ if step.native.is_some() => self.prepare(runbook, step, script, &scope, &context).and_then(
+                            |(prepared, step_context)| {
+                                self.run_native(runbook, step, &prepared, &step_context, limits, &live)
+                            },
+                        ),
                         _ => self.prepare(runbook, step, script, &scope, &context).map(|(prepared, step_context)| {
                             if self.sandbox.cold(step.language) {
                                 events.preparing(step.language);
@@ -507,6 +515,11 @@ impl Runner {
                         }),
                     };
                     let report = match outcome {
+                        Ok(outcome) if step.native.is_some() => {
+                            let mut report = StepReport::new(step, script.audit.clone(), limits, outcome);
+                            report.confinement = Some(self.confinement(runbook));
+                            report
+                        }
                         Ok(outcome) => StepReport::new(step, script.audit.clone(), limits, outcome),
                         Err((code, message)) => {
                             let failure = Failure::new(code, message);
@@ -589,6 +602,64 @@ impl Runner {
             result: called.result,
             error,
         })
+    }
+
+    /// What confines a native step of `runbook`, for the record.
+    fn confinement(&self, runbook: &Runbook) -> String {
+        if self.config.grants.unconfined {
+            return "none (--allow-native=unconfined): rlimits and the deadline only".into();
+        }
+        let ports = self.net_policy(runbook).tcp_ports();
+        let net = if ports.is_empty() {
+            "a network namespace of its own (no network)".to_string()
+        } else {
+            let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+            format!("Landlock TCP connect to ports {} only", ports.join(", "))
+        };
+        format!(
+            "user and PID namespaces, {net}, Landlock file access to its mounts and the system's programs, no new privileges, rlimits"
+        )
+    }
+
+    /// A step of the native tier, which the consent decision allowed.
+    fn run_native(
+        &self,
+        runbook: &Runbook,
+        step: &Step,
+        prepared: &Script,
+        context: &StepContext,
+        limits: Limits,
+        live: &Arc<dyn Live>,
+    ) -> Result<Outcome, (ErrorCode, String)> {
+        let native = step.native.ok_or((ErrorCode::ConfigInvalid, "not a native step".to_string()))?;
+        if self.virtual_time.is_some() {
+            return Err((
+                ErrorCode::PermissionDenied,
+                format!(
+                    "step `{}` runs {} natively, which deterministic mode cannot make repeatable",
+                    step.name,
+                    native.program()
+                ),
+            ));
+        }
+        let helper = self.config.native_helper.as_deref().ok_or((
+            ErrorCode::PermissionDenied,
+            "the native tier needs the runbox binary, which cannot be found".to_string(),
+        ))?;
+        let native_step = crate::native::NativeStep {
+            native,
+            script: &prepared.source,
+            args: &prepared.args,
+            env: &context.env,
+            cwd: &prepared.cwd,
+            mounts: &context.mounts,
+            tcp_ports: self.net_policy(runbook).tcp_ports(),
+            unconfined: self.config.grants.unconfined,
+            helper,
+            cancel: &self.seams.cancel,
+            deadline: self.config.deadline,
+        };
+        Ok(crate::native::run(&native_step, limits, Some(Arc::clone(live))))
     }
 
     /// The script with its templates expanded, and the context it runs in.

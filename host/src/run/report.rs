@@ -94,6 +94,9 @@ pub struct StepReport {
     pub result_omitted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
+    /// A native step: what confined it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confinement: Option<String>,
 }
 
 /// How a step that needs approval got it, or did not.
@@ -111,6 +114,7 @@ impl StepReport {
         StepReport {
             approval: None,
             continued: false,
+            confinement: None,
             name: step.name.clone(),
             language: step.kind(),
             line: step.line,
@@ -161,6 +165,7 @@ impl StepReport {
             limits,
             approval: None,
             continued: false,
+            confinement: None,
             result: None,
             result_omitted: false,
             error: Some(failure),

@@ -172,11 +172,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Runs the guest's `wizer-initialize` and returns the component with the
 /// resulting state baked in.
-fn snapshot<T: Send + 'static>(
-    linker: &Linker<T>,
-    wasm: &[u8],
-    mut store: Store<T>,
-) -> anyhow::Result<Vec<u8>> {
+fn snapshot<T: Send + 'static>(linker: &Linker<T>, wasm: &[u8], mut store: Store<T>) -> anyhow::Result<Vec<u8>> {
     let mut wizer = Wizer::new();
     // Removing the export trips wizer 48 (the core alias of the lifted
     // function outlives it); the guest's initialiser is idempotent anyway.

@@ -42,6 +42,12 @@ impl Mount {
 
     /// A path that opens exactly the directory held, whatever has been
     /// renamed or replaced since.
+    /// Where the held directory is now (after any rename), for a process
+    /// that cannot be handed the handle itself (the native tier).
+    pub fn current_path(&self) -> PathBuf {
+        held_path(&self.dir).unwrap_or_else(|| self.host.clone())
+    }
+
     pub(crate) fn handle_path(&self) -> PathBuf {
         proc_path(&self.dir)
     }

@@ -1,0 +1,144 @@
+//! The native tier's helper side: `runbox __native SPEC`, run inside the
+//! fresh user, PID (and, without a network grant, network) namespaces that
+//! util-linux `unshare` made for it, confines itself and execs the step's
+//! interpreter, which inherits all of it: rlimits, no new privileges, and
+//! Landlock rules that allow reading and running the system's programs and
+//! libraries, the step's mounts with their modes, and only the granted TCP
+//! ports. The interpreter is PID 1 of its namespace: when it ends, every
+//! process it left behind ends with it.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetStatus, path_beneath_rules,
+};
+use rustix::process::{Resource, Rlimit, setrlimit};
+use serde::{Deserialize, Serialize};
+
+/// What the helper is told.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Spec {
+    /// The interpreter, an absolute path.
+    pub program: PathBuf,
+    pub script: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// The whole environment of the interpreter.
+    pub env: Vec<(String, String)>,
+    /// Readable (and executable) beneath.
+    pub read: Vec<PathBuf>,
+    /// Readable and writable beneath.
+    pub write: Vec<PathBuf>,
+    /// TCP ports the step may connect to; none means no network at all (the
+    /// namespace has none either).
+    pub tcp_ports: Vec<u16>,
+    /// Address space, bytes.
+    pub memory: u64,
+    /// Landlock must be fully in force, or the helper refuses to run.
+    pub confined: bool,
+}
+
+/// The system's programs, libraries and the configuration they read: the
+/// rest of `/etc` (shadow, keys, credentials) stays out of reach.
+const SYSTEM_READ: &[&str] = &[
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt/microsoft/powershell",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/etc/localtime",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/alternatives",
+    "/etc/bash.bashrc",
+    "/etc/profile",
+    "/etc/inputrc",
+    "/etc/terminfo",
+    "/etc/zsh",
+    "/etc/mime.types",
+    "/dev/urandom",
+    "/dev/random",
+];
+/// Devices a script writes to.
+const SYSTEM_WRITE: &[&str] = &["/dev/null", "/dev/zero", "/dev/tty", "/dev/full"];
+
+/// Exit status of a helper that could not confine the step.
+pub const CANNOT_CONFINE: i32 = 125;
+/// What it says first on stderr.
+pub const CANNOT_CONFINE_PREFIX: &str = "runbox: cannot confine the native step:";
+
+/// Confines this process as `spec` says and execs the interpreter; returns
+/// only why it could not.
+pub fn exec(spec: &Spec) -> String {
+    if let Err(e) = limit(spec.memory) {
+        return format!("cannot set the resource limits: {e}");
+    }
+    if let Err(e) = rustix::thread::set_no_new_privs(true) {
+        return format!("cannot set no-new-privileges: {e}");
+    }
+    if spec.confined
+        && let Err(e) = landlock(spec)
+    {
+        return e;
+    }
+    let error = Command::new(&spec.program)
+        .arg(&spec.script)
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .exec();
+    format!("cannot run {}: {error}", spec.program.display())
+}
+
+fn limit(memory: u64) -> rustix::io::Result<()> {
+    setrlimit(Resource::As, Rlimit { current: Some(memory), maximum: Some(memory) })?;
+    setrlimit(Resource::Core, Rlimit { current: Some(0), maximum: Some(0) })
+}
+
+fn landlock(spec: &Spec) -> Result<(), String> {
+    let abi = ABI::V5;
+    let fail = |e: &dyn std::fmt::Display| format!("Landlock: {e}");
+    let mut ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(AccessFs::from_all(abi))
+        .map_err(|e| fail(&e))?;
+    if !spec.tcp_ports.is_empty() {
+        ruleset = ruleset.handle_access(AccessNet::from_all(abi)).map_err(|e| fail(&e))?;
+    }
+    let read = AccessFs::from_read(abi);
+    let all = AccessFs::from_all(abi);
+    let mut created = ruleset
+        .create()
+        .map_err(|e| fail(&e))?
+        .add_rules(path_beneath_rules(SYSTEM_READ, read))
+        .map_err(|e| fail(&e))?
+        .add_rules(path_beneath_rules(SYSTEM_WRITE, all))
+        .map_err(|e| fail(&e))?
+        .add_rules(path_beneath_rules(&spec.read, read))
+        .map_err(|e| fail(&e))?
+        .add_rules(path_beneath_rules(&spec.write, all))
+        .map_err(|e| fail(&e))?;
+    for port in &spec.tcp_ports {
+        created = created.add_rule(NetPort::new(*port, AccessNet::ConnectTcp)).map_err(|e| fail(&e))?;
+    }
+    let status = created.restrict_self().map_err(|e| fail(&e))?;
+    if status.ruleset != RulesetStatus::FullyEnforced {
+        return Err(format!("Landlock is not fully in force on this kernel ({:?})", status.ruleset));
+    }
+    Ok(())
+}

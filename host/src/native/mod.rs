@@ -1,0 +1,319 @@
+//! The native tier (SPEC §2): a step run by a real interpreter (bash, zsh,
+//! PowerShell) for the runbooks that need real tools, only when the user
+//! allows it (`--allow-native`), and even then confined by the kernel:
+//! util-linux `unshare` puts it in fresh user and PID namespaces (and a
+//! network namespace of its own when no network is granted), and runbox's
+//! helper (`runbox __native`, [`confine`]) sets rlimits, no new privileges
+//! and Landlock rules before it execs the interpreter.
+//!
+//! The step's working directory is the run's scratch directory, where each
+//! declared relative path is a link to its real directory, so `./out` means
+//! what it means in the sandbox; the script is written to a private
+//! directory that is also `HOME` and `TMPDIR`. Only the declared variables
+//! (plus `PATH`, `HOME`, `TMPDIR`, `LANG`) are set. The output caps are the
+//! sandbox's; at the deadline the whole process group gets SIGTERM, then
+//! SIGKILL, and whatever escaped the group (`setsid`) dies with the PID
+//! namespace.
+//!
+//! Imports `sandbox/` for its step types (mounts, output, cancellation),
+//! `model/` and the bottom files; never `run/`.
+
+pub mod confine;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustix::process::{Pid, Signal, kill_process_group};
+
+use crate::error::{ErrorCode, Failure};
+use crate::model::limits::Limits;
+use crate::model::{Native, WORKDIR};
+use crate::sandbox::{Cancel, Captured, Live, Mount, Outcome, Stream};
+use confine::{CANNOT_CONFINE, CANNOT_CONFINE_PREFIX, Spec};
+
+/// The `PATH` a native step gets, and where interpreters are looked for
+/// after the user's own `PATH`.
+pub const PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+/// Address space of a native step unless its limits set one: PowerShell
+/// (.NET) does not start under the sandbox's 256 MiB.
+pub const NATIVE_MEMORY: u64 = 4 << 30;
+/// Between SIGTERM and SIGKILL at the deadline.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// One native step.
+pub struct NativeStep<'a> {
+    pub native: Native,
+    pub script: &'a str,
+    pub args: &'a [String],
+    /// The declared variables and the chain's: the whole environment.
+    pub env: &'a [(String, String)],
+    /// The step's working directory as the sandbox names it (`/work/...`).
+    pub cwd: &'a str,
+    pub mounts: &'a [Mount],
+    /// The TCP ports granted (none: no network).
+    pub tcp_ports: Vec<u16>,
+    /// Run even where the kernel cannot confine it.
+    pub unconfined: bool,
+    /// `runbox` itself, which confines the step.
+    pub helper: &'a Path,
+    pub cancel: &'a Cancel,
+    /// No later than this, whatever the timeout.
+    pub deadline: Option<Instant>,
+}
+
+/// Runs `step` within `limits`; `live` sees its output as it comes.
+pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -> Outcome {
+    let started = Instant::now();
+    let refused = |code: ErrorCode, message: String| Outcome {
+        exit_code: code.exit_status(),
+        stdout: Captured::default(),
+        stderr: Captured { text: format!("{message}\n"), truncated: false },
+        duration: started.elapsed(),
+        fuel_consumed: 0,
+        result: None,
+        error: Some(Failure::new(code, message)),
+    };
+    let program = step.native.program();
+    let Some(interpreter) = find(program) else {
+        return refused(
+            ErrorCode::CommandNotFound,
+            format!("{program} not found: {} (looked on PATH and in {PATH})", step.native.install_hint()),
+        );
+    };
+    if !cfg!(target_os = "linux") {
+        return refused(ErrorCode::PermissionDenied, "the native tier runs on Linux only".into());
+    }
+    let prepared = match prepare(step, &interpreter, limits) {
+        Ok(prepared) => prepared,
+        Err(e) => return refused(ErrorCode::InvalidCwd, e),
+    };
+    let (spec, _home) = prepared;
+    let mut command = if step.unconfined {
+        Command::new(step.helper)
+    } else {
+        let mut unshare = Command::new("unshare");
+        unshare.args(["--user", "--map-current-user", "--pid", "--fork", "--kill-child"]);
+        if spec.tcp_ports.is_empty() {
+            unshare.arg("--net");
+        }
+        unshare.arg("--").arg(step.helper);
+        unshare
+    };
+    let spec_json = match serde_json::to_string(&spec) {
+        Ok(json) => json,
+        Err(e) => return refused(ErrorCode::RuntimeError, format!("cannot describe the step: {e}")),
+    };
+    command
+        .arg("__native")
+        .arg(spec_json)
+        .env_clear()
+        .env("PATH", PATH)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            return refused(
+                ErrorCode::PermissionDenied,
+                format!("cannot start the native step's confinement (util-linux unshare): {e}"),
+            );
+        }
+    };
+    let group = Pid::from_child(&child);
+    let over = Arc::new(AtomicBool::new(false));
+    let read = |pipe: Option<Box<dyn Read + Send>>, stream: Stream| {
+        let over = Arc::clone(&over);
+        let live = live.clone();
+        let cap = limits.output;
+        let kept = Arc::new(Mutex::new((Vec::new(), false)));
+        let into = Arc::clone(&kept);
+        let thread = std::thread::spawn(move || {
+            let Some(mut pipe) = pipe else { return };
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut kept = into.lock().unwrap_or_else(|e| e.into_inner());
+                let room = cap.saturating_sub(kept.0.len()).min(n);
+                kept.0.extend_from_slice(&buf[..room]);
+                if let Some(live) = &live {
+                    live.write(stream, &buf[..room]);
+                }
+                if room < n {
+                    kept.1 = true;
+                    over.store(true, Ordering::SeqCst);
+                }
+            }
+        });
+        (kept, thread)
+    };
+    let (out, out_thread) = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stdout);
+    let (err, err_thread) = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stderr);
+    let timeout_at = step.deadline.map_or(started + limits.timeout, |d| d.min(started + limits.timeout));
+    let mut stopped: Option<ErrorCode> = None;
+    let mut termed: Option<Instant> = None;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) => {}
+            Err(_) => break None,
+        }
+        let now = Instant::now();
+        if stopped.is_none() {
+            stopped = if over.load(Ordering::SeqCst) {
+                Some(ErrorCode::OutputLimit)
+            } else if step.cancel.is_cancelled() {
+                Some(ErrorCode::Interrupted)
+            } else if now >= timeout_at {
+                Some(ErrorCode::Timeout)
+            } else {
+                None
+            };
+        }
+        if stopped.is_some() {
+            match termed {
+                None => {
+                    let _ = kill_process_group(group, Signal::TERM);
+                    termed = Some(now);
+                }
+                Some(at) if now >= at + GRACE => {
+                    let _ = kill_process_group(group, Signal::KILL);
+                }
+                Some(_) => {}
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // Whatever the interpreter left in its group goes with it.
+    let _ = kill_process_group(group, Signal::KILL);
+    let _ = out_thread.join();
+    let _ = err_thread.join();
+    let take = |kept: &Arc<Mutex<(Vec<u8>, bool)>>| {
+        let kept = kept.lock().unwrap_or_else(|e| e.into_inner());
+        Captured { text: String::from_utf8_lossy(&kept.0).into_owned(), truncated: kept.1 }
+    };
+    let (stdout, mut stderr) = (take(&out), take(&err));
+    use std::os::unix::process::ExitStatusExt;
+    let raw = status.and_then(|s| s.code().or_else(|| s.signal().map(|sig| 128 + sig)));
+    let (exit_code, error) = match (stopped, raw) {
+        (Some(ErrorCode::Timeout), _) => {
+            (124, Some(Failure::new(ErrorCode::Timeout, format!("the step ran past its {:?} timeout", limits.timeout))))
+        }
+        (Some(ErrorCode::OutputLimit), _) => (
+            153,
+            Some(Failure::new(ErrorCode::OutputLimit, format!("the step wrote more than {} bytes", limits.output))),
+        ),
+        (Some(code), raw) => (
+            step.cancel.signal().map_or(raw.unwrap_or(130), |s| 128 + s),
+            Some(Failure::new(code, "the step was interrupted")),
+        ),
+        (None, Some(0)) => (0, None),
+        (None, Some(CANNOT_CONFINE)) if stderr.text.starts_with(CANNOT_CONFINE_PREFIX) => {
+            let why = stderr.text.trim().to_string();
+            (
+                ErrorCode::PermissionDenied.exit_status(),
+                Some(Failure::new(
+                    ErrorCode::PermissionDenied,
+                    format!("{why}; run it unconfined only if you trust it, with --allow-native=unconfined"),
+                )),
+            )
+        }
+        (None, Some(126)) => (126, Some(Failure::new(ErrorCode::PermissionDenied, "exit status 126: not permitted"))),
+        (None, Some(127)) => {
+            (127, Some(Failure::new(ErrorCode::CommandNotFound, "a command was not found (exit status 127)")))
+        }
+        (None, Some(code)) => (code, Some(Failure::new(ErrorCode::CommandFailed, format!("exit status {code}")))),
+        (None, None) => (1, Some(Failure::new(ErrorCode::RuntimeError, "the native step's process was lost"))),
+    };
+    if let Some(error) =
+        error.as_ref().filter(|e| !matches!(e.code, ErrorCode::CommandFailed | ErrorCode::CommandNotFound))
+    {
+        let line = format!("{error}\n");
+        if !stderr.text.contains(&error.message) {
+            stderr.text.push_str(&line);
+            if let Some(live) = &live {
+                live.write(Stream::Stderr, line.as_bytes());
+            }
+        }
+    }
+    Outcome { exit_code, stdout, stderr, duration: started.elapsed(), fuel_consumed: 0, result: None, error }
+}
+
+/// `program` on the user's `PATH`, else in [`PATH`], as an absolute path.
+fn find(program: &str) -> Option<PathBuf> {
+    let user = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&user)
+        .chain(std::env::split_paths(PATH))
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+}
+
+/// The helper's instructions, and the private directory holding the script
+/// (removed when dropped).
+fn prepare(step: &NativeStep<'_>, interpreter: &Path, limits: Limits) -> Result<(Spec, tempfile::TempDir), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::Builder::new()
+        .prefix("runbox-native-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|e| format!("cannot make the native step's directory: {e}"))?;
+    let script = home.path().join(format!("step.{}", step.native.extension()));
+    std::fs::write(&script, step.script).map_err(|e| format!("cannot write the script: {e}"))?;
+    // Each mount where the step expects it: the scratch directory is the
+    // working directory, mounts beneath it are links to their real places,
+    // mounts elsewhere are at their real (absolute) paths already.
+    let scratch = step.mounts.iter().find(|m| m.guest == WORKDIR).map(Mount::current_path);
+    let (mut read, mut write) = (vec![interpreter.to_path_buf()], vec![home.path().to_path_buf()]);
+    for mount in step.mounts {
+        let real = mount.current_path();
+        if let (Some(scratch), Some(rel)) = (&scratch, mount.guest.strip_prefix(&format!("{WORKDIR}/"))) {
+            let link = scratch.join(rel);
+            // The sandbox's placeholder (an empty directory) gives way to a link.
+            let _ = std::fs::remove_dir(&link);
+            if let Some(parent) = link.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            if std::os::unix::fs::symlink(&real, &link).is_err() && !link.exists() {
+                return Err(format!("cannot link {} at ./{rel}", real.display()));
+            }
+        }
+        if mount.writable { write.push(real) } else { read.push(real) }
+    }
+    let cwd = match (&scratch, step.cwd.strip_prefix(WORKDIR)) {
+        (Some(scratch), Some(rel)) => scratch.join(rel.trim_start_matches('/')),
+        _ => PathBuf::from(step.cwd),
+    };
+    if !cwd.is_dir() {
+        return Err(format!("the step's working directory {} is not a directory", step.cwd));
+    }
+    let mut env: Vec<(String, String)> =
+        step.env.iter().filter(|(k, _)| !matches!(k.as_str(), "PATH" | "HOME" | "TMPDIR")).cloned().collect();
+    let home_text = home.path().to_string_lossy().into_owned();
+    env.extend([
+        ("PATH".to_string(), PATH.to_string()),
+        ("HOME".to_string(), home_text.clone()),
+        ("TMPDIR".to_string(), home_text),
+        ("LANG".to_string(), "C.UTF-8".to_string()),
+    ]);
+    let spec = Spec {
+        program: interpreter.to_path_buf(),
+        script,
+        args: step.args.to_vec(),
+        cwd,
+        env,
+        read,
+        write,
+        tcp_ports: step.tcp_ports.clone(),
+        memory: if limits.memory == Limits::default().memory { NATIVE_MEMORY } else { limits.memory },
+        confined: !step.unconfined,
+    };
+    Ok((spec, home))
+}

@@ -1,0 +1,179 @@
+//! The native tier (SPEC §2): real bash, zsh and PowerShell, only with
+//! `--allow-native`, confined by the kernel (namespaces, Landlock, no new
+//! privileges, rlimits), with the sandbox's env, cwd, output and deadline
+//! rules. zsh comes from Debian (`.ci/run` installs it); PowerShell cannot
+//! be installed here, so its runner is covered by a fake `pwsh` script put
+//! first on PATH.
+
+use serde_json::Value;
+
+use crate::harness::{Scratch, runbook};
+
+fn yaml(kind: &str, script: &str, extra: &str) -> String {
+    let script: String = script.lines().map(|l| format!("        {l}\n")).collect();
+    format!(
+        "name: n\n{extra}steps:\n  - name: s\n    type: {kind}\n    native: true\n    with:\n      inline_script: |\n{script}"
+    )
+}
+
+#[test]
+fn native_steps_run_only_with_allow_native() {
+    let s = Scratch::new();
+    s.write("n.yaml", &yaml("bash", "echo ran", ""));
+    for flags in [&[][..], &["--allow-all"][..]] {
+        let run = s.runbox().args(["run", "--no-history"]).args(flags).args(["n.yaml"]).run();
+        assert_eq!((run.code, run.stdout.as_str()), (126, ""), "{flags:?}");
+        run.stderr_has("run natively: bash (line 8: step `s` runs bash as a real process, confined by the kernel)")
+            .stderr_has("grant it with --allow-native, or record consent");
+    }
+    let run = s.runbox().args(["run", "--no-history", "--allow-native", "n.yaml"]).run();
+    assert_eq!(run.stdout, "ran\n", "{}", run.stderr);
+    // Consent recorded with `runbox allow` grants it too.
+    s.runbox().args(["allow", "n.yaml"]).run().success();
+    assert_eq!(s.runbox().args(["run", "--no-history", "n.yaml"]).run().stdout, "ran\n");
+}
+
+/// What a native step sees: its declared variables and no others, its
+/// arguments, templates as data, `./out` as in the sandbox, PID 1.
+#[test]
+fn a_native_step_sees_what_a_sandboxed_one_sees() {
+    let s = Scratch::new();
+    let script = r#"echo "pid $$ arg [$1] mode [$MODE] planted [${PLANTED_HOST_SECRET:-}]"
+echo "home is private: $([ "$HOME" = "$TMPDIR" ] && echo yes)"
+echo "written" > out/result.txt
+cat in/data.txt
+exit 3"#;
+    let extra = "inputs:\n  who: { type: string }\npermissions:\n  env: [MODE]\n  read: [./in]\n  write: [./out]\n";
+    let text = yaml("bash", script, extra)
+        .replace("      inline_script", "      args: [\"{{ inputs.who }}\"]\n      inline_script");
+    s.write("n.yaml", &text);
+    s.write("in/data.txt", "input data\n");
+    let run = s
+        .runbox()
+        .env("MODE", "fast")
+        .env("PLANTED_HOST_SECRET", "PLANTED")
+        .args(["run", "--json", "--allow-native", "n.yaml", "--input", "who=$(touch pwned); `id` \"x"])
+        .run();
+    let json: Value = run.json();
+    assert_eq!(run.code, 3, "{json:#}");
+    assert_eq!(
+        json["stdout"],
+        "pid 1 arg [$(touch pwned); `id` \"x] mode [fast] planted []\nhome is private: yes\ninput data\n"
+    );
+    assert_eq!(json["steps"][0]["error"]["code"], "CommandFailed");
+    assert!(
+        json["steps"][0]["confinement"]
+            .as_str()
+            .unwrap()
+            .starts_with("user and PID namespaces, a network namespace of its own")
+    );
+    assert_eq!(s.read("out/result.txt"), "written\n");
+    assert!(!s.join("pwned").exists());
+}
+
+/// The kernel confines it: no planted host file outside its mounts, no
+/// write outside its outputs, no TCP port it was not granted.
+#[test]
+fn a_native_step_is_confined_by_the_kernel() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "PLANTED-HOST-FILE").unwrap();
+    let granted = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (granted_port, other_port) = (granted.local_addr().unwrap().port(), other.local_addr().unwrap().port());
+    let script = format!(
+        r#"cat {secret} 2>/dev/null || echo "read refused"
+echo x > {outside}/planted 2>/dev/null || echo "write refused"
+echo x > $HOME/../escape 2>/dev/null || echo "temp refused"
+(exec 3<>/dev/tcp/127.0.0.1/{granted_port}) 2>/dev/null && echo "granted port open"
+(exec 3<>/dev/tcp/127.0.0.1/{other_port}) 2>/dev/null || echo "other port refused""#,
+        secret = outside.path().join("secret.txt").display(),
+        outside = outside.path().display(),
+    );
+    s.write("n.yaml", &yaml("bash", &script, ""));
+    let run = s
+        .runbox()
+        .args(["run", "--no-history", "--allow-native", "--allow-net", &format!("127.0.0.1:{granted_port}"), "n.yaml"])
+        .run();
+    assert_eq!(
+        run.stdout, "read refused\nwrite refused\ntemp refused\ngranted port open\nother port refused\n",
+        "{}",
+        run.stderr
+    );
+    assert!(!outside.path().join("planted").exists());
+}
+
+/// At the deadline the whole tree goes: children, grandchildren, and those
+/// that left the process group with setsid.
+#[test]
+fn the_deadline_ends_every_process_the_step_started() {
+    let s = Scratch::new();
+    let marker = 3000 + std::process::id() % 1000;
+    let script = format!(
+        "sleep {marker}.1 &\nsetsid sleep {marker}.2 &\n( sleep {marker}.3 & )\necho started\nsleep {marker}.4"
+    );
+    s.write("n.yaml", &yaml("bash", &script, ""));
+    let run = s.runbox().args(["run", "--json", "--allow-native", "--timeout", "1s", "n.yaml"]).run();
+    let json = run.json();
+    assert_eq!((run.code, json["steps"][0]["error"]["code"].as_str()), (124, Some("Timeout")), "{json:#}");
+    assert_eq!(json["stdout"], "started\n");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let left = std::process::Command::new("pgrep").args(["-f", &format!("sleep {marker}\\.")]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&left.stdout), "", "no sleep outlives the step");
+}
+
+#[test]
+fn output_past_the_cap_stops_a_native_step() {
+    let s = Scratch::new();
+    s.write("n.yaml", &yaml("bash", "yes runbox", ""));
+    let run = s.runbox().args(["run", "--json", "--allow-native", "--max-output", "64KiB", "n.yaml"]).run();
+    let json = run.json();
+    assert_eq!((run.code, json["steps"][0]["error"]["code"].as_str()), (153, Some("OutputLimit")), "{json:#}");
+    assert_eq!(json["steps"][0]["stdout"].as_str().unwrap().len(), 64 << 10);
+    assert_eq!(json["steps"][0]["stdout_truncated"], true);
+}
+
+/// zsh runs seed 002's `#! /bin/zsh` scripts natively, from markdown too.
+#[test]
+fn zsh_runs_natively_from_markdown() {
+    let s = Scratch::new();
+    let script = "```zsh {native}\n#! /bin/zsh\ntypeset -A m\nm[a]=1\necho \"zsh ${ZSH_VERSION%%.*} ${(k)m}\"\n```";
+    s.write("Z.md", &runbook("Z", "", &[], &[], script));
+    let run = s.runbox().args(["run", "--no-history", "--allow-native", "Z.md"]).run();
+    assert!(run.stdout.starts_with("zsh 5 a"), "{}{}", run.stdout, run.stderr);
+}
+
+/// PowerShell exists only natively. Missing, it is `CommandNotFound` naming
+/// what to install; a fake `pwsh` first on PATH shows how it is run.
+#[test]
+fn powershell_steps_run_pwsh_or_say_it_is_missing() {
+    let s = Scratch::new();
+    s.write("P.md", &runbook("P", "", &[], &[], "```powershell\nWrite-Output 'hi'\n```"));
+    let bin = tempfile::tempdir().unwrap();
+    let run =
+        s.runbox().env("PATH", &bin.path().to_string_lossy()).args(["run", "--json", "--allow-native", "P.md"]).run();
+    let json = run.json();
+    assert_eq!((run.code, json["steps"][0]["error"]["code"].as_str()), (127, Some("CommandNotFound")), "{json:#}");
+    if !std::path::Path::new("/usr/local/bin/pwsh").exists() && !std::path::Path::new("/usr/bin/pwsh").exists() {
+        assert!(
+            json["steps"][0]["error"]["message"].as_str().unwrap().starts_with("pwsh not found: install PowerShell 7+")
+        );
+    }
+    let fake = bin.path().join("pwsh");
+    std::fs::write(&fake, "#!/bin/sh\necho \"fake pwsh ran $(basename \"$1\")\"\ncat \"$1\"\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let run = s.runbox().env("PATH", &path).args(["run", "--no-history", "--allow-native", "P.md"]).run();
+    assert_eq!(run.stdout, "fake pwsh ran step.ps1\nWrite-Output 'hi'\n", "{}", run.stderr);
+}
+
+/// Deterministic mode cannot make a real process repeatable: refused.
+#[test]
+fn deterministic_mode_refuses_native_steps() {
+    let s = Scratch::new();
+    s.write("n.yaml", &yaml("bash", "echo ran", ""));
+    let run = s.runbox().args(["run", "--json", "--deterministic", "--allow-native", "n.yaml"]).run();
+    let json = run.json();
+    assert_eq!(json["steps"][0]["error"]["code"], "PermissionDenied", "{json:#}");
+    assert_eq!(json["stdout"], "");
+}
