@@ -16,6 +16,7 @@ const PROCESS_RUNS: usize = 40;
 const DEADLINE_RUNS: usize = 20;
 const COLD_RUNS: usize = 3;
 const MANY_STEPS: [usize; 2] = [1000, 4000];
+const NATIVE_RUNS: usize = 200;
 
 /// Where `bench/api-load`'s section of BENCHMARKS.md begins.
 const API_LOAD_MARKER: &str = "<!-- bench/api-load writes below this line -->";
@@ -159,6 +160,36 @@ fn main() -> anyhow::Result<()> {
         many.push((n, t.elapsed()));
     }
 
+    // A native `echo hi` step (bash as a real process), confined by the
+    // kernel and unconfined, against the same bash fork/exec.
+    let workdir = tempfile::tempdir()?;
+    let mounts = vec![runbox::sandbox::Mount::open(workdir.path(), runbox::model::WORKDIR, true)?];
+    let cancel = runbox::Cancel::new();
+    let native = |unconfined: bool| -> anyhow::Result<(Duration, Duration)> {
+        let step = runbox::native::NativeStep {
+            native: runbox::model::Native::Bash,
+            script: "echo hi",
+            args: &[],
+            env: &[],
+            cwd: runbox::model::WORKDIR,
+            mounts: &mounts,
+            tcp_ports: Vec::new(),
+            unconfined,
+            helper: Path::new(runbox_bin),
+            cancel: &cancel,
+            deadline: None,
+        };
+        let mut times = Vec::with_capacity(NATIVE_RUNS);
+        for _ in 0..NATIVE_RUNS {
+            let t = Instant::now();
+            let outcome = runbox::native::run(&step, Limits::default(), None);
+            times.push(t.elapsed());
+            anyhow::ensure!(outcome.stdout.text == "hi\n", "native step: {:?}", outcome.error);
+        }
+        Ok(percentiles(&mut times))
+    };
+    let (native_confined, native_unconfined) = (native(false)?, native(true)?);
+
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
     let micros = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
     let opt = |d: Option<Duration>, f: &dyn Fn(Duration) -> String| d.map_or("node not found".to_string(), f);
@@ -235,6 +266,16 @@ fn main() -> anyhow::Result<()> {
          (snapshot and compilation when the cache is cold) and {} from the warm cache.\n\n\
          A YAML runbook of N trivial JS steps (`return i`), whole process: {} steps {}, {} steps {} ({:.2}× the\n\
          time for {:.0}× the steps; linear is the goal).\n\n\
+         ## Native tier: a confined `echo hi`\n\n\
+         A native bash step ({NATIVE_RUNS} runs): util-linux `unshare` (user, PID and network namespaces), runbox's helper\n\
+         (Landlock, no-new-privs, rlimits), then bash; the same unconfined (`--allow-native=unconfined`); and\n\
+         the plain `bash -c` fork/exec and Node `child_process.exec` from above.\n\n\
+         | | p50 | p99 |\n|---|---|---|\n\
+         | native, confined | {} | {} |\n\
+         | native, unconfined | {} | {} |\n\
+         | `bash -c` fork/exec | {} | {} |\n\
+         | Node `child_process.exec`, bash | {} | {} |\n\n\
+         Confinement adds {} at p50 (goal: ≤ 1 ms).\n\n\
          ## First run on a machine\n\n\
          Whole process with an empty compiled-guest cache (median of {COLD_RUNS}): the guest's initialiser\n\
          compiled by Winch and run once, the snapshot compiled by Cranelift and cached.\n\n\
@@ -282,6 +323,15 @@ fn main() -> anyhow::Result<()> {
         ms(many[1].1),
         many[1].1.as_secs_f64() / many[0].1.as_secs_f64(),
         many[1].0 as f64 / many[0].0 as f64,
+        ms(native_confined.0),
+        ms(native_confined.1),
+        ms(native_unconfined.0),
+        ms(native_unconfined.1),
+        opt(bash_spawn.map(|b| b.0), &ms),
+        opt(bash_spawn.map(|b| b.1), &ms),
+        opt(exec_us("p50_us"), &ms),
+        opt(exec_us("p99_us"), &ms),
+        ms(native_confined.0.saturating_sub(native_unconfined.0)),
         ms(cold_sh),
         ms(cold_js),
         date = today(),

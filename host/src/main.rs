@@ -12,7 +12,9 @@ fn main() -> ExitCode {
     // `runbox __native SPEC` confines itself and execs the interpreter.
     let mut argv = std::env::args();
     if argv.nth(1).as_deref() == Some("__native") {
-        return ExitCode::from(native_helper(argv.next()));
+        let mut spec = String::new();
+        let read = std::io::Read::read_to_string(&mut std::io::stdin(), &mut spec);
+        return ExitCode::from(native_helper(read.ok().map(|_| spec)));
     }
     let args = cli::Args::parse();
     cli::init_logging(args.log.as_deref());
@@ -34,8 +36,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs as the native tier's helper; returns only when it cannot confine
-/// the step or start its interpreter.
+/// Runs as the native tier's helper, its instructions read from stdin;
+/// returns only when it cannot confine the step or start its interpreter.
 fn native_helper(spec: Option<String>) -> u8 {
     use runbox::native::confine::{self, CANNOT_CONFINE, CANNOT_CONFINE_PREFIX};
     let why = match spec.as_deref().map(serde_json::from_str::<confine::Spec>) {

@@ -177,3 +177,46 @@ fn deterministic_mode_refuses_native_steps() {
     assert_eq!(json["steps"][0]["error"]["code"], "PermissionDenied", "{json:#}");
     assert_eq!(json["stdout"], "");
 }
+
+/// `--allow-native=unconfined` runs a step where the kernel could not
+/// confine it, and the record says there was no confinement.
+#[test]
+fn unconfined_is_asked_for_by_name_and_recorded() {
+    let s = Scratch::new();
+    s.write("n.yaml", &yaml("bash", "echo \"pid is one: $([ $$ -eq 1 ] && echo yes || echo no)\"", ""));
+    let run = s.runbox().args(["run", "--json", "--allow-native=unconfined", "n.yaml"]).run();
+    let json = run.json();
+    assert_eq!(json["stdout"], "pid is one: no\n", "{json:#}");
+    assert_eq!(json["steps"][0]["confinement"], "none (--allow-native=unconfined): rlimits and the deadline only");
+    let run = s.runbox().args(["run", "--json", "--allow-native", "n.yaml"]).run();
+    assert_eq!(run.json()["stdout"], "pid is one: yes\n");
+}
+
+/// A step's variables reach it through its environment, never through a
+/// command line, which every local user can read in /proc.
+#[test]
+fn variables_never_appear_on_a_command_line() {
+    let s = Scratch::new();
+    let extra = "permissions:\n  env: [DB_PASSWORD]\n";
+    s.write("n.yaml", &yaml("bash", "sleep 1\necho \"${#DB_PASSWORD}\"", extra));
+    let child = s
+        .runbox()
+        .env("DB_PASSWORD", "PLANTED-ARGV-SECRET")
+        .args(["run", "--no-history", "--allow-native", "n.yaml"])
+        .spawn();
+    let mut seen = Vec::new();
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(900);
+    while std::time::Instant::now() < until {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline"))
+                && String::from_utf8_lossy(&cmdline).contains("PLANTED-ARGV-SECRET")
+            {
+                seen.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "19\n");
+    assert_eq!(seen, Vec::<String>::new());
+}

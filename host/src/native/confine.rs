@@ -1,4 +1,5 @@
-//! The native tier's helper side: `runbox __native SPEC`, run inside the
+//! The native tier's helper side: `runbox __native` (its [`Spec`] on
+//! stdin, never on the command line other users can read), run inside the
 //! fresh user, PID (and, without a network grant, network) namespaces that
 //! util-linux `unshare` made for it, confines itself and execs the step's
 //! interpreter, which inherits all of it: rlimits, no new privileges, and
@@ -118,7 +119,13 @@ fn landlock(spec: &Spec) -> Result<(), String> {
         .handle_access(AccessFs::from_all(abi))
         .map_err(|e| fail(&e))?;
     if !spec.tcp_ports.is_empty() {
-        ruleset = ruleset.handle_access(AccessNet::from_all(abi)).map_err(|e| fail(&e))?;
+        // Ports are filtered only from Landlock ABI 4 (Linux 6.7): without
+        // it a network grant would open every port, so it is required.
+        ruleset = ruleset
+            .set_compatibility(CompatLevel::HardRequirement)
+            .handle_access(AccessNet::from_all(ABI::V4))
+            .map_err(|e| format!("this kernel's Landlock cannot filter TCP ports: {e}"))?
+            .set_compatibility(CompatLevel::BestEffort);
     }
     let read = AccessFs::from_read(abi);
     let all = AccessFs::from_all(abi);
@@ -137,8 +144,10 @@ fn landlock(spec: &Spec) -> Result<(), String> {
         created = created.add_rule(NetPort::new(*port, AccessNet::ConnectTcp)).map_err(|e| fail(&e))?;
     }
     let status = created.restrict_self().map_err(|e| fail(&e))?;
-    if status.ruleset != RulesetStatus::FullyEnforced {
-        return Err(format!("Landlock is not fully in force on this kernel ({:?})", status.ruleset));
+    // An older kernel enforces the file rights it knows (reading and
+    // writing from ABI 1); none at all is no confinement.
+    if status.ruleset == RulesetStatus::NotEnforced {
+        return Err("this kernel has no Landlock".into());
     }
     Ok(())
 }

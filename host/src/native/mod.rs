@@ -107,12 +107,13 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         Ok(json) => json,
         Err(e) => return refused(ErrorCode::RuntimeError, format!("cannot describe the step: {e}")),
     };
+    // On stdin, not the command line, which other users can read in /proc:
+    // the spec holds the values of the step's variables.
     command
         .arg("__native")
-        .arg(spec_json)
         .env_clear()
         .env("PATH", PATH)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -125,6 +126,11 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
             );
         }
     };
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        // A helper that died at once has said why on stderr.
+        let _ = stdin.write_all(spec_json.as_bytes());
+    }
     let group = Pid::from_child(&child);
     let over = Arc::new(AtomicBool::new(false));
     let read = |pipe: Option<Box<dyn Read + Send>>, stream: Stream| {
@@ -157,13 +163,20 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
     let (out, out_thread) = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stdout);
     let (err, err_thread) = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stderr);
     let timeout_at = step.deadline.map_or(started + limits.timeout, |d| d.min(started + limits.timeout));
+    // The child is waited for on a thread of its own, so its end is seen at
+    // once; the loop wakes every few milliseconds for the deadline, the
+    // output cap and Ctrl-C, and ends the group by its id.
+    let (ended, waited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = ended.send(child.wait());
+    });
     let mut stopped: Option<ErrorCode> = None;
     let mut termed: Option<Instant> = None;
     let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) => {}
-            Err(_) => break None,
+        match waited.recv_timeout(Duration::from_millis(5)) {
+            Ok(status) => break status.ok(),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break None,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
         }
         let now = Instant::now();
         if stopped.is_none() {
@@ -189,12 +202,16 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
                 Some(_) => {}
             }
         }
-        std::thread::sleep(Duration::from_millis(5));
     };
     // Whatever the interpreter left in its group goes with it.
     let _ = kill_process_group(group, Signal::KILL);
-    let _ = out_thread.join();
-    let _ = err_thread.join();
+    // A process that left the group (`setsid`) may still hold the pipes;
+    // confined, it died with the PID namespace, but unconfined it may live
+    // on: what was read by then is the output.
+    let until = Instant::now() + Duration::from_millis(500);
+    while !(out_thread.is_finished() && err_thread.is_finished()) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(2));
+    }
     let take = |kept: &Arc<Mutex<(Vec<u8>, bool)>>| {
         let kept = kept.lock().unwrap_or_else(|e| e.into_inner());
         Captured { text: String::from_utf8_lossy(&kept.0).into_owned(), truncated: kept.1 }
@@ -222,6 +239,20 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
                 Some(Failure::new(
                     ErrorCode::PermissionDenied,
                     format!("{why}; run it unconfined only if you trust it, with --allow-native=unconfined"),
+                )),
+            )
+        }
+        // util-linux unshare could not make the namespaces (no user
+        // namespaces for this user, say): nothing ran.
+        (None, Some(code)) if code != 0 && !step.unconfined && stderr.text.starts_with("unshare: ") => {
+            let why = stderr.text.trim().to_string();
+            (
+                ErrorCode::PermissionDenied.exit_status(),
+                Some(Failure::new(
+                    ErrorCode::PermissionDenied,
+                    format!(
+                        "{CANNOT_CONFINE_PREFIX} {why}; run it unconfined only if you trust it, with --allow-native=unconfined"
+                    ),
                 )),
             )
         }
