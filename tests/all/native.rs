@@ -220,3 +220,26 @@ fn variables_never_appear_on_a_command_line() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "19\n");
     assert_eq!(seen, Vec::<String>::new());
 }
+
+/// A declared `cwd` is relative to the step's working directory, as in the
+/// sandbox; one that is not a directory is `InvalidCwd`.
+#[test]
+fn a_native_step_runs_in_its_declared_cwd() {
+    let s = Scratch::new();
+    let extra = "permissions:\n  write: [./out]\n";
+    s.write(
+        "n.yaml",
+        &yaml("bash", "pwd -P | sed 's|.*/||'; ls", extra)
+            .replace("      inline_script", "      cwd: out\n      inline_script"),
+    );
+    std::fs::create_dir_all(s.join("out")).unwrap();
+    s.write("out/here.txt", "x");
+    let run = s.runbox().args(["run", "--no-history", "--allow-native", "n.yaml"]).run();
+    assert_eq!(run.stdout, "out\nhere.txt\n", "{}", run.stderr);
+    s.write(
+        "m.yaml",
+        &yaml("bash", "pwd", extra).replace("      inline_script", "      cwd: missing\n      inline_script"),
+    );
+    let run = s.runbox().args(["run", "--json", "--allow-native", "m.yaml"]).run();
+    assert_eq!(run.json()["steps"][0]["error"]["code"], "InvalidCwd");
+}
