@@ -14,7 +14,7 @@ use std::process::Command;
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus, path_beneath_rules,
+    RulesetStatus, Scope, path_beneath_rules,
 };
 use rustix::process::{Resource, Rlimit, setrlimit};
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,10 @@ fn landlock(spec: &Spec) -> Result<(), String> {
             .map_err(|e| format!("this kernel's Landlock cannot filter TCP ports: {e}"))?
             .set_compatibility(CompatLevel::BestEffort);
     }
+    // From ABI 6: no signals to, nor abstract UNIX sockets of, processes
+    // outside the step (a desktop's or an agent's sockets, with a network
+    // grant and so no network namespace of its own).
+    ruleset = ruleset.scope(Scope::from_all(ABI::V6)).map_err(|e| fail(&e))?;
     let read = AccessFs::from_read(abi);
     let all = AccessFs::from_all(abi);
     let mut created = ruleset
