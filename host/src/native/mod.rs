@@ -133,13 +133,23 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
     }
     let group = Pid::from_child(&child);
     let over = Arc::new(AtomicBool::new(false));
+    let (drained, drain) = std::sync::mpsc::channel::<()>();
     let read = |pipe: Option<Box<dyn Read + Send>>, stream: Stream| {
         let over = Arc::clone(&over);
+        let drained = drained.clone();
         let live = live.clone();
         let cap = limits.output;
         let kept = Arc::new(Mutex::new((Vec::new(), false)));
         let into = Arc::clone(&kept);
-        let thread = std::thread::spawn(move || {
+        std::thread::spawn(move || {
+            // Said when the pipe is drained, however this thread ends.
+            struct Drained(std::sync::mpsc::Sender<()>);
+            impl Drop for Drained {
+                fn drop(&mut self) {
+                    let _ = self.0.send(());
+                }
+            }
+            let _drained = Drained(drained);
             let Some(mut pipe) = pipe else { return };
             let mut buf = [0u8; 8192];
             while let Ok(n) = pipe.read(&mut buf) {
@@ -158,10 +168,11 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
                 }
             }
         });
-        (kept, thread)
+        kept
     };
-    let (out, out_thread) = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stdout);
-    let (err, err_thread) = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stderr);
+    let out = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stdout);
+    let err = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stderr);
+    drop(drained);
     let timeout_at = step.deadline.map_or(started + limits.timeout, |d| d.min(started + limits.timeout));
     // The child is waited for on a thread of its own, so its end is seen at
     // once; the loop wakes every few milliseconds for the deadline, the
@@ -209,8 +220,10 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
     // confined, it died with the PID namespace, but unconfined it may live
     // on: what was read by then is the output.
     let until = Instant::now() + Duration::from_millis(500);
-    while !(out_thread.is_finished() && err_thread.is_finished()) && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(2));
+    for _ in 0..2 {
+        if drain.recv_timeout(until.saturating_duration_since(Instant::now())).is_err() {
+            break;
+        }
     }
     let take = |kept: &Arc<Mutex<(Vec<u8>, bool)>>| {
         let kept = kept.lock().unwrap_or_else(|e| e.into_inner());
