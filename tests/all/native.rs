@@ -243,3 +243,16 @@ fn a_native_step_runs_in_its_declared_cwd() {
     let run = s.runbox().args(["run", "--json", "--allow-native", "m.yaml"]).run();
     assert_eq!(run.json()["steps"][0]["error"]["code"], "InvalidCwd");
 }
+
+/// A step that re-points a link in the working directory changes nothing
+/// for the next: each native step gets the links afresh, and the sandbox
+/// reads its own mounts.
+#[test]
+fn a_relinked_output_is_restored_for_the_next_step() {
+    let s = Scratch::new();
+    let yaml = "name: r\npermissions:\n  write: [./out]\nsteps:\n  - name: a\n    type: bash\n    native: true\n    with: { inline_script: 'rm out && ln -s /etc out && echo relinked' }\n  - name: b\n    type: bash\n    native: true\n    with: { inline_script: 'echo ok > out/b.txt && cat out/b.txt' }\n  - name: c\n    type: sh\n    with: { inline_script: 'cat out/b.txt' }\n";
+    s.write("r.yaml", yaml);
+    let run = s.runbox().args(["run", "--no-history", "--allow-native", "r.yaml"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "relinked\nok\nok\n"), "{}", run.stderr);
+    assert_eq!(s.read("out/b.txt"), "ok\n");
+}

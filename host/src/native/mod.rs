@@ -320,14 +320,23 @@ fn prepare(step: &NativeStep<'_>, interpreter: &Path, limits: Limits) -> Result<
         let real = mount.current_path();
         if let (Some(scratch), Some(rel)) = (&scratch, mount.guest.strip_prefix(&format!("{WORKDIR}/"))) {
             let link = scratch.join(rel);
-            // The sandbox's placeholder (an empty directory) gives way to a link.
-            let _ = std::fs::remove_dir(&link);
+            // The sandbox's placeholder (an empty directory), or the link an
+            // earlier native step left (and may have re-pointed), gives way
+            // to a link to the real directory.
+            match std::fs::symlink_metadata(&link) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let _ = std::fs::remove_file(&link);
+                }
+                Ok(meta) if meta.is_dir() => {
+                    let _ = std::fs::remove_dir(&link);
+                }
+                _ => {}
+            }
             if let Some(parent) = link.parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
-            if std::os::unix::fs::symlink(&real, &link).is_err() && !link.exists() {
-                return Err(format!("cannot link {} at ./{rel}", real.display()));
-            }
+            std::os::unix::fs::symlink(&real, &link)
+                .map_err(|e| format!("cannot link {} at ./{rel}: {e}", real.display()))?;
         }
         if mount.writable { write.push(real) } else { read.push(real) }
     }
