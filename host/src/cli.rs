@@ -522,7 +522,7 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
         keys,
         max_concurrent: args.max_concurrent,
         request_timeout: args.request_timeout,
-        max_body: 1 << 20,
+        max_body: runbox::run::execute::MAX_BODY_BYTES,
         header_timeout: args.header_timeout,
     };
     let runner = Runner::new(config)?;

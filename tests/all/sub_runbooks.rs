@@ -405,3 +405,24 @@ fn system_variables_cannot_be_set_by_env_or_by_a_step() {
     assert_eq!(run.code, 2, "{}", run.stdout);
     run.stderr_has("vars.yaml:7: step `s` cannot set `RUNBOOK_API_TOKEN`: runbox sets it for every step");
 }
+
+/// The bridge takes no larger a body than the API does: a step cannot make
+/// the host parse hundreds of megabytes of JSON.
+#[test]
+fn the_bridge_refuses_a_body_larger_than_the_api_takes() {
+    let s = Scratch::new();
+    s.write("Child.md", &runbook("Child", "", &[], &[], "```sh\necho child-ran\n```"));
+    let script = r#"```sh
+head -c 1000000 /dev/zero | tr '\0' ' ' > half; cat half half > big.json
+curl -s -w ' %{http_code}\n' -X POST "$RUNBOOK_API_BASE_URL/api/runbooks/Child.md/execute" -H "Authorization: Bearer $RUNBOOK_API_TOKEN" -d @big.json
+```"#;
+    s.write("Big.md", &runbook("Big", "", &[], &[], script));
+    let run = s.runbox().args(["run", "--no-history", "Big.md"]).run();
+    assert_eq!(
+        run.stdout,
+        "{\"error\":{\"code\":\"ConfigInvalid\",\"message\":\"the request body is larger than 1048576 bytes\"}} 413\n",
+        "{}",
+        run.stderr
+    );
+    assert!(!s.log().contains("child-ran"));
+}

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use super::execute::{ErrorBody, Executed, RunRequest};
+use super::execute::{ErrorBody, Executed, MAX_BODY_BYTES, RunRequest};
 use super::report::RunReport;
 use crate::error::{ErrorCode, Failure};
 use crate::sandbox::{ApiRequest, ApiResponse, Call};
@@ -28,6 +28,10 @@ pub(super) fn serve(
         (method, ["api", "runbooks", name, "execute"]) => {
             if method != "POST" {
                 return refused(405, ErrorCode::ConfigInvalid, format!("{method} {path}: execute takes POST"));
+            }
+            if request.body.len() > MAX_BODY_BYTES {
+                let message = format!("the request body is larger than {MAX_BODY_BYTES} bytes");
+                return refused(413, ErrorCode::ConfigInvalid, message);
             }
             if !authorized(handle, &request.headers) {
                 return refused(

@@ -9,6 +9,9 @@ use utoipa::ToSchema;
 use super::report::RunReport;
 use crate::error::Failure;
 
+/// The largest request body the API, and the bridge, take.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
 /// An execute or validate request.
 #[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
