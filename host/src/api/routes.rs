@@ -23,7 +23,7 @@ use crate::run::catalog::{catalog, open_named};
 use crate::run::events::Quiet;
 use crate::run::past::executions;
 use crate::run::report::RunReport;
-use crate::run::{Chain, Seams};
+use crate::run::{Chain, FORBIDDEN_STATUS, Seams};
 
 /// An error response: its status and `{"error": {"code", "message"}}`.
 pub(crate) struct Refusal(StatusCode, Failure);
@@ -176,7 +176,7 @@ fn check_claims(
     claims: &Map<String, Value>,
 ) -> Result<(), Box<RunReport>> {
     let Some(message) = missing_claim(&runbook.claims, claims) else { return Ok(()) };
-    Err(Box::new(runner.refuse(runbook, chain, Failure::new(ErrorCode::Forbidden, message), 403)))
+    Err(Box::new(runner.refuse(runbook, chain, Failure::new(ErrorCode::Forbidden, message), FORBIDDEN_STATUS)))
 }
 
 /// A refusal for want of Required Claims.

@@ -125,6 +125,33 @@ impl Deterministic {
     }
 }
 
+/// Deterministic mode's clock and ids: fixed, and the handles scripts read
+/// drawn from the seed (a random one would change their fuel).
+struct Seeded {
+    fixed: Fixed,
+    time: Virtual,
+}
+
+impl Clock for Seeded {
+    fn now(&self) -> OffsetDateTime {
+        self.fixed.now()
+    }
+}
+
+impl Ids for Seeded {
+    fn correlation_id(&self) -> String {
+        self.fixed.correlation_id()
+    }
+
+    fn user(&self) -> String {
+        self.fixed.user()
+    }
+
+    fn api_handle(&self) -> String {
+        self.time.handle()
+    }
+}
+
 /// Seed 001's base URL when `API_PROTOCOL`, `API_HOST` and `API_PORT` are unset.
 pub const DEFAULT_API_BASE_URL: &str = "http://localhost:8083";
 
@@ -260,11 +287,12 @@ impl Runner {
                 let since_epoch = fixed.clock - OffsetDateTime::UNIX_EPOCH;
                 let start = std::time::Duration::try_from(since_epoch)
                     .map_err(|_| anyhow::anyhow!("--clock {}: give an instant after 1970", fixed.clock))?;
-                let ids = Arc::new(fixed.ids());
+                let time = Virtual::new(fixed.seed, start);
+                let ids = Arc::new(Seeded { fixed: fixed.ids(), time: time.clone() });
                 seams.clock = ids.clone();
                 seams.ids = ids;
                 config.history = false;
-                Some(Virtual::new(fixed.seed, start))
+                Some(time)
             }
             None => None,
         };
@@ -344,11 +372,7 @@ impl Runner {
                     match Workspace::prepare(&plan.paths) {
                         Ok(workspace) => {
                             report.inputs = plan.inputs.clone();
-                            // Scripts read it: in deterministic mode it is drawn from the seed.
-                            let handle = match &self.virtual_time {
-                                Some(time) => time.handle(),
-                                None => self.seams.ids.api_handle(),
-                            };
+                            let handle = self.seams.ids.api_handle();
                             let env = self.with_system_variables(&plan.env, &breadcrumb, &handle);
                             let context = StepContext {
                                 variables: variables(&plan.inputs, &env),
@@ -422,9 +446,6 @@ impl Runner {
     /// The hosts the user allows, and those the runbook asked for (by now
     /// granted, or the run was refused).
     fn net_policy(&self, runbook: &Runbook) -> NetPolicy {
-        if self.virtual_time.is_some() {
-            return NetPolicy::default();
-        }
         let hosts: Vec<&str> = runbook.net.iter().map(|h| h.host.as_str()).collect();
         // Each host was checked when the runbook was parsed.
         self.config.grants.net.merged(&NetPolicy::new(&hosts).unwrap_or_default())
