@@ -60,13 +60,7 @@ fn without_durations(mut json: Value) -> Value {
 #[test]
 fn every_sample_gives_the_same_bytes_and_fuel_anywhere() {
     let covered: Vec<&str> = SAMPLES.iter().map(|(name, _)| *name).collect();
-    let mut samples: Vec<String> = std::fs::read_dir(crate::harness::repo().join("runbooks"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| (n.ends_with(".md") || n.ends_with(".yaml")) && n != "registry.yaml")
-        .collect();
-    samples.sort();
-    assert_eq!(samples, covered, "every sample runs in deterministic mode here");
+    assert_eq!(crate::harness::sample_names(), covered, "every sample runs in deterministic mode here");
     for (name, extra) in SAMPLES {
         let args: Vec<&str> = extra.iter().copied().chain([*name]).collect();
         let (first, second) = (run_as(0, &args), run_as(1, &args));

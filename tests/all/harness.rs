@@ -10,6 +10,17 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// The sample runbooks of runbooks/, by file name, sorted.
+pub fn sample_names() -> Vec<String> {
+    let mut samples: Vec<String> = std::fs::read_dir(repo().join("runbooks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| (n.ends_with(".md") || n.ends_with(".yaml")) && n != "registry.yaml")
+        .collect();
+    samples.sort();
+    samples
+}
+
 /// Compiled guests are cached once for the whole test run.
 fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache")

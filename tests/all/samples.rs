@@ -15,13 +15,7 @@ fn every_sample_runbook_is_covered() {
         "health-check.yaml",
         "prune-backups.yaml",
     ];
-    let mut samples: Vec<String> = std::fs::read_dir(crate::harness::repo().join("runbooks"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| (n.ends_with(".md") || n.ends_with(".yaml")) && n != "registry.yaml")
-        .collect();
-    samples.sort();
-    assert_eq!(samples, covered);
+    assert_eq!(crate::harness::sample_names(), covered);
 }
 
 #[test]
