@@ -427,6 +427,9 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         Ok(runbook) => runbook,
         Err(invalid) => {
             let report = runner.record_invalid(&invalid);
+            if let Some(file) = &args.junit {
+                write_junit(file, &[], &report)?;
+            }
             if args.json {
                 say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -462,8 +465,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     let report = runner.run(&runbook, &inputs);
     if let Some(file) = &args.junit {
-        let xml = junit(&runbook, &report)?;
-        std::fs::write(file, xml).with_context(|| format!("--junit {}: cannot write the report", file.display()))?;
+        write_junit(file, &runbook.steps, &report)?;
     }
     if args.json {
         say!("{}", serde_json::to_string_pretty(&report)?);
@@ -471,6 +473,12 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         eprintln!("runbox: {} refused: {}", visible(&runbook.file_name()), visible_lines(&error.to_string()));
     }
     Ok(report.exit_code)
+}
+
+/// `--junit FILE`: the run as a JUnit report.
+fn write_junit(file: &Path, steps: &[runbox::model::Step], report: &runbox::RunReport) -> anyhow::Result<()> {
+    let xml = junit(steps, report)?;
+    std::fs::write(file, xml).with_context(|| format!("--junit {}: cannot write the report", file.display()))
 }
 
 /// Seed 001's API address: `API_HOST:API_PORT` (localhost:8083).

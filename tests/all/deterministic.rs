@@ -268,3 +268,22 @@ print(json.dumps(out))
         }])
     );
 }
+
+/// A runbook that does not even parse is still a JUnit report: one error.
+#[test]
+fn junit_reports_a_runbook_that_does_not_parse() {
+    let s = Scratch::new();
+    s.write("bad.yaml", "name: bad\nsteps: 3\n");
+    let run = s.runbox().args(["run", "--junit", "report.xml", "bad.yaml"]).run();
+    assert_eq!(run.code, 2);
+    let read = r#"
+import json, sys
+from junitparser import JUnitXml
+print(json.dumps([[s.name, s.errors, [[c.name, c.classname, [[type(r).__name__, r.type] for r in c.result]] for c in s]] for s in JUnitXml.fromfile(sys.argv[1])]))
+"#;
+    let read =
+        std::process::Command::new(junit_reader()).args(["-c", read]).arg(s.join("report.xml")).output().unwrap();
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    let report: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(report, json!([["bad.yaml", 1, [["bad.yaml (refused)", "bad", [["Error", "ConfigInvalid"]]]]]]));
+}

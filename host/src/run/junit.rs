@@ -10,21 +10,22 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::report::{RunReport, StepReport};
-use crate::model::Runbook;
+use crate::model::Step;
 
-/// `report`, the run of `runbook`, as JUnit XML.
-pub fn junit(runbook: &Runbook, report: &RunReport) -> anyhow::Result<String> {
-    let mut suite = TestSuite::new(runbook.file_name());
+/// `report` as JUnit XML: the run of a runbook whose steps are `steps`
+/// (none for a runbook that did not even parse).
+pub fn junit(steps: &[Step], report: &RunReport) -> anyhow::Result<String> {
+    let file = crate::model::file_name(std::path::Path::new(&report.file));
+    let mut suite = TestSuite::new(file.as_str());
     suite.set_time(Duration::from_millis(u64::try_from(report.duration_ms).unwrap_or(u64::MAX)));
+    let mut cases = Vec::new();
     if let Some(refusal) = report.error.as_ref().filter(|_| report.steps.is_empty()) {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
         status.set_type(refusal.code.as_str()).set_message(refusal.message.as_str());
-        let mut case = TestCase::new(format!("{} (refused)", runbook.file_name()), status);
-        case.set_classname(runbook.name.as_str());
-        suite.add_test_case(case);
+        cases.push(TestCase::new(format!("{file} (refused)"), status));
     }
-    for (i, step) in runbook.steps.iter().enumerate() {
-        let case = match report.steps.get(i) {
+    for (i, step) in steps.iter().enumerate() {
+        cases.push(match report.steps.get(i) {
             Some(ran) => ran_case(ran),
             None => {
                 let mut status = TestCaseStatus::skipped();
@@ -34,9 +35,10 @@ pub fn junit(runbook: &Runbook, report: &RunReport) -> anyhow::Result<String> {
                 });
                 TestCase::new(step.name.as_str(), status)
             }
-        };
-        let mut case = case;
-        case.set_classname(runbook.name.as_str());
+        });
+    }
+    for mut case in cases {
+        case.set_classname(report.runbook.as_str());
         suite.add_test_case(case);
     }
     let mut junit = Report::new("runbox");
