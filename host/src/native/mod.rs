@@ -23,8 +23,7 @@ pub mod confine;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustix::process::{Pid, Signal, kill_process_group};
@@ -32,7 +31,7 @@ use rustix::process::{Pid, Signal, kill_process_group};
 use crate::error::{ErrorCode, Failure};
 use crate::model::limits::Limits;
 use crate::model::{Native, WORKDIR};
-use crate::sandbox::{Cancel, Captured, Live, Mount, Outcome, Stream};
+use crate::sandbox::{Cancel, Capture, Captured, Live, Mount, Outcome, Stream};
 use confine::{CANNOT_CONFINE, CANNOT_CONFINE_PREFIX, Spec};
 
 /// The `PATH` a native step gets, and where interpreters are looked for
@@ -132,15 +131,13 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         let _ = stdin.write_all(spec_json.as_bytes());
     }
     let group = Pid::from_child(&child);
-    let over = Arc::new(AtomicBool::new(false));
     let (drained, drain) = std::sync::mpsc::channel::<()>();
+    // The sandbox's own captures: the same cap, live echo and truncation
+    // marker as a sandboxed step's.
     let read = |pipe: Option<Box<dyn Read + Send>>, stream: Stream| {
-        let over = Arc::clone(&over);
+        let capture = Capture::new(limits.output, live.clone().map(|l| (l, stream)));
+        let into = capture.clone();
         let drained = drained.clone();
-        let live = live.clone();
-        let cap = limits.output;
-        let kept = Arc::new(Mutex::new((Vec::new(), false)));
-        let into = Arc::clone(&kept);
         std::thread::spawn(move || {
             // Said when the pipe is drained, however this thread ends.
             struct Drained(std::sync::mpsc::Sender<()>);
@@ -152,23 +149,16 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
             let _drained = Drained(drained);
             let Some(mut pipe) = pipe else { return };
             let mut buf = [0u8; 8192];
+            // Past the cap the rest is read and dropped, so the step is
+            // stopped for its output rather than by a broken pipe.
             while let Ok(n) = pipe.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
-                let mut kept = into.lock().unwrap_or_else(|e| e.into_inner());
-                let room = cap.saturating_sub(kept.0.len()).min(n);
-                kept.0.extend_from_slice(&buf[..room]);
-                if let Some(live) = &live {
-                    live.write(stream, &buf[..room]);
-                }
-                if room < n {
-                    kept.1 = true;
-                    over.store(true, Ordering::SeqCst);
-                }
+                into.accept(&buf[..n]);
             }
         });
-        kept
+        capture
     };
     let out = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stdout);
     let err = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>), Stream::Stderr);
@@ -191,7 +181,7 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         }
         let now = Instant::now();
         if stopped.is_none() {
-            stopped = if over.load(Ordering::SeqCst) {
+            stopped = if out.exceeded() || err.exceeded() {
                 Some(ErrorCode::OutputLimit)
             } else if step.cancel.is_cancelled() {
                 Some(ErrorCode::Interrupted)
@@ -225,11 +215,11 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
             break;
         }
     }
-    let take = |kept: &Arc<Mutex<(Vec<u8>, bool)>>| {
-        let kept = kept.lock().unwrap_or_else(|e| e.into_inner());
-        Captured { text: String::from_utf8_lossy(&kept.0).into_owned(), truncated: kept.1 }
-    };
-    let (stdout, mut stderr) = (take(&out), take(&err));
+    // A step that ended on its own after passing the cap still passed it.
+    if stopped.is_none() && (out.exceeded() || err.exceeded()) {
+        stopped = Some(ErrorCode::OutputLimit);
+    }
+    let (stdout, mut stderr) = (out.finish("stdout"), err.finish("stderr"));
     use std::os::unix::process::ExitStatusExt;
     let raw = status.and_then(|s| s.code().or_else(|| s.signal().map(|sig| 128 + sig)));
     let (exit_code, error) = match (stopped, raw) {

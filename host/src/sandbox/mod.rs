@@ -33,6 +33,7 @@ pub use cancel::{Cancel, SIGINT, SIGTERM};
 pub use determinism::Virtual;
 pub use guest::GuestCache;
 pub use mount::{Mount, guest_dir};
+pub(crate) use output::Capture;
 pub use output::{Captured, Live, Stream};
 pub use script::{Outcome, Script, StepContext};
 

@@ -56,7 +56,7 @@ impl Capture {
     }
 
     /// Keeps what fits; false once the limit is passed.
-    fn accept(&self, bytes: &[u8]) -> bool {
+    pub(crate) fn accept(&self, bytes: &[u8]) -> bool {
         let mut state = self.state();
         let room = state.limit.saturating_sub(state.bytes.len());
         let kept = &bytes[..bytes.len().min(room)];
