@@ -199,11 +199,16 @@ fn a_yaml_runbook_can_ask_for_deterministic_mode() {
 /// A Python JUnit consumer (junitparser, from PyPI) in a virtual
 /// environment of the test run's own.
 fn junit_reader() -> std::path::PathBuf {
+    // Two tests ask at once; two `venv`s racing on one directory fail with
+    // "File exists".
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("junit-venv");
     let python = venv.join("bin/python");
     let ready = std::process::Command::new(&python).args(["-c", "import junitparser"]).output();
     if !ready.is_ok_and(|o| o.status.success()) {
-        let made = std::process::Command::new("python3").arg("-m").arg("venv").arg(&venv).status();
+        // --clear: a half-made venv (an interrupted run) is made again.
+        let made = std::process::Command::new("python3").args(["-m", "venv", "--clear"]).arg(&venv).status();
         assert!(made.is_ok_and(|s| s.success()), "python3 -m venv (Debian: python3-venv) is needed");
         let pip = venv.join("bin/pip");
         let installed = std::process::Command::new(pip).args(["install", "--quiet", "junitparser==5.0.3"]).status();
