@@ -9,12 +9,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     // The native tier's helper, before anything else (no logging, no state):
-    // `runbox __native SPEC` confines itself and execs the interpreter.
-    let mut argv = std::env::args();
-    if argv.nth(1).as_deref() == Some("__native") {
-        let mut spec = String::new();
-        let read = std::io::Read::read_to_string(&mut std::io::stdin(), &mut spec);
-        return ExitCode::from(native_helper(read.ok().map(|_| spec)));
+    // `runbox __native` confines itself and execs the interpreter.
+    if std::env::args().nth(1).as_deref() == Some("__native") {
+        return ExitCode::from(native_helper());
     }
     let args = cli::Args::parse();
     cli::init_logging(args.log.as_deref());
@@ -36,14 +33,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs as the native tier's helper, its instructions read from stdin;
-/// returns only when it cannot confine the step or start its interpreter.
-fn native_helper(spec: Option<String>) -> u8 {
+/// Runs as the native tier's helper, its instructions handed over on
+/// stdin; returns only when it cannot confine the step or start its
+/// interpreter.
+fn native_helper() -> u8 {
     use runbox::native::confine::{self, CANNOT_CONFINE, CANNOT_CONFINE_PREFIX};
-    let why = match spec.as_deref().map(serde_json::from_str::<confine::Spec>) {
-        Some(Ok(spec)) => confine::exec(&spec),
-        Some(Err(e)) => format!("the helper's instructions do not parse: {e}"),
-        None => "the helper was given no instructions".to_string(),
+    use std::os::fd::AsFd;
+    let why = match runbox::native::handoff::receive(std::io::stdin().as_fd()) {
+        Ok((spec, held)) => confine::exec(&spec, held),
+        Err(e) => e,
     };
     eprintln!("{CANNOT_CONFINE_PREFIX} {why}");
     CANNOT_CONFINE as u8

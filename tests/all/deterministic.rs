@@ -106,7 +106,7 @@ fn time_and_randomness_are_the_same_every_run_and_follow_seed_and_clock() {
     assert_eq!(lines[5], "2026-01-01T00:00:20Z", "{sh}");
     assert!(js.starts_with("1767225600001 2026-01-01T00:00:00.002Z "), "{js}");
     let (seeded_sh, seeded_js) = clocks(&s, &["--seed", "7"]);
-    assert_eq!(seeded_sh.lines().nth(0), Some(lines[0]), "the seed moves no clock");
+    assert_eq!(seeded_sh.lines().next(), Some(lines[0]), "the seed moves no clock");
     assert_ne!(seeded_sh.lines().nth(2), Some(lines[2]), "$RANDOM follows the seed");
     assert_ne!(
         seeded_js.split(' ').skip(3).collect::<Vec<_>>(),

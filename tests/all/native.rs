@@ -258,3 +258,50 @@ fn a_relinked_output_is_restored_for_the_next_step() {
     assert_eq!((run.code, run.stdout.as_str()), (0, "relinked\nok\nok\n"), "{}", run.stderr);
     assert_eq!(s.read("out/b.txt"), "ok\n");
 }
+
+/// The directory a native step is confined to is the one runbox opened
+/// when the run began, not whatever is at its path when the step starts: a
+/// process outside the run that swaps another directory in at that path,
+/// again and again while the steps start, never lets a step read it.
+#[test]
+fn a_directory_swapped_in_at_a_mounts_path_stays_out_of_reach() {
+    use std::io::BufRead;
+    let s = Scratch::new();
+    s.write("data/public.txt", "public\n");
+    s.write("b/secret.txt", "PLANTED-SWAPPED-SECRET\n");
+    let root = s.path().display().to_string();
+    let mut yaml = String::from("name: swap\npermissions:\n  read: [./data]\nsteps:\n");
+    yaml += "  - name: ready\n    type: bash\n    native: true\n    with: { inline_script: 'echo ready' }\n";
+    for i in 0..100 {
+        yaml += &format!(
+            "  - name: s{i}\n    type: bash\n    native: true\n    with: {{ inline_script: 'cat data/secret.txt {root}/data/secret.txt {root}/b/secret.txt {root}/tmp/secret.txt 2>/dev/null; true' }}\n"
+        );
+    }
+    s.write("swap.yaml", &yaml);
+    let mut child = s.runbox().args(["run", "--no-history", "--allow-native", "swap.yaml"]).spawn();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, "ready\n");
+    // The run holds ./data now; swap b in at its path, and back, until it ends.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (done, root) = (done.clone(), s.path().to_path_buf());
+        std::thread::spawn(move || {
+            let at = |name: &str| root.join(name);
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::fs::rename(at("data"), at("tmp")).unwrap();
+                std::fs::rename(at("b"), at("data")).unwrap();
+                std::fs::rename(at("data"), at("b")).unwrap();
+                std::fs::rename(at("tmp"), at("data")).unwrap();
+            }
+        })
+    };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    swapper.join().unwrap();
+    assert!(status.success(), "{rest}");
+    assert_eq!(rest, "", "a step read the directory swapped in");
+}

@@ -1,5 +1,6 @@
-//! The native tier's helper side: `runbox __native` (its [`Spec`] on
-//! stdin, never on the command line other users can read), run inside the
+//! The native tier's helper side: `runbox __native` (its [`Spec`] and the
+//! step's mounts handed over on stdin, never on the command line other
+//! users can read: see [`super::handoff`]), run inside the
 //! fresh user, PID (and, without a network grant, network) namespaces that
 //! util-linux `unshare` made for it, confines itself and execs the step's
 //! interpreter, which inherits all of it: rlimits, no new privileges, and
@@ -8,13 +9,14 @@
 //! ports. The interpreter is PID 1 of its namespace: when it ends, every
 //! process it left behind ends with it.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
 use landlock::{
-    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, Ruleset, RulesetAttr, RulesetCreatedAttr,
-    RulesetStatus, Scope, path_beneath_rules,
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
 };
 use rustix::process::{Resource, Rlimit, setrlimit};
 use serde::{Deserialize, Serialize};
@@ -29,10 +31,13 @@ pub struct Spec {
     pub cwd: PathBuf,
     /// The whole environment of the interpreter.
     pub env: Vec<(String, String)>,
-    /// Readable (and executable) beneath.
+    /// Readable (and executable) beneath: the interpreter.
     pub read: Vec<PathBuf>,
-    /// Readable and writable beneath.
+    /// Readable and writable beneath: the step's private directory.
     pub write: Vec<PathBuf>,
+    /// The step's mounts, handed over as held directories in this order:
+    /// whether each is writable.
+    pub held: Vec<bool>,
     /// TCP ports the step may connect to; none means no network at all (the
     /// namespace has none either).
     pub tcp_ports: Vec<u16>,
@@ -84,7 +89,7 @@ pub const CANNOT_CONFINE_PREFIX: &str = "runbox: cannot confine the native step:
 
 /// Confines this process as `spec` says and execs the interpreter; returns
 /// only why it could not.
-pub fn exec(spec: &Spec) -> String {
+pub fn exec(spec: &Spec, held: Vec<OwnedFd>) -> String {
     if let Err(e) = limit(spec.memory) {
         return format!("cannot set the resource limits: {e}");
     }
@@ -92,7 +97,7 @@ pub fn exec(spec: &Spec) -> String {
         return format!("cannot set no-new-privileges: {e}");
     }
     if spec.confined
-        && let Err(e) = landlock(spec)
+        && let Err(e) = landlock(spec, held)
     {
         return e;
     }
@@ -111,7 +116,7 @@ fn limit(memory: u64) -> rustix::io::Result<()> {
     setrlimit(Resource::Core, Rlimit { current: Some(0), maximum: Some(0) })
 }
 
-fn landlock(spec: &Spec) -> Result<(), String> {
+fn landlock(spec: &Spec, held: Vec<OwnedFd>) -> Result<(), String> {
     let abi = ABI::V5;
     let fail = |e: &dyn std::fmt::Display| format!("Landlock: {e}");
     let mut ruleset = Ruleset::default()
@@ -143,6 +148,10 @@ fn landlock(spec: &Spec) -> Result<(), String> {
         .add_rules(path_beneath_rules(&spec.read, read))
         .map_err(|e| fail(&e))?
         .add_rules(path_beneath_rules(&spec.write, all))
+        .map_err(|e| fail(&e))?
+        .add_rules(held.into_iter().zip(&spec.held).map(|(dir, &writable)| {
+            Ok::<_, landlock::RulesetError>(PathBeneath::new(dir, if writable { all } else { read }))
+        }))
         .map_err(|e| fail(&e))?;
     for port in &spec.tcp_ports {
         created = created.add_rule(NetPort::new(*port, AccessNet::ConnectTcp)).map_err(|e| fail(&e))?;

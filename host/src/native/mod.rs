@@ -19,6 +19,7 @@
 //! `model/` and the bottom files; never `run/`.
 
 pub mod confine;
+pub mod handoff;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -102,9 +103,15 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         unshare.arg("--").arg(step.helper);
         unshare
     };
-    let spec_json = match serde_json::to_string(&spec) {
-        Ok(json) => json,
-        Err(e) => return refused(ErrorCode::RuntimeError, format!("cannot describe the step: {e}")),
+    if spec.held.len() > handoff::MAX_HELD {
+        return refused(
+            ErrorCode::PermissionDenied,
+            format!("a native step can be given at most {} directories", handoff::MAX_HELD),
+        );
+    }
+    let (socket, helper_end) = match handoff::pair() {
+        Ok(pair) => pair,
+        Err(e) => return refused(ErrorCode::RuntimeError, format!("cannot talk to the native step's helper: {e}")),
     };
     // On stdin, not the command line, which other users can read in /proc:
     // the spec holds the values of the step's variables.
@@ -112,11 +119,15 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         .arg("__native")
         .env_clear()
         .env("PATH", PATH)
-        .stdin(Stdio::piped())
+        .stdin(Stdio::from(helper_end))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = match command.spawn() {
+    let spawned = command.spawn();
+    // The helper's end of the socket, which the command held, is the
+    // helper's alone now.
+    drop(command);
+    let mut child = match spawned {
         Ok(child) => child,
         Err(e) => {
             return refused(
@@ -125,11 +136,10 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
             );
         }
     };
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        // A helper that died at once has said why on stderr.
-        let _ = stdin.write_all(spec_json.as_bytes());
-    }
+    let held: Vec<_> = step.mounts.iter().map(Mount::held_fd).collect();
+    // A helper that died at once has said why on stderr.
+    let _ = handoff::send(&socket, &spec, &held);
+    drop(socket);
     let group = Pid::from_child(&child);
     let (drained, drain) = std::sync::mpsc::channel::<()>();
     // The sandbox's own captures: the same cap, live echo and truncation
@@ -305,7 +315,9 @@ fn prepare(step: &NativeStep<'_>, interpreter: &Path, limits: Limits) -> Result<
     // working directory, mounts beneath it are links to their real places,
     // mounts elsewhere are at their real (absolute) paths already.
     let scratch = step.mounts.iter().find(|m| m.guest == WORKDIR).map(Mount::current_path);
-    let (mut read, mut write) = (vec![interpreter.to_path_buf()], vec![home.path().to_path_buf()]);
+    // The mounts themselves are handed to the helper as the directories held
+    // since the run began; these links, by path, are only for finding them.
+    let (read, write) = (vec![interpreter.to_path_buf()], vec![home.path().to_path_buf()]);
     for mount in step.mounts {
         let real = mount.current_path();
         if let (Some(scratch), Some(rel)) = (&scratch, mount.guest.strip_prefix(&format!("{WORKDIR}/"))) {
@@ -328,7 +340,6 @@ fn prepare(step: &NativeStep<'_>, interpreter: &Path, limits: Limits) -> Result<
             std::os::unix::fs::symlink(&real, &link)
                 .map_err(|e| format!("cannot link {} at ./{rel}: {e}", real.display()))?;
         }
-        if mount.writable { write.push(real) } else { read.push(real) }
     }
     let cwd = match (&scratch, step.cwd.strip_prefix(WORKDIR)) {
         (Some(scratch), Some(rel)) => scratch.join(rel.trim_start_matches('/')),
@@ -354,6 +365,7 @@ fn prepare(step: &NativeStep<'_>, interpreter: &Path, limits: Limits) -> Result<
         env,
         read,
         write,
+        held: step.mounts.iter().map(|m| m.writable).collect(),
         tcp_ports: step.tcp_ports.clone(),
         memory: if limits.memory == Limits::default().memory { NATIVE_MEMORY } else { limits.memory },
         confined: !step.unconfined,

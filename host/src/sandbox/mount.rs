@@ -48,6 +48,12 @@ impl Mount {
         held_path(&self.dir).unwrap_or_else(|| self.host.clone())
     }
 
+    /// The held directory itself, to hand to another process (the native
+    /// tier's helper confines a step to it).
+    pub(crate) fn held_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&*self.dir)
+    }
+
     pub(crate) fn handle_path(&self) -> PathBuf {
         proc_path(&self.dir)
     }
