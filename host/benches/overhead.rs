@@ -165,6 +165,7 @@ fn main() -> anyhow::Result<()> {
     let workdir = tempfile::tempdir()?;
     let mounts = vec![runbox::sandbox::Mount::open(workdir.path(), runbox::model::WORKDIR, true)?];
     let cancel = runbox::Cancel::new();
+    let helper = Path::new(env!("CARGO_BIN_EXE_runbox-native")).to_path_buf();
     let native = |unconfined: bool| -> anyhow::Result<(Duration, Duration)> {
         let step = runbox::native::NativeStep {
             native: runbox::model::Native::Bash,
@@ -175,7 +176,7 @@ fn main() -> anyhow::Result<()> {
             mounts: &mounts,
             tcp_ports: Vec::new(),
             unconfined,
-            helper: Path::new(runbox_bin),
+            helper: &helper,
             cancel: &cancel,
             deadline: None,
         };
@@ -189,6 +190,13 @@ fn main() -> anyhow::Result<()> {
         Ok(percentiles(&mut times))
     };
     let (native_confined, native_unconfined) = (native(false)?, native(true)?);
+    // The kernel's part: the same namespaces around `true`, against `true`.
+    let namespaces = time_process(NATIVE_RUNS, || {
+        let mut c = Command::new("unshare");
+        c.args(["--user", "--map-current-user", "--pid", "--fork", "--kill-child", "--net", "true"]);
+        c
+    });
+    let bare_true = time_process(NATIVE_RUNS, || Command::new("true"));
 
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
     let micros = |d: Duration| format!("{:.0} µs", d.as_secs_f64() * 1e6);
@@ -267,7 +275,7 @@ fn main() -> anyhow::Result<()> {
          A YAML runbook of N trivial JS steps (`return i`), whole process: {} steps {}, {} steps {} ({:.2}× the\n\
          time for {:.0}× the steps; linear is the goal).\n\n\
          ## Native tier: a confined `echo hi`\n\n\
-         A native bash step ({NATIVE_RUNS} runs): util-linux `unshare` (user, PID and network namespaces), runbox's helper\n\
+         A native bash step ({NATIVE_RUNS} runs): util-linux `unshare` (user, PID and network namespaces), runbox's helper `runbox-native`\n\
          (Landlock, no-new-privs, rlimits), then bash; the same unconfined (`--allow-native=unconfined`); and\n\
          the plain `bash -c` fork/exec and Node `child_process.exec` from above.\n\n\
          | | p50 | p99 |\n|---|---|---|\n\
@@ -275,7 +283,9 @@ fn main() -> anyhow::Result<()> {
          | native, unconfined | {} | {} |\n\
          | `bash -c` fork/exec | {} | {} |\n\
          | Node `child_process.exec`, bash | {} | {} |\n\n\
-         Confinement adds {} at p50 (goal: ≤ 1 ms).\n\n\
+         Confinement adds {} at p50 over the unconfined step, and the whole native step {} over `bash -c`\n\
+         (goal: ≤ 1 ms). util-linux `unshare` alone (its start, the three namespaces, its fork) costs {}: around\n\
+         `true` it takes {} at p50, `true` alone {}.\n\n\
          ## First run on a machine\n\n\
          Whole process with an empty compiled-guest cache (median of {COLD_RUNS}): the guest's initialiser\n\
          compiled by Winch and run once, the snapshot compiled by Cranelift and cached.\n\n\
@@ -332,6 +342,10 @@ fn main() -> anyhow::Result<()> {
         opt(exec_us("p50_us"), &ms),
         opt(exec_us("p99_us"), &ms),
         ms(native_confined.0.saturating_sub(native_unconfined.0)),
+        opt(bash_spawn.map(|b| native_confined.0.saturating_sub(b.0)), &ms),
+        namespaces.zip(bare_true).map_or("(unshare failed)".to_string(), |(n, t)| ms(n.0.saturating_sub(t.0))),
+        opt(namespaces.map(|n| n.0), &ms),
+        opt(bare_true.map(|t| t.0), &ms),
         ms(cold_sh),
         ms(cold_js),
         date = today(),

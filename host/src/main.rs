@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     // The native tier's helper, before anything else (no logging, no state):
     // `runbox __native` confines itself and execs the interpreter.
     if std::env::args().nth(1).as_deref() == Some("__native") {
-        return ExitCode::from(native_helper());
+        return ExitCode::from(runbox::native::helper::run());
     }
     let args = cli::Args::parse();
     cli::init_logging(args.log.as_deref());
@@ -31,18 +31,4 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Runs as the native tier's helper, its instructions handed over on
-/// stdin; returns only when it cannot confine the step or start its
-/// interpreter.
-fn native_helper() -> u8 {
-    use runbox::native::confine::{self, CANNOT_CONFINE, CANNOT_CONFINE_PREFIX};
-    use std::os::fd::AsFd;
-    let why = match runbox::native::handoff::receive(std::io::stdin().as_fd()) {
-        Ok((spec, held)) => confine::exec(&spec, held),
-        Err(e) => e,
-    };
-    eprintln!("{CANNOT_CONFINE_PREFIX} {why}");
-    CANNOT_CONFINE as u8
 }

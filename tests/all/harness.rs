@@ -86,7 +86,12 @@ impl Scratch {
 
     /// `runbox ARGS` with this folder as the working directory.
     pub fn runbox(&self) -> Runbox {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbox"));
+        self.runbox_at(Path::new(env!("CARGO_BIN_EXE_runbox")))
+    }
+
+    /// The same, with the `runbox` binary at `program`.
+    pub fn runbox_at(&self, program: &Path) -> Runbox {
+        let mut cmd = Command::new(program);
         cmd.current_dir(self.path())
             .env("RUNBOX_CACHE_DIR", cache_dir())
             .env("RUNBOX_LOG", self.log_path())

@@ -305,3 +305,17 @@ fn a_directory_swapped_in_at_a_mounts_path_stays_out_of_reach() {
     assert!(status.success(), "{rest}");
     assert_eq!(rest, "", "a step read the directory swapped in");
 }
+
+/// `runbox` copied somewhere on its own, without `runbox-native` beside
+/// it, confines native steps itself (`runbox __native`).
+#[test]
+fn runbox_alone_is_its_own_helper() {
+    let s = Scratch::new();
+    let bin = tempfile::tempdir().unwrap();
+    let alone = bin.path().join("runbox");
+    std::fs::copy(env!("CARGO_BIN_EXE_runbox"), &alone).unwrap();
+    assert!(!bin.path().join("runbox-native").exists());
+    s.write("n.yaml", &yaml("bash", "cat /etc/shadow 2>/dev/null || echo refused; echo pid $$", ""));
+    let run = s.runbox_at(&alone).args(["run", "--no-history", "--allow-native", "n.yaml"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "refused\npid 1\n"), "{}", run.stderr);
+}

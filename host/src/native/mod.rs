@@ -20,6 +20,7 @@
 
 pub mod confine;
 pub mod handoff;
+pub mod helper;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -288,6 +289,17 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         }
     }
     Outcome { exit_code, stdout, stderr, duration: started.elapsed(), fuel_consumed: 0, result: None, error }
+}
+
+/// The helper's file name, next to `runbox`.
+pub const HELPER: &str = "runbox-native";
+
+/// The helper to run for native steps: `runbox-native` next to this
+/// program if it is there, else this program itself (`runbox __native`).
+pub fn default_helper() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let small = exe.with_file_name(HELPER);
+    Some(if small.is_file() { small } else { exe })
 }
 
 /// `program` on the user's `PATH`, else in [`PATH`], as an absolute path.

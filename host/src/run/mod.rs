@@ -96,7 +96,8 @@ pub struct Config {
     /// randomness from this seed for every guest, no network, no host
     /// variable, fixed ids, no History.
     pub deterministic: Option<Deterministic>,
-    /// The `runbox` binary, which confines native steps (`runbox __native`).
+    /// The program that confines native steps: `runbox-native`, or `runbox`
+    /// itself (`runbox __native`).
     pub native_helper: Option<PathBuf>,
 }
 
@@ -190,7 +191,7 @@ impl Default for Config {
             max_recursion_depth: MAX_RECURSION_DEPTH,
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
             deterministic: None,
-            native_helper: std::env::current_exe().ok(),
+            native_helper: crate::native::default_helper(),
         }
     }
 }
