@@ -141,8 +141,12 @@ fn the_scratch_directory_is_private_to_the_user_and_removed_afterwards() {
         .collect();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(modes, [0o700], "the scratch directory exists while the step runs, and only its user can enter it");
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "the scratch directory is removed");
+    assert_eq!(
+        modes,
+        [0o700, 0o700],
+        "the scratch directory and the guest's /tmp exist while the step runs, and only their user can enter them"
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0, "both are removed");
 }
 
 #[test]

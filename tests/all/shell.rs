@@ -218,3 +218,124 @@ fn shell_steps_run_in_runbooks_with_only_declared_variables() {
         (0, "region=eu-west-1 secret=unset home=/home/runbox\nsecond sees carried\n", "")
     );
 }
+
+/// `seq` prints what GNU seq prints (the host's, run beside it), also past
+/// the 100 000 lines bashkit's own stops at, and stops when its reader does.
+#[test]
+fn seq_is_gnu_seq() {
+    let s = Scratch::new();
+    let cases = [
+        "3",
+        "2 5",
+        "5 2",
+        "1 2 10",
+        "10 -3 1",
+        "0.5 2",
+        "1 0.5 3",
+        "0.1 0.1 0.5",
+        "-w 8 11",
+        "-w -5 5",
+        "-w 1 0.5 3",
+        "-s , 1 4",
+        "-s '' 1 3",
+        "-f %03g 1 3",
+        "-f %.2f 1 0.25 2",
+        "-f x%gy 1 3",
+        "-f %e 1 3",
+        "-f %10.3e 1 2",
+        "-f %-5gX 1 2",
+        "-f %+g -1 1",
+        "1.0 3",
+        "1 1.50 3",
+        "-1 1",
+        "1e2 1e2",
+        "1e-1 3e-1",
+        "1 0.1 1.3",
+        "10 -0.5 9",
+        "2 0.3 3",
+        "1 0 3",
+        "1 2 3 4",
+        "x",
+        "",
+        "--separator=- 1 3",
+    ];
+    for args in cases {
+        let code = format!("seq {args}; echo status=$?");
+        let bash = std::process::Command::new("bash").args(["-c", &code]).output().unwrap();
+        let (status, stdout, stderr) = sh(&s, &code, &[]);
+        assert_eq!(
+            (status, stdout.as_str(), stderr.as_str()),
+            (0, &*String::from_utf8_lossy(&bash.stdout), &*String::from_utf8_lossy(&bash.stderr)),
+            "seq {args}"
+        );
+    }
+    let (status, stdout, stderr) = sh(&s, "seq 1 200000 | tail -1; seq 250000 > big; wc -l < big", &[]);
+    assert_eq!((status, stdout.as_str()), (0, "200000\n250000\n"), "{stderr}");
+    // A reader that stops early stops seq: no billion lines made first.
+    let (status, stdout, stderr) = sh(&s, "seq 1000000000 | head -2; echo ${PIPESTATUS[@]}", &["--timeout", "20s"]);
+    assert_eq!((status, stdout.as_str()), (0, "1\n2\n141 0\n"), "{stderr}");
+}
+
+/// `sleep` waits as long as asked (bashkit's own stops at 60 s): in
+/// virtual time, so the test takes no time.
+#[test]
+fn sleep_waits_as_long_as_asked() {
+    let s = Scratch::new();
+    let code = "sleep 120; echo $SECONDS; sleep 1m 30s; echo $SECONDS; sleep 0.5; date +%T; sleep x; echo status=$?";
+    let (status, stdout, stderr) = sh(&s, code, &["--deterministic", "--timeout", "10m"]);
+    assert_eq!((status, stdout.as_str()), (0, "120\n210\n00:03:30\nstatus=1\n"));
+    assert_eq!(stderr, "sleep: invalid time interval ‘x’\nTry 'sleep --help' for more information.\n");
+    // Past the deadline it is the deadline that ends it.
+    let (status, _, stderr) = sh(&s, "sleep 1h", &["--deterministic", "--timeout", "5m"]);
+    assert_eq!(status, 124, "{stderr}");
+}
+
+/// WASI has no permission bits, but what `chmod` sets holds for the step:
+/// `chmod +x tool.sh && ./tool.sh` and `test -x` work as in bash (a copy
+/// keeps the bits, a rename moves them, a new file has none).
+#[test]
+fn chmod_bits_hold_within_a_step() {
+    let s = Scratch::new();
+    let code = r#"printf 'echo ran $1\n' > t.sh
+test -x t.sh || echo not-yet
+./t.sh; echo status=$?
+chmod +x t.sh; test -x t.sh && ./t.sh arg
+cp t.sh u.sh; test -x u.sh && echo copy-keeps
+mv t.sh v.sh; test -x v.sh && echo moved; test -e t.sh || echo old-gone
+rm v.sh; printf 'echo\n' > v.sh; test -x v.sh || echo fresh
+mkdir -p bin; printf 'echo on-path\n' > bin/tool; chmod 755 bin/tool; PATH="$PWD/bin:$PATH" tool
+chmod u+s u.sh; test -u u.sh && echo setuid"#;
+    let expected = "not-yet\nstatus=126\nran arg\ncopy-keeps\nmoved\nold-gone\nfresh\non-path\nsetuid\n";
+    let bash_dir = tempfile::tempdir().unwrap();
+    let bash = std::process::Command::new("bash").args(["-c", code]).current_dir(bash_dir.path()).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&bash.stdout), expected, "bash itself");
+    let (status, stdout, stderr) = sh(&s, code, &[]);
+    assert_eq!((status, stdout.as_str()), (0, expected), "{stderr}");
+}
+
+/// `/tmp` is a fresh, empty directory for each run (`mktemp` works), kept
+/// across the run's steps and removed with it.
+#[test]
+fn tmp_is_a_fresh_directory_per_run() {
+    let s = Scratch::new();
+    let code =
+        "ls -A /tmp | wc -l; f=$(mktemp); d=$(mktemp -d); echo data > $f; cat $f; test -d $d && echo dir; echo ${f%/*}";
+    let (status, stdout, stderr) = sh(&s, code, &[]);
+    assert_eq!((status, stdout.as_str()), (0, "0\ndata\ndir\n/tmp\n"), "{stderr}");
+    // Again: empty again.
+    assert_eq!(sh(&s, "ls -A /tmp | wc -l", &[]).1, "0\n");
+    s.write(
+        "t.yaml",
+        "name: t\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: 'echo kept > /tmp/x' }\n  - name: b\n    type: js\n    with: { inline_script: 'console.log(fs.readFileSync(\"/tmp/x\", \"utf8\").trim())' }\n",
+    );
+    let run = s.runbox().args(["run", "--no-history", "t.yaml"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "kept\n"), "{}", run.stderr);
+    // Nothing of it stays on the host.
+    let leftovers = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("runbox-tmp-"))
+        .filter(|e| e.path().join("x").exists())
+        .count();
+    assert_eq!(leftovers, 0);
+}

@@ -17,8 +17,8 @@ use rquickjs::{Context, Ctx, Function, Object, Persistent, Promise, Runtime, Val
 
 wit_bindgen::generate!({ path: "../../wit", world: "js-snapshot" });
 
-use runbox::sandbox::{context, runbooks};
 use runbox::sandbox::script::ErrorKind;
+use runbox::sandbox::{context, runbooks};
 
 /// Makes the step's source the body of an async function, so top-level
 /// `await` and `return` work.
@@ -277,7 +277,8 @@ fn call_runbook<'js>(
     env: Vec<Vec<String>>,
     inputs: String,
 ) -> rquickjs::Result<Object<'js>> {
-    let env = env.into_iter().filter_map(|pair| Some((pair.first()?.clone(), pair.get(1)?.clone()))).collect::<Vec<_>>();
+    let env =
+        env.into_iter().filter_map(|pair| Some((pair.first()?.clone(), pair.get(1)?.clone()))).collect::<Vec<_>>();
     let out = Object::new(ctx)?;
     match runbooks::call(&name, &env, &inputs) {
         Ok(called) => {

@@ -9,6 +9,8 @@
 
 mod curl;
 mod runbook;
+mod seq;
+mod sleep;
 mod wasi_fs;
 
 use std::io::{Read, Write};
@@ -53,7 +55,7 @@ fn interpreter() -> Box<Bash> {
     // copy it whole.
     Box::new(
         Bash::builder()
-            .fs(Arc::new(PosixFs::new(wasi_fs::WasiFs)))
+            .fs(Arc::new(PosixFs::new(wasi_fs::WasiFs::default())))
             .limits(limits())
             .session_limits(SessionLimits::unlimited())
             .memory_limits(memory_limits())
@@ -61,6 +63,10 @@ fn interpreter() -> Box<Bash> {
             .hostname("sandbox")
             .builtin("curl", Box::new(curl::Curl))
             .builtin("runbook", Box::new(runbook::Runbook))
+            // bashkit caps these (60 s of sleep, 100 000 lines of seq);
+            // runbox's caps are the step's deadline, output and fuel.
+            .command("sleep", sleep::Sleep)
+            .command("seq", seq::Seq)
             .build(),
     )
 }

@@ -1,13 +1,42 @@
 //! bashkit's file system over `std::fs`, which WASI resolves against the
 //! step's preopened mounts: the shell sees real files, and nothing else.
+//! WASI has no permission bits: what `chmod` sets is remembered for the
+//! step, so `chmod +x tool.sh && ./tool.sh` and `test -x` work as in bash.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use bashkit::{DirEntry, FileType, FsBackend, Metadata, Result, async_trait};
 
-pub(crate) struct WasiFs;
+#[derive(Default)]
+pub(crate) struct WasiFs {
+    /// Modes `chmod` set during this step, by path.
+    modes: Mutex<HashMap<PathBuf, u32>>,
+}
+
+impl WasiFs {
+    fn mode_of(&self, path: &Path, meta: Metadata) -> Metadata {
+        match self.modes.lock().map(|m| m.get(path).copied()) {
+            Ok(Some(mode)) => Metadata { mode, ..meta },
+            _ => meta,
+        }
+    }
+
+    /// `path` and everything beneath it lose (or, renamed, move) their modes.
+    fn forget(&self, path: &Path, moved_to: Option<&Path>) {
+        let Ok(mut modes) = self.modes.lock() else { return };
+        let beneath: Vec<PathBuf> = modes.keys().filter(|p| p.starts_with(path)).cloned().collect();
+        for old in beneath {
+            let mode = modes.remove(&old);
+            if let (Some(to), Some(mode), Ok(rest)) = (moved_to, mode, old.strip_prefix(path)) {
+                modes.insert(to.join(rest), mode);
+            }
+        }
+    }
+}
 
 fn metadata(meta: &std::fs::Metadata) -> Metadata {
     let file_type = if meta.is_symlink() {
@@ -66,11 +95,12 @@ impl FsBackend for WasiFs {
         } else {
             std::fs::remove_dir(path)?
         }
+        self.forget(path, None);
         Ok(())
     }
 
     async fn stat(&self, path: &Path) -> Result<Metadata> {
-        Ok(metadata(&std::fs::symlink_metadata(path)?))
+        Ok(self.mode_of(path, metadata(&std::fs::symlink_metadata(path)?)))
     }
 
     async fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>> {
@@ -78,8 +108,8 @@ impl FsBackend for WasiFs {
         for entry in std::fs::read_dir(path)? {
             let entry = entry?;
             let meta = entry.metadata()?;
-            entries
-                .push(DirEntry { name: entry.file_name().to_string_lossy().into_owned(), metadata: metadata(&meta) });
+            let metadata = self.mode_of(&path.join(entry.file_name()), metadata(&meta));
+            entries.push(DirEntry { name: entry.file_name().to_string_lossy().into_owned(), metadata });
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
@@ -90,11 +120,20 @@ impl FsBackend for WasiFs {
     }
 
     async fn rename(&self, from: &Path, to: &Path) -> Result<()> {
-        Ok(std::fs::rename(from, to)?)
+        std::fs::rename(from, to)?;
+        self.forget(to, None);
+        self.forget(from, Some(to));
+        Ok(())
     }
 
     async fn copy(&self, from: &Path, to: &Path) -> Result<()> {
         std::fs::copy(from, to)?;
+        // As cp without -p: a new copy keeps the source's permission bits.
+        let mode = self.modes.lock().ok().and_then(|m| m.get(from).copied());
+        self.forget(to, None);
+        if let (Some(mode), Ok(mut modes)) = (mode, self.modes.lock()) {
+            modes.insert(to.to_path_buf(), mode);
+        }
         Ok(())
     }
 
@@ -118,9 +157,13 @@ impl FsBackend for WasiFs {
         Ok(())
     }
 
-    async fn chmod(&self, path: &Path, _mode: u32) -> Result<()> {
-        // WASI has no permission bits; the mount's access decides.
+    async fn chmod(&self, path: &Path, mode: u32) -> Result<()> {
+        // Remembered, not enforced: the mount's access decides what a step
+        // may do to a file.
         std::fs::symlink_metadata(path)?;
+        if let Ok(mut modes) = self.modes.lock() {
+            modes.insert(path.to_path_buf(), mode & 0o7777);
+        }
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The host side of one execution's sandbox file system: a private scratch
-//! directory as the guest's working directory, copies of input files, and
-//! the declared directories, all as [`Mount`]s.
+//! directory as the guest's working directory, another as its `/tmp` (so
+//! `mktemp` works as scripts expect), copies of input files, and the
+//! declared directories, all as [`Mount`]s.
 
 use std::fs::File;
 use std::io;
@@ -15,6 +16,20 @@ use crate::handle::proc_path;
 use crate::model::WORKDIR;
 use crate::plan::mounts::{Bound, Declared, Kind};
 use crate::sandbox::Mount;
+
+/// Where the guest finds its temporary directory.
+pub const TMP: &str = "/tmp";
+
+/// A fresh `/tmp` for the guest, unless a declared mount is there already.
+fn fresh_tmp(mounts: &mut Vec<Mount>, temporary: &mut Vec<TempDir>) -> io::Result<()> {
+    if mounts.iter().any(|m| Path::new(TMP).starts_with(&m.guest)) {
+        return Ok(());
+    }
+    let tmp = private_tempdir("runbox-tmp-")?;
+    mounts.push(Mount::open(tmp.path(), TMP, true)?);
+    temporary.push(tmp);
+    Ok(())
+}
 
 /// A fresh directory only this user can enter.
 fn private_tempdir(prefix: &str) -> io::Result<TempDir> {
@@ -82,16 +97,20 @@ impl Workspace {
                 }
             }
         }
-        Ok(Workspace { _temporary: [Some(scratch), staging].into_iter().flatten().collect(), mounts })
+        let mut temporary: Vec<TempDir> = [Some(scratch), staging].into_iter().flatten().collect();
+        fresh_tmp(&mut mounts, &mut temporary)?;
+        Ok(Workspace { _temporary: temporary, mounts })
     }
 
     /// A workspace whose working directory is an existing host directory,
     /// for `runbox js` and `runbox sh`: `dir` is read-write at [`WORKDIR`],
-    /// plus `extra`.
+    /// plus `extra`, and a fresh `/tmp`.
     pub fn at(dir: &Path, extra: Vec<Mount>) -> io::Result<Workspace> {
         let mut mounts = vec![Mount::open(dir, WORKDIR, true)?];
         mounts.extend(extra);
-        Ok(Workspace { _temporary: Vec::new(), mounts })
+        let mut temporary = Vec::new();
+        fresh_tmp(&mut mounts, &mut temporary)?;
+        Ok(Workspace { _temporary: temporary, mounts })
     }
 
     pub fn mounts(&self) -> &[Mount] {
