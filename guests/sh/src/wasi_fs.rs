@@ -2,6 +2,9 @@
 //! step's preopened mounts: the shell sees real files, and nothing else.
 //! WASI has no permission bits: what `chmod` sets is remembered for the
 //! step, so `chmod +x tool.sh && ./tool.sh` and `test -x` work as in bash.
+//! WASI has no devices either: `/dev/null`, `/dev/random` and
+//! `/dev/urandom` are answered here (`/dev/zero` by bashkit), a read of a
+//! random device giving 8 KiB, as bashkit's own file system does.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -10,6 +13,30 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use bashkit::{DirEntry, FileType, FsBackend, Metadata, Result, async_trait};
+
+/// The devices this file system answers itself.
+const NULL: &str = "/dev/null";
+const RANDOM: [&str; 2] = ["/dev/random", "/dev/urandom"];
+/// Bytes one read of a random device gives.
+const RANDOM_READ: usize = 8192;
+
+fn device(path: &Path) -> bool {
+    path == Path::new(NULL) || RANDOM.iter().any(|d| path == Path::new(d))
+}
+
+fn device_metadata() -> Metadata {
+    Metadata {
+        file_type: FileType::File,
+        size: 0,
+        mode: 0o666,
+        modified: SystemTime::UNIX_EPOCH,
+        created: SystemTime::UNIX_EPOCH,
+    }
+}
+
+fn not_permitted(path: &Path) -> bashkit::Error {
+    std::io::Error::new(std::io::ErrorKind::PermissionDenied, format!("{}: Permission denied", path.display())).into()
+}
 
 #[derive(Default)]
 pub(crate) struct WasiFs {
@@ -65,14 +92,28 @@ fn metadata(meta: &std::fs::Metadata) -> Metadata {
 #[async_trait]
 impl FsBackend for WasiFs {
     async fn read(&self, path: &Path) -> Result<Vec<u8>> {
+        if path == Path::new(NULL) {
+            return Ok(Vec::new());
+        }
+        if device(path) {
+            let mut bytes = vec![0; RANDOM_READ];
+            getrandom::fill(&mut bytes).map_err(|e| std::io::Error::other(e.to_string()))?;
+            return Ok(bytes);
+        }
         Ok(std::fs::read(path)?)
     }
 
     async fn write(&self, path: &Path, content: &[u8]) -> Result<()> {
+        if device(path) {
+            return Ok(());
+        }
         Ok(std::fs::write(path, content)?)
     }
 
     async fn append(&self, path: &Path, content: &[u8]) -> Result<()> {
+        if device(path) {
+            return Ok(());
+        }
         let mut file = std::fs::OpenOptions::new().append(true).create(true).open(path)?;
         Ok(file.write_all(content)?)
     }
@@ -87,6 +128,9 @@ impl FsBackend for WasiFs {
     }
 
     async fn remove(&self, path: &Path, recursive: bool) -> Result<()> {
+        if device(path) {
+            return Err(not_permitted(path));
+        }
         let meta = std::fs::symlink_metadata(path)?;
         if !meta.is_dir() {
             std::fs::remove_file(path)?
@@ -100,10 +144,20 @@ impl FsBackend for WasiFs {
     }
 
     async fn stat(&self, path: &Path) -> Result<Metadata> {
-        Ok(self.mode_of(path, metadata(&std::fs::symlink_metadata(path)?)))
+        if device(path) {
+            return Ok(device_metadata());
+        }
+        let meta = self.mode_of(path, metadata(&std::fs::symlink_metadata(path)?));
+        // runbox's /tmp is the guest's alone, but reads as a /tmp does.
+        Ok(if path == Path::new("/tmp") { Metadata { mode: 0o1777, ..meta } } else { meta })
     }
 
     async fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>> {
+        if path == Path::new("/dev") {
+            let names = [NULL, RANDOM[0], RANDOM[1]];
+            let entry = |p: &str| DirEntry { name: p["/dev/".len()..].to_string(), metadata: device_metadata() };
+            return Ok(names.iter().map(|p| entry(p)).collect());
+        }
         let mut entries = Vec::new();
         for entry in std::fs::read_dir(path)? {
             let entry = entry?;
@@ -116,10 +170,16 @@ impl FsBackend for WasiFs {
     }
 
     async fn exists(&self, path: &Path) -> Result<bool> {
+        if device(path) {
+            return Ok(true);
+        }
         Ok(std::fs::symlink_metadata(path).is_ok())
     }
 
     async fn rename(&self, from: &Path, to: &Path) -> Result<()> {
+        if device(from) || device(to) {
+            return Err(not_permitted(if device(from) { from } else { to }));
+        }
         std::fs::rename(from, to)?;
         self.forget(to, None);
         self.forget(from, Some(to));
