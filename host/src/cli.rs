@@ -707,7 +707,8 @@ fn run_sh(args: ShArgs, config: Config) -> anyhow::Result<i32> {
 }
 
 fn read_script(file: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    Ok(runbox::text::without_bom(&text).to_string())
 }
 
 fn file_label(file: &Path) -> String {

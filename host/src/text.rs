@@ -1,8 +1,14 @@
 //! How runbox shows text a runbook or a guest chose: control characters
 //! escaped, long text cut with a marker saying what was left out, and the
-//! sha256 that identifies a script.
+//! sha256 that identifies a script; and how it reads a file an editor
+//! saved (a leading byte-order mark is not text).
 
 use sha2::{Digest, Sha256};
+
+/// `text` without the UTF-8 byte-order mark some editors put first.
+pub fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
 
 /// Cuts `text` to at most `room` bytes (at a character boundary), ending it
 /// with a marker line that says why; false if it fitted.

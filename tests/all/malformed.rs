@@ -127,3 +127,42 @@ fn absurd_limits_are_config_errors_with_their_line_never_a_panic() {
     run.code(2).stderr_has("longer than the longest a step may run");
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
+
+/// Files as some Windows editors save them: a UTF-8 byte-order mark first
+/// (and CRLF line ends) changes nothing, in markdown and YAML runbooks,
+/// registry files, script files and `runbox sh FILE`. A registry pin is
+/// the sha256 of the file's bytes, as `sha256sum` prints it. History is
+/// appended to a runbook with a BOM without losing it.
+#[test]
+fn a_leading_byte_order_mark_is_ignored() {
+    use sha2::{Digest, Sha256};
+    let s = Scratch::new();
+    let bom = "\u{feff}";
+    let md = crate::harness::runbook("Bom", "", &[], &[], "```sh\necho md ran\n```");
+    s.write("Bom.md", &format!("{bom}{}", md.replace('\n', "\r\n")));
+    let run = s.runbox().args(["run", "Bom.md"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "md ran\n"), "{}", run.stderr);
+    let text = s.read("Bom.md");
+    assert!(text.starts_with(bom) && crate::harness::history_headings(&text).len() == 1, "{text}");
+
+    let script = format!("{bom}echo script ran\n");
+    s.write("scripts/s.sh", &script);
+    let pin = format!("{:x}", Sha256::digest(script.as_bytes()));
+    s.write(
+        "registry.yaml",
+        &format!("{bom}scripts:\n  s:\n    file: scripts/s.sh\n    approved_by: me\n    sha256: {pin}\n"),
+    );
+    let yaml = format!(
+        "{bom}name: bom\nsteps:\n  - name: a\n    type: sh\n    with: {{ inline_script: 'echo yaml ran' }}\n  - name: b\n    type: sh\n    with: {{ script_file: scripts/s.sh }}\n  - name: c\n    type: sh\n    with: {{ script_id: s }}\n"
+    );
+    s.write("bom.yaml", &yaml);
+    let run = s.runbox().args(["run", "--no-history", "bom.yaml"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "yaml ran\nscript ran\nscript ran\n"), "{}", run.stderr);
+    s.runbox().args(["validate", "bom.yaml", "Bom.md"]).run().success();
+
+    let run = s.runbox().args(["sh", "scripts/s.sh"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "script ran\n"), "{}", run.stderr);
+    s.write("s.js", &format!("{bom}console.log('js ran')\n"));
+    let run = s.runbox().args(["js", "s.js"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "js ran\n"), "{}", run.stderr);
+}

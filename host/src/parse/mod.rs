@@ -45,15 +45,16 @@ pub fn load_file(path: &Path, file: std::fs::File) -> Result<Runbook, Invalid> {
     if path.file_name().is_some_and(|n| n == REGISTRY) {
         return Err(invalid("this is the script registry that `script_id` steps read, not a runbook".to_string()));
     }
-    let mut text = String::new();
+    let mut read = String::new();
     file.take(MAX_RUNBOOK_BYTES + 1)
-        .read_to_string(&mut text)
+        .read_to_string(&mut read)
         .map_err(|e| invalid(format!("cannot read the file: {e}")))?;
+    let text = crate::text::without_bom(&read);
     let (mut runbook, consented) = match path.extension().and_then(|e| e.to_str()) {
-        Some("yaml" | "yml") => (yaml::parse(path, &text)?, text.as_str()),
+        Some("yaml" | "yml") => (yaml::parse(path, text)?, text),
         Some("md" | "markdown") => {
-            let above_history = markdown::history_heading(&text).map_or(text.as_str(), |at| &text[..at]);
-            (markdown::parse(path, &text)?, above_history)
+            let above_history = markdown::history_heading(text).map_or(text, |at| &text[..at]);
+            (markdown::parse(path, text)?, above_history)
         }
         _ => return Err(invalid("a runbook is a `.md` (markdown) or `.yaml`/`.yml` file".to_string())),
     };

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::Serialize;
 
 use crate::model::{REGISTRY, Runbook, SecretRef, Source, Step, is_secret_name};
-use crate::text::sha256;
+use crate::text::{sha256, without_bom};
 
 /// Where `script_from_secret` looks unless configured otherwise.
 pub const DEFAULT_SECRETS_DIR: &str = "/run/secrets";
@@ -90,7 +90,7 @@ pub fn resolve(runbook: &Runbook, step: &Step, secrets: &Secrets) -> Result<Reso
             requires_approval: false,
         }),
         Source::File(path) => {
-            let text = read_inside(runbook.folder(), path, "script_file")?;
+            let text = without_bom(&read_inside(runbook.folder(), path, "script_file")?).to_string();
             Ok(Resolved {
                 filename: path.trim_start_matches("./").to_string(),
                 first_line: 1,
@@ -234,7 +234,7 @@ fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, 
     };
     let registry_dir = file.parent().unwrap_or(Path::new("/"));
     let text = read_capped(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let registry: Registry = yaml_serde::from_str(&text).map_err(|e| {
+    let registry: Registry = yaml_serde::from_str(without_bom(&text)).map_err(|e| {
         let at = e.location().map_or(String::new(), |l| format!(":{}", l.line()));
         format!("{}{at}: {e}", file.display())
     })?;
@@ -251,7 +251,10 @@ fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, 
         }
         _ => return Err(format!("{}: entry `{id}` needs exactly one of `file` or `secret`", file.display())),
     };
+    // The pin is the file's, bytes as `sha256sum` reads them; the script
+    // runs without a byte-order mark.
     let actual = sha256(&text);
+    let text = without_bom(&text).to_string();
     match entry.sha256.as_deref().map(|p| p.trim().trim_start_matches("sha256:").to_ascii_lowercase()) {
         None => {
             return Err(format!(
