@@ -160,7 +160,9 @@ fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, step: 
     let text = |name: &str| object.get::<_, Option<String>>(name).ok().flatten();
     let name = text("name").unwrap_or_else(|| "Error".into());
     let message = text("message").unwrap_or_default();
-    let stack = text("stack").filter(|s| !s.trim().is_empty()).map(|s| unshift_stack(&s, step));
+    // The report says `Name: message` itself: the stack's own first lines
+    // (as in Node, they say it too) are left out of it.
+    let stack = text("stack").map(|s| frames(&s)).filter(|s| !s.trim().is_empty()).map(|s| unshift_stack(&s, step));
     let (mut line, mut column) = stack.as_deref().and_then(|s| first_position(s, filename)).unzip();
     if line.is_none() {
         line = object.get::<_, Option<u32>>("lineNumber").ok().flatten();
@@ -175,6 +177,15 @@ fn script_error<'js>(ctx: &Ctx<'js>, kind: ErrorKind, thrown: Value<'js>, step: 
         line: line.filter(|&l| l > 0),
         column,
         stack,
+    }
+}
+
+/// The frames of a stack (`    at …` lines, with what follows them), without
+/// the `Name: message` lines before them.
+fn frames(stack: &str) -> String {
+    match stack.find("    at ") {
+        Some(at) if at == 0 || stack[..at].ends_with('\n') => stack[at..].to_string(),
+        _ => String::new(),
     }
 }
 

@@ -7,25 +7,61 @@
   let cwd = '/';
 
   // ---------------------------------------------------------------- path ---
-  function assertPath(p, name = 'path') {
-    if (typeof p !== 'string') {
-      throw new TypeError(`The "${name}" argument must be of type string. Received ${inspect(p)}`);
+  // POSIX `path` as Node 20 behaves (tests/all/node/path-cases.js holds the
+  // cases, with Node's answers).
+  function invalidArgType(name, expected, value) {
+    const error = new TypeError(`The "${name}" argument must be ${expected}. Received ${received(value)}`);
+    error.code = 'ERR_INVALID_ARG_TYPE';
+    return error;
+  }
+
+  function received(value) {
+    if (value === null || value === undefined) return String(value);
+    if (typeof value === 'function') return `function ${value.name}`;
+    if (typeof value === 'object') {
+      const name = value.constructor && value.constructor.name;
+      return name ? `an instance of ${name}` : inspect(value, { depth: -1 });
     }
+    let shown = inspect(value, { colors: false });
+    if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
+    return `type ${typeof value} (${shown})`;
+  }
+
+  function assertPath(p, name = 'path') {
+    if (typeof p !== 'string') throw invalidArgType(name, 'of type string', p);
     return p;
   }
 
-  function normalizeSegments(segments, absolute) {
+  // `p`'s segments with `.` and `..` applied; `..` past the start is kept
+  // only for a relative path.
+  function normalizeSegments(p, aboveRoot) {
     const out = [];
-    for (const s of segments) {
+    for (const s of p.split('/')) {
       if (s === '' || s === '.') continue;
       if (s === '..') {
         if (out.length && out[out.length - 1] !== '..') out.pop();
-        else if (!absolute) out.push('..');
+        else if (aboveRoot) out.push('..');
       } else {
         out.push(s);
       }
     }
-    return out;
+    return out.join('/');
+  }
+
+  // The last segment (trailing slashes ignored) and where it starts.
+  function lastSegment(p) {
+    let end = p.length;
+    while (end > 0 && p[end - 1] === '/') end--;
+    const start = p.lastIndexOf('/', end - 1) + 1;
+    return { base: p.slice(start, end), start, end };
+  }
+
+  // The extension of a last segment: from its last dot, unless that dot
+  // starts it or the segment is `..`.
+  function extOf(base) {
+    const dot = base.lastIndexOf('.');
+    if (dot <= 0 || base === '..') return '';
+    return base.slice(dot);
   }
 
   const path = {
@@ -39,10 +75,13 @@
       if (p === '') return '.';
       const absolute = p.startsWith('/');
       const trailing = p.endsWith('/');
-      let out = normalizeSegments(p.split('/'), absolute).join('/');
-      if (!out && !absolute) out = '.';
-      if (out && trailing) out += '/';
-      return (absolute ? '/' : '') + out;
+      let out = normalizeSegments(p, !absolute);
+      if (out === '') {
+        if (absolute) return '/';
+        return trailing ? './' : '.';
+      }
+      if (trailing) out += '/';
+      return absolute ? `/${out}` : out;
     },
     join(...parts) {
       parts.forEach((p) => assertPath(p));
@@ -51,172 +90,593 @@
     },
     resolve(...parts) {
       let resolved = '';
-      for (let i = parts.length - 1; i >= -1 && !resolved.startsWith('/'); i--) {
-        const p = i >= 0 ? assertPath(parts[i]) : cwd;
-        if (p !== '') resolved = resolved ? `${p}/${resolved}` : p;
+      let absolute = false;
+      for (let i = parts.length - 1; i >= -1 && !absolute; i--) {
+        const p = i >= 0 ? assertPath(parts[i], `paths[${i}]`) : cwd;
+        if (p === '') continue;
+        resolved = resolved ? `${p}/${resolved}` : p;
+        absolute = p.startsWith('/');
       }
-      return '/' + normalizeSegments(resolved.split('/'), true).join('/');
+      const out = normalizeSegments(resolved, !absolute);
+      if (absolute) return `/${out}`;
+      return out === '' ? '.' : out;
     },
     relative(from, to) {
+      assertPath(from, 'from');
+      assertPath(to, 'to');
+      if (from === to) return '';
       const a = path.resolve(from).split('/').filter(Boolean);
       const b = path.resolve(to).split('/').filter(Boolean);
       let i = 0;
       while (i < a.length && i < b.length && a[i] === b[i]) i++;
       return [...a.slice(i).map(() => '..'), ...b.slice(i)].join('/');
     },
+    toNamespacedPath(p) {
+      return p;
+    },
     dirname(p) {
       assertPath(p);
       if (p === '') return '.';
-      const trimmed = p.replace(/\/+$/, '');
-      if (trimmed === '') return '/';
-      const idx = trimmed.lastIndexOf('/');
-      if (idx < 0) return '.';
-      if (idx === 0) return '/';
-      return trimmed.slice(0, idx).replace(/\/+$/, '') || '/';
+      const rooted = p.startsWith('/');
+      // The separator before the last segment (trailing slashes skipped).
+      let i = p.length - 1;
+      while (i >= 1 && p[i] === '/') i--;
+      while (i >= 1 && p[i] !== '/') i--;
+      if (i < 1) return rooted ? '/' : '.';
+      if (rooted && i === 1) return '//';
+      return p.slice(0, i);
     },
-    basename(p, ext) {
+    basename(p, suffix) {
       assertPath(p);
-      const trimmed = p.replace(/\/+$/, '');
-      let base = trimmed.slice(trimmed.lastIndexOf('/') + 1);
-      if (ext !== undefined && base.endsWith(ext) && base !== ext) base = base.slice(0, -ext.length);
-      return base;
+      if (suffix !== undefined) assertPath(suffix, 'suffix');
+      const { base, start } = lastSegment(p);
+      if (suffix === undefined || !base.endsWith(suffix)) return base;
+      // A suffix that is the whole name leaves it, unless the path is only
+      // that name (Node's own rule).
+      if (suffix === base) return start === 0 ? '' : base;
+      return base.slice(0, base.length - suffix.length);
     },
     extname(p) {
-      const base = path.basename(p);
-      const idx = base.lastIndexOf('.');
-      return idx <= 0 ? '' : base.slice(idx);
+      return extOf(lastSegment(assertPath(p)).base);
     },
     parse(p) {
-      const root = assertPath(p).startsWith('/') ? '/' : '';
-      const base = path.basename(p);
-      const ext = path.extname(p);
-      let dir = path.dirname(p);
-      if (dir === '.' && !p.startsWith('.')) dir = '';
-      return { root, dir, base, ext, name: ext ? base.slice(0, -ext.length) : base };
+      assertPath(p);
+      const root = p.startsWith('/') ? '/' : '';
+      if (p === '') return { root, dir: '', base: '', ext: '', name: '' };
+      const { base, start } = lastSegment(p);
+      let dir = '';
+      if (start > 0) {
+        let end = start - 1;
+        dir = end === 0 ? '/' : p.slice(0, end);
+      }
+      const ext = extOf(base);
+      return { root, dir: dir || root, base, ext, name: base.slice(0, base.length - ext.length) };
     },
     format(o) {
-      const dir = o.dir || o.root || '';
-      const base = o.base || `${o.name || ''}${o.ext || ''}`;
+      if (o === null || typeof o !== 'object') throw invalidArgType('pathObject', 'of type object', o);
+      const dir = o.dir || o.root;
+      const ext = o.ext ? `${o.ext[0] === '.' ? '' : '.'}${o.ext}` : '';
+      const base = o.base || `${o.name || ''}${ext}`;
       if (!dir) return base;
       return dir === o.root ? `${dir}${base}` : `${dir}/${base}`;
     },
   };
   path.posix = path;
 
-  // ------------------------------------------------------------- console ---
-  function quote(s) {
-    return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
+  // -------------------------------------------------------- util.inspect ---
+  // Node 20's util.inspect and util.format, which console.log uses
+  // (tests/all/node/format-cases.js holds the cases, with Node's answers).
+  const inspectDefaults = { depth: 2, breakLength: 80, compact: 3, showHidden: false, maxArrayLength: 100 };
+
+  function inspect(value, options) {
+    const ctx = { ...inspectDefaults, ...(options && typeof options === 'object' ? options : {}) };
+    if (ctx.depth === null) ctx.depth = Infinity;
+    ctx.seen = [];
+    ctx.circular = new Map();
+    ctx.indentationLvl = 0;
+    ctx.currentDepth = 0;
+    return formatValue(ctx, value, 0);
   }
 
-  function key(k) {
-    return /^[A-Za-z_$][\w$]*$/.test(k) ? k : quote(k);
+  function strEscape(s) {
+    let q = "'";
+    if (s.includes("'")) {
+      if (!s.includes('"')) q = '"';
+      else if (!s.includes('`') && !s.includes('${')) q = '`';
+    }
+    let out = '';
+    for (const ch of s) {
+      const c = ch.charCodeAt(0);
+      if (ch === q && q === "'") out += "\\'";
+      else if (ch === '\\') out += '\\\\';
+      else if (c === 8) out += '\\b';
+      else if (c === 9) out += '\\t';
+      else if (c === 10) out += '\\n';
+      else if (c === 12) out += '\\f';
+      else if (c === 13) out += '\\r';
+      else if (c < 32 || (c >= 0x7f && c <= 0x9f)) out += `\\x${c.toString(16).toUpperCase().padStart(2, '0')}`;
+      else out += ch;
+    }
+    return `${q}${out}${q}`;
   }
 
-  function inspect(v, depth = 2, seen = []) {
+  const formatNumber = (n) => (Object.is(n, -0) ? '-0' : `${n}`);
+
+  function formatPrimitive(ctx, v) {
     switch (typeof v) {
       case 'string':
-        return quote(v);
+        if (ctx.compact !== true && v.length > 16 && v.length > ctx.breakLength - ctx.indentationLvl - 4 && v.includes('\n')) {
+          return v
+            .split(/(?<=\n)/)
+            .map(strEscape)
+            .join(` +\n${' '.repeat(ctx.indentationLvl + 2)}`);
+        }
+        return strEscape(v);
       case 'number':
-        return Object.is(v, -0) ? '-0' : String(v);
+        return formatNumber(v);
       case 'bigint':
         return `${v}n`;
-      case 'undefined':
-      case 'boolean':
-        return String(v);
       case 'symbol':
         return v.toString();
-      case 'function':
-        return `[Function: ${v.name || '(anonymous)'}]`;
+      default:
+        return String(v);
     }
-    if (v === null) return 'null';
-    if (v instanceof Error) {
-      const stack = typeof v.stack === 'string' && v.stack.trim() ? `\n${v.stack.trimEnd()}` : '';
-      return `${v.name}: ${v.message}${stack}`;
+  }
+
+  const isIdentifier = (k) => /^[a-zA-Z_][a-zA-Z_0-9]*$/.test(k);
+
+  function constructorName(v) {
+    let obj = v;
+    while (obj !== null && obj !== undefined) {
+      const d = Object.getOwnPropertyDescriptor(obj, 'constructor');
+      if (d && typeof d.value === 'function' && d.value.name !== '') {
+        try {
+          if (v instanceof d.value || obj === v) return d.value.name;
+        } catch {
+          return d.value.name;
+        }
+        return d.value.name;
+      }
+      obj = Object.getPrototypeOf(obj);
     }
-    if (seen.includes(v)) return '[Circular]';
-    if (v instanceof Date) return isNaN(v) ? 'Invalid Date' : v.toISOString();
-    if (v instanceof RegExp) return String(v);
-    if (v instanceof Promise) return 'Promise {}';
-    const inner = [...seen, v];
+    return null;
+  }
+
+  function prefixOf(constructor, tag, fallback, size = '') {
+    if (constructor === null) {
+      return tag !== '' && fallback !== tag ? `[${fallback}${size}: null prototype] [${tag}] ` : `[${fallback}${size}: null prototype] `;
+    }
+    return tag !== '' && constructor !== tag ? `${constructor}${size} [${tag}] ` : `${constructor}${size} `;
+  }
+
+  function functionBase(v, constructor, tag) {
+    const source = Function.prototype.toString.call(v);
+    if (source.startsWith('class') && source.endsWith('}')) {
+      let base = `[class ${v.name || '(anonymous)'}`;
+      const parent = Object.getPrototypeOf(v);
+      if (parent && parent.name) base += ` extends ${parent.name}`;
+      return `${base}]`;
+    }
+    const kind = (Object.getPrototypeOf(v) || {}).constructor;
+    const type = kind && /^(Async)?(Generator)?Function$/.test(kind.name) ? kind.name : 'Function';
+    let base = `[${type}`;
+    if (constructor === null) base += ' (null prototype)';
+    base += v.name === '' || typeof v.name !== 'string' ? ' (anonymous)' : `: ${v.name}`;
+    base += ']';
+    if (constructor !== type && constructor !== null) base += ` ${constructor}`;
+    if (tag !== '' && constructor !== tag) base += ` [${tag}]`;
+    return base;
+  }
+
+  function ownKeys(v, showHidden) {
+    const names = showHidden ? Object.getOwnPropertyNames(v) : Object.keys(v);
+    const symbols = Object.getOwnPropertySymbols(v).filter((s) => showHidden || Object.prototype.propertyIsEnumerable.call(v, s));
+    return [...names, ...symbols];
+  }
+
+  function formatValue(ctx, v, recurseTimes) {
+    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return formatPrimitive(ctx, v);
+    if (ctx.seen.includes(v)) {
+      let index = ctx.circular.get(v);
+      if (index === undefined) {
+        index = ctx.circular.size + 1;
+        ctx.circular.set(v, index);
+      }
+      return `[Circular *${index}]`;
+    }
+    return formatRaw(ctx, v, recurseTimes);
+  }
+
+  const isTypedArray = (v) => ArrayBuffer.isView(v) && !(v instanceof DataView);
+
+  function formatRaw(ctx, v, recurseTimes) {
+    const constructor = constructorName(v);
+    let tag = v[Symbol.toStringTag];
+    if (typeof tag !== 'string') tag = '';
+    let keys = ownKeys(v, ctx.showHidden);
+    let base = '';
+    let braces;
+    let formatter = () => [];
+    let array = false;
+    let noEntries = false;
     if (Array.isArray(v)) {
-      if (depth < 0) return '[Array]';
-      const items = v.map((x) => inspect(x, depth - 1, inner));
-      return items.length ? `[ ${items.join(', ')} ]` : '[]';
+      array = true;
+      keys = keys.filter((k) => typeof k !== 'string' || !/^(0|[1-9][0-9]*)$/.test(k) || Number(k) >= v.length);
+      if (ctx.showHidden) keys = keys.filter((k) => k !== 'length').concat(['length']);
+      const prefix = constructor !== 'Array' || tag !== '' ? prefixOf(constructor, tag, 'Array', `(${v.length})`) : '';
+      braces = [`${prefix}[`, ']'];
+      if (v.length === 0 && keys.length === 0) return `${braces[0]}]`;
+      formatter = () => formatArray(ctx, v, recurseTimes);
+    } else if (v instanceof Set || v instanceof Map) {
+      const set = v instanceof Set;
+      const prefix = prefixOf(constructor, tag, set ? 'Set' : 'Map', `(${v.size})`);
+      braces = [`${prefix}{`, '}'];
+      if (v.size === 0 && keys.length === 0) return `${braces[0]}}`;
+      formatter = () => {
+        ctx.indentationLvl += 2;
+        const out = set
+          ? [...v].map((x) => formatValue(ctx, x, recurseTimes))
+          : [...v].map(([k, x]) => `${formatValue(ctx, k, recurseTimes)} => ${formatValue(ctx, x, recurseTimes)}`);
+        ctx.indentationLvl -= 2;
+        return out;
+      };
+    } else if (isTypedArray(v)) {
+      array = true;
+      keys = keys.filter((k) => typeof k !== 'string' || !/^(0|[1-9][0-9]*)$/.test(k));
+      const name = constructor || tag || 'TypedArray';
+      braces = [`${prefixOf(constructor, tag, name, `(${v.length})`)}[`, ']'];
+      if (v.length === 0 && keys.length === 0) return `${braces[0]}]`;
+      formatter = () => {
+        const out = [];
+        const shown = Math.min(v.length, ctx.maxArrayLength);
+        for (let i = 0; i < shown; i++) out.push(typeof v[i] === 'bigint' ? `${v[i]}n` : formatNumber(v[i]));
+        if (v.length > shown) out.push(`... ${v.length - shown} more item${v.length - shown > 1 ? 's' : ''}`);
+        return out;
+      };
+    } else {
+      noEntries = true;
+      if (typeof v === 'function') {
+        base = functionBase(v, constructor, tag);
+        if (keys.length === 0) return base;
+        braces = ['{', '}'];
+      } else if (v instanceof RegExp) {
+        base = RegExp.prototype.toString.call(v);
+        if (keys.length === 0) return base;
+        braces = ['{', '}'];
+      } else if (v instanceof Date) {
+        base = Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString();
+        if (keys.length === 0) return base;
+        braces = ['{', '}'];
+      } else if (v instanceof Error) {
+        base = formatError(v);
+        keys = keys.filter((k) => k !== 'stack' && k !== 'message');
+        if (keys.length === 0) return base;
+        braces = ['{', '}'];
+      } else if (v instanceof ArrayBuffer) {
+        const bytes = [...new Uint8Array(v)].map((b) => b.toString(16).padStart(2, '0'));
+        braces = [`${prefixOf(constructor, tag, 'ArrayBuffer')}{`, '}'];
+        formatter = () => [`[Uint8Contents]: <${bytes.join(' ')}>`, `byteLength: ${v.byteLength}`];
+        noEntries = false;
+      } else if (v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt || v instanceof Symbol) {
+        const type = v instanceof Number ? 'Number' : v instanceof String ? 'String' : v instanceof Boolean ? 'Boolean' : v instanceof BigInt ? 'BigInt' : 'Symbol';
+        const inner = formatPrimitive({ ...ctx, compact: true }, v.valueOf());
+        base = `[${type}${constructor !== type ? ` (${constructor})` : ''}: ${inner}]`;
+        if (v instanceof String) keys = keys.filter((k) => typeof k !== 'string' || !/^(0|[1-9][0-9]*)$/.test(k) || k === 'length');
+        keys = keys.filter((k) => k !== 'length');
+        if (keys.length === 0) return base;
+        braces = ['{', '}'];
+      } else if (v instanceof Promise) {
+        braces = [`${prefixOf(constructor, tag, 'Promise')}{`, '}'];
+        formatter = () => ['<unknown>'];
+        noEntries = false;
+      } else if (v instanceof WeakMap || v instanceof WeakSet) {
+        return `${prefixOf(constructor, tag, v instanceof WeakMap ? 'WeakMap' : 'WeakSet')}{ <items unknown> }`;
+      } else {
+        const prefix = constructor !== 'Object' || tag !== '' ? prefixOf(constructor, tag, 'Object') : '';
+        braces = [`${prefix}{`, '}'];
+        if (keys.length === 0) return `${braces[0]}}`;
+      }
     }
-    if (ArrayBuffer.isView(v)) {
-      const items = Array.from(v, (x) => String(x));
-      return `${v.constructor.name}(${v.length}) [ ${items.join(', ')} ]`;
+    if (recurseTimes > ctx.depth) {
+      const name = constructor === null ? `${array ? 'Array' : 'Object'}: null prototype` : constructor || tag || 'Object';
+      return `[${name}]`;
     }
-    if (v instanceof Map) {
-      if (depth < 0) return '[Map]';
-      const items = [...v].map(([k, x]) => `${inspect(k, depth - 1, inner)} => ${inspect(x, depth - 1, inner)}`);
-      return `Map(${v.size}) { ${items.join(', ')} }`;
+    recurseTimes += 1;
+    ctx.seen.push(v);
+    ctx.currentDepth = recurseTimes;
+    let output = noEntries ? [] : formatter();
+    for (const k of keys) output.push(formatProperty(ctx, v, recurseTimes, k, array));
+    ctx.seen.pop();
+    const index = ctx.circular.get(v);
+    if (index !== undefined) {
+      const reference = `<ref *${index}>`;
+      base = base === '' ? reference : `${reference} ${base}`;
     }
-    if (v instanceof Set) {
-      if (depth < 0) return '[Set]';
-      const items = [...v].map((x) => inspect(x, depth - 1, inner));
-      return `Set(${v.size}) { ${items.join(', ')} }`;
-    }
-    if (depth < 0) return '[Object]';
-    const proto = Object.getPrototypeOf(v);
-    let prefix = '';
-    if (proto === null) prefix = '[Object: null prototype] ';
-    else if (proto !== Object.prototype && proto.constructor && proto.constructor.name) {
-      prefix = `${proto.constructor.name} `;
-    }
-    const entries = Object.keys(v).map((k) => `${key(k)}: ${inspect(v[k], depth - 1, inner)}`);
-    return entries.length ? `${prefix}{ ${entries.join(', ')} }` : `${prefix}{}`;
+    return reduceToSingleString(ctx, output, base, braces, array, recurseTimes, v);
   }
 
-  function format(args) {
+  function formatError(e) {
+    const stack = typeof e.stack === 'string' ? e.stack : '';
+    let text;
+    try {
+      text = Error.prototype.toString.call(e);
+    } catch {
+      text = 'Error';
+    }
+    if (!stack.includes('\n    at')) return `[${stack || text}]`;
+    return stack;
+  }
+
+  function formatArray(ctx, v, recurseTimes) {
     const out = [];
-    let rest = args;
-    if (typeof args[0] === 'string' && args[0].includes('%') && args.length > 1) {
-      let i = 1;
-      out.push(
-        args[0].replace(/%[sdifjoOc%]/g, (m) => {
-          if (m === '%%') return '%';
-          if (i >= args.length) return m;
-          const a = args[i++];
-          switch (m) {
-            case '%s':
-              return typeof a === 'string' ? a : inspect(a);
-            case '%d':
-            case '%i':
-              return String(m === '%i' ? parseInt(a) : Number(a));
-            case '%f':
-              return String(parseFloat(a));
-            case '%j':
-              return JSON.stringify(a);
-            case '%c':
-              return '';
-            default:
-              return inspect(a);
-          }
-        }),
-      );
-      rest = args.slice(i);
-    } else if (args.length) {
-      out.push(typeof args[0] === 'string' ? args[0] : inspect(args[0]));
-      rest = args.slice(1);
+    const shown = Math.min(v.length, ctx.maxArrayLength);
+    let holes = 0;
+    const flush = () => {
+      if (holes) out.push(`<${holes} empty item${holes > 1 ? 's' : ''}>`);
+      holes = 0;
+    };
+    for (let i = 0; i < shown; i++) {
+      if (!Object.prototype.hasOwnProperty.call(v, i)) {
+        holes++;
+        continue;
+      }
+      flush();
+      out.push(formatProperty(ctx, v, recurseTimes, String(i), true, true));
     }
-    for (const a of rest) out.push(typeof a === 'string' ? a : inspect(a));
-    return out.join(' ');
+    flush();
+    if (v.length > shown) out.push(`... ${v.length - shown} more item${v.length - shown > 1 ? 's' : ''}`);
+    return out;
   }
 
-  const toStdout = (...args) => native.write(1, `${format(args)}\n`);
-  const toStderr = (...args) => native.write(2, `${format(args)}\n`);
+  function formatProperty(ctx, v, recurseTimes, key, array, item = false) {
+    const desc = Object.getOwnPropertyDescriptor(v, key) || { value: v[key], enumerable: true };
+    let str;
+    if (desc.value !== undefined || !('get' in desc || 'set' in desc)) {
+      ctx.indentationLvl += 2;
+      str = formatValue(ctx, desc.value, recurseTimes);
+      ctx.indentationLvl -= 2;
+    } else if (desc.get !== undefined) {
+      str = desc.set !== undefined ? '[Getter/Setter]' : '[Getter]';
+    } else {
+      str = desc.set !== undefined ? '[Setter]' : 'undefined';
+    }
+    if (item) return str;
+    let name;
+    if (typeof key === 'symbol') name = `[${key.toString()}]`;
+    else if (desc.enumerable === false) name = `[${key}]`;
+    else if (isIdentifier(key)) name = key;
+    else name = strEscape(key);
+    return `${name}: ${str}`;
+  }
+
+  function isBelowBreakLength(ctx, output, start, base) {
+    let total = output.length + start;
+    if (total + output.length > ctx.breakLength) return false;
+    for (const entry of output) {
+      total += entry.length;
+      if (total > ctx.breakLength) return false;
+    }
+    return base === '' || !base.includes('\n');
+  }
+
+  function reduceToSingleString(ctx, output, base, braces, array, recurseTimes, value) {
+    if (ctx.compact !== true) {
+      if (typeof ctx.compact === 'number' && ctx.compact >= 1) {
+        const entries = output.length;
+        if (array && entries > 6) output = groupArrayElements(ctx, output, value);
+        if (ctx.currentDepth - recurseTimes < ctx.compact && entries === output.length) {
+          const start = output.length + ctx.indentationLvl + braces[0].length + base.length + 10;
+          if (isBelowBreakLength(ctx, output, start, base)) {
+            const joined = output.join(', ');
+            if (!joined.includes('\n')) return `${base ? `${base} ` : ''}${braces[0]} ${joined} ${braces[1]}`;
+          }
+        }
+      }
+      const indentation = `\n${' '.repeat(ctx.indentationLvl)}`;
+      return `${base ? `${base} ` : ''}${braces[0]}${indentation}  ${output.join(`,${indentation}  `)}${indentation}${braces[1]}`;
+    }
+    if (isBelowBreakLength(ctx, output, 0, base)) {
+      return `${braces[0]}${base ? ` ${base}` : ''} ${output.join(', ')} ${braces[1]}`;
+    }
+    const indentation = `\n${' '.repeat(ctx.indentationLvl)}`;
+    return `${base ? `${base} ` : ''}${braces[0]}${indentation}  ${output.join(`,${indentation}  `)}${indentation}${braces[1]}`;
+  }
+
+  // Short entries of a long array in aligned columns, as Node lays them out:
+  // about as many columns as make the block square (a character being ~2.5
+  // times as high as wide), no wider than the line, at most 15 (or 4 per
+  // unit of `compact`); numbers right-aligned, anything else left-aligned.
+  function groupArrayElements(ctx, output, value) {
+    let count = output.length;
+    if (ctx.maxArrayLength < output.length) count--;
+    const lengths = output.slice(0, count).map((s) => s.length);
+    const total = lengths.reduce((sum, n) => sum + n + 2, 0);
+    const widest = Math.max(0, ...lengths);
+    const cell = widest + 2;
+    if (cell * 3 + ctx.indentationLvl >= ctx.breakLength || !(total / cell > 5 || widest <= 6)) return output;
+    const bias = Math.sqrt(cell - total / output.length);
+    const biased = Math.max(cell - 3 - bias, 1);
+    const columns = Math.min(
+      Math.round(Math.sqrt(2.5 * biased * count) / biased),
+      Math.floor((ctx.breakLength - ctx.indentationLvl) / cell),
+      ctx.compact * 4,
+      15,
+    );
+    if (columns <= 1) return output;
+    const widths = [];
+    for (let c = 0; c < columns; c++) {
+      let w = 0;
+      for (let j = c; j < output.length; j += columns) if (lengths[j] > w) w = lengths[j];
+      widths.push(w + 2);
+    }
+    let numeric = true;
+    if (value !== undefined) {
+      for (let i = 0; i < output.length; i++) {
+        if (typeof value[i] !== 'number' && typeof value[i] !== 'bigint') {
+          numeric = false;
+          break;
+        }
+      }
+    }
+    const rows = [];
+    for (let i = 0; i < count; i += columns) {
+      const last = Math.min(i + columns, count) - 1;
+      let row = '';
+      for (let j = i; j < last; j++) {
+        const cellText = `${output[j]}, `;
+        row += numeric ? cellText.padStart(widths[j - i], ' ') : cellText.padEnd(widths[j - i], ' ');
+      }
+      row += numeric ? output[last].padStart(widths[last - i] - 2, ' ') : output[last];
+      rows.push(row);
+    }
+    if (ctx.maxArrayLength < output.length) rows.push(output[count]);
+    return rows;
+  }
+
+  // ---------------------------------------------------------- util.format ---
+  function hasBuiltInToString(v) {
+    if (typeof v.toString !== 'function') return true;
+    if (Object.prototype.hasOwnProperty.call(v, 'toString')) return false;
+    let p = v;
+    do {
+      p = Object.getPrototypeOf(p);
+    } while (p !== null && !Object.prototype.hasOwnProperty.call(p, 'toString'));
+    if (p === null) return true;
+    const d = Object.getOwnPropertyDescriptor(p, 'constructor');
+    return d !== undefined && typeof d.value === 'function' && typeof globalThis[d.value.name] === 'function' && globalThis[d.value.name] === d.value;
+  }
+
+  function tryStringify(v) {
+    try {
+      return JSON.stringify(v);
+    } catch (e) {
+      if (e instanceof TypeError && /circular/i.test(e.message)) return '[Circular]';
+      throw e;
+    }
+  }
+
+  function format(...args) {
+    const first = args[0];
+    let a = 0;
+    let str = '';
+    let join = '';
+    if (typeof first === 'string') {
+      if (args.length === 1) return first;
+      let last = 0;
+      for (let i = 0; i < first.length - 1; i++) {
+        if (first[i] !== '%') continue;
+        const next = first[++i];
+        if (a + 1 !== args.length) {
+          let piece;
+          switch (next) {
+            case 's': {
+              const x = args[++a];
+              if (typeof x === 'number') piece = formatNumber(x);
+              else if (typeof x === 'bigint') piece = `${x}n`;
+              else if (typeof x !== 'object' || x === null || !hasBuiltInToString(x)) piece = String(x);
+              else piece = inspect(x, { depth: 0, compact: 3 });
+              break;
+            }
+            case 'j':
+              piece = String(tryStringify(args[++a]));
+              break;
+            case 'd': {
+              const x = args[++a];
+              piece = typeof x === 'bigint' ? `${x}n` : typeof x === 'symbol' ? 'NaN' : formatNumber(Number(x));
+              break;
+            }
+            case 'O':
+              piece = inspect(args[++a]);
+              break;
+            case 'o':
+              piece = inspect(args[++a], { showHidden: true, depth: 4 });
+              break;
+            case 'i': {
+              const x = args[++a];
+              piece = typeof x === 'bigint' ? `${x}n` : typeof x === 'symbol' ? 'NaN' : formatNumber(parseInt(x));
+              break;
+            }
+            case 'f': {
+              const x = args[++a];
+              piece = typeof x === 'symbol' ? 'NaN' : formatNumber(parseFloat(x));
+              break;
+            }
+            case 'c':
+              a++;
+              piece = '';
+              break;
+            case '%':
+              str += first.slice(last, i);
+              last = i + 1;
+              continue;
+            default:
+              continue;
+          }
+          if (last !== i - 1) str += first.slice(last, i - 1);
+          str += piece;
+          last = i + 1;
+        } else if (next === '%') {
+          str += first.slice(last, i);
+          last = i + 1;
+        }
+      }
+      if (last !== 0) {
+        a++;
+        join = ' ';
+        if (last < first.length) str += first.slice(last);
+      }
+    }
+    while (a < args.length) {
+      const v = args[a];
+      str += join + (typeof v !== 'string' ? inspect(v) : v);
+      join = ' ';
+      a++;
+    }
+    return str;
+  }
+
+  const util = Object.freeze({ format, inspect });
+
+  // ------------------------------------------------------------- console ---
+  // Nothing a script passes to console.log may throw: what cannot be
+  // formatted (a toJSON that throws under %j) says so instead.
+  function line(args) {
+    try {
+      return `${format(...args)}\n`;
+    } catch (e) {
+      return `[runbox: console could not format its arguments: ${e && e.message}]\n`;
+    }
+  }
+  const toStdout = (...args) => native.write(1, line(args));
+  const toStderr = (...args) => native.write(2, line(args));
   const console = {
     log: toStdout,
     info: toStdout,
     debug: toStdout,
-    dir: (v) => native.write(1, `${inspect(v)}\n`),
+    dir: (v, options) => native.write(1, `${inspect(v, options)}\n`),
     warn: toStderr,
     error: toStderr,
-    trace: (...args) => toStderr(`Trace: ${format(args)}\n${new Error().stack.trimEnd()}`),
+    trace: (...args) => toStderr(`Trace: ${format(...args)}\n${String(new Error().stack).split('\n').slice(1).join('\n')}`),
     assert(cond, ...args) {
-      if (!cond) toStderr(args.length ? `Assertion failed: ${format(args)}` : 'Assertion failed');
+      if (!cond) toStderr(args.length ? `Assertion failed: ${format(...args)}` : 'Assertion failed');
     },
+  };
+
+  // ---------------------------------------------------------- err.stack ---
+  // As in Node, a stack starts with `Name: message`, then its frames.
+  Error.prepareStackTrace = (error, frames) => {
+    let header;
+    try {
+      header = Error.prototype.toString.call(error);
+    } catch {
+      header = 'Error';
+    }
+    const lines = frames.map((f) => {
+      const name = f.getFunctionName() || '<anonymous>';
+      const file = f.getFileName();
+      return file === undefined || file === null ? `    at ${name} (native)` : `    at ${name} (${file}:${f.getLineNumber()}:${f.getColumnNumber()})`;
+    });
+    return [header, ...lines].join('\n');
   };
 
   // ----------------------------------------------------------------- get ---
@@ -469,7 +929,7 @@
   };
 
   // ------------------------------------------------------------- globals ---
-  for (const [name, value] of Object.entries({ console, get, runbook, fs, path, fetch, Headers, Response })) {
+  for (const [name, value] of Object.entries({ console, get, runbook, fs, path, util, fetch, Headers, Response })) {
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }
 
