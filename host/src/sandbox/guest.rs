@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Instance, Linker, WasmList};
 use wasmtime::{Engine, Store};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
@@ -26,17 +25,29 @@ use crate::state;
 pub(crate) struct Guest {
     pub(crate) name: &'static str,
     pub(crate) wasm: &'static [u8],
+    /// The sha256 of `wasm`, hex (build.rs computes it).
+    pub(crate) sha256: &'static str,
     /// Whether its `wizer-initialize` does work worth snapshotting.
     pub(crate) snapshot: bool,
 }
 
 /// QuickJS with its globals built: the snapshot cuts a step's cost ~4×.
 pub(crate) const JS: Guest =
-    Guest { name: "js", wasm: include_bytes!("../../../guests/dist/runbox-js.wasm"), snapshot: true };
+    Guest {
+        name: "js",
+        wasm: include_bytes!("../../../guests/dist/runbox-js.wasm"),
+        sha256: env!("RUNBOX_JS_SHA256"),
+        snapshot: true,
+    };
 /// bashkit with its ~180 builtins registered; each script then only sets its
 /// working directory and variables.
 pub(crate) const SH: Guest =
-    Guest { name: "sh", wasm: include_bytes!("../../../guests/dist/runbox-sh.wasm"), snapshot: true };
+    Guest {
+        name: "sh",
+        wasm: include_bytes!("../../../guests/dist/runbox-sh.wasm"),
+        sha256: env!("RUNBOX_SH_SHA256"),
+        snapshot: true,
+    };
 
 /// Where compiled guests are kept between runs.
 #[derive(Clone, Debug)]
@@ -75,7 +86,7 @@ impl GuestCache {
     pub(crate) fn holds(&self, engine: &Engine, guest: &Guest) -> bool {
         self.dir
             .as_ref()
-            .is_some_and(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest.wasm))).is_file())
+            .is_some_and(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest))).is_file())
     }
 
     /// The pre-initialised, compiled `guest`, from the cache when present.
@@ -100,7 +111,7 @@ impl GuestCache {
             })?;
         }
         let path =
-            self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest.wasm))));
+            self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest))));
         let cached = |path: &Path| {
             (path.exists() && state::check_private(path).is_ok()).then(|| deserialize(engine, path).ok()).flatten()
         };
@@ -141,14 +152,12 @@ fn lock(path: &Path) -> Option<std::fs::File> {
 /// 2: pre-initialised in virtual time from a fixed seed.
 const SNAPSHOT_RECIPE: u32 = 2;
 
-fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
-    let digest = Sha256::digest(wasm);
+fn cache_key(engine: &Engine, guest: &Guest) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     SNAPSHOT_RECIPE.hash(&mut hasher);
-    let guest: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{guest}-{:016x}", hasher.finish())
+    format!("{}-{:016x}", &guest.sha256[..16], hasher.finish())
 }
 
 #[allow(unsafe_code)]
