@@ -190,6 +190,44 @@ fn main() -> anyhow::Result<()> {
         Ok(percentiles(&mut times))
     };
     let (native_confined, native_unconfined) = (native(false)?, native(true)?);
+
+    // Instructions (valgrind's callgrind: the same count run after run,
+    // whatever else the machine does): a whole one-step process, and what
+    // each further JS step adds (11 steps against 1). The guest is compiled
+    // for valgrind's CPU into a cache of its own, once (about a minute).
+    let valgrind_cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("valgrind-cache");
+    let instructions = |file: &Path| -> Option<u64> {
+        let out = Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(runbox_bin)
+            .args(["run", "--no-history"])
+            .arg(file)
+            .current_dir(scratch.path())
+            .env("RUNBOX_CACHE_DIR", &valgrind_cache)
+            .env("RUNBOX_LOG", "/dev/null")
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        let count = text.lines().find_map(|l| l.split("Collected :").nth(1))?;
+        count.trim().replace(',', "").parse().ok()
+    };
+    let steps_file = |n: usize| -> anyhow::Result<std::path::PathBuf> {
+        let steps: String =
+            (0..n).map(|i| format!("  - {{ name: s{i}, type: js, with: {{ inline_script: 'return {i}' }} }}\n")).collect();
+        let file = scratch.path().join(format!("counted-{n}.yaml"));
+        std::fs::write(&file, format!("name: counted\nsteps:\n{steps}"))?;
+        Ok(file)
+    };
+    let (one, eleven) = (steps_file(1)?, steps_file(11)?);
+    let counted = instructions(&one).and_then(|_| Some((instructions(&one)?, instructions(&eleven)?)));
+    let counted_text = counted.map_or("valgrind not found: no instruction counts in this run.".to_string(), |(one, eleven)| {
+        format!(
+            "A one-step JS runbook, whole process: {:.1} M instructions; each further JS step adds {:.0} k\n\
+             (`return i`; the guest's own share is its fuel, above).",
+            one as f64 / 1e6,
+            eleven.saturating_sub(one) as f64 / 10.0 / 1e3
+        )
+    });
     // The kernel's part: the same namespaces around `true`, against `true`.
     let namespaces = time_process(NATIVE_RUNS, || {
         let mut c = Command::new("unshare");
@@ -286,6 +324,8 @@ fn main() -> anyhow::Result<()> {
          Confinement adds {} at p50 over the unconfined step, and the whole native step {} over `bash -c`\n\
          (goal: ≤ 1 ms). util-linux `unshare` alone (its start, the three namespaces, its fork) costs {}: around\n\
          `true` it takes {} at p50, `true` alone {}.\n\n\
+         ## Instructions (callgrind)\n\n\
+         {counted_text}\n\n\
          ## First run on a machine\n\n\
          Whole process with an empty compiled-guest cache (median of {COLD_RUNS}): the guest's initialiser\n\
          compiled by Winch and run once, the snapshot compiled by Cranelift and cached.\n\n\
