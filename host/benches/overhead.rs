@@ -212,22 +212,24 @@ fn main() -> anyhow::Result<()> {
         count.trim().replace(',', "").parse().ok()
     };
     let steps_file = |n: usize| -> anyhow::Result<std::path::PathBuf> {
-        let steps: String =
-            (0..n).map(|i| format!("  - {{ name: s{i}, type: js, with: {{ inline_script: 'return {i}' }} }}\n")).collect();
+        let steps: String = (0..n)
+            .map(|i| format!("  - {{ name: s{i}, type: js, with: {{ inline_script: 'return {i}' }} }}\n"))
+            .collect();
         let file = scratch.path().join(format!("counted-{n}.yaml"));
         std::fs::write(&file, format!("name: counted\nsteps:\n{steps}"))?;
         Ok(file)
     };
     let (one, eleven) = (steps_file(1)?, steps_file(11)?);
     let counted = instructions(&one).and_then(|_| Some((instructions(&one)?, instructions(&eleven)?)));
-    let counted_text = counted.map_or("valgrind not found: no instruction counts in this run.".to_string(), |(one, eleven)| {
-        format!(
-            "A one-step JS runbook, whole process: {:.1} M instructions; each further JS step adds {:.0} k\n\
+    let counted_text =
+        counted.map_or("valgrind not found: no instruction counts in this run.".to_string(), |(one, eleven)| {
+            format!(
+                "A one-step JS runbook, whole process: {:.1} M instructions; each further JS step adds {:.0} k\n\
              (`return i`; the guest's own share is its fuel, above).",
-            one as f64 / 1e6,
-            eleven.saturating_sub(one) as f64 / 10.0 / 1e3
-        )
-    });
+                one as f64 / 1e6,
+                eleven.saturating_sub(one) as f64 / 10.0 / 1e3
+            )
+        });
     // The kernel's part: the same namespaces around `true`, against `true`.
     let namespaces = time_process(NATIVE_RUNS, || {
         let mut c = Command::new("unshare");

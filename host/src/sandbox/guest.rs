@@ -32,22 +32,20 @@ pub(crate) struct Guest {
 }
 
 /// QuickJS with its globals built: the snapshot cuts a step's cost ~4×.
-pub(crate) const JS: Guest =
-    Guest {
-        name: "js",
-        wasm: include_bytes!("../../../guests/dist/runbox-js.wasm"),
-        sha256: env!("RUNBOX_JS_SHA256"),
-        snapshot: true,
-    };
+pub(crate) const JS: Guest = Guest {
+    name: "js",
+    wasm: include_bytes!("../../../guests/dist/runbox-js.wasm"),
+    sha256: env!("RUNBOX_JS_SHA256"),
+    snapshot: true,
+};
 /// bashkit with its ~180 builtins registered; each script then only sets its
 /// working directory and variables.
-pub(crate) const SH: Guest =
-    Guest {
-        name: "sh",
-        wasm: include_bytes!("../../../guests/dist/runbox-sh.wasm"),
-        sha256: env!("RUNBOX_SH_SHA256"),
-        snapshot: true,
-    };
+pub(crate) const SH: Guest = Guest {
+    name: "sh",
+    wasm: include_bytes!("../../../guests/dist/runbox-sh.wasm"),
+    sha256: env!("RUNBOX_SH_SHA256"),
+    snapshot: true,
+};
 
 /// Where compiled guests are kept between runs.
 #[derive(Clone, Debug)]
@@ -110,8 +108,7 @@ impl GuestCache {
                 )
             })?;
         }
-        let path =
-            self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest))));
+        let path = self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest))));
         let cached = |path: &Path| {
             (path.exists() && state::check_private(path).is_ok()).then(|| deserialize(engine, path).ok()).flatten()
         };
