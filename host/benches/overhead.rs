@@ -315,8 +315,8 @@ fn main() -> anyhow::Result<()> {
          A YAML runbook of N trivial JS steps (`return i`), whole process: {} steps {}, {} steps {} ({:.2}× the\n\
          time for {:.0}× the steps; linear is the goal).\n\n\
          ## Native tier: a confined `echo hi`\n\n\
-         A native bash step ({NATIVE_RUNS} runs): util-linux `unshare` (user, PID and network namespaces), runbox's helper `runbox-native`\n\
-         (Landlock, no-new-privs, rlimits), then bash; the same unconfined (`--allow-native=unconfined`); and\n\
+         A native bash step ({NATIVE_RUNS} runs): runbox's helper `runbox-native` (user, PID and network namespaces,\n\
+         Landlock, no-new-privs, rlimits), then bash; the same unconfined (`--allow-native=unconfined`); and\n\
          the plain `bash -c` fork/exec and Node `child_process.exec` from above.\n\n\
          | | p50 | p99 |\n|---|---|---|\n\
          | native, confined | {} | {} |\n\
@@ -324,8 +324,8 @@ fn main() -> anyhow::Result<()> {
          | `bash -c` fork/exec | {} | {} |\n\
          | Node `child_process.exec`, bash | {} | {} |\n\n\
          Confinement adds {} at p50 over the unconfined step, and the whole native step {} over `bash -c`\n\
-         (goal: ≤ 1 ms). util-linux `unshare` alone (its start, the three namespaces, its fork) costs {}: around\n\
-         `true` it takes {} at p50, `true` alone {}.\n\n\
+         (goal: ≤ 1 ms). For scale, util-linux `unshare` making the same namespaces (its start, the namespaces,\n\
+         its fork), which runbox used until 2026-11-24, costs {}: around `true` it takes {} at p50, `true` alone {}.\n\n\
          ## Instructions (callgrind)\n\n\
          {counted_text}\n\n\
          ## First run on a machine\n\n\

@@ -120,6 +120,16 @@ fn the_deadline_ends_every_process_the_step_started() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     let left = std::process::Command::new("pgrep").args(["-f", &format!("sleep {marker}\\.")]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&left.stdout), "", "no sleep outlives the step");
+
+    // The interpreter itself (PID 1 of the step) leaving runbox's process
+    // group and session: it still ends at the deadline, and all with it.
+    let script = format!("sleep {marker}.5 &\necho started\nexec setsid sleep {marker}.6");
+    s.write("n.yaml", &yaml("bash", &script, ""));
+    let run = s.runbox().args(["run", "--json", "--allow-native", "--timeout", "1s", "n.yaml"]).run();
+    assert_eq!(run.json()["steps"][0]["error"]["code"], "Timeout");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let left = std::process::Command::new("pgrep").args(["-f", &format!("sleep {marker}\\.")]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&left.stdout), "", "no sleep outlives the step");
 }
 
 #[test]

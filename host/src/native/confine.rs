@@ -1,25 +1,27 @@
-//! The native tier's helper side: `runbox __native` (its [`Spec`] and the
+//! The native tier's helper side: `runbox-native` (its [`Spec`] and the
 //! step's mounts handed over on stdin, never on the command line other
-//! users can read: see [`super::handoff`]), run inside the
-//! fresh user, PID (and, without a network grant, network) namespaces that
-//! util-linux `unshare` made for it, confines itself and execs the step's
-//! interpreter, which inherits all of it: rlimits, no new privileges, and
-//! Landlock rules that allow reading and running the system's programs and
-//! libraries, the step's mounts with their modes, and only the granted TCP
-//! ports. The interpreter is PID 1 of its namespace: when it ends, every
-//! process it left behind ends with it.
+//! users can read: see [`super::handoff`]) makes fresh user, PID (and,
+//! without a network grant, network) namespaces, confines itself and runs
+//! the step's interpreter, which inherits all of it: rlimits, no new
+//! privileges, and Landlock rules that allow reading and running the
+//! system's programs and libraries, the step's mounts with their modes, and
+//! only the granted TCP ports. The interpreter is PID 1 of its namespace:
+//! when it ends, every process it left behind ends with it.
 
 use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset, RulesetAttr,
     RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
 };
-use rustix::process::{Resource, Rlimit, setrlimit};
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::process::{Resource, Rlimit, Signal, setrlimit};
 use serde::{Deserialize, Serialize};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// What the helper is told.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -87,28 +89,95 @@ pub const CANNOT_CONFINE: i32 = 125;
 /// What it says first on stderr.
 pub const CANNOT_CONFINE_PREFIX: &str = "runbox: cannot confine the native step:";
 
-/// Confines this process as `spec` says and execs the interpreter; returns
-/// only why it could not.
-pub fn exec(spec: &Spec, held: Vec<OwnedFd>) -> String {
+/// Unconfined: sets the rlimits and no-new-privileges and execs the
+/// interpreter; returns only why it could not.
+pub fn exec(spec: &Spec) -> String {
     if let Err(e) = limit(spec.memory) {
         return format!("cannot set the resource limits: {e}");
     }
     if let Err(e) = rustix::thread::set_no_new_privs(true) {
         return format!("cannot set no-new-privileges: {e}");
     }
-    if spec.confined
-        && let Err(e) = landlock(spec, held)
-    {
-        return e;
+    let error = interpreter(spec).exec();
+    format!("cannot run {}: {error}", spec.program.display())
+}
+
+/// Confined: moves into new user, PID and (without a network grant)
+/// network namespaces, confines itself (rlimits, no new privileges,
+/// Landlock to the `held` directories and the granted ports), then runs
+/// the interpreter as PID 1 of its namespace and waits for it: when it
+/// ends, every process it left ends with it. A SIGTERM (the host ending
+/// the step) or the host's own death kills it, whichever process group
+/// it moved to. Returns the interpreter's exit status, or why it could
+/// not run.
+pub fn run(spec: &Spec, held: Vec<OwnedFd>) -> Result<u8, String> {
+    use rustix::process::{PidfdFlags, getgid, getuid, pidfd_open, pidfd_send_signal};
+    use rustix::thread::UnshareFlags;
+    let (uid, gid) = (getuid().as_raw(), getgid().as_raw());
+    let mut flags = UnshareFlags::NEWUSER | UnshareFlags::NEWPID;
+    if spec.tcp_ports.is_empty() {
+        flags |= UnshareFlags::NEWNET;
     }
-    let error = Command::new(&spec.program)
+    // `unshare` is deprecated for `unshare_unsafe`, whose caveat is
+    // CLONE_FILES (descriptor tables that threads share); these flags do
+    // not touch descriptors, and this process has one thread.
+    #[allow(deprecated)]
+    rustix::thread::unshare(flags).map_err(|e| format!("cannot make the step's namespaces: {e}"))?;
+    let map = |file: &str, text: String| {
+        std::fs::write(file, text).map_err(|e| format!("cannot map the user into its namespace ({file}): {e}"))
+    };
+    map("/proc/self/setgroups", "deny".into())?;
+    map("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+    map("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+    // A signal wakes the wait below (a process that left its parent's PID
+    // namespace cannot start threads): the handler writes to this socket.
+    let (wake, waker) = UnixStream::pair().map_err(|e| format!("cannot watch for signals: {e}"))?;
+    for signal in [SIGTERM, SIGINT, SIGHUP] {
+        let waker = waker.try_clone().map_err(|e| format!("cannot watch for signals: {e}"))?;
+        signal_hook::low_level::pipe::register(signal, waker).map_err(|e| format!("cannot watch for signals: {e}"))?;
+    }
+    rustix::process::set_parent_process_death_signal(Some(Signal::TERM))
+        .map_err(|e| format!("cannot tie the step to runbox: {e}"))?;
+    limit(spec.memory).map_err(|e| format!("cannot set the resource limits: {e}"))?;
+    rustix::thread::set_no_new_privs(true).map_err(|e| format!("cannot set no-new-privileges: {e}"))?;
+    landlock(spec, held)?;
+    let mut child = interpreter(spec)
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", spec.program.display()))?;
+    // Until the interpreter ends, a signal (the host ending the step, or
+    // the host's death) kills it, and with it, PID 1, its whole namespace.
+    let pidfd = pidfd_open(rustix::process::Pid::from_child(&child), PidfdFlags::empty());
+    if let Ok(pidfd) = &pidfd {
+        loop {
+            let mut fds = [PollFd::new(pidfd, PollFlags::IN), PollFd::new(&wake, PollFlags::IN)];
+            match poll(&mut fds, None) {
+                Ok(_) if !fds[0].revents().is_empty() => break,
+                Ok(_) if !fds[1].revents().is_empty() => {
+                    let _ = pidfd_send_signal(pidfd, Signal::KILL);
+                    let _ = rustix::io::read(&wake, &mut [0u8; 64]);
+                }
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cannot wait for {}: {e}", spec.program.display()))?;
+    use std::os::unix::process::ExitStatusExt;
+    let code = status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1);
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
+fn interpreter(spec: &Spec) -> Command {
+    let mut command = Command::new(&spec.program);
+    command
         .arg(&spec.script)
         .args(&spec.args)
         .current_dir(&spec.cwd)
         .env_clear()
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .exec();
-    format!("cannot run {}: {error}", spec.program.display())
+        .envs(spec.env.iter().map(|(k, v)| (k, v)));
+    command
 }
 
 fn limit(memory: u64) -> rustix::io::Result<()> {

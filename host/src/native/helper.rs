@@ -10,7 +10,11 @@ use super::handoff;
 pub fn run() -> u8 {
     use std::os::fd::AsFd;
     let why = match handoff::receive(std::io::stdin().as_fd()) {
-        Ok((spec, held)) => confine::exec(&spec, held),
+        Ok((spec, held)) if spec.confined => match confine::run(&spec, held) {
+            Ok(status) => return status,
+            Err(e) => e,
+        },
+        Ok((spec, _)) => confine::exec(&spec),
         Err(e) => e,
     };
     eprintln!("{CANNOT_CONFINE_PREFIX} {why}");

@@ -1,19 +1,19 @@
 //! The native tier (SPEC §2): a step run by a real interpreter (bash, zsh,
 //! PowerShell) for the runbooks that need real tools, only when the user
 //! allows it (`--allow-native`), and even then confined by the kernel:
-//! util-linux `unshare` puts it in fresh user and PID namespaces (and a
-//! network namespace of its own when no network is granted), and runbox's
-//! helper (`runbox __native`, [`confine`]) sets rlimits, no new privileges
-//! and Landlock rules before it execs the interpreter.
+//! runbox's helper (`runbox-native`, [`helper`]) makes fresh user and PID
+//! namespaces (and a network namespace of its own when no network is
+//! granted), sets rlimits, no new privileges and Landlock rules
+//! ([`confine`]) and runs the interpreter as PID 1 of its namespace.
 //!
 //! The step's working directory is the run's scratch directory, where each
 //! declared relative path is a link to its real directory, so `./out` means
 //! what it means in the sandbox; the script is written to a private
 //! directory that is also `HOME` and `TMPDIR`. Only the declared variables
 //! (plus `PATH`, `HOME`, `TMPDIR`, `LANG`) are set. The output caps are the
-//! sandbox's; at the deadline the whole process group gets SIGTERM, then
-//! SIGKILL, and whatever escaped the group (`setsid`) dies with the PID
-//! namespace.
+//! sandbox's; at the deadline the whole process group gets SIGTERM (on
+//! which the helper kills the interpreter), then SIGKILL, and whatever
+//! escaped the group (`setsid`) dies with the PID namespace.
 //!
 //! Imports `sandbox/` for its step types (mounts, output, cancellation),
 //! `model/` and the bottom files; never `run/`.
@@ -93,17 +93,9 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         Err(e) => return refused(ErrorCode::InvalidCwd, e),
     };
     let (spec, _home) = prepared;
-    let mut command = if step.unconfined {
-        Command::new(step.helper)
-    } else {
-        let mut unshare = Command::new("unshare");
-        unshare.args(["--user", "--map-current-user", "--pid", "--fork", "--kill-child"]);
-        if spec.tcp_ports.is_empty() {
-            unshare.arg("--net");
-        }
-        unshare.arg("--").arg(step.helper);
-        unshare
-    };
+    // The helper makes the namespaces itself (confined) and runs the
+    // interpreter in them.
+    let mut command = Command::new(step.helper);
     if spec.held.len() > handoff::MAX_HELD {
         return refused(
             ErrorCode::PermissionDenied,
@@ -133,7 +125,7 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         Err(e) => {
             return refused(
                 ErrorCode::PermissionDenied,
-                format!("cannot start the native step's confinement (util-linux unshare): {e}"),
+                format!("cannot start the native step's helper {}: {e}", step.helper.display()),
             );
         }
     };
@@ -253,20 +245,6 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
                 Some(Failure::new(
                     ErrorCode::PermissionDenied,
                     format!("{why}; run it unconfined only if you trust it, with --allow-native=unconfined"),
-                )),
-            )
-        }
-        // util-linux unshare could not make the namespaces (no user
-        // namespaces for this user, say): nothing ran.
-        (None, Some(code)) if code != 0 && !step.unconfined && stderr.text.starts_with("unshare: ") => {
-            let why = stderr.text.trim().to_string();
-            (
-                ErrorCode::PermissionDenied.exit_status(),
-                Some(Failure::new(
-                    ErrorCode::PermissionDenied,
-                    format!(
-                        "{CANNOT_CONFINE_PREFIX} {why}; run it unconfined only if you trust it, with --allow-native=unconfined"
-                    ),
                 )),
             )
         }
