@@ -329,3 +329,40 @@ fn runbox_alone_is_its_own_helper() {
     let run = s.runbox_at(&alone).args(["run", "--no-history", "--allow-native", "n.yaml"]).run();
     assert_eq!((run.code, run.stdout.as_str()), (0, "refused\npid 1\n"), "{}", run.stderr);
 }
+
+/// Where the kernel cannot make the step's namespaces (here: inside a user
+/// namespace that allows no more of them), the step is refused, saying why
+/// and naming the way out; `--allow-native=unconfined` runs it.
+#[test]
+fn a_step_the_kernel_cannot_confine_is_refused() {
+    let s = Scratch::new();
+    s.write("n.yaml", &yaml("bash", "echo ran", ""));
+    let runbox = env!("CARGO_BIN_EXE_runbox");
+    let inside = |flag: &str| {
+        let script = format!(
+            "echo 0 > /proc/sys/user/max_user_namespaces && exec '{runbox}' run --json --no-history {flag} n.yaml"
+        );
+        let mut cmd = s.runbox();
+        cmd.cmd = std::process::Command::new("unshare");
+        cmd.cmd.args(["--user", "--map-root-user", "sh", "-c", &script]);
+        // The same variables and folder as the harness gives runbox.
+        let base = s.runbox();
+        for (k, v) in base.cmd.get_envs() {
+            if let Some(v) = v {
+                cmd.cmd.env(k, v);
+            }
+        }
+        cmd.cmd.current_dir(s.path());
+        cmd.run()
+    };
+    let refused = inside("--allow-native");
+    let json = refused.json();
+    assert_eq!(refused.code, 126, "{json:#}");
+    assert_eq!(json["steps"][0]["error"]["code"], "PermissionDenied");
+    let message = json["steps"][0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("allows no more user namespaces"), "{message}");
+    assert!(message.ends_with("run it unconfined only if you trust it, with --allow-native=unconfined"), "{message}");
+    assert_eq!(json["stdout"], "");
+    let unconfined = inside("--allow-native=unconfined");
+    assert_eq!((unconfined.code, unconfined.json()["stdout"].as_str()), (0, Some("ran\n")));
+}

@@ -122,7 +122,16 @@ pub fn run(spec: &Spec, held: Vec<OwnedFd>) -> Result<u8, String> {
     // CLONE_FILES (descriptor tables that threads share); these flags do
     // not touch descriptors, and this process has one thread.
     #[allow(deprecated)]
-    rustix::thread::unshare(flags).map_err(|e| format!("cannot make the step's namespaces: {e}"))?;
+    rustix::thread::unshare(flags).map_err(|e| {
+        let why = match e {
+            rustix::io::Errno::NOSPC => "this system allows no more user namespaces (sysctl user.max_user_namespaces)",
+            rustix::io::Errno::PERM | rustix::io::Errno::ACCESS => {
+                "this user may not make user namespaces (a sysctl such as kernel.unprivileged_userns_clone, or a security policy)"
+            }
+            _ => "the kernel refused",
+        };
+        format!("cannot make the step's user, PID and network namespaces: {why} ({e})")
+    })?;
     let map = |file: &str, text: String| {
         std::fs::write(file, text).map_err(|e| format!("cannot map the user into its namespace ({file}): {e}"))
     };
