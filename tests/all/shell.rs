@@ -258,6 +258,8 @@ fn seq_is_gnu_seq() {
         "x",
         "",
         "--separator=- 1 3",
+        // more digits than an i128 holds: counted as a float
+        "1.000000000000000000000000000000000000000001 3",
     ];
     for args in cases {
         let code = format!("seq {args}; echo status=$?");
@@ -269,6 +271,13 @@ fn seq_is_gnu_seq() {
             "seq {args}"
         );
     }
+    // Absurd formats and operands are refused, not a crash of the step.
+    let (status, stdout, stderr) = sh(&s, "seq -f '%.999999999f' 1 1; echo status=$?; seq nan; echo status=$?", &[]);
+    assert_eq!((status, stdout.as_str()), (0, "status=1\nstatus=1\n"), "{stderr}");
+    assert_eq!(
+        stderr,
+        "seq: format '%.999999999f': precision above 65535\nseq: invalid floating point argument: ‘nan’\nTry 'seq --help' for more information.\n"
+    );
     let (status, stdout, stderr) = sh(&s, "seq 1 200000 | tail -1; seq 250000 > big; wc -l < big", &[]);
     assert_eq!((status, stdout.as_str()), (0, "200000\n250000\n"), "{stderr}");
     // A reader that stops early stops seq: no billion lines made first.

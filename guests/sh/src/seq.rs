@@ -12,6 +12,8 @@ pub(crate) struct Seq;
 
 const TRY: &str = "Try 'seq --help' for more information.\n";
 const HELP: &str = "Usage: seq [OPTION]... LAST\n  or:  seq [OPTION]... FIRST LAST\n  or:  seq [OPTION]... FIRST INCREMENT LAST\nPrint numbers from FIRST to LAST, in steps of INCREMENT.\n\n  -f, --format=FORMAT      use printf style floating-point FORMAT\n  -s, --separator=STRING   use STRING to separate numbers (default: \\n)\n  -w, --equal-width        equalize width by padding with leading zeroes\n      --help               display this help and exit\n";
+/// The largest `-f` precision.
+const MAX_PRECISION: usize = 65535;
 /// Bytes gathered before each write: a write to a file opens it afresh.
 const CHUNK: usize = 64 * 1024;
 
@@ -21,25 +23,30 @@ const CHUNK: usize = 64 * 1024;
 struct Operand {
     scaled: Option<i128>,
     decimals: u32,
+    /// In exponent form (or infinite): printed as `%g`, not with decimals.
+    exponent: bool,
     value: f64,
 }
 
 fn operand(text: &str) -> Option<Operand> {
     let trimmed = text.trim_start();
     let value: f64 = trimmed.strip_prefix('+').unwrap_or(trimmed).parse().ok()?;
-    if !value.is_finite() {
-        return Some(Operand { scaled: None, decimals: 0, value });
+    if value.is_nan() {
+        return None;
     }
     let body = trimmed.trim_start_matches(['+', '-']);
-    if body.contains(['e', 'E']) || !body.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return Some(Operand { scaled: None, decimals: 0, value });
+    if !value.is_finite() || body.contains(['e', 'E']) || !body.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Some(Operand { scaled: None, decimals: 0, exponent: true, value });
     }
     let (whole, fraction) = body.split_once('.').unwrap_or((body, ""));
     let decimals = fraction.len() as u32;
     let digits = format!("{whole}{fraction}");
-    let magnitude: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+    // More digits than an i128 holds: counted as a float, as GNU's long double.
+    let Ok(magnitude) = (if digits.is_empty() { Ok(0i128) } else { digits.parse::<i128>() }) else {
+        return Some(Operand { scaled: None, decimals, exponent: false, value });
+    };
     let scaled = if trimmed.starts_with('-') { -magnitude } else { magnitude };
-    Some(Operand { scaled: Some(scaled), decimals, value })
+    Some(Operand { scaled: Some(scaled), decimals, exponent: false, value })
 }
 
 fn rescale(o: Operand, decimals: u32) -> Option<i128> {
@@ -87,8 +94,21 @@ fn options(args: &[String]) -> Result<Options, String> {
 
 /// The numbers, as text, one at a time.
 enum Numbers {
-    Exact { next: i128, step: i128, last: i128, scale: u32, decimals: u32 },
-    Float { first: f64, step: f64, last: f64, index: u64 },
+    Exact {
+        next: i128,
+        step: i128,
+        last: i128,
+        scale: u32,
+        decimals: u32,
+    },
+    /// `decimals`: printed with that many, else as `%g`.
+    Float {
+        first: f64,
+        step: f64,
+        last: f64,
+        index: u64,
+        decimals: Option<usize>,
+    },
 }
 
 impl Numbers {
@@ -103,13 +123,13 @@ impl Numbers {
                 *next = next.checked_add(*step)?;
                 Some(value)
             }
-            Numbers::Float { first, step, last, index } => {
+            Numbers::Float { first, step, last, index, decimals } => {
                 let value = *first + *step * *index as f64;
                 if (*step > 0.0 && value > *last) || (*step < 0.0 && value < *last) {
                     return None;
                 }
                 *index += 1;
-                Some(Value::Float(value))
+                Some(Value::Float(value, *decimals))
             }
         }
     }
@@ -118,14 +138,14 @@ impl Numbers {
 enum Value {
     /// Scaled by 10^decimals.
     Exact(i128, u32),
-    Float(f64),
+    Float(f64, Option<usize>),
 }
 
 impl Value {
     fn as_f64(&self) -> f64 {
         match *self {
             Value::Exact(v, d) => v as f64 / 10f64.powi(d as i32),
-            Value::Float(v) => v,
+            Value::Float(v, _) => v,
         }
     }
 
@@ -137,7 +157,8 @@ impl Value {
                 let sign = if v < 0 { "-" } else { "" };
                 format!("{sign}{}.{:0width$}", (v / unit).abs(), (v % unit).abs(), width = d as usize)
             }
-            Value::Float(v) => format_float(v, 'g', None, ""),
+            Value::Float(v, None) => format_float(v, 'g', None, ""),
+            Value::Float(v, Some(d)) => format_float(v, 'f', Some(d.min(MAX_PRECISION)), ""),
         }
     }
 }
@@ -236,7 +257,13 @@ fn parse_format(format: &str) -> Result<Format, String> {
                     p.push(d);
                     chars.next();
                 }
-                precision = Some(p.parse().unwrap_or(0));
+                // Rust formats at most 65535 digits; more is no number a
+                // script can use.
+                let p: usize = p.parse().unwrap_or(usize::MAX);
+                if p > MAX_PRECISION {
+                    return Err(format!("seq: format '{format}': precision above {MAX_PRECISION}\n"));
+                }
+                precision = Some(p);
             }
             let conv = chars.next().filter(|c| "aAeEfFgG".contains(*c)).ok_or_else(|| {
                 format!("seq: format '{format}' has unknown %{} directive\n", format.rsplit('%').next().unwrap_or(""))
@@ -306,7 +333,7 @@ impl Command for Seq {
             Ok(parsed) => parsed,
             Err(bad) => return fail(format!("seq: invalid floating point argument: ‘{bad}’\n{TRY}")).await,
         };
-        let one = Operand { scaled: Some(1), decimals: 0, value: 1.0 };
+        let one = Operand { scaled: Some(1), decimals: 0, exponent: false, value: 1.0 };
         let (first, step, last) = match parsed.as_slice() {
             [] => return fail(format!("seq: missing operand\n{TRY}")).await,
             [last] => (one, one, *last),
@@ -336,8 +363,13 @@ impl Command for Seq {
             })
         })();
         let exact_form = exact.is_some();
-        let mut numbers =
-            exact.unwrap_or(Numbers::Float { first: first.value, step: step.value, last: last.value, index: 0 });
+        let mut numbers = exact.unwrap_or(Numbers::Float {
+            first: first.value,
+            step: step.value,
+            last: last.value,
+            index: 0,
+            decimals: (!first.exponent && !step.exponent).then_some(decimals as usize),
+        });
         let width = if o.equal_width && format.is_none() && exact_form {
             let end = |o: Operand| Value::Exact(rescale(o, decimals).unwrap_or(0), decimals).text().len();
             end(first).max(end(last))
