@@ -56,13 +56,15 @@ console.error(Symbol('x'), -0, 5n);
 const e = new TypeError('bad thing');
 console.log(e.stack.split('\n')[0]);
 console.log(String(new RangeError('r').stack).startsWith('RangeError: r\n    at '));
+let deep = {}; let p = deep; for (let i = 0; i < 200000; i++) { p.a = {}; p = p.a; }
+console.log(util.inspect(deep, { depth: null }).includes('a: [Object: Inspection interrupted prematurely. Maximum call stack size exceeded.]'));
 "#;
     s.write("c.js", code);
     let run = s.runbox().args(["js", "c.js"]).run();
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "cart has 3 items costing 9.5 { extra: [ 1, 2 ] }\n[runbox: console could not format its arguments: no]\nTypeError: bad thing\ntrue\n"
+        "cart has 3 items costing 9.5 { extra: [ 1, 2 ] }\n[runbox: console could not format its arguments: no]\nTypeError: bad thing\ntrue\ntrue\n"
     );
     assert_eq!(run.stderr, "Symbol(x) -0 5n\n");
 }

@@ -166,6 +166,7 @@
   // -------------------------------------------------------- util.inspect ---
   // Node 20's util.inspect and util.format, which console.log uses
   // (tests/all/node/format-cases.js holds the cases, with Node's answers).
+  const MAX_NESTING = 400;
   const inspectDefaults = { depth: 2, breakLength: 80, compact: 3, showHidden: false, maxArrayLength: 100 };
 
   function inspect(value, options) {
@@ -377,6 +378,9 @@
         if (keys.length === 0) return `${braces[0]}}`;
       }
     }
+    // Node stops where its stack runs out; here running out is a trap no
+    // script can catch, so inspection stops well before.
+    if (recurseTimes > MAX_NESTING) return '[Object: Inspection interrupted prematurely. Maximum call stack size exceeded.]';
     if (recurseTimes > ctx.depth) {
       const name = constructor === null ? `${array ? 'Array' : 'Object'}: null prototype` : constructor || tag || 'Object';
       return `[${name}]`;
@@ -640,20 +644,20 @@
   // ------------------------------------------------------------- console ---
   // Nothing a script passes to console.log may throw: what cannot be
   // formatted (a toJSON that throws under %j) says so instead.
-  function line(args) {
+  function line(show) {
     try {
-      return `${format(...args)}\n`;
+      return `${show()}\n`;
     } catch (e) {
       return `[runbox: console could not format its arguments: ${e && e.message}]\n`;
     }
   }
-  const toStdout = (...args) => native.write(1, line(args));
-  const toStderr = (...args) => native.write(2, line(args));
+  const toStdout = (...args) => native.write(1, line(() => format(...args)));
+  const toStderr = (...args) => native.write(2, line(() => format(...args)));
   const console = {
     log: toStdout,
     info: toStdout,
     debug: toStdout,
-    dir: (v, options) => native.write(1, `${inspect(v, options)}\n`),
+    dir: (v, options) => native.write(1, line(() => inspect(v, options))),
     warn: toStderr,
     error: toStderr,
     trace: (...args) => toStderr(`Trace: ${format(...args)}\n${String(new Error().stack).split('\n').slice(1).join('\n')}`),
