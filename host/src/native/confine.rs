@@ -156,20 +156,26 @@ pub fn run(spec: &Spec, held: Vec<OwnedFd>) -> Result<u8, String> {
         .map_err(|e| format!("cannot run {}: {e}", spec.program.display()))?;
     // Until the interpreter ends, a signal (the host ending the step, or
     // the host's death) kills it, and with it, PID 1, its whole namespace.
-    let pidfd = pidfd_open(rustix::process::Pid::from_child(&child), PidfdFlags::empty());
-    if let Ok(pidfd) = &pidfd {
-        loop {
-            let mut fds = [PollFd::new(pidfd, PollFlags::IN), PollFd::new(&wake, PollFlags::IN)];
-            match poll(&mut fds, None) {
-                Ok(_) if !fds[0].revents().is_empty() => break,
-                Ok(_) if !fds[1].revents().is_empty() => {
-                    let _ = pidfd_send_signal(pidfd, Signal::KILL);
-                    let _ = rustix::io::read(&wake, &mut [0u8; 64]);
-                }
-                Ok(_) => {}
-                Err(rustix::io::Errno::INTR) => {}
-                Err(_) => break,
+    let pidfd = match pidfd_open(rustix::process::Pid::from_child(&child), PidfdFlags::empty()) {
+        Ok(pidfd) => pidfd,
+        Err(e) => {
+            // Without it the step could not be ended: it does not run.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("cannot watch the interpreter (pidfd_open): {e}"));
+        }
+    };
+    loop {
+        let mut fds = [PollFd::new(&pidfd, PollFlags::IN), PollFd::new(&wake, PollFlags::IN)];
+        match poll(&mut fds, None) {
+            Ok(_) if !fds[0].revents().is_empty() => break,
+            Ok(_) if !fds[1].revents().is_empty() => {
+                let _ = pidfd_send_signal(&pidfd, Signal::KILL);
+                let _ = rustix::io::read(&wake, &mut [0u8; 64]);
             }
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => break,
         }
     }
     let status = child.wait().map_err(|e| format!("cannot wait for {}: {e}", spec.program.display()))?;
