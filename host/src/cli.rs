@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args as ClapArgs, Parser, Subcommand};
@@ -24,7 +25,7 @@ use runbox::run::record::{self, RecordFile};
 use runbox::run::single::Single;
 use runbox::run::{CHAIN_VARIABLES, Deterministic, MAX_RECURSION_DEPTH, history, past};
 use runbox::text::{visible, visible_lines};
-use runbox::{Cancel, Config, GuestCache, Inputs, Language, Runner, Script, Seams, parse};
+use runbox::{Cancel, Config, GuestCache, Inputs, Language, Runner, Sandbox, Script, Seams, parse};
 use serde_json::Value;
 
 use crate::terminal::{Prompt, Terminal, cancel_on_signals};
@@ -110,6 +111,17 @@ enum Command {
     /// Run one shell script in the sandbox, with the current directory
     /// mounted read-write as the working directory
     Sh(ShArgs),
+    /// Compile the sandboxes' optimised code into the cache now (a first run
+    /// otherwise starts on baseline code and compiles it in the background),
+    /// e.g. while building a container image
+    Prepare {
+        /// The guests to compile [default: both]
+        #[arg(value_name = "GUEST", value_parser = ["js", "sh"])]
+        guests: Vec<String>,
+        /// Started by runbox itself: at low priority, saying nothing
+        #[arg(long, hide = true)]
+        background: bool,
+    },
 }
 
 #[derive(ClapArgs)]
@@ -364,10 +376,46 @@ pub(crate) fn init_logging(log: Option<&Path>) {
     tracing_subscriber::registry().with(records).with(messages).init();
 }
 
+/// `runbox prepare [GUEST]...`: the optimised code of each guest, compiled
+/// into the cache (or found there).
+fn prepare(guests: &[String], background: bool, config: &Config) -> anyhow::Result<i32> {
+    if background {
+        // Second to the runs the user is waiting for.
+        let _ = rustix::process::nice(10);
+    }
+    let dir = config.cache.dir().map(|d| d.display().to_string());
+    let sandbox = Sandbox::new(&config.cache)?;
+    let all = [String::from("js"), String::from("sh")];
+    for guest in if guests.is_empty() { &all[..] } else { guests } {
+        let (language, what) = match guest.as_str() {
+            "js" => (Language::JavaScript, "JavaScript"),
+            _ => (Language::Shell, "shell"),
+        };
+        let started = Instant::now();
+        sandbox.prepare(language)?;
+        if !background {
+            match &dir {
+                Some(dir) => eprintln!(
+                    "runbox: the {what} sandbox is compiled, in {dir} ({:.1} s)",
+                    started.elapsed().as_secs_f64()
+                ),
+                None => eprintln!("runbox: the {what} sandbox compiles (--no-cache: nothing kept)"),
+            }
+        }
+    }
+    Ok(0)
+}
+
 pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
     let mut config = Config { log: args.log.clone().or_else(record::default_log_path), ..Config::default() };
     if args.no_cache {
         config.cache = GuestCache::disabled();
+    } else if let Ok(program) = std::env::current_exe() {
+        // A short-lived runbox leaves the optimised compile to a process of
+        // its own; the server's long life lets a thread of its own do it.
+        if !matches!(args.command, Command::Serve(_)) {
+            config.cache = config.cache.finished_by(program);
+        }
     }
     match args.command {
         Command::Run(run) => run_runbook(run, config),
@@ -389,6 +437,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::Serve(serve) => run_server(serve, config),
         Command::Js(js) => run_js(js, config),
         Command::Sh(sh) => run_sh(sh, config),
+        Command::Prepare { guests, background } => prepare(&guests, background, &config),
     }
 }
 

@@ -23,6 +23,8 @@ mod consent;
 mod templates;
 // Runaway guests: fuel, deadline, memory, output, promises, recursion.
 mod runaway;
+// A first run: baseline code at once, the optimised code compiled behind it.
+mod first_run;
 // curl and fetch: allowed hosts only, through the host.
 mod net;
 // YAML runbooks: typed inputs, safe templates, script sources, secrets.

@@ -71,7 +71,7 @@ fn unbounded_recursion_is_reported_as_recursion() {
 /// One process, one sandbox: after each kind of runaway, the next step runs.
 #[test]
 fn the_next_step_runs_after_any_runaway_in_the_same_process() {
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache");
+    let cache = crate::harness::cache_dir();
     let sandbox = Sandbox::new(&GuestCache::at(cache)).unwrap();
     let context = StepContext::default();
     let base = Limits { timeout: Duration::from_secs(60), fuel: 20_000_000_000, memory: 64 << 20, output: 4096 };
@@ -94,7 +94,7 @@ fn the_next_step_runs_after_any_runaway_in_the_same_process() {
 /// Globals a step sets are gone for the next step: each gets a fresh instance.
 #[test]
 fn steps_share_no_state() {
-    let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache");
+    let cache = crate::harness::cache_dir();
     let sandbox = Sandbox::new(&GuestCache::at(cache)).unwrap();
     let step = |source: &str| Script::new(Language::JavaScript, source, "s.js");
     let first = sandbox.run(

@@ -2,7 +2,6 @@
 //! approves, who watches, the clock and ids) and the sub-runbooks it hands
 //! each step.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,7 +54,7 @@ impl Approver for Policy {
 
 fn config(s: &Scratch) -> Config {
     Config {
-        cache: GuestCache::at(Path::new(env!("CARGO_TARGET_TMPDIR")).join("runbox-cache")),
+        cache: GuestCache::at(crate::harness::cache_dir()),
         consent: ConsentStore::at(s.state.path().join("consent")),
         log: None,
         ..Config::default()

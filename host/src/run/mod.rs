@@ -530,7 +530,7 @@ impl Runner {
                             },
                         ),
                         _ => self.prepare(runbook, step, script, &scope, &context).map(|(prepared, step_context)| {
-                            if self.sandbox.cold(step.language) {
+                            if self.sandbox.cold(step.language, self.virtual_time.is_some()) {
                                 events.preparing(step.language);
                             }
                             self.sandbox.run(&prepared, &step_context, limits, Some(Arc::clone(&live)))

@@ -82,7 +82,7 @@ impl Runner {
             deadline: None,
         };
         let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(&self.seams.events)));
-        if self.sandbox.cold(single.script.language) {
+        if self.sandbox.cold(single.script.language, self.virtual_time.is_some()) {
             self.seams.events.preparing(single.script.language);
         }
         let outcome = self.sandbox.run(&single.script, &context, single.limits, Some(live));

@@ -51,6 +51,9 @@ pub(crate) const SH: Guest = Guest {
 #[derive(Clone, Debug)]
 pub struct GuestCache {
     dir: Option<PathBuf>,
+    /// The runbox program that compiles what a run did not wait for
+    /// (`prepare --background`); `None`: a thread of the running process.
+    finisher: Option<PathBuf>,
 }
 
 impl GuestCache {
@@ -63,16 +66,28 @@ impl GuestCache {
             .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("runbox")))
             .or_else(|| var("HOME").map(|h| h.join(".cache").join("runbox")))
             .or_else(|| state::private_fallback("cache"));
-        GuestCache { dir }
+        GuestCache { dir, finisher: None }
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> GuestCache {
-        GuestCache { dir: Some(dir.into()) }
+        GuestCache { dir: Some(dir.into()), finisher: None }
     }
 
     /// Compiles on every start; nothing is written.
     pub fn disabled() -> GuestCache {
-        GuestCache { dir: None }
+        GuestCache { dir: None, finisher: None }
+    }
+
+    /// Code a run did not wait for (see `sandbox::tiers`) is compiled by
+    /// `program prepare --background GUEST`, a process of its own, so that a
+    /// short-lived process need not outlive the compile.
+    pub fn finished_by(mut self, program: PathBuf) -> GuestCache {
+        self.finisher = Some(program);
+        self
+    }
+
+    pub(crate) fn finisher(&self) -> Option<&Path> {
+        self.finisher.as_deref()
     }
 
     /// The cache's directory, if there is one.
@@ -80,11 +95,23 @@ impl GuestCache {
         self.dir.as_deref()
     }
 
+    /// Where the compiled `guest` for `engine` is kept.
+    fn entry(&self, engine: &Engine, guest: &Guest) -> Option<PathBuf> {
+        self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest))))
+    }
+
     /// Whether the compiled `guest` is in the cache, ready to load.
     pub(crate) fn holds(&self, engine: &Engine, guest: &Guest) -> bool {
-        self.dir
-            .as_ref()
-            .is_some_and(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest))).is_file())
+        self.entry(engine, guest).is_some_and(|path| path.is_file())
+    }
+
+    /// Removes the compiled `guest` for `engine` (code that better code has
+    /// replaced), with its lock.
+    pub(crate) fn forget(&self, engine: &Engine, guest: &Guest) {
+        if let Some(path) = self.entry(engine, guest) {
+            let _ = std::fs::remove_file(path.with_extension("lock"));
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     /// The pre-initialised, compiled `guest`, from the cache when present.
@@ -108,7 +135,7 @@ impl GuestCache {
                 )
             })?;
         }
-        let path = self.dir.as_ref().map(|dir| dir.join(format!("{}-{}.cwasm", guest.name, cache_key(engine, guest))));
+        let path = self.entry(engine, guest);
         let cached = |path: &Path| {
             (path.exists() && state::check_private(path).is_ok()).then(|| deserialize(engine, path).ok()).flatten()
         };

@@ -21,12 +21,12 @@ mod script;
 mod stdin;
 mod step;
 mod ticker;
+mod tiers;
 
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
-use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, Store, UpdateDeadline};
+use wasmtime::{Engine, Store, UpdateDeadline};
 
 pub use calls::{ApiRequest, ApiResponse, Call, Called, Calls};
 pub use cancel::{Cancel, SIGINT, SIGTERM};
@@ -43,97 +43,37 @@ use crate::model::limits::Limits;
 use failure::{describe, failed_to_start, script_error, stopped, withhold_quoted_source};
 use script::Finished;
 use step::StepState;
-use ticker::Ticker;
+use tiers::{Guests, Loaded};
 
-use bindings::js::JsPre;
 use bindings::js::runbox::sandbox::script::{JsStep, ScriptError, ShStep};
-use bindings::sh::ShPre;
 
-/// The compiled guests and the engine that runs them; build one per process.
-/// Each guest is loaded on first use, so JavaScript-only runbooks never pay
-/// for the shell and the reverse.
+/// The compiled guests and the engines that run them; build one per
+/// process.
 pub struct Sandbox {
-    engine: Engine,
-    linker: Linker<StepState>,
-    cache: GuestCache,
-    js: OnceLock<Result<JsPre<StepState>, String>>,
-    sh: OnceLock<Result<ShPre<StepState>, String>>,
-    ticker: Ticker,
+    guests: Guests,
 }
 
 impl Sandbox {
-    /// An engine and linker for the guests, which load from `cache`.
+    /// Engines and linkers for the guests, which load from `cache`.
     pub fn new(cache: &GuestCache) -> anyhow::Result<Sandbox> {
-        let mut config = Config::new();
-        config.consume_fuel(true).epoch_interruption(true).wasm_component_model(true);
-        // Room for the guests' 1 MiB shadow stacks' worth of interpreter
-        // frames, so deep recursion ends on the guest's stack.
-        config.max_wasm_stack(4 << 20).async_stack_size(5 << 20);
-        let engine = Engine::new(&config)?;
-        let mut linker = Linker::<StepState>::new(&engine);
-        host::add_to_linker(&mut linker)?;
-        let ticker = Ticker::start(engine.clone());
-        Ok(Sandbox { engine, linker, cache: cache.clone(), js: OnceLock::new(), sh: OnceLock::new(), ticker })
+        Ok(Sandbox { guests: Guests::new(cache)? })
     }
 
-    /// Loads (snapshot, compile, cache) the guest for `language` now rather
-    /// than at its first step.
+    /// Compiles the optimised code for `language`'s guest now (snapshot,
+    /// compile, cache) rather than at its first step.
     pub fn prepare(&self, language: Language) -> anyhow::Result<()> {
-        match language {
-            Language::JavaScript => self.js().map(drop),
-            Language::Shell => self.sh().map(drop),
-        }
+        self.guests.prepare(language)
     }
 
-    /// Whether the guest for `language` must still be made (snapshot and
-    /// compile: seconds) before a step can run: not loaded, not cached.
-    pub fn cold(&self, language: Language) -> bool {
-        let (loaded, guest) = match language {
-            Language::JavaScript => (self.js.get().is_some(), &guest::JS),
-            Language::Shell => (self.sh.get().is_some(), &guest::SH),
-        };
-        !loaded && !self.cache.holds(&self.engine, guest)
-    }
-
-    fn js(&self) -> anyhow::Result<&JsPre<StepState>> {
-        let pre = self.js.get_or_init(|| {
-            let component = self.load(&guest::JS).map_err(|e| format!("{e:#}"))?;
-            self.linker.instantiate_pre(&component).and_then(JsPre::new).map_err(|e| format!("{e:#}"))
-        });
-        pre.as_ref().map_err(|e| anyhow::anyhow!("cannot load the JavaScript guest: {e}"))
-    }
-
-    fn sh(&self) -> anyhow::Result<&ShPre<StepState>> {
-        let pre = self.sh.get_or_init(|| {
-            let component = self.load(&guest::SH).map_err(|e| format!("{e:#}"))?;
-            self.linker.instantiate_pre(&component).and_then(ShPre::new).map_err(|e| format!("{e:#}"))
-        });
-        pre.as_ref().map_err(|e| anyhow::anyhow!("cannot load the shell guest: {e}"))
-    }
-
-    fn load(&self, guest: &guest::Guest) -> anyhow::Result<wasmtime::component::Component> {
-        let init = || {
-            // The initialiser is runbox's own code and runs once: Winch, the
-            // baseline compiler, compiles it in a fraction of Cranelift's
-            // time; no fuel or epochs to honour.
-            let mut config = Config::new();
-            config.strategy(wasmtime::Strategy::Winch).wasm_component_model(true);
-            config.max_wasm_stack(4 << 20).async_stack_size(5 << 20);
-            let engine = Engine::new(&config)?;
-            let mut linker = Linker::<StepState>::new(&engine);
-            host::add_to_linker(&mut linker)?;
-            // Pre-initialised in virtual time from a fixed seed, so that the
-            // snapshot is the same on every machine (no real clock or
-            // randomness in it); each run reseeds what it needs.
-            let context = StepContext { virtual_time: Some(Virtual::new(0, Duration::ZERO)), ..StepContext::default() };
-            let state = StepState::new(&context, Limits::default(), None, None)?;
-            Ok((Store::new(&engine, state), linker))
-        };
-        self.cache.load(&self.engine, guest, init)
+    /// Whether a step in `language` must wait seconds for its guest to be
+    /// made: nothing it can run on is loaded or cached. `deterministic`
+    /// runs wait for the optimised code.
+    pub fn cold(&self, language: Language, deterministic: bool) -> bool {
+        self.guests.cold(language, deterministic)
     }
 
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        self.guests.engine()
     }
 
     /// Runs one step in a fresh instance of its language's guest; `live`
@@ -146,9 +86,10 @@ impl Sandbox {
         };
         // Loading a guest the first time (snapshot, compile) is not the step's
         // time: its deadline starts after.
-        if let Err(e) = self.prepare(step.language) {
-            return failed_to_start(Instant::now(), e, say);
-        }
+        let guest = match self.guests.get(step.language, context.virtual_time.is_some()) {
+            Ok(guest) => guest,
+            Err(e) => return failed_to_start(Instant::now(), e, say),
+        };
         let started = Instant::now();
         // A secret script's stderr is shown once its quotes of the source are
         // withheld, after the step, not live.
@@ -159,7 +100,7 @@ impl Sandbox {
             Err(e) => return failed_to_start(started, e, say),
         };
         let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(guest.engine(), state);
         store.limiter(|state| &mut state.memory);
         if let Err(e) = store.set_fuel(limits.fuel) {
             return failed_to_start(started, e.into(), say);
@@ -179,8 +120,8 @@ impl Sandbox {
             }
         });
 
-        let _ticking = self.ticker.run();
-        let called = match self.call(step, &mut store) {
+        let _ticking = self.guests.ticker().run();
+        let called = match call(step, &guest, &mut store) {
             Ok(called) => called,
             Err(e) => return failed_to_start(started, e, say),
         };
@@ -249,40 +190,36 @@ impl Sandbox {
     }
 }
 
-impl Sandbox {
-    /// Instantiates the step's guest in `store` and calls its `run`; the
-    /// outer error is the guest's (not loadable), the middle one a trap.
-    fn call(
-        &self,
-        step: &Script,
-        store: &mut Store<StepState>,
-    ) -> anyhow::Result<wasmtime::Result<Result<Finished, ScriptError>>> {
-        Ok(match step.language {
-            Language::JavaScript => {
-                let input = JsStep {
-                    source: step.source.clone(),
-                    filename: step.filename.clone(),
-                    first_line: step.first_line,
-                    cwd: step.cwd.clone(),
-                };
-                let pre = self.js()?;
-                pre.instantiate(&mut *store)
-                    .and_then(|guest| guest.call_run(&mut *store, &input))
-                    .map(|r| r.map(Finished::Js))
-            }
-            Language::Shell => {
-                let input = ShStep {
-                    source: step.source.clone(),
-                    filename: step.filename.clone(),
-                    first_line: step.first_line,
-                    cwd: step.cwd.clone(),
-                    args: step.args.clone(),
-                };
-                let pre = self.sh()?;
-                pre.instantiate(&mut *store)
-                    .and_then(|guest| guest.call_run(&mut *store, &input))
-                    .map(|r| r.map(Finished::Sh))
-            }
-        })
-    }
+/// Instantiates the step's guest in `store` and calls its `run`; the outer
+/// error is the guest's (not loadable), the middle one a trap.
+fn call(
+    step: &Script,
+    guest: &Loaded<'_>,
+    store: &mut Store<StepState>,
+) -> anyhow::Result<wasmtime::Result<Result<Finished, ScriptError>>> {
+    Ok(match guest {
+        Loaded::Js(pre) => {
+            let input = JsStep {
+                source: step.source.clone(),
+                filename: step.filename.clone(),
+                first_line: step.first_line,
+                cwd: step.cwd.clone(),
+            };
+            pre.instantiate(&mut *store)
+                .and_then(|guest| guest.call_run(&mut *store, &input))
+                .map(|r| r.map(Finished::Js))
+        }
+        Loaded::Sh(pre) => {
+            let input = ShStep {
+                source: step.source.clone(),
+                filename: step.filename.clone(),
+                first_line: step.first_line,
+                cwd: step.cwd.clone(),
+                args: step.args.clone(),
+            };
+            pre.instantiate(&mut *store)
+                .and_then(|guest| guest.call_run(&mut *store, &input))
+                .map(|r| r.map(Finished::Sh))
+        }
+    })
 }

@@ -1,5 +1,5 @@
-//! The epoch clock: advances the engine's epoch every [`TICK`] while any step
-//! runs, so a step's deadline is checked without a thread per step.
+//! The epoch clock: advances the engines' epoch every [`TICK`] while any
+//! step runs, so a step's deadline is checked without a thread per step.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -10,10 +10,11 @@ use wasmtime::Engine;
 /// deadline by at most about this much.
 const TICK: Duration = Duration::from_millis(2);
 
-/// Advances the engine's epoch every [`TICK`] while any step runs, and
+/// Advances the engines' epoch every [`TICK`] while any step runs, and
 /// sleeps otherwise.
 pub(crate) struct Ticker {
     running: Arc<(Mutex<usize>, Condvar)>,
+    engines: Arc<Mutex<Vec<Engine>>>,
 }
 
 pub(crate) struct Ticking(Arc<(Mutex<usize>, Condvar)>);
@@ -22,6 +23,8 @@ impl Ticker {
     pub(crate) fn start(engine: Engine) -> Ticker {
         let running = Arc::new((Mutex::new(0usize), Condvar::new()));
         let shared = Arc::clone(&running);
+        let engines = Arc::new(Mutex::new(vec![engine]));
+        let ticked = Arc::clone(&engines);
         std::thread::Builder::new()
             .name("runbox-epoch".into())
             .spawn(move || {
@@ -31,11 +34,16 @@ impl Ticker {
                     let guard = wake.wait_while(guard, |n| *n == 0).unwrap_or_else(|p| p.into_inner());
                     drop(guard);
                     std::thread::sleep(TICK);
-                    engine.increment_epoch();
+                    ticked.lock().unwrap_or_else(|p| p.into_inner()).iter().for_each(Engine::increment_epoch);
                 }
             })
             .expect("the epoch thread starts");
-        Ticker { running }
+        Ticker { running, engines }
+    }
+
+    /// Ticks `engine` too.
+    pub(crate) fn also(&self, engine: Engine) {
+        self.engines.lock().unwrap_or_else(|p| p.into_inner()).push(engine);
     }
 
     pub(crate) fn run(&self) -> Ticking {

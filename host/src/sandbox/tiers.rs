@@ -1,0 +1,278 @@
+//! Which compiled code a step runs on. runbox runs Cranelift's optimised
+//! code, but compiling the shell guest with Cranelift takes about five
+//! seconds on a 2-core machine, which a first run should not wait for. Until
+//! that code is cached, steps run on Winch's baseline code (wasmtime's
+//! single-pass compiler: it compiles several times faster; its code runs
+//! slower and counts fuel a little differently, with the same limits) while
+//! the optimised code is compiled in the background — by a `runbox prepare`
+//! process of its own when runbox says how to start one, so that a short
+//! process need not outlive the compile, else on a thread. Deterministic
+//! mode waits for the optimised code: its fuel is what a pipeline pins.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Once, OnceLock};
+use std::time::Duration;
+
+use wasmtime::component::{InstancePre, Linker};
+use wasmtime::{Config, Engine, Store, Strategy};
+
+use super::bindings::js::JsPre;
+use super::bindings::sh::ShPre;
+use super::determinism::Virtual;
+use super::guest::{self, Guest, GuestCache};
+use super::host;
+use super::script::StepContext;
+use super::step::StepState;
+use super::ticker::Ticker;
+use crate::model::Language;
+use crate::model::limits::Limits;
+
+/// A guest's bindings, ready to instantiate on the engine they were made for.
+pub(crate) trait Pre: Sized + Send + Sync + 'static {
+    fn new(pre: InstancePre<StepState>) -> wasmtime::Result<Self>;
+}
+
+impl Pre for JsPre<StepState> {
+    fn new(pre: InstancePre<StepState>) -> wasmtime::Result<Self> {
+        JsPre::new(pre)
+    }
+}
+
+impl Pre for ShPre<StepState> {
+    fn new(pre: InstancePre<StepState>) -> wasmtime::Result<Self> {
+        ShPre::new(pre)
+    }
+}
+
+/// An engine and the linker of runbox's imports for it.
+#[derive(Clone)]
+struct Compiler {
+    engine: Engine,
+    linker: Linker<StepState>,
+}
+
+impl Compiler {
+    /// Fuel, epochs and room for the guests' 1 MiB shadow stacks' worth of
+    /// interpreter frames, so deep recursion ends on the guest's stack.
+    fn new(strategy: Strategy, limited: bool) -> anyhow::Result<Compiler> {
+        let mut config = Config::new();
+        config.strategy(strategy).consume_fuel(limited).epoch_interruption(limited).wasm_component_model(true);
+        // Winch's frames are larger than Cranelift's: the same guest
+        // recursion needs more of the host's stack.
+        let stack = if matches!(strategy, Strategy::Winch) { 16 << 20 } else { 4 << 20 };
+        config.max_wasm_stack(stack).async_stack_size(stack + (1 << 20));
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::<StepState>::new(&engine);
+        host::add_to_linker(&mut linker)?;
+        Ok(Compiler { engine, linker })
+    }
+
+    /// The guest's bindings, from the cache or made (snapshot, compile).
+    fn load<P: Pre>(&self, cache: &GuestCache, guest: &Guest) -> Result<P, String> {
+        let component = cache.load(&self.engine, guest, initialiser).map_err(|e| format!("{e:#}"))?;
+        self.linker.instantiate_pre(&component).and_then(P::new).map_err(|e| format!("{e:#}"))
+    }
+}
+
+/// The store and linker a guest's initialiser runs in before the snapshot.
+/// It is runbox's own code and runs once: Winch compiles it in a fraction of
+/// Cranelift's time, and it needs no fuel or epochs. It runs in virtual time
+/// from a fixed seed, so that the snapshot is the same on every machine (no
+/// real clock or randomness in it); each run reseeds what it needs.
+fn initialiser() -> anyhow::Result<(Store<StepState>, Linker<StepState>)> {
+    let Compiler { engine, linker } = Compiler::new(Strategy::Winch, false)?;
+    let context = StepContext { virtual_time: Some(Virtual::new(0, Duration::ZERO)), ..StepContext::default() };
+    let state = StepState::new(&context, Limits::default(), None, None)?;
+    Ok((Store::new(&engine, state), linker))
+}
+
+/// One guest's code at both tiers.
+struct Tiers<P> {
+    guest: &'static Guest,
+    /// Shared with the thread that may be compiling it.
+    optimized: Arc<OnceLock<Result<P, String>>>,
+    baseline: OnceLock<Result<P, String>>,
+    finishing: Once,
+}
+
+impl<P> Tiers<P> {
+    fn new(guest: &'static Guest) -> Tiers<P> {
+        Tiers { guest, optimized: Arc::default(), baseline: OnceLock::new(), finishing: Once::new() }
+    }
+}
+
+/// A step's guest, ready to instantiate.
+pub(crate) enum Loaded<'a> {
+    Js(&'a JsPre<StepState>),
+    Sh(&'a ShPre<StepState>),
+}
+
+impl Loaded<'_> {
+    pub(crate) fn engine(&self) -> &Engine {
+        match self {
+            Loaded::Js(pre) => pre.instance_pre().engine(),
+            Loaded::Sh(pre) => pre.instance_pre().engine(),
+        }
+    }
+}
+
+/// The guests of a process, each loaded on first use, so JavaScript-only
+/// runbooks never pay for the shell and the reverse.
+pub(crate) struct Guests {
+    cache: GuestCache,
+    optimized: Compiler,
+    baseline: OnceLock<Option<Compiler>>,
+    js: Tiers<JsPre<StepState>>,
+    sh: Tiers<ShPre<StepState>>,
+    ticker: Arc<Ticker>,
+}
+
+impl Guests {
+    pub(crate) fn new(cache: &GuestCache) -> anyhow::Result<Guests> {
+        let optimized = Compiler::new(Strategy::Auto, true)?;
+        let ticker = Arc::new(Ticker::start(optimized.engine.clone()));
+        Ok(Guests {
+            cache: cache.clone(),
+            optimized,
+            baseline: OnceLock::new(),
+            js: Tiers::new(&guest::JS),
+            sh: Tiers::new(&guest::SH),
+            ticker,
+        })
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.optimized.engine
+    }
+
+    pub(crate) fn ticker(&self) -> &Ticker {
+        &self.ticker
+    }
+
+    /// The code a step in `language` runs on: the optimised code when it is
+    /// loaded or cached, or when `wait` (deterministic mode) says to compile
+    /// it now; else the baseline code, with the optimised compile started in
+    /// the background.
+    pub(crate) fn get(&self, language: Language, wait: bool) -> anyhow::Result<Loaded<'_>> {
+        let what = match language {
+            Language::JavaScript => "JavaScript",
+            Language::Shell => "shell",
+        };
+        let loaded = match language {
+            Language::JavaScript => self.pick(&self.js, wait).map(Loaded::Js),
+            Language::Shell => self.pick(&self.sh, wait).map(Loaded::Sh),
+        };
+        loaded.map_err(|e| anyhow::anyhow!("cannot load the {what} guest: {e}"))
+    }
+
+    /// Compiles the optimised code for `language` now, into the cache,
+    /// where it replaces the baseline code.
+    pub(crate) fn prepare(&self, language: Language) -> anyhow::Result<()> {
+        self.get(language, true)?;
+        if let Some(baseline) = self.baseline() {
+            let guest = match language {
+                Language::JavaScript => self.js.guest,
+                Language::Shell => self.sh.guest,
+            };
+            self.cache.forget(&baseline.engine, guest);
+        }
+        Ok(())
+    }
+
+    /// Whether a step in `language` must wait seconds for its code to be
+    /// made: nothing it can run on is loaded or cached.
+    pub(crate) fn cold(&self, language: Language, wait: bool) -> bool {
+        match language {
+            Language::JavaScript => self.is_cold(&self.js, wait),
+            Language::Shell => self.is_cold(&self.sh, wait),
+        }
+    }
+
+    fn is_cold<P: Pre>(&self, tiers: &Tiers<P>, wait: bool) -> bool {
+        let ready = |slot: &OnceLock<Result<P, String>>, compiler: &Compiler| {
+            slot.get().is_some() || self.cache.holds(&compiler.engine, tiers.guest)
+        };
+        if ready(&tiers.optimized, &self.optimized) {
+            return false;
+        }
+        wait || self.baseline().is_none_or(|baseline| !ready(&tiers.baseline, baseline))
+    }
+
+    fn pick<'a, P: Pre>(&'a self, tiers: &'a Tiers<P>, wait: bool) -> Result<&'a P, String> {
+        let optimized = || {
+            tiers.optimized.get_or_init(|| self.optimized.load(&self.cache, tiers.guest)).as_ref().map_err(Clone::clone)
+        };
+        if let Some(Ok(pre)) = tiers.optimized.get() {
+            return Ok(pre);
+        }
+        if wait || self.cache.holds(&self.optimized.engine, tiers.guest) {
+            return optimized();
+        }
+        let Some(baseline) = self.baseline() else {
+            return optimized();
+        };
+        match tiers.baseline.get_or_init(|| baseline.load(&self.cache, tiers.guest)) {
+            Ok(pre) => {
+                tiers.finishing.call_once(|| self.finish_later(tiers));
+                Ok(pre)
+            }
+            // Baseline code that cannot be made costs the wait, not the step.
+            Err(e) => {
+                tracing::debug!("no baseline code for the {} guest: {e}", tiers.guest.name);
+                optimized()
+            }
+        }
+    }
+
+    /// Winch's engine, ticked with the other; `None` where Winch does not
+    /// run (it compiles for x86-64 only).
+    fn baseline(&self) -> Option<&Compiler> {
+        self.baseline
+            .get_or_init(|| {
+                let compiler = Compiler::new(Strategy::Winch, true).ok()?;
+                self.ticker.also(compiler.engine.clone());
+                Some(compiler)
+            })
+            .as_ref()
+    }
+
+    /// Starts the optimised compile of `tiers`' guest without waiting for it.
+    fn finish_later<P: Pre>(&self, tiers: &Tiers<P>) {
+        if let (Some(dir), Some(program)) = (self.cache.dir(), self.cache.finisher()) {
+            match spawn_prepare(program, dir, tiers.guest) {
+                Ok(()) => return,
+                Err(e) => tracing::debug!("cannot start {} prepare: {e}; compiling on a thread", program.display()),
+            }
+        }
+        let (compiler, cache, guest, slot) =
+            (self.optimized.clone(), self.cache.clone(), tiers.guest, Arc::clone(&tiers.optimized));
+        let baseline = self.baseline().map(|b| b.engine.clone());
+        let started = std::thread::Builder::new().name(format!("runbox-compile-{}", guest.name)).spawn(move || {
+            if slot.get_or_init(|| compiler.load(&cache, guest)).is_ok()
+                && let Some(engine) = baseline
+            {
+                cache.forget(&engine, guest);
+            }
+        });
+        if let Err(e) = started {
+            tracing::debug!("cannot start the {} guest's compile: {e}", guest.name);
+        }
+    }
+}
+
+/// `PROGRAM prepare --background GUEST`, in a process group of its own, with
+/// no stdin, stdout or stderr of the caller's: a script reading runbox's
+/// output sees its end when the step ends, not when the compile does.
+fn spawn_prepare(program: &Path, cache: &Path, guest: &Guest) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt;
+    Command::new(program)
+        .args(["prepare", "--background", guest.name])
+        .env("RUNBOX_CACHE_DIR", cache)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map(drop)
+}

@@ -1,0 +1,126 @@
+//! A first run on a machine (an empty compiled-guest cache): it answers on
+//! baseline code while the optimised code is compiled in the background by
+//! `runbox prepare`, it honours every limit on that code, and deterministic
+//! mode waits for the optimised code, whose fuel it reports.
+
+use std::path::Path;
+use std::time::Duration;
+
+use runbox::model::limits::Limits;
+use runbox::{ErrorCode, GuestCache, Language, Sandbox, Script, StepContext};
+
+use crate::harness::Scratch;
+
+/// The compiled guests in `cache`, by file name, sorted.
+fn compiled(cache: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".cwasm"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// `runbox prepare GUEST...` on `cache`: it waits for a compile already
+/// under way there.
+fn prepare(s: &Scratch, cache: &Path, guests: &[&str]) {
+    s.runbox().env("RUNBOX_CACHE_DIR", &cache.to_string_lossy()).args(["prepare"]).args(guests).run().success();
+}
+
+#[test]
+fn a_first_run_answers_before_the_optimised_code_is_compiled() {
+    let s = Scratch::new();
+    let cache = s.state.path().join("cache");
+    let first =
+        s.runbox().env("RUNBOX_CACHE_DIR", &cache.to_string_lossy()).args(["sh", "-c", "echo first; exit 3"]).run();
+    // The output's end came with the step's: no compile holds it open.
+    assert_eq!((first.code, first.stdout.as_str(), first.stderr.as_str()), (3, "first\n", ""));
+    let baseline = compiled(&cache);
+    assert_eq!(baseline.len(), 1, "only the baseline code, when the step ended: {baseline:?}");
+
+    // The compile left running is waited for, not done again; the
+    // optimised code replaces the baseline code in the cache.
+    prepare(&s, &cache, &["sh"]);
+    let optimised = compiled(&cache);
+    assert_eq!(optimised.len(), 1, "{optimised:?}");
+    assert_ne!(optimised, baseline);
+    let second = s.runbox().env("RUNBOX_CACHE_DIR", &cache.to_string_lossy()).args(["sh", "-c", "echo second"]).run();
+    assert_eq!((second.code, second.stdout.as_str()), (0, "second\n"));
+    assert_eq!(compiled(&cache), optimised, "the second run compiled nothing");
+
+    // `runbox prepare` alone fills a cache with both guests, and says so.
+    let other = s.state.path().join("other");
+    let prepared = s.runbox().env("RUNBOX_CACHE_DIR", &other.to_string_lossy()).args(["prepare"]).run();
+    prepared.success();
+    let said: Vec<&str> = prepared.stderr.lines().map(|l| l.split(" (").next().unwrap()).collect();
+    let dir = other.display();
+    assert_eq!(
+        said,
+        [
+            format!("runbox: the JavaScript sandbox is compiled, in {dir}"),
+            format!("runbox: the shell sandbox is compiled, in {dir}"),
+        ]
+    );
+    assert_eq!(compiled(&other).len(), 2);
+}
+
+/// Deterministic mode pins fuel, so its first run waits for the code every
+/// later run uses: the same fuel from an empty cache as from a warm one.
+#[test]
+fn a_deterministic_first_run_counts_the_fuel_of_every_run() {
+    let s = Scratch::new();
+    let cache = s.state.path().join("cache");
+    let script = "let s = 0; for (let i = 0; i < 20000; i++) s += i % 7; console.log(s)";
+    let fuel = |cache: Option<&Path>| {
+        let mut runbox = s.runbox();
+        if let Some(cache) = cache {
+            runbox = runbox.env("RUNBOX_CACHE_DIR", &cache.to_string_lossy());
+        }
+        let (run, json) = runbox.js(script, &["--deterministic"]);
+        run.success();
+        json["fuel_consumed"].as_u64().unwrap()
+    };
+    assert_eq!(fuel(Some(&cache)), fuel(None));
+    assert_eq!(compiled(&cache).len(), 1, "the optimised code only");
+}
+
+/// Every limit holds on baseline code: a fresh sandbox without a cache runs
+/// its first step on it.
+#[test]
+fn baseline_code_honours_every_limit() {
+    let base = Limits { timeout: Duration::from_secs(60), fuel: 20_000_000_000, memory: 64 << 20, output: 4096 };
+    let cases = [
+        (Language::JavaScript, "while (true) {}", Limits { fuel: 20_000_000, ..base }, ErrorCode::OutOfFuel),
+        (
+            Language::JavaScript,
+            "while (true) {}",
+            Limits { timeout: Duration::from_millis(200), ..base },
+            ErrorCode::Timeout,
+        ),
+        (
+            Language::JavaScript,
+            "const a = []; while (true) a.push(new Array(1e5).fill(1))",
+            base,
+            ErrorCode::MemoryLimit,
+        ),
+        (Language::JavaScript, "while (true) console.log('x')", base, ErrorCode::OutputLimit),
+        (Language::JavaScript, "function down(n) { return down(n + 1) + 1 } down(0)", base, ErrorCode::RuntimeError),
+        (Language::Shell, "while true; do :; done", Limits { fuel: 20_000_000, ..base }, ErrorCode::OutOfFuel),
+        (
+            Language::Shell,
+            "while true; do :; done",
+            Limits { timeout: Duration::from_millis(200), ..base },
+            ErrorCode::Timeout,
+        ),
+    ];
+    for (language, source, limits, code) in cases {
+        let sandbox = Sandbox::new(&GuestCache::disabled()).unwrap();
+        let outcome = sandbox.run(&Script::new(language, source, "first"), &StepContext::default(), limits, None);
+        assert_eq!(outcome.error.as_ref().map(|e| e.code), Some(code), "{source}: {:?}", outcome.error);
+        if code == ErrorCode::RuntimeError {
+            let message = &outcome.error.unwrap().message;
+            assert!(message.contains("Maximum call stack size exceeded"), "{message}");
+        }
+    }
+}
