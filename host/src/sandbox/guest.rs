@@ -105,6 +105,16 @@ impl GuestCache {
         self.entry(engine, guest).is_some_and(|path| path.is_file())
     }
 
+    /// Whether another process or thread is making the compiled `guest` for
+    /// `engine` now (it holds the entry's lock).
+    pub(crate) fn busy(&self, engine: &Engine, guest: &Guest) -> bool {
+        let Some(path) = self.entry(engine, guest) else { return false };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path.with_extension("lock"))
+            .is_ok_and(|file| matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)))
+    }
+
     /// Removes the compiled `guest` for `engine` (code that better code has
     /// replaced), with its lock.
     pub(crate) fn forget(&self, engine: &Engine, guest: &Guest) {

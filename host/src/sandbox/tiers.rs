@@ -240,6 +240,10 @@ impl Guests {
     /// Starts the optimised compile of `tiers`' guest without waiting for it.
     fn finish_later<P: Pre>(&self, tiers: &Tiers<P>) {
         if let (Some(dir), Some(program)) = (self.cache.dir(), self.cache.finisher()) {
+            // Concurrent first runs start one compile, not one each.
+            if self.cache.busy(&self.optimized.engine, tiers.guest) {
+                return;
+            }
             match spawn_prepare(program, dir, tiers.guest) {
                 Ok(()) => return,
                 Err(e) => tracing::debug!("cannot start {} prepare: {e}; compiling on a thread", program.display()),
