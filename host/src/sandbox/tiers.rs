@@ -240,8 +240,11 @@ impl Guests {
     /// Starts the optimised compile of `tiers`' guest without waiting for it.
     fn finish_later<P: Pre>(&self, tiers: &Tiers<P>) {
         if let (Some(dir), Some(program)) = (self.cache.dir(), self.cache.finisher()) {
-            // Concurrent first runs start one compile, not one each.
-            if self.cache.busy(&self.optimized.engine, tiers.guest) {
+            // Concurrent first runs start one compile, not one each; and a
+            // cache that did not take the baseline code will not take the
+            // optimised code either.
+            let kept = self.baseline().is_some_and(|b| self.cache.holds(&b.engine, tiers.guest));
+            if !kept || self.cache.busy(&self.optimized.engine, tiers.guest) {
                 return;
             }
             match spawn_prepare(program, dir, tiers.guest) {
