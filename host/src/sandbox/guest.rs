@@ -22,6 +22,7 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 use crate::state;
 
 /// A guest component as built by `just guests`.
+#[derive(Clone, Copy)]
 pub(crate) struct Guest {
     pub(crate) name: &'static str,
     pub(crate) wasm: &'static [u8],
@@ -191,6 +192,9 @@ fn cache_key(engine: &Engine, guest: &Guest) -> String {
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     SNAPSHOT_RECIPE.hash(&mut hasher);
+    if !guest.snapshot {
+        "not snapshotted".hash(&mut hasher);
+    }
     format!("{}-{:016x}", &guest.sha256[..16], hasher.finish())
 }
 

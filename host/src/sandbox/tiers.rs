@@ -3,7 +3,8 @@
 //! seconds on a 2-core machine, which a first run should not wait for. Until
 //! that code is cached, steps run on Winch's baseline code (wasmtime's
 //! single-pass compiler: it compiles several times faster; its code runs
-//! slower and counts fuel a little differently, with the same limits) while
+//! slower and counts fuel a little differently, with the same limits) of the
+//! guest as built, without its snapshot, while
 //! the optimised code is compiled in the background — by a `runbox prepare`
 //! process of its own when runbox says how to start one, so that a short
 //! process need not outlive the compile, else on a thread. Deterministic
@@ -90,6 +91,11 @@ fn initialiser() -> anyhow::Result<(Store<StepState>, Linker<StepState>)> {
 /// One guest's code at both tiers.
 struct Tiers<P> {
     guest: &'static Guest,
+    /// The guest as the baseline code compiles it: not snapshotted. Winch
+    /// compiles the guest as built in half the time the initialiser and the
+    /// snapshot take together, and each step then builds its interpreter
+    /// itself (about a millisecond).
+    unsnapshotted: Guest,
     /// Shared with the thread that may be compiling it.
     optimized: Arc<OnceLock<Result<P, String>>>,
     baseline: OnceLock<Result<P, String>>,
@@ -98,7 +104,13 @@ struct Tiers<P> {
 
 impl<P> Tiers<P> {
     fn new(guest: &'static Guest) -> Tiers<P> {
-        Tiers { guest, optimized: Arc::default(), baseline: OnceLock::new(), finishing: Once::new() }
+        Tiers {
+            guest,
+            unsnapshotted: Guest { snapshot: false, ..*guest },
+            optimized: Arc::default(),
+            baseline: OnceLock::new(),
+            finishing: Once::new(),
+        }
     }
 }
 
@@ -172,8 +184,8 @@ impl Guests {
         self.get(language, true)?;
         if let Some(baseline) = self.baseline() {
             let guest = match language {
-                Language::JavaScript => self.js.guest,
-                Language::Shell => self.sh.guest,
+                Language::JavaScript => &self.js.unsnapshotted,
+                Language::Shell => &self.sh.unsnapshotted,
             };
             self.cache.forget(&baseline.engine, guest);
         }
@@ -190,13 +202,13 @@ impl Guests {
     }
 
     fn is_cold<P: Pre>(&self, tiers: &Tiers<P>, wait: bool) -> bool {
-        let ready = |slot: &OnceLock<Result<P, String>>, compiler: &Compiler| {
-            slot.get().is_some() || self.cache.holds(&compiler.engine, tiers.guest)
+        let ready = |slot: &OnceLock<Result<P, String>>, compiler: &Compiler, guest: &Guest| {
+            slot.get().is_some() || self.cache.holds(&compiler.engine, guest)
         };
-        if ready(&tiers.optimized, &self.optimized) {
+        if ready(&tiers.optimized, &self.optimized, tiers.guest) {
             return false;
         }
-        wait || self.baseline().is_none_or(|baseline| !ready(&tiers.baseline, baseline))
+        wait || self.baseline().is_none_or(|baseline| !ready(&tiers.baseline, baseline, &tiers.unsnapshotted))
     }
 
     fn pick<'a, P: Pre>(&'a self, tiers: &'a Tiers<P>, wait: bool) -> Result<&'a P, String> {
@@ -212,7 +224,7 @@ impl Guests {
         let Some(baseline) = self.baseline() else {
             return optimized();
         };
-        match tiers.baseline.get_or_init(|| baseline.load(&self.cache, tiers.guest)) {
+        match tiers.baseline.get_or_init(|| baseline.load(&self.cache, &tiers.unsnapshotted)) {
             Ok(pre) => {
                 tiers.finishing.call_once(|| self.finish_later(tiers));
                 Ok(pre)
@@ -243,7 +255,7 @@ impl Guests {
             // Concurrent first runs start one compile, not one each; and a
             // cache that did not take the baseline code will not take the
             // optimised code either.
-            let kept = self.baseline().is_some_and(|b| self.cache.holds(&b.engine, tiers.guest));
+            let kept = self.baseline().is_some_and(|b| self.cache.holds(&b.engine, &tiers.unsnapshotted));
             if !kept || self.cache.busy(&self.optimized.engine, tiers.guest) {
                 return;
             }
@@ -254,12 +266,12 @@ impl Guests {
         }
         let (compiler, cache, guest, slot) =
             (self.optimized.clone(), self.cache.clone(), tiers.guest, Arc::clone(&tiers.optimized));
-        let baseline = self.baseline().map(|b| b.engine.clone());
+        let baseline = self.baseline().map(|b| (b.engine.clone(), tiers.unsnapshotted));
         let started = std::thread::Builder::new().name(format!("runbox-compile-{}", guest.name)).spawn(move || {
             if slot.get_or_init(|| compiler.load(&cache, guest)).is_ok()
-                && let Some(engine) = baseline
+                && let Some((engine, unsnapshotted)) = baseline
             {
-                cache.forget(&engine, guest);
+                cache.forget(&engine, &unsnapshotted);
             }
         });
         if let Err(e) = started {
