@@ -119,6 +119,40 @@ fn time_and_randomness_are_the_same_every_run_and_follow_seed_and_clock() {
     assert!(later_js.starts_with("1904205600001 2030-05-05T10:00:00.002Z "), "{later_js}");
 }
 
+/// File times are the run's starting instant in deterministic mode (a
+/// checkout's, or a step's writes', would differ on every run), the host's
+/// otherwise.
+#[test]
+fn file_times_are_the_clocks_start() {
+    let s = Scratch::new();
+    let old = s.write("old", "");
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000))
+        .unwrap();
+    let sh = "touch new; mkdir dir; ls -l old new; ls -ld dir; [ new -nt old ] && echo newer || echo same; stat old | grep Modify";
+    let run = s.runbox().args(["sh", "--deterministic", "-c", sh]).run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            0,
+            "-r--r--r--        0 2026-01-01 00:00 old\n-r--r--r--        0 2026-01-01 00:00 new\ndrwxr-xr-x     4096 2026-01-01 00:00 dir\nsame\nModify: 1767225600\n",
+            ""
+        )
+    );
+    let js = "console.log(['old', 'new', 'dir', '.'].map((f) => fs.statSync(f).mtimeMs).join(' '))";
+    let times = |extra: &[&str]| s.runbox().args(["js", "-e", js]).args(extra).run().success().stdout.clone();
+    assert_eq!(times(&["--deterministic"]), "1767225600000 1767225600000 1767225600000 1767225600000\n");
+    assert_eq!(
+        times(&["--clock", "2030-05-05T10:00:00Z"]),
+        "1904205600000 1904205600000 1904205600000 1904205600000\n"
+    );
+    let real = times(&[]);
+    assert!(real.starts_with("1000000000000 "), "outside deterministic mode the host's times: {real}");
+}
+
 /// A wait past the step's timeout ends it as `Timeout` in virtual time: at
 /// once, and the same on every run.
 #[test]

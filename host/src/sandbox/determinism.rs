@@ -44,6 +44,11 @@ impl Virtual {
         self.seed
     }
 
+    /// The wall clock's reading at virtual time zero, since the Unix epoch.
+    pub(crate) fn start(&self) -> Duration {
+        self.start
+    }
+
     /// Virtual nanoseconds so far, after one tick.
     pub(crate) fn read(&self) -> u64 {
         self.elapsed.fetch_add(nanos(TICK), Ordering::SeqCst) + nanos(TICK)

@@ -1,10 +1,12 @@
 //! The host side of the guests' imports, one file per WIT interface:
 //! `context` (variables, ids, the recursion stack), `http` (allowed hosts
-//! only), `runbooks` (sub-runbook calls) and WASI's monotonic clock, shadowed so every wait ends by the
-//! step's deadline. The rest of WASI is wasmtime-wasi's.
+//! only), `runbooks` (sub-runbook calls), WASI's monotonic clock, shadowed
+//! so every wait ends by the step's deadline, and WASI's `stat`, shadowed so
+//! deterministic mode fixes file times. The rest of WASI is wasmtime-wasi's.
 
 pub(crate) mod clocks;
 mod context;
+mod filetimes;
 mod http;
 mod runbooks;
 
@@ -17,6 +19,7 @@ use super::step::StepState;
 pub(crate) fn add_to_linker(linker: &mut Linker<StepState>) -> anyhow::Result<()> {
     wasmtime_wasi::p2::add_to_linker_sync(linker)?;
     clocks::add_to_linker(linker)?;
+    filetimes::add_to_linker(linker)?;
     wit_context::add_to_linker::<_, HasSelf<StepState>>(linker, |state| state)?;
     wit_http::add_to_linker::<_, HasSelf<StepState>>(linker, |state| state)?;
     wit_runbooks::add_to_linker::<_, HasSelf<StepState>>(linker, |state| state)?;
