@@ -552,12 +552,17 @@ fn api_base_url(address: Option<&str>) -> anyhow::Result<String> {
 
 /// `runbox serve`: seed 001's API_HOST and API_PORT unless --addr says.
 fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
-    let addr = args.addr.unwrap_or_else(api_address);
-    let api_base_url = api_base_url(Some(&addr))?;
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(&addr)
-        .with_context(|| format!("--addr {addr}: not a HOST:PORT to listen on"))?
+    let requested = args.addr.unwrap_or_else(api_address);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&requested)
+        .with_context(|| format!("--addr {requested}: not a HOST:PORT to listen on"))?
         .next()
-        .with_context(|| format!("--addr {addr}: names no address"))?;
+        .with_context(|| format!("--addr {requested}: names no address"))?;
+    // Bound before the runner is made, so that the base URL steps see names
+    // the port listened on, also when the kernel picked it (`HOST:0`).
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {requested}"))?;
+    let bound = listener.local_addr()?;
+    let host = requested.rsplit_once(':').map_or(requested.as_str(), |(host, _)| host);
+    let api_base_url = api_base_url(Some(&format!("{host}:{}", bound.port())))?;
     let keys = match (&args.jwt_secret_file, &args.jwt_public_key) {
         (Some(file), _) => Keys::secret_file(file)?,
         (None, Some(file)) => Keys::public_key_file(file)?,
@@ -575,7 +580,7 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
     };
     let serve = ServeConfig {
         dir,
-        addr,
+        addr: bound,
         keys,
         max_concurrent: args.max_concurrent,
         request_timeout: args.request_timeout,
@@ -583,7 +588,7 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
         header_timeout: args.header_timeout,
     };
     let runner = Runner::new(config)?;
-    api::serve(serve, runner, Cancel::new(), |bound| eprintln!("runbox: serving on http://{bound}"))?;
+    api::serve(serve, listener, runner, Cancel::new(), |bound| eprintln!("runbox: serving on http://{bound}"))?;
     Ok(0)
 }
 

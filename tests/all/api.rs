@@ -559,7 +559,7 @@ fn parent_runbook_over_http_runs_its_child_as_the_caller() {
 curl -s -w ' %{http_code}\n' -X POST "$REAL_SERVER/api/runbooks/SimpleRunbook.md/execute" -H "Authorization: Bearer $RUNBOOK_API_TOKEN"
 ```"#;
     s.write("Probe.md", &runbook("Probe", "REAL_SERVER: the server's own URL", &[], &[], probe));
-    let server = serve(&s, &["--allow-net", "127.0.0.1"]);
+    let server = serve(&s, &["--allow-net", "localhost"]);
     let bearer = token("ada", json!({}));
     let url = format!("{}/api/runbooks/ParentRunbook.md/execute", server.base);
     let reply = request("POST", &url, Some(&bearer), &[("X-Correlation-Id", "corr-parent-1")], "");
@@ -579,7 +579,10 @@ curl -s -w ' %{http_code}\n' -X POST "$REAL_SERVER/api/runbooks/SimpleRunbook.md
         );
     }
     let probe = format!("{}/api/runbooks/Probe.md/execute", server.base);
-    let body = json!({ "env_vars": { "REAL_SERVER": server.base } }).to_string();
+    // The same server by another name: not the base URL the host answers in
+    // process, so the request goes over the network to the real server.
+    let real = server.base.replace("127.0.0.1", "localhost");
+    let body = json!({ "env_vars": { "REAL_SERVER": real } }).to_string();
     let reply = request("POST", &probe, Some(&bearer), &[], &body);
     let answer = reply.json["stdout"].as_str().unwrap();
     assert!(answer.ends_with(" 401\n") && answer.contains("\"Unauthorized\""), "{:#}", reply.json);
@@ -604,6 +607,19 @@ fn serve_listens_where_api_host_and_api_port_say() {
     BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
     let server = Server { base: format!("http://127.0.0.1:{port}"), child };
     assert_eq!(line, format!("runbox: serving on {}\n", server.base));
+    let url = format!("{}/api/runbooks/Base.md/execute", server.base);
+    let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "");
+    assert_eq!(reply.json["stdout"], format!("{}\n", server.base), "{:#}", reply.json);
+}
+
+/// `--addr HOST:0` listens on a port the kernel picks; the base URL steps see
+/// names that port, not 0.
+#[test]
+fn on_a_port_the_kernel_picks_steps_see_that_port() {
+    let s = Scratch::new();
+    s.write("Base.md", &runbook("Base", "", &[], &[], "```sh\necho \"$RUNBOOK_API_BASE_URL\"\n```"));
+    let server = serve(&s, &[]);
+    assert!(!server.base.ends_with(":0"), "{}", server.base);
     let url = format!("{}/api/runbooks/Base.md/execute", server.base);
     let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "");
     assert_eq!(reply.json["stdout"], format!("{}\n", server.base), "{:#}", reply.json);

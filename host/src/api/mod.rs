@@ -71,18 +71,20 @@ async fn refuse_announced_size(request: Request, next: Next, max_body: usize) ->
     next.run(request).await
 }
 
-/// Serves until SIGINT or SIGTERM, then stops accepting, trips `cancel` so
-/// running steps end (recorded as interrupted), and returns once every
-/// response is sent. `ready` is told the address it listens on.
+/// Serves on `listener` until SIGINT or SIGTERM, then stops accepting, trips
+/// `cancel` so running steps end (recorded as interrupted), and returns
+/// once every response is sent. `ready` is told the address it listens on.
 pub fn serve(
     config: ServeConfig,
+    listener: std::net::TcpListener,
     runner: Runner,
     cancel: Cancel,
     ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    listener.set_nonblocking(true)?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(config.addr).await?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         ready(listener.local_addr()?);
         let header_timeout = config.header_timeout;
         let app = router(config, runner, cancel.clone());

@@ -15,6 +15,7 @@ use crate::sandbox::Cancel;
 pub struct ServeConfig {
     /// The folder whose runbooks are served (by file name).
     pub dir: PathBuf,
+    /// The address listened on.
     pub addr: SocketAddr,
     pub keys: Keys,
     /// Executions at once; more are answered 503 with `Retry-After`.
