@@ -28,22 +28,29 @@ pub fn state_dir() -> Option<PathBuf> {
 /// with no home: its parent created `0700`, and refused (None, said on
 /// stderr) if someone else made it or others can write it, since runbox
 /// would otherwise keep its state where another user can tamper with it.
+/// Checked once per process.
 pub fn private_fallback(what: &str) -> Option<PathBuf> {
-    let base = std::env::temp_dir().join(format!("runbox-{}", rustix::process::geteuid().as_raw()));
-    if let Err(e) = create_private_dir(&base) {
-        eprintln!("runbox: cannot create {}: {e}", base.display());
-        return None;
-    }
-    match check_private(&base) {
-        Ok(()) => Some(base.join(what)),
-        Err(why) => {
-            eprintln!(
-                "runbox: not using {}: {why} (set HOME, or RUNBOX_STATE_DIR and RUNBOX_CACHE_DIR)",
-                base.display()
-            );
-            None
+    // Checked, and a refusal said, once per process: the cache, the log and
+    // the consent store all ask.
+    static BASE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let base = BASE.get_or_init(|| {
+        let base = std::env::temp_dir().join(format!("runbox-{}", rustix::process::geteuid().as_raw()));
+        if let Err(e) = create_private_dir(&base) {
+            eprintln!("runbox: cannot create {}: {e}", base.display());
+            return None;
         }
-    }
+        match check_private(&base) {
+            Ok(()) => Some(base),
+            Err(why) => {
+                eprintln!(
+                    "runbox: not using {}: {why} (set HOME, or RUNBOX_STATE_DIR and RUNBOX_CACHE_DIR)",
+                    base.display()
+                );
+                None
+            }
+        }
+    });
+    base.as_ref().map(|base| base.join(what))
 }
 
 /// One piece of runbox's state, by what it is.

@@ -212,7 +212,8 @@ fn without_a_home_the_cache_and_state_go_to_a_private_temporary_directory() {
     std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o777)).unwrap();
     let run = homeless(&s).args(["run", "--no-history", "Hi.md"]).run();
     assert_eq!(run.stdout, "hi\n");
-    assert!(run.stderr.contains(&format!("runbox: not using {}:", base.display())), "{}", run.stderr);
+    let said = format!("runbox: not using {}:", base.display());
+    assert_eq!(run.stderr.matches(&said).count(), 1, "said once: {}", run.stderr);
     assert_eq!(std::fs::read_to_string(base.join("state/executions.jsonl")).unwrap(), log, "nothing written there");
 }
 
