@@ -208,9 +208,11 @@ fn deserialize(engine: &Engine, path: &Path) -> anyhow::Result<Component> {
     Ok(unsafe { Component::deserialize_file(engine, path)? })
 }
 
+/// Writes `path` whole or not at all, in its directory as it is: `load`
+/// made and checked it, and one removed since (a compile in the background
+/// can outlive it) is not made again.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    state::create_private_dir(dir)?;
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut temp, bytes)?;
     temp.persist(path).map_err(|e| e.error)?;
