@@ -65,7 +65,7 @@ impl Events for Terminal {
                 Language::Shell => "shell",
                 Language::JavaScript => "JavaScript",
             };
-            eprintln!("runbox: preparing the {what} sandbox (seconds, on a first run only)…");
+            eprintln!("runbox: preparing the {what} sandbox (on a first run only)…");
         }
     }
 

@@ -226,7 +226,7 @@ fn a_first_run_says_it_is_preparing_the_sandbox() {
     let cache = cache.to_string_lossy();
     let first = s.runbox().env("RUNBOX_CACHE_DIR", &cache).args(["js", "-e", "console.log(1)"]).on_terminal("");
     let lines: Vec<&str> = first.stdout.lines().map(|l| l.trim_end_matches('\r')).collect();
-    assert_eq!(lines, ["runbox: preparing the JavaScript sandbox (seconds, on a first run only)…", "1"]);
+    assert_eq!(lines, ["runbox: preparing the JavaScript sandbox (on a first run only)…", "1"]);
     let second = s.runbox().env("RUNBOX_CACHE_DIR", &cache).args(["js", "-e", "console.log(2)"]).on_terminal("");
     assert_eq!(second.stdout.trim_end(), "2");
 }

@@ -27,8 +27,9 @@ pub trait Events: Send + Sync {
     /// Something the person running should know that is not a step's output.
     fn notice(&self, _text: &str) {}
 
-    /// The sandbox for `language` is being made, which takes seconds the
-    /// first time on a machine (or with `--no-cache`).
+    /// The sandbox for `language` is being made, which takes a moment the
+    /// first time on a machine (seconds in deterministic mode, or with
+    /// `--no-cache` there).
     fn preparing(&self, _language: Language) {}
 }
 
