@@ -588,6 +588,7 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
         header_timeout: args.header_timeout,
     };
     let runner = Runner::new(config)?;
+    runner.prepare_in_background();
     api::serve(serve, listener, runner, Cancel::new(), |bound| eprintln!("runbox: serving on http://{bound}"))?;
     Ok(0)
 }

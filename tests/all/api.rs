@@ -624,3 +624,41 @@ fn on_a_port_the_kernel_picks_steps_see_that_port() {
     let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "");
     assert_eq!(reply.json["stdout"], format!("{}\n", server.base), "{:#}", reply.json);
 }
+
+/// A server compiles both guests' optimised code as it starts, without
+/// waiting for a request to need it.
+#[test]
+fn a_server_prepares_its_guests_before_requests_need_them() {
+    let s = Scratch::new();
+    hello(&s);
+    let cache = s.state.path().join("fresh-cache");
+    let secret = s.state.path().join("jwt.secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let mut child = s
+        .runbox()
+        .env("RUNBOX_CACHE_DIR", &cache.to_string_lossy())
+        .args(["serve", "--dir", ".", "--addr", "127.0.0.1:0", "--jwt-secret-file", &secret.to_string_lossy()])
+        .spawn();
+    let mut line = String::new();
+    BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("runbox: serving on ").unwrap().to_string();
+    let server = Server { base, child };
+    let compiled = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&cache)
+            .map(|dir| dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        names.retain(|n| n.ends_with(".cwasm"));
+        names.sort();
+        names
+    };
+    let started = std::time::Instant::now();
+    while compiled().len() < 2 && started.elapsed() < std::time::Duration::from_secs(300) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let names = compiled();
+    assert!(names.len() == 2 && names[0].starts_with("js-") && names[1].starts_with("sh-"), "{names:?}");
+    let url = format!("{}/api/runbooks/Hello.md/execute", server.base);
+    let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], r#"{"env_vars":{"GREETING":"you"}}"#);
+    assert_eq!((reply.status, &reply.json["stdout"]), (200, &json!("hello you\n")), "{:#}", reply.json);
+    assert_eq!(compiled(), names, "the request compiled nothing");
+}

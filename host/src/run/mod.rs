@@ -318,6 +318,23 @@ impl Runner {
         runner
     }
 
+    /// Compiles both guests' optimised code on a thread of its own, so that
+    /// a long-lived runner (a server) has it before its first requests need
+    /// it; steps that come sooner run on baseline code meanwhile.
+    pub fn prepare_in_background(&self) {
+        let sandbox = Arc::clone(&self.sandbox);
+        let started = std::thread::Builder::new().name("runbox-prepare".into()).spawn(move || {
+            for language in [Language::JavaScript, Language::Shell] {
+                if let Err(e) = sandbox.prepare(language) {
+                    tracing::warn!("{e:#}");
+                }
+            }
+        });
+        if let Err(e) = started {
+            tracing::debug!("cannot start preparing the guests: {e}");
+        }
+    }
+
     /// Runs `runbook` as a new top-level execution, records it, and
     /// reports it.
     pub fn run(&self, runbook: &Runbook, inputs: &Inputs) -> RunReport {
