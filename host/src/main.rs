@@ -13,6 +13,11 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("__native") {
         return ExitCode::from(runbox::native::helper::run());
     }
+    // A background compile, started by a first run, before anything opens a
+    // file: it keeps none of the descriptors its starter inherited.
+    if std::env::args().skip(1).take(2).eq(["prepare", "--background"]) {
+        cli::close_inherited();
+    }
     let args = cli::Args::parse();
     cli::init_logging(args.log.as_deref());
     match cli::run(args) {

@@ -124,3 +124,25 @@ fn baseline_code_honours_every_limit() {
         }
     }
 }
+
+/// The background compile holds no descriptor runbox was given beyond its
+/// stdio: a caller reading a pipe it passed as fd 3 (`3>&1`, a common way to
+/// capture stderr) sees its end when runbox exits, not when the compile does.
+#[test]
+fn the_background_compile_keeps_no_descriptor_of_the_callers() {
+    let s = Scratch::new();
+    let cache = s.state.path().join("cache");
+    let out = std::process::Command::new("bash")
+        .args(["-c", "exec 3>&1; \"$RUNBOX\" sh -c 'echo hi' > /dev/null"])
+        .env("RUNBOX", env!("CARGO_BIN_EXE_runbox"))
+        .env("RUNBOX_CACHE_DIR", &cache)
+        .env("RUNBOX_LOG", s.log_path())
+        .current_dir(s.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let when_it_ended = compiled(&cache);
+    prepare(&s, &cache, &["sh"]);
+    assert_ne!(compiled(&cache), when_it_ended, "the pipe ended only when the optimised code was made");
+}

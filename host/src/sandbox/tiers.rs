@@ -281,13 +281,16 @@ impl Guests {
 }
 
 /// `PROGRAM prepare --background GUEST`, in a process group of its own, with
-/// no stdin, stdout or stderr of the caller's: a script reading runbox's
-/// output sees its end when the step ends, not when the compile does.
+/// no stdin, stdout or stderr of the caller's (it closes any other it
+/// inherits first thing): a script reading runbox's output sees its end when
+/// the step ends, not when the compile does. It works in `/`, holding no
+/// directory of the caller's busy (a disk being unmounted, say).
 fn spawn_prepare(program: &Path, cache: &Path, guest: &Guest) -> std::io::Result<()> {
     use std::os::unix::process::CommandExt;
     Command::new(program)
         .args(["prepare", "--background", guest.name])
-        .env("RUNBOX_CACHE_DIR", cache)
+        .env("RUNBOX_CACHE_DIR", std::path::absolute(cache)?)
+        .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
