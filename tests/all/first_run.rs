@@ -146,3 +146,32 @@ fn the_background_compile_keeps_no_descriptor_of_the_callers() {
     prepare(&s, &cache, &["sh"]);
     assert_ne!(compiled(&cache), when_it_ended, "the pipe ended only when the optimised code was made");
 }
+
+/// The background compile outlives the run: it is given where runbox keeps
+/// its files, and none of the caller's other variables (a token, say).
+#[test]
+fn the_background_compile_keeps_no_variable_of_the_callers() {
+    let s = Scratch::new();
+    let cache = s.state.path().join("cache");
+    let run = s
+        .runbox()
+        .env("RUNBOX_CACHE_DIR", &cache.to_string_lossy())
+        .env("DEPLOY_TOKEN", "PLANTED-SECRET-4c1d")
+        .args(["sh", "-c", "true"])
+        .run();
+    run.success();
+    let ours = format!("RUNBOX_CACHE_DIR={}", cache.display());
+    let environs: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let dir = e.ok()?.path();
+            let cmdline = std::fs::read(dir.join("cmdline")).ok()?;
+            let environ = String::from_utf8_lossy(&std::fs::read(dir.join("environ")).ok()?).into_owned();
+            (cmdline.windows(13).any(|w| w == b"--background\0") && environ.split('\0').any(|v| v == ours))
+                .then_some(environ)
+        })
+        .collect();
+    assert_eq!(environs.len(), 1, "one background compile for this cache");
+    assert!(!environs[0].contains("PLANTED-SECRET"), "{}", environs[0]);
+    prepare(&s, &cache, &["sh"]);
+}

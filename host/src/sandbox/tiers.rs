@@ -280,6 +280,9 @@ impl Guests {
     }
 }
 
+/// The variables a background compile is given: where runbox keeps its files.
+const PASSED_ON: [&str; 6] = ["HOME", "XDG_STATE_HOME", "RUNBOX_STATE_DIR", "RUNBOX_LOG", "TMPDIR", "RUNBOX_LOG_LEVEL"];
+
 /// `PROGRAM prepare --background GUEST`, in a process group of its own, with
 /// no stdin, stdout or stderr of the caller's (it closes any other it
 /// inherits first thing): a script reading runbox's output sees its end when
@@ -287,7 +290,16 @@ impl Guests {
 /// directory of the caller's busy (a disk being unmounted, say).
 fn spawn_prepare(program: &Path, cache: &Path, guest: &Guest) -> std::io::Result<()> {
     use std::os::unix::process::CommandExt;
-    Command::new(program)
+    let mut command = Command::new(program);
+    // Only what says where runbox's files are: the caller's other variables
+    // (tokens, say) need not live on in a process that outlasts it.
+    command.env_clear();
+    for name in PASSED_ON {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command
         .args(["prepare", "--background", guest.name])
         .env("RUNBOX_CACHE_DIR", std::path::absolute(cache)?)
         .current_dir("/")
