@@ -26,10 +26,18 @@ impl Drop for Server {
 }
 
 fn serve(s: &Scratch, extra: &[&str]) -> Server {
+    serve_with(s, extra, &[])
+}
+
+/// The same, with variables of its own.
+fn serve_with(s: &Scratch, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let secret = s.state.path().join("jwt.secret");
     std::fs::write(&secret, SECRET).unwrap();
-    let mut child = s
-        .runbox()
+    let mut runbox = s.runbox();
+    for (name, value) in env {
+        runbox = runbox.env(name, value);
+    }
+    let mut child = runbox
         .args(["serve", "--dir", ".", "--addr", "127.0.0.1:0", "--jwt-secret-file", &secret.to_string_lossy()])
         .args(extra)
         .spawn();
@@ -607,6 +615,11 @@ fn serve_listens_where_api_host_and_api_port_say() {
     BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
     let server = Server { base: format!("http://127.0.0.1:{port}"), child };
     assert_eq!(line, format!("runbox: serving on {}\n", server.base));
+    steps_see_the_base_url(&server);
+}
+
+/// A step of Base.md, run through `server`, prints the server's own URL.
+fn steps_see_the_base_url(server: &Server) {
     let url = format!("{}/api/runbooks/Base.md/execute", server.base);
     let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "");
     assert_eq!(reply.json["stdout"], format!("{}\n", server.base), "{:#}", reply.json);
@@ -620,9 +633,7 @@ fn on_a_port_the_kernel_picks_steps_see_that_port() {
     s.write("Base.md", &runbook("Base", "", &[], &[], "```sh\necho \"$RUNBOOK_API_BASE_URL\"\n```"));
     let server = serve(&s, &[]);
     assert!(!server.base.ends_with(":0"), "{}", server.base);
-    let url = format!("{}/api/runbooks/Base.md/execute", server.base);
-    let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "");
-    assert_eq!(reply.json["stdout"], format!("{}\n", server.base), "{:#}", reply.json);
+    steps_see_the_base_url(&server);
 }
 
 /// A server compiles both guests' optimised code as it starts, without
@@ -632,17 +643,7 @@ fn a_server_prepares_its_guests_before_requests_need_them() {
     let s = Scratch::new();
     hello(&s);
     let cache = s.state.path().join("fresh-cache");
-    let secret = s.state.path().join("jwt.secret");
-    std::fs::write(&secret, SECRET).unwrap();
-    let mut child = s
-        .runbox()
-        .env("RUNBOX_CACHE_DIR", &cache.to_string_lossy())
-        .args(["serve", "--dir", ".", "--addr", "127.0.0.1:0", "--jwt-secret-file", &secret.to_string_lossy()])
-        .spawn();
-    let mut line = String::new();
-    BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("runbox: serving on ").unwrap().to_string();
-    let server = Server { base, child };
+    let server = serve_with(&s, &[], &[("RUNBOX_CACHE_DIR", &cache.to_string_lossy())]);
     let compiled = || -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&cache)
             .map(|dir| dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
