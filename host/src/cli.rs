@@ -601,7 +601,6 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
     };
     let serve = ServeConfig {
         dir,
-        addr: bound,
         keys,
         max_concurrent: args.max_concurrent,
         request_timeout: args.request_timeout,

@@ -1,6 +1,5 @@
 //! What a server is configured with, and what every handler shares.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,8 +14,6 @@ use crate::sandbox::Cancel;
 pub struct ServeConfig {
     /// The folder whose runbooks are served (by file name).
     pub dir: PathBuf,
-    /// The address listened on.
-    pub addr: SocketAddr,
     pub keys: Keys,
     /// Executions at once; more are answered 503 with `Retry-After`.
     pub max_concurrent: usize,

@@ -1,14 +1,14 @@
 //! Which compiled code a step runs on. runbox runs Cranelift's optimised
-//! code, but compiling the shell guest with Cranelift takes about five
-//! seconds on a 2-core machine, which a first run should not wait for. Until
-//! that code is cached, steps run on Winch's baseline code (wasmtime's
-//! single-pass compiler: it compiles several times faster; its code runs
-//! slower and counts fuel a little differently, with the same limits) of the
-//! guest as built, without its snapshot, while
-//! the optimised code is compiled in the background — by a `runbox prepare`
-//! process of its own when runbox says how to start one, so that a short
-//! process need not outlive the compile, else on a thread. Deterministic
-//! mode waits for the optimised code: its fuel is what a pipeline pins.
+//! code, but making it for the shell guest (snapshot and compile) takes
+//! about six seconds on a 2-core machine, which a first run should not wait
+//! for. Until that code is cached, steps run on Winch's baseline code of the
+//! guest as built, without its snapshot (wasmtime's single-pass compiler:
+//! it compiles several times faster; its code runs slower and counts fuel a
+//! little differently, under the same limits), while the optimised code is
+//! compiled in the background: by a `runbox prepare` process of its own when
+//! runbox says how to start one, so that a short process need not outlive
+//! the compile, else on a thread. Deterministic mode waits for the optimised
+//! code: its fuel is what a pipeline pins.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -91,11 +91,6 @@ fn initialiser() -> anyhow::Result<(Store<StepState>, Linker<StepState>)> {
 /// One guest's code at both tiers.
 struct Tiers<P> {
     guest: &'static Guest,
-    /// The guest as the baseline code compiles it: not snapshotted. Winch
-    /// compiles the guest as built in half the time the initialiser and the
-    /// snapshot take together, and each step then builds its interpreter
-    /// itself (about a millisecond).
-    unsnapshotted: Guest,
     /// Shared with the thread that may be compiling it.
     optimized: Arc<OnceLock<Result<P, String>>>,
     baseline: OnceLock<Result<P, String>>,
@@ -104,13 +99,15 @@ struct Tiers<P> {
 
 impl<P> Tiers<P> {
     fn new(guest: &'static Guest) -> Tiers<P> {
-        Tiers {
-            guest,
-            unsnapshotted: Guest { snapshot: false, ..*guest },
-            optimized: Arc::default(),
-            baseline: OnceLock::new(),
-            finishing: Once::new(),
-        }
+        Tiers { guest, optimized: Arc::default(), baseline: OnceLock::new(), finishing: Once::new() }
+    }
+
+    /// The guest as the baseline code compiles it: not snapshotted. Winch
+    /// compiles the guest as built in half the time the initialiser and the
+    /// snapshot take together, and each step then builds its interpreter
+    /// itself (about a millisecond).
+    fn unsnapshotted(&self) -> Guest {
+        Guest { snapshot: false, ..*self.guest }
     }
 }
 
@@ -137,13 +134,13 @@ pub(crate) struct Guests {
     baseline: OnceLock<Option<Compiler>>,
     js: Tiers<JsPre<StepState>>,
     sh: Tiers<ShPre<StepState>>,
-    ticker: Arc<Ticker>,
+    ticker: Ticker,
 }
 
 impl Guests {
     pub(crate) fn new(cache: &GuestCache) -> anyhow::Result<Guests> {
         let optimized = Compiler::new(Strategy::Auto, true)?;
-        let ticker = Arc::new(Ticker::start(optimized.engine.clone()));
+        let ticker = Ticker::start(optimized.engine.clone());
         Ok(Guests {
             cache: cache.clone(),
             optimized,
@@ -184,8 +181,8 @@ impl Guests {
         self.get(language, true)?;
         if let Some(baseline) = self.baseline() {
             let guest = match language {
-                Language::JavaScript => &self.js.unsnapshotted,
-                Language::Shell => &self.sh.unsnapshotted,
+                Language::JavaScript => &self.js.unsnapshotted(),
+                Language::Shell => &self.sh.unsnapshotted(),
             };
             self.cache.forget(&baseline.engine, guest);
         }
@@ -208,7 +205,7 @@ impl Guests {
         if ready(&tiers.optimized, &self.optimized, tiers.guest) {
             return false;
         }
-        wait || self.baseline().is_none_or(|baseline| !ready(&tiers.baseline, baseline, &tiers.unsnapshotted))
+        wait || self.baseline().is_none_or(|baseline| !ready(&tiers.baseline, baseline, &tiers.unsnapshotted()))
     }
 
     fn pick<'a, P: Pre>(&'a self, tiers: &'a Tiers<P>, wait: bool) -> Result<&'a P, String> {
@@ -224,7 +221,7 @@ impl Guests {
         let Some(baseline) = self.baseline() else {
             return optimized();
         };
-        match tiers.baseline.get_or_init(|| baseline.load(&self.cache, &tiers.unsnapshotted)) {
+        match tiers.baseline.get_or_init(|| baseline.load(&self.cache, &tiers.unsnapshotted())) {
             Ok(pre) => {
                 tiers.finishing.call_once(|| self.finish_later(tiers));
                 Ok(pre)
@@ -255,7 +252,7 @@ impl Guests {
             // Concurrent first runs start one compile, not one each; and a
             // cache that did not take the baseline code will not take the
             // optimised code either.
-            let kept = self.baseline().is_some_and(|b| self.cache.holds(&b.engine, &tiers.unsnapshotted));
+            let kept = self.baseline().is_some_and(|b| self.cache.holds(&b.engine, &tiers.unsnapshotted()));
             if !kept || self.cache.busy(&self.optimized.engine, tiers.guest) {
                 return;
             }
@@ -266,7 +263,7 @@ impl Guests {
         }
         let (compiler, cache, guest, slot) =
             (self.optimized.clone(), self.cache.clone(), tiers.guest, Arc::clone(&tiers.optimized));
-        let baseline = self.baseline().map(|b| (b.engine.clone(), tiers.unsnapshotted));
+        let baseline = self.baseline().map(|b| (b.engine.clone(), tiers.unsnapshotted()));
         let started = std::thread::Builder::new().name(format!("runbox-compile-{}", guest.name)).spawn(move || {
             if slot.get_or_init(|| compiler.load(&cache, guest)).is_ok()
                 && let Some((engine, unsnapshotted)) = baseline
