@@ -175,3 +175,32 @@ fn the_background_compile_keeps_no_variable_of_the_callers() {
     assert!(!environs[0].contains("PLANTED-SECRET"), "{}", environs[0]);
     prepare(&s, &cache, &["sh"]);
 }
+
+/// A library's sandbox, with no runbox program to start, compiles the
+/// optimised code on a thread: the cache then holds it in place of the
+/// baseline code, and the process's later steps run on it (with its fuel).
+#[test]
+fn in_a_library_the_optimised_code_is_compiled_on_a_thread() {
+    let s = Scratch::new();
+    let cache = s.state.path().join("cache");
+    let step = Script::new(Language::JavaScript, "return 6 * 7", "t.js");
+    let run = |sandbox: &Sandbox| {
+        let outcome = sandbox.run(&step, &StepContext::default(), Limits::default(), None);
+        assert_eq!(outcome.result, Some(serde_json::json!(42)), "{:?}", outcome.error);
+        outcome.fuel_consumed
+    };
+    let warm = run(&Sandbox::new(&GuestCache::at(crate::harness::cache_dir())).unwrap());
+    let sandbox = Sandbox::new(&GuestCache::at(&cache)).unwrap();
+    assert_ne!(run(&sandbox), warm, "the first step runs on baseline code");
+    let baseline = compiled(&cache);
+    assert_eq!(baseline.len(), 1, "{baseline:?}");
+    let started = std::time::Instant::now();
+    // Done when the baseline entry is gone: it goes once the optimised code
+    // is cached and loaded.
+    while compiled(&cache).contains(&baseline[0]) && started.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let optimised = compiled(&cache);
+    assert!(optimised.len() == 1 && optimised != baseline, "{optimised:?}");
+    assert_eq!(run(&sandbox), warm, "later steps run on the optimised code");
+}
