@@ -376,27 +376,6 @@ pub(crate) fn init_logging(log: Option<&Path>) {
     tracing_subscriber::registry().with(records).with(messages).init();
 }
 
-/// Closes every descriptor past stderr. A first run's background compile
-/// (`runbox prepare --background`) gets its starter's descriptors beyond
-/// stdio, such as a pipe a caller passed as fd 3 to capture stderr, and
-/// would hold that pipe open, and its reader waiting, until the compile
-/// ends.
-#[allow(unsafe_code)]
-pub(crate) fn close_inherited() {
-    let open: Vec<i32> = match std::fs::read_dir("/proc/self/fd") {
-        Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).filter(|&fd| fd > 2).collect(),
-        // No /proc: the usual range, closing what is not open fails harmlessly.
-        Err(_) => (3..1024).collect(),
-    };
-    for fd in open {
-        // SAFETY: main calls this before anything in the process opens a
-        // file, so every descriptor past stderr came from the starter and
-        // nothing here owns it; the one read_dir used was closed when its
-        // iterator was dropped, and closing it again only fails (EBADF).
-        unsafe { rustix::io::close(fd) };
-    }
-}
-
 /// `runbox prepare [GUEST]...`: the optimised code of each guest, compiled
 /// into the cache (or found there).
 fn prepare(guests: &[String], background: bool, config: &Config) -> anyhow::Result<i32> {

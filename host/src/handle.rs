@@ -1,6 +1,7 @@
 //! Files held open by handle: the `/proc/self/fd` path that reopens exactly
 //! what is held, where it is now, cap-std's refusal of a path that leaves its
-//! directory, and lexical normalisation that refuses to climb out.
+//! directory, lexical normalisation that refuses to climb out, and closing
+//! the descriptors a process inherited.
 
 use std::fs::File;
 use std::io;
@@ -34,6 +35,29 @@ pub fn normalize(path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// Closes every descriptor past stderr, which only a process that opened
+/// nothing yet may do. A first run's background compile (`runbox prepare
+/// --background`) gets its starter's descriptors beyond stdio, such as a
+/// pipe a caller passed as fd 3 to capture stderr, and would hold that pipe
+/// open, and its reader waiting, until the compile ends; the native tier's
+/// helper gets what runbox inherited without close-on-exec (a CI agent's, a
+/// wrapper's `exec 7<file`), which would reach the step.
+#[allow(unsafe_code)]
+pub fn close_inherited() {
+    let open: Vec<i32> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).filter(|&fd| fd > 2).collect(),
+        // No /proc: the usual range, closing what is not open fails harmlessly.
+        Err(_) => (3..1024).collect(),
+    };
+    for fd in open {
+        // SAFETY: callers call this before anything in the process opens a
+        // file, so every descriptor past stderr came from the starter and
+        // nothing here owns it; the one read_dir used was closed when its
+        // iterator was dropped, and closing it again only fails (EBADF).
+        unsafe { rustix::io::close(fd) };
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     // A background compile, started by a first run, before anything opens a
     // file: it keeps none of the descriptors its starter inherited.
     if std::env::args().skip(1).take(2).eq(["prepare", "--background"]) {
-        cli::close_inherited();
+        runbox::handle::close_inherited();
     }
     let args = cli::Args::parse();
     cli::init_logging(args.log.as_deref());

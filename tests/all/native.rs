@@ -39,7 +39,7 @@ fn native_steps_run_only_with_allow_native() {
 fn a_native_step_sees_what_a_sandboxed_one_sees() {
     let s = Scratch::new();
     let script = r#"echo "pid $$ arg [$1] mode [$MODE] planted [${PLANTED_HOST_SECRET:-}]"
-echo "home is private: $([ "$HOME" = "$TMPDIR" ] && echo yes)"
+echo "home is private: $([ -z "$(ls -A "$HOME")" ] && [ "$TMPDIR" = /tmp ] && echo yes)"
 echo "written" > out/result.txt
 cat in/data.txt
 exit 3"#;
@@ -65,7 +65,7 @@ exit 3"#;
         json["steps"][0]["confinement"]
             .as_str()
             .unwrap()
-            .starts_with("user and PID namespaces, a network namespace of its own")
+            .starts_with("user, mount and PID namespaces, a network namespace of its own")
     );
     assert_eq!(s.read("out/result.txt"), "written\n");
     assert!(!s.join("pwned").exists());
@@ -256,16 +256,15 @@ fn a_native_step_runs_in_its_declared_cwd() {
     assert_eq!(run.json()["steps"][0]["error"]["code"], "InvalidCwd");
 }
 
-/// A step that re-points a link in the working directory changes nothing
-/// for the next: each native step gets the links afresh, and the sandbox
-/// reads its own mounts.
+/// A step cannot re-point a mount of its working directory (it is a mount
+/// point, not a link), so the next step and the sandbox see the real one.
 #[test]
-fn a_relinked_output_is_restored_for_the_next_step() {
+fn a_step_cannot_repoint_an_output() {
     let s = Scratch::new();
-    let yaml = "name: r\npermissions:\n  write: [./out]\nsteps:\n  - name: a\n    type: bash\n    native: true\n    with: { inline_script: 'rm out && ln -s /etc out && echo relinked' }\n  - name: b\n    type: bash\n    native: true\n    with: { inline_script: 'echo ok > out/b.txt && cat out/b.txt' }\n  - name: c\n    type: sh\n    with: { inline_script: 'cat out/b.txt' }\n";
+    let yaml = "name: r\npermissions:\n  write: [./out]\nsteps:\n  - name: a\n    type: bash\n    native: true\n    with: { inline_script: 'rm -r out 2>/dev/null || echo \"out is a mount\"; ln -sT /etc out 2>/dev/null || echo \"out stays\"' }\n  - name: b\n    type: bash\n    native: true\n    with: { inline_script: 'echo ok > out/b.txt && cat out/b.txt' }\n  - name: c\n    type: sh\n    with: { inline_script: 'cat out/b.txt' }\n";
     s.write("r.yaml", yaml);
     let run = s.runbox().args(["run", "--no-history", "--allow-native", "r.yaml"]).run();
-    assert_eq!((run.code, run.stdout.as_str()), (0, "relinked\nok\nok\n"), "{}", run.stderr);
+    assert_eq!((run.code, run.stdout.as_str()), (0, "out is a mount\nout stays\nok\nok\n"), "{}", run.stderr);
     assert_eq!(s.read("out/b.txt"), "ok\n");
 }
 
@@ -365,4 +364,189 @@ fn a_step_the_kernel_cannot_confine_is_refused() {
     assert_eq!(json["stdout"], "");
     let unconfined = inside("--allow-native=unconfined");
     assert_eq!((unconfined.code, unconfined.json()["stdout"].as_str()), (0, Some("ran\n")));
+}
+
+/// A native step has no terminal: a session of its own, no `/dev/tty`,
+/// and TIOCSTI and TIOCLINUX refused by its system-call filter even on a
+/// descriptor it holds, so it cannot push keystrokes into the user's shell
+/// (which would run them unconfined once runbox exits).
+#[test]
+fn a_native_step_cannot_reach_the_terminal() {
+    let s = Scratch::new();
+    let script = r#"python3 - <<'EOF'
+import fcntl, os, termios
+try:
+    fd = os.open('/dev/tty', os.O_RDWR)
+    fcntl.ioctl(fd, termios.TIOCSTI, b'#')
+    print('injected into the terminal')
+except OSError as e:
+    print('no terminal:', os.strerror(e.errno))
+fd = os.open('/dev/null', os.O_RDWR)
+for name, request in [('TIOCSTI', termios.TIOCSTI), ('TIOCLINUX', 0x541C)]:
+    try:
+        fcntl.ioctl(fd, request, b'#')
+        print(name, 'allowed')
+    except OSError as e:
+        print(name, os.strerror(e.errno))
+tty_nr = int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[4])
+print('controlling terminal:', tty_nr or 'none')
+EOF"#;
+    s.write("n.yaml", &yaml("bash", script, ""));
+    let run = s.runbox().args(["run", "--no-history", "--allow-native", "n.yaml"]).on_terminal("");
+    let out = run.stdout.replace("\r\n", "\n");
+    assert!(
+        out.contains(
+            "no terminal: No such file or directory\nTIOCSTI Operation not permitted\nTIOCLINUX Operation not permitted\ncontrolling terminal: none\n"
+        ),
+        "{out}"
+    );
+}
+
+/// No host service exists for a native step: a UNIX socket it can name (a
+/// tmux server, D-Bus, docker.sock, an ssh-agent) is not there, nor is the
+/// host's /run, another user's file or the user's own home; what it sees
+/// is the system's programs read-only, its mounts, its own /tmp, an empty
+/// HOME and a minimal /dev.
+#[test]
+fn a_native_step_sees_no_host_socket_or_file_beyond_its_mounts() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    let socket = outside.path().join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let script = format!(
+        r#"python3 -c "import socket; s = socket.socket(socket.AF_UNIX); s.connect('{socket}'); print('connected')" 2>/dev/null || echo "no socket"
+ls -A / | tr '\n' ' '; echo
+ls -A /dev | tr '\n' ' '; echo
+ls -A /run | tr '\n' ' '; echo
+echo "home [$(ls -A "$HOME")] writable $(touch "$HOME/x" && echo yes) tmp $TMPDIR"
+echo x > /usr/planted 2>/dev/null || echo "system read-only"
+ls /proc/1/exe >/dev/null && echo "own /proc""#,
+        socket = socket.display()
+    );
+    s.write("n.yaml", &yaml("bash", &script, "permissions:\n  write: [./out]\n"));
+    let run = s.runbox().args(["run", "--no-history", "--allow-native", "n.yaml"]).run();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 7, "{}{}", run.stdout, run.stderr);
+    assert_eq!(lines[0], "no socket");
+    assert!(listener.accept().is_err(), "the step reached the socket");
+    let home = std::env::var("HOME").unwrap();
+    let top = home.trim_start_matches('/').split('/').next().unwrap().to_string();
+    let mut expected: Vec<&str> = vec!["bin", "dev", "etc", "lib", "proc", "run", "sbin", "tmp", "usr", "work"];
+    for optional in ["lib32", "lib64", "libx32"] {
+        if std::path::Path::new("/").join(optional).exists() {
+            expected.push(optional);
+        }
+    }
+    if !expected.contains(&top.as_str()) {
+        expected.push(&top);
+    }
+    expected.sort();
+    let mut seen: Vec<&str> = lines[1].split_whitespace().collect();
+    seen.sort();
+    assert_eq!(seen, expected);
+    assert_eq!(lines[2], "fd full null random shm stderr stdin stdout urandom zero ");
+    assert_eq!(lines[3], "runbox ");
+    assert_eq!(lines[4], "home [] writable yes tmp /tmp");
+    assert_eq!(lines[5], "system read-only");
+    assert_eq!(lines[6], "own /proc");
+}
+
+/// runbox follows no link a step planted: a step that replaces a folder of
+/// its working directory with a link to a host folder it may not write
+/// (here `./a`, above the declared `./a/b`) makes runbox create nothing
+/// there before the next step, confined or not.
+#[test]
+fn runbox_follows_no_link_a_step_planted() {
+    for flag in ["--allow-native", "--allow-native=unconfined"] {
+        let s = Scratch::new();
+        let victim = tempfile::tempdir().unwrap();
+        let yaml = "name: r\npermissions:\n  write: [./a/b]\n  env: [VICTIM]\nsteps:\n  - name: plant\n    type: bash\n    native: true\n    on_error: continue\n    with: { inline_script: 'rm -rf a 2>/dev/null; ln -s \"$VICTIM\" a 2>/dev/null; true' }\n  - name: next\n    type: bash\n    native: true\n    on_error: continue\n    with: { inline_script: 'echo next' }\n  - name: sandboxed\n    type: sh\n    with: { inline_script: 'echo ok > a/b/f.txt && cat a/b/f.txt' }\n";
+        s.write("r.yaml", yaml);
+        let run = s
+            .runbox()
+            .env("VICTIM", &victim.path().to_string_lossy())
+            .args(["run", "--no-history", flag, "r.yaml"])
+            .run();
+        let planted: Vec<_> = std::fs::read_dir(victim.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(planted, Vec::<std::ffi::OsString>::new(), "{flag}: runbox wrote through the link: {}", run.stderr);
+        // Confined, the step could not even remove its mount; unconfined,
+        // it broke its own working directory, and runbox refuses to link
+        // through what it left.
+        if flag == "--allow-native" {
+            assert_eq!(run.stdout, "next\nok\n", "{}", run.stderr);
+            assert_eq!(s.read("a/b/f.txt"), "ok\n");
+        } else {
+            run.stderr_has("cannot link");
+        }
+    }
+}
+
+/// Only stdin, stdout and stderr reach a step: a descriptor runbox
+/// inherited without close-on-exec (a CI agent's, a wrapper's `exec
+/// 7<file`) does not, so the step cannot read through it what its
+/// confinement refuses.
+#[test]
+fn inherited_descriptors_do_not_reach_a_native_step() {
+    let s = Scratch::new();
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.txt");
+    std::fs::write(&secret, "PLANTED-INHERITED-SECRET\n").unwrap();
+    s.write("n.yaml", &yaml("bash", "cat <&7 2>/dev/null || echo 'fd 7 closed'\nls /proc/self/fd | tr '\\n' ' '", ""));
+    let mut run = s.runbox().args(["run", "--no-history", "--allow-native", "n.yaml"]);
+    let program = run.cmd.get_program().to_os_string();
+    let args: Vec<_> = run.cmd.get_args().map(|a| a.to_os_string()).collect();
+    let mut wrapper = std::process::Command::new("bash");
+    wrapper.arg("-c").arg("exec 7<\"$0\"; exec \"$@\"").arg(&secret).arg(program).args(args);
+    for (k, v) in run.cmd.get_envs() {
+        if let Some(v) = v {
+            wrapper.env(k, v);
+        }
+    }
+    wrapper.current_dir(s.path());
+    run.cmd = wrapper;
+    let run = run.run();
+    assert!(!run.stdout.contains("PLANTED"), "{}", run.stdout);
+    // 0, 1, 2 and the one `ls` opens to list them.
+    assert_eq!(run.stdout, "fd 7 closed\n0 1 2 3 ", "{}", run.stderr);
+}
+
+/// System calls a step never needs are refused by its filter: new user
+/// namespaces (which would shed its limits), keyrings, BPF, userfaultfd,
+/// io_uring, perf events, ptrace.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_native_step_is_refused_what_it_never_needs() {
+    let s = Scratch::new();
+    let script = r#"unshare --user true 2>/dev/null && echo "new user namespace" || echo "no user namespace"
+python3 - <<'EOF'
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for name, number in [('keyctl', 250), ('bpf', 321), ('userfaultfd', 323), ('io_uring_setup', 425), ('perf_event_open', 298), ('ptrace', 101)]:
+    result = libc.syscall(number, 0, 0, 0, 0, 0)
+    print(name, os.strerror(ctypes.get_errno()) if result == -1 else 'allowed')
+EOF"#;
+    s.write("n.yaml", &yaml("bash", script, ""));
+    let run = s.runbox().args(["run", "--no-history", "--allow-native", "n.yaml"]).run();
+    assert_eq!(
+        run.stdout,
+        "no user namespace\nkeyctl Operation not permitted\nbpf Operation not permitted\nuserfaultfd Operation not permitted\nio_uring_setup Operation not permitted\nperf_event_open Operation not permitted\nptrace Operation not permitted\n",
+        "{}",
+        run.stderr
+    );
+}
+
+/// A fork bomb ends at the step's process limit, not the host's: forks fail
+/// past it, the deadline ends the rest, and the record says which bounds
+/// held.
+#[test]
+fn a_fork_bomb_ends_at_the_steps_process_limit() {
+    let s = Scratch::new();
+    s.write("n.yaml", &yaml("bash", "bomb() { bomb | bomb & }; bomb; sleep 30", ""));
+    let run = s.runbox().args(["run", "--json", "--allow-native", "--timeout", "4s", "n.yaml"]).run();
+    let json = run.json();
+    assert_eq!(json["steps"][0]["error"]["code"], "Timeout", "{json:#}");
+    assert!(json["steps"][0]["stderr"].as_str().unwrap().contains("Resource temporarily unavailable"), "{json:#}");
+    let confinement = json["steps"][0]["confinement"].as_str().unwrap();
+    assert!(confinement.contains("at most 1024 processes"), "{confinement}");
 }

@@ -1,12 +1,15 @@
 //! The native tier's helper side: `runbox-native` (its [`Spec`] and the
 //! step's mounts handed over on stdin, never on the command line other
-//! users can read: see [`super::handoff`]) makes fresh user, PID (and,
-//! without a network grant, network) namespaces, confines itself and runs
-//! the step's interpreter, which inherits all of it: rlimits, no new
-//! privileges, and Landlock rules that allow reading and running the
-//! system's programs and libraries, the step's mounts with their modes, and
-//! only the granted TCP ports. The interpreter is PID 1 of its namespace:
-//! when it ends, every process it left behind ends with it.
+//! users can read: see [`super::handoff`]) joins the step's control groups
+//! ([`super::cgroup`]), makes fresh user, mount, PID (and, without a
+//! network grant, network) namespaces, builds the step's own root in them
+//! ([`super::root`]) and runs the step's interpreter as PID 1 of its
+//! namespace, in the session runbox started it in (no controlling terminal), with
+//! rlimits (address space, processes counted in its user namespace),
+//! no new privileges, no capabilities, Landlock rules (read and run the
+//! system's programs, the step's mounts with their modes, only the granted
+//! TCP ports) and a system-call filter ([`super::seccomp`]). When it ends,
+//! every process it left behind ends with it.
 
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
@@ -16,73 +19,52 @@ use std::process::{Command, Stdio};
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, NetPort, PathBeneath, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
+    RulesetCreated, RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
 };
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::process::{Resource, Rlimit, Signal, setrlimit};
 use serde::{Deserialize, Serialize};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
+use super::root::{self, Bind, Private};
+use super::seccomp;
+
 /// What the helper is told.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Spec {
     /// The interpreter, an absolute path.
     pub program: PathBuf,
+    /// The script, as the interpreter is given it.
     pub script: PathBuf,
     pub args: Vec<String>,
     pub cwd: PathBuf,
     /// The whole environment of the interpreter.
     pub env: Vec<(String, String)>,
-    /// Readable (and executable) beneath: the interpreter.
-    pub read: Vec<PathBuf>,
-    /// Readable and writable beneath: the step's private directory.
-    pub write: Vec<PathBuf>,
-    /// The step's mounts, handed over as held directories in this order:
-    /// whether each is writable.
-    pub held: Vec<bool>,
+    /// The step's mounts, handed over as held directories in this order.
+    pub binds: Vec<Bind>,
+    /// The step's private directory on the host (`run/`, `home/`, `shm/`).
+    pub private: PathBuf,
+    /// `HOME` as the step sees it.
+    pub home: PathBuf,
     /// TCP ports the step may connect to; none means no network at all (the
     /// namespace has none either).
     pub tcp_ports: Vec<u16>,
-    /// Address space, bytes.
+    /// Address space of each process, bytes.
     pub memory: u64,
-    /// Landlock must be fully in force, or the helper refuses to run.
+    /// Processes (and threads) the step may have at once.
+    pub processes: u64,
+    /// The `cgroup.procs` files of the step's control groups.
+    pub cgroups: Vec<PathBuf>,
+    /// Confined: namespaces, its own root, Landlock and the filter must all
+    /// be in force, or the helper refuses to run it.
     pub confined: bool,
 }
 
-/// The system's programs, libraries and the configuration they read: the
-/// rest of `/etc` (shadow, keys, credentials) stays out of reach.
-const SYSTEM_READ: &[&str] = &[
-    "/usr",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/opt/microsoft/powershell",
-    "/etc/ld.so.cache",
-    "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d",
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/nsswitch.conf",
-    "/etc/hosts",
-    "/etc/resolv.conf",
-    "/etc/localtime",
-    "/etc/ssl",
-    "/etc/ca-certificates",
-    "/etc/alternatives",
-    "/etc/bash.bashrc",
-    "/etc/profile",
-    "/etc/inputrc",
-    "/etc/terminfo",
-    "/etc/zsh",
-    "/etc/mime.types",
-    "/dev/urandom",
-    "/dev/random",
-];
-/// Devices a script writes to.
-const SYSTEM_WRITE: &[&str] = &["/dev/null", "/dev/zero", "/dev/tty", "/dev/full"];
+/// Readable beneath: the whole of the step's root, which holds only what
+/// it was given (the system's programs, a few files of `/etc`, its mounts).
+const SYSTEM_READ: &[&str] = &["/"];
+/// Writable: devices a script writes to, its own /proc and shared memory.
+const SYSTEM_WRITE: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/shm", "/proc"];
 
 /// Exit status of a helper that could not confine the step.
 pub const CANNOT_CONFINE: i32 = 125;
@@ -92,7 +74,9 @@ pub const CANNOT_CONFINE_PREFIX: &str = "runbox: cannot confine the native step:
 /// Unconfined: sets the rlimits and no-new-privileges and execs the
 /// interpreter; returns only why it could not.
 pub fn exec(spec: &Spec) -> String {
-    if let Err(e) = limit(spec.memory) {
+    // Not the process count: outside a user namespace of its own it counts
+    // all the user's processes.
+    if let Err(e) = limit_memory(spec) {
         return format!("cannot set the resource limits: {e}");
     }
     if let Err(e) = rustix::thread::set_no_new_privs(true) {
@@ -102,19 +86,23 @@ pub fn exec(spec: &Spec) -> String {
     format!("cannot run {}: {error}", spec.program.display())
 }
 
-/// Confined: moves into new user, PID and (without a network grant)
-/// network namespaces, confines itself (rlimits, no new privileges,
-/// Landlock to the `held` directories and the granted ports), then runs
-/// the interpreter as PID 1 of its namespace and waits for it: when it
-/// ends, every process it left ends with it. A SIGTERM (the host ending
-/// the step) or the host's own death kills it, whichever process group
-/// it moved to. Returns the interpreter's exit status, or why it could
-/// not run.
+/// Confined: joins the step's control groups, moves into new user, mount,
+/// PID and (without a network grant) network namespaces, builds the step's
+/// root, sets its limits, then runs the interpreter as PID 1 of its
+/// namespace (which finishes the root, and confines itself with Landlock
+/// and the filter, before it execs) and waits for it: when it ends, every
+/// process it left ends with it. A SIGTERM (the host ending the step) or
+/// the host's own death kills it, whichever process group it moved to.
+/// Returns the interpreter's exit status, or why it could not run.
 pub fn run(spec: &Spec, held: Vec<OwnedFd>) -> Result<u8, String> {
     use rustix::process::{PidfdFlags, getgid, getuid, pidfd_open, pidfd_send_signal};
     use rustix::thread::UnshareFlags;
+    for procs in &spec.cgroups {
+        std::fs::write(procs, "0")
+            .map_err(|e| format!("cannot join the step's control group {}: {e}", procs.display()))?;
+    }
     let (uid, gid) = (getuid().as_raw(), getgid().as_raw());
-    let mut flags = UnshareFlags::NEWUSER | UnshareFlags::NEWPID;
+    let mut flags = UnshareFlags::NEWUSER | UnshareFlags::NEWNS | UnshareFlags::NEWPID;
     if spec.tcp_ports.is_empty() {
         flags |= UnshareFlags::NEWNET;
     }
@@ -130,7 +118,7 @@ pub fn run(spec: &Spec, held: Vec<OwnedFd>) -> Result<u8, String> {
             }
             _ => "the kernel refused",
         };
-        format!("cannot make the step's user, PID and network namespaces: {why} ({e})")
+        format!("cannot make the step's user, mount, PID and network namespaces: {why} ({e})")
     })?;
     let map = |file: &str, text: String| {
         std::fs::write(file, text).map_err(|e| format!("cannot map the user into its namespace ({file}): {e}"))
@@ -138,6 +126,7 @@ pub fn run(spec: &Spec, held: Vec<OwnedFd>) -> Result<u8, String> {
     map("/proc/self/setgroups", "deny".into())?;
     map("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
     map("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+    root::build(&spec.binds, &held, &Private { dir: &spec.private, home: &spec.home }, &spec.program)?;
     // A signal wakes the wait below (a process that left its parent's PID
     // namespace cannot start threads): the handler writes to this socket.
     let (wake, waker) = UnixStream::pair().map_err(|e| format!("cannot watch for signals: {e}"))?;
@@ -147,13 +136,20 @@ pub fn run(spec: &Spec, held: Vec<OwnedFd>) -> Result<u8, String> {
     }
     rustix::process::set_parent_process_death_signal(Some(Signal::TERM))
         .map_err(|e| format!("cannot tie the step to runbox: {e}"))?;
-    limit(spec.memory).map_err(|e| format!("cannot set the resource limits: {e}"))?;
+    limit(spec).map_err(|e| format!("cannot set the resource limits: {e}"))?;
     rustix::thread::set_no_new_privs(true).map_err(|e| format!("cannot set no-new-privileges: {e}"))?;
-    landlock(spec, held)?;
-    let mut child = interpreter(spec)
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot run {}: {e}", spec.program.display()))?;
+    let mut ruleset = Some(landlock(spec, held)?);
+    let filters = seccomp::filters()?;
+    let mut command = interpreter(spec);
+    command.stdin(Stdio::null());
+    // SAFETY: this process has one thread (it cannot start others in its
+    // new PID namespace), so the child may allocate; what it does are
+    // system calls on its own state before exec.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(move || first_process(ruleset.take(), &filters));
+    }
+    let mut child = command.spawn().map_err(|e| format!("cannot run {}: {e}", spec.program.display()))?;
     // Until the interpreter ends, a signal (the host ending the step, or
     // the host's death) kills it, and with it, PID 1, its whole namespace.
     let pidfd = match pidfd_open(rustix::process::Pid::from_child(&child), PidfdFlags::empty()) {
@@ -184,6 +180,30 @@ pub fn run(spec: &Spec, held: Vec<OwnedFd>) -> Result<u8, String> {
     Ok(u8::try_from(code).unwrap_or(1))
 }
 
+/// The step's PID 1, between fork and exec (in the helper's session, which
+/// has no controlling terminal): its root finished, then Landlock, no
+/// capabilities (also for a user who is root on the host) and the filter,
+/// last, since it refuses the mounts done before it.
+fn first_process(ruleset: Option<RulesetCreated>, filters: &[seccompiler::BpfProgram]) -> std::io::Result<()> {
+    use rustix::thread::{CapabilitySet, CapabilitySets, remove_capability_from_bounding_set, set_capabilities};
+    root::finish()?;
+    let status = ruleset
+        .ok_or_else(|| std::io::Error::other("Landlock: no rules"))?
+        .restrict_self()
+        .map_err(std::io::Error::other)?;
+    // An older kernel enforces the file rights it knows (reading and
+    // writing from ABI 1); none at all is no confinement.
+    if status.ruleset == RulesetStatus::NotEnforced {
+        return Err(std::io::Error::other("this kernel has no Landlock"));
+    }
+    for capability in CapabilitySet::all().iter() {
+        let _ = remove_capability_from_bounding_set(capability);
+    }
+    let none = CapabilitySet::empty();
+    set_capabilities(None, CapabilitySets { effective: none, permitted: none, inheritable: none })?;
+    seccomp::apply(filters)
+}
+
 fn interpreter(spec: &Spec) -> Command {
     let mut command = Command::new(&spec.program);
     command
@@ -195,12 +215,23 @@ fn interpreter(spec: &Spec) -> Command {
     command
 }
 
-fn limit(memory: u64) -> rustix::io::Result<()> {
-    setrlimit(Resource::As, Rlimit { current: Some(memory), maximum: Some(memory) })?;
+/// Each process's address space, no core files, and the number of
+/// processes: counted per user namespace (Linux 5.14 and later), so a fork
+/// bomb ends at this limit whoever else the user runs. (The kernel exempts
+/// a user who is root on the host; a control group bounds it there.)
+fn limit(spec: &Spec) -> rustix::io::Result<()> {
+    limit_memory(spec)?;
+    setrlimit(Resource::Nproc, Rlimit { current: Some(spec.processes), maximum: Some(spec.processes) })
+}
+
+fn limit_memory(spec: &Spec) -> rustix::io::Result<()> {
+    setrlimit(Resource::As, Rlimit { current: Some(spec.memory), maximum: Some(spec.memory) })?;
     setrlimit(Resource::Core, Rlimit { current: Some(0), maximum: Some(0) })
 }
 
-fn landlock(spec: &Spec, held: Vec<OwnedFd>) -> Result<(), String> {
+/// The rules, made now (their paths are the step's root's) and enforced by
+/// the step's first process.
+fn landlock(spec: &Spec, held: Vec<OwnedFd>) -> Result<RulesetCreated, String> {
     let abi = ABI::V5;
     let fail = |e: &dyn std::fmt::Display| format!("Landlock: {e}");
     let mut ruleset = Ruleset::default()
@@ -229,22 +260,14 @@ fn landlock(spec: &Spec, held: Vec<OwnedFd>) -> Result<(), String> {
         .map_err(|e| fail(&e))?
         .add_rules(path_beneath_rules(SYSTEM_WRITE, all))
         .map_err(|e| fail(&e))?
-        .add_rules(path_beneath_rules(&spec.read, read))
+        .add_rules(path_beneath_rules([&spec.home], all))
         .map_err(|e| fail(&e))?
-        .add_rules(path_beneath_rules(&spec.write, all))
-        .map_err(|e| fail(&e))?
-        .add_rules(held.into_iter().zip(&spec.held).map(|(dir, &writable)| {
-            Ok::<_, landlock::RulesetError>(PathBeneath::new(dir, if writable { all } else { read }))
+        .add_rules(held.into_iter().zip(&spec.binds).map(|(dir, bind)| {
+            Ok::<_, landlock::RulesetError>(PathBeneath::new(dir, if bind.writable { all } else { read }))
         }))
         .map_err(|e| fail(&e))?;
     for port in &spec.tcp_ports {
         created = created.add_rule(NetPort::new(*port, AccessNet::ConnectTcp)).map_err(|e| fail(&e))?;
     }
-    let status = created.restrict_self().map_err(|e| fail(&e))?;
-    // An older kernel enforces the file rights it knows (reading and
-    // writing from ABI 1); none at all is no confinement.
-    if status.ruleset == RulesetStatus::NotEnforced {
-        return Err("this kernel has no Landlock".into());
-    }
-    Ok(())
+    Ok(created)
 }

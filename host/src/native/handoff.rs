@@ -20,7 +20,7 @@ use super::confine::Spec;
 /// The most handles one message carries (the kernel's `SCM_MAX_FD`).
 pub const MAX_HELD: usize = 253;
 
-/// Sends `spec` and the `held` directories (one per `spec.held` entry, in
+/// Sends `spec` and the `held` directories (one per `spec.binds` entry, in
 /// its order) on `socket`, then ends the stream.
 pub fn send(socket: &UnixStream, spec: &Spec, held: &[BorrowedFd<'_>]) -> std::io::Result<()> {
     let json = serde_json::to_vec(spec).map_err(std::io::Error::other)?;
@@ -58,8 +58,8 @@ pub fn receive(stdin: BorrowedFd<'_>) -> Result<(Spec, Vec<OwnedFd>), String> {
     rest.read_to_end(&mut first).map_err(|e| format!("cannot read the helper's instructions: {e}"))?;
     let spec: Spec =
         serde_json::from_slice(&first).map_err(|e| format!("the helper's instructions do not parse: {e}"))?;
-    if held.len() != spec.held.len() {
-        return Err(format!("the helper was handed {} directories, not {}", held.len(), spec.held.len()));
+    if held.len() != spec.binds.len() {
+        return Err(format!("the helper was handed {} directories, not {}", held.len(), spec.binds.len()));
     }
     Ok((spec, held))
 }

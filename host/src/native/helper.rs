@@ -9,6 +9,8 @@ use super::handoff;
 /// interpreter.
 pub fn run() -> u8 {
     use std::os::fd::AsFd;
+    // Only stdin (the host's socket), stdout and stderr reach the step.
+    crate::handle::close_inherited();
     let why = match handoff::receive(std::io::stdin().as_fd()) {
         Ok((spec, held)) if spec.confined => match confine::run(&spec, held) {
             Ok(status) => return status,

@@ -1,26 +1,36 @@
 //! The native tier (SPEC §2): a step run by a real interpreter (bash, zsh,
 //! PowerShell) for the runbooks that need real tools, only when the user
 //! allows it (`--allow-native`), and even then confined by the kernel:
-//! runbox's helper (`runbox-native`, [`helper`]) makes fresh user and PID
-//! namespaces (and a network namespace of its own when no network is
-//! granted), sets rlimits, no new privileges and Landlock rules
-//! ([`confine`]) and runs the interpreter as PID 1 of its namespace.
+//! runbox's helper (`runbox-native`, [`helper`]) joins the step's control
+//! groups ([`cgroup`]), makes fresh user, mount and PID namespaces (and a
+//! network namespace of its own when no network is granted), builds the
+//! step's own root in them ([`root`]: the system's programs read-only, the
+//! step's mounts where the sandbox puts them, nothing else of the host),
+//! and runs the interpreter as PID 1 of its namespace, in a session of its
+//! own, under rlimits, Landlock and a system-call filter ([`confine`],
+//! [`seccomp`]).
 //!
-//! The step's working directory is the run's scratch directory, where each
-//! declared relative path is a link to its real directory, so `./out` means
-//! what it means in the sandbox; the script is written to a private
-//! directory that is also `HOME` and `TMPDIR`. Only the declared variables
-//! (plus `PATH`, `HOME`, `TMPDIR`, `LANG`) are set. The output caps are the
-//! sandbox's; at the deadline the whole process group gets SIGTERM (on
-//! which the helper kills the interpreter), then SIGKILL, and whatever
-//! escaped the group (`setsid`) dies with the PID namespace.
+//! The step sees what a sandboxed step sees: `/work` as its working
+//! directory with its declared paths, `/tmp`, absolute mounts at their
+//! paths; the script is read-only under `/run/runbox`, `HOME` an empty
+//! private directory. Only the declared variables (plus `PATH`, `HOME`,
+//! `TMPDIR`, `LANG`) are set. The output caps are the sandbox's; at the
+//! deadline the whole process group gets SIGTERM (on which the helper kills
+//! the interpreter), then SIGKILL, and whatever escaped the group
+//! (`setsid`) dies with the PID namespace. Unconfined
+//! (`--allow-native=unconfined`), the working directory is the run's
+//! scratch directory, where each declared relative path is a link to its
+//! real directory, made by handle.
 //!
 //! Imports `sandbox/` for its step types (mounts, output, cancellation),
 //! `model/` and the bottom files; never `run/`.
 
+pub mod cgroup;
 pub mod confine;
 pub mod handoff;
 pub mod helper;
+pub mod root;
+pub mod seccomp;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -35,6 +45,7 @@ use crate::model::limits::Limits;
 use crate::model::{Native, WORKDIR};
 use crate::sandbox::{Cancel, Capture, Captured, Live, Mount, Outcome, Stream};
 use confine::{CANNOT_CONFINE, CANNOT_CONFINE_PREFIX, Spec};
+use root::Bind;
 
 /// The `PATH` a native step gets, and where interpreters are looked for
 /// after the user's own `PATH`.
@@ -42,6 +53,8 @@ pub const PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// Address space of a native step unless its limits set one: PowerShell
 /// (.NET) does not start under the sandbox's 256 MiB.
 pub const NATIVE_MEMORY: u64 = 4 << 30;
+/// Processes (threads included) a native step may have at once.
+pub const NATIVE_PROCESSES: u64 = 1024;
 /// Between SIGTERM and SIGKILL at the deadline.
 const GRACE: Duration = Duration::from_secs(2);
 
@@ -69,14 +82,23 @@ pub struct NativeStep<'a> {
 /// Runs `step` within `limits`; `live` sees its output as it comes.
 pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -> Outcome {
     let started = Instant::now();
-    let refused = |code: ErrorCode, message: String| Outcome {
-        exit_code: code.exit_status(),
-        stdout: Captured::default(),
-        stderr: Captured { text: format!("{message}\n"), truncated: false },
-        duration: started.elapsed(),
-        fuel_consumed: 0,
-        result: None,
-        error: Some(Failure::new(code, message)),
+    // Said on stderr too, as any failing step's error is.
+    let refused = |code: ErrorCode, message: String| {
+        let failure = Failure::new(code, message);
+        let line = format!("{failure}\n");
+        if let Some(live) = &live {
+            live.write(Stream::Stderr, line.as_bytes());
+        }
+        Outcome {
+            exit_code: code.exit_status(),
+            stdout: Captured::default(),
+            stderr: Captured { text: line, truncated: false },
+            duration: started.elapsed(),
+            fuel_consumed: 0,
+            result: None,
+            error: Some(failure),
+            confinement: None,
+        }
     };
     let program = step.native.program();
     let Some(interpreter) = find(program) else {
@@ -92,11 +114,12 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         Ok(prepared) => prepared,
         Err(e) => return refused(ErrorCode::InvalidCwd, e),
     };
-    let (spec, _home) = prepared;
+    let (spec, _private, cgroups) = prepared;
+    let confinement = describe(step, &cgroups);
     // The helper makes the namespaces itself (confined) and runs the
     // interpreter in them.
     let mut command = Command::new(step.helper);
-    if spec.held.len() > handoff::MAX_HELD {
+    if spec.binds.len() > handoff::MAX_HELD {
         return refused(
             ErrorCode::PermissionDenied,
             format!("a native step can be given at most {} directories", handoff::MAX_HELD),
@@ -115,7 +138,17 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         .stdin(Stdio::from(helper_end))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    // A session of its own, and so a process group runbox ends it by and no
+    // controlling terminal: nothing it starts can open the user's terminal
+    // (/dev/tty) to push keystrokes into it.
+    // SAFETY: between fork and exec the child only calls setsid, which is
+    // async-signal-safe and changes nothing but the child.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            rustix::process::setsid().map(drop).map_err(std::io::Error::from)
+        });
+    }
     let spawned = command.spawn();
     // The helper's end of the socket, which the command held, is the
     // helper's alone now.
@@ -266,7 +299,42 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
             }
         }
     }
-    Outcome { exit_code, stdout, stderr, duration: started.elapsed(), fuel_consumed: 0, result: None, error }
+    // The step's control groups go once its processes have.
+    drop(cgroups);
+    Outcome {
+        exit_code,
+        stdout,
+        stderr,
+        duration: started.elapsed(),
+        fuel_consumed: 0,
+        result: None,
+        error,
+        confinement: Some(confinement),
+    }
+}
+
+/// What confined the step, for the record: each mechanism, and where the
+/// process and memory bounds came from.
+fn describe(step: &NativeStep<'_>, group: &cgroup::Group) -> String {
+    if step.unconfined {
+        return "none (--allow-native=unconfined): rlimits and the deadline only".into();
+    }
+    let net = if step.tcp_ports.is_empty() {
+        "a network namespace of its own (no network)".to_string()
+    } else {
+        let ports: Vec<String> = step.tcp_ports.iter().map(u16::to_string).collect();
+        format!("Landlock TCP connect to ports {} only", ports.join(", "))
+    };
+    let processes =
+        if group.holds.contains(&"processes") { "a pids control group" } else { "RLIMIT_NPROC in its user namespace" };
+    let memory = if group.holds.contains(&"memory") {
+        "per process (RLIMIT_AS) and in all (a memory control group)"
+    } else {
+        "per process (RLIMIT_AS)"
+    };
+    format!(
+        "user, mount and PID namespaces, {net}, its own root (the system's programs read-only, its mounts, a private /tmp and HOME, a minimal /dev: no host socket, no terminal), a session of its own, Landlock file access to its mounts and the system's programs, a system-call filter, no new privileges or capabilities, at most {NATIVE_PROCESSES} processes ({processes}), memory bounded {memory}"
+    )
 }
 
 /// The helper's file name, next to `runbox`.
@@ -290,75 +358,80 @@ fn find(program: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The helper's instructions, and the private directory holding the script
-/// (removed when dropped).
-fn prepare(step: &NativeStep<'_>, interpreter: &Path, limits: Limits) -> Result<(Spec, tempfile::TempDir), String> {
+/// The helper's instructions, the step's private directory (removed when
+/// dropped) and its control groups.
+fn prepare(
+    step: &NativeStep<'_>,
+    interpreter: &Path,
+    limits: Limits,
+) -> Result<(Spec, tempfile::TempDir, cgroup::Group), String> {
     use std::os::unix::fs::PermissionsExt;
-    let home = tempfile::Builder::new()
+    let private = tempfile::Builder::new()
         .prefix("runbox-native-")
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .map_err(|e| format!("cannot make the native step's directory: {e}"))?;
-    let script = home.path().join(format!("step.{}", step.native.extension()));
-    std::fs::write(&script, step.script).map_err(|e| format!("cannot write the script: {e}"))?;
-    // Each mount where the step expects it: the scratch directory is the
-    // working directory, mounts beneath it are links to their real places,
-    // mounts elsewhere are at their real (absolute) paths already.
-    let scratch = step.mounts.iter().find(|m| m.guest == WORKDIR).map(Mount::current_path);
-    // The mounts themselves are handed to the helper as the directories held
-    // since the run began; these links, by path, are only for finding them.
-    let (read, write) = (vec![interpreter.to_path_buf()], vec![home.path().to_path_buf()]);
-    for mount in step.mounts {
-        let real = mount.current_path();
-        if let (Some(scratch), Some(rel)) = (&scratch, mount.guest.strip_prefix(&format!("{WORKDIR}/"))) {
-            let link = scratch.join(rel);
-            // The sandbox's placeholder (an empty directory), or the link an
-            // earlier native step left (and may have re-pointed), gives way
-            // to a link to the real directory.
-            match std::fs::symlink_metadata(&link) {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    let _ = std::fs::remove_file(&link);
-                }
-                Ok(meta) if meta.is_dir() => {
-                    let _ = std::fs::remove_dir(&link);
-                }
-                _ => {}
-            }
-            if let Some(parent) = link.parent() {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            std::os::unix::fs::symlink(&real, &link)
-                .map_err(|e| format!("cannot link {} at ./{rel}: {e}", real.display()))?;
-        }
+    for part in root::private_parts() {
+        std::fs::create_dir(private.path().join(part))
+            .map_err(|e| format!("cannot make the native step's directory: {e}"))?;
     }
-    let cwd = match (&scratch, step.cwd.strip_prefix(WORKDIR)) {
-        (Some(scratch), Some(rel)) => scratch.join(rel.trim_start_matches('/')),
-        _ => PathBuf::from(step.cwd),
+    let name = format!("step.{}", step.native.extension());
+    std::fs::write(private.path().join("run").join(&name), step.script)
+        .map_err(|e| format!("cannot write the script: {e}"))?;
+    // The cwd must be a directory beneath a mount, reached without leaving
+    // it (checked through the held directories, not by path).
+    let guest_cwd = crate::sandbox::guest_dir(step.mounts, step.cwd)?;
+    let binds: Vec<Bind> = step.mounts.iter().map(|m| Bind { guest: m.guest.clone(), writable: m.writable }).collect();
+    let (script, home, tmp, cwd) = if step.unconfined {
+        let home = private.path().join("home");
+        (private.path().join("run").join(&name), home.clone(), home, unconfined_cwd(step, &guest_cwd)?)
+    } else {
+        let home = root::home_for(std::env::var_os("HOME").as_deref().map(Path::new), &binds);
+        (Path::new(root::SCRIPTS).join(&name), home, PathBuf::from("/tmp"), PathBuf::from(&guest_cwd))
     };
-    if !cwd.is_dir() {
-        return Err(format!("the step's working directory {} is not a directory", step.cwd));
-    }
     let mut env: Vec<(String, String)> =
         step.env.iter().filter(|(k, _)| !matches!(k.as_str(), "PATH" | "HOME" | "TMPDIR")).cloned().collect();
-    let home_text = home.path().to_string_lossy().into_owned();
     env.extend([
         ("PATH".to_string(), PATH.to_string()),
-        ("HOME".to_string(), home_text.clone()),
-        ("TMPDIR".to_string(), home_text),
+        ("HOME".to_string(), home.to_string_lossy().into_owned()),
+        ("TMPDIR".to_string(), tmp.to_string_lossy().into_owned()),
         ("LANG".to_string(), "C.UTF-8".to_string()),
     ]);
+    let memory = if limits.memory == Limits::default().memory { NATIVE_MEMORY } else { limits.memory };
+    let group = if step.unconfined { cgroup::Group::default() } else { cgroup::Group::make(NATIVE_PROCESSES, memory) };
     let spec = Spec {
         program: interpreter.to_path_buf(),
         script,
         args: step.args.to_vec(),
         cwd,
         env,
-        read,
-        write,
-        held: step.mounts.iter().map(|m| m.writable).collect(),
+        binds,
+        private: private.path().to_path_buf(),
+        home,
         tcp_ports: step.tcp_ports.clone(),
-        memory: if limits.memory == Limits::default().memory { NATIVE_MEMORY } else { limits.memory },
+        memory,
+        processes: NATIVE_PROCESSES,
+        cgroups: group.procs(),
         confined: !step.unconfined,
     };
-    Ok((spec, home))
+    Ok((spec, private, group))
+}
+
+/// Unconfined, the step sees the host: its working directory is the run's
+/// scratch directory, where each declared relative path is made a link to
+/// its real directory, by handle (a link a step planted there is replaced,
+/// never followed out of the scratch directory).
+fn unconfined_cwd(step: &NativeStep<'_>, guest_cwd: &str) -> Result<PathBuf, String> {
+    let scratch = step.mounts.iter().find(|m| m.guest == WORKDIR);
+    for mount in step.mounts {
+        if let (Some(scratch), Some(rel)) = (scratch, mount.guest.strip_prefix(&format!("{WORKDIR}/"))) {
+            scratch
+                .link_beneath(rel, &mount.current_path())
+                .map_err(|e| format!("cannot link {} at ./{rel}: {e}", mount.current_path().display()))?;
+        }
+    }
+    Ok(match (scratch, guest_cwd.strip_prefix(WORKDIR)) {
+        (Some(scratch), Some(rel)) => scratch.current_path().join(rel.trim_start_matches('/')),
+        _ => PathBuf::from(guest_cwd),
+    })
 }

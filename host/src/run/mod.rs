@@ -554,11 +554,6 @@ impl Runner {
                         }),
                     };
                     let report = match outcome {
-                        Ok(outcome) if step.native.is_some() => {
-                            let mut report = StepReport::new(step, script.audit.clone(), limits, outcome);
-                            report.confinement = Some(self.confinement(runbook));
-                            report
-                        }
                         Ok(outcome) => StepReport::new(step, script.audit.clone(), limits, outcome),
                         Err((code, message)) => {
                             let failure = Failure::new(code, message);
@@ -640,24 +635,8 @@ impl Runner {
             fuel_consumed: 0,
             result: called.result,
             error,
+            confinement: None,
         })
-    }
-
-    /// What confines a native step of `runbook`, for the record.
-    fn confinement(&self, runbook: &Runbook) -> String {
-        if self.config.grants.unconfined {
-            return "none (--allow-native=unconfined): rlimits and the deadline only".into();
-        }
-        let ports = self.net_policy(runbook).tcp_ports();
-        let net = if ports.is_empty() {
-            "a network namespace of its own (no network)".to_string()
-        } else {
-            let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
-            format!("Landlock TCP connect to ports {} only", ports.join(", "))
-        };
-        format!(
-            "user and PID namespaces, {net}, Landlock file access to its mounts and the system's programs, no new privileges, rlimits"
-        )
     }
 
     /// A step of the native tier, which the consent decision allowed.

@@ -114,7 +114,7 @@ impl StepReport {
         StepReport {
             approval: None,
             continued: false,
-            confinement: None,
+            confinement: outcome.confinement,
             name: step.name.clone(),
             language: step.kind(),
             line: step.line,

@@ -24,6 +24,7 @@ pub(crate) fn failed_to_start(started: Instant, error: anyhow::Error, say: impl 
         fuel_consumed: 0,
         result: None,
         error: Some(Failure::new(ErrorCode::ConfigInvalid, format!("cannot start the sandbox: {error:#}"))),
+        confinement: None,
     }
 }
 

@@ -186,7 +186,16 @@ impl Sandbox {
             stderr.text.push_str(&described);
             say(&described);
         }
-        Outcome { exit_code, stdout, stderr, duration: started.elapsed(), fuel_consumed, result, error }
+        Outcome {
+            exit_code,
+            stdout,
+            stderr,
+            duration: started.elapsed(),
+            fuel_consumed,
+            result,
+            error,
+            confinement: None,
+        }
     }
 }
 

@@ -54,6 +54,28 @@ impl Mount {
         std::os::fd::AsFd::as_fd(&*self.dir)
     }
 
+    /// Makes `rel` beneath this directory a symlink to `target`, replacing
+    /// a link or an empty folder there, through the held handle: a link a
+    /// step planted on the way is followed only within this directory, and
+    /// one that leads out of it is refused (the native tier's unconfined
+    /// steps see their mounts through such links in the scratch directory).
+    pub(crate) fn link_beneath(&self, rel: &str, target: &Path) -> io::Result<()> {
+        let dir = self.cap_dir()?;
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = if parent.is_empty() {
+            dir
+        } else {
+            dir.create_dir_all(parent)?;
+            dir.open_dir(parent)?
+        };
+        match parent.symlink_metadata(name) {
+            Ok(meta) if meta.file_type().is_symlink() || meta.is_file() => parent.remove_file(name)?,
+            Ok(meta) if meta.is_dir() => parent.remove_dir(name)?,
+            _ => {}
+        }
+        rustix::fs::symlinkat(target, &parent, name).map_err(io::Error::from)
+    }
+
     pub(crate) fn handle_path(&self) -> PathBuf {
         proc_path(&self.dir)
     }

@@ -94,4 +94,6 @@ pub struct Outcome {
     /// The JSON of a JavaScript step's return value.
     pub result: Option<serde_json::Value>,
     pub error: Option<Failure>,
+    /// A native step: what confined it.
+    pub confinement: Option<String>,
 }
