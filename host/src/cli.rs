@@ -14,7 +14,7 @@ use runbox::error::Invalid;
 use runbox::model::Format;
 use runbox::model::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_output, parse_size};
 use runbox::model::net::NetPolicy;
-use runbox::plan::consent::{self, Grants};
+use runbox::plan::consent::Grants;
 use runbox::plan::sources::Secrets;
 use runbox::plan::{self, Host};
 use runbox::run::approve::{Approver, PreApproved, Unattended};
@@ -622,11 +622,12 @@ fn validate(paths: &[PathBuf], host: &Host) -> anyhow::Result<i32> {
 fn allow(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
     for path in paths {
         let runbook = parse::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
-        let asks = consent::asks_of(&runbook, &config.protected())
+        let host = plan::Host { protected: config.protected(), secrets: config.secrets.clone(), ..Default::default() };
+        let (asks, bound) = plan::consent_asks(&runbook, &host)
             .map_err(|problems| anyhow::anyhow!("{}", Invalid { file: path.clone(), problems }))?;
         let file = config
             .consent
-            .record(&runbook, &asks)
+            .record(&runbook, &asks, &bound.files)
             .with_context(|| format!("cannot record consent for {}", path.display()))?;
         if asks.is_empty() {
             say!("allowed: {} (it asks for nothing beyond the safe defaults)", path.display());
@@ -634,6 +635,10 @@ fn allow(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
             say!("allowed: {} at sha256 {}:", path.display(), runbook.consent_sha256);
             for ask in &asks {
                 say!("  - {ask}");
+            }
+            if bound.files.len() > 1 {
+                let files: Vec<&str> = bound.files.keys().map(String::as_str).collect();
+                say!("  for these files as they are now: {}", files.join(", "));
             }
         }
         tracing::debug!("consent recorded in {}", file.display());

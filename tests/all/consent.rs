@@ -231,3 +231,93 @@ fn an_output_holding_hidden_entries_or_executables_needs_a_grant() {
     s.write("out/report.txt", "last week's report");
     runs(&s, &[]);
 }
+
+/// Consent binds every byte that runs under it: a script file a step names,
+/// the registry entry it uses and a sub-runbook it names (with that one's
+/// own files). When one changes, runbox asks again and says which.
+#[test]
+fn consent_binds_script_files_registry_entries_and_named_sub_runbooks() {
+    let s = Scratch::new();
+    let (_outside, dir) = outside_dir();
+    let asks = format!("permissions:\n  read: [{dir}]\n");
+    s.write("scripts/x.sh", "echo script\n");
+    s.write("scripts/reg.sh", "echo registry\n");
+    let pin = |text: &str| {
+        use sha2::Digest;
+        format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
+    };
+    let registry = |script: &str, approval: bool| {
+        format!(
+            "scripts:\n  reg:\n    file: scripts/reg.sh\n    sha256: {}\n    requires_approval: {approval}\n",
+            pin(script)
+        )
+    };
+    s.write("registry.yaml", &registry("echo registry\n", false));
+    s.write(
+        "Child.yaml",
+        &format!(
+            "name: child\n{asks}steps:\n  - name: c\n    type: sh\n    with: {{ script_file: scripts/child.sh }}\n"
+        ),
+    );
+    s.write("scripts/child.sh", "echo child\n");
+    s.write(
+        "p.yaml",
+        &format!(
+            "name: p\n{asks}steps:\n  - name: a\n    type: sh\n    with: {{ script_file: scripts/x.sh }}\n  - name: b\n    type: sh\n    with: {{ script_id: reg }}\n  - name: c\n    type: runbook\n    with: {{ runbook: Child.yaml }}\n"
+        ),
+    );
+    let allow = s.runbox().args(["allow", "p.yaml"]).run();
+    allow.success().stdout_has("Child.yaml: an absolute path").stdout_has("scripts/child.sh");
+    let run = s.runbox().args(["run", "--no-history", "--json", "p.yaml"]).run();
+    assert_eq!((run.code, run.json()["stdout"].as_str()), (0, Some("script\nregistry\nchild\n")), "{}", run.stderr);
+
+    let asks_again = |changed: &str| {
+        let run = s.runbox().args(["run", "--no-history", "p.yaml"]).run();
+        run.code(126)
+            .stderr_has(&format!("consent was recorded for another version: {changed} changed since"))
+            .stderr_has("p.yaml asks for what needs your grant");
+        assert_eq!(run.stdout, "");
+        s.runbox().args(["allow", "p.yaml"]).run().success();
+        s.runbox().args(["run", "--no-history", "p.yaml"]).run().success();
+    };
+    s.write("scripts/x.sh", "echo changed\n");
+    asks_again("`scripts/x.sh`");
+    s.write("scripts/reg.sh", "echo registry 2\n");
+    s.write("registry.yaml", &registry("echo registry 2\n", false));
+    asks_again("`registry.yaml#reg`");
+    // Whether the entry needs approval is bound too.
+    s.write("registry.yaml", &registry("echo registry 2\n", true));
+    let run = s.runbox().args(["run", "--no-history", "p.yaml"]).run();
+    run.code(126).stderr_has("`registry.yaml#reg` changed since");
+    s.write("registry.yaml", &registry("echo registry 2\n", false));
+    s.write("scripts/child.sh", "echo child changed\n");
+    asks_again("`Child.yaml > scripts/child.sh`");
+}
+
+/// A sub-runbook named only at run time (`runbook.call(name)`) is covered by
+/// its own consent at its current content, or by this run's flags; else it
+/// is refused, naming what it lacks.
+#[test]
+fn a_child_named_at_run_time_needs_its_own_consent_or_flags() {
+    let s = Scratch::new();
+    let (_outside, dir) = outside_dir();
+    s.write(
+        "Other.yaml",
+        &format!("name: other\npermissions:\n  read: [{dir}]\nsteps:\n  - name: o\n    type: sh\n    with: {{ inline_script: 'echo other ran' }}\n"),
+    );
+    s.write(
+        "d.yaml",
+        "name: d\npermissions:\n  net: [\"example.com:443\"]\nsteps:\n  - name: call\n    type: js\n    with: { inline_script: \"const name = ['Oth', 'er.yaml'].join(''); try { console.log(runbook.call(name).stdout.trim()) } catch (e) { console.log(e.code) }\" }\n",
+    );
+    s.runbox().args(["allow", "d.yaml"]).run().success();
+    let run = s.runbox().args(["run", "--no-history", "d.yaml"]).run();
+    assert_eq!(run.stdout, "PermissionDenied\n", "{}", run.stderr);
+    s.runbox().args(["allow", "Other.yaml"]).run().success();
+    let run = s.runbox().args(["run", "--no-history", "d.yaml"]).run();
+    assert_eq!(run.stdout, "other ran\n", "{}", run.stderr);
+    s.write("Other.yaml", &s.read("Other.yaml").replace("other ran", "other changed"));
+    let run = s.runbox().args(["run", "--no-history", "d.yaml"]).run();
+    assert_eq!(run.stdout, "PermissionDenied\n", "{}", run.stderr);
+    let run = s.runbox().args(["run", "--no-history", "--allow-read", &dir, "d.yaml"]).run();
+    assert_eq!(run.stdout, "other changed\n", "{}", run.stderr);
+}

@@ -171,6 +171,10 @@ fn powershell_steps_run_pwsh_or_say_it_is_missing() {
             json["steps"][0]["error"]["message"].as_str().unwrap().starts_with("pwsh not found: install PowerShell 7+")
         );
     }
+    // Without --json too, the reason is on stderr.
+    let run = s.runbox().env("PATH", &bin.path().to_string_lossy()).args(["run", "--allow-native", "P.md"]).run();
+    assert_eq!(run.code, 127);
+    run.stderr_has("CommandNotFound: pwsh not found");
     let fake = bin.path().join("pwsh");
     std::fs::write(&fake, "#!/bin/sh\necho \"fake pwsh ran $(basename \"$1\")\"\ncat \"$1\"\n").unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();

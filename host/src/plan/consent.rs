@@ -6,6 +6,7 @@
 //! `--allow-all`, a yes at the terminal, or consent recorded with
 //! `runbox allow` for the runbook's current sha256 (like `direnv allow`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -213,6 +214,10 @@ pub struct ConsentStore {
 struct Consent {
     runbook: String,
     sha256: String,
+    /// Every file the consent binds, with its sha256 then (a record from
+    /// before files were bound has none, and so covers nothing).
+    #[serde(default)]
+    files: BTreeMap<String, String>,
     /// The flags consented to, e.g. `--allow-net example.com:443`.
     granted: Vec<String>,
     at: String,
@@ -240,14 +245,16 @@ impl ConsentStore {
         Ok(dir.join(format!("{}.json", &key[..32])))
     }
 
-    /// Records that `asks` of `runbook`, as it is now, are granted.
-    pub fn record(&self, runbook: &Runbook, asks: &[Ask]) -> io::Result<PathBuf> {
+    /// Records that `asks` of `runbook`, and of the files it binds as they
+    /// are now, are granted.
+    pub fn record(&self, runbook: &Runbook, asks: &[Ask], files: &BTreeMap<String, String>) -> io::Result<PathBuf> {
         let file = self.file(&runbook.path)?;
         let dir = file.parent().unwrap_or(Path::new("."));
         state::create_private_dir(dir)?;
         let consent = Consent {
             runbook: state::real(&runbook.path).display().to_string(),
             sha256: runbook.consent_sha256.clone(),
+            files: files.clone(),
             granted: asks.iter().map(Ask::flag).collect(),
             at: time::OffsetDateTime::now_utc()
                 .format(&time::format_description::well_known::Rfc3339)
@@ -268,18 +275,43 @@ impl ConsentStore {
         }
     }
 
-    /// Whether consent was recorded for `runbook` at its current sha256,
-    /// covering every one of `asks`. A store others could write is not
-    /// trusted.
-    pub fn granted(&self, runbook: &Runbook, asks: &[Ask]) -> bool {
-        let Ok(file) = self.file(&runbook.path) else { return false };
+    /// Whether consent was recorded for `runbook` and every file it binds
+    /// as they are now, covering every one of `asks`. A store others could
+    /// write is not trusted.
+    pub fn granted(&self, runbook: &Runbook, asks: &[Ask], files: &BTreeMap<String, String>) -> Consented {
+        let Ok(file) = self.file(&runbook.path) else { return Consented::No };
         if state::check_private(&file).is_err() || file.parent().is_some_and(|d| state::check_private(d).is_err()) {
-            return false;
+            return Consented::No;
         }
-        let Ok(text) = std::fs::read_to_string(&file) else { return false };
-        let Ok(consent) = serde_json::from_str::<Consent>(&text) else { return false };
-        consent.sha256 == runbook.consent_sha256 && asks.iter().all(|a| consent.granted.contains(&a.flag()))
+        let Ok(text) = std::fs::read_to_string(&file) else { return Consented::No };
+        let Ok(consent) = serde_json::from_str::<Consent>(&text) else { return Consented::No };
+        let changed = if consent.files.is_empty() { vec![runbook.file_name()] } else { changed(files, &consent.files) };
+        if !changed.is_empty() || consent.sha256 != runbook.consent_sha256 {
+            return Consented::Changed(if changed.is_empty() { vec![runbook.file_name()] } else { changed });
+        }
+        if asks.iter().all(|a| consent.granted.contains(&a.flag())) { Consented::Yes } else { Consented::No }
     }
+}
+
+/// The names whose hash differs between `now` and `then`, or that are in
+/// only one of them.
+fn changed(now: &BTreeMap<String, String>, then: &BTreeMap<String, String>) -> Vec<String> {
+    let mut names: Vec<String> =
+        now.iter().filter(|(name, hash)| then.get(*name) != Some(*hash)).map(|(name, _)| name.clone()).collect();
+    names.extend(then.keys().filter(|name| !now.contains_key(*name)).cloned());
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// What recorded consent says of a runbook as it is now.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Consented {
+    Yes,
+    /// Nothing recorded, or not all that is asked.
+    No,
+    /// Recorded for another version: these files changed since.
+    Changed(Vec<String>),
 }
 
 /// How a run's asks were decided, for the record.
@@ -293,10 +325,21 @@ pub struct Decision {
     pub how: &'static str,
 }
 
+/// Why recorded consent no longer holds, when files changed since.
+pub fn changed_message(changed: &[String]) -> String {
+    let names: Vec<String> = changed.iter().map(|n| format!("`{}`", visible(n))).collect();
+    format!("consent was recorded for another version: {} changed since", names.join(", "))
+}
+
 /// The message of a refused run: what was asked and the flags that grant it.
-pub fn refusal(runbook: &Runbook, asks: &[Ask], grants: &Grants) -> String {
+pub fn refusal(runbook: &Runbook, asks: &[Ask], grants: &Grants, changed: &[String]) -> String {
     let missing: Vec<&Ask> = asks.iter().filter(|a| !grants.grants(a)).collect();
-    let mut message = format!("{} asks for what needs your grant:\n", visible(&runbook.file_name()));
+    let mut message = String::new();
+    if !changed.is_empty() {
+        message.push_str(&changed_message(changed));
+        message.push('\n');
+    }
+    message.push_str(&format!("{} asks for what needs your grant:\n", visible(&runbook.file_name())));
     for ask in &missing {
         message.push_str(&format!("  - {ask}\n"));
     }

@@ -10,6 +10,7 @@
 
 pub mod claims;
 pub mod consent;
+pub mod fingerprint;
 pub mod inputs;
 pub mod mounts;
 pub mod sources;
@@ -26,6 +27,7 @@ use crate::parse;
 use crate::state::Protected;
 use crate::template;
 use consent::Ask;
+use fingerprint::Bound;
 use mounts::Declared;
 use sources::{Resolved, Secrets};
 
@@ -57,8 +59,11 @@ pub struct Plan {
     pub inputs: Map<String, Value>,
     /// Each step's script, loaded from its source; in step order.
     pub scripts: Vec<Resolved>,
-    /// What the runbook asks beyond the safe defaults (SPEC §2).
+    /// What the runbook asks beyond the safe defaults (SPEC §2), with what
+    /// the sub-runbooks it names ask.
     pub asks: Vec<Ask>,
+    /// What consent to it binds.
+    pub bound: Bound,
 }
 
 /// Checks `runbook` against this host: its variables are set (from
@@ -112,8 +117,20 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let asks = consent::asks(runbook, &paths);
-    Ok(Plan { env: values, paths, inputs, scripts, asks })
+    let bound = fingerprint::bind(runbook, &host.secrets, &host.protected);
+    let mut asks = consent::asks(runbook, &paths);
+    asks.extend(bound.children.iter().flat_map(|c| c.asks.iter().cloned()));
+    Ok(Plan { env: values, paths, inputs, scripts, asks, bound })
+}
+
+/// What consent to `runbook` covers (for `runbox allow`, which needs no
+/// values for variables or inputs): what it and the sub-runbooks it names
+/// ask, and the files it binds.
+pub fn consent_asks(runbook: &Runbook, host: &Host) -> Result<(Vec<Ask>, Bound), Vec<Problem>> {
+    let bound = fingerprint::bind(runbook, &host.secrets, &host.protected);
+    let mut asks = consent::asks_of(runbook, &host.protected)?;
+    asks.extend(bound.children.iter().flat_map(|c| c.asks.iter().cloned()));
+    Ok((asks, bound))
 }
 
 /// Reads the runbook at `path` and checks it against this host: what

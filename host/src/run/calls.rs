@@ -1,7 +1,9 @@
 //! Sub-runbooks (SPEC §3, seed 001): what `run/` hands each step as its
 //! [`Calls`]. A child is named by its file name beside the calling runbook
 //! and runs in fresh sandboxes under the parent's grants and recorded
-//! consent (it is asked nothing and never widens what the user granted),
+//! consent (it is asked nothing and never widens what the user granted; a
+//! child the parent's runbook names runs under the parent's consent, which
+//! bound its files and asked what it asks),
 //! within the calling step's deadline, with the chain's correlation id. The
 //! recursion checks are the runner's, so a refused child is in its own
 //! History and the log like any refused run.
@@ -18,6 +20,7 @@ use super::report::RunReport;
 use super::{Chain, Runner};
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
+use crate::plan::fingerprint::Child;
 use crate::sandbox::{ApiRequest, ApiResponse, Call, Called, Calls};
 
 /// Native stack for a child's thread: the guest's wasm stack (4 MiB) and
@@ -42,13 +45,23 @@ impl Runner {
     /// What a step of `runbook`, running in `chain` (whose stack ends with
     /// `runbook`), calls sub-runbooks through, with a handle of its own.
     pub fn sub_runbooks(&self, runbook: &Runbook, chain: &Chain) -> Arc<dyn Calls> {
-        self.calls_with_handle(runbook, chain, self.seams.ids.api_handle())
+        self.calls_with_handle(runbook, chain, self.seams.ids.api_handle(), &[])
     }
 
     /// [`Runner::sub_runbooks`] whose bridge takes `handle`, the run's
-    /// `RUNBOOK_API_TOKEN`.
-    pub(super) fn calls_with_handle(&self, runbook: &Runbook, chain: &Chain, handle: String) -> Arc<dyn Calls> {
+    /// `RUNBOOK_API_TOKEN`; the sub-runbooks `runbook` names (`covered`, as
+    /// they were when its run was granted) run under its grant.
+    pub(super) fn calls_with_handle(
+        &self,
+        runbook: &Runbook,
+        chain: &Chain,
+        handle: String,
+        covered: &[Child],
+    ) -> Arc<dyn Calls> {
         let mut runner = self.clone();
+        if !covered.is_empty() {
+            runner.covered = Arc::new(self.covered.iter().chain(covered).cloned().collect());
+        }
         runner.seams.approver = Arc::new(Unattended);
         runner.seams.events = Arc::new(Quiet);
         Arc::new(SubRunbooks { runner, folder: runbook.folder().to_path_buf(), chain: chain.clone(), handle })

@@ -37,7 +37,8 @@ use crate::model::limits::{LimitOverrides, Limits};
 use crate::model::net::NetPolicy;
 use crate::model::{Approval, Format, Language, OnError, Runbook, Source, Step};
 use crate::plan::claims;
-use crate::plan::consent::{self, Ask, ConsentStore, Decision, Grants};
+use crate::plan::consent::{self, Ask, ConsentStore, Consented, Decision, Grants};
+use crate::plan::fingerprint::{Bound, Child};
 use crate::plan::sources::{Resolved, Secrets};
 use crate::plan::{self, Host, Plan};
 use crate::sandbox::{
@@ -241,6 +242,9 @@ pub struct Runner {
     /// Deterministic mode's virtual time, shared by every step this runner
     /// and its sub-runbooks' runners run.
     virtual_time: Option<Virtual>,
+    /// The sub-runbooks the runbooks of this chain name, as they were when
+    /// the chain's first run was granted: they run under its grant.
+    covered: Arc<Vec<Child>>,
 }
 
 /// The runner's [`Events`] as the sandbox's [`Live`] output.
@@ -297,7 +301,7 @@ impl Runner {
             }
             None => None,
         };
-        Ok(Runner { config, seams, sandbox, virtual_time })
+        Ok(Runner { config, seams, sandbox, virtual_time, covered: Arc::default() })
     }
 
     pub fn config(&self) -> &Config {
@@ -375,7 +379,7 @@ impl Runner {
         match checked {
             Ok(plan) => {
                 let asks = &plan.asks;
-                let decision = self.decide(runbook, asks);
+                let (decision, changed) = self.decide(runbook, asks, &plan.bound);
                 let granted = decision.granted;
                 report.consent = Some(decision);
                 if let Some(signal) = self.seams.cancel.signal() {
@@ -385,7 +389,10 @@ impl Runner {
                         128 + signal,
                     );
                 } else if !granted {
-                    report.refuse(ErrorCode::PermissionDenied, consent::refusal(runbook, asks, &self.config.grants));
+                    report.refuse(
+                        ErrorCode::PermissionDenied,
+                        consent::refusal(runbook, asks, &self.config.grants, &changed),
+                    );
                 } else {
                     match Workspace::prepare(&plan.paths) {
                         Ok(workspace) => {
@@ -411,6 +418,7 @@ impl Runner {
                                         correlation_id: breadcrumb.correlation_id.clone(),
                                     },
                                     handle,
+                                    &plan.bound.children,
                                 )),
                             };
                             self.run_steps(runbook, &plan, context, &mut report);
@@ -470,29 +478,40 @@ impl Runner {
     }
 
     /// Whether what `runbook` asks is granted: by flags, by consent recorded
-    /// for this version of the file, or by the person at the terminal.
-    fn decide(&self, runbook: &Runbook, asks: &[Ask]) -> Decision {
+    /// for this version of the file and every file it binds, by the consent
+    /// of the runbook that names it, or by the person at the terminal; and,
+    /// when recorded consent no longer holds, which files changed.
+    fn decide(&self, runbook: &Runbook, asks: &[Ask], bound: &Bound) -> (Decision, Vec<String>) {
         let asked: Vec<String> = asks.iter().map(Ask::flag).collect();
         let decision = |granted, how| Decision { asked: asked.clone(), granted, how };
         let grants = &self.config.grants;
         if asks.is_empty() {
-            return decision(true, "nothing asked");
+            return (decision(true, "nothing asked"), Vec::new());
         }
         if asks.iter().all(|a| grants.grants(a)) {
-            return decision(true, if grants.all { "--allow-all" } else { "flags" });
+            return (decision(true, if grants.all { "--allow-all" } else { "flags" }), Vec::new());
         }
-        if self.config.consent.granted(runbook, asks) {
-            return decision(true, "runbox allow");
+        let real = crate::state::real(&runbook.path);
+        if self.covered.iter().any(|c| c.path == real && c.digest == bound.digest()) {
+            return (decision(true, "the calling runbook's consent"), Vec::new());
         }
+        let changed = match self.config.consent.granted(runbook, asks, &bound.files) {
+            Consented::Yes => return (decision(true, "runbox allow"), Vec::new()),
+            Consented::No => Vec::new(),
+            Consented::Changed(files) => {
+                self.seams.events.notice(&consent::changed_message(&files));
+                files
+            }
+        };
         let ungranted: Vec<Ask> = asks.iter().filter(|a| !grants.grants(a)).cloned().collect();
         let answer = self.seams.approver.consent(runbook, &ungranted);
         if answer.granted && answer.always {
-            match self.config.consent.record(runbook, asks) {
+            match self.config.consent.record(runbook, asks, &bound.files) {
                 Ok(file) => self.seams.events.notice(&format!("consent recorded in {}", file.display())),
                 Err(e) => self.seams.events.notice(&format!("cannot record consent ({e}); allowed this once")),
             }
         }
-        decision(answer.granted, answer.how)
+        (decision(answer.granted, answer.how), changed)
     }
 
     fn run_steps(&self, runbook: &Runbook, plan: &Plan, mut context: StepContext, report: &mut RunReport) {
