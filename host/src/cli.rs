@@ -187,6 +187,10 @@ struct ServeArgs {
     /// when kept alive longer without one)
     #[arg(long, default_value = "30s", value_name = "D", value_parser = parse_duration)]
     header_timeout: std::time::Duration,
+    /// Connections one peer address may hold at once (raise it behind a
+    /// reverse proxy, whose connections all come from one address)
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    max_connections_per_peer: usize,
     /// No execution's step runs past this, e.g. 5m
     #[arg(long, default_value = "5m", value_name = "D", value_parser = parse_duration)]
     request_timeout: std::time::Duration,
@@ -585,6 +589,7 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
         request_timeout: args.request_timeout,
         max_body: runbox::run::execute::MAX_BODY_BYTES,
         header_timeout: args.header_timeout,
+        max_connections_per_peer: args.max_connections_per_peer.max(1),
     };
     let runner = Runner::new(config)?;
     runner.prepare_in_background();

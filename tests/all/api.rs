@@ -663,3 +663,147 @@ fn a_server_prepares_its_guests_before_requests_need_them() {
     assert_eq!((reply.status, &reply.json["stdout"]), (200, &json!("hello you\n")), "{:#}", reply.json);
     assert_eq!(compiled(), names, "the request compiled nothing");
 }
+
+/// A runbook is shown only to callers who may run it: without its Required
+/// Claims, `show`, `history` and `validate` are 403 and `list` leaves it
+/// out. A refused read goes to the log, never to History, so repeating it
+/// cannot push the runbook's real entries out.
+#[test]
+fn reading_a_runbook_needs_its_required_claims() {
+    let s = Scratch::new();
+    hello(&s);
+    let text = runbook("Guarded", "", &[], &[], "```sh\necho PLANTED-GUARDED-OUTPUT\n```")
+        .replace("# Script", "# Required Claims\n```yaml\nroles: [admin]\n```\n\n# Script");
+    s.write("Guarded.md", &text);
+    let server = serve(&s, &["--history-keep", "3"]);
+    let admin = token("root1", json!({ "roles": ["admin"] }));
+    let ran = request("POST", &format!("{}/api/runbooks/Guarded.md/execute", server.base), Some(&admin), &[], "");
+    assert_eq!(ran.status, 200, "{:#}", ran.json);
+    let viewer = token("viewer1", json!({ "roles": ["viewer"] }));
+    let list = request("GET", &format!("{}/api/runbooks", server.base), Some(&viewer), &[], "");
+    let names: Vec<&str> =
+        list.json["runbooks"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Hello.md"]);
+    let log_lines = s.log().lines().count();
+    for _ in 0..5 {
+        for (method, path) in [
+            ("GET", "/api/runbooks/Guarded.md"),
+            ("GET", "/api/runbooks/Guarded.md/history"),
+            ("POST", "/api/runbooks/Guarded.md/validate"),
+        ] {
+            let reply = request(method, &format!("{}{path}", server.base), Some(&viewer), &[], "");
+            assert_eq!(reply.status, 403, "{path}: {:#}", reply.json);
+            assert_eq!(reply.json["error"]["code"], "Forbidden");
+            assert!(!reply.json.to_string().contains("PLANTED"), "{path}: {:#}", reply.json);
+        }
+    }
+    // History still holds the one real run; the log holds each refusal.
+    let history = s.read("Guarded.md");
+    assert_eq!(history_headings(&history).len(), 1, "{history}");
+    assert!(history.contains("PLANTED-GUARDED-OUTPUT"));
+    assert_eq!(s.log().lines().count(), log_lines + 15);
+    let admin_list = request("GET", &format!("{}/api/runbooks", server.base), Some(&admin), &[], "");
+    assert_eq!(admin_list.json["runbooks"].as_array().unwrap().len(), 2);
+    let shown = request("GET", &format!("{}/api/runbooks/Guarded.md/history", server.base), Some(&admin), &[], "");
+    assert_eq!(shown.status, 200);
+}
+
+/// Without a token the server answers 401 at once, without waiting for (or
+/// holding) the body a client announces; with one, a body that does not
+/// arrive in time loses its connection.
+#[test]
+fn a_body_is_read_only_after_the_token_is_checked_and_only_for_so_long() {
+    use std::io::{Read, Write};
+    let s = Scratch::new();
+    hello(&s);
+    let server = serve(&s, &["--header-timeout", "500ms"]);
+    let addr = server.base.strip_prefix("http://").unwrap().to_string();
+    let withheld = |authorization: &str| {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        let head = format!(
+            "POST /api/runbooks/Hello.md/execute HTTP/1.1\r\nHost: x\r\n{authorization}Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{{\"env_vars\""
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        // Long enough for any machine; the server answers at once, or at 500 ms.
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        let mut answer = Vec::new();
+        let read = stream.read_to_end(&mut answer);
+        (read.is_ok(), String::from_utf8_lossy(&answer).lines().next().unwrap_or("").to_string())
+    };
+    assert_eq!(withheld(""), (true, "HTTP/1.1 401 Unauthorized".to_string()));
+    let (ended, status) = withheld(&format!("Authorization: Bearer {}\r\n", token("ada", json!({}))));
+    assert!(ended, "the server let the body take more than its time");
+    assert!(status.is_empty() || status.starts_with("HTTP/1.1 408"), "{status}");
+    assert!(!s.read("Hello.md").contains("### "), "nothing ran");
+}
+
+/// A peer holds at most `--max-connections-per-peer` connections at once;
+/// past it, new ones are closed at once, and its others go on.
+#[test]
+fn one_peer_holds_a_bounded_number_of_connections() {
+    use std::io::Read;
+    let s = Scratch::new();
+    let server = serve(&s, &["--max-connections-per-peer", "4"]);
+    let addr = server.base.strip_prefix("http://").unwrap().to_string();
+    let held: Vec<_> = (0..4).map(|_| std::net::TcpStream::connect(&addr).unwrap()).collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut fifth = std::net::TcpStream::connect(&addr).unwrap();
+    fifth.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let mut answer = Vec::new();
+    assert!(fifth.read_to_end(&mut answer).is_ok(), "the fifth connection is closed");
+    drop(held);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(request("GET", &format!("{}/health", server.base), None, &[], "").status, 200);
+}
+
+/// A JWT whose `crit` header names an extension runbox does not understand
+/// is refused (RFC 7515 §4.1.11), even correctly signed.
+#[test]
+fn a_token_with_critical_extensions_is_refused() {
+    let s = Scratch::new();
+    hello(&s);
+    let server = serve(&s, &[]);
+    let header = base64_url(r#"{"alg":"HS256","typ":"JWT","crit":["exp-ext"],"exp-ext":true}"#);
+    let claims = base64_url(&json!({ "sub": "ada", "exp": now() + 600 }).to_string());
+    let signing = format!("{header}.{claims}");
+    let signature =
+        jsonwebtoken::crypto::sign(signing.as_bytes(), &EncodingKey::from_secret(SECRET.as_bytes()), Algorithm::HS256)
+            .unwrap();
+    let critical = format!("{signing}.{signature}");
+    let reply = request("GET", &format!("{}/api/runbooks", server.base), Some(&critical), &[], "");
+    assert_eq!(reply.status, 401, "{:#}", reply.json);
+    assert!(reply.json["error"]["message"].as_str().unwrap().contains("crit"), "{:#}", reply.json);
+}
+
+/// No answer shows where the server keeps its files: not the served folder,
+/// not the secrets directory, whatever the runbook makes go wrong.
+#[test]
+fn answers_show_no_server_path() {
+    let s = Scratch::new();
+    let secrets = tempfile::tempdir().unwrap();
+    s.write("Hello.md", &runbook("Hello", "", &[], &[], "```sh\necho hi\n```"));
+    s.write(
+        "bad.yaml",
+        "name: bad\nsteps:\n  - name: a\n    type: sh\n    with: { script_file: ../outside.sh }\n  - name: b\n    type: sh\n    with: { script_id: nothing }\n  - name: c\n    type: sh\n    with: { script_from_secret: { secret_name: db, key: x } }\n",
+    );
+    std::fs::write(s.path().parent().unwrap().join("outside.sh"), "echo out").ok();
+    let dir = s.path().display().to_string();
+    let real = s.path().canonicalize().unwrap().display().to_string();
+    // The served folder is `.`, which runbox makes absolute.
+    let server = serve_with(&s, &["--secrets-dir", &secrets.path().display().to_string()], &[]);
+    let bearer = token("ada", json!({}));
+    let mut answers = String::new();
+    for (method, path) in [
+        ("POST", "/api/runbooks/bad.yaml/execute"),
+        ("POST", "/api/runbooks/bad.yaml/validate"),
+        ("POST", "/api/runbooks/Hello.md/execute"),
+        ("GET", "/api/runbooks/Hello.md"),
+        ("GET", "/api/runbooks/Hello.md/history"),
+    ] {
+        answers.push_str(&request(method, &format!("{}{path}", server.base), Some(&bearer), &[], "").json.to_string());
+    }
+    assert!(answers.contains("outside.sh"), "{answers}");
+    for path in [&dir, &real, &secrets.path().display().to_string()] {
+        assert!(!answers.contains(path.as_str()), "{path} in {answers}");
+    }
+}

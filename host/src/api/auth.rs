@@ -46,6 +46,7 @@ impl Keys {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or("an `Authorization: Bearer <token>` header is required")?;
+        refuse_critical(token)?;
         let mut validation = Validation::new(self.algorithm);
         validation.validate_nbf = true;
         validation.validate_aud = false;
@@ -54,6 +55,23 @@ impl Keys {
         jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &validation)
             .map(|data| data.claims)
             .map_err(|e| format!("the token is not valid: {e}"))
+    }
+}
+
+/// A token whose header names critical extensions (`crit`) is refused: a
+/// recipient must understand each, and runbox understands none (RFC 7515
+/// §4.1.11).
+fn refuse_critical(token: &str) -> Result<(), String> {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap_or_default();
+    let Ok(bytes) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header.trim_end_matches('=')) else {
+        return Ok(()); // Not base64: the decoder refuses it next.
+    };
+    match serde_json::from_slice::<Map<String, Value>>(&bytes) {
+        Ok(header) if header.contains_key("crit") => {
+            Err("the token's header names critical extensions (`crit`), which runbox does not understand".into())
+        }
+        _ => Ok(()),
     }
 }
 

@@ -2,12 +2,16 @@
 //! request head, which also runs while a kept-alive connection waits for
 //! its next request: a client that sends nothing, or dribbles a header,
 //! loses its connection instead of holding it (and a file descriptor)
-//! forever. At shutdown the listener closes and every connection drains:
-//! answers in flight are sent, idle connections close.
+//! forever. A peer address holds at most so many connections at once;
+//! more are closed as they are accepted. At shutdown the listener closes
+//! and every connection drains: answers in flight are sent, idle
+//! connections close.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -25,8 +29,10 @@ pub(super) async fn accept(
     listener: TcpListener,
     app: Router,
     header_timeout: Duration,
+    per_peer: usize,
     shutdown: impl Future<Output = ()>,
 ) {
+    let peers: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     // `stop` tells connections to drain; `open` is held by each connection,
     // so its sender closes when the last one ends.
     let (stop, stopping) = watch::channel(false);
@@ -45,6 +51,11 @@ pub(super) async fn accept(
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(peer) = Peer::enter(&peers, remote.ip(), per_peer) else {
+            tracing::warn!("{} holds {per_peer} connections already: one more closed", remote.ip());
+            drop(stream);
+            continue;
         };
         let service = app.clone().map_request(move |mut request: axum::http::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(remote));
@@ -69,10 +80,42 @@ pub(super) async fn accept(
                 }
             }
             drop(held);
+            drop(peer);
         });
     }
     drop(listener);
     stop.send_replace(true);
     drop(held);
     open.closed().await;
+}
+
+/// One connection of a peer, counted while it is open.
+struct Peer {
+    peers: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl Peer {
+    /// Counts a new connection from `ip`, unless it holds `max` already.
+    fn enter(peers: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Peer> {
+        let mut open = peers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = open.entry(ip).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Peer { peers: Arc::clone(peers), ip })
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let mut open = self.peers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
 }

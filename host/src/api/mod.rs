@@ -8,6 +8,7 @@
 
 mod auth;
 mod bodies;
+mod guard;
 mod listen;
 mod openapi;
 mod request;
@@ -37,15 +38,21 @@ use shared::Shared;
 pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
     let max_body = config.max_body;
     let slots = Semaphore::new(config.max_concurrent.max(1));
+    let hidden = Arc::new(guard::server_paths(&config, &runner));
     let shared = Arc::new(Shared { config, runner, slots, cancel });
     Router::new()
-        .route("/health", get(routes::health))
-        .route("/openapi.json", get(openapi::serve))
         .route("/api/runbooks", get(routes::list))
         .route("/api/runbooks/{name}", get(routes::show))
         .route("/api/runbooks/{name}/history", get(routes::history))
         .route("/api/runbooks/{name}/execute", post(routes::execute))
         .route("/api/runbooks/{name}/validate", post(routes::validate))
+        // The token first, then (only for a caller who has one) the body.
+        .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), guard::admit))
+        .route("/health", get(routes::health))
+        .route("/openapi.json", get(openapi::serve))
+        .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
+            guard::hide_server_paths(request, next, Arc::clone(&hidden))
+        }))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
             refuse_announced_size(request, next, max_body)
@@ -87,6 +94,7 @@ pub fn serve(
         let listener = tokio::net::TcpListener::from_std(listener)?;
         ready(listener.local_addr()?);
         let header_timeout = config.header_timeout;
+        let per_peer = config.max_connections_per_peer;
         let app = router(config, runner, cancel.clone());
         let shutdown = async move {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -96,7 +104,7 @@ pub fn serve(
             };
             cancel.cancel(signal);
         };
-        listen::accept(listener, app, header_timeout, shutdown).await;
+        listen::accept(listener, app, header_timeout, per_peer, shutdown).await;
         Ok(())
     })
 }

@@ -12,6 +12,11 @@ use crate::run::Chain;
 use crate::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
 use crate::run::clock::Ids;
 
+/// The claims of the caller's verified token, put on each request by the
+/// guard before its body is read.
+#[derive(Clone)]
+pub(crate) struct Claims(pub(crate) Map<String, Value>);
+
 /// The caller, as the records name it.
 pub(crate) struct Caller {
     pub(crate) user: String,

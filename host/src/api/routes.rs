@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::bodies::{
     AskShown, ErrorBody, Executed, Health, Listed, PastExecutions, RunRequest, RunbookList, Shown, Validated,
 };
-use super::request::{Caller, TokenApprover, chain, correlation_id};
+use super::request::{Caller, Claims, TokenApprover, chain, correlation_id};
 use super::shared::Shared;
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
@@ -22,7 +22,6 @@ use crate::plan::{self, Host};
 use crate::run::catalog::{catalog, open_named};
 use crate::run::events::Quiet;
 use crate::run::past::executions;
-use crate::run::report::RunReport;
 use crate::run::{Chain, FORBIDDEN_STATUS, Seams};
 
 /// An error response: its status and `{"error": {"code", "message"}}`.
@@ -44,7 +43,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 /// The caller's claims, or 401.
-fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Map<String, Value>, Refusal> {
+pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Map<String, Value>, Refusal> {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     shared
         .config
@@ -73,15 +72,19 @@ pub(crate) async fn health() -> Json<Health> {
     (status = 200, description = "The runbooks of the served folder", body = RunbookList),
     (status = 401, description = "No valid token", body = ErrorBody),
 ))]
-pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Result<Json<RunbookList>, Refusal> {
-    authenticate(&shared, &headers)?;
+pub(crate) async fn list(
+    State(shared): State<Arc<Shared>>,
+    Extension(Claims(claims)): Extension<Claims>,
+) -> Result<Json<RunbookList>, Refusal> {
     let dir = shared.config.dir.clone();
     // The folder alone: the API names runbooks by file name.
     let found = tokio::task::spawn_blocking(move || catalog(&dir, 0))
         .await
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
-    let runbooks = found.runbooks.iter().map(Listed::of).collect();
+    // Only what the caller may run.
+    let runbooks =
+        found.runbooks.iter().filter(|r| missing_claim(&r.claims, &claims).is_none()).map(Listed::of).collect();
     Ok(Json(RunbookList { runbooks }))
 }
 
@@ -91,15 +94,19 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, headers: HeaderMap) 
         (status = 200, description = "The runbook", body = Shown),
         (status = 400, description = "Not a runbook's file name, or not a valid runbook", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Required Claims not met", body = ErrorBody),
         (status = 404, description = "No runbook by that name", body = ErrorBody),
     ))]
 pub(crate) async fn show(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Extension(Claims(claims)): Extension<Claims>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Shown>, Refusal> {
-    authenticate(&shared, &headers)?;
-    Ok(Json(Shown::of(&runbook(&shared, &name)?)))
+    let runbook = runbook(&shared, &name)?;
+    may_read(&shared, &headers, from, &claims, &runbook).await?;
+    Ok(Json(Shown::of(&runbook)))
 }
 
 #[utoipa::path(get, path = "/api/runbooks/{name}/history", security(("bearer" = [])),
@@ -108,32 +115,51 @@ pub(crate) async fn show(
         (status = 200, description = "Its past executions, oldest first", body = PastExecutions),
         (status = 400, description = "Not a runbook's file name, or not a valid runbook", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Required Claims not met", body = ErrorBody),
         (status = 404, description = "No runbook by that name", body = ErrorBody),
     ))]
 pub(crate) async fn history(
     State(shared): State<Arc<Shared>>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Extension(Claims(claims)): Extension<Claims>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<PastExecutions>, Refusal> {
-    authenticate(&shared, &headers)?;
     let runbook = runbook(&shared, &name)?;
+    may_read(&shared, &headers, from, &claims, &runbook).await?;
     let log = shared.runner.config().log.clone();
     let executions = executions(&runbook, log.as_deref())
         .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
     Ok(Json(PastExecutions { runbook: name, executions }))
 }
 
-/// An execute or validate request, admitted: the caller's claims (401
-/// without), its body (400 if malformed) and the runbook it names.
-fn admit(
-    shared: &Shared,
-    headers: &HeaderMap,
-    text: &str,
-    name: &str,
-) -> Result<(Map<String, Value>, RunRequest, Runbook), Refusal> {
-    let claims = authenticate(shared, headers)?;
+/// An execute or validate request, admitted: its body (400 if malformed)
+/// and the runbook it names.
+fn admit(shared: &Shared, text: &str, name: &str) -> Result<(RunRequest, Runbook), Refusal> {
     let request = body(text)?;
-    Ok((claims, request, runbook(shared, name)?))
+    Ok((request, runbook(shared, name)?))
+}
+
+/// A read of `runbook` (show, history, validate) by a caller without its
+/// Required Claims: 403, and a record in the log, never in History (so
+/// repeated refusals cannot push the runbook's real entries out).
+async fn may_read(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    from: SocketAddr,
+    claims: &Map<String, Value>,
+    runbook: &Runbook,
+) -> Result<(), Refusal> {
+    let Some(message) = missing_claim(&runbook.claims, claims) else { return Ok(()) };
+    let (shared, headers, claims, runbook) = (Arc::clone(shared), headers.clone(), claims.clone(), runbook.clone());
+    let failure = Failure::new(ErrorCode::Forbidden, message);
+    let logged = failure.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        let (runner, chain) = prepare(&shared, &headers, from, &claims, Vec::new());
+        runner.refuse_in_log(&runbook, &chain, logged, FORBIDDEN_STATUS)
+    })
+    .await;
+    Err(Refusal(StatusCode::FORBIDDEN, failure))
 }
 
 fn body(text: &str) -> Result<RunRequest, Refusal> {
@@ -167,23 +193,6 @@ fn prepare(
     (shared.runner.with(seams, Some(deadline)), chain(headers, correlation_id))
 }
 
-/// Seed 002: a caller without the runbook's Required Claims is refused with
-/// 403, and the refusal goes to the runbook's History and the log.
-fn check_claims(
-    runner: &crate::run::Runner,
-    runbook: &Runbook,
-    chain: &Chain,
-    claims: &Map<String, Value>,
-) -> Result<(), Box<RunReport>> {
-    let Some(message) = missing_claim(&runbook.claims, claims) else { return Ok(()) };
-    Err(Box::new(runner.refuse(runbook, chain, Failure::new(ErrorCode::Forbidden, message), FORBIDDEN_STATUS)))
-}
-
-/// A refusal for want of Required Claims.
-fn forbidden(report: RunReport) -> Response {
-    (StatusCode::FORBIDDEN, Json(Executed::of(report))).into_response()
-}
-
 #[utoipa::path(post, path = "/api/runbooks/{name}/execute", security(("bearer" = [])),
     params(
         ("name" = String, Path, description = "The runbook's file name"),
@@ -203,11 +212,12 @@ fn forbidden(report: RunReport) -> Response {
 pub(crate) async fn execute(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Extension(Claims(claims)): Extension<Claims>,
     Path(name): Path<String>,
     headers: HeaderMap,
     text: String,
 ) -> Response {
-    let (claims, request, runbook) = match admit(&shared, &headers, &text, &name) {
+    let (request, runbook) = match admit(&shared, &text, &name) {
         Ok(admitted) => admitted,
         Err(refused) => return refused.into_response(),
     };
@@ -248,17 +258,18 @@ pub(crate) async fn execute(
         (status = 200, description = "Valid, with what it asks beyond the safe defaults", body = Validated),
         (status = 400, description = "Every problem (of the runbook, with its line, or of the request)", body = Validated),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 403, description = "Required Claims not met: the report, with its `error`", body = ErrorBody),
+        (status = 403, description = "Required Claims not met", body = ErrorBody),
         (status = 404, description = "No runbook by that name", body = ErrorBody),
     ))]
 pub(crate) async fn validate(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(from): ConnectInfo<SocketAddr>,
+    Extension(Claims(claims)): Extension<Claims>,
     Path(name): Path<String>,
     headers: HeaderMap,
     text: String,
 ) -> Response {
-    let (claims, request, runbook) = match admit(&shared, &headers, &text, &name) {
+    let (request, runbook) = match admit(&shared, &text, &name) {
         Ok(admitted) => admitted,
         // What is wrong with the request is a validation's answer too.
         Err(Refusal(StatusCode::BAD_REQUEST, failure)) => {
@@ -268,10 +279,12 @@ pub(crate) async fn validate(
         }
         Err(refused) => return refused.into_response(),
     };
+    if let Err(refused) = may_read(&shared, &headers, from, &claims, &runbook).await {
+        return refused.into_response();
+    }
     let shared_for_run = Arc::clone(&shared);
     let checked = tokio::task::spawn_blocking(move || {
-        let (runner, chain) = prepare(&shared_for_run, &headers, from, &claims, Vec::new());
-        check_claims(&runner, &runbook, &chain, &claims)?;
+        let (runner, _chain) = prepare(&shared_for_run, &headers, from, &claims, Vec::new());
         let host = Host {
             env: request.env().into_iter().collect(),
             inputs: request.inputs,
@@ -280,22 +293,19 @@ pub(crate) async fn validate(
             protected: runner.config().protected(),
             sealed_env: false,
         };
-        Ok::<_, Box<RunReport>>(
-            plan::check(&runbook, &host)
-                .map(|plan| plan.asks)
-                .map_err(|problems| problems.iter().map(|p| p.located(&runbook.file_name())).collect::<Vec<_>>()),
-        )
+        plan::check(&runbook, &host)
+            .map(|plan| plan.asks)
+            .map_err(|problems| problems.iter().map(|p| p.located(&runbook.file_name())).collect::<Vec<_>>())
     })
     .await;
     match ran_or_500(checked) {
-        Ok(Ok(Ok(asks))) => {
+        Ok(Ok(asks)) => {
             let asks = asks.iter().map(|a| AskShown { ask: a.to_string(), flag: a.flag() }).collect();
             Json(Validated { valid: true, asks, problems: Vec::new() }).into_response()
         }
-        Ok(Ok(Err(problems))) => {
+        Ok(Err(problems)) => {
             (StatusCode::BAD_REQUEST, Json(Validated { valid: false, asks: Vec::new(), problems })).into_response()
         }
-        Ok(Err(refused)) => forbidden(*refused),
         Err(refused) => refused.into_response(),
     }
 }

@@ -22,8 +22,12 @@ pub struct ServeConfig {
     /// Request bodies larger than this are refused (413).
     pub max_body: usize,
     /// A connection must send a request's head within this, also while it
-    /// is kept alive between requests; otherwise it is closed.
+    /// is kept alive between requests, and then its body within this again;
+    /// otherwise it is closed.
     pub header_timeout: Duration,
+    /// Connections one peer address may hold at once; more are closed as
+    /// they are accepted.
+    pub max_connections_per_peer: usize,
 }
 
 /// What every handler shares.

@@ -158,7 +158,7 @@ fn read_inside(folder: &Path, path: &str, what: &str) -> Result<String, String> 
     let target = root.join(path);
     let canonical = target.canonicalize().map_err(|e| format!("{what} `{path}` cannot be read: {e}"))?;
     if !canonical.starts_with(&root) {
-        return Err(format!("{what} `{path}` resolves to {} outside {}", canonical.display(), root.display()));
+        return Err(format!("{what} `{path}` leads outside the runbook's folder (by `..` or a symlink)"));
     }
     read_capped(&canonical).map_err(|e| format!("{what} `{path}` cannot be read: {e}"))
 }

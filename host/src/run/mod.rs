@@ -449,6 +449,20 @@ impl Runner {
         self.finish(runbook, report, &breadcrumb)
     }
 
+    /// A refusal of a read of `runbook` (showing it, its history, a
+    /// validation) for the caller `self`'s seams name: a record in the log
+    /// only, so that refused reads, however many, never push the runbook's
+    /// real History entries out.
+    pub fn refuse_in_log(&self, runbook: &Runbook, chain: &Chain, failure: Failure, status: i32) -> RunReport {
+        let mut stack = chain.stack.clone();
+        stack.push(runbook.file_name());
+        let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
+        let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
+        report.refuse_with_status(failure.code, failure.message, status);
+        record::emit(&breadcrumb, &report);
+        report
+    }
+
     /// Appends `report` to the runbook's History and emits its record.
     fn finish(&self, runbook: &Runbook, report: RunReport, breadcrumb: &Breadcrumb) -> RunReport {
         if self.config.history && runbook.format == Format::Markdown {
