@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    fixed_mmap_threshold();
     // The native tier's helper, before anything else (no logging, no state):
     // `runbox __native` confines itself and execs the interpreter.
     if std::env::args().nth(1).as_deref() == Some("__native") {
@@ -37,3 +38,22 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// glibc raises its threshold for serving an allocation from its own mmap
+/// each time such a block is freed, up to 32 MiB; after that, each step's
+/// megabyte of output came from the heap, and freed heap is seldom given
+/// back: a run of many loud steps grew by about a megabyte per step
+/// (`tests/all/runaway.rs`, `memory_does_not_grow_with_loud_steps`). A fixed
+/// threshold keeps large blocks in mmap, returned to the kernel when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn fixed_mmap_threshold() {
+    // SAFETY: called first in main, before any other thread exists; mallopt
+    // only changes the allocator's tuning.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fixed_mmap_threshold() {}

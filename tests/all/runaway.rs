@@ -225,3 +225,38 @@ fn huge_results_and_error_messages_count_against_the_runs_budget() {
         error.len()
     );
 }
+
+/// Peak memory of `runbox run --no-history RUNBOOK`, in KiB, as the kernel
+/// counted it for the process (python3's getrusage of its child).
+fn peak_rss_kib(s: &Scratch, runbook: &str) -> u64 {
+    let runbox = s.runbox();
+    let mut wrapper = std::process::Command::new("python3");
+    wrapper
+        .args([
+            "-c",
+            "import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+        ])
+        .arg(runbox.cmd.get_program())
+        .args(["run", "--no-history", runbook])
+        .current_dir(s.path());
+    for (k, v) in runbox.cmd.get_envs() {
+        if let Some(v) = v {
+            wrapper.env(k, v);
+        }
+    }
+    let out = wrapper.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Past the run's output budget a loud step keeps only a marker, and its
+/// memory goes with it: many loud steps cost what a few do (BENCHMARKS.md
+/// has 1,000 against 10; this bound is looser).
+#[test]
+fn memory_does_not_grow_with_loud_steps() {
+    let s = Scratch::new();
+    s.write("Few.md", &loud(10, 1 << 20).replace("Loud", "Few"));
+    s.write("Many.md", &loud(150, 1 << 20).replace("Loud", "Many"));
+    let (few, many) = (peak_rss_kib(&s, "Few.md"), peak_rss_kib(&s, "Many.md"));
+    assert!(many < few + (64 << 10), "150 loud steps peaked at {many} KiB, 10 at {few} KiB");
+}

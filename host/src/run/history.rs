@@ -16,9 +16,14 @@ use crate::parse::markdown;
 
 /// How many entries a runbook keeps unless configured otherwise.
 pub const DEFAULT_KEEP: usize = 20;
-/// The most entries a runbook may keep: with each stream's excerpt bounded,
-/// History can never push a runbook past the load limit.
+/// The most entries a runbook may keep.
 pub const MAX_KEEP: usize = 100;
+/// The most bytes one stream's block of an entry takes as written, label
+/// and fences included: output made to lengthen the fences is cut shorter.
+const BLOCK_MAX: usize = 12 << 10;
+/// What History may make a runbook's file: older entries give way (even
+/// below `keep`) so that it always loads again.
+const FILE_MAX: usize = crate::parse::MAX_RUNBOOK_BYTES as usize - (64 << 10);
 
 /// ISO 8601 in UTC with milliseconds, as in seed 002: `2026-01-23T14:33:02.123Z`.
 const STAMP: &[BorrowedFormatItem<'_>] =
@@ -65,11 +70,23 @@ impl Entry {
     }
 }
 
-/// `**Label:**` and `text` in a fence longer than any backtick run inside it,
-/// so that output never ends the block early.
+/// `**Label:**` and `text` in a fence longer than any run of its character
+/// inside it (backticks, or tildes where backticks would make a long fence
+/// and tildes a shorter one), so
+/// that output never ends the block early; the whole block within
+/// [`BLOCK_MAX`], the text cut shorter where its fences would pass it.
 fn fenced(out: &mut String, label: &str, text: &str) {
-    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest.max(2) + 1);
+    let longest = |c: char| text.split(|x| x != c).map(str::len).max().unwrap_or(0);
+    let (backticks, tildes) = (longest('`'), longest('~'));
+    let fence = if backticks < 16 || backticks <= tildes {
+        "`".repeat(backticks.max(2) + 1)
+    } else {
+        "~".repeat(tildes.max(2) + 1)
+    };
+    let size = label.len() + text.len() + 2 * fence.len() + 16;
+    if size > BLOCK_MAX && !text.is_empty() {
+        return fenced(out, label, &crate::text::excerpt(text, text.len() / 2));
+    }
     out.push_str(&format!("**{label}:**\n{fence}\n{text}"));
     if !text.is_empty() && !text.ends_with('\n') {
         out.push('\n');
@@ -166,12 +183,19 @@ fn with_entry(text: &str, start: usize, entry: &Entry, keep: usize) -> String {
         })
         .collect();
     let preamble_end = starts.first().copied().unwrap_or(body.len());
-    let first_kept = starts.len().saturating_sub(keep.saturating_sub(1));
+    let rendered = entry.render();
+    let preamble = body[..preamble_end].trim_end();
+    let head = text[..start].len() + preamble.len() + 2;
+    // The `keep` most recent, fewer where they would push the file past
+    // what a runbook may weigh.
+    let mut first_kept = starts.len().saturating_sub(keep.saturating_sub(1));
+    while first_kept < starts.len() && head + (body.len() - starts[first_kept]) + 2 + rendered.len() > FILE_MAX {
+        first_kept += 1;
+    }
     let kept = starts.get(first_kept).map_or("", |&s| &body[s..]);
 
     let mut out = String::with_capacity(text.len() + 256);
     out.push_str(&text[..start]);
-    let preamble = body[..preamble_end].trim_end();
     out.push_str(preamble);
     out.push_str(if preamble.is_empty() { "\n" } else { "\n\n" });
     let kept = kept.trim_end();
@@ -179,7 +203,7 @@ fn with_entry(text: &str, start: usize, entry: &Entry, keep: usize) -> String {
         out.push_str(kept);
         out.push_str("\n\n");
     }
-    out.push_str(&entry.render());
+    out.push_str(&rendered);
     out
 }
 
@@ -227,6 +251,28 @@ mod tests {
         assert_eq!(read[0].exit_code, Some(0));
         assert_eq!(read[0].blocks, vec![("Stdout".into(), "one\n".into()), ("Stderr".into(), String::new())]);
         assert_eq!(read[1].blocks, vec![("Error".into(), "ConfigInvalid: no\n".into())]);
+    }
+
+    /// The worst case: every output a run of backticks and tildes (which
+    /// lengthens fences), the most entries kept, and a runbook already near
+    /// the load limit: the file stays loadable, each entry bounded.
+    #[test]
+    fn no_output_and_no_keep_value_push_a_runbook_past_the_load_limit() {
+        let loud = format!("{}{}", "`".repeat(4 << 10), "~".repeat(4 << 10));
+        let worst = Entry { body: EntryBody::Output { stdout: loud.clone(), stderr: loud.clone() }, ..entry(0, "") };
+        assert!(worst.render().len() <= 2 * BLOCK_MAX + 64, "{}", worst.render().len());
+        for padding in [0, 3 << 20, FILE_MAX - 100] {
+            let mut doc = format!("# A\n\n{}\n\n# History\n", "x".repeat(padding));
+            for _ in 0..(MAX_KEEP + 30) {
+                let start = markdown::history_body(&doc).unwrap().start;
+                doc = with_entry(&doc, start, &worst, MAX_KEEP);
+                assert!(doc.len() as u64 <= crate::parse::MAX_RUNBOOK_BYTES, "{padding}: {}", doc.len());
+            }
+            let read = read(&doc);
+            assert!(!read.is_empty() && read.len() <= MAX_KEEP, "{padding}: {}", read.len());
+            // Each block reads back whole: the fences held.
+            assert!(read.iter().all(|e| e.blocks.len() == 2), "{padding}");
+        }
     }
 
     #[test]

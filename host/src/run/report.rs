@@ -181,6 +181,9 @@ impl StepReport {
             [(&mut self.stdout, &mut self.stdout_truncated), (&mut self.stderr, &mut self.stderr_truncated)]
         {
             *truncated |= crate::text::cut(text, *budget, why);
+            // A cut string keeps its capacity: without this, each loud
+            // step past the budget would keep its megabytes.
+            text.shrink_to_fit();
             *budget = budget.saturating_sub(text.len());
         }
         if let Some(result) = &self.result {
@@ -197,6 +200,7 @@ impl StepReport {
         if let Some(error) = &mut self.error {
             for text in std::iter::once(&mut error.message).chain(error.stack.as_mut()) {
                 crate::text::cut(text, (*budget).max(MIN_KEPT_MESSAGE), why);
+                text.shrink_to_fit();
                 *budget = budget.saturating_sub(text.len());
             }
         }
