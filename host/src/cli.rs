@@ -157,9 +157,8 @@ struct RunArgs {
     /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
     #[arg(long, value_name = "DIR")]
     secrets_dir: Option<PathBuf>,
-    /// How deep runbooks may nest through sub-runbook calls
-    #[arg(long, env = "MAX_RECURSION_DEPTH", default_value_t = MAX_RECURSION_DEPTH, value_name = "N")]
-    max_recursion_depth: usize,
+    #[command(flatten)]
+    tree: TreeArgs,
 }
 
 #[derive(ClapArgs)]
@@ -200,9 +199,8 @@ struct ServeArgs {
     /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
     #[arg(long, value_name = "DIR")]
     secrets_dir: Option<PathBuf>,
-    /// How deep runbooks may nest through sub-runbook calls
-    #[arg(long, env = "MAX_RECURSION_DEPTH", default_value_t = MAX_RECURSION_DEPTH, value_name = "N")]
-    max_recursion_depth: usize,
+    #[command(flatten)]
+    tree: TreeArgs,
 }
 
 #[derive(ClapArgs)]
@@ -322,6 +320,20 @@ fn parse_instant(text: &str) -> Result<time::OffsetDateTime, String> {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .map_err(|e| format!("`{text}` is not an RFC 3339 instant such as 2026-01-01T00:00:00Z: {e}"))
         .and_then(|t| (t.year() >= 1970).then_some(t).ok_or_else(|| format!("`{text}`: give an instant after 1970")))
+}
+
+/// What a run and the sub-runbooks it calls may spend together.
+#[derive(ClapArgs)]
+struct TreeArgs {
+    /// How deep runbooks may nest through sub-runbook calls
+    #[arg(long, env = "MAX_RECURSION_DEPTH", default_value_t = MAX_RECURSION_DEPTH, value_name = "N")]
+    max_recursion_depth: usize,
+    /// Sub-runbook executions one run, and all it calls, may make
+    #[arg(long, default_value_t = runbox::run::tree::MAX_SUB_RUNBOOKS, value_name = "N")]
+    max_sub_runbooks: usize,
+    /// Bytes of records one run's sub-runbooks may log, e.g. 64MiB
+    #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = parse_size)]
+    max_tree_log: u64,
 }
 
 #[derive(ClapArgs)]
@@ -468,7 +480,9 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         env: args.env.iter().cloned().collect(),
         grants: args.grants.grants()?,
         secrets: secrets(args.secrets_dir),
-        max_recursion_depth: args.max_recursion_depth,
+        max_recursion_depth: args.tree.max_recursion_depth,
+        max_sub_runbooks: args.tree.max_sub_runbooks,
+        max_tree_log: args.tree.max_tree_log,
         api_base_url: api_base_url(None)?,
         ..config
     };
@@ -578,7 +592,9 @@ fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
         history_keep: args.history_keep,
         grants: args.grants.grants()?,
         secrets: secrets(args.secrets_dir),
-        max_recursion_depth: args.max_recursion_depth,
+        max_recursion_depth: args.tree.max_recursion_depth,
+        max_sub_runbooks: args.tree.max_sub_runbooks,
+        max_tree_log: args.tree.max_tree_log,
         api_base_url,
         ..config
     };

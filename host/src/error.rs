@@ -34,6 +34,9 @@ pub enum ErrorCode {
     NotFound,
     /// An API request without a valid token (HTTP 401).
     Unauthorized,
+    /// A run's tree of sub-runbooks passed its bound on executions or on
+    /// the bytes its records take.
+    TreeLimit,
 }
 
 impl ErrorCode {
@@ -45,7 +48,8 @@ impl ErrorCode {
             ErrorCode::ConfigInvalid
             | ErrorCode::InvalidCwd
             | ErrorCode::RecursionDetected
-            | ErrorCode::RecursionDepthExceeded => 2,
+            | ErrorCode::RecursionDepthExceeded
+            | ErrorCode::TreeLimit => 2,
             ErrorCode::SyntaxError | ErrorCode::RuntimeError | ErrorCode::CommandFailed => 1,
             ErrorCode::CommandNotFound => 127,
             ErrorCode::PermissionDenied => 126,
@@ -98,6 +102,7 @@ impl ErrorCode {
             ErrorCode::Interrupted => "Interrupted",
             ErrorCode::NotFound => "NotFound",
             ErrorCode::Unauthorized => "Unauthorized",
+            ErrorCode::TreeLimit => "TreeLimit",
         }
     }
 }

@@ -426,3 +426,63 @@ curl -s -w ' %{http_code}\n' -X POST "$RUNBOOK_API_BASE_URL/api/runbooks/Child.m
     );
     assert!(!s.log().contains("child-ran"));
 }
+
+/// Fan-out is bounded: twelve runbooks, each calling the next twice, would
+/// make 8,190 executions; the tree stops at `--max-sub-runbooks` with
+/// `TreeLimit`, and the log holds no more than that many children.
+#[test]
+fn a_runs_tree_makes_at_most_its_sub_runbook_executions() {
+    let s = Scratch::new();
+    for i in 0..12 {
+        let next = format!("L{}.yaml", i + 1);
+        let script = if i == 11 { "echo leaf".to_string() } else { format!("runbook {next}; runbook {next}") };
+        s.write(
+            &format!("L{i}.yaml"),
+            &format!("name: l{i}\nsteps:\n  - name: s\n    type: sh\n    with: {{ inline_script: '{script}' }}\n"),
+        );
+    }
+    let run = s.runbox().args(["run", "--json", "--no-history", "--max-sub-runbooks", "40", "L0.yaml"]).run();
+    assert!(run.stdout.contains("TreeLimit"), "{}", run.stdout.chars().take(2000).collect::<String>());
+    assert!(run.stdout.contains("this run has made 40 sub-runbook executions, its limit (--max-sub-runbooks 40)"));
+    // 40 children and the run itself.
+    assert_eq!(records(&s).len(), 41);
+}
+
+/// The bytes a run's children log are bounded too: loud children stop at
+/// `--max-tree-log`, and the log stays near it.
+#[test]
+fn a_runs_tree_logs_at_most_its_bytes() {
+    let s = Scratch::new();
+    s.write("Loud.md", &runbook("Loud", "", &[], &[], "```js\nconsole.log('x'.repeat(1 << 19))\n```"));
+    let parent =
+        "```sh\nfor i in $(seq 1 30); do runbook Loud.md > /dev/null || { echo \"stopped at $i\"; break; }; done\n```";
+    s.write("Parent.md", &runbook("Parent", "", &[], &[], parent));
+    let run = s.runbox().args(["run", "--no-history", "--max-tree-log", "2MiB", "Parent.md"]).run();
+    assert!(run.stdout.starts_with("stopped at "), "{}{}", run.stdout, run.stderr);
+    run.stderr_has("TreeLimit: this run's sub-runbooks have logged");
+    assert!(s.log().len() < 4 << 20, "the log took {} bytes", s.log().len());
+}
+
+/// The log is rotated by size: it never grows past `RUNBOX_LOG_MAX_BYTES`
+/// (the previous one kept as `.1`), and `runbox history` reads both.
+#[test]
+fn the_log_is_rotated_by_size() {
+    let s = Scratch::new();
+    s.write(
+        "y.yaml",
+        "name: y\nsteps:\n  - name: s\n    type: sh\n    with: { inline_script: 'printf \"%0800d\\n\" 0' }\n",
+    );
+    for _ in 0..12 {
+        s.runbox().env("RUNBOX_LOG_MAX_BYTES", "6000").args(["run", "y.yaml"]).run().success();
+    }
+    let current = std::fs::metadata(s.log_path()).unwrap().len();
+    let mut rotated = s.log_path().into_os_string();
+    rotated.push(".1");
+    let previous = std::fs::metadata(&rotated).unwrap().len();
+    assert!(current <= 6000 && previous <= 6000, "{current} and {previous} bytes");
+    let history = s.runbox().args(["history", "--json", "y.yaml"]).run();
+    let listed = history.json().as_array().unwrap().len();
+    let lines = std::fs::read_to_string(&rotated).unwrap().lines().count() + s.log().lines().count();
+    assert_eq!(listed, lines);
+    assert!(lines < 12, "older records were dropped");
+}

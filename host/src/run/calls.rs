@@ -17,6 +17,7 @@ use super::bridge;
 use super::catalog::open_named;
 use super::events::Quiet;
 use super::report::RunReport;
+use super::tree::Tree;
 use super::{Chain, Runner};
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
@@ -45,20 +46,27 @@ impl Runner {
     /// What a step of `runbook`, running in `chain` (whose stack ends with
     /// `runbook`), calls sub-runbooks through, with a handle of its own.
     pub fn sub_runbooks(&self, runbook: &Runbook, chain: &Chain) -> Arc<dyn Calls> {
-        self.calls_with_handle(runbook, chain, self.seams.ids.api_handle(), &[])
+        let tree = self
+            .tree
+            .clone()
+            .unwrap_or_else(|| Arc::new(Tree::new(self.config.max_sub_runbooks, self.config.max_tree_log)));
+        self.calls_with_handle(runbook, chain, self.seams.ids.api_handle(), &[], tree)
     }
 
     /// [`Runner::sub_runbooks`] whose bridge takes `handle`, the run's
     /// `RUNBOOK_API_TOKEN`; the sub-runbooks `runbook` names (`covered`, as
-    /// they were when its run was granted) run under its grant.
+    /// they were when its run was granted) run under its grant, and every
+    /// child counts against `tree`.
     pub(super) fn calls_with_handle(
         &self,
         runbook: &Runbook,
         chain: &Chain,
         handle: String,
         covered: &[Child],
+        tree: Arc<Tree>,
     ) -> Arc<dyn Calls> {
         let mut runner = self.clone();
+        runner.tree = Some(tree);
         if !covered.is_empty() {
             runner.covered = Arc::new(self.covered.iter().chain(covered).cloned().collect());
         }
@@ -75,6 +83,9 @@ impl SubRunbooks {
     fn execute(&self, call: Call) -> Result<RunReport, Failure> {
         if Instant::now() >= call.deadline {
             return Err(Failure::new(ErrorCode::Timeout, "the calling step's deadline passed"));
+        }
+        if let Some(tree) = &self.runner.tree {
+            tree.enter_child()?;
         }
         let runbook = match open_named(&self.folder, &call.runbook)? {
             Ok(runbook) => runbook,

@@ -21,6 +21,7 @@ pub mod past;
 pub mod record;
 pub mod report;
 pub mod single;
+pub mod tree;
 pub mod workspace;
 
 use std::collections::HashMap;
@@ -54,6 +55,7 @@ use history::{Entry, EntryBody};
 use mask::Masker;
 use record::Breadcrumb;
 use report::{ApprovalReport, RunReport, StepReport};
+use tree::Tree;
 use workspace::Workspace;
 
 /// How a [`Runner`] runs runbooks.
@@ -90,6 +92,10 @@ pub struct Config {
     /// How deep runbooks may nest (seed 001's `MAX_RECURSION_DEPTH`): a
     /// recursion stack of exactly this many runs, one more is refused.
     pub max_recursion_depth: usize,
+    /// Child executions one run's tree may make ([`tree`]).
+    pub max_sub_runbooks: usize,
+    /// Bytes of records one run's children may log.
+    pub max_tree_log: u64,
     /// Seed 001's `RUNBOOK_API_BASE_URL`: where steps send API calls, which
     /// the host answers in process (sub-runbooks with the run's identity).
     pub api_base_url: String,
@@ -190,6 +196,8 @@ impl Default for Config {
             output_budget: DEFAULT_OUTPUT_BUDGET,
             deadline: None,
             max_recursion_depth: MAX_RECURSION_DEPTH,
+            max_sub_runbooks: tree::MAX_SUB_RUNBOOKS,
+            max_tree_log: tree::MAX_TREE_LOG,
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
             deterministic: None,
             native_helper: crate::native::default_helper(),
@@ -245,6 +253,9 @@ pub struct Runner {
     /// The sub-runbooks the runbooks of this chain name, as they were when
     /// the chain's first run was granted: they run under its grant.
     covered: Arc<Vec<Child>>,
+    /// What the run's tree of sub-runbooks has spent, shared by its chain;
+    /// none until a run starts one.
+    tree: Option<Arc<Tree>>,
 }
 
 /// The runner's [`Events`] as the sandbox's [`Live`] output.
@@ -301,7 +312,7 @@ impl Runner {
             }
             None => None,
         };
-        Ok(Runner { config, seams, sandbox, virtual_time, covered: Arc::default() })
+        Ok(Runner { config, seams, sandbox, virtual_time, covered: Arc::default(), tree: None })
     }
 
     pub fn config(&self) -> &Config {
@@ -419,6 +430,9 @@ impl Runner {
                                     },
                                     handle,
                                     &plan.bound.children,
+                                    self.tree.clone().unwrap_or_else(|| {
+                                        Arc::new(Tree::new(self.config.max_sub_runbooks, self.config.max_tree_log))
+                                    }),
                                 )),
                             };
                             self.run_steps(runbook, &plan, context, &mut report);
@@ -459,8 +473,15 @@ impl Runner {
         let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
         let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
         report.refuse_with_status(failure.code, failure.message, status);
-        record::emit(&breadcrumb, &report);
+        self.count_logged(record::emit(&breadcrumb, &report));
         report
+    }
+
+    /// A child's record counts against its tree's bytes.
+    fn count_logged(&self, bytes: usize) {
+        if let Some(tree) = &self.tree {
+            tree.logged(bytes);
+        }
     }
 
     /// Appends `report` to the runbook's History and emits its record.
@@ -479,7 +500,7 @@ impl Runner {
                 self.seams.events.notice(&format!("{e} (the JSON record still has the full result)"));
             }
         }
-        record::emit(breadcrumb, &report);
+        self.count_logged(record::emit(breadcrumb, &report));
         report
     }
 
@@ -788,7 +809,7 @@ impl Runner {
         let breadcrumb = self.breadcrumb(vec![crate::model::file_name(&invalid.file)], self.seams.ids.correlation_id());
         let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
         report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
-        record::emit(&breadcrumb, &report);
+        self.count_logged(record::emit(&breadcrumb, &report));
         report
     }
 

@@ -51,31 +51,34 @@ pub fn executions(runbook: &Runbook, log: Option<&Path>) -> std::io::Result<Vec<
         }
         Format::Yaml => {
             let Some(log) = log else { return Ok(Vec::new()) };
-            let file = match std::fs::File::open(log) {
-                Ok(file) => file,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
             let file_name = runbook.file_name();
             let mut found = Vec::new();
-            // Line by line: the log grows with every run of every runbook.
-            for line in std::io::BufReader::new(file).lines() {
-                let Ok(record) = serde_json::from_str::<Value>(&line?) else { continue };
-                let same_file = record["file"]
-                    .as_str()
-                    .is_some_and(|f| Path::new(f).file_name().is_some_and(|n| n == file_name.as_str()));
-                if record["runbook"] != runbook.name.as_str() || !same_file {
-                    continue;
+            // The rotated log first (older), then the current one.
+            for path in [super::record::rotated(log), log.to_path_buf()] {
+                let file = match std::fs::File::open(&path) {
+                    Ok(file) => file,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                // Line by line: the log grows with every run of every runbook.
+                for line in std::io::BufReader::new(file).lines() {
+                    let Ok(record) = serde_json::from_str::<Value>(&line?) else { continue };
+                    let same_file = record["file"]
+                        .as_str()
+                        .is_some_and(|f| Path::new(f).file_name().is_some_and(|n| n == file_name.as_str()));
+                    if record["runbook"] != runbook.name.as_str() || !same_file {
+                        continue;
+                    }
+                    let text = |v: &Value| v.as_str().map(str::to_string);
+                    found.push(Execution {
+                        at: text(&record["breadcrumb"]["at_time"]).unwrap_or_default(),
+                        exit_code: record["exit_code"].as_i64(),
+                        error: serde_json::from_value::<Failure>(record["error"].clone()).ok().map(|f| f.to_string()),
+                        stdout: text(&record["stdout"]),
+                        stderr: text(&record["stderr"]),
+                        correlation_id: text(&record["correlation_id"]),
+                    });
                 }
-                let text = |v: &Value| v.as_str().map(str::to_string);
-                found.push(Execution {
-                    at: text(&record["breadcrumb"]["at_time"]).unwrap_or_default(),
-                    exit_code: record["exit_code"].as_i64(),
-                    error: serde_json::from_value::<Failure>(record["error"].clone()).ok().map(|f| f.to_string()),
-                    stdout: text(&record["stdout"]),
-                    stderr: text(&record["stderr"]),
-                    correlation_id: text(&record["correlation_id"]),
-                });
             }
             Ok(found)
         }

@@ -34,11 +34,17 @@ struct Record<'a> {
     report: &'a RunReport,
 }
 
-/// Emits the record of one execution.
-pub fn emit(breadcrumb: &Breadcrumb, report: &RunReport) {
+/// Emits the record of one execution; returns its size in bytes.
+pub fn emit(breadcrumb: &Breadcrumb, report: &RunReport) -> usize {
     match serde_json::to_string(&Record { breadcrumb, report }) {
-        Ok(json) => tracing::info!(target: TARGET, record = json.as_str()),
-        Err(e) => tracing::error!("cannot serialise the execution record of {}: {e}", report.runbook),
+        Ok(json) => {
+            tracing::info!(target: TARGET, record = json.as_str());
+            json.len() + 1
+        }
+        Err(e) => {
+            tracing::error!("cannot serialise the execution record of {}: {e}", report.runbook);
+            0
+        }
     }
 }
 
@@ -51,8 +57,22 @@ pub fn default_log_path() -> Option<PathBuf> {
     Some(crate::state::state_dir()?.join("executions.jsonl"))
 }
 
-/// Appends each execution record as one line of JSON to a file.
+/// Where the log is rotated unless `RUNBOX_LOG_MAX_BYTES` says otherwise.
+pub const LOG_MAX_BYTES: u64 = 128 << 20;
+
+/// The previous log, which a rotation leaves beside it (`executions.jsonl.1`).
+pub fn rotated(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
+/// Appends each execution record as one line of JSON to a file, rotated by
+/// size: past [`LOG_MAX_BYTES`] the file becomes `NAME.1` (replacing the one
+/// before) and a new one starts, so the log never takes more than twice that.
 pub struct RecordFile {
+    path: PathBuf,
+    max: u64,
     file: Mutex<File>,
 }
 
@@ -61,26 +81,53 @@ impl RecordFile {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::state::create_private_dir(dir)?;
         }
-        let file = {
-            use std::os::unix::fs::OpenOptionsExt;
-            // Outputs and masked secrets of every run: this user's only.
-            OpenOptions::new().create(true).append(true).mode(0o600).open(path)?
-        };
-        Ok(RecordFile { file: Mutex::new(file) })
+        let max = std::env::var("RUNBOX_LOG_MAX_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(LOG_MAX_BYTES);
+        Ok(RecordFile { path: path.to_path_buf(), max, file: Mutex::new(open_log(path)?) })
     }
 
     fn append(&self, json: &str) {
-        let file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let mut line = String::with_capacity(json.len() + 1);
         line.push_str(json);
         line.push('\n');
-        // Other runbox processes append to the same file: one locked write
-        // per record keeps lines whole.
-        let written = file.lock().and_then(|()| (&*file).write_all(line.as_bytes())).and_then(|()| file.unlock());
-        if let Err(e) = written {
+        if let Err(e) = self.write_locked(&mut file, line.as_bytes()) {
             eprintln!("runbox: cannot write the execution record: {e}");
         }
     }
+
+    /// Other runbox processes append to the same file: one locked write per
+    /// record keeps lines whole. Under the lock, a file another process
+    /// rotated away is left for the new one, and a full one is rotated.
+    fn write_locked(&self, file: &mut File, line: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        for _ in 0..8 {
+            file.lock()?;
+            let held = file.metadata()?;
+            match std::fs::metadata(&self.path) {
+                Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => break,
+                _ => {
+                    file.unlock()?;
+                    *file = open_log(&self.path)?;
+                }
+            }
+        }
+        if file.metadata()?.len() > 0 && file.metadata()?.len() + line.len() as u64 > self.max {
+            std::fs::rename(&self.path, rotated(&self.path))?;
+            let fresh = open_log(&self.path)?;
+            fresh.lock()?;
+            file.unlock()?;
+            *file = fresh;
+        }
+        let written = (&*file).write_all(line);
+        file.unlock()?;
+        written
+    }
+}
+
+fn open_log(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Outputs and masked secrets of every run: this user's only.
+    OpenOptions::new().create(true).append(true).mode(0o600).open(path)
 }
 
 impl<S: tracing::Subscriber> Layer<S> for RecordFile {
