@@ -39,7 +39,7 @@ pub fn private_fallback(what: &str) -> Option<PathBuf> {
             eprintln!("runbox: cannot create {}: {e}", base.display());
             return None;
         }
-        match check_private(&base) {
+        match check_opened_private(&base) {
             Ok(()) => Some(base),
             Err(why) => {
                 eprintln!(
@@ -143,6 +143,43 @@ pub fn check_private(path: &Path) -> Result<(), String> {
                 meta.mode() & 0o7777
             ));
         }
+    }
+    Ok(())
+}
+
+/// Whether the directory at `path` itself, not one a symlink there leads to,
+/// is this user's alone: opened without following a link, its owner and
+/// mode read from what was opened. For a place in a shared directory such as
+/// `/tmp`, where another user could have planted a link to a directory of
+/// ours and swap it after any check by path; a real directory of ours in a
+/// sticky directory no one else can rename or remove.
+pub fn check_opened_private(path: &Path) -> Result<(), String> {
+    use rustix::fs::{Mode, OFlags};
+    let opened = rustix::fs::open(path, OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| match e {
+            rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR => {
+                format!("{} is not a directory of its own (a symlink or a file is there)", path.display())
+            }
+            e => format!("{}: {e}", path.display()),
+        })?;
+    owned_and_private(&opened, path)
+}
+
+/// Whether what `file` has open belongs to this user and others cannot
+/// write it.
+pub fn owned_and_private(file: &impl std::os::fd::AsFd, path: &Path) -> Result<(), String> {
+    let me = rustix::process::geteuid().as_raw();
+    let stat = rustix::fs::fstat(file).map_err(|e| format!("{}: {e}", path.display()))?;
+    if stat.st_uid != me {
+        return Err(format!("{} belongs to user {}, not to this user ({me})", path.display(), stat.st_uid));
+    }
+    if stat.st_mode & 0o022 != 0 {
+        return Err(format!(
+            "{} is writable by others (mode {:o}); run `chmod go-w {}`",
+            path.display(),
+            stat.st_mode & 0o7777,
+            path.display()
+        ));
     }
     Ok(())
 }

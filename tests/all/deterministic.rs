@@ -326,3 +326,35 @@ print(json.dumps([[s.name, s.errors, [[c.name, c.classname, [[type(r).__name__, 
     let report: Value = serde_json::from_slice(&read.stdout).unwrap();
     assert_eq!(report, json!([["bad.yaml", 1, [["bad.yaml (refused)", "bad", [["Error", "ConfigInvalid"]]]]]]));
 }
+
+/// A directory's size is the file system's (4096 on ext4, 40 and more on
+/// tmpfs): deterministic mode gives 4096 wherever the files are, so the
+/// output and fuel do not depend on the machine or on `TMPDIR`.
+#[test]
+fn directory_sizes_do_not_depend_on_the_file_system() {
+    let script = "mkdir -p d/e; ls -ld d . /tmp; echo \"$(stat -c %s d)\"";
+    let js = "fs.mkdirSync('d/e', { recursive: true }); console.log(fs.statSync('d').size, fs.statSync('.').size)";
+    let on = |dir: &std::path::Path| {
+        let s = Scratch::new();
+        let sh = s
+            .runbox()
+            .current_dir(dir)
+            .env("TMPDIR", &dir.to_string_lossy())
+            .args(["sh", "--deterministic", "--json", "-c", script])
+            .run();
+        std::fs::remove_dir_all(dir.join("d")).unwrap();
+        let js = s
+            .runbox()
+            .current_dir(dir)
+            .env("TMPDIR", &dir.to_string_lossy())
+            .args(["js", "--deterministic", "--json", "-e", js])
+            .run();
+        let (sh, js) = (sh.json(), js.json());
+        (sh["stdout"].clone(), sh["fuel_consumed"].clone(), js["stdout"].clone(), js["fuel_consumed"].clone())
+    };
+    let disk = tempfile::tempdir().unwrap();
+    let memory = tempfile::tempdir_in("/dev/shm").unwrap();
+    let (on_disk, in_memory) = (on(disk.path()), on(memory.path()));
+    assert_eq!(on_disk, in_memory);
+    assert_eq!(on_disk.2, "4096 4096\n");
+}

@@ -230,3 +230,48 @@ fn a_first_run_says_it_is_preparing_the_sandbox() {
     let second = s.runbox().env("RUNBOX_CACHE_DIR", &cache).args(["js", "-e", "console.log(2)"]).on_terminal("");
     assert_eq!(second.stdout.trim_end(), "2");
 }
+
+/// What runbox opens for its state is checked, not what a path named a
+/// moment before: another user's symlink at the temporary fallback's path
+/// (in a shared, sticky directory) is refused even when it leads to a
+/// directory of ours, since its owner could swap it after the check; a log
+/// that is a symlink, another user's file or writable by others is refused.
+#[test]
+fn a_planted_link_at_the_fallback_or_the_log_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    s.write("Hi.md", &runbook("Hi", "", &[], &[], "```js\nconsole.log('hi')\n```"));
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let ours = tempfile::tempdir().unwrap();
+    let base = tmp.path().join(format!("runbox-{}", rustix::process::geteuid().as_raw()));
+    std::os::unix::fs::symlink(ours.path(), &base).unwrap();
+    // As root (CI), the link is made another user's, as a planted one would be.
+    let _ = rustix::fs::chownat(
+        rustix::fs::CWD,
+        &base,
+        Some(rustix::fs::Uid::from_raw(65534)),
+        None,
+        rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+    );
+    let mut runbox = s.runbox();
+    runbox.cmd.env_clear().env("PATH", "/usr/bin:/bin").env("TMPDIR", tmp.path());
+    let run = runbox.args(["run", "--no-history", "Hi.md"]).run();
+    assert_eq!(run.stdout, "hi\n", "{}", run.stderr);
+    run.stderr_has(&format!("runbox: not using {}: {} is not a directory of its own", base.display(), base.display()));
+    assert_eq!(std::fs::read_dir(ours.path()).unwrap().count(), 0, "nothing written where the link led");
+
+    let elsewhere = s.state.path().join("elsewhere.jsonl");
+    std::fs::write(&elsewhere, "").unwrap();
+    let link = s.state.path().join("linked.jsonl");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let run = s.runbox().env("RUNBOX_LOG", &link.to_string_lossy()).args(["run", "--no-history", "Hi.md"]).run();
+    run.stderr_has("cannot open the execution log").stderr_has("symlink");
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "");
+    let shared = s.state.path().join("shared.jsonl");
+    std::fs::write(&shared, "").unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let run = s.runbox().env("RUNBOX_LOG", &shared.to_string_lossy()).args(["run", "--no-history", "Hi.md"]).run();
+    run.stderr_has("is writable by others (mode 666)");
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), "");
+}

@@ -132,3 +132,18 @@ fn a_reader_that_goes_away_ends_list_and_history_quietly() {
         assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
     }
 }
+
+/// A declared secret used as a key of a step's result is masked like a
+/// value: in `--json` and in the log.
+#[test]
+fn a_secret_used_as_a_key_is_masked_too() {
+    let s = Scratch::new();
+    let script = "```js\nconst t = get('API_TOKEN');\nreturn { [t]: 'seen', [`${t}-2`]: 'twice', plain: 1 }\n```";
+    s.write("Keys.md", &runbook("Keys", "API_TOKEN: a token", &[], &[], script));
+    let run = s.runbox().env("API_TOKEN", "PLANTED-KEY-SECRET").args(["run", "--json", "Keys.md"]).run();
+    run.success();
+    assert!(!run.stdout.contains("PLANTED-KEY-SECRET"), "{}", run.stdout);
+    assert!(!s.log().contains("PLANTED-KEY-SECRET"));
+    assert!(!s.read("Keys.md").contains("PLANTED-KEY-SECRET"));
+    assert_eq!(run.json()["steps"][0]["result"], serde_json::json!({ "***": "seen", "***-2": "twice", "plain": 1 }));
+}

@@ -50,6 +50,21 @@ impl Masker {
         match value {
             Value::String(s) => self.text(s),
             Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
+            // Keys too: a secret can be a result's key as well as a value.
+            Value::Object(fields) if fields.keys().any(|k| self.values.iter().any(|v| k.contains(v.as_str()))) => {
+                for (mut key, mut value) in std::mem::take(fields) {
+                    self.text(&mut key);
+                    self.json(&mut value);
+                    // Two keys masked alike are both kept.
+                    let mut unique = key.clone();
+                    let mut n = 2;
+                    while fields.contains_key(&unique) {
+                        unique = format!("{key} ({n})");
+                        n += 1;
+                    }
+                    fields.insert(unique, value);
+                }
+            }
             Value::Object(fields) => fields.values_mut().for_each(|v| self.json(v)),
             _ => {}
         }

@@ -1,7 +1,7 @@
 //! The JSON record of an execution (SPEC §6), emitted as one tracing event,
 //! and the subscriber layer that appends such records to a JSON-lines file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -124,10 +124,21 @@ impl RecordFile {
     }
 }
 
+/// Opens the log to append, checking what was opened: not a symlink, a
+/// regular file of this user's that others cannot write (outputs and masked
+/// secrets of every run: created `0600`).
 fn open_log(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // Outputs and masked secrets of every run: this user's only.
-    OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let opened = rustix::fs::open(path, flags, Mode::from_raw_mode(0o600)).map_err(|e| match e {
+        rustix::io::Errno::LOOP => std::io::Error::other("it is a symlink, which runbox does not follow for its log"),
+        e => std::io::Error::from(e),
+    })?;
+    crate::state::owned_and_private(&opened, path).map_err(std::io::Error::other)?;
+    if !rustix::fs::fstat(&opened).is_ok_and(|s| rustix::fs::FileType::from_raw_mode(s.st_mode).is_file()) {
+        return Err(std::io::Error::other("it is not a regular file"));
+    }
+    Ok(File::from(opened))
 }
 
 impl<S: tracing::Subscriber> Layer<S> for RecordFile {

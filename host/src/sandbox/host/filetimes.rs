@@ -3,15 +3,17 @@
 //! the run's starting instant (`--clock`) for every time they report. A
 //! file's real times depend on when the checkout or the step wrote it; a
 //! guest reads them through `stat` (`ls -l`, `test -nt`, `fs.statSync`) and
-//! would print something different on every run. Outside deterministic mode
-//! the host's times pass through untouched.
+//! would print something different on every run. A directory's size is
+//! the file system's (4096 on ext4, 40 and more on tmpfs), so it is given as
+//! 4096 there too. Outside deterministic mode the host's times and sizes
+//! pass through untouched.
 
 use wasmtime::StoreContextMut;
 use wasmtime::component::{Linker, Resource};
 use wasmtime_wasi::filesystem::WasiFilesystemView;
 use wasmtime_wasi::p2::FsResult;
 use wasmtime_wasi::p2::bindings::sync::filesystem::types::{
-    Datetime, Descriptor, DescriptorStat, ErrorCode, Host, HostDescriptor, PathFlags,
+    Datetime, Descriptor, DescriptorStat, DescriptorType, ErrorCode, Host, HostDescriptor, PathFlags,
 };
 
 use crate::sandbox::step::StepState;
@@ -42,8 +44,12 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StepState>) -> anyhow::Result<()
     Ok(())
 }
 
+/// What deterministic mode says a directory's size is, whatever the file
+/// system (ext4's block).
+const DIRECTORY_SIZE: u64 = 4096;
+
 /// `stat` as the guest sees it: an error as wasmtime-wasi reports it, times
-/// fixed in deterministic mode.
+/// and directory sizes fixed in deterministic mode.
 fn answer(
     state: &mut StepState,
     stat: FsResult<DescriptorStat>,
@@ -58,6 +64,9 @@ fn answer(
         stat.data_access_timestamp = at;
         stat.data_modification_timestamp = at;
         stat.status_change_timestamp = at;
+        if stat.type_ == DescriptorType::Directory {
+            stat.size = DIRECTORY_SIZE;
+        }
     }
     Ok((Ok(stat),))
 }
