@@ -332,7 +332,7 @@ struct TreeArgs {
     #[arg(long, default_value_t = runbox::run::tree::MAX_SUB_RUNBOOKS, value_name = "N")]
     max_sub_runbooks: usize,
     /// Bytes of records one run's sub-runbooks may log, e.g. 64MiB
-    #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = parse_size)]
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]
     max_tree_log: u64,
 }
 

@@ -554,3 +554,16 @@ fn a_fork_bomb_ends_at_the_steps_process_limit() {
     let confinement = json["steps"][0]["confinement"].as_str().unwrap();
     assert!(confinement.contains("at most 1024 processes"), "{confinement}");
 }
+
+/// A grant of the host's /dev or /proc is not mounted over the step's own:
+/// the host's terminals would be back.
+#[test]
+fn a_grant_over_the_steps_own_dev_or_proc_is_refused() {
+    let s = Scratch::new();
+    s.write("n.yaml", &yaml("bash", "ls /dev/pts", "permissions:\n  read: [/dev]\n"));
+    let run = s.runbox().args(["run", "--json", "--allow-native", "--allow-read", "/dev", "n.yaml"]).run();
+    let json = run.json();
+    assert_eq!(json["stdout"], "", "{json:#}");
+    let message = json["steps"][0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("/dev cannot be mounted for a native step: the step has a /dev of its own"), "{message}");
+}

@@ -82,6 +82,8 @@ const ETC: &[&str] = &[
     "/etc/zshenv",
     "/etc/mime.types",
 ];
+/// Where a grant may not be mounted for a native step.
+const RESERVED: &[&str] = &["/dev", "/proc", SCRIPTS];
 /// The devices a script uses, bound from the host's.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
 /// How often a held mount is bound again when its directory was moved
@@ -152,6 +154,16 @@ pub fn build(binds: &[Bind], held: &[OwnedFd], private: &Private<'_>, program: &
     let mut order: Vec<usize> = (0..binds.len()).collect();
     order.sort_by_key(|&i| binds[i].guest.split('/').filter(|c| !c.is_empty()).count());
     for i in order {
+        // Over the step's own /dev or /proc a grant would bring the host's
+        // (its terminals among them) back; over / it would hide the rest.
+        let guest = Path::new(&binds[i].guest);
+        if guest == Path::new("/") || RESERVED.iter().any(|r| guest.starts_with(r)) {
+            return Err(format!(
+                "{} cannot be mounted for a native step: the step has a {} of its own",
+                binds[i].guest,
+                RESERVED.iter().find(|r| guest.starts_with(r)).unwrap_or(&"/")
+            ));
+        }
         bind_held(&root, &binds[i], &held[i])?;
     }
 

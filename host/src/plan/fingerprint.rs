@@ -48,14 +48,28 @@ impl Bound {
 
 /// What consent to `runbook` binds, as the files are now.
 pub fn bind(runbook: &Runbook, secrets: &Secrets, protected: &[Protected]) -> Bound {
+    bind_loaded(runbook, None, secrets, protected)
+}
+
+/// The same, with the runbook's own scripts as the run loaded them (so
+/// what consent is checked against is what runs, not a second read that a
+/// file swapped in between would pass).
+pub fn bind_loaded(
+    runbook: &Runbook,
+    scripts: Option<&[sources::Resolved]>,
+    secrets: &Secrets,
+    protected: &[Protected],
+) -> Bound {
     let mut bound = Bound::default();
     let mut seen = vec![state::real(&runbook.path)];
-    walk(runbook, "", secrets, protected, &mut seen, 0, &mut bound);
+    walk(runbook, scripts, "", secrets, protected, &mut seen, 0, &mut bound);
     bound
 }
 
+#[allow(clippy::too_many_arguments)]
 fn walk(
     runbook: &Runbook,
+    loaded: Option<&[sources::Resolved]>,
     prefix: &str,
     secrets: &Secrets,
     protected: &[Protected],
@@ -65,8 +79,11 @@ fn walk(
 ) {
     let name = |rel: &str| format!("{prefix}{}", rel.trim_start_matches("./"));
     bound.files.insert(name(&runbook.file_name()), runbook.consent_sha256.clone());
-    for step in &runbook.steps {
-        let resolved = sources::resolve(runbook, step, secrets);
+    for (i, step) in runbook.steps.iter().enumerate() {
+        let resolved = match loaded.and_then(|scripts| scripts.get(i)) {
+            Some(script) => Ok(script.clone()),
+            None => sources::resolve(runbook, step, secrets),
+        };
         // What cannot be read now is bound as unreadable: it asks again
         // once it can be.
         let hash = |r: &Result<sources::Resolved, String>| match r {
@@ -100,7 +117,7 @@ fn walk(
                 let Ok(child) = parse::load(&path) else { continue };
                 seen.push(real.clone());
                 let mut own = Bound::default();
-                walk(&child, "", secrets, protected, seen, depth + 1, &mut own);
+                walk(&child, None, "", secrets, protected, seen, depth + 1, &mut own);
                 let mut asks = consent::asks_of(&child, protected).unwrap_or_default();
                 for ask in &mut asks {
                     ask.why = format!("{child_name}: {}", ask.why);

@@ -117,7 +117,7 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let bound = fingerprint::bind(runbook, &host.secrets, &host.protected);
+    let bound = fingerprint::bind_loaded(runbook, Some(&scripts), &host.secrets, &host.protected);
     let mut asks = consent::asks(runbook, &paths);
     asks.extend(bound.children.iter().flat_map(|c| c.asks.iter().cloned()));
     Ok(Plan { env: values, paths, inputs, scripts, asks, bound })

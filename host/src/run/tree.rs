@@ -13,8 +13,9 @@ use crate::error::{ErrorCode, Failure};
 pub const MAX_SUB_RUNBOOKS: usize = 1000;
 /// Bytes of records a run's tree may log unless configured otherwise: a
 /// run's record holds at most about twice its 8 MiB output budget, so this
-/// is some sixteen loud runs.
-pub const MAX_TREE_LOG: u64 = 256 << 20;
+/// is some four loud runs; and half the log's rotation size, so that one
+/// run cannot rotate the records of the runs before it out of the log.
+pub const MAX_TREE_LOG: u64 = 64 << 20;
 
 /// The counts of one tree.
 #[derive(Debug)]
