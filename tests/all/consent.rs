@@ -291,7 +291,7 @@ fn consent_binds_script_files_registry_entries_and_named_sub_runbooks() {
     run.code(126).stderr_has("`registry.yaml#reg` changed since");
     s.write("registry.yaml", &registry("echo registry 2\n", false));
     s.write("scripts/child.sh", "echo child changed\n");
-    asks_again("`Child.yaml > scripts/child.sh`");
+    asks_again("`scripts/child.sh`");
 }
 
 /// A sub-runbook named only at run time (`runbook.call(name)`) is covered by
@@ -320,4 +320,23 @@ fn a_child_named_at_run_time_needs_its_own_consent_or_flags() {
     assert_eq!(run.stdout, "PermissionDenied\n", "{}", run.stderr);
     let run = s.runbox().args(["run", "--no-history", "--allow-read", &dir, "d.yaml"]).run();
     assert_eq!(run.stdout, "other changed\n", "{}", run.stderr);
+}
+
+/// Binding a tree of sub-runbooks reads each once: twenty-five runbooks that
+/// each name the next two ways would be 2^25 walks otherwise.
+#[test]
+fn a_wide_tree_of_named_sub_runbooks_is_bound_in_its_size() {
+    let s = Scratch::new();
+    for i in 0..25 {
+        let step = |n: u32| {
+            if i == 24 {
+                format!("  - name: s{n}\n    type: sh\n    with: {{ inline_script: 'echo leaf' }}\n")
+            } else {
+                format!("  - name: s{n}\n    type: runbook\n    with: {{ runbook: T{}.yaml }}\n", i + 1)
+            }
+        };
+        s.write(&format!("T{i}.yaml"), &format!("name: t{i}\nsteps:\n{}{}", step(0), step(1)));
+    }
+    s.runbox().args(["allow", "T0.yaml"]).run().success();
+    s.runbox().args(["validate", "T0.yaml"]).run().success();
 }

@@ -7,7 +7,7 @@
 //! it. A `script_from_secret` script is the operator's, not the runbook's,
 //! and is not bound (a registry entry's secret is, by its pin).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use super::consent::{self, Ask};
@@ -21,8 +21,9 @@ use crate::text::sha256;
 const MAX_DEPTH: usize = 50;
 
 /// The files consent binds, by the name a user knows them by (relative to
-/// the runbook's folder), with their sha256; and the sub-runbooks named in
-/// the runbook, which run under its consent.
+/// the runbook's folder, where its sub-runbooks are too), with their sha256;
+/// and the sub-runbooks named in the runbook and in those, each once, which
+/// run under its consent.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Bound {
     pub files: BTreeMap<String, String>,
@@ -41,8 +42,7 @@ pub struct Child {
 impl Bound {
     /// One hash of everything bound: what a child's consent is checked by.
     pub fn digest(&self) -> String {
-        let text: String = self.files.iter().map(|(name, hash)| format!("{name}\t{hash}\n")).collect();
-        sha256(&text)
+        digest(&self.files)
     }
 }
 
@@ -60,81 +60,100 @@ pub fn bind_loaded(
     secrets: &Secrets,
     protected: &[Protected],
 ) -> Bound {
-    let mut bound = Bound::default();
-    let mut seen = vec![state::real(&runbook.path)];
-    walk(runbook, scripts, "", secrets, protected, &mut seen, 0, &mut bound);
-    bound
+    let mut walk =
+        Walk { secrets, protected, done: HashMap::new(), open: vec![state::real(&runbook.path)], children: Vec::new() };
+    let files = walk.closure(runbook, scripts, 0);
+    Bound { files, children: walk.children }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk(
-    runbook: &Runbook,
-    loaded: Option<&[sources::Resolved]>,
-    prefix: &str,
-    secrets: &Secrets,
-    protected: &[Protected],
-    seen: &mut Vec<PathBuf>,
-    depth: usize,
-    bound: &mut Bound,
-) {
-    let name = |rel: &str| format!("{prefix}{}", rel.trim_start_matches("./"));
-    bound.files.insert(name(&runbook.file_name()), runbook.consent_sha256.clone());
-    for (i, step) in runbook.steps.iter().enumerate() {
-        let resolved = match loaded.and_then(|scripts| scripts.get(i)) {
-            Some(script) => Ok(script.clone()),
-            None => sources::resolve(runbook, step, secrets),
-        };
-        // What cannot be read now is bound as unreadable: it asks again
-        // once it can be.
-        let hash = |r: &Result<sources::Resolved, String>| match r {
-            Ok(resolved) => resolved.audit.sha256.clone(),
-            Err(_) => "unreadable".to_string(),
-        };
-        match &step.source {
-            Source::File(path) => {
-                bound.files.insert(name(path), hash(&resolved));
-            }
-            Source::Registry(id) => {
-                let entry = match &resolved {
-                    Ok(r) => {
-                        let file = r.audit.registry.as_ref().map_or("", |reg| reg.file.as_str());
-                        sha256(&format!("{file}\n{}\n{}\n{}", r.audit.reference, r.audit.sha256, r.requires_approval))
+/// One binding's walk over a runbook and the sub-runbooks it names. Every
+/// runbook of the tree is beside the first (a child is named by its file
+/// name), so a file's name relative to that folder names it once, and each
+/// runbook is read once however often it is named: a tree of runbooks that
+/// each name the next twice costs its size, not two to the power of its depth.
+struct Walk<'a> {
+    secrets: &'a Secrets,
+    protected: &'a [Protected],
+    /// What each runbook already walked binds, with its sub-runbooks'.
+    done: HashMap<PathBuf, BTreeMap<String, String>>,
+    /// The runbooks being walked (a loop is left to the run to refuse).
+    open: Vec<PathBuf>,
+    children: Vec<Child>,
+}
+
+impl Walk<'_> {
+    /// The files `runbook` binds, its sub-runbooks' included.
+    fn closure(
+        &mut self,
+        runbook: &Runbook,
+        loaded: Option<&[sources::Resolved]>,
+        depth: usize,
+    ) -> BTreeMap<String, String> {
+        let mut files = BTreeMap::new();
+        files.insert(runbook.file_name(), runbook.consent_sha256.clone());
+        for (i, step) in runbook.steps.iter().enumerate() {
+            let resolved = match loaded.and_then(|scripts| scripts.get(i)) {
+                Some(script) => Ok(script.clone()),
+                None => sources::resolve(runbook, step, self.secrets),
+            };
+            // What cannot be read now is bound as unreadable: it asks again
+            // once it can be.
+            let hash = match &resolved {
+                Ok(resolved) => resolved.audit.sha256.clone(),
+                Err(_) => "unreadable".to_string(),
+            };
+            match &step.source {
+                Source::File(path) => {
+                    files.insert(path.trim_start_matches("./").to_string(), hash);
+                }
+                Source::Registry(id) => {
+                    let entry = match &resolved {
+                        Ok(r) => {
+                            let file = r.audit.registry.as_ref().map_or("", |reg| reg.file.as_str());
+                            sha256(&format!(
+                                "{file}\n{}\n{}\n{}",
+                                r.audit.reference, r.audit.sha256, r.requires_approval
+                            ))
+                        }
+                        Err(_) => "unreadable".to_string(),
+                    };
+                    files.insert(format!("registry.yaml#{id}"), entry);
+                }
+                Source::Runbook { name, .. } => {
+                    files.insert(name.clone(), hash);
+                    if resolved.is_err() || depth >= MAX_DEPTH {
+                        continue;
                     }
-                    Err(_) => "unreadable".to_string(),
-                };
-                bound.files.insert(name(&format!("registry.yaml#{id}")), entry);
+                    let path = runbook.folder().join(name);
+                    let real = state::real(&path);
+                    if self.open.contains(&real) {
+                        continue;
+                    }
+                    if let Some(walked) = self.done.get(&real) {
+                        files.extend(walked.iter().map(|(n, h)| (n.clone(), h.clone())));
+                        continue;
+                    }
+                    let Ok(child) = parse::load(&path) else { continue };
+                    self.open.push(real.clone());
+                    let own = self.closure(&child, None, depth + 1);
+                    self.open.pop();
+                    let mut asks = consent::asks_of(&child, self.protected).unwrap_or_default();
+                    for ask in &mut asks {
+                        ask.why = format!("{name}: {}", ask.why);
+                    }
+                    self.children.push(Child { path: real.clone(), digest: digest(&own), asks });
+                    files.extend(own.iter().map(|(n, h)| (n.clone(), h.clone())));
+                    self.done.insert(real, own);
+                }
+                Source::Inline(_) | Source::Secret(_) => {}
             }
-            Source::Runbook { name: child_name, .. } => {
-                bound.files.insert(name(child_name), hash(&resolved));
-                if resolved.is_err() || depth >= MAX_DEPTH {
-                    continue;
-                }
-                let path = runbook.folder().join(child_name);
-                let real = state::real(&path);
-                if seen.contains(&real) {
-                    continue;
-                }
-                let Ok(child) = parse::load(&path) else { continue };
-                seen.push(real.clone());
-                let mut own = Bound::default();
-                walk(&child, None, "", secrets, protected, seen, depth + 1, &mut own);
-                let mut asks = consent::asks_of(&child, protected).unwrap_or_default();
-                for ask in &mut asks {
-                    ask.why = format!("{child_name}: {}", ask.why);
-                }
-                bound.files.extend(
-                    own.files.iter().map(|(n, h)| (format!("{}{n}", child_prefix(prefix, child_name)), h.clone())),
-                );
-                bound.children.push(Child { path: real, digest: own.digest(), asks });
-                bound.children.extend(own.children);
-                seen.pop();
-            }
-            Source::Inline(_) | Source::Secret(_) => {}
         }
+        files
     }
 }
 
-/// How a sub-runbook's own files are named in its caller's list.
-fn child_prefix(prefix: &str, child: &str) -> String {
-    format!("{prefix}{child} > ")
+/// One hash of the files a runbook binds.
+fn digest(files: &BTreeMap<String, String>) -> String {
+    let text: String = files.iter().map(|(name, hash)| format!("{name}\t{hash}\n")).collect();
+    sha256(&text)
 }
