@@ -807,3 +807,19 @@ fn answers_show_no_server_path() {
         assert!(!answers.contains(path.as_str()), "{path} in {answers}");
     }
 }
+
+/// A request's tree of sub-runbooks runs within the request's slot: with
+/// one slot, a parent calling its child neither waits for a second slot
+/// nor deadlocks against itself.
+#[test]
+fn a_requests_sub_runbooks_run_within_its_slot() {
+    let s = Scratch::new();
+    s.sample("ParentRunbook");
+    s.sample("SimpleRunbook");
+    let server = serve(&s, &["--max-concurrent", "1"]);
+    let url = format!("{}/api/runbooks/ParentRunbook.md/execute", server.base);
+    let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "");
+    assert_eq!((reply.status, reply.json["return_code"].clone()), (200, json!(0)), "{:#}", reply.json);
+    assert!(reply.json["stdout"].as_str().unwrap().ends_with("Parent runbook completed\n"));
+    assert_eq!(s.log().lines().count(), 2, "the parent and its child");
+}

@@ -81,6 +81,13 @@ const ETC: &[&str] = &[
     "/etc/zsh",
     "/etc/zshenv",
     "/etc/mime.types",
+    "/etc/ca-certificates.conf",
+    "/etc/perl",
+    "/etc/python3",
+    "/etc/gitconfig",
+    "/etc/ssh/ssh_config",
+    "/etc/ssh/ssh_config.d",
+    "/etc/postgresql-common",
 ];
 /// Where a grant may not be mounted for a native step.
 const RESERVED: &[&str] = &["/dev", "/proc", SCRIPTS];
