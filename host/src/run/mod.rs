@@ -455,11 +455,7 @@ impl Runner {
     /// Records `runbook` as refused by the caller before it was checked (a
     /// server's access control): its History and the log, with `status`.
     pub fn refuse(&self, runbook: &Runbook, chain: &Chain, failure: Failure, status: i32) -> RunReport {
-        let mut stack = chain.stack.clone();
-        stack.push(runbook.file_name());
-        let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
-        let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
-        report.refuse_with_status(failure.code, failure.message, status);
+        let (report, breadcrumb) = self.refused_report(runbook, chain, failure, status);
         self.finish(runbook, report, &breadcrumb)
     }
 
@@ -468,13 +464,25 @@ impl Runner {
     /// only, so that refused reads, however many, never push the runbook's
     /// real History entries out.
     pub fn refuse_in_log(&self, runbook: &Runbook, chain: &Chain, failure: Failure, status: i32) -> RunReport {
+        let (report, breadcrumb) = self.refused_report(runbook, chain, failure, status);
+        self.count_logged(record::emit(&breadcrumb, &report));
+        report
+    }
+
+    /// The report of `runbook` refused in `chain`, and its breadcrumb.
+    fn refused_report(
+        &self,
+        runbook: &Runbook,
+        chain: &Chain,
+        failure: Failure,
+        status: i32,
+    ) -> (RunReport, Breadcrumb) {
         let mut stack = chain.stack.clone();
         stack.push(runbook.file_name());
         let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
         let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
         report.refuse_with_status(failure.code, failure.message, status);
-        self.count_logged(record::emit(&breadcrumb, &report));
-        report
+        (report, breadcrumb)
     }
 
     /// A child's record counts against its tree's bytes.
