@@ -546,6 +546,12 @@ EOF"#;
 #[test]
 fn a_fork_bomb_ends_at_the_steps_process_limit() {
     let s = Scratch::new();
+    // First a harmless step: where no bound holds (root without a pids
+    // control group), the test fails here instead of bombing the machine.
+    s.write("probe.yaml", &yaml("bash", "true", ""));
+    let probe = s.runbox().args(["run", "--json", "--no-history", "--allow-native", "probe.yaml"]).run().json();
+    let confinement = probe["steps"][0]["confinement"].as_str().unwrap().to_string();
+    assert!(confinement.contains("at most 1024 processes"), "{confinement}");
     s.write("n.yaml", &yaml("bash", "bomb() { bomb | bomb & }; bomb; sleep 30", ""));
     let run = s.runbox().args(["run", "--json", "--allow-native", "--timeout", "4s", "n.yaml"]).run();
     let json = run.json();

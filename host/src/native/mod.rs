@@ -325,15 +325,22 @@ fn describe(step: &NativeStep<'_>, group: &cgroup::Group) -> String {
         let ports: Vec<String> = step.tcp_ports.iter().map(u16::to_string).collect();
         format!("Landlock TCP connect to ports {} only", ports.join(", "))
     };
-    let processes =
-        if group.holds.contains(&"processes") { "a pids control group" } else { "RLIMIT_NPROC in its user namespace" };
+    let processes = if group.holds.contains(&"processes") {
+        format!("at most {NATIVE_PROCESSES} processes (a pids control group)")
+    } else if rustix::process::geteuid().is_root() {
+        // The kernel exempts root's processes from RLIMIT_NPROC.
+        "no bound on processes (RLIMIT_NPROC does not hold for root, and no pids control group could be made)"
+            .to_string()
+    } else {
+        format!("at most {NATIVE_PROCESSES} processes (RLIMIT_NPROC in its user namespace)")
+    };
     let memory = if group.holds.contains(&"memory") {
         "per process (RLIMIT_AS) and in all (a memory control group)"
     } else {
         "per process (RLIMIT_AS)"
     };
     format!(
-        "user, mount and PID namespaces, {net}, its own root (the system's programs read-only, its mounts, a private /tmp and HOME, a minimal /dev: no host socket, no terminal), a session of its own, Landlock file access to its mounts and the system's programs, a system-call filter, no new privileges or capabilities, at most {NATIVE_PROCESSES} processes ({processes}), memory bounded {memory}"
+        "user, mount and PID namespaces, {net}, its own root (the system's programs read-only, its mounts, a private /tmp and HOME, a minimal /dev: no host socket, no terminal), a session of its own, Landlock file access to its mounts and the system's programs, a system-call filter, no new privileges or capabilities, {processes}, memory bounded {memory}"
     )
 }
 
