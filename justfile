@@ -13,9 +13,9 @@ guests:
 check-guests:
     scripts/build-guests --check
 
-# The whole test suite
+# The whole test suite, with what it needs installed
 test:
-    cargo test --release
+    scripts/test
 
 # Per-step and end-to-end timings against Node; writes BENCHMARKS.md
 bench:
