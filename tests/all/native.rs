@@ -573,3 +573,19 @@ fn a_grant_over_the_steps_own_dev_or_proc_is_refused() {
     let message = json["steps"][0]["error"]["message"].as_str().unwrap();
     assert!(message.contains("/dev cannot be mounted for a native step: the step has a /dev of its own"), "{message}");
 }
+
+/// Where the user's home path cannot be the step's HOME (here it lies in a
+/// read-only grant of /home), the step still gets an empty, writable HOME
+/// of its own, in a place no grant can cover.
+#[test]
+fn a_home_inside_a_grant_falls_back_to_a_private_one() {
+    let s = Scratch::new();
+    let script = "echo \"$HOME\"; [ -z \"$(ls -A \"$HOME\")\" ] && touch \"$HOME/f\" && echo writable";
+    s.write("n.yaml", &yaml("bash", script, "permissions:\n  read: [/home]\n"));
+    let run = s
+        .runbox()
+        .env("HOME", "/home/runbox-test-user")
+        .args(["run", "--no-history", "--allow-native", "--allow-read", "/home", "n.yaml"])
+        .run();
+    assert_eq!((run.code, run.stdout.as_str()), (0, "/run/runbox/home\nwritable\n"), "{}", run.stderr);
+}

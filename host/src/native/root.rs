@@ -341,16 +341,18 @@ fn place(root: &OwnedFd, target: &Path, kind: Kind) -> Result<OwnedFd, String> {
 }
 
 /// The private directory's parts, made by the host before the helper runs.
-pub fn private_parts() -> [&'static str; 3] {
-    ["run", "home", "shm"]
+pub fn private_parts() -> [&'static str; 4] {
+    // `run/home`: where the fallback HOME is mounted, in the read-only `run`.
+    ["run", "run/home", "home", "shm"]
 }
 
 /// `HOME` for the step: the user's own home path (so `~/.kube` or `~/.aws`,
 /// once granted, are where tools look), as an empty private directory;
-/// `/home/runbox` where that path would fall among the step's system
-/// folders or mounts.
+/// `/run/runbox/home` where that path would fall among the step's system
+/// folders or mounts (a place no grant can cover: `/home/runbox` would lie
+/// in a read-only grant of `/home`).
 pub fn home_for(user_home: Option<&Path>, binds: &[Bind]) -> PathBuf {
-    let fallback = PathBuf::from("/home/runbox");
+    let fallback = Path::new(SCRIPTS).join("home");
     let Some(home) = user_home.filter(|h| h.is_absolute() && h.components().count() > 1) else {
         return fallback;
     };
