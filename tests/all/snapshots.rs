@@ -5,30 +5,8 @@
 //! deliberate change: `INSTA_UPDATE=always cargo test --release`, then
 //! review the `.snap` diff.
 
-use crate::harness::{Run, Scratch};
-
-/// `run`'s stdout, stderr and status, with `s`'s paths named.
-fn shown(s: &Scratch, run: &Run) -> String {
-    let text = format!("status: {}\n--- stdout\n{}--- stderr\n{}", run.code, run.stdout, run.stderr);
-    text.replace(&s.state.path().display().to_string(), "[STATE]").replace(&s.path().display().to_string(), "[DIR]")
-}
-
-macro_rules! snapshot {
-    ($name:expr, $text:expr) => {
-        insta::with_settings!({
-            filters => vec![
-                (r#""duration_ms": [0-9.e+-]+"#, r#""duration_ms": "[ms]""#),
-                (r#""fuel_consumed": [0-9]+"#, r#""fuel_consumed": "[fuel]""#),
-                (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[uuid]"),
-                (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z", "[time]"),
-                (r"in [0-9.]+ ?ms", "in [ms]"),
-            ],
-            prepend_module_to_snapshot => false,
-        }, {
-            insta::assert_snapshot!($name, $text);
-        })
-    };
-}
+use crate::harness::{Scratch, shown};
+use crate::snapshot;
 
 #[test]
 fn validate_reports_every_problem_and_every_ask() {
