@@ -20,6 +20,7 @@ use runbox::plan::{self, Host};
 use runbox::run::approve::{Approver, PreApproved, Unattended};
 use runbox::run::catalog::{self, catalog};
 use runbox::run::junit::junit;
+use runbox::run::lint;
 use runbox::run::past::executions;
 use runbox::run::record::{self, RecordFile};
 use runbox::run::single::Single;
@@ -28,7 +29,8 @@ use runbox::text::{visible, visible_lines};
 use runbox::{Cancel, Config, GuestCache, Inputs, Language, Runner, Sandbox, Script, Seams, parse};
 use serde_json::Value;
 
-use crate::terminal::{Prompt, Terminal, cancel_on_signals};
+use crate::progress::{ColorChoice, Progress, Style, Verbosity};
+use crate::terminal::{Prompt, cancel_on_signals};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -62,11 +64,20 @@ pub(crate) struct Args {
 enum Command {
     /// Run a runbook; the exit status is the runbook's
     Run(RunArgs),
-    /// Check runbooks' structure, variables, files, script sources and
-    /// templates; report every problem; non-zero if any
+    /// Check runbooks' structure, variables, files, script sources,
+    /// templates and each step's syntax, and registry.yaml files; report
+    /// every problem; non-zero if any error
     Validate {
-        #[arg(required = true, value_name = "RUNBOOK")]
+        /// Runbook files, registry.yaml files, or folders holding them
+        #[arg(required = true, value_name = "RUNBOOK | DIR")]
         runbooks: Vec<PathBuf>,
+        /// CI without the runbooks' secrets: a declared variable that is not
+        /// set, or a required input not given, is a warning, not an error
+        #[arg(long)]
+        lint: bool,
+        /// Print the problems as JSON: file, line, column, code, severity, message
+        #[arg(long)]
+        json: bool,
         /// A value for a declared variable (repeatable)
         #[arg(long = "env", value_name = "K=V", value_parser = key_value)]
         env: Vec<(String, String)>,
@@ -145,6 +156,16 @@ struct RunArgs {
     /// Print one machine-readable result instead of the steps' output
     #[arg(long)]
     json: bool,
+    /// Print only the steps' own output and errors: no line per step, no
+    /// summary of a run that passed
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also print each step's source, limits and fuel
+    #[arg(long, short = 'v')]
+    verbose: bool,
+    /// Colour runbox's own lines: on a terminal unless NO_COLOR is set (auto), always, never
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
     /// Do not append to the runbook's # History
     #[arg(long)]
     no_history: bool,
@@ -435,16 +456,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
     }
     match args.command {
         Command::Run(run) => run_runbook(run, config),
-        Command::Validate { runbooks, env, inputs, secrets_dir } => {
+        Command::Validate { runbooks, lint, json, env, inputs, secrets_dir } => {
             let host = Host {
                 env: env.into_iter().collect(),
                 inputs: inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
                 secrets: secrets(secrets_dir),
-                validating: true,
+                validating: false,
                 protected: config.protected(),
                 sealed_env: false,
             };
-            validate(&runbooks, &host)
+            validate(&runbooks, &host, lint, json, config)
         }
         Command::Allow { runbooks } => allow(&runbooks, &config),
         Command::Revoke { runbooks } => revoke(&runbooks, &config),
@@ -458,8 +479,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
 }
 
 /// The seams of a run on this terminal: prompts when both stdin and stderr
-/// are a terminal, the steps' output unless `json`, and Ctrl-C.
-fn seams(json: bool, approve: Vec<String>) -> anyhow::Result<Seams> {
+/// are a terminal, `progress` (the steps' output unless `--json`), and Ctrl-C.
+fn seams(progress: Arc<Progress>, approve: Vec<String>) -> anyhow::Result<Seams> {
     let cancel = Cancel::new();
     cancel_on_signals(&cancel).context("cannot listen for Ctrl-C")?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -468,8 +489,7 @@ fn seams(json: bool, approve: Vec<String>) -> anyhow::Result<Seams> {
     } else {
         Arc::new(PreApproved { steps: approve, then: Unattended })
     };
-    let events = Terminal { live: !json, progress: std::io::stderr().is_terminal() };
-    Ok(Seams { approver, events: Arc::new(events), cancel, ..Seams::default() })
+    Ok(Seams { approver, events: progress, cancel, ..Seams::default() })
 }
 
 fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
@@ -489,7 +509,13 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     let parsed = parse::load(&args.runbook);
     let asked = parsed.as_ref().is_ok_and(|runbook| runbook.deterministic);
     let config = Config { deterministic: args.determinism.mode(asked), ..config };
-    let runner = Runner::with_seams(config, seams(args.json, args.approve.clone())?)?;
+    let verbosity = match (args.quiet, args.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    let progress = Arc::new(Progress::new(!args.json, verbosity, Style::detect(args.color)));
+    let runner = Runner::with_seams(config, seams(Arc::clone(&progress), args.approve.clone())?)?;
     let runbook = match parsed {
         Ok(runbook) => runbook,
         Err(invalid) => {
@@ -501,6 +527,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
                 say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 eprintln!("runbox: {}", visible_lines(&invalid.to_string()));
+                progress.invalid(&invalid, &args.runbook);
             }
             return Ok(report.exit_code);
         }
@@ -530,6 +557,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         );
     }
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    progress.runbook(&runbook, &args.runbook);
     let report = runner.run(&runbook, &inputs);
     if let Some(file) = &args.junit {
         write_junit(file, &runbook.steps, &report)?;
@@ -539,6 +567,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     } else if let Some(error) = &report.error {
         eprintln!("runbox: {} refused: {}", visible(&runbook.file_name()), visible_lines(&error.to_string()));
     }
+    progress.summary(&runbook, &report);
     Ok(report.exit_code)
 }
 
@@ -617,22 +646,60 @@ fn secrets(dir: Option<PathBuf>) -> Secrets {
     dir.map_or_else(Secrets::default, |dir| Secrets { dir })
 }
 
-fn validate(paths: &[PathBuf], host: &Host) -> anyhow::Result<i32> {
-    let mut failed = 0;
+fn validate(paths: &[PathBuf], host: &Host, lint: bool, json: bool, config: Config) -> anyhow::Result<i32> {
+    let runner = Runner::new(config)?;
+    let mut files = Vec::new();
     for path in paths {
-        match plan::validate(path, host) {
-            Ok((_, plan)) => {
-                say!("ok: {}", path.display());
-                if !plan.asks.is_empty() {
-                    say!("  it asks for what needs your grant:");
-                    for ask in &plan.asks {
-                        say!("  - {ask}: {}", visible(&ask.flag()));
-                    }
+        if path.is_dir() {
+            let found =
+                lint::files_under(path).with_context(|| format!("cannot read the folder {}", path.display()))?;
+            if found.is_empty() {
+                eprintln!("runbox: no runbooks under {}", path.display());
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let linted: Vec<lint::Linted> = files.iter().map(|file| runner.lint(file, host, lint)).collect();
+    let failed = linted.iter().filter(|l| l.errors() > 0).count();
+    if json {
+        let problems: Vec<&lint::Diagnostic> = linted.iter().flat_map(|l| &l.diagnostics).collect();
+        let report = serde_json::json!({ "valid": failed == 0, "files": linted, "problems": problems });
+        say!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(if failed == 0 { 0 } else { 1 });
+    }
+    for file in &linted {
+        let errors = file.errors();
+        let warnings = file.diagnostics.len() - errors;
+        let position = |d: &lint::Diagnostic| match (d.line, d.column) {
+            (0, _) => d.file.clone(),
+            (line, Some(column)) => format!("{}:{line}:{column}", d.file),
+            (line, None) => format!("{}:{line}", d.file),
+        };
+        if errors == 0 {
+            let warned = match warnings {
+                0 => String::new(),
+                1 => " (1 warning)".to_string(),
+                n => format!(" ({n} warnings)"),
+            };
+            say!("ok: {}{warned}", file.file);
+            for d in &file.diagnostics {
+                say!("  {}: warning: {}", position(d), visible_lines(&d.message));
+            }
+            if !file.asks.is_empty() {
+                say!("  it asks for what needs your grant:");
+                for ask in &file.asks {
+                    say!("  - {}: {}", ask.what, visible(&ask.flag));
                 }
             }
-            Err(invalid) => {
-                failed += 1;
-                eprintln!("{}", visible_lines(&invalid.to_string()));
+        } else {
+            let what = if file.kind == "registry" { "registry" } else { "runbook" };
+            let n = file.diagnostics.len();
+            eprintln!("{} is not a valid {what} ({n} problem{}):", file.file, if n == 1 { "" } else { "s" });
+            for d in &file.diagnostics {
+                let severity = if d.severity == lint::Severity::Warning { "warning: " } else { "" };
+                eprintln!("  {}: {severity}{}", position(d), visible_lines(&d.message));
             }
         }
     }
@@ -696,7 +763,11 @@ fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
     let found = catalog(dir, catalog::MAX_DEPTH).with_context(|| format!("cannot list {}", dir.display()))?;
     for invalid in &found.skipped {
         let why = invalid.problems.first().map_or("", |p| p.message.as_str());
-        eprintln!("runbox: skipped {}: {}", invalid.file.display(), visible(why));
+        eprintln!(
+            "runbox: broken runbook {}: {} (runbox validate shows every problem)",
+            invalid.file.display(),
+            visible(why)
+        );
     }
     if json {
         let listed: Vec<Listed<'_>> = found
@@ -813,8 +884,11 @@ fn run_script(script: Script, stdin: bool, args: SandboxArgs, config: Config) ->
         limits: args.limits.overrides().apply(Limits::default()),
         stdin,
     };
-    // No prompts: a single script asks for nothing beyond what its flags give.
-    let seams = Seams { approver: Arc::new(Unattended), ..seams(args.json, Vec::new())? };
+    // No prompts: a single script asks for nothing beyond what its flags
+    // give; and no lines of runbox's own but, on a terminal, a first run's.
+    let verbosity = if std::io::stderr().is_terminal() { Verbosity::Normal } else { Verbosity::Quiet };
+    let progress = Arc::new(Progress::new(!args.json, verbosity, Style::detect(ColorChoice::Auto)));
+    let seams = Seams { approver: Arc::new(Unattended), ..seams(progress, Vec::new())? };
     let config = Config { deterministic: args.determinism.mode(false), ..config };
     let report = Runner::with_seams(config, seams)?.run_single(single)?;
     if args.json {

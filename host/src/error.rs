@@ -146,11 +146,19 @@ impl fmt::Display for Failure {
 pub struct Problem {
     pub line: usize,
     pub message: String,
+    /// A value the host did not give (a declared variable, a required
+    /// input), which `runbox validate --lint` reports as a warning.
+    pub missing: bool,
 }
 
 impl Problem {
     pub fn new(line: usize, message: impl Into<String>) -> Problem {
-        Problem { line, message: message.into() }
+        Problem { line, message: message.into(), missing: false }
+    }
+
+    /// A value the host did not give.
+    pub fn missing(line: usize, message: impl Into<String>) -> Problem {
+        Problem { missing: true, ..Problem::new(line, message) }
     }
 
     /// `file:line: message`, or `file: message` for the whole file (line 0).

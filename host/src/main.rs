@@ -1,6 +1,7 @@
 //! The `runbox` command line (SPEC §4).
 
 mod cli;
+mod progress;
 mod terminal;
 
 use std::process::ExitCode;

@@ -1,78 +1,16 @@
-//! The CLI's side of the runner's seams: prompts on the terminal, the
-//! steps' output and progress on stdout and stderr, and Ctrl-C/SIGTERM as
-//! cancellation. Everything a runbook chose is shown with control
-//! characters escaped.
+//! The CLI's side of the runner's seams at the terminal: consent and
+//! approval prompts, and Ctrl-C/SIGTERM as cancellation (how a run looks
+//! while it happens is `progress.rs`). Everything a runbook chose is shown
+//! with control characters escaped.
 
-use std::io::Write;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use runbox::error::Failure;
-use runbox::model::{Language, Runbook, Step};
+use runbox::Cancel;
+use runbox::model::Runbook;
 use runbox::plan::consent::Ask;
 use runbox::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
-use runbox::run::events::Events;
 use runbox::text::{visible, visible_lines};
-use runbox::{Cancel, StepReport, Stream};
-
-/// Prints a run as it happens.
-pub(crate) struct Terminal {
-    /// The steps' output and refusals (off under `--json`).
-    pub(crate) live: bool,
-    /// A line as each step starts and ends (stderr is a terminal).
-    pub(crate) progress: bool,
-}
-
-impl Events for Terminal {
-    fn step_started(&self, step: &Step) {
-        if self.live && self.progress {
-            eprintln!("runbox: ▶ {} ({}, line {})", visible(&step.name), step.language.as_str(), step.line);
-        }
-    }
-
-    fn output(&self, stream: Stream, bytes: &[u8]) {
-        if !self.live {
-            return;
-        }
-        // The terminal going away must not fail the step; the capture is whole.
-        let _ = match stream {
-            Stream::Stdout => std::io::stdout().write_all(bytes).and_then(|()| std::io::stdout().flush()),
-            Stream::Stderr => std::io::stderr().write_all(bytes),
-        };
-    }
-
-    fn step_finished(&self, step: &Step, report: &StepReport) {
-        if self.live && self.progress {
-            eprintln!(
-                "runbox: {} {} exited {} in {:.1}ms",
-                if report.exit_code == 0 { "✓" } else { "✗" },
-                visible(&step.name),
-                report.exit_code,
-                report.duration_ms
-            );
-        }
-    }
-
-    fn step_refused(&self, step: &Step, failure: &Failure) {
-        if self.live {
-            eprintln!("runbox: step `{}`: {}", visible(&step.name), visible_lines(&failure.to_string()));
-        }
-    }
-
-    fn preparing(&self, language: Language) {
-        if self.progress {
-            let what = match language {
-                Language::Shell => "shell",
-                Language::JavaScript => "JavaScript",
-            };
-            eprintln!("runbox: preparing the {what} sandbox (on a first run only)…");
-        }
-    }
-
-    fn notice(&self, text: &str) {
-        eprintln!("runbox: {}", visible_lines(text));
-    }
-}
 
 /// Asks the person at the terminal; Ctrl-C while it waits declines.
 pub(crate) struct Prompt {

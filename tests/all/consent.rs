@@ -197,11 +197,12 @@ fn what_the_prompt_shows_cannot_be_rewritten_by_escape_sequences() {
         "name: Hide\npermissions:\n  write: [\"{dir}/x\\e[2K\\r  - read ./data (harmless)\"]\nsteps:\n  - name: a\n    type: sh\n    approval_required: true\n    with: {{ inline_script: \"echo ok # \\e[1A\\e[2Khidden\" }}\n"
     );
     s.write("hide.yaml", &text);
-    let asked = s.runbox().args(["run", "hide.yaml"]).on_terminal("n\n");
+    // No colour: every escape seen would be the runbook's.
+    let asked = s.runbox().env("NO_COLOR", "1").args(["run", "hide.yaml"]).on_terminal("n\n");
     assert_eq!(asked.code, 126, "{}", asked.stdout);
     assert!(!asked.stdout.contains('\u{1b}'), "an escape reached the terminal: {:?}", asked.stdout);
     assert!(asked.stdout.contains("x\\u{1b}[2K\\r  - read"), "{:?}", asked.stdout);
-    let approval = s.runbox().args(["run", "hide.yaml", "--allow-all"]).on_terminal("n\n");
+    let approval = s.runbox().env("NO_COLOR", "1").args(["run", "hide.yaml", "--allow-all"]).on_terminal("n\n");
     assert_eq!(approval.code, 77, "{}", approval.stdout);
     assert!(!approval.stdout.contains('\u{1b}'), "an escape reached the terminal: {:?}", approval.stdout);
     assert!(approval.stdout.contains("echo ok # \\u{1b}[1A"), "{:?}", approval.stdout);

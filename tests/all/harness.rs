@@ -114,6 +114,14 @@ impl Scratch {
             .env("RUNBOX_LOG", self.log_path())
             .env("RUNBOX_STATE_DIR", self.state.path())
             .env_remove("RUNBOX_LOG_LEVEL")
+            // How runbox's own lines look depends on these; a test that
+            // cares sets them (the suite may itself run under GitHub Actions).
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_WORKSPACE")
+            .env_remove("NO_COLOR")
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
             .stdin(Stdio::null());
         Runbox { cmd }
     }
@@ -358,6 +366,8 @@ macro_rules! snapshot {
                 (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[uuid]"),
                 (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z", "[time]"),
                 (r"in [0-9.]+ ?ms", "in [ms]"),
+                (r"in [0-9.]+s\b", "in [ms]"),
+                (r"\b[0-9a-f]{32}\b", "[token]"),
             ],
             prepend_module_to_snapshot => false,
         }, {

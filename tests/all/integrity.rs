@@ -196,7 +196,7 @@ fn without_a_home_the_cache_and_state_go_to_a_private_temporary_directory() {
         runbox.cmd.env_clear().env("PATH", "/usr/bin:/bin").env("TMPDIR", tmp.path());
         runbox
     };
-    let run = homeless(&s).args(["run", "--no-history", "Hi.md"]).run();
+    let run = homeless(&s).args(["run", "-q", "--no-history", "Hi.md"]).run();
     assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "hi\n", ""));
     let base = tmp.path().join(format!("runbox-{}", rustix::process::geteuid().as_raw()));
     assert_eq!(std::fs::metadata(&base).unwrap().permissions().mode() & 0o777, 0o700);

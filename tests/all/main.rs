@@ -47,6 +47,8 @@ mod api;
 mod layers;
 // The library's seams: approver, events, clock and ids, sub-runbooks.
 mod seams;
+// A CI log: lines per step, GitHub Actions, --quiet, colour, limits' hints.
+mod ci_log;
 // Whole outputs pinned by snapshots: validate, run --json, list, history.
 mod snapshots;
 // The JS guest run by another component host (jco on Node).

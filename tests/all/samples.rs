@@ -289,7 +289,7 @@ fn parent_runbook_calls_simple_runbook_through_the_api_base_url() {
     let s = Scratch::new();
     s.sample("ParentRunbook");
     s.sample("SimpleRunbook");
-    let run = s.runbox().env_remove("CHILD_VAR").args(["run", "ParentRunbook.md"]).run();
+    let run = s.runbox().env_remove("CHILD_VAR").args(["run", "-q", "ParentRunbook.md"]).run();
     run.success();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 5, "{}", run.stdout);

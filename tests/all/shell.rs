@@ -210,7 +210,7 @@ fn shell_steps_run_in_runbooks_with_only_declared_variables() {
         .env("REGION", "eu-west-1")
         .env("UNDECLARED", "leak")
         .env("HOME", "/home/planted-home-7")
-        .args(["run", "--no-history", "Env.md"])
+        .args(["run", "-q", "--no-history", "Env.md"])
         .run();
     // HOME is the sandbox's own, never the host's.
     assert_eq!(

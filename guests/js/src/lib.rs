@@ -57,6 +57,16 @@ impl Engine {
         Ok(Engine { runtime, context, hooks })
     }
 
+    /// Compiles the step as `run` would, running none of it.
+    fn check(&self, step: &JsStep) -> Result<(), ScriptError> {
+        self.context.with(|ctx| {
+            let wrapped = format!("{WRAPPER}{}\n}})()", step.source);
+            eval_at_line(&ctx, &wrapped, &step.filename, step.first_line.max(1), true)
+                .map(drop)
+                .map_err(|thrown| script_error(&ctx, ErrorKind::Syntax, thrown, step))
+        })
+    }
+
     fn run(&self, step: &JsStep) -> Result<Option<String>, ScriptError> {
         let promise = self.context.with(|ctx| self.start(&ctx, step))?;
         // Settle the step's promise: run every queued job (promise reactions).
@@ -80,7 +90,7 @@ impl Engine {
         // QuickJS cannot number a line 0, so the wrapper shares the user's
         // first line and positions there are shifted back by its length.
         let wrapped = format!("{WRAPPER}{}\n}})()", step.source);
-        let value = eval_at_line(ctx, &wrapped, &step.filename, step.first_line.max(1))
+        let value = eval_at_line(ctx, &wrapped, &step.filename, step.first_line.max(1), false)
             .map_err(|thrown| script_error(ctx, ErrorKind::Syntax, thrown, step))?;
         let promise = Promise::from_value(value).map_err(|e| internal(ctx, e))?;
         Ok(Persistent::save(ctx, promise))
@@ -119,15 +129,22 @@ fn finish(ctx: &Ctx<'_>, step: &JsStep, promise: Persistent<Promise<'static>>) -
     }
 }
 
-/// Evaluates `source` as global code whose first line is numbered `line`,
-/// returning the thrown value on failure.
+/// Evaluates `source` as global code whose first line is numbered `line`
+/// (only compiles it, when `compile_only`), returning the thrown value on
+/// failure.
 #[allow(unsafe_code)]
-fn eval_at_line<'js>(ctx: &Ctx<'js>, source: &str, filename: &str, line: u32) -> Result<Value<'js>, Value<'js>> {
+fn eval_at_line<'js>(
+    ctx: &Ctx<'js>,
+    source: &str,
+    filename: &str,
+    line: u32,
+    compile_only: bool,
+) -> Result<Value<'js>, Value<'js>> {
     let source = CString::new(source).map_err(|_| nul_error(ctx))?;
     let filename = CString::new(filename).map_err(|_| nul_error(ctx))?;
     let mut options = qjs::JSEvalOptions {
         version: 1,
-        eval_flags: qjs::JS_EVAL_TYPE_GLOBAL as i32,
+        eval_flags: (qjs::JS_EVAL_TYPE_GLOBAL | if compile_only { qjs::JS_EVAL_FLAG_COMPILE_ONLY } else { 0 }) as i32,
         filename: filename.as_ptr(),
         line_num: line as i32,
     };
@@ -315,6 +332,10 @@ struct JsGuest;
 impl Guest for JsGuest {
     fn run(step: JsStep) -> Result<Option<String>, ScriptError> {
         with_engine(|engine| engine.run(&step))
+    }
+
+    fn check(step: JsStep) -> Result<(), ScriptError> {
+        with_engine(|engine| engine.check(&step))
     }
 
     fn wizer_initialize() {

@@ -12,6 +12,7 @@ mod runbook;
 mod seq;
 mod sleep;
 mod wasi_fs;
+mod yes;
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -36,6 +37,14 @@ fn limits() -> ExecutionLimits {
         .timeout(Duration::from_secs(10 * 365 * 24 * 3600))
         .max_stdout_bytes(unlimited)
         .max_stderr_bytes(unlimited)
+        // Buffers of pipes and substitutions, the fields of one word split,
+        // a script's size and its parse: the step's memory and fuel bound them.
+        .max_live_intermediate_bytes(u64::MAX / 2)
+        .max_word_split_fields(unlimited)
+        .max_word_split_bytes(unlimited)
+        .max_input_bytes(unlimited)
+        .max_parser_operations(unlimited)
+        .parser_timeout(Duration::from_secs(10 * 365 * 24 * 3600))
 }
 
 fn memory_limits() -> MemoryLimits {
@@ -63,10 +72,12 @@ fn interpreter() -> Box<Bash> {
             .hostname("sandbox")
             .builtin("curl", Box::new(curl::Curl))
             .builtin("runbook", Box::new(runbook::Runbook))
-            // bashkit caps these (60 s of sleep, 100 000 lines of seq);
+            // bashkit caps these (60 s of sleep, 100 000 lines of seq,
+            // 10 000 of yes);
             // runbox's caps are the step's deadline, output and fuel.
             .command("sleep", sleep::Sleep)
             .command("seq", seq::Seq)
+            .command("yes", yes::Yes)
             .build(),
     )
 }
@@ -78,24 +89,52 @@ thread_local! {
 /// A script whose first command does not parse never starts, as with
 /// bash; a later syntax error ends it there, with status 2, as bash does.
 fn check_syntax(step: &ShStep) -> Result<(), ScriptError> {
-    match bashkit::parser::Parser::new(&step.source).parse_recovering() {
-        (script, Some(error)) if script.commands.is_empty() => Err(script_error(step, error, 0)),
+    match bashkit::parser::Parser::with_limits(&step.source, AST_DEPTH, usize::MAX / 2).parse_recovering() {
+        (script, Some(error)) if script.commands.is_empty() => Err(script_error(step, error, 0, 0)),
         _ => Ok(()),
     }
 }
 
-/// A bashkit error as the host reports it: positions in the user's file
-/// (`prefix` is what runbox put before the script on its first line).
-fn script_error(step: &ShStep, error: bashkit::Error, prefix: usize) -> ScriptError {
+/// The first syntax error anywhere in the script, for `runbox validate`.
+fn check_whole(step: &ShStep) -> Result<(), ScriptError> {
+    let parser = bashkit::parser::Parser::with_limits(&step.source, AST_DEPTH, usize::MAX / 2);
+    parser.parse().map(drop).map_err(|error| script_error(step, error, 0, 0))
+}
+
+/// The nesting bashkit parses (its default): deeper would overflow the
+/// guest's stack.
+const AST_DEPTH: usize = 100;
+
+/// A bashkit error as the host reports it: positions in the user's file.
+/// `prefix` is what runbox put before the script on its first line, and
+/// `lines_before` the lines it put before that (a script that starts at
+/// line `first_line` of its file is run below `first_line - 1` empty
+/// lines, so that bash's own messages and `$LINENO` count the file's lines).
+fn script_error(step: &ShStep, error: bashkit::Error, prefix: usize, lines_before: usize) -> ScriptError {
+    let first_line = step.first_line.max(1) as usize;
     match error {
-        bashkit::Error::Parse { message, line, column } => ScriptError {
-            kind: ErrorKind::Syntax,
-            message: format!("syntax error: {message}"),
-            line: u32::try_from(line).ok().filter(|&l| l > 0).map(|l| l + step.first_line.max(1) - 1),
-            column: u32::try_from(column)
-                .ok()
-                .filter(|&c| c > 0)
-                .map(|c| if line <= 1 { c.saturating_sub(prefix as u32).max(1) } else { c }),
+        bashkit::Error::Parse { message, line, column } => {
+            // The line in the script's own numbering, from 1.
+            let own = line.saturating_sub(lines_before);
+            ScriptError {
+                kind: ErrorKind::Syntax,
+                message: format!("syntax error: {message}"),
+                line: u32::try_from(own + first_line - 1).ok().filter(|_| own > 0),
+                column: u32::try_from(column)
+                    .ok()
+                    .filter(|&c| c > 0)
+                    .map(|c| if own <= 1 { c.saturating_sub(prefix as u32).max(1) } else { c }),
+                stack: None,
+            }
+        }
+        bashkit::Error::ResourceLimit(limit) => ScriptError {
+            kind: ErrorKind::Runtime,
+            message: format!(
+                "the shell interpreter's fixed limit: {limit}; runbox's shell (bashkit) cannot go past it, \
+                 whatever the step's limits (see docs/shell-compat.md)"
+            ),
+            line: None,
+            column: None,
             stack: None,
         },
         other => {
@@ -121,7 +160,8 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
         let mut seed = [0u8; 4];
         getrandom::fill(&mut seed).expect("the host provides randomness");
         let prefix = format!("RANDOM={}; SECONDS=0; ", u32::from_le_bytes(seed));
-        let source = format!("{prefix}{}", step.source);
+        let lines_before = step.first_line.max(1) as usize - 1;
+        let source = format!("{}{prefix}{}", "\n".repeat(lines_before), step.source);
         let stream = Box::new(|stdout: &bashkit::StreamData, stderr: &bashkit::StreamData| {
             // A failed write means the host stopped the step (an output cap);
             // it traps the guest itself, so nothing is left to report here.
@@ -138,7 +178,7 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
         }
         let executed = bash.exec_with_options(&source, options).await;
         std::mem::forget(bash);
-        executed.map(|result| result.exit_code).map_err(|e| script_error(&step, e, prefix.len()))
+        executed.map(|result| result.exit_code).map_err(|e| script_error(&step, e, prefix.len(), lines_before))
     });
     std::mem::forget(runtime);
     status
@@ -149,6 +189,10 @@ struct ShGuest;
 impl Guest for ShGuest {
     fn run(step: ShStep) -> Result<i32, ScriptError> {
         run(step)
+    }
+
+    fn check(step: ShStep) -> Result<(), ScriptError> {
+        check_whole(&step)
     }
 
     fn wizer_initialize() {

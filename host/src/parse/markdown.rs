@@ -52,6 +52,9 @@ pub(crate) struct CodeBlock {
     pub(crate) content: String,
     pub(crate) fence_line: usize,
     pub(crate) line: usize,
+    /// Its closing fence is there: an unclosed fence runs to the end of
+    /// the file, swallowing the sections after it.
+    pub(crate) closed: bool,
 }
 
 /// Parses `text`, the content of the runbook file `path`.
@@ -60,6 +63,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
     let sections = sections(text, &lines);
     let mut problems = Vec::new();
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    for block in sections.iter().flat_map(|s| &s.blocks).filter(|b| !b.closed) {
+        problems.push(Problem::new(
+            block.fence_line,
+            "this code block is never closed: it runs to the end of the file, hiding every section after it; \
+             close it with a line of ``` after its code",
+        ));
+    }
 
     let Some(first) = sections.first() else {
         problems.push(Problem::new(1, format!("no `# {stem}` heading: a runbook starts with an H1 holding its name")));
@@ -153,7 +163,8 @@ fn sections(text: &str, lines: &Lines) -> Vec<Section> {
             Event::End(TagEnd::CodeBlock) => {
                 if let (Some((start, info, content)), Some(section)) = (block.take(), sections.last_mut()) {
                     let fence_line = lines.of(start);
-                    section.blocks.push(CodeBlock { info, content, fence_line, line: fence_line + 1 });
+                    let closed = closes_its_fence(&text[start..range.end]);
+                    section.blocks.push(CodeBlock { info, content, fence_line, line: fence_line + 1, closed });
                 }
             }
             Event::Text(t) | Event::Code(t) => {
@@ -167,6 +178,20 @@ fn sections(text: &str, lines: &Lines) -> Vec<Section> {
         }
     }
     sections
+}
+
+/// Whether the fenced block `block` (its text from the opening fence) ends
+/// with a closing fence of the same character, at least as long.
+fn closes_its_fence(block: &str) -> bool {
+    let opening = block.trim_start();
+    let fence_char = opening.chars().next().unwrap_or('`');
+    let length = opening.chars().take_while(|c| *c == fence_char).count();
+    let mut lines = block.trim_end().lines();
+    let _ = lines.next();
+    lines.last().is_some_and(|last| {
+        let last = last.trim();
+        last.chars().all(|c| c == fence_char) && last.chars().count() >= length
+    })
 }
 
 fn check_order(sections: &[Section], problems: &mut Vec<Problem>) {

@@ -34,7 +34,7 @@ pub fn check(
                 values.insert(spec.name.clone(), default.clone());
             }
             (None, None) if !require => {}
-            (None, None) => problems.push(Problem::new(
+            (None, None) => problems.push(Problem::missing(
                 spec.line,
                 format!(
                     "input `{}` ({}) is required: give it with --input {}=VALUE",

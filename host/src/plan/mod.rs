@@ -85,7 +85,7 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
                 if host.sealed_env {
                     message.push_str("; deterministic mode reads no host variable: give it with --env");
                 }
-                problems.push(Problem::new(requirement.line, message));
+                problems.push(Problem::missing(requirement.line, message));
             }
         }
     }
@@ -109,6 +109,11 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
                     check_templates(runbook, step, &runbook.steps[..i], &script, &mut problems);
                 }
                 scripts.push(script);
+            }
+            // A secret the host does not hold is a value not given (CI
+            // lints without the secrets); any other source must load.
+            Err(message) if matches!(step.source, Source::Secret(_)) => {
+                problems.push(Problem::missing(step.line, format!("step `{}`: {message}", step.name)))
             }
             Err(message) => problems.push(Problem::new(step.line, format!("step `{}`: {message}", step.name))),
         }

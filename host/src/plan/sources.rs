@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde::Serialize;
 
+use crate::error::Problem;
 use crate::model::{REGISTRY, Runbook, SecretRef, Source, Step, is_secret_name};
 use crate::text::{sha256, without_bom};
 
@@ -224,6 +225,65 @@ struct Entry {
     sha256: Option<String>,
     #[serde(default)]
     requires_approval: bool,
+}
+
+/// Every problem of the registry at `file` (`runbox validate`): it parses,
+/// each entry names exactly one of `file` or `secret`, and each file entry
+/// is inside the registry's folder and matches its sha256 pin. A secret
+/// entry's script is checked only when the secrets directory holds it.
+pub fn check_registry(file: &Path, secrets: &Secrets) -> Vec<Problem> {
+    let text = match read_capped(file) {
+        Ok(text) => text,
+        Err(e) => return vec![Problem::new(0, format!("cannot read it: {e}"))],
+    };
+    let registry: Registry = match yaml_serde::from_str(without_bom(&text)) {
+        Ok(registry) => registry,
+        Err(e) => return vec![Problem::new(e.location().map_or(0, |l| l.line()), e.to_string())],
+    };
+    let folder = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    // An entry's line: where its id opens a mapping.
+    let line_of = |id: &str| {
+        text.lines()
+            .position(|l| l.trim_start().strip_prefix(id).is_some_and(|rest| rest.trim_start().starts_with(':')))
+            .map_or(0, |i| i + 1)
+    };
+    let mut problems = Vec::new();
+    for (id, entry) in &registry.scripts {
+        let line = line_of(id);
+        let text = match (&entry.file, &entry.secret) {
+            (Some(path), None) => match read_inside(folder, path, "registry file") {
+                Ok(text) => text,
+                Err(message) => {
+                    problems.push(Problem::new(line, format!("entry `{id}`: {message}")));
+                    continue;
+                }
+            },
+            (None, Some(name)) => {
+                let secret = SecretRef::File { secret_name: name.clone(), key: entry.key.clone() };
+                match read_secret(&secret, secrets) {
+                    Ok((_, text)) => text,
+                    Err(_) => continue,
+                }
+            }
+            _ => {
+                problems.push(Problem::new(line, format!("entry `{id}` needs exactly one of `file` or `secret`")));
+                continue;
+            }
+        };
+        let actual = sha256(&text);
+        match entry.sha256.as_deref().map(|p| p.trim().trim_start_matches("sha256:").to_ascii_lowercase()) {
+            None => problems.push(Problem::new(
+                line,
+                format!("entry `{id}` has no `sha256` pin; an approved script is pinned by its hash (it is {actual})"),
+            )),
+            Some(pin) if pin != actual => problems.push(Problem::new(
+                line,
+                format!("entry `{id}`: its script's sha256 is {actual}, but the pin is {pin}; the script changed since it was approved"),
+            )),
+            Some(_) => {}
+        }
+    }
+    problems
 }
 
 /// The registry entry `id`, its script, and a check of its sha256 pin.

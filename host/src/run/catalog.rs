@@ -18,8 +18,9 @@ pub const MAX_DEPTH: usize = 8;
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub runbooks: Vec<Runbook>,
-    /// YAML files that look like runbooks but do not parse. Markdown that is
-    /// not a runbook (a README) is left out silently.
+    /// Runbook files that are not valid: YAML files, and markdown files
+    /// meant as runbooks ([`meant_as_runbook`]). Other markdown (a README)
+    /// is left out silently.
     pub skipped: Vec<Invalid>,
 }
 
@@ -34,11 +35,30 @@ pub fn catalog(dir: &Path, depth: usize) -> std::io::Result<Catalog> {
     for file in files {
         match parse::load(&file) {
             Ok(runbook) => catalog.runbooks.push(runbook),
-            Err(invalid) if file.extension().is_some_and(|e| e != "md") => catalog.skipped.push(invalid),
+            Err(invalid) if file.extension().is_some_and(|e| e != "md") || meant_as_runbook(&file) => {
+                catalog.skipped.push(invalid)
+            }
             Err(_) => {}
         }
     }
     Ok(catalog)
+}
+
+/// Whether a markdown file is meant as a runbook: its first heading is
+/// `# NAME` for its file name `NAME.md`, or it has a `# Script` section. A
+/// README or a doc in the folder is neither.
+pub fn meant_as_runbook(path: &Path) -> bool {
+    use std::io::Read;
+    // A runbook is at most 4 MiB; a larger file is read no further.
+    let mut text = String::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(4 << 20).read_to_string(&mut text));
+    if read.is_err() {
+        return false;
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let text = text.trim_start_matches('\u{feff}');
+    let first = text.lines().find(|l| l.starts_with("# "));
+    first.is_some_and(|l| l[2..].trim() == stem) || text.lines().any(|l| l.trim_end() == "# Script")
 }
 
 fn runbook_files(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io::Result<()> {

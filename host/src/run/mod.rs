@@ -16,6 +16,7 @@ pub mod events;
 pub mod execute;
 pub mod history;
 pub mod junit;
+pub mod lint;
 pub mod mask;
 pub mod past;
 pub mod record;
@@ -616,7 +617,11 @@ impl Runner {
                         }),
                     };
                     let report = match outcome {
-                        Ok(outcome) => StepReport::new(step, script.audit.clone(), limits, outcome),
+                        Ok(outcome) => {
+                            let mut report = StepReport::new(step, script.audit.clone(), limits, outcome);
+                            report.name_limit(&runbook.file_name(), runbook.format, &self.config.overrides);
+                            report
+                        }
                         Err((code, message)) => {
                             let failure = Failure::new(code, message);
                             events.step_refused(step, &failure);

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::error::{ErrorCode, Failure};
 use crate::model::Step;
-use crate::model::limits::Limits;
+use crate::model::limits::{LimitOverrides, Limits};
 use crate::plan::sources::SourceReport;
 use crate::sandbox::Outcome;
 
@@ -131,6 +131,33 @@ impl StepReport {
             result_omitted: false,
             error: outcome.error,
         }
+    }
+
+    /// A limit's failure names the step, where it is and how to raise the
+    /// limit: `Timeout: step `count` (Deploy.md:15) ran past its 2s timeout;
+    /// raise it with timeout=… on the step's code fence or --timeout`.
+    /// `overridden` says whether the command line set the limits (which then
+    /// win over the step's own).
+    pub(crate) fn name_limit(&mut self, file: &str, format: crate::model::Format, overridden: &LimitOverrides) {
+        let Some(error) = &mut self.error else { return };
+        let (attribute, flag, set) = match error.code {
+            ErrorCode::Timeout => ("timeout", "--timeout", overridden.timeout.is_some()),
+            ErrorCode::OutOfFuel => ("fuel", "--fuel", overridden.fuel.is_some()),
+            ErrorCode::MemoryLimit => ("memory", "--memory", overridden.memory.is_some()),
+            ErrorCode::OutputLimit => ("output", "--max-output", overridden.output.is_some()),
+            _ => return,
+        };
+        let what = error.message.strip_prefix("the step ").unwrap_or(&error.message);
+        let place = match format {
+            crate::model::Format::Markdown => format!("{attribute}=… on the step's code fence"),
+            crate::model::Format::Yaml => format!("{attribute}: under the step's with:"),
+        };
+        let raise = if set {
+            format!("raise {flag}, which overrides the step's own {attribute}")
+        } else {
+            format!("raise it with {place} or {flag}")
+        };
+        error.message = format!("step `{}` ({file}:{}) {what}; {raise}", self.name, self.line);
     }
 
     /// Masks secret values in everything the step's report keeps.

@@ -76,6 +76,44 @@ impl Sandbox {
         self.guests.engine()
     }
 
+    /// Parses `step` in a fresh instance of its language's guest, running
+    /// none of it (`runbox validate`): its first syntax error, positioned as
+    /// a run would, or a failure to check it at all.
+    pub fn check(&self, step: &Script) -> Result<(), Failure> {
+        let started = Instant::now();
+        let cannot = |e: anyhow::Error| Failure::new(ErrorCode::ConfigInvalid, format!("cannot check the step: {e:#}"));
+        let guest = self.guests.get(step.language, false).map_err(cannot)?;
+        let context = StepContext::default();
+        let limits = Limits { timeout: CHECK_TIMEOUT, ..Limits::default() };
+        let mut store = Store::new(guest.engine(), StepState::new(&context, limits, None, None).map_err(cannot)?);
+        store.limiter(|state| &mut state.memory);
+        store.set_fuel(limits.fuel).map_err(|e| cannot(e.into()))?;
+        let deadline = started + limits.timeout;
+        store.data_mut().deadline = deadline;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline {
+                Err(wasmtime::format_err!("the check's deadline passed"))
+            } else {
+                Ok(UpdateDeadline::Continue(1))
+            }
+        });
+        let _ticking = self.guests.ticker().run();
+        let checked = match &guest {
+            Loaded::Js(pre) => {
+                pre.instantiate(&mut store).and_then(|guest| guest.call_check(&mut store, &js_step(step)))
+            }
+            Loaded::Sh(pre) => {
+                pre.instantiate(&mut store).and_then(|guest| guest.call_check(&mut store, &sh_step(step)))
+            }
+        };
+        match checked {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(script_error(error, step.secret)),
+            Err(trap) => Err(cannot(anyhow::anyhow!("{trap:#}"))),
+        }
+    }
+
     /// Runs one step in a fresh instance of its language's guest; `live`
     /// sees its output as it is written.
     pub fn run(&self, step: &Script, context: &StepContext, limits: Limits, live: Option<Arc<dyn Live>>) -> Outcome {
@@ -207,28 +245,35 @@ fn call(
     store: &mut Store<StepState>,
 ) -> anyhow::Result<wasmtime::Result<Result<Finished, ScriptError>>> {
     Ok(match guest {
-        Loaded::Js(pre) => {
-            let input = JsStep {
-                source: step.source.clone(),
-                filename: step.filename.clone(),
-                first_line: step.first_line,
-                cwd: step.cwd.clone(),
-            };
-            pre.instantiate(&mut *store)
-                .and_then(|guest| guest.call_run(&mut *store, &input))
-                .map(|r| r.map(Finished::Js))
-        }
-        Loaded::Sh(pre) => {
-            let input = ShStep {
-                source: step.source.clone(),
-                filename: step.filename.clone(),
-                first_line: step.first_line,
-                cwd: step.cwd.clone(),
-                args: step.args.clone(),
-            };
-            pre.instantiate(&mut *store)
-                .and_then(|guest| guest.call_run(&mut *store, &input))
-                .map(|r| r.map(Finished::Sh))
-        }
+        Loaded::Js(pre) => pre
+            .instantiate(&mut *store)
+            .and_then(|guest| guest.call_run(&mut *store, &js_step(step)))
+            .map(|r| r.map(Finished::Js)),
+        Loaded::Sh(pre) => pre
+            .instantiate(&mut *store)
+            .and_then(|guest| guest.call_run(&mut *store, &sh_step(step)))
+            .map(|r| r.map(Finished::Sh)),
     })
+}
+
+/// How long checking one step's syntax may take.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn js_step(step: &Script) -> JsStep {
+    JsStep {
+        source: step.source.clone(),
+        filename: step.filename.clone(),
+        first_line: step.first_line,
+        cwd: step.cwd.clone(),
+    }
+}
+
+fn sh_step(step: &Script) -> ShStep {
+    ShStep {
+        source: step.source.clone(),
+        filename: step.filename.clone(),
+        first_line: step.first_line,
+        cwd: step.cwd.clone(),
+        args: step.args.clone(),
+    }
 }

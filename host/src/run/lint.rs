@@ -1,0 +1,207 @@
+//! `runbox validate` as the lint a CI job runs: every problem of a runbook
+//! file at once — its structure, variables, inputs, paths, script sources
+//! and templates (`plan/`), and each step's syntax, parsed by the guests'
+//! own parsers in the sandbox without running any of it — and of a
+//! `registry.yaml`, each as a [`Diagnostic`] with its file, line, column,
+//! code and severity.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{ErrorCode, Problem};
+use crate::model::{Format, Language, REGISTRY, Runbook, Source};
+use crate::plan::sources::{self, Resolved};
+use crate::plan::{self, Host};
+use crate::sandbox::Script;
+use crate::template::{self, Scope};
+
+use super::Runner;
+
+/// How much a diagnostic matters: errors fail `validate`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem, where it is.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnostic {
+    pub file: String,
+    /// 0: the file as a whole.
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    pub code: ErrorCode,
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// What `validate` found in one file.
+#[derive(Clone, Debug, Serialize)]
+pub struct Linted {
+    pub file: String,
+    /// `runbook` or `registry`.
+    pub kind: &'static str,
+    pub diagnostics: Vec<Diagnostic>,
+    /// What the runbook asks beyond the safe defaults.
+    pub asks: Vec<Asked>,
+}
+
+/// One thing a runbook asks, and the flag that grants it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Asked {
+    pub what: String,
+    pub flag: String,
+}
+
+impl Linted {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error).count()
+    }
+}
+
+impl Runner {
+    /// Every problem of the runbook or registry at `path`. With `lenient`
+    /// (`--lint`), a value the host does not give — a declared variable, a
+    /// required input — is a warning: CI checks a runbook without its
+    /// secrets.
+    pub fn lint(&self, path: &Path, host: &Host, lenient: bool) -> Linted {
+        let shown = path.display().to_string();
+        let diagnostic = |p: &Problem, code: ErrorCode| Diagnostic {
+            file: shown.clone(),
+            line: p.line,
+            column: None,
+            code,
+            severity: if lenient && p.missing { Severity::Warning } else { Severity::Error },
+            message: p.message.clone(),
+        };
+        if path.file_name().is_some_and(|n| n == REGISTRY) {
+            let problems = sources::check_registry(path, &host.secrets);
+            return Linted {
+                file: shown.clone(),
+                kind: "registry",
+                diagnostics: problems.iter().map(|p| diagnostic(p, ErrorCode::ConfigInvalid)).collect(),
+                asks: Vec::new(),
+            };
+        }
+        let mut linted = Linted { file: shown.clone(), kind: "runbook", diagnostics: Vec::new(), asks: Vec::new() };
+        let runbook = match crate::parse::load(path) {
+            Ok(runbook) => runbook,
+            Err(invalid) => {
+                linted.diagnostics = invalid.problems.iter().map(|p| diagnostic(p, ErrorCode::ConfigInvalid)).collect();
+                return linted;
+            }
+        };
+        match plan::check(&runbook, host) {
+            Ok(plan) => linted.asks = plan.asks.iter().map(|a| Asked { what: a.to_string(), flag: a.flag() }).collect(),
+            Err(problems) => {
+                linted.diagnostics.extend(problems.iter().map(|p| diagnostic(p, ErrorCode::ConfigInvalid)));
+            }
+        }
+        for step in &runbook.steps {
+            if matches!(step.source, Source::Runbook { .. }) {
+                continue;
+            }
+            // A source that does not load was reported above.
+            let Ok(script) = sources::resolve(&runbook, step, &host.secrets) else { continue };
+            let Some(source) = expanded(&runbook, step.language, &script) else { continue };
+            let mut checked = Script::new(step.language, source, script.filename.clone());
+            checked.first_line = script.first_line;
+            checked.secret = script.is_secret();
+            if let Err(failure) = self.sandbox.check(&checked) {
+                let file =
+                    if matches!(step.source, Source::Inline(_)) { shown.clone() } else { script.filename.clone() };
+                linted.diagnostics.push(Diagnostic {
+                    file,
+                    line: failure.line.map_or(step.line, |l| l as usize),
+                    column: failure.column,
+                    code: failure.code,
+                    severity: Severity::Error,
+                    // bashkit's own message says `syntax error` already.
+                    message: format!(
+                        "step `{}`: {}",
+                        step.name,
+                        failure
+                            .message
+                            .strip_prefix("syntax error: ")
+                            .filter(|m| m.starts_with("syntax error"))
+                            .unwrap_or(&failure.message)
+                    ),
+                });
+            }
+        }
+        linted.diagnostics.sort_by_key(|d| (d.file != shown, d.line));
+        linted
+    }
+}
+
+/// The script as a run would hand it to the guest: a YAML runbook's
+/// templates become references to values (here placeholders: only the
+/// syntax matters). `None` when a template cannot be expanded, which the
+/// template check reports.
+fn expanded(runbook: &Runbook, language: Language, script: &Resolved) -> Option<String> {
+    if runbook.format != Format::Yaml || !script.text.contains("{{") {
+        return Some(script.text.clone());
+    }
+    let (mut inputs, mut steps) = (Map::new(), Map::new());
+    for (reference, _) in template::references(&script.text).0 {
+        let root = if reference.root == "inputs" { &mut inputs } else { &mut steps };
+        place(root, &reference.path);
+    }
+    let scope = Scope { inputs: &inputs, steps: &steps };
+    match language {
+        Language::Shell => template::expand_shell(&script.text, &scope).ok().map(|e| e.script),
+        Language::JavaScript => template::expand_js(&script.text, &scope).ok().map(|e| e.source),
+    }
+}
+
+/// A placeholder at `path` under `map`: 0 at the leaf (a number fits every
+/// context, arithmetic included), objects on the way.
+fn place(map: &mut Map<String, Value>, path: &[String]) {
+    let Some((first, rest)) = path.split_first() else { return };
+    if rest.is_empty() {
+        map.entry(first.clone()).or_insert(Value::from(0));
+        return;
+    }
+    let next = map.entry(first.clone()).or_insert_with(|| Value::Object(Map::new()));
+    if !next.is_object() {
+        *next = Value::Object(Map::new());
+    }
+    if let Value::Object(inner) = next {
+        place(inner, rest);
+    }
+}
+
+/// The runbook files under `dir` (its subfolders too, hidden ones left
+/// out), sorted: markdown files whose first line is an H1, YAML files, and
+/// `registry.yaml` files.
+pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((folder, depth)) = pending.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            if kind.is_dir() && depth < super::catalog::MAX_DEPTH {
+                pending.push((path, depth + 1));
+            } else if kind.is_file()
+                && (name.ends_with(".yaml")
+                    || name.ends_with(".yml")
+                    || (name.ends_with(".md") && super::catalog::meant_as_runbook(&path)))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
