@@ -214,6 +214,9 @@ impl Progress {
     /// The last line of a run: what ran, what failed and why, what did not
     /// run, the exit status, and whether runbox or the script decided it.
     pub(crate) fn summary(&self, runbook: &Runbook, report: &RunReport) {
+        if self.live && self.style.github {
+            step_summary(runbook, report);
+        }
         if !self.live || (self.verbosity == Verbosity::Quiet && report.succeeded()) {
             return;
         }
@@ -409,6 +412,82 @@ impl Events for Progress {
         let mut state = self.lock();
         self.say(&mut state, &visible_lines(text));
     }
+}
+
+/// GitHub Actions: the run as a table on the job's summary page, appended
+/// to the file `GITHUB_STEP_SUMMARY` names. Everything the runbook chose is
+/// escaped so that it stays text in a table cell.
+fn step_summary(runbook: &Runbook, report: &RunReport) {
+    let Some(file) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|f| !f.is_empty()) else { return };
+    let name = cell(&runbook.file_name());
+    let verdict = match &report.error {
+        Some(error) => format!("refused by runbox ({}, exit {})", error.code, report.exit_code),
+        None if report.succeeded() => "passed".to_string(),
+        None => format!("failed (exit {})", report.exit_code),
+    };
+    let mut text = format!("### runbox: {name} {verdict}\n\n");
+    if let Some(error) = &report.error {
+        text.push_str(&format!("{}\n\n", cell(&error.to_string())));
+    } else {
+        text.push_str("| | step | kind | line | result | duration |\n|---|---|---|---|---|---|\n");
+        for step in &report.steps {
+            let (mark, result) = match &step.error {
+                Some(e) if step.exit_code != 0 => ("✗", format!("{} (exit {})", e, step.exit_code)),
+                _ if step.exit_code != 0 => ("✗", format!("exit {}", step.exit_code)),
+                _ => ("✓", "passed".to_string()),
+            };
+            text.push_str(&format!(
+                "| {mark} | {} | {} | {name}:{} | {} | {} |\n",
+                cell(&step.name),
+                step.language,
+                step.line,
+                cell(&result),
+                duration(step.duration_ms)
+            ));
+        }
+        for step in &runbook.steps[report.steps.len().min(runbook.steps.len())..] {
+            text.push_str(&format!(
+                "| – | {} | {} | {name}:{} | not run | |\n",
+                cell(&step.name),
+                step.kind(),
+                step.line
+            ));
+        }
+        text.push('\n');
+    }
+    let appended = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&file)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = appended {
+        eprintln!("runbox: cannot append to GITHUB_STEP_SUMMARY: {e}");
+    }
+}
+
+/// Text as one markdown table cell: no line breaks, pipes, HTML or
+/// markdown of its own; at most 300 characters.
+fn cell(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in visible(text).chars().enumerate() {
+        if i == 300 {
+            out.push('…');
+            break;
+        }
+        match c {
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            '`' | '*' | '_' | '[' | ']' | '\\' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Whether descriptors `a` and `b` are one open file or one terminal.

@@ -29,15 +29,19 @@ fn github_actions_gets_groups_and_an_annotation_and_no_commands_from_the_runbook
     let s = Scratch::new();
     std::fs::create_dir(s.join("ops")).unwrap();
     // The runbook's output tries to write GitHub workflow commands of its own.
-    let steps = "```sh {name=loud}\necho '::error::planted'\necho '::endgroup::'\nprintf 'left open'\n```\n\n```sh {name=fails}\nprintf 'to stderr' >&2\nexit 3\n```";
+    let steps = "```sh {name=lo|ud<b>}\necho '::error::planted'\necho '::endgroup::'\nprintf 'left open'\n```\n\n```sh {name=fails}\nprintf 'to stderr' >&2\nexit 3\n```";
     s.write("ops/Fail.md", &runbook("Fail", "", &[], &[], steps));
+    let summary = s.state.path().join("step-summary.md");
     let run = s
         .runbox()
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_WORKSPACE", s.path().to_str().unwrap())
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
         .args(["run", "--no-history", "ops/Fail.md"])
         .run();
     snapshot!("ci_log_github_actions", shown(&s, &run));
+    // The job's summary page: a table, the runbook's text kept to its cells.
+    snapshot!("ci_log_github_step_summary", std::fs::read_to_string(&summary).unwrap());
     // A runbook that is not valid: each problem on its line.
     s.write("ops/Broken.md", "# Broken\n\n# Script\n```js\nreturn 1\n```\n");
     let run = s
@@ -146,7 +150,9 @@ fn bashkit_caps_are_lifted_or_named() {
 #[test]
 fn validate_finds_syntax_errors_with_the_guests_parsers() {
     let s = Scratch::new();
-    let steps = "```js {name=broken}\nconst x = ;\n```\n\n```sh {name=shbroken}\necho ok\nif then fi\n```\n\n```sh {name=fine}\necho fine\n```";
+    // A native step is its interpreter's to parse: zsh's and PowerShell's
+    // syntax is not the sandbox's shell's.
+    let steps = "```js {name=broken}\nconst x = ;\n```\n\n```sh {name=shbroken}\necho ok\nif then fi\n```\n\n```sh {name=fine}\necho fine\n```\n\n```zsh {native name=z}\nprint -l ${(s:,:)LIST}\n```\n\n```powershell {name=ps}\nGet-ChildItem | ForEach-Object { $_.Name }\n```";
     s.write("Lint.md", &runbook("Lint", "DB_PASSWORD: the password", &[], &[], steps));
     let run = s.runbox().env_remove("DB_PASSWORD").args(["validate", "Lint.md"]).run();
     snapshot!("validate_syntax", shown(&s, &run));
@@ -173,7 +179,9 @@ fn validate_lints_a_folder_without_its_secrets_and_checks_registries() {
     let broken: Vec<&str> = listed.stderr.lines().filter(|l| l.contains("broken runbook")).collect();
     assert_eq!(
         broken,
-        ["runbox: broken runbook ./Open.md: missing section `# History` (runbox validate shows every problem)"]
+        [
+            "runbox: broken runbook ./Open.md: this code block is never closed: it runs to the end of the file, hiding every section after it; close it with a line of ``` after its code (runbox validate shows every problem)"
+        ]
     );
     // A registry whose script changed since it was approved.
     let registry = s.read("registry.yaml");

@@ -367,6 +367,7 @@ macro_rules! snapshot {
                 (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z", "[time]"),
                 (r"in [0-9.]+ ?ms", "in [ms]"),
                 (r"in [0-9.]+s\b", "in [ms]"),
+                (r"\| [0-9.]+m?s \|", "| [ms] |"),
                 (r"\b[0-9a-f]{32}\b", "[token]"),
             ],
             prepend_module_to_snapshot => false,

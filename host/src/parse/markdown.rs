@@ -227,6 +227,11 @@ fn check_order(sections: &[Section], problems: &mut Vec<Problem>) {
         ));
     }
     let end_line = sections.last().map_or(1, |s| s.line);
+    // An unclosed code block swallowed what follows it: that block is the
+    // problem to report (at its fence), not the sections it hid.
+    if sections.iter().flat_map(|s| &s.blocks).any(|b| !b.closed) {
+        return;
+    }
     for title in ORDER.iter().filter(|t| **t != CLAIMS) {
         if !sections.iter().any(|s| s.title == *title) {
             problems.push(Problem::new(end_line, format!("missing section `# {title}`")));

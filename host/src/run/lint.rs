@@ -103,7 +103,10 @@ impl Runner {
             }
         }
         for step in &runbook.steps {
-            if matches!(step.source, Source::Runbook { .. }) {
+            // A sub-runbook is validated as a file of its own; a native
+            // step (bash, zsh, PowerShell) is parsed by its interpreter only
+            // when it runs: the sandbox's shell parses another language.
+            if matches!(step.source, Source::Runbook { .. }) || step.native.is_some() {
                 continue;
             }
             // A source that does not load was reported above.
