@@ -190,3 +190,61 @@ fn validate_lints_a_folder_without_its_secrets_and_checks_registries() {
     let run = s.runbox().args(["validate", "registry.yaml"]).run();
     snapshot!("validate_registry", shown(&s, &run));
 }
+
+#[test]
+fn runbox_own_lines_mask_secrets_as_the_records_do() {
+    let s = Scratch::new();
+    let steps = "```js {name=leak}\nthrow new Error('token is ' + get('API_TOKEN'))\n```";
+    s.write("Leak.md", &runbook("Leak", "API_TOKEN: the token", &[], &[], steps));
+    let run = s
+        .runbox()
+        .env("API_TOKEN", "PLANTED-TOKEN-31")
+        .env("GITHUB_ACTIONS", "true")
+        .args(["run", "--no-history", "Leak.md"])
+        .run();
+    run.code(1);
+    // The step's own stderr is its output, shown live as written; runbox's
+    // lines and the annotation are runbox's, and keep no secret.
+    let own: Vec<String> = run
+        .stdout
+        .lines()
+        .chain(run.stderr.lines())
+        .filter(|l| l.starts_with("runbox: ") || l.starts_with("::error"))
+        .map(|l| regex_lite_duration(l))
+        .collect();
+    assert_eq!(
+        own,
+        [
+            "::error file=Leak.md,line=17,title=runbox%3A step leak failed::RuntimeError: Error: token is ***",
+            "runbox: ✗ leak failed in [ms] (exit 1)",
+            "runbox: error: Leak.md:17: step `leak`: RuntimeError: Error: token is ***",
+            "runbox: ✗ Leak.md failed (exit 1) in [ms]: 1 step: `leak` failed (RuntimeError, exit 1)",
+        ]
+    );
+}
+
+/// `in 1.2ms` / `in 1.20s` as `in [ms]`.
+fn regex_lite_duration(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(" in ") {
+        out.push_str(&rest[..at + 4]);
+        let after = &rest[at + 4..];
+        let number = after.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(after.len());
+        let unit = if after[number..].starts_with("ms") {
+            2
+        } else if after[number..].starts_with('s') {
+            1
+        } else {
+            0
+        };
+        if number > 0 && unit > 0 {
+            out.push_str("[ms]");
+            rest = &after[number + unit..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}

@@ -616,7 +616,7 @@ impl Runner {
                             self.sandbox.run(&prepared, &step_context, limits, Some(Arc::clone(&live)))
                         }),
                     };
-                    let report = match outcome {
+                    let mut report = match outcome {
                         Ok(outcome) => {
                             let mut report = StepReport::new(step, script.audit.clone(), limits, outcome);
                             report.name_limit(&runbook.file_name(), runbook.format, &self.config.overrides);
@@ -628,6 +628,8 @@ impl Runner {
                             StepReport::refused(step, script.audit.clone(), limits, failure.clone())
                         }
                     };
+                    // What watchers see of the report is masked as the records are.
+                    report.mask(&masker);
                     events.step_finished(step, &report);
                     report
                 }
