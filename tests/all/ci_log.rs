@@ -210,7 +210,7 @@ fn runbox_own_lines_mask_secrets_as_the_records_do() {
         .lines()
         .chain(run.stderr.lines())
         .filter(|l| l.starts_with("runbox: ") || l.starts_with("::error"))
-        .map(|l| regex_lite_duration(l))
+        .map(regex_lite_duration)
         .collect();
     assert_eq!(
         own,
