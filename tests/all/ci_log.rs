@@ -248,3 +248,16 @@ fn regex_lite_duration(line: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[test]
+fn validate_reports_every_problem_of_a_file_at_once() {
+    let s = Scratch::new();
+    // A typo in one step's `with:` once hid the template and syntax errors
+    // of the steps after it until it was fixed.
+    s.write(
+        "typo.yaml",
+        "name: Typo\ninputs:\n  n: { type: int, default: 1 }\nsteps:\n  - name: a\n    type: sh\n    with:\n      inline_scrpit: echo hi\n  - name: b\n    type: sh\n    with:\n      inline_script: echo {{ inputs.m }} {{ steps.a.stdout }}\n  - name: c\n    type: js\n    with:\n      inline_script: \"const x = ;\"\n",
+    );
+    let run = s.runbox().args(["validate", "typo.yaml"]).run();
+    snapshot!("validate_every_problem_at_once", shown(&s, &run));
+}

@@ -209,9 +209,10 @@ fn runbook_steps_are_checked_before_anything_runs() {
     assert_eq!(run.code, 1);
     assert_eq!(
         run.stderr,
-        "shape.yaml is not a valid runbook (3 problems):\n  \
+        "shape.yaml is not a valid runbook (4 problems):\n  \
          shape.yaml:5: step `c`: `runbook` belongs to steps of type runbook\n  \
          shape.yaml:8: step `d` runs a runbook: `inline_script` has no meaning for it\n  \
+         shape.yaml:8: step `d`: runbook `x.yaml` cannot be read: No such file or directory (os error 2)\n  \
          shape.yaml:9: step `e` of type runbook needs `with.runbook`: the file name of a runbook\n"
     );
     s.write("child.yaml", "name: child\nsteps:\n  - name: s\n    type: sh\n    with: { inline_script: echo }\n");

@@ -59,6 +59,15 @@ pub(crate) struct CodeBlock {
 
 /// Parses `text`, the content of the runbook file `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
+    match parse_partial(path, text)? {
+        (runbook, problems) if problems.is_empty() => Ok(runbook),
+        (_, problems) => Err(Invalid { file: path.to_path_buf(), problems }),
+    }
+}
+
+/// The runbook as far as it parses, without the steps that do not, and
+/// every problem found, sorted by line. `Err` when it has no heading.
+pub fn parse_partial(path: &Path, text: &str) -> Result<(Runbook, Vec<Problem>), Invalid> {
     let lines = Lines::new(text);
     let sections = sections(text, &lines);
     let mut problems = Vec::new();
@@ -100,26 +109,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
     let claims = find(CLAIMS).map(|s| claims(s, &mut problems)).unwrap_or_default();
     let steps = find(SCRIPT).map(|s| steps(s, &name, &mut problems)).unwrap_or_default();
 
-    if problems.is_empty() {
-        Ok(Runbook {
-            path: path.to_path_buf(),
-            format: Format::Markdown,
-            description: text[first.body.clone()].trim().to_string(),
-            name,
-            env,
-            reads,
-            writes,
-            net: Vec::new(),
-            claims,
-            inputs: Vec::new(),
-            steps,
-            deterministic: false,
-            consent_sha256: String::new(),
-        })
-    } else {
-        problems.sort_by_key(|p| p.line);
-        Err(Invalid { file: path.to_path_buf(), problems })
-    }
+    problems.sort_by_key(|p| p.line);
+    let runbook = Runbook {
+        path: path.to_path_buf(),
+        format: Format::Markdown,
+        description: text[first.body.clone()].trim().to_string(),
+        name,
+        env,
+        reads,
+        writes,
+        net: Vec::new(),
+        claims,
+        inputs: Vec::new(),
+        steps,
+        deterministic: false,
+        consent_sha256: String::new(),
+    };
+    Ok((runbook, problems))
 }
 
 /// Byte offset where the `# History` section's body starts, if the text has

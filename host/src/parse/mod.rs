@@ -29,6 +29,24 @@ pub fn load(path: &Path) -> Result<Runbook, Invalid> {
 /// Reads the runbook open as `file`, named `path` (its extension decides
 /// the format): for a caller that opened it beneath a folder it holds.
 pub fn load_file(path: &Path, file: std::fs::File) -> Result<Runbook, Invalid> {
+    match load_partial_file(path, file)? {
+        (runbook, problems) if problems.is_empty() => Ok(runbook),
+        (_, problems) => Err(Invalid { file: path.to_path_buf(), problems }),
+    }
+}
+
+/// The runbook at `path` as far as it parses (the steps that parse), and
+/// every problem of its structure: what `runbox validate` checks further.
+/// `Err` when nothing of it can be read.
+pub fn load_partial(path: &Path) -> Result<(Runbook, Vec<Problem>), Invalid> {
+    let file = std::fs::File::open(path).map_err(|e| Invalid {
+        file: path.to_path_buf(),
+        problems: vec![Problem::new(0, format!("cannot read the file: {e}"))],
+    })?;
+    load_partial_file(path, file)
+}
+
+fn load_partial_file(path: &Path, file: std::fs::File) -> Result<(Runbook, Vec<Problem>), Invalid> {
     use std::io::Read;
     let invalid = |message: String| Invalid { file: path.to_path_buf(), problems: vec![Problem::new(0, message)] };
     let meta = file.metadata().map_err(|e| invalid(format!("cannot read the file: {e}")))?;
@@ -50,11 +68,11 @@ pub fn load_file(path: &Path, file: std::fs::File) -> Result<Runbook, Invalid> {
         .read_to_string(&mut read)
         .map_err(|e| invalid(format!("cannot read the file: {e}")))?;
     let text = crate::text::without_bom(&read);
-    let (mut runbook, consented) = match path.extension().and_then(|e| e.to_str()) {
-        Some("yaml" | "yml") => (yaml::parse(path, text)?, text),
+    let ((mut runbook, problems), consented) = match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml" | "yml") => (yaml::parse_partial(path, text)?, text),
         Some("md" | "markdown") => {
             let above_history = markdown::history_heading(text).map_or(text, |at| &text[..at]);
-            (markdown::parse(path, text)?, above_history)
+            (markdown::parse_partial(path, text)?, above_history)
         }
         _ => return Err(invalid("a runbook is a `.md` (markdown) or `.yaml`/`.yml` file".to_string())),
     };
@@ -68,5 +86,5 @@ pub fn load_file(path: &Path, file: std::fs::File) -> Result<Runbook, Invalid> {
             )],
         });
     }
-    Ok(runbook)
+    Ok((runbook, problems))
 }

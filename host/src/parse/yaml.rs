@@ -59,6 +59,16 @@ const WITH_KEYS: &[&str] = &[
 
 /// Parses `text`, the content of the YAML runbook `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
+    match parse_partial(path, text)? {
+        (runbook, problems) if problems.is_empty() => Ok(runbook),
+        (_, problems) => Err(Invalid { file: path.to_path_buf(), problems }),
+    }
+}
+
+/// The runbook as far as it parses, without the steps that do not, and
+/// every problem found, sorted by line (`runbox validate` checks the rest
+/// of it too). `Err` when nothing of it can be read.
+pub fn parse_partial(path: &Path, text: &str) -> Result<(Runbook, Vec<Problem>), Invalid> {
     let invalid = |problems: Vec<Problem>| Invalid { file: path.to_path_buf(), problems };
     if let Some(line) = too_deep(text) {
         return Err(invalid(vec![Problem::new(
@@ -118,26 +128,23 @@ pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
         }
     };
     let mut problems = p.0;
-    if problems.is_empty() {
-        Ok(Runbook {
-            path: path.to_path_buf(),
-            format: Format::Yaml,
-            name,
-            description,
-            env,
-            reads,
-            writes,
-            net,
-            claims,
-            inputs,
-            steps,
-            deterministic,
-            consent_sha256: String::new(),
-        })
-    } else {
-        problems.sort_by_key(|p| p.line);
-        Err(invalid(problems))
-    }
+    problems.sort_by_key(|p| p.line);
+    let runbook = Runbook {
+        path: path.to_path_buf(),
+        format: Format::Yaml,
+        name,
+        description,
+        env,
+        reads,
+        writes,
+        net,
+        claims,
+        inputs,
+        steps,
+        deterministic,
+        consent_sha256: String::new(),
+    };
+    Ok((runbook, problems))
 }
 
 /// The line where nesting first passes [`MAX_DEPTH`], judged by indentation

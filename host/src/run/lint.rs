@@ -89,17 +89,34 @@ impl Runner {
             };
         }
         let mut linted = Linted { file: shown.clone(), kind: "runbook", diagnostics: Vec::new(), asks: Vec::new() };
-        let runbook = match crate::parse::load(path) {
-            Ok(runbook) => runbook,
+        // What does not parse is reported, and the rest is checked too:
+        // every problem of the file at once, not one stage at a time.
+        let (runbook, parsed) = match crate::parse::load_partial(path) {
+            Ok(partial) => partial,
             Err(invalid) => {
                 linted.diagnostics = invalid.problems.iter().map(|p| diagnostic(p, ErrorCode::ConfigInvalid)).collect();
                 return linted;
             }
         };
+        linted.diagnostics.extend(parsed.iter().map(|p| diagnostic(p, ErrorCode::ConfigInvalid)));
         match plan::check(&runbook, host) {
-            Ok(plan) => linted.asks = plan.asks.iter().map(|a| Asked { what: a.to_string(), flag: a.flag() }).collect(),
+            Ok(plan) if parsed.is_empty() => {
+                linted.asks = plan.asks.iter().map(|a| Asked { what: a.to_string(), flag: a.flag() }).collect()
+            }
+            Ok(_) => {}
             Err(problems) => {
-                linted.diagnostics.extend(problems.iter().map(|p| diagnostic(p, ErrorCode::ConfigInvalid)));
+                // A step that did not parse is missing from the runbook: a
+                // template naming it is not a problem of its own.
+                let about_missing_steps = |p: &&Problem| {
+                    !parsed.is_empty()
+                        && (p.message.contains("no step is named") || p.message.contains("does not run before"))
+                };
+                linted.diagnostics.extend(
+                    problems
+                        .iter()
+                        .filter(|p| !about_missing_steps(p))
+                        .map(|p| diagnostic(p, ErrorCode::ConfigInvalid)),
+                );
             }
         }
         for step in &runbook.steps {
