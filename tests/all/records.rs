@@ -147,3 +147,16 @@ fn a_secret_used_as_a_key_is_masked_too() {
     assert!(!s.read("Keys.md").contains("PLANTED-KEY-SECRET"));
     assert_eq!(run.json()["steps"][0]["result"], serde_json::json!({ "***": "seen", "***-2": "twice", "plain": 1 }));
 }
+
+/// Without `USER` (cron, systemd, containers) the record names the
+/// process's account from the passwd database, not `unknown`.
+#[test]
+fn the_record_names_the_account_without_user_set() {
+    let s = Scratch::new();
+    s.write("Who.md", &runbook("Who", "", &[], &[], "```sh\necho hi\n```"));
+    s.runbox().env_remove("USER").args(["run", "-q", "--no-history", "Who.md"]).run().success();
+    let account = std::process::Command::new("id").arg("-un").output().unwrap();
+    let account = String::from_utf8(account.stdout).unwrap().trim().to_string();
+    let record: serde_json::Value = serde_json::from_str(s.log().lines().last().unwrap()).unwrap();
+    assert_eq!(record["breadcrumb"]["by_user"], account.as_str(), "{record}");
+}

@@ -48,9 +48,34 @@ impl Ids for System {
         uuid::Uuid::new_v4().to_string()
     }
 
+    /// `$USER`, else the account of this process's user (cron, systemd units
+    /// and containers often run without `USER`), else `uid N`.
     fn user(&self) -> String {
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        let uid = rustix::process::geteuid().as_raw();
+        std::env::var("USER")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(|| account_name(uid))
+            .unwrap_or_else(|| format!("uid {uid}"))
     }
+}
+
+/// The passwd entry's name of `uid` (files, LDAP, whatever NSS says).
+#[allow(unsafe_code)]
+fn account_name(uid: u32) -> Option<String> {
+    let mut buffer = vec![0 as libc::c_char; 16 << 10];
+    // SAFETY: an all-zero passwd is a valid value of the plain C struct.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is to a live local of the size given; the entry's
+    // strings point into `buffer`, read before it is dropped.
+    let status = unsafe { libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found) };
+    if status != 0 || found.is_null() || entry.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: getpwuid_r succeeded, so pw_name is a NUL-terminated string in `buffer`.
+    let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+    name.to_str().ok().filter(|n| !n.is_empty()).map(str::to_string)
 }
 
 /// The same instant and ids every time.
