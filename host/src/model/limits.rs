@@ -52,20 +52,35 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
     s.serialize_u128(d.as_millis())
 }
 
-/// `30s`, `1.5s`, `500ms`, `2m`, `1h`; a bare number is seconds.
+/// `30s`, `1.5s`, `500ms`, `2m`, `1h`, or Go's sums such as `1h30m` and
+/// `2m30s`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let value: f64 =
-        number.replace('_', "").parse().map_err(|_| format!("`{text}` is not a duration (try 30s, 500ms, 2m)"))?;
-    let seconds = match unit.trim() {
-        "" | "s" | "sec" | "secs" => value,
-        "ms" => value / 1000.0,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        other => return Err(format!("unknown unit `{other}` in duration `{text}` (use ms, s, m or h)")),
-    };
+    let not_a_duration = || format!("`{text}` is not a duration (try 30s, 500ms, 2m, 1h30m)");
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(not_a_duration());
+    }
+    let mut seconds = 0.0;
+    let mut parts = 0;
+    while !rest.is_empty() {
+        let split = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(rest.len());
+        let (number, after) = rest.split_at(split);
+        let value: f64 = number.replace('_', "").parse().map_err(|_| not_a_duration())?;
+        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, after) = after.split_at(unit_len);
+        seconds += value
+            * match unit.trim() {
+                "" if parts == 0 && after.is_empty() => 1.0,
+                "s" | "sec" | "secs" => 1.0,
+                "ms" => 0.001,
+                "m" | "min" => 60.0,
+                "h" => 3600.0,
+                "" => return Err(not_a_duration()),
+                other => return Err(format!("unknown unit `{other}` in duration `{text}` (use ms, s, m or h)")),
+            };
+        parts += 1;
+        rest = after;
+    }
     if !seconds.is_finite() || seconds <= 0.0 {
         return Err(format!("duration `{text}` must be positive"));
     }
@@ -135,6 +150,14 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        // Go's form, as kubectl and Helm users write it.
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2m30s"), Ok(Duration::from_secs(150)));
+        assert_eq!(parse_duration("1m500ms"), Ok(Duration::from_millis(60_500)));
+        assert_eq!(parse_duration("1h0m0.5s"), Ok(Duration::from_millis(3_600_500)));
+        assert!(parse_duration("1h30").is_err(), "a bare number only alone");
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("h").is_err());
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("10 parsecs").unwrap_err().contains("parsecs"));
         assert!(parse_duration("99999999999999999999s").unwrap_err().contains("longest a step may run"));
