@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use runbox::api::{self, Keys, ServeConfig};
-use runbox::error::Invalid;
+use runbox::error::{ErrorCode, Invalid};
 use runbox::model::Format;
 use runbox::model::limits::{LimitOverrides, Limits, parse_duration, parse_fuel, parse_output, parse_size};
 use runbox::model::net::NetPolicy;
@@ -547,14 +547,26 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
             }
         );
     }
-    for name in args.approve.iter().filter(|name| !runbook.steps.iter().any(|s| &s.name == *name)) {
-        let steps: Vec<&str> = runbook.steps.iter().map(|s| s.name.as_str()).collect();
+    // A misspelt approval would leave the step it meant unapproved, and the
+    // run refused after the steps before it ran: nothing runs.
+    let steps: Vec<&str> = runbook.steps.iter().map(|s| s.name.as_str()).collect();
+    let unknown: Vec<&String> = args.approve.iter().filter(|name| !steps.contains(&name.as_str())).collect();
+    for name in &unknown {
+        let nearest = steps
+            .iter()
+            .map(|step| (strsim::jaro_winkler(name, step), step))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or(String::new(), |(_, step)| format!("; did you mean `--approve {}`?", visible(step)));
         eprintln!(
-            "runbox: warning: --approve {} names no step of {} (its steps: {})",
+            "runbox: error: --approve {} names no step of {} (its steps: {}){nearest}",
             visible(name),
             visible(&runbook.file_name()),
             visible(&steps.join(", "))
         );
+    }
+    if !unknown.is_empty() {
+        return Ok(ErrorCode::ConfigInvalid.exit_status());
     }
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     progress.runbook(&runbook, &args.runbook);

@@ -227,7 +227,15 @@ fn approval_is_refused_without_a_terminal_and_given_by_flag() {
     run.code(77).stdout_has("first").stderr_has("ApprovalRequired").stderr_has("--approve risky");
     assert!(!s.join("out/done").exists());
     let typo = s.runbox().args(["run", "approve.yaml", "--approve", "riksy"]).run();
-    typo.code(77).stderr_has("--approve riksy names no step of approve.yaml (its steps: first, risky)");
+    // A misspelt approval is an error before anything runs, with the step meant.
+    assert_eq!(
+        (typo.code, typo.stdout.as_str(), typo.stderr.as_str()),
+        (
+            2,
+            "",
+            "runbox: error: --approve riksy names no step of approve.yaml (its steps: first, risky); did you mean `--approve risky`?\n"
+        )
+    );
     s.runbox().args(["run", "approve.yaml", "--approve", "risky"]).run().success();
     assert!(s.join("out/done").exists());
     let log = s.log();
