@@ -188,7 +188,7 @@ fn the_network_and_host_variables_are_off() {
     s.write("Var.md", &runbook("Var", "DB_HOST: the database", &[], &[], "```sh\necho \"$DB_HOST\"\n```"));
     let run = s.runbox().env("DB_HOST", "from-the-host").args(["run", "--deterministic", "Var.md"]).run();
     assert_eq!(run.code, 2);
-    run.stderr_has("environment variable `DB_HOST` is not set (the database); deterministic mode reads no host variable: give it with --env");
+    run.stderr_has("environment variable `DB_HOST` is not set (the database); deterministic mode reads no host variable: give it with --env DB_HOST=VALUE");
     let run = s
         .runbox()
         .env("DB_HOST", "from-the-host")

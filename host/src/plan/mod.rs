@@ -82,8 +82,15 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
                 if !requirement.description.is_empty() {
                     message.push_str(&format!(" ({})", requirement.description));
                 }
+                let name = &requirement.name;
                 if host.sealed_env {
-                    message.push_str("; deterministic mode reads no host variable: give it with --env");
+                    message.push_str(&format!(
+                        "; deterministic mode reads no host variable: give it with --env {name}=VALUE"
+                    ));
+                } else {
+                    message.push_str(&format!(
+                        "; give it with --env {name}=VALUE or export {name} (over the API: in env_vars)"
+                    ));
                 }
                 problems.push(Problem::missing(requirement.line, message));
             }
