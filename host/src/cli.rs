@@ -137,7 +137,11 @@ enum Command {
 
 #[derive(ClapArgs)]
 struct RunArgs {
+    /// The runbook's file, or its name without .md/.yaml (`runbox run Deploy`)
     runbook: PathBuf,
+    /// Look for a RUNBOOK given by bare name in DIR instead of the current folder
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
     /// A named value the steps read with get(name) (repeatable)
     #[arg(long = "input", value_name = "K=V", value_parser = key_value)]
     inputs: Vec<(String, String)>,
@@ -506,7 +510,14 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         api_base_url: api_base_url(None)?,
         ..config
     };
-    let parsed = parse::load(&args.runbook);
+    let found = catalog::find(&args.runbook, args.dir.as_deref());
+    let path = found.clone().unwrap_or_else(|_| args.runbook.clone());
+    let parsed = found
+        .map_err(|message| Invalid {
+            file: args.runbook.clone(),
+            problems: vec![runbox::error::Problem::new(0, message)],
+        })
+        .and_then(|path| parse::load(&path));
     let asked = parsed.as_ref().is_ok_and(|runbook| runbook.deterministic);
     let config = Config { deterministic: args.determinism.mode(asked), ..config };
     let verbosity = match (args.quiet, args.verbose) {
@@ -527,7 +538,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
                 say!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 eprintln!("runbox: {}", visible_lines(&invalid.to_string()));
-                progress.invalid(&invalid, &args.runbook);
+                progress.invalid(&invalid, &path);
             }
             return Ok(report.exit_code);
         }
@@ -569,7 +580,7 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
         return Ok(ErrorCode::ConfigInvalid.exit_status());
     }
     let inputs: Inputs = args.inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-    progress.runbook(&runbook, &args.runbook);
+    progress.runbook(&runbook, &path);
     let report = runner.run(&runbook, &inputs);
     if let Some(file) = &args.junit {
         write_junit(file, &runbook.steps, &report)?;

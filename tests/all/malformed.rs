@@ -166,3 +166,36 @@ fn a_leading_byte_order_mark_is_ignored() {
     let run = s.runbox().args(["js", "s.js"]).run();
     assert_eq!((run.code, run.stdout.as_str()), (0, "js ran\n"), "{}", run.stderr);
 }
+
+/// `runbox run NAME` finds `NAME.md` or `NAME.yaml`, as `just` finds a
+/// recipe; a folder, an ambiguous name and a misspelt one say what there is.
+#[test]
+fn a_runbook_is_found_by_its_name_and_a_wrong_one_says_what_there_is() {
+    let s = Scratch::new();
+    s.write("Deploy.md", &crate::harness::runbook("Deploy", "", &[], &[], "```sh\necho deployed\n```"));
+    s.write(
+        "ops/check.yaml",
+        "name: Check\nsteps:\n  - name: c\n    type: sh\n    with: { inline_script: echo checked }\n",
+    );
+    let run = s.runbox().args(["run", "-q", "--no-history", "Deploy"]).run();
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "deployed\n", ""));
+    let run = s.runbox().args(["run", "-q", "--dir", "ops", "check"]).run();
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "checked\n", ""));
+    let shown = |args: &[&str]| {
+        let run = s.runbox().args(args).run();
+        format!("{} {}", run.code, run.stderr)
+    };
+    assert_eq!(
+        shown(&["run", "Deplyo"]),
+        "2 runbox: Deplyo is not a valid runbook (1 problem):\n  Deplyo: no runbook Deplyo (looked for it as a file, then as .md, .yaml and .yml); did you mean `./Deploy.md`?\n"
+    );
+    assert_eq!(
+        shown(&["run", "ops"]),
+        "2 runbox: ops is not a valid runbook (1 problem):\n  ops: ops is a folder: run one of its runbooks by file name (check.yaml), or list them with runbox list ops\n"
+    );
+    s.write("Deploy.yaml", "name: Deploy\nsteps:\n  - name: c\n    type: sh\n    with: { inline_script: echo yaml }\n");
+    assert_eq!(
+        shown(&["run", "Deploy"]),
+        "2 runbox: Deploy is not a valid runbook (1 problem):\n  Deploy: `Deploy` could be any of Deploy.md, Deploy.yaml: give the file name\n"
+    );
+}

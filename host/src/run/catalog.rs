@@ -81,6 +81,59 @@ fn runbook_files(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io:
     Ok(())
 }
 
+/// The runbook file `given` names on the command line, as `just` and `mask`
+/// find recipes: a file as it is; a name without an extension as `NAME.md`,
+/// `NAME.yaml` or `NAME.yml` beside it (in `dir` for a bare name, when
+/// given). A folder, an ambiguous name or a missing one is an error that
+/// says what there is instead, with the nearest name.
+pub fn find(given: &Path, dir: Option<&Path>) -> Result<PathBuf, String> {
+    let bare = given.components().count() == 1;
+    let given = match dir {
+        Some(dir) if bare => dir.join(given),
+        _ => given.to_path_buf(),
+    };
+    if given.is_file() {
+        return Ok(given);
+    }
+    let folder = given.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let names = |folder: &Path| -> Vec<String> {
+        let mut files = Vec::new();
+        let _ = runbook_files(folder, 0, &mut files);
+        files.iter().filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())).collect()
+    };
+    if given.is_dir() {
+        let inside = names(&given);
+        let list = if inside.is_empty() { "it holds none".to_string() } else { inside.join(", ") };
+        return Err(format!(
+            "{} is a folder: run one of its runbooks by file name ({list}), or list them with runbox list {}",
+            given.display(),
+            given.display()
+        ));
+    }
+    let text = given.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if given.extension().is_none() {
+        let found: Vec<PathBuf> =
+            ["md", "yaml", "yml"].iter().map(|ext| given.with_extension(ext)).filter(|p| p.is_file()).collect();
+        match found.as_slice() {
+            [one] => return Ok(one.clone()),
+            [] => {}
+            many => {
+                let names: Vec<String> = many.iter().map(|p| p.display().to_string()).collect();
+                return Err(format!("`{text}` could be any of {}: give the file name", names.join(", ")));
+            }
+        }
+    }
+    let known = names(folder);
+    let stem = |n: &str| n.rsplit_once('.').map_or(n.to_string(), |(s, _)| s.to_string());
+    let nearest = known
+        .iter()
+        .map(|name| (strsim::jaro_winkler(&stem(&text), &stem(name)), name))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(String::new(), |(_, name)| format!("; did you mean `{}`?", folder.join(name).display()));
+    Err(format!("no runbook {} (looked for it as a file, then as .md, .yaml and .yml){nearest}", given.display()))
+}
+
 /// The runbook named `name` in `folder`: a plain file name (no path, not
 /// hidden), a regular file opened beneath the folder (a symlink out of it is
 /// refused before it is read, so a host file cannot surface in a parse
