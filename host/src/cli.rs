@@ -114,7 +114,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve the runbooks of a folder over HTTP (SPEC §5), behind bearer JWTs
+    /// Serve the runbooks of a folder over HTTP, behind bearer JWTs
     Serve(ServeArgs),
     /// Run one JavaScript step in the sandbox, with the current directory
     /// mounted read-write as the working directory
@@ -255,7 +255,7 @@ struct ShArgs {
     sandbox: SandboxArgs,
 }
 
-/// What the user grants a runbook beyond the safe defaults (SPEC §2).
+/// What the user grants a runbook beyond the safe defaults.
 #[derive(ClapArgs)]
 struct GrantArgs {
     /// Let the runbook read PATH and what is beneath it, as it declares (repeatable)
@@ -313,7 +313,7 @@ struct SandboxArgs {
     json: bool,
 }
 
-/// Deterministic mode (SPEC §2), for CI.
+/// Deterministic mode, for CI.
 #[derive(ClapArgs)]
 struct DeterministicArgs {
     /// The same output and fuel on every run and machine: a virtual clock,

@@ -492,6 +492,30 @@ fn sigterm_lets_running_executions_end_recorded_and_the_server_exits() {
     assert!(history_headings(&s.read("Slow.md"))[0].ends_with("| Exit Code: 143"));
 }
 
+/// README, every `--help` and the OpenAPI document stand on their own: they
+/// cite no document the repository does not hold (a specification section,
+/// a seed document).
+#[test]
+fn no_document_outside_the_repository_is_cited() {
+    let s = Scratch::new();
+    let readme = std::fs::read_to_string(crate::harness::repo().join("README.md")).unwrap();
+    let mut texts = vec![("README.md".to_string(), readme)];
+    texts.push(("runbox --help".to_string(), s.runbox().args(["--help"]).run().stdout));
+    for command in ["run", "validate", "list", "allow", "revoke", "history", "serve", "js", "sh", "prepare"] {
+        texts.push((format!("runbox {command} --help"), s.runbox().args([command, "--help"]).run().stdout));
+    }
+    let server = serve(&s, &[]);
+    let doc = request("GET", &format!("{}/openapi.json", server.base), None, &[], "");
+    texts.push(("openapi.json".to_string(), doc.json.to_string()));
+    for (what, text) in texts {
+        assert!(text.len() > 100, "{what} is empty");
+        for cited in ["SPEC", "seed 0", "Seed 0"] {
+            let lines: Vec<&str> = text.lines().filter(|l| l.contains(cited)).collect();
+            assert!(lines.is_empty(), "{what} cites `{cited}`:\n{}", lines.join("\n"));
+        }
+    }
+}
+
 #[test]
 fn the_openapi_document_describes_every_route() {
     let s = Scratch::new();

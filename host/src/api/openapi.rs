@@ -8,7 +8,7 @@ use super::{bodies, routes};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "runbox", description = "Run team runbooks inside a WebAssembly sandbox (SPEC §5)"),
+    info(title = "runbox", description = "Run team runbooks inside a WebAssembly sandbox"),
     paths(routes::health, routes::list, routes::show, routes::history, routes::execute, routes::validate),
     components(schemas(bodies::RunRequest, bodies::ErrorBody, bodies::Executed)),
     modifiers(&Bearer)
