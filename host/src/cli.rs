@@ -44,8 +44,25 @@ macro_rules! say {
     }};
 }
 
+/// `runbox -V`: the version, the commit and its date, as uv and deno say it.
+const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (", env!("RUNBOX_COMMIT"), " ", env!("RUNBOX_COMMIT_DATE"), ")");
+
+/// `runbox --version`: also the sha256 of each sandboxed interpreter it embeds.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("RUNBOX_COMMIT"),
+    " ",
+    env!("RUNBOX_COMMIT_DATE"),
+    ")\njs guest sha256 ",
+    env!("RUNBOX_JS_SHA256"),
+    "\nsh guest sha256 ",
+    env!("RUNBOX_SH_SHA256"),
+);
+
 #[derive(Parser)]
-#[command(name = "runbox", version, about = "Run team runbooks inside a WebAssembly sandbox")]
+#[command(name = "runbox", version = VERSION, long_version = LONG_VERSION, about = "Run team runbooks inside a WebAssembly sandbox")]
 pub(crate) struct Args {
     #[command(subcommand)]
     command: Command,

@@ -261,3 +261,30 @@ fn validate_reports_every_problem_of_a_file_at_once() {
     let run = s.runbox().args(["validate", "typo.yaml"]).run();
     snapshot!("validate_every_problem_at_once", shown(&s, &run));
 }
+
+#[test]
+fn the_version_names_the_commit_and_the_guests() {
+    let s = Scratch::new();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git").current_dir(crate::harness::repo()).args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let (commit, date) = (git(&["rev-parse", "--short=12", "HEAD"]), git(&["log", "-1", "--format=%cs"]));
+    let sha = |guest: &str| {
+        let path = crate::harness::repo().join("guests/dist").join(guest);
+        let out = std::process::Command::new("sha256sum").arg(path).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    };
+    let short = s.runbox().args(["-V"]).run();
+    assert_eq!(short.stdout, format!("runbox {} ({commit} {date})\n", env!("CARGO_PKG_VERSION")));
+    let long = s.runbox().args(["--version"]).run();
+    assert_eq!(
+        long.stdout,
+        format!(
+            "runbox {} ({commit} {date})\njs guest sha256 {}\nsh guest sha256 {}\n",
+            env!("CARGO_PKG_VERSION"),
+            sha("runbox-js.wasm"),
+            sha("runbox-sh.wasm")
+        )
+    );
+}
