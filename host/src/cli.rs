@@ -139,6 +139,13 @@ enum Command {
     /// Run one shell script in the sandbox, with the current directory
     /// mounted read-write as the working directory
     Sh(ShArgs),
+    /// Print the completion script for SHELL (install it as README says)
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print runbox's man page (roff), e.g. into ~/.local/share/man/man1/runbox.1
+    Man,
     /// Compile the sandboxes' optimised code into the cache now (a first run
     /// otherwise starts on baseline code and compiles it in the background),
     /// e.g. while building a container image
@@ -496,6 +503,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::Js(js) => run_js(js, config),
         Command::Sh(sh) => run_sh(sh, config),
         Command::Prepare { guests, background } => prepare(&guests, background, &config),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut <Args as clap::CommandFactory>::command(), "runbox", &mut out);
+            std::io::Write::flush(&mut out)?;
+            Ok(0)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &page)?;
+            Ok(0)
+        }
     }
 }
 

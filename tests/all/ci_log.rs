@@ -288,3 +288,53 @@ fn the_version_names_the_commit_and_the_guests() {
         )
     );
 }
+
+/// The completion scripts work in the shells themselves, and the man page
+/// renders with man(1).
+#[test]
+fn completions_complete_in_bash_and_the_man_page_renders() {
+    let s = Scratch::new();
+    let bash = s.runbox().args(["completions", "bash"]).run();
+    s.write("runbox.bash", &bash.stdout);
+    let complete = |words: &str, cword: usize, current: &str, previous: &str| {
+        let script = format!(
+            "source runbox.bash; COMP_WORDS=({words}); COMP_CWORD={cword}; _runbox runbox '{current}' '{previous}'; printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let out = std::process::Command::new("bash").current_dir(s.path()).args(["-c", &script]).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(complete("runbox va", 1, "va", "runbox"), "validate\n");
+    assert_eq!(complete("runbox run --col", 2, "--col", "run"), "--color\n");
+    let zsh = s.runbox().args(["completions", "zsh"]).run();
+    s.write("_runbox", &zsh.stdout);
+    let checked = std::process::Command::new("zsh").current_dir(s.path()).args(["-n", "_runbox"]).status().unwrap();
+    assert!(checked.success() && zsh.stdout.starts_with("#compdef runbox"), "{}", zsh.stdout);
+    let fish = s.runbox().args(["completions", "fish"]).run();
+    assert!(
+        fish.stdout.contains("complete -c runbox -n \"__fish_runbox_needs_command\" -f -a \"validate\""),
+        "{}",
+        fish.stdout
+    );
+    let man = s.runbox().args(["man"]).run();
+    s.write("runbox.1", &man.stdout);
+    let out = std::process::Command::new("man")
+        .current_dir(s.path())
+        .env("MANWIDTH", "80")
+        .env("MAN_KEEP_FORMATTING", "0")
+        .args(["-l", "runbox.1"])
+        .output()
+        .unwrap();
+    // man's bold and underline are overstrikes (`N\bN`, `_\bx`): keep the letter.
+    let mut page = String::new();
+    for c in String::from_utf8_lossy(&out.stdout).chars() {
+        if c == '\u{8}' {
+            page.pop();
+        } else {
+            page.push(c);
+        }
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for section in ["NAME", "SYNOPSIS", "SUBCOMMANDS", "runbox-validate(1)", "runbox-completions(1)"] {
+        assert!(page.contains(section), "{section}:\n{page}");
+    }
+}
