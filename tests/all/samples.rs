@@ -246,8 +246,9 @@ fn prune_backups_needs_approval_and_never_logs_its_secret_script() {
     let secrets = secrets.to_str().unwrap();
     let refused = s.runbox().env("RUNBOX_SECRETS_DIR", secrets).args(["run", "--json", "prune-backups.yaml"]).run();
     let json = refused.code(77).json();
-    assert_eq!(json["steps"][1]["error"]["code"], "ApprovalRequired");
-    assert_eq!(json["steps"][1]["approval"]["how"], "non-interactive");
+    // Nobody to ask and no --approve: refused before the first step runs.
+    assert_eq!(json["error"]["code"], "ApprovalRequired");
+    assert_eq!(json["steps"], serde_json::json!([]));
     assert!(!s.join("out/prune-plan.txt").exists());
 
     let run = s

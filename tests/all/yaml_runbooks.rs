@@ -223,8 +223,10 @@ fn approval_is_refused_without_a_terminal_and_given_by_flag() {
     let s = Scratch::new();
     let text = "name: Approve\npermissions:\n  write: [./out]\nsteps:\n  - name: first\n    type: sh\n    with: { inline_script: echo first }\n  - name: risky\n    type: sh\n    approval_required: true\n    approvers: [sre-leads]\n    with: { inline_script: touch out/done }\n";
     s.write("approve.yaml", text);
+    // Certain to be refused (no terminal, no --approve): before the first step runs.
     let run = s.runbox().args(["run", "approve.yaml"]).run();
-    run.code(77).stdout_has("first").stderr_has("ApprovalRequired").stderr_has("--approve risky");
+    run.code(77).stderr_has("ApprovalRequired").stderr_has("--approve risky");
+    assert_eq!(run.stdout, "", "no step ran");
     assert!(!s.join("out/done").exists());
     let typo = s.runbox().args(["run", "approve.yaml", "--approve", "riksy"]).run();
     // A misspelt approval is an error before anything runs, with the step meant.
@@ -239,7 +241,7 @@ fn approval_is_refused_without_a_terminal_and_given_by_flag() {
     s.runbox().args(["run", "approve.yaml", "--approve", "risky"]).run().success();
     assert!(s.join("out/done").exists());
     let log = s.log();
-    assert!(log.contains("\"how\":\"non-interactive\""), "{log}");
+    assert!(log.contains("\"code\":\"ApprovalRequired\""), "{log}");
     assert!(log.contains("\"how\":\"--approve\""), "{log}");
 }
 

@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 
 use super::auth::may_approve;
-use crate::model::Runbook;
+use crate::model::{Runbook, Step};
 use crate::plan::consent::Ask;
 use crate::run::Chain;
 use crate::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
@@ -65,6 +65,10 @@ impl Approver for TokenApprover {
             (true, false) => Approved { approved: false, how: "request (token lacks an approver role)" },
             _ => Approved { approved: false, how: "non-interactive" },
         }
+    }
+
+    fn refuses_unasked(&self, step: &Step, approvers: &[String]) -> bool {
+        !(self.approve.iter().any(|s| s == &step.name) && may_approve(approvers, &self.claims))
     }
 }
 

@@ -234,7 +234,7 @@ pub enum OnError {
 }
 
 /// `approval_required: true` with who may approve.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Approval {
     pub approvers: Vec<String>,
 }

@@ -16,6 +16,14 @@ pub trait Approver: Send + Sync {
 
     /// Whether a step that needs approval may run.
     fn approve(&self, request: &StepApproval<'_>) -> Approved;
+
+    /// Whether `step` is certain to be refused approval without anyone
+    /// being asked (nobody to ask, and not approved in advance): the run
+    /// is then refused before its first step, not after the steps before
+    /// it ran. `false` when someone will be asked.
+    fn refuses_unasked(&self, _step: &Step, _approvers: &[String]) -> bool {
+        false
+    }
 }
 
 /// An [`Approver`]'s answer about consent.
@@ -62,6 +70,10 @@ impl Approver for Unattended {
     fn approve(&self, _: &StepApproval<'_>) -> Approved {
         Approved { approved: false, how: "non-interactive" }
     }
+
+    fn refuses_unasked(&self, _: &Step, _: &[String]) -> bool {
+        true
+    }
 }
 
 /// Steps approved in advance by name (`--approve STEP`); anything else goes
@@ -82,5 +94,9 @@ impl<A: Approver> Approver for PreApproved<A> {
         } else {
             self.then.approve(request)
         }
+    }
+
+    fn refuses_unasked(&self, step: &Step, approvers: &[String]) -> bool {
+        !self.steps.iter().any(|s| s == &step.name) && self.then.refuses_unasked(step, approvers)
     }
 }

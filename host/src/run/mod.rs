@@ -559,6 +559,25 @@ impl Runner {
     }
 
     fn run_steps(&self, runbook: &Runbook, plan: &Plan, mut context: StepContext, report: &mut RunReport) {
+        // A step certain to be refused approval (nobody to ask, not approved
+        // in advance) that would stop the run refuses it before any step runs.
+        let certain = runbook.steps.iter().zip(&plan.scripts).find_map(|(step, script)| {
+            let approval = step.approval.clone().or_else(|| script.requires_approval.then(Approval::default))?;
+            let stops = step.on_error == OnError::Fail;
+            (stops && self.seams.approver.refuses_unasked(step, &approval.approvers)).then(|| {
+                let unasked = ApprovalReport {
+                    approvers: approval.approvers,
+                    approved: false,
+                    how: "non-interactive",
+                    by_user: self.seams.ids.user(),
+                };
+                refusal(step, &unasked)
+            })
+        });
+        if let Some(message) = certain {
+            report.refuse(ErrorCode::ApprovalRequired, format!("{message}; no step ran"));
+            return;
+        }
         let mut budget = self.config.output_budget;
         let masker = Masker::new(&plan.env);
         let events = &self.seams.events;
