@@ -806,10 +806,15 @@ fn revoke(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
 /// One runbook in `runbox list --json`.
 #[derive(serde::Serialize)]
 struct Listed<'a> {
+    /// Its name: a YAML runbook's `id`, else the file name without extension.
     name: &'a str,
+    /// The path `runbox run` takes, from the listed folder.
     file: String,
     description: &'a str,
     steps: Vec<ListedStep<'a>>,
+    /// Why the file is not a valid runbook (its first problem).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broken: Option<String>,
 }
 
 #[derive(serde::Serialize)]
@@ -820,43 +825,83 @@ struct ListedStep<'a> {
 
 fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
     let found = catalog(dir, catalog::MAX_DEPTH).with_context(|| format!("cannot list {}", dir.display()))?;
-    for invalid in &found.skipped {
-        let why = invalid.problems.first().map_or("", |p| p.message.as_str());
-        eprintln!(
-            "runbox: broken runbook {}: {} (runbox validate shows every problem)",
-            invalid.file.display(),
-            visible(why)
-        );
-    }
+    let relative = |path: &Path| path.strip_prefix(dir).unwrap_or(path).display().to_string();
+    let mut listed: Vec<Listed<'_>> = found
+        .runbooks
+        .iter()
+        .map(|rb| Listed {
+            name: &rb.name,
+            file: relative(&rb.path),
+            description: &rb.description,
+            steps: rb.steps.iter().map(|s| ListedStep { name: &s.name, language: s.kind() }).collect(),
+            broken: None,
+        })
+        .collect();
+    listed.extend(found.skipped.iter().map(|invalid| Listed {
+        name: "",
+        file: relative(&invalid.file),
+        description: "",
+        steps: Vec::new(),
+        broken: Some(invalid.problems.first().map_or_else(String::new, |p| p.located(&relative(&invalid.file)))),
+    }));
+    listed.sort_by(|a, b| a.file.cmp(&b.file));
     if json {
-        let listed: Vec<Listed<'_>> = found
-            .runbooks
-            .iter()
-            .map(|rb| Listed {
-                name: &rb.name,
-                file: rb.path.display().to_string(),
-                description: &rb.description,
-                steps: rb.steps.iter().map(|s| ListedStep { name: &s.name, language: s.kind() }).collect(),
-            })
-            .collect();
         say!("{}", serde_json::to_string_pretty(&listed)?);
         return Ok(0);
     }
-    for rb in &found.runbooks {
-        let summary = rb.description.lines().next().unwrap_or("").trim();
-        let steps: Vec<String> = rb.steps.iter().map(|s| format!("{} ({})", s.name, s.kind())).collect();
-        say!(
-            "{}  {}\n    {}\n    steps: {}",
-            visible(&rb.name),
-            rb.path.display(),
-            visible(summary),
-            visible(&steps.join(", "))
-        );
+    let width = terminal_width().unwrap_or(100).clamp(40, 160);
+    for rb in &listed {
+        if let Some(why) = &rb.broken {
+            say!("{}  (broken)\n    {}\n    runbox validate {} shows every problem", rb.file, visible(why), rb.file);
+            continue;
+        }
+        let stem = Path::new(&rb.file).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let id = if rb.name != stem { format!("  (id {})", visible(rb.name)) } else { String::new() };
+        say!("{}{id}", visible(&rb.file));
+        for line in wrap(&visible_lines(rb.description), width - 4) {
+            say!("{}", format!("    {line}").trim_end());
+        }
+        let steps: Vec<String> = rb.steps.iter().map(|s| format!("{} ({})", s.name, s.language)).collect();
+        say!("    steps: {}", visible(&steps.join(", ")));
     }
-    if found.runbooks.is_empty() {
+    if listed.is_empty() {
         eprintln!("runbox: no runbooks under {}", dir.display());
     }
     Ok(0)
+}
+
+/// The columns of the terminal stdout is, if it is one.
+fn terminal_width() -> Option<usize> {
+    let out = std::io::stdout();
+    if !out.is_terminal() {
+        return None;
+    }
+    rustix::termios::tcgetwinsize(&out).ok().map(|size| usize::from(size.ws_col)).filter(|w| *w > 0)
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces; its own
+/// line breaks, blank lines and indented lines kept.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for paragraph in text.trim().lines() {
+        // An indented line is code (a command to copy): kept as written.
+        if paragraph.starts_with([' ', '\t']) {
+            lines.push(paragraph.trim_end().to_string());
+            continue;
+        }
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 /// A markdown runbook's `# History`; a YAML runbook's records in the JSON log.

@@ -174,15 +174,18 @@ fn validate_lints_a_folder_without_its_secrets_and_checks_registries() {
         .args(["validate", "--lint", "."])
         .run();
     snapshot!("validate_lint_folder", shown(&s, &run));
-    // `list` names a broken markdown runbook, and not the README.
+    // `list` names a broken markdown runbook as broken, and not the README.
     let listed = s.runbox().args(["list"]).run();
-    let broken: Vec<&str> = listed.stderr.lines().filter(|l| l.contains("broken runbook")).collect();
+    let broken: Vec<&str> = listed.stdout.lines().skip_while(|l| !l.starts_with("Open.md")).take(3).collect();
     assert_eq!(
         broken,
         [
-            "runbox: broken runbook ./Open.md: this code block is never closed: it runs to the end of the file, hiding every section after it; close it with a line of ``` after its code (runbox validate shows every problem)"
+            "Open.md  (broken)",
+            "    Open.md:15: this code block is never closed: it runs to the end of the file, hiding every section after it; close it with a line of ``` after its code",
+            "    runbox validate Open.md shows every problem"
         ]
     );
+    assert!(!listed.stdout.contains("README"), "{}", listed.stdout);
     // A registry whose script changed since it was approved.
     let registry = s.read("registry.yaml");
     let changed = registry.replacen("    sha256: ", "    sha256: 00", 1);

@@ -339,7 +339,7 @@ fn list_shows_every_runbook_with_its_steps() {
     }
     let lag = json.as_array().unwrap().iter().find(|r| r["name"] == "ops.check-db-lag").unwrap();
     assert_eq!(lag["steps"][1], serde_json::json!({"name": "parse", "language": "js"}));
-    s.runbox().args(["list", "."]).run().success().stdout_has("ops.check-db-lag  ./check-db-lag.yaml");
+    s.runbox().args(["list", "."]).run().success().stdout_has("check-db-lag.yaml  (id ops.check-db-lag)\n");
 }
 
 #[test]
