@@ -599,12 +599,8 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     let steps: Vec<&str> = runbook.steps.iter().map(|s| s.name.as_str()).collect();
     let unknown: Vec<&String> = args.approve.iter().filter(|name| !steps.contains(&name.as_str())).collect();
     for name in &unknown {
-        let nearest = steps
-            .iter()
-            .map(|step| (strsim::jaro_winkler(name, step), step))
-            .filter(|(score, _)| *score > 0.8)
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map_or(String::new(), |(_, step)| format!("; did you mean `--approve {}`?", visible(step)));
+        let nearest = runbox::text::nearest(name, steps.iter().copied())
+            .map_or(String::new(), |step| format!("; did you mean `--approve {}`?", visible(step)));
         eprintln!(
             "runbox: error: --approve {} names no step of {} (its steps: {}){nearest}",
             visible(name),

@@ -199,3 +199,28 @@ fn a_runbook_is_found_by_its_name_and_a_wrong_one_says_what_there_is() {
         "2 runbox: Deploy is not a valid runbook (1 problem):\n  Deploy: `Deploy` could be any of Deploy.md, Deploy.yaml: give the file name\n"
     );
 }
+
+/// A misspelt field, section or input gets the name that was meant.
+#[test]
+fn a_misspelt_name_gets_the_one_meant() {
+    let s = Scratch::new();
+    s.write("typo.yaml", "name: Typo\ninputs:\n  replica: { type: string, default: a }\nsteps:\n  - name: a\n    type: sh\n    with:\n      inline_scrpit: echo hi\n");
+    let run = s.runbox().args(["validate", "typo.yaml"]).run();
+    assert_eq!(
+        run.stderr,
+        "typo.yaml is not a valid runbook (2 problems):\n  \
+         typo.yaml:5: step `a` has no script source: give one of inline_script, script_file, script_path, script_id, script_from_secret\n  \
+         typo.yaml:8: unknown field `inline_scrpit` in `with` of step `a`; did you mean `inline_script`? (expected one of: inline_script, script_file, script_path, script_id, script_from_secret, script_from_configmap, args, env, cwd, timeout, fuel, memory, output, approval_required, approvers, runbook, inputs)\n"
+    );
+    s.write("ok.yaml", "name: Ok\ninputs:\n  replica: { type: string, default: a }\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: echo hi }\n");
+    let run = s.runbox().args(["run", "ok.yaml", "--input", "replcia=b"]).run();
+    run.code(2).stderr_has("unknown input `replcia`: the runbook does not declare it (it declares replica); did you mean `--input replica=…`?");
+    s.write(
+        "Sections.md",
+        "# Sections\nx\n\n# Enviroment Requirements\n```yaml\n{}\n```\n\n# File System Requirements\n```yaml\n{}\n```\n\n# Script\n```sh\necho hi\n```\n\n# History\n",
+    );
+    let run = s.runbox().args(["validate", "Sections.md"]).run();
+    run.code(1).stderr_has(
+        "Sections.md:4: unknown section `# Enviroment Requirements`; did you mean `# Environment Requirements`?",
+    );
+}

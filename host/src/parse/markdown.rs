@@ -206,7 +206,14 @@ fn check_order(sections: &[Section], problems: &mut Vec<Problem>) {
         let Some(rank) = ORDER.iter().position(|t| *t == section.title) else {
             problems.push(Problem::new(
                 section.line,
-                format!("unknown section `# {}` (expected one of: {})", section.title, ORDER.join(", ")),
+                match crate::text::nearest(&section.title, ORDER.iter().copied()) {
+                    Some(meant) => format!(
+                        "unknown section `# {}`; did you mean `# {meant}`? (expected one of: {})",
+                        section.title,
+                        ORDER.join(", ")
+                    ),
+                    None => format!("unknown section `# {}` (expected one of: {})", section.title, ORDER.join(", ")),
+                },
             ));
             continue;
         };

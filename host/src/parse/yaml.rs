@@ -262,7 +262,10 @@ impl Problems {
                     "secret_env_all" | "secret_env" => {
                         " (declare host variables under permissions.env instead)".to_string()
                     }
-                    _ => format!(" (expected one of: {})", allowed.join(", ")),
+                    other => match crate::text::nearest(other, allowed.iter().copied()) {
+                        Some(meant) => format!("; did you mean `{meant}`? (expected one of: {})", allowed.join(", ")),
+                        None => format!(" (expected one of: {})", allowed.join(", ")),
+                    },
                 };
                 self.at(key, format!("unknown field `{}` in {what}{hint}", key.as_str()));
             }

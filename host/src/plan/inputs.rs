@@ -20,7 +20,10 @@ pub fn check(
         let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         let known =
             if known.is_empty() { "it declares none".to_string() } else { format!("it declares {}", known.join(", ")) };
-        problems.push(Problem::new(0, format!("unknown input `{name}`: the runbook does not declare it ({known})")));
+        let meant = crate::text::nearest(name, specs.iter().map(|s| s.name.as_str()))
+            .map_or(String::new(), |meant| format!("; did you mean `--input {meant}=…`?"));
+        problems
+            .push(Problem::new(0, format!("unknown input `{name}`: the runbook does not declare it ({known}){meant}")));
     }
     for spec in specs {
         match (given.get(&spec.name), &spec.default) {

@@ -125,12 +125,10 @@ pub fn find(given: &Path, dir: Option<&Path>) -> Result<PathBuf, String> {
     }
     let known = names(folder);
     let stem = |n: &str| n.rsplit_once('.').map_or(n.to_string(), |(s, _)| s.to_string());
-    let nearest = known
-        .iter()
-        .map(|name| (strsim::jaro_winkler(&stem(&text), &stem(name)), name))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map_or(String::new(), |(_, name)| format!("; did you mean `{}`?", folder.join(name).display()));
+    let stems: Vec<String> = known.iter().map(|name| stem(name)).collect();
+    let nearest = crate::text::nearest(&stem(&text), stems.iter().map(String::as_str))
+        .and_then(|meant| known.iter().find(|name| stem(name) == meant))
+        .map_or(String::new(), |name| format!("; did you mean `{}`?", folder.join(name).display()));
     Err(format!("no runbook {} (looked for it as a file, then as .md, .yaml and .yml){nearest}", given.display()))
 }
 
