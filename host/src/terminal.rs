@@ -76,11 +76,24 @@ impl Approver for Prompt {
             eprintln!();
         }
         eprintln!("----------------------------------------");
+        if !request.values.is_empty() {
+            eprintln!("runbox: it runs with these values:");
+            for (template, value) in request.values {
+                // A step's whole stdout would drown the question.
+                let shown: String = value.chars().take(SHOWN_VALUE_CHARS).collect();
+                let more = value.len() - shown.len();
+                let more = if more > 0 { format!(" … ({more} more bytes)") } else { String::new() };
+                eprintln!("  {} = {}{more}", visible(template), visible(&shown));
+            }
+        }
         eprint!("runbox: run step `{name}`? [y/N] ");
         let approved = matches!(self.answer().as_deref().map(str::trim), Some("y" | "Y" | "yes" | "YES" | "Yes"));
         Approved { approved, how: "terminal" }
     }
 }
+
+/// How much of a template's value the approval prompt shows.
+const SHOWN_VALUE_CHARS: usize = 2000;
 
 /// Ctrl-C or SIGTERM trips `cancel`: the running step stops, the run is
 /// recorded as interrupted, and runbox exits 130 or 143. A second signal

@@ -420,3 +420,36 @@ fn many_flow_style_steps_with_quoted_scripts_run() {
     assert_eq!(json["steps"].as_array().unwrap().len(), 300);
     assert_eq!(json["steps"][299]["result"], "{[299");
 }
+
+/// The approver sees the step as it will run: each template's value, a
+/// secret's masked, beside the script.
+#[test]
+fn the_approval_prompt_shows_what_the_templates_will_be() {
+    let s = Scratch::new();
+    let text = "name: Renew\npermissions:\n  env: [API_TOKEN]\nsteps:\n  - name: find\n    type: sh\n    with: { inline_script: echo host1 host2 $API_TOKEN }\n  - name: renew\n    type: sh\n    approval_required: true\n    with:\n      inline_script: |\n        for h in {{ steps.find.stdout }}; do echo \"renew $h\"; done\n        echo {{ steps.find.exit_code }} $API_TOKEN\n";
+    s.write("renew.yaml", text);
+    let asked = s
+        .runbox()
+        .env("NO_COLOR", "1")
+        .env("API_TOKEN", "PLANTED-TOKEN-77")
+        .args(["run", "renew.yaml"])
+        .on_terminal("n\n");
+    assert_eq!(asked.code, 77, "{}", asked.stdout);
+    let shown: Vec<&str> = asked
+        .stdout
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .skip_while(|l| !l.starts_with("runbox: it runs with"))
+        .take(3)
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "runbox: it runs with these values:",
+            "  {{ steps.find.stdout }} = host1 host2 ***\\n",
+            "  {{ steps.find.exit_code }} = 0"
+        ],
+        "{}",
+        asked.stdout
+    );
+}

@@ -47,6 +47,10 @@ pub struct StepApproval<'a> {
     /// The script itself (a secret's too: the person approving must see
     /// what runs).
     pub script: &'a str,
+    /// Each template in the script (`{{ steps.find.stdout }}`) with the value
+    /// it will have when the step runs, secrets masked: what will run is the
+    /// script with these.
+    pub values: &'a [(String, String)],
 }
 
 /// An [`Approver`]'s answer about a step.

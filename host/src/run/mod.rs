@@ -606,7 +606,10 @@ impl Runner {
                 .approval
                 .clone()
                 .or_else(|| script.requires_approval.then(|| Approval { approvers: Vec::new() }))
-                .map(|approval| self.approve(step, script, &approval));
+                .map(|approval| {
+                    let scope = Scope { inputs: &plan.inputs, steps: &context.steps };
+                    self.approve(runbook, step, script, &approval, &scope, &masker)
+                });
             if interrupted(report, approval.clone()).is_some() {
                 break;
             }
@@ -823,9 +826,39 @@ impl Runner {
     }
 
     /// Whether `step` may run, as the [`Approver`] decides.
-    fn approve(&self, step: &Step, script: &Resolved, approval: &Approval) -> ApprovalReport {
-        let request =
-            StepApproval { step, approvers: &approval.approvers, source: &script.audit, script: &script.text };
+    fn approve(
+        &self,
+        runbook: &Runbook,
+        step: &Step,
+        script: &Resolved,
+        approval: &Approval,
+        scope: &Scope<'_>,
+        masker: &Masker,
+    ) -> ApprovalReport {
+        // The values the script's templates will have, as the approver must
+        // see them to know what runs (a YAML runbook's only).
+        let mut values: Vec<(String, String)> = Vec::new();
+        if runbook.format == Format::Yaml {
+            for (reference, _) in template::references(&script.text).0 {
+                let written = format!("{{{{ {} }}}}", reference.written);
+                if values.iter().any(|(w, _)| *w == written) {
+                    continue;
+                }
+                let mut value = match scope.value(&reference) {
+                    Ok(value) => template::text_of(&value),
+                    Err(why) => format!("(no value: {why})"),
+                };
+                masker.text(&mut value);
+                values.push((written, value));
+            }
+        }
+        let request = StepApproval {
+            step,
+            approvers: &approval.approvers,
+            source: &script.audit,
+            script: &script.text,
+            values: &values,
+        };
         let answer = self.seams.approver.approve(&request);
         ApprovalReport {
             approvers: approval.approvers.clone(),
