@@ -594,6 +594,19 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
             }
         );
     }
+    // A markdown runbook's inputs reach its JavaScript steps only (get('K')):
+    // one without any would silently drop them.
+    let javascript = runbook.steps.iter().any(|s| s.language == runbox::Language::JavaScript && s.native.is_none());
+    if runbook.format == Format::Markdown && !javascript && !args.inputs.is_empty() {
+        let names: Vec<&str> = args.inputs.iter().map(|(k, _)| k.as_str()).collect();
+        eprintln!(
+            "runbox: error: --input {} cannot reach {}: a markdown runbook's inputs reach its JavaScript steps (get('NAME')), \
+             and it has none; its shell steps read the variables under # Environment Requirements (give them with --env NAME=VALUE)",
+            visible(&names.join(", --input ")),
+            visible(&runbook.file_name())
+        );
+        return Ok(ErrorCode::ConfigInvalid.exit_status());
+    }
     // A misspelt approval would leave the step it meant unapproved, and the
     // run refused after the steps before it ran: nothing runs.
     let steps: Vec<&str> = runbook.steps.iter().map(|s| s.name.as_str()).collect();

@@ -224,3 +224,20 @@ fn a_misspelt_name_gets_the_one_meant() {
         "Sections.md:4: unknown section `# Enviroment Requirements`; did you mean `# Environment Requirements`?",
     );
 }
+
+/// A markdown runbook's inputs reach its JavaScript steps only: given to one
+/// without any, they are an error, not dropped.
+#[test]
+fn an_input_a_markdown_runbook_cannot_use_is_an_error() {
+    let s = Scratch::new();
+    s.write("Shell.md", &crate::harness::runbook("Shell", "", &[], &[], "```sh\necho hi\n```"));
+    let run = s.runbox().args(["run", "Shell.md", "--input", "n=1"]).run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            2,
+            "",
+            "runbox: error: --input n cannot reach Shell.md: a markdown runbook's inputs reach its JavaScript steps (get('NAME')), and it has none; its shell steps read the variables under # Environment Requirements (give them with --env NAME=VALUE)\n"
+        )
+    );
+}
