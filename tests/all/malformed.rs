@@ -177,6 +177,8 @@ fn a_runbook_is_found_by_its_name_and_a_wrong_one_says_what_there_is() {
         "ops/check.yaml",
         "name: Check\nsteps:\n  - name: c\n    type: sh\n    with: { inline_script: echo checked }\n",
     );
+    // Its companion folder has its name: the runbook is meant, not the folder.
+    std::fs::create_dir(s.join("Deploy")).unwrap();
     let run = s.runbox().args(["run", "-q", "--no-history", "Deploy"]).run();
     assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "deployed\n", ""));
     let run = s.runbox().args(["run", "-q", "--dir", "ops", "check"]).run();

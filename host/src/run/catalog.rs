@@ -101,15 +101,6 @@ pub fn find(given: &Path, dir: Option<&Path>) -> Result<PathBuf, String> {
         let _ = runbook_files(folder, 0, &mut files);
         files.iter().filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())).collect()
     };
-    if given.is_dir() {
-        let inside = names(&given);
-        let list = if inside.is_empty() { "it holds none".to_string() } else { inside.join(", ") };
-        return Err(format!(
-            "{} is a folder: run one of its runbooks by file name ({list}), or list them with runbox list {}",
-            given.display(),
-            given.display()
-        ));
-    }
     let text = given.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if given.extension().is_none() {
         let found: Vec<PathBuf> =
@@ -122,6 +113,17 @@ pub fn find(given: &Path, dir: Option<&Path>) -> Result<PathBuf, String> {
                 return Err(format!("`{text}` could be any of {}: give the file name", names.join(", ")));
             }
         }
+    }
+    // A runbook's companion folder has its name (`HelloWorld/` beside
+    // `HelloWorld.md`): the runbook wins over the folder.
+    if given.is_dir() {
+        let inside = names(&given);
+        let list = if inside.is_empty() { "it holds none".to_string() } else { inside.join(", ") };
+        return Err(format!(
+            "{} is a folder: run one of its runbooks by file name ({list}), or list them with runbox list {}",
+            given.display(),
+            given.display()
+        ));
     }
     let known = names(folder);
     let stem = |n: &str| n.rsplit_once('.').map_or(n.to_string(), |(s, _)| s.to_string());
