@@ -719,8 +719,8 @@ fn validate(paths: &[PathBuf], host: &Host, lint: bool, json: bool, config: Conf
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let found =
-                lint::files_under(path).with_context(|| format!("cannot read the folder {}", path.display()))?;
+            let found = catalog::files_to_validate(path)
+                .with_context(|| format!("cannot read the folder {}", path.display()))?;
             if found.is_empty() {
                 eprintln!("runbox: no runbooks under {}", path.display());
             }

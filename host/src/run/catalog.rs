@@ -61,7 +61,24 @@ pub fn meant_as_runbook(path: &Path) -> bool {
     first.is_some_and(|l| l[2..].trim() == stem) || text.lines().any(|l| l.trim_end() == "# Script")
 }
 
+/// The files `runbox validate DIR` checks: the runbook files under `dir`
+/// (markdown only when [`meant_as_runbook`]) and every `registry.yaml`,
+/// found as [`catalog`] finds runbooks.
+pub fn files_to_validate(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    walk(dir, MAX_DEPTH, true, &mut found)?;
+    found.retain(|f| f.extension().is_none_or(|e| e != "md") || meant_as_runbook(f));
+    Ok(found)
+}
+
 fn runbook_files(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    walk(dir, depth, false, found)
+}
+
+/// The `.md`, `.yaml` and `.yml` files under `dir`, `depth` folders down, in
+/// path order; hidden entries and symlinked folders are not looked at, nor
+/// `registry.yaml` unless `registries`.
+fn walk(dir: &Path, depth: usize, registries: bool, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
@@ -70,9 +87,9 @@ fn runbook_files(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> std::io:
             continue;
         }
         if path.is_dir() && !path.is_symlink() && depth > 0 {
-            runbook_files(&path, depth - 1, found)?;
+            walk(&path, depth - 1, registries, found)?;
         } else if path.is_file()
-            && name != REGISTRY
+            && (registries || name != REGISTRY)
             && matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "yaml" | "yml"))
         {
             found.push(path);

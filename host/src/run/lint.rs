@@ -5,7 +5,7 @@
 //! `registry.yaml`, each as a [`Diagnostic`] with its file, line, column,
 //! code and severity.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -194,34 +194,4 @@ fn place(map: &mut Map<String, Value>, path: &[String]) {
     if let Value::Object(inner) = next {
         place(inner, rest);
     }
-}
-
-/// The runbook files under `dir` (its subfolders too, hidden ones left
-/// out), sorted: markdown files whose first line is an H1, YAML files, and
-/// `registry.yaml` files.
-pub fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    let mut pending = vec![(dir.to_path_buf(), 0usize)];
-    while let Some((folder, depth)) = pending.pop() {
-        for entry in std::fs::read_dir(&folder)? {
-            let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
-            let kind = entry.file_type()?;
-            let path = entry.path();
-            if kind.is_dir() && depth < super::catalog::MAX_DEPTH {
-                pending.push((path, depth + 1));
-            } else if kind.is_file()
-                && (name.ends_with(".yaml")
-                    || name.ends_with(".yml")
-                    || (name.ends_with(".md") && super::catalog::meant_as_runbook(&path)))
-            {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
 }

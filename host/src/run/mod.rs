@@ -617,7 +617,9 @@ impl Runner {
                 Some(refused) => {
                     let failure = Failure::new(ErrorCode::ApprovalRequired, refusal(step, refused));
                     events.step_refused(step, &failure);
-                    StepReport::refused(step, script.audit.clone(), limits, failure.clone())
+                    let mut report = StepReport::refused(step, script.audit.clone(), limits, failure.clone());
+                    report.mask(&masker);
+                    report
                 }
                 None => {
                     events.step_started(step);
@@ -650,14 +652,13 @@ impl Runner {
                             StepReport::refused(step, script.audit.clone(), limits, failure.clone())
                         }
                     };
-                    // What watchers see of the report is masked as the records are.
+                    // Masked once, before watchers see it: they see what the records keep.
                     report.mask(&masker);
                     events.step_finished(step, &report);
                     report
                 }
             };
             step_report.approval = approval;
-            step_report.mask(&masker);
             // What the run keeps of all its steps is bounded, however many
             // steps there are and however loud.
             step_report.keep_within(&mut budget);
