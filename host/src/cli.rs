@@ -30,6 +30,7 @@ use runbox::{Cancel, Config, GuestCache, Inputs, Language, Runner, Sandbox, Scri
 use serde_json::Value;
 
 use crate::progress::{ColorChoice, Progress, Style, Verbosity};
+use crate::snippet;
 use crate::terminal::{Prompt, cancel_on_signals};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -548,6 +549,8 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     };
     let found = catalog::find(&args.runbook, args.dir.as_deref());
     let path = found.clone().unwrap_or_else(|_| args.runbook.clone());
+    // No file to show lines of: the name did not lead to a runbook.
+    let unfound = found.is_err();
     let parsed = found
         .map_err(|message| Invalid {
             file: args.runbook.clone(),
@@ -572,8 +575,19 @@ fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
             }
             if args.json {
                 say!("{}", serde_json::to_string_pretty(&report)?);
+            } else if unfound {
+                let message = invalid.problems.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; ");
+                eprintln!("runbox: error: {}", visible_lines(&message));
             } else {
-                eprintln!("runbox: {}", visible_lines(&invalid.to_string()));
+                let text = parse::text(&path);
+                let file = invalid.file.display().to_string();
+                eprintln!("{}\n", snippet::problems(&file, &text, &invalid.problems, progress.style.color));
+                let n = invalid.problems.len();
+                eprintln!(
+                    "runbox: {} is not a valid runbook ({n} problem{})",
+                    visible(&file),
+                    if n == 1 { "" } else { "s" }
+                );
                 progress.invalid(&invalid, &path);
             }
             return Ok(report.exit_code);
@@ -737,23 +751,32 @@ fn validate(paths: &[PathBuf], host: &Host, lint: bool, json: bool, config: Conf
         say!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(if failed == 0 { 0 } else { 1 });
     }
+    let color = Style::detect(ColorChoice::Auto).color;
+    let shown = |d: &lint::Diagnostic| {
+        let shown = snippet::Shown {
+            file: &d.file,
+            line: d.line,
+            column: d.column.map(|c| c as usize),
+            width: d.width,
+            warning: d.severity == lint::Severity::Warning,
+            message: &d.message,
+            help: d.help.as_deref(),
+            source: d.source.as_deref(),
+        };
+        snippet::render(&shown, color)
+    };
     for file in &linted {
         let errors = file.errors();
         let warnings = file.diagnostics.len() - errors;
-        let position = |d: &lint::Diagnostic| match (d.line, d.column) {
-            (0, _) => d.file.clone(),
-            (line, Some(column)) => format!("{}:{line}:{column}", d.file),
-            (line, None) => format!("{}:{line}", d.file),
-        };
         if errors == 0 {
             let warned = match warnings {
                 0 => String::new(),
                 1 => " (1 warning)".to_string(),
                 n => format!(" ({n} warnings)"),
             };
-            say!("ok: {}{warned}", file.file);
+            say!("ok: {}{warned}", visible(&file.file));
             for d in &file.diagnostics {
-                say!("  {}: warning: {}", position(d), visible_lines(&d.message));
+                say!("{}\n", shown(d));
             }
             if !file.asks.is_empty() {
                 say!("  it asks for what needs your grant:");
@@ -763,12 +786,11 @@ fn validate(paths: &[PathBuf], host: &Host, lint: bool, json: bool, config: Conf
             }
         } else {
             let what = if file.kind == "registry" { "registry" } else { "runbook" };
-            let n = file.diagnostics.len();
-            eprintln!("{} is not a valid {what} ({n} problem{}):", file.file, if n == 1 { "" } else { "s" });
             for d in &file.diagnostics {
-                let severity = if d.severity == lint::Severity::Warning { "warning: " } else { "" };
-                eprintln!("  {}: {severity}{}", position(d), visible_lines(&d.message));
+                eprintln!("{}\n", shown(d));
             }
+            let n = file.diagnostics.len();
+            eprintln!("{} is not a valid {what} ({n} problem{})", visible(&file.file), if n == 1 { "" } else { "s" });
         }
     }
     Ok(if failed == 0 { 0 } else { 1 })

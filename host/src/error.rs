@@ -142,18 +142,32 @@ impl fmt::Display for Failure {
 }
 
 /// Something wrong with a runbook, at a line of its file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Problem {
+    /// 1-based; 0: the file as a whole.
     pub line: usize,
+    /// The 1-based column (in characters) where the span it is about
+    /// starts, when known: a terminal shows a caret under it.
+    pub column: Option<usize>,
+    /// How many characters the span covers (0: the rest of the line).
+    pub width: usize,
     pub message: String,
+    /// Text on its line the problem is about, when the column is not
+    /// known: a terminal puts the caret under it.
+    pub mark: Option<String>,
+    /// What to do about it: the nearest valid name, the form expected.
+    pub help: Option<String>,
     /// A value the host did not give (a declared variable, a required
     /// input), which `runbox validate --lint` reports as a warning.
     pub missing: bool,
+    /// Accepted, but not the way README writes it: `validate` warns, a
+    /// run goes on.
+    pub warning: bool,
 }
 
 impl Problem {
     pub fn new(line: usize, message: impl Into<String>) -> Problem {
-        Problem { line, message: message.into(), missing: false }
+        Problem { line, message: message.into(), ..Problem::default() }
     }
 
     /// A value the host did not give.
@@ -161,11 +175,46 @@ impl Problem {
         Problem { missing: true, ..Problem::new(line, message) }
     }
 
-    /// `file:line: message`, or `file: message` for the whole file (line 0).
+    /// Accepted with a warning.
+    pub fn warning(line: usize, message: impl Into<String>) -> Problem {
+        Problem { warning: true, ..Problem::new(line, message) }
+    }
+
+    /// The span it is about: `width` characters from `column`.
+    pub fn spanning(self, column: usize, width: usize) -> Problem {
+        Problem { column: Some(column.max(1)), width, ..self }
+    }
+
+    /// The span it is about is where `text` first appears on its line (a
+    /// template in a script): see [`Problem::span_in`].
+    pub fn marking(self, text: impl Into<String>) -> Problem {
+        Problem { mark: Some(text.into()), ..self }
+    }
+
+    /// The 1-based column and the width of the span on `line`, the text of
+    /// its line: as given, or where its mark is.
+    pub fn span_in(&self, line: &str) -> (Option<usize>, usize) {
+        if self.column.is_some() {
+            return (self.column, self.width);
+        }
+        match self.mark.as_deref().and_then(|mark| Some((line.find(mark)?, mark))) {
+            Some((at, mark)) => (Some(line[..at].chars().count() + 1), mark.chars().count()),
+            None => (None, 0),
+        }
+    }
+
+    /// What to do about it.
+    pub fn help(self, help: impl Into<String>) -> Problem {
+        Problem { help: Some(help.into()), ..self }
+    }
+
+    /// `file:line: message; help`, or `file: message` for the whole file
+    /// (line 0): the one-line form records and the API show.
     pub fn located(&self, file: &str) -> String {
+        let help = self.help.as_ref().map_or(String::new(), |help| format!("; {help}"));
         match self.line {
-            0 => format!("{file}: {}", self.message),
-            line => format!("{file}:{line}: {}", self.message),
+            0 => format!("{file}: {}{help}", self.message),
+            line => format!("{file}:{line}: {}{help}", self.message),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod progress;
+mod snippet;
 mod terminal;
 
 use std::process::ExitCode;

@@ -850,3 +850,20 @@ fn a_requests_sub_runbooks_run_within_its_slot() {
     assert!(reply.json["stdout"].as_str().unwrap().ends_with("Parent runbook completed\n"));
     assert_eq!(s.log().lines().count(), 2, "the parent and its child");
 }
+
+/// A misspelt `runbook.call` over the API names no runbook meant: the name
+/// nearest could be one the caller's claims hide (on the command line it is
+/// named: sub_runbooks.rs).
+#[test]
+fn a_misspelt_call_over_the_api_suggests_no_name() {
+    let s = Scratch::new();
+    s.write("Secret.md", &runbook("Secret", "", &[], &[], "```sh\necho secret\n```"));
+    s.write("Caller.md", &runbook("Caller", "", &[], &[], "```js\nrunbook.call('Secrte.md');\n```"));
+    let server = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Caller.md/execute", server.base);
+    let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "{}");
+    assert_eq!(
+        reply.json["stderr"],
+        "Caller.md:17:8: RuntimeError: Error: NotFound: no runbook is named `Secrte.md`\n    at <anonymous> (Caller.md:17:8)\n"
+    );
+}

@@ -165,5 +165,5 @@ fn a_path_declared_twice_is_refused() {
     std::fs::create_dir(s.join("data")).unwrap();
     s.write("Twice.md", &runbook("Twice", "", &["./data"], &["./data/"], "```js\nreturn 1\n```"));
     let run = s.runbox().args(["validate", "Twice.md"]).run();
-    run.code(1).stderr_has("Twice.md:14: `./data/` is declared twice (both appear at /work/data in the sandbox)");
+    crate::snapshot!("validate_path_declared_twice", crate::harness::shown(&s, &run));
 }

@@ -67,7 +67,7 @@ fn an_input_inside_an_output_is_refused() {
     s.write("out/data/x.txt", "x");
     s.write("In.md", &runbook("In", "", &["./out/data"], &["./out"], "```js\nreturn 1\n```"));
     let run = s.runbox().args(["validate", "In.md"]).run();
-    run.code(1).stderr_has("In.md:12: input `./out/data` lies inside output `./out`, where a step could write it");
+    crate::snapshot!("validate_input_inside_output", crate::harness::shown(&s, &run));
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn an_input_that_is_a_fifo_or_a_device_is_refused_not_waited_on() {
     assert!(made.success());
     s.write("Fifo.md", &runbook("Fifo", "", &["./pipe"], &[], "```js\nreturn 1\n```"));
     let run = s.runbox().args(["validate", "Fifo.md"]).run();
-    run.code(1).stderr_has("Fifo.md:12: input path `./pipe` is neither a regular file nor a directory");
+    crate::snapshot!("validate_input_fifo", crate::harness::shown(&s, &run));
     s.write("Dev.md", &runbook("Dev", "", &["/dev/zero"], &[], "```js\nreturn 1\n```"));
     let run = s.runbox().args(["run", "--allow-read", "/dev/zero", "Dev.md"]).run();
     run.code(2).stderr_has("input path `/dev/zero` is neither a regular file nor a directory");

@@ -26,15 +26,7 @@ fn validate_reports_every_structural_problem_with_its_line() {
     let s = Scratch::new();
     s.write("Broken.md", BROKEN);
     let run = s.runbox().args(["validate", "Broken.md"]).run();
-    run.code(1)
-        .stderr_has(
-            "Broken.md:1: the first heading `# NotTheFileName` must equal the file name without `.md`: `Broken`",
-        )
-        .stderr_has("Broken.md:5: code block language `python` is not runnable")
-        .stderr_has("Broken.md:11: `# History` must be the last section, but `# File System Requirements` follows it")
-        .stderr_has("Broken.md:11: section `# File System Requirements` is out of order")
-        .stderr_has("missing section `# Environment Requirements`")
-        .stderr_has("Broken.md:14: unknown key `Surprise`");
+    crate::snapshot!("validate_broken_markdown", crate::harness::shown(&s, &run));
 }
 
 #[test]
@@ -55,7 +47,7 @@ fn validate_checks_several_files_and_reports_each() {
     s.write("Broken.md", BROKEN);
     s.write("Good.md", &crate::harness::runbook("Good", "", &[], &[], "```js\nreturn 1\n```"));
     let run = s.runbox().args(["validate", "Good.md", "Broken.md", "Absent.md"]).run();
-    run.code(1).stdout_has("ok: Good.md").stderr_has("Broken.md:1:").stderr_has("Absent.md: cannot read the file");
+    crate::snapshot!("validate_several_files", crate::harness::shown(&s, &run));
 }
 
 #[test]
@@ -70,11 +62,7 @@ fn bad_step_attributes_and_yaml_are_located() {
     );
     s.write("Attrs.md", &text);
     let run = s.runbox().args(["validate", "Attrs.md"]).run();
-    run.code(1)
-        .stderr_has("Attrs.md:7: invalid yaml in `# Environment Requirements`")
-        .stderr_has("Attrs.md:16: `soon` is not a duration")
-        .stderr_has("Attrs.md:16: unknown step attribute `colour`")
-        .stderr_has("Attrs.md:20: step `step-2` has no code");
+    crate::snapshot!("validate_step_attributes", crate::harness::shown(&s, &run));
 }
 
 #[test]
@@ -189,16 +177,16 @@ fn a_runbook_is_found_by_its_name_and_a_wrong_one_says_what_there_is() {
     };
     assert_eq!(
         shown(&["run", "Deplyo"]),
-        "2 runbox: Deplyo is not a valid runbook (1 problem):\n  Deplyo: no runbook Deplyo (looked for it as a file, then as .md, .yaml and .yml); did you mean `./Deploy.md`?\n"
+        "2 runbox: error: no runbook Deplyo (looked for it as a file, then as .md, .yaml and .yml); did you mean `./Deploy.md`?\n"
     );
     assert_eq!(
         shown(&["run", "ops"]),
-        "2 runbox: ops is not a valid runbook (1 problem):\n  ops: ops is a folder: run one of its runbooks by file name (check.yaml), or list them with runbox list ops\n"
+        "2 runbox: error: ops is a folder: run one of its runbooks by file name (check.yaml), or list them with runbox list ops\n"
     );
     s.write("Deploy.yaml", "name: Deploy\nsteps:\n  - name: c\n    type: sh\n    with: { inline_script: echo yaml }\n");
     assert_eq!(
         shown(&["run", "Deploy"]),
-        "2 runbox: Deploy is not a valid runbook (1 problem):\n  Deploy: `Deploy` could be any of Deploy.md, Deploy.yaml: give the file name\n"
+        "2 runbox: error: `Deploy` could be any of Deploy.md, Deploy.yaml: give the file name\n"
     );
 }
 
@@ -208,23 +196,16 @@ fn a_misspelt_name_gets_the_one_meant() {
     let s = Scratch::new();
     s.write("typo.yaml", "name: Typo\ninputs:\n  replica: { type: string, default: a }\nsteps:\n  - name: a\n    type: sh\n    with:\n      inline_scrpit: echo hi\n");
     let run = s.runbox().args(["validate", "typo.yaml"]).run();
-    assert_eq!(
-        run.stderr,
-        "typo.yaml is not a valid runbook (2 problems):\n  \
-         typo.yaml:5: step `a` has no script source: give one of inline_script, script_file, script_path, script_id, script_from_secret\n  \
-         typo.yaml:8: unknown field `inline_scrpit` in `with` of step `a`; did you mean `inline_script`? (expected one of: inline_script, script_file, script_path, script_id, script_from_secret, script_from_configmap, args, env, cwd, timeout, fuel, memory, output, approval_required, approvers, runbook, inputs)\n"
-    );
+    crate::snapshot!("validate_misspelt_field", crate::harness::shown(&s, &run));
     s.write("ok.yaml", "name: Ok\ninputs:\n  replica: { type: string, default: a }\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: echo hi }\n");
     let run = s.runbox().args(["run", "ok.yaml", "--input", "replcia=b"]).run();
-    run.code(2).stderr_has("unknown input `replcia`: the runbook does not declare it (it declares replica); did you mean `--input replica=…`?");
+    crate::snapshot!("run_misspelt_input", crate::harness::shown(&s, &run));
     s.write(
         "Sections.md",
         "# Sections\nx\n\n# Enviroment Requirements\n```yaml\n{}\n```\n\n# File System Requirements\n```yaml\n{}\n```\n\n# Script\n```sh\necho hi\n```\n\n# History\n",
     );
     let run = s.runbox().args(["validate", "Sections.md"]).run();
-    run.code(1).stderr_has(
-        "Sections.md:4: unknown section `# Enviroment Requirements`; did you mean `# Environment Requirements`?",
-    );
+    crate::snapshot!("validate_misspelt_section", crate::harness::shown(&s, &run));
 }
 
 /// A markdown runbook's inputs reach its JavaScript steps only: given to one
@@ -242,4 +223,29 @@ fn an_input_a_markdown_runbook_cannot_use_is_an_error() {
             "runbox: error: --input n cannot reach Shell.md: a markdown runbook's inputs reach its JavaScript steps (get('NAME')), and it has none; its shell steps read the variables under # Environment Requirements (give them with --env NAME=VALUE)\n"
         )
     );
+}
+
+/// A YAML parse error says what to do: the indentation expected, the tab,
+/// the quotes a value needs, the `:` missing, with the line shown.
+#[test]
+fn yaml_parse_errors_say_what_to_do() {
+    let s = Scratch::new();
+    let head = "name: x\nsteps:\n  - name: a\n    type: sh\n";
+    let cases = [
+        ("dash", format!("{head}    with:\n      inline_script: echo\n   - name: b\n")),
+        ("key", format!("{head}    with:\n      inline_script: echo\n    on_error: continue\n  with: x\n")),
+        ("deeper", format!("{head}     with: {{}}\n")),
+        ("tab", "name: x\nsteps:\n  - name: a\n\ttype: sh\n".to_string()),
+        ("colon", format!("{head}    with:\n      inline_script: echo a: b\n")),
+        ("quote", format!("{head}    with:\n      inline_script: \"echo\n")),
+        ("no-colon", "name: x\nsteps:\n  - name: a\n    type sh\n    with: {}\n".to_string()),
+        ("at", "name: @x\n".to_string()),
+    ];
+    let mut shown = String::new();
+    for (name, text) in cases {
+        s.write(&format!("{name}.yaml"), &text);
+        let run = s.runbox().args(["validate", &format!("{name}.yaml")]).run();
+        shown.push_str(&crate::harness::shown(&s, &run));
+    }
+    crate::snapshot!("validate_yaml_parse_errors", shown);
 }

@@ -206,29 +206,14 @@ fn runbook_steps_are_checked_before_anything_runs() {
         "name: shape\nsteps:\n  - name: c\n    type: sh\n    with: { inline_script: echo, runbook: x.yaml }\n  - name: d\n    type: runbook\n    with: { runbook: x.yaml, inline_script: echo }\n  - name: e\n    type: runbook\n    with: { inputs: { n: 1 } }\n",
     );
     let run = s.runbox().args(["validate", "shape.yaml"]).run();
-    assert_eq!(run.code, 1);
-    assert_eq!(
-        run.stderr,
-        "shape.yaml is not a valid runbook (4 problems):\n  \
-         shape.yaml:5: step `c`: `runbook` belongs to steps of type runbook\n  \
-         shape.yaml:8: step `d` runs a runbook: `inline_script` has no meaning for it\n  \
-         shape.yaml:8: step `d`: runbook `x.yaml` cannot be read: No such file or directory (os error 2)\n  \
-         shape.yaml:9: step `e` of type runbook needs `with.runbook`: the file name of a runbook\n"
-    );
+    crate::snapshot!("validate_runbook_steps", crate::harness::shown(&s, &run));
     s.write("child.yaml", "name: child\nsteps:\n  - name: s\n    type: sh\n    with: { inline_script: echo }\n");
     s.write(
         "host.yaml",
         "name: host\nsteps:\n  - name: a\n    type: runbook\n    with: { runbook: ../outside.yaml }\n  - name: b\n    type: runbook\n    with: { runbook: missing.yaml }\n  - name: c\n    type: runbook\n    with: { runbook: child.yaml, inputs: { x: '{{ inputs.nope }}' } }\n",
     );
     let run = s.runbox().args(["validate", "host.yaml"]).run();
-    assert_eq!(run.code, 1);
-    assert_eq!(
-        run.stderr,
-        "host.yaml is not a valid runbook (3 problems):\n  \
-         host.yaml:5: step `a`: `../outside.yaml` is not the file name of a runbook beside this one\n  \
-         host.yaml:8: step `b`: runbook `missing.yaml` cannot be read: No such file or directory (os error 2)\n  \
-         host.yaml:11: step `c`: `{{ inputs.nope }}`: no input is named `nope`\n"
-    );
+    crate::snapshot!("validate_runbook_step_files", crate::harness::shown(&s, &run));
 }
 
 #[test]
@@ -403,8 +388,7 @@ fn system_variables_cannot_be_set_by_env_or_by_a_step() {
         "name: vars\nsteps:\n  - name: s\n    type: sh\n    with:\n      env:\n        RUNBOOK_API_TOKEN: forged\n      inline_script: echo \"$RUNBOOK_API_TOKEN\"\n",
     );
     let run = s.runbox().args(["run", "--no-history", "vars.yaml"]).run();
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    run.stderr_has("vars.yaml:7: step `s` cannot set `RUNBOOK_API_TOKEN`: runbox sets it for every step");
+    crate::snapshot!("run_step_sets_a_system_variable", crate::harness::shown(&s, &run));
 }
 
 /// The bridge takes no larger a body than the API does: a step cannot make
@@ -486,4 +470,20 @@ fn the_log_is_rotated_by_size() {
     let lines = std::fs::read_to_string(&rotated).unwrap().lines().count() + s.log().lines().count();
     assert_eq!(listed, lines);
     assert!(lines < 12, "older records were dropped");
+}
+
+/// A misspelt `runbook.call` names the runbook meant, and its error shows
+/// the script's frames, not runbox's own JavaScript (over the API it names
+/// none: api.rs).
+#[test]
+fn a_misspelt_call_gets_the_runbook_meant() {
+    let s = Scratch::new();
+    s.write("DiskReport.md", &runbook("DiskReport", "", &[], &[], "```sh\necho report\n```"));
+    s.write("Caller.md", &runbook("Caller", "", &[], &[], "```js\nrunbook.call('DiskRepot.md');\n```"));
+    let run = s.runbox().args(["run", "--no-history", "--json", "Caller.md"]).run();
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.json()["steps"][0]["stderr"],
+        "Caller.md:17:8: RuntimeError: Error: NotFound: no runbook is named `DiskRepot.md`; did you mean `DiskReport.md`?\n    at <anonymous> (Caller.md:17:8)\n"
+    );
 }

@@ -125,10 +125,7 @@ fn unknown_template_variables_are_errors_that_name_them() {
     let text = "name: T\ninputs:\n  a: string\nsteps:\n  - name: first\n    type: sh\n    with:\n      inline_script: |\n        echo {{ inputs.b }}\n        echo {{ steps.later.stdout }} {{ steps.first.stdout }}\n  - name: later\n    type: sh\n    with: { inline_script: echo }\n";
     s.write("t.yaml", text);
     let run = s.runbox().args(["validate", "t.yaml", "--input", "a=1"]).run();
-    run.code(1)
-        .stderr_has("t.yaml:9: step `first`: `{{ inputs.b }}`: no input is named `b`")
-        .stderr_has("step `later` does not run before `first`")
-        .stderr_has("t.yaml:10: step `first`: `{{ steps.first.stdout }}`: a step cannot read its own output");
+    crate::snapshot!("validate_unknown_templates", crate::harness::shown(&s, &run));
 }
 
 #[test]
@@ -153,12 +150,8 @@ fn every_script_source_works_and_exactly_one_is_allowed() {
 
     let none_or_two = "name: Bad\nsteps:\n  - name: none\n    type: sh\n    with: { args: [1] }\n  - name: two\n    type: sh\n    with: { inline_script: x, script_file: y }\n";
     s.write("bad.yaml", none_or_two);
-    s.runbox()
-        .args(["validate", "bad.yaml"])
-        .run()
-        .code(1)
-        .stderr_has("bad.yaml:3: step `none` has no script source")
-        .stderr_has("bad.yaml:6: step `two` has 2 script sources (inline_script, script_file)");
+    let run = s.runbox().args(["validate", "bad.yaml"]).run();
+    crate::snapshot!("validate_script_sources", crate::harness::shown(&s, &run));
 }
 
 #[test]
@@ -282,21 +275,11 @@ fn malformed_yaml_is_reported_with_every_line() {
     let s = Scratch::new();
     let text = "name: Broken\ncolour: blue\ninputs:\n  n: { type: float64 }\nsteps:\n  - name: a\n    type: ruby\n    with: { inline_script: x }\n  - name: b\n    type: sh\n    on_error: maybe\n    with: { inline_script: x, image_ref: alpine, timeout: soon }\n  - name: b\n    type: runbook\n    with: { inline_script: x }\n";
     s.write("broken.yaml", text);
-    s.runbox()
-        .args(["validate", "broken.yaml"])
-        .run()
-        .code(1)
-        .stderr_has("broken.yaml:2: unknown field `colour`")
-        .stderr_has("broken.yaml:4: input `n` has unknown type `float64`")
-        .stderr_has("broken.yaml:7: step `a` has unknown type `ruby`")
-        .stderr_has("broken.yaml:11: step `b`: on_error `maybe` must be fail or continue")
-        .stderr_has("broken.yaml:12: unknown field `image_ref`")
-        .stderr_has("broken.yaml:12: step `b`: `soon` is not a duration")
-        .stderr_has("broken.yaml:13: two steps are named `b`")
-        .stderr_has("broken.yaml:15: step `b` runs a runbook: `inline_script` has no meaning for it")
-        .stderr_has("step `b` of type runbook needs `with.runbook`");
+    let run = s.runbox().args(["validate", "broken.yaml"]).run();
+    crate::snapshot!("validate_malformed_yaml", crate::harness::shown(&s, &run));
     s.write("syntax.yaml", "name: x\nsteps: [\n  - a: b\n");
-    s.runbox().args(["validate", "syntax.yaml"]).run().code(1).stderr_has("syntax.yaml:").stderr_has("invalid YAML");
+    let run = s.runbox().args(["validate", "syntax.yaml"]).run();
+    crate::snapshot!("validate_yaml_syntax", crate::harness::shown(&s, &run));
 }
 
 #[test]
@@ -451,5 +434,37 @@ fn the_approval_prompt_shows_what_the_templates_will_be() {
         ],
         "{}",
         asked.stdout
+    );
+}
+
+/// README writes `approval_required` and `approvers` under `with:`; beside
+/// `type` they still work, and `validate` warns where they go.
+#[test]
+fn an_approval_beside_type_works_with_a_warning() {
+    let s = Scratch::new();
+    let text = "name: Approve\nsteps:\n  - name: prune\n    type: sh\n    approval_required: true\n    approvers: [sre-leads]\n    with: { inline_script: echo pruned }\n";
+    s.write("approve.yaml", text);
+    let run = s.runbox().args(["validate", "approve.yaml"]).run();
+    crate::snapshot!("validate_approval_beside_type", crate::harness::shown(&s, &run));
+    let run = s.runbox().args(["run", "-q", "--no-history", "approve.yaml"]).run();
+    assert_eq!((run.code, run.stdout.as_str()), (77, ""), "{}", run.stderr);
+    let run = s.runbox().args(["run", "-q", "--no-history", "--approve", "prune", "approve.yaml"]).run();
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "pruned\n", ""));
+}
+
+/// `validate` shows the line of a problem, but never a secret script's.
+#[test]
+fn a_secret_scripts_syntax_error_shows_no_line_of_it() {
+    let s = Scratch::new();
+    s.write("secrets/team/s.sh", "echo TOPSECRET\nif then fi\n");
+    s.write("sec.yaml", "name: Sec\nsteps:\n  - name: s\n    type: sh\n    with: { script_from_secret: { secret_name: team, key: s.sh } }\n");
+    let run = s.runbox().args(["validate", "--secrets-dir", "secrets", "sec.yaml"]).run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            1,
+            "",
+            "error: step `s`: the script comes from a secret, so the message is withheld\n--> secret:team/s.sh:2:4\n\nsec.yaml is not a valid runbook (1 problem)\n"
+        )
     );
 }

@@ -60,8 +60,10 @@ pub(crate) struct CodeBlock {
 /// Parses `text`, the content of the runbook file `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
     match parse_partial(path, text)? {
-        (runbook, problems) if problems.is_empty() => Ok(runbook),
-        (_, problems) => Err(Invalid { file: path.to_path_buf(), problems }),
+        (runbook, problems) if problems.iter().all(|p| p.warning) => Ok(runbook),
+        (_, problems) => {
+            Err(Invalid { file: path.to_path_buf(), problems: problems.into_iter().filter(|p| !p.warning).collect() })
+        }
     }
 }
 
@@ -204,17 +206,16 @@ fn check_order(sections: &[Section], problems: &mut Vec<Problem>) {
     let mut last_rank = None;
     for (i, section) in sections.iter().enumerate() {
         let Some(rank) = ORDER.iter().position(|t| *t == section.title) else {
-            problems.push(Problem::new(
-                section.line,
-                match crate::text::nearest(&section.title, ORDER.iter().copied()) {
-                    Some(meant) => format!(
-                        "unknown section `# {}`; did you mean `# {meant}`? (expected one of: {})",
-                        section.title,
-                        ORDER.join(", ")
-                    ),
-                    None => format!("unknown section `# {}` (expected one of: {})", section.title, ORDER.join(", ")),
-                },
-            ));
+            let expected = format!("expected one of: {}", ORDER.join(", "));
+            let help = match crate::text::nearest(&section.title, ORDER.iter().copied()) {
+                Some(meant) => format!("did you mean `# {meant}`? ({expected})"),
+                None => expected,
+            };
+            problems.push(
+                Problem::new(section.line, format!("unknown section `# {}`", section.title))
+                    .spanning(1, section.title.chars().count() + 2)
+                    .help(help),
+            );
             continue;
         };
         if sections[..i].iter().any(|s| s.title == section.title) {
@@ -245,10 +246,22 @@ fn check_order(sections: &[Section], problems: &mut Vec<Problem>) {
     if sections.iter().flat_map(|s| &s.blocks).any(|b| !b.closed) {
         return;
     }
-    for title in ORDER.iter().filter(|t| **t != CLAIMS) {
-        if !sections.iter().any(|s| s.title == *title) {
-            problems.push(Problem::new(end_line, format!("missing section `# {title}`")));
+    for (rank, title) in ORDER.iter().enumerate().filter(|(_, t)| **t != CLAIMS) {
+        if sections.iter().any(|s| s.title == *title) {
+            continue;
         }
+        // Where it goes: before the first section that comes after it.
+        let later = sections.iter().find(|s| ORDER.iter().position(|t| *t == s.title).is_some_and(|r| r > rank));
+        let block = if matches!(*title, ENVIRONMENT | FILE_SYSTEM) {
+            " with its ```yaml block (empty when none is needed)"
+        } else {
+            ""
+        };
+        let problem = Problem::new(later.map_or(end_line, |s| s.line), format!("missing section `# {title}`"));
+        problems.push(problem.help(match later {
+            Some(later) => format!("add `# {title}`{block} before `# {}`", later.title),
+            None => format!("add `# {title}`{block} at the end"),
+        }));
     }
 }
 

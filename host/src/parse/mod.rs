@@ -17,6 +17,14 @@ use crate::text::sha256;
 /// Runbook files larger than this are refused before they are parsed.
 pub const MAX_RUNBOOK_BYTES: u64 = 4 << 20;
 
+/// The text of the runbook (or registry) at `path`, to show the lines its
+/// problems are on: empty when it cannot be read or is too large to be one
+/// (that is its problem).
+pub fn text(path: &Path) -> String {
+    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_RUNBOOK_BYTES);
+    if small { std::fs::read_to_string(path).unwrap_or_default() } else { String::new() }
+}
+
 /// Reads the runbook at `path`: markdown for `.md`, YAML for `.yaml`/`.yml`.
 pub fn load(path: &Path) -> Result<Runbook, Invalid> {
     let file = std::fs::File::open(path).map_err(|e| Invalid {
@@ -30,8 +38,10 @@ pub fn load(path: &Path) -> Result<Runbook, Invalid> {
 /// the format): for a caller that opened it beneath a folder it holds.
 pub fn load_file(path: &Path, file: std::fs::File) -> Result<Runbook, Invalid> {
     match load_partial_file(path, file)? {
-        (runbook, problems) if problems.is_empty() => Ok(runbook),
-        (_, problems) => Err(Invalid { file: path.to_path_buf(), problems }),
+        (runbook, problems) if problems.iter().all(|p| p.warning) => Ok(runbook),
+        (_, problems) => {
+            Err(Invalid { file: path.to_path_buf(), problems: problems.into_iter().filter(|p| !p.warning).collect() })
+        }
     }
 }
 

@@ -60,8 +60,10 @@ const WITH_KEYS: &[&str] = &[
 /// Parses `text`, the content of the YAML runbook `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
     match parse_partial(path, text)? {
-        (runbook, problems) if problems.is_empty() => Ok(runbook),
-        (_, problems) => Err(Invalid { file: path.to_path_buf(), problems }),
+        (runbook, problems) if problems.iter().all(|p| p.warning) => Ok(runbook),
+        (_, problems) => {
+            Err(Invalid { file: path.to_path_buf(), problems: problems.into_iter().filter(|p| !p.warning).collect() })
+        }
     }
 }
 
@@ -77,7 +79,8 @@ pub fn parse_partial(path: &Path, text: &str) -> Result<(Runbook, Vec<Problem>),
         )]));
     }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
-    let root = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| invalid(vec![load_problem(&e)]))?;
+    let root = marked_yaml::parse_yaml_with_options(0, text, options)
+        .map_err(|e| invalid(vec![load_problem(&e, &text.lines().collect::<Vec<_>>())]))?;
     let Some(top) = root.as_mapping() else {
         return Err(invalid(vec![Problem::new(1, "a YAML runbook is a mapping with `name` and `steps`")]));
     };
@@ -182,7 +185,7 @@ pub(crate) fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
-fn load_problem(error: &marked_yaml::LoadError) -> Problem {
+fn load_problem(error: &marked_yaml::LoadError, lines: &[&str]) -> Problem {
     use marked_yaml::LoadError as E;
     let (marker, message) = match error {
         E::TopLevelMustBeMapping(m) | E::TopLevelMustBeSequence(m) => {
@@ -196,14 +199,113 @@ fn load_problem(error: &marked_yaml::LoadError) -> Problem {
         E::ScanError(m, e) if e.info().contains("recursion limit") => {
             (*m, format!("the YAML nests more than {MAX_DEPTH} levels deep; a runbook never needs that"))
         }
-        E::ScanError(m, e) => (*m, format!("invalid YAML: {}", e.info())),
+        E::ScanError(m, e) => {
+            // A tab is reported where the parser noticed it; shown where it is.
+            let tabbed = e.info().contains("tab").then(|| {
+                (m.line().saturating_sub(1)..lines.len()).find(|&n| lines[n].trim_start_matches(' ').starts_with('\t'))
+            });
+            let (line, column) = match tabbed.flatten() {
+                Some(n) => (n + 1, lines[n].len() - lines[n].trim_start_matches(' ').len() + 1),
+                None => (m.line().max(1), m.column()),
+            };
+            let problem = Problem::new(line, format!("invalid YAML: {}", e.info())).spanning(column, 1);
+            return match scan_help(e.info(), line, column, lines) {
+                Some(help) => problem.help(help),
+                None => problem,
+            };
+        }
         E::DuplicateKey(d) => {
             let first = d.prev_key.span().start().map_or(0, |m| m.line());
             let marker = d.key.span().start().copied().unwrap_or_else(|| marked_yaml::Marker::new(0, 0, 1, 1));
             (marker, format!("duplicate key `{}` (first at line {first})", d.key.as_str()))
         }
     };
-    Problem::new(marker.line().max(1), message)
+    Problem::new(marker.line().max(1), message).spanning(marker.column(), 1)
+}
+
+/// What to do about the YAML parser's complaint `info` at `line`:`column`
+/// (1-based) of `lines`: most are indentation, a tab or a `: ` in a value.
+fn scan_help(info: &str, line: usize, column: usize, lines: &[&str]) -> Option<String> {
+    let text = *lines.get(line.checked_sub(1)?)?;
+    let indent = text.len() - text.trim_start_matches(' ').len();
+    let indent_of = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    if text[indent..].starts_with('\t') || info.contains("tab") {
+        let tabbed = (line.saturating_sub(1)..lines.len())
+            .find(|&n| lines[n].trim_start_matches(' ').starts_with('\t'))
+            .map_or(line, |n| n + 1);
+        return Some(format!("YAML indents with spaces, never tabs: line {tabbed} is indented with a tab"));
+    }
+    if info.contains("mapping values are not allowed") {
+        // `type: sh` and below it `   with:` indented more: the parser reads
+        // the second line as the rest of the first's value.
+        let above = lines[..line - 1].iter().enumerate().rev().find(|(_, l)| !l.trim().is_empty());
+        if let Some((n, above)) = above.filter(|(_, l)| indent_of(l) < indent && l.trim_end().contains(": ")) {
+            return Some(format!(
+                "line {line} is indented {indent} spaces, more than line {}'s `key: value` ({}): YAML reads it as \
+                 the rest of that value; line it up with line {}",
+                n + 1,
+                indent_of(above),
+                n + 1
+            ));
+        }
+        return Some(
+            "a value holding `: ` needs quotes (`key: \"a: b\"`), or a block (`key: |` with the text indented below it)"
+                .to_string(),
+        );
+    }
+    if info.contains("found unexpected end of stream") && info.contains("quoted scalar") {
+        return Some("a quote is opened and never closed: close it, or use a block (`key: |`)".to_string());
+    }
+    if info.contains("cannot start any token") || info.contains("unexpected character") {
+        let first = text.chars().nth(column.saturating_sub(1)).filter(|c| !c.is_whitespace()).unwrap_or('@');
+        return Some(format!("a value starting with `{first}` needs quotes: `key: \"{first}…\"`"));
+    }
+    if info.contains("simple key expect ':'") || info.contains("could not find expected ':'") {
+        return Some(format!(
+            "each line of a mapping is `key: value`: is the `:` (or the space after it) missing on line {line} or the \
+             line above?"
+        ));
+    }
+    if !(info.contains("expected '-' indicator") || info.contains("did not find expected key")) {
+        return None;
+    }
+    // The blocks open above the line: each earlier line indented less than
+    // the one below it, going up, and whether it is a list item.
+    let mut open: Vec<(usize, usize, bool)> = Vec::new();
+    for (n, above) in lines[..line - 1].iter().enumerate().rev() {
+        let content = above.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let at = above.len() - content.len();
+        if open.last().is_none_or(|&(_, last, _)| at < last) {
+            open.push((n + 1, at, content.starts_with("- ") || content == "-"));
+        }
+    }
+    let item = text[indent..].starts_with('-');
+    if let Some(&(n, _, list)) = open.iter().find(|&&(_, at, _)| at == indent) {
+        if list && !item {
+            return Some(format!(
+                "line {line} is a `key: value` at the indentation of the list's items (line {n}): make it an item \
+                 (`- `), or indent it under one"
+            ));
+        }
+        return Some(format!(
+            "line {line} lines up with the block above it but is not `key: value` or `- item` in it: is a `:` missing, \
+             or does it belong to the line before (indent it more)?"
+        ));
+    }
+    if let Some((n, at, _)) = open.iter().find(|&&(_, _, list)| list).filter(|_| item) {
+        return Some(format!(
+            "line {line} is indented {indent} spaces; the list's items above (line {n}) are indented {at}: \
+             line it up with them"
+        ));
+    }
+    let levels: Vec<String> = open.iter().rev().map(|(n, at, _)| format!("{at} (line {n})")).collect();
+    Some(format!(
+        "line {line} is indented {indent} spaces, which lines up with no block above it; indent it as one of them: {}",
+        levels.join(", ")
+    ))
 }
 
 /// Collects problems with the lines of the nodes they are about.
@@ -214,8 +316,19 @@ impl Problems {
         self.0.push(Problem::new(line, message));
     }
 
+    /// A problem about `scalar`, spanning it.
     fn at(&mut self, scalar: &MarkedScalarNode, message: impl Into<String>) {
-        self.push(scalar_line(scalar), message);
+        self.0.push(spanning(scalar, Problem::new(scalar_line(scalar), message)));
+    }
+
+    /// A problem about the value of `map[key]`, spanning it when it is
+    /// text; at `fallback` when there is none.
+    fn value(&mut self, map: &MarkedMappingNode, key: &str, fallback: usize, message: impl Into<String>) {
+        match map.get_node(key) {
+            Some(Node::Scalar(s)) => self.at(s, message),
+            Some(other) => self.push(line(other), message),
+            None => self.push(fallback, message),
+        }
     }
 
     /// The text of `map[key]`, or `None` after reporting a non-text value.
@@ -254,22 +367,59 @@ impl Problems {
 
     fn unknown_keys(&mut self, map: &MarkedMappingNode, allowed: &[&str], what: &str) {
         for (key, _) in map.iter() {
-            if !allowed.contains(&key.as_str()) {
-                let hint = match key.as_str() {
-                    "image_ref" => {
-                        " (runbox runs steps in its sandbox, not in container images: remove it)".to_string()
-                    }
-                    "secret_env_all" | "secret_env" => {
-                        " (declare host variables under permissions.env instead)".to_string()
-                    }
-                    other => match crate::text::nearest(other, allowed.iter().copied()) {
-                        Some(meant) => format!("; did you mean `{meant}`? (expected one of: {})", allowed.join(", ")),
-                        None => format!(" (expected one of: {})", allowed.join(", ")),
-                    },
-                };
-                self.at(key, format!("unknown field `{}` in {what}{hint}", key.as_str()));
+            if allowed.contains(&key.as_str()) {
+                continue;
             }
+            let problem = Problem::new(scalar_line(key), format!("unknown field `{}` in {what}", key.as_str()));
+            let expected = format!("expected one of: {}", allowed.join(", "));
+            let help = match key.as_str() {
+                "image_ref" => "runbox runs steps in its sandbox, not in container images: remove it".to_string(),
+                "secret_env_all" | "secret_env" => "declare host variables under permissions.env instead".to_string(),
+                other => match crate::text::nearest(other, allowed.iter().copied()) {
+                    Some(meant) => format!("did you mean `{meant}`? ({expected})"),
+                    // A field of the other level of a step: `inline_script`
+                    // beside `type`, `on_error` inside `with:`.
+                    None => match misplaced(other, allowed) {
+                        Some(hint) => hint,
+                        None => expected,
+                    },
+                },
+            };
+            self.0.push(spanning(key, problem.help(help)));
         }
+    }
+}
+
+/// Where a field of a step that is not at this level belongs.
+fn misplaced(key: &str, allowed: &[&str]) -> Option<String> {
+    let (other, there) = if allowed == STEP_KEYS {
+        (WITH_KEYS, "under the step's `with:`")
+    } else if allowed == WITH_KEYS {
+        (STEP_KEYS, "beside the step's `type`, not under `with:`")
+    } else {
+        return None;
+    };
+    let meant = crate::text::nearest(key, other.iter().copied())?;
+    Some(if meant == key {
+        format!("`{key}` goes {there}")
+    } else {
+        format!("did you mean `{meant}`? It goes {there}")
+    })
+}
+
+/// `problem`, spanning `scalar` (a key or a value) where it is written.
+fn spanning(scalar: &MarkedScalarNode, problem: Problem) -> Problem {
+    match scalar.span().start() {
+        Some(start) => {
+            let width = match scalar.span().end() {
+                Some(end) if end.line() == start.line() => end.column().saturating_sub(start.column()),
+                _ => 0,
+            };
+            // A plain key's end is not marked: its text is its width.
+            let width = if width == 0 { scalar.as_str().chars().count() } else { width };
+            problem.spanning(start.column(), width)
+        }
+        None => problem,
     }
 }
 
@@ -439,9 +589,10 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
         Some("js" | "javascript" | "script") => Some(Language::JavaScript),
         Some("runbook") => Some(Language::Shell),
         Some(other) => {
-            let line = map.get_node("type").map_or(at, line);
-            p.push(
-                line,
+            p.value(
+                map,
+                "type",
+                at,
                 format!(
                     "step `{name}` has unknown type `{other}` (expected sh, bash, zsh, script.run, js, script, runbook or powershell)"
                 ),
@@ -468,13 +619,19 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
         None | Some("fail") => OnError::Fail,
         Some("continue") => OnError::Continue,
         Some(other) => {
-            p.push(
-                map.get_node("on_error").map_or(at, line),
-                format!("step `{name}`: on_error `{other}` must be fail or continue"),
-            );
+            p.value(map, "on_error", at, format!("step `{name}`: on_error `{other}` must be fail or continue"));
             OnError::Fail
         }
     };
+    // README writes approvals under `with:`, as seed 000 does; the step
+    // level is accepted too, with a warning that says where they go.
+    for (key, _) in map.iter().filter(|(k, _)| matches!(k.as_str(), "approval_required" | "approvers")) {
+        let problem = Problem::warning(scalar_line(key), format!("step `{name}`: `{}` beside `type`", key.as_str()));
+        p.0.push(spanning(
+            key,
+            problem.help("move it under the step's `with:`, where README and the samples write it"),
+        ));
+    }
     let approval = approval(map, &name, p).or_else(|| with.and_then(|w| approval(w, &name, p)));
     let mut step =
         Step::inline(name.clone(), language.unwrap_or(Language::Shell), String::new(), at, Default::default());
@@ -715,7 +872,7 @@ fn limits(with: &MarkedMappingNode, name: &str, p: &mut Problems) -> LimitOverri
             _ => parse_output(&value).map(|o| limits.output = Some(o)),
         };
         if let Err(message) = parsed {
-            p.push(with.get_node(key).map_or(1, line), format!("step `{name}`: {message}"));
+            p.value(with, key, 1, format!("step `{name}`: {message}"));
         }
     }
     limits

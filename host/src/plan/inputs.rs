@@ -20,10 +20,11 @@ pub fn check(
         let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         let known =
             if known.is_empty() { "it declares none".to_string() } else { format!("it declares {}", known.join(", ")) };
-        let meant = crate::text::nearest(name, specs.iter().map(|s| s.name.as_str()))
-            .map_or(String::new(), |meant| format!("; did you mean `--input {meant}=…`?"));
-        problems
-            .push(Problem::new(0, format!("unknown input `{name}`: the runbook does not declare it ({known}){meant}")));
+        let problem = Problem::new(0, format!("unknown input `{name}`: the runbook does not declare it ({known})"));
+        problems.push(match crate::text::nearest(name, specs.iter().map(|s| s.name.as_str())) {
+            Some(meant) => problem.help(format!("did you mean `--input {meant}=…`?")),
+            None => problem,
+        });
     }
     for spec in specs {
         match (given.get(&spec.name), &spec.default) {

@@ -83,16 +83,12 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
                     message.push_str(&format!(" ({})", requirement.description));
                 }
                 let name = &requirement.name;
-                if host.sealed_env {
-                    message.push_str(&format!(
-                        "; deterministic mode reads no host variable: give it with --env {name}=VALUE"
-                    ));
+                let help = if host.sealed_env {
+                    format!("deterministic mode reads no host variable: give it with --env {name}=VALUE")
                 } else {
-                    message.push_str(&format!(
-                        "; give it with --env {name}=VALUE or export {name} (over the API: in env_vars)"
-                    ));
-                }
-                problems.push(Problem::missing(requirement.line, message));
+                    format!("give it with --env {name}=VALUE or export {name} (over the API: in env_vars)")
+                };
+                problems.push(Problem::missing(requirement.line, message).help(help));
             }
         }
     }
@@ -190,7 +186,8 @@ fn check_templates(runbook: &Runbook, step: &Step, earlier: &[Step], script: &Re
                 } else {
                     format!("no step is named `{name}`")
                 };
-                problems.push(Problem::new(line, format!("step `{}`: `{{{{ {} }}}}`: {what}", step.name, r.written)));
+                let problem = Problem::new(line, format!("step `{}`: `{{{{ {} }}}}`: {what}", step.name, r.written));
+                problems.push(problem.marking(r.written.clone()));
             }
         }
     }

@@ -238,7 +238,13 @@ pub fn check_registry(file: &Path, secrets: &Secrets) -> Vec<Problem> {
     };
     let registry: Registry = match yaml_serde::from_str(without_bom(&text)) {
         Ok(registry) => registry,
-        Err(e) => return vec![Problem::new(e.location().map_or(0, |l| l.line()), e.to_string())],
+        Err(e) => {
+            let problem = Problem::new(e.location().map_or(0, |l| l.line()), e.to_string());
+            return vec![match e.location() {
+                Some(at) => problem.spanning(at.column(), 1),
+                None => problem,
+            }];
+        }
     };
     let folder = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     // An entry's line: where its id opens a mapping.

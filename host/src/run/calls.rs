@@ -87,7 +87,18 @@ impl SubRunbooks {
         if let Some(tree) = &self.runner.tree {
             tree.enter_child()?;
         }
-        let runbook = match open_named(&self.folder, &call.runbook)? {
+        let opened = open_named(&self.folder, &call.runbook).map_err(|mut failure| {
+            // On the command line the folder is the user's own; over the
+            // API a name could be one the caller's claims hide.
+            let meant = (failure.code == ErrorCode::NotFound && self.runner.seams.ids.claims().is_none())
+                .then(|| super::catalog::nearest_named(&self.folder, &call.runbook))
+                .flatten();
+            if let Some(meant) = meant {
+                failure.message.push_str(&format!("; did you mean `{meant}`?"));
+            }
+            failure
+        })?;
+        let runbook = match opened {
             Ok(runbook) => runbook,
             Err(e) => {
                 let report = self.runner.record_invalid(&e);

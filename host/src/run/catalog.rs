@@ -151,6 +151,15 @@ pub fn find(given: &Path, dir: Option<&Path>) -> Result<PathBuf, String> {
     Err(format!("no runbook {} (looked for it as a file, then as .md, .yaml and .yml){nearest}", given.display()))
 }
 
+/// The runbook file in `folder` nearest to the misspelt `name`.
+pub fn nearest_named(folder: &Path, name: &str) -> Option<String> {
+    let mut files = Vec::new();
+    let _ = runbook_files(folder, 0, &mut files);
+    let names: Vec<String> =
+        files.iter().filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    crate::text::nearest(name, names.iter().map(String::as_str)).map(str::to_string)
+}
+
 /// The runbook named `name` in `folder`: a plain file name (no path, not
 /// hidden), a regular file opened beneath the folder (a symlink out of it is
 /// refused before it is read, so a host file cannot surface in a parse

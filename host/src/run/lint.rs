@@ -35,9 +35,18 @@ pub struct Diagnostic {
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
+    /// Characters the problem spans from `column` (0: to the line's end).
+    #[serde(skip)]
+    pub width: usize,
     pub code: ErrorCode,
     pub severity: Severity,
     pub message: String,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The text of `line`, for a terminal to show; never a secret's.
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 /// What `validate` found in one file.
@@ -71,13 +80,22 @@ impl Runner {
     /// secrets.
     pub fn lint(&self, path: &Path, host: &Host, lenient: bool) -> Linted {
         let shown = path.display().to_string();
-        let diagnostic = |p: &Problem, code: ErrorCode| Diagnostic {
-            file: shown.clone(),
-            line: p.line,
-            column: None,
-            code,
-            severity: if lenient && p.missing { Severity::Warning } else { Severity::Error },
-            message: p.message.clone(),
+        // The file's own lines, to show under its problems.
+        let text = crate::parse::text(path);
+        let diagnostic = |p: &Problem, code: ErrorCode| {
+            let source = line_of(&text, p.line);
+            let (column, width) = source.as_deref().map_or((p.column, p.width), |line| p.span_in(line));
+            Diagnostic {
+                file: shown.clone(),
+                line: p.line,
+                column: column.map(|c| c as u32),
+                width,
+                code,
+                severity: if (lenient && p.missing) || p.warning { Severity::Warning } else { Severity::Error },
+                message: p.message.clone(),
+                help: p.help.clone(),
+                source,
+            }
         };
         if path.file_name().is_some_and(|n| n == REGISTRY) {
             let problems = sources::check_registry(path, &host.secrets);
@@ -133,12 +151,36 @@ impl Runner {
             checked.first_line = script.first_line;
             checked.secret = script.is_secret();
             if let Err(failure) = self.sandbox.check(&checked) {
-                let file =
-                    if matches!(step.source, Source::Inline(_)) { shown.clone() } else { script.filename.clone() };
+                let inline = matches!(step.source, Source::Inline(_));
+                let file = if inline { shown.clone() } else { script.filename.clone() };
+                let line = failure.line.map_or(step.line, |l| l as usize);
+                // A script file's line is the file's own; a secret's is
+                // never shown.
+                let source = match () {
+                    _ if script.is_secret() => None,
+                    _ if inline => line_of(&text, line),
+                    _ => line_of(&script.text, line),
+                };
+                // The guest counts columns in the script; an inline YAML
+                // script's lines are indented, or quoted, in the file.
+                let column = match (&source, failure.column) {
+                    (Some(in_file), Some(column)) if inline && runbook.format == Format::Yaml => {
+                        let own = (line as u32)
+                            .checked_sub(script.first_line)
+                            .and_then(|n| script.text.lines().nth(n as usize));
+                        own.filter(|own| !own.trim().is_empty())
+                            .and_then(|own| in_file.find(own))
+                            .map(|at| column + in_file[..at].chars().count() as u32)
+                    }
+                    (_, column) => column,
+                };
                 linted.diagnostics.push(Diagnostic {
                     file,
-                    line: failure.line.map_or(step.line, |l| l as usize),
-                    column: failure.column,
+                    line,
+                    column,
+                    width: 1,
+                    help: None,
+                    source,
                     code: failure.code,
                     severity: Severity::Error,
                     // bashkit's own message says `syntax error` already.
@@ -157,6 +199,12 @@ impl Runner {
         linted.diagnostics.sort_by_key(|d| (d.file != shown, d.line));
         linted
     }
+}
+
+/// Line `line` (1-based) of `text`.
+fn line_of(text: &str, line: usize) -> Option<String> {
+    let text = crate::text::without_bom(text);
+    line.checked_sub(1).and_then(|n| text.lines().nth(n)).map(str::to_string)
 }
 
 /// The script as a run would hand it to the guest: a YAML runbook's

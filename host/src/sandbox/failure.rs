@@ -81,7 +81,18 @@ pub(crate) fn script_error(e: ScriptError, secret: bool) -> Failure {
         crate::text::cut(&mut text, MAX_MESSAGE_BYTES, "error messages are kept up to 16 KiB");
         text
     };
-    Failure { code, message: capped(e.message), line: e.line, column: e.column, stack: e.stack.map(capped) }
+    let stack = e.stack.map(|stack| capped(without_prelude(&stack))).filter(|s| !s.trim().is_empty());
+    Failure { code, message: capped(e.message), line: e.line, column: e.column, stack }
+}
+
+/// `stack` without the frames of runbox's own JavaScript (`runbook.call`,
+/// `fetch`, `fs`): the script's author can do nothing with them.
+fn without_prelude(stack: &str) -> String {
+    stack
+        .lines()
+        .filter(|l| !l.contains("(runbox:prelude:") && !l.trim().starts_with("at runbox:prelude:"))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 /// What is kept of a guest's error message, and of its stack.
