@@ -147,6 +147,12 @@ enum Command {
     },
     /// Print runbox's man page (roff), e.g. into ~/.local/share/man/man1/runbox.1
     Man,
+    /// Print the JSON Schema of a YAML runbook or of registry.yaml, for
+    /// editors (README: Editing YAML runbooks)
+    Schema {
+        #[arg(value_enum, value_name = "FILE")]
+        file: SchemaFile,
+    },
     /// Compile the sandboxes' optimised code into the cache now (a first run
     /// otherwise starts on baseline code and compiles it in the background),
     /// e.g. while building a container image
@@ -510,6 +516,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
             std::io::Write::flush(&mut out)?;
             Ok(0)
         }
+        Command::Schema { file } => {
+            let schema = match file {
+                SchemaFile::Runbook => parse::schema::runbook(),
+                SchemaFile::Registry => parse::schema::registry(),
+            };
+            say!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(0)
+        }
         Command::Man => {
             let mut page = Vec::new();
             clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut page)?;
@@ -517,6 +531,15 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// The files `runbox schema` describes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SchemaFile {
+    /// A YAML runbook (`NAME.yaml`)
+    Runbook,
+    /// `registry.yaml`
+    Registry,
 }
 
 /// The seams of a run on this terminal: prompts when both stdin and stderr

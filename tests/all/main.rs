@@ -53,3 +53,5 @@ mod ci_log;
 mod snapshots;
 // The JS guest run by another component host (jco on Node).
 mod embedding;
+// The JSON Schemas editors read: current, and every sample passes them.
+mod schema;

@@ -168,7 +168,7 @@ fn check_db_lag_is_audited_step_by_step_in_the_json_log() {
     assert_eq!(record["inputs"], serde_json::json!({ "threshold_ms": 5000, "replica": "db-replica-2" }));
     let check = &record["steps"][0];
     let source = &check["source"];
-    assert_eq!((source["type"].as_str(), source["reference"].as_str()), (Some("inline"), Some("check-db-lag.yaml:23")));
+    assert_eq!((source["type"].as_str(), source["reference"].as_str()), (Some("inline"), Some("check-db-lag.yaml:24")));
     let content = source["content"].as_str().unwrap();
     assert!(content.starts_with("set -euo pipefail\n"), "the script as written, templates unexpanded: {content}");
     assert_eq!(source["sha256"], runbox::text::sha256(content));
@@ -206,7 +206,7 @@ fn check_db_lag_refuses_an_input_of_the_wrong_type_before_running() {
     let run = s.runbox().args(["run", "check-db-lag.yaml", "--input", "threshold_ms=soon"]).run();
     run.code(2)
         .stderr_has("ConfigInvalid")
-        .stderr_has("check-db-lag.yaml:11: input `threshold_ms`: expected an int, got `soon`");
+        .stderr_has("check-db-lag.yaml:12: input `threshold_ms`: expected an int, got `soon`");
     assert!(!s.join("out").exists(), "nothing ran");
 }
 

@@ -6,6 +6,7 @@
 //! nothing but the one file.
 
 pub mod markdown;
+pub mod schema;
 pub mod yaml;
 
 use std::path::Path;

@@ -23,7 +23,7 @@ use crate::model::{
 /// ones (`- - - - x`), whose tree would then overflow the stack when freed.
 pub(crate) const MAX_DEPTH: usize = 200;
 
-const TOP_KEYS: &[&str] = &[
+pub(crate) const TOP_KEYS: &[&str] = &[
     "id",
     "name",
     "description",
@@ -35,9 +35,9 @@ const TOP_KEYS: &[&str] = &[
     "tags",
     "deterministic",
 ];
-const STEP_KEYS: &[&str] =
+pub(crate) const STEP_KEYS: &[&str] =
     &["name", "type", "with", "on_error", "approval_required", "approvers", "description", "native"];
-const WITH_KEYS: &[&str] = &[
+pub(crate) const WITH_KEYS: &[&str] = &[
     "inline_script",
     "script_file",
     "script_path",
