@@ -429,7 +429,7 @@ fn the_approval_prompt_shows_what_the_templates_will_be() {
         shown,
         [
             "runbox: it runs with these values:",
-            "  {{ steps.find.stdout }} = host1 host2 ***\\n",
+            "  {{ steps.find.stdout }} = host1 host2 ***",
             "  {{ steps.find.exit_code }} = 0"
         ],
         "{}",
@@ -467,4 +467,16 @@ fn a_secret_scripts_syntax_error_shows_no_line_of_it() {
             "error: step `s`: the script comes from a secret, so the message is withheld\n--> secret:team/s.sh:2:4\n\nsec.yaml is not a valid runbook (1 problem)\n"
         )
     );
+}
+
+/// `{{ steps.NAME.stdout }}` is a step's output as `$(…)` gives a command's:
+/// without its trailing newlines, so a loop over its lines has no empty last
+/// one (bash: `x=$(printf 'a\nb\n\n'); printf '%s\n' "$x"` prints two lines).
+#[test]
+fn a_steps_output_reads_as_command_substitution_gives_it() {
+    let s = Scratch::new();
+    let text = "name: Lines\nsteps:\n  - name: list\n    type: sh\n    with: { inline_script: \"printf 'a\\\\nb\\\\n\\\\n'\" }\n  - name: each\n    type: sh\n    with:\n      inline_script: |\n        printf '%s\\n' {{ steps.list.stdout }} | while read -r f; do echo \"[$f]\"; done\n        echo \"<{{ steps.list.stdout }}>\"\n  - name: js\n    type: js\n    with: { inline_script: \"console.log(JSON.stringify('{{ steps.list.stdout }}'))\" }\n";
+    s.write("lines.yaml", text);
+    let run = s.runbox().args(["run", "-q", "--no-history", "lines.yaml"]).run();
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "a\nb\n\n[a]\n[b]\n<a\nb>\n\"a\\nb\"\n", ""));
 }

@@ -664,13 +664,15 @@ impl Runner {
             step_report.keep_within(&mut budget);
             report.stdout.push_str(&step_report.stdout);
             report.stderr.push_str(&step_report.stderr);
-            // The only other reference went with the last step's store: no copy.
+            // The only other reference went with the last step's store: no
+            // copy. Its output without the trailing newlines, as `$(…)` gives
+            // it: `for h in {{ steps.find.stdout }}` has no empty last line.
             Arc::make_mut(&mut context.steps).insert(
                 step.name.clone(),
                 json!({
                     "exit_code": step_report.exit_code,
-                    "stdout": step_report.stdout,
-                    "stderr": step_report.stderr,
+                    "stdout": step_report.stdout.trim_end_matches('\n'),
+                    "stderr": step_report.stderr.trim_end_matches('\n'),
                     "result": step_report.result,
                 }),
             );
