@@ -240,6 +240,8 @@ fn yaml_parse_errors_say_what_to_do() {
         ("quote", format!("{head}    with:\n      inline_script: \"echo\n")),
         ("no-colon", "name: x\nsteps:\n  - name: a\n    type sh\n    with: {}\n".to_string()),
         ("at", "name: @x\n".to_string()),
+        // Text after a complete value: not a question of indentation.
+        ("after", "name: x\nsteps:\n  - {name: a, type: sh, with: {inline_script: echo}} x\n".to_string()),
     ];
     let mut shown = String::new();
     for (name, text) in cases {

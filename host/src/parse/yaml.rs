@@ -266,7 +266,10 @@ fn scan_help(info: &str, line: usize, column: usize, lines: &[&str]) -> Option<S
              line above?"
         ));
     }
-    if !(info.contains("expected '-' indicator") || info.contains("did not find expected key")) {
+    // Indentation is the question only when the parser stopped at the
+    // line's first character, not at text after a complete value.
+    let indentation = info.contains("expected '-' indicator") || info.contains("did not find expected key");
+    if !indentation || column != indent + 1 {
         return None;
     }
     // The blocks open above the line: each earlier line indented less than
