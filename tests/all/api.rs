@@ -117,7 +117,7 @@ fn an_execution_runs_the_runbook_and_answers_its_report() {
     assert_eq!(record["breadcrumb"]["recursion_stack"], json!(["Hello.md"]));
     assert_eq!(history_headings(&s.read("Hello.md")).len(), 1);
     let health = request("GET", &format!("{}/health", server.base), None, &[], "");
-    assert_eq!((health.status, health.json.clone()), (200, json!({ "status": "ok" })));
+    assert_eq!((health.status, health.json), (200, json!({ "status": "ok" })));
 }
 
 #[test]

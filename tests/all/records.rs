@@ -84,7 +84,7 @@ fn secret_looking_variables_are_masked_in_history_the_record_and_json() {
     assert_eq!(json["steps"][0]["stdout"], "token is ***, region eu-west-1\n");
     assert_eq!(json["steps"][0]["stderr"], "***\n");
     assert_eq!(json["steps"][1]["result"], serde_json::json!({"t": "***"}));
-    for (what, text) in [("--json", run.stdout.clone()), ("history", s.read("Mask.md")), ("record", s.log())] {
+    for (what, text) in [("--json", run.stdout), ("history", s.read("Mask.md")), ("record", s.log())] {
         assert!(!text.contains(token), "the token is in the {what}: {text}");
         assert!(text.contains("***"), "{what}: {text}");
     }

@@ -67,7 +67,7 @@ fn load_partial_file(path: &Path, file: std::fs::File) -> Result<(Runbook, Vec<P
     if meta.len() > MAX_RUNBOOK_BYTES {
         return Err(invalid(format!(
             "the file is {:.1} MiB; runbooks are limited to {} MiB",
-            meta.len() as f64 / (1 << 20) as f64,
+            meta.len() as f64 / f64::from(1 << 20),
             MAX_RUNBOOK_BYTES >> 20
         )));
     }

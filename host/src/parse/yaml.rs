@@ -97,9 +97,8 @@ pub fn parse_partial(path: &Path, text: &str) -> Result<(Runbook, Vec<Problem>),
     if title.is_none() && !top.contains_key("name") {
         p.push(line(&root), "missing field `name`: the runbook's title");
     }
-    let description =
-        [title.clone(), p.string(top, "description")].into_iter().flatten().collect::<Vec<_>>().join("\n\n");
-    let name = id.clone().unwrap_or(stem);
+    let description = [title, p.string(top, "description")].into_iter().flatten().collect::<Vec<_>>().join("\n\n");
+    let name = id.unwrap_or(stem);
     let inputs = top.get_node("inputs").map(|n| inputs(n, &mut p)).unwrap_or_default();
     let (env, reads, writes, net) = top.get_node("permissions").map(|n| permissions(n, &mut p)).unwrap_or_default();
     let claims = top.get_node("required_claims").map(|n| claims(n, &mut p)).unwrap_or_default();

@@ -259,7 +259,7 @@ mod tests {
     #[test]
     fn no_output_and_no_keep_value_push_a_runbook_past_the_load_limit() {
         let loud = format!("{}{}", "`".repeat(4 << 10), "~".repeat(4 << 10));
-        let worst = Entry { body: EntryBody::Output { stdout: loud.clone(), stderr: loud.clone() }, ..entry(0, "") };
+        let worst = Entry { body: EntryBody::Output { stdout: loud.clone(), stderr: loud }, ..entry(0, "") };
         assert!(worst.render().len() <= 2 * BLOCK_MAX + 64, "{}", worst.render().len());
         for padding in [0, 3 << 20, FILE_MAX - 100] {
             let mut doc = format!("# A\n\n{}\n\n# History\n", "x".repeat(padding));
