@@ -290,6 +290,49 @@ pub fn error_code(json: &serde_json::Value) -> &str {
     json["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {json:#}"))
 }
 
+/// A YAML runbook, built: its title, top-level fields as written, and steps
+/// whose scripts are block scalars (indented here, once).
+///
+/// `Yaml::new("T").field("inputs:\n  x: string").sh("only", "echo {{ inputs.x }}").text()`
+#[derive(Clone, Debug)]
+pub struct Yaml {
+    head: String,
+    steps: String,
+}
+
+impl Yaml {
+    pub fn new(title: &str) -> Yaml {
+        Yaml { head: format!("name: {title}\n"), steps: String::new() }
+    }
+
+    /// A top-level field (or several), as YAML text.
+    pub fn field(mut self, yaml: &str) -> Yaml {
+        self.head.push_str(yaml.trim_end_matches('\n'));
+        self.head.push('\n');
+        self
+    }
+
+    /// A shell step.
+    pub fn sh(self, name: &str, script: &str) -> Yaml {
+        self.step(name, "sh", "", script)
+    }
+
+    /// A step of type `kind`, with `fields` (YAML lines at the step's level,
+    /// such as `native: true` or `on_error: continue`) and `script` inline.
+    pub fn step(mut self, name: &str, kind: &str, fields: &str, script: &str) -> Yaml {
+        let fields: String = fields.lines().map(|l| format!("    {l}\n")).collect();
+        let script: String = script.lines().map(|l| format!("        {l}\n")).collect();
+        self.steps.push_str(&format!(
+            "  - name: {name}\n    type: {kind}\n{fields}    with:\n      inline_script: |\n{script}"
+        ));
+        self
+    }
+
+    pub fn text(&self) -> String {
+        format!("{}steps:\n{}", self.head, self.steps)
+    }
+}
+
 /// A minimal valid markdown runbook around `script` (a js block).
 pub fn runbook(name: &str, env: &str, inputs: &[&str], outputs: &[&str], script: &str) -> String {
     let list = |items: &[&str]| items.iter().map(|i| format!("- {i}\n")).collect::<String>();

@@ -7,13 +7,12 @@
 
 use serde_json::Value;
 
-use crate::harness::{Scratch, runbook};
+use crate::harness::{Scratch, Yaml, runbook};
 
 fn yaml(kind: &str, script: &str, extra: &str) -> String {
-    let script: String = script.lines().map(|l| format!("        {l}\n")).collect();
-    format!(
-        "name: n\n{extra}steps:\n  - name: s\n    type: {kind}\n    native: true\n    with:\n      inline_script: |\n{script}"
-    )
+    let runbook = Yaml::new("n");
+    let runbook = if extra.is_empty() { runbook } else { runbook.field(extra) };
+    runbook.step("s", kind, "native: true", script).text()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! shell's parser disagree about where a template stands, the value changes
 //! the script's structure and the outputs differ.
 
-use crate::harness::Scratch;
+use crate::harness::{Scratch, Yaml};
 
 /// Each context prints the value between brackets once (or refuses it).
 const CONTEXTS: &[&str] = &[
@@ -90,15 +90,11 @@ const VALUES: &[&str] = &[
 ];
 
 fn runbook() -> String {
-    let mut text =
-        String::from("name: Contexts\ninputs:\n  v: { type: string }\n  n: { type: int, default: 7 }\nsteps:\n");
+    let mut runbook = Yaml::new("Contexts").field("inputs:\n  v: { type: string }\n  n: { type: int, default: 7 }");
     for (i, (prefix, context)) in cases().enumerate() {
-        let body: String = format!("{prefix}{context}").lines().map(|l| format!("        {l}\n")).collect();
-        text.push_str(&format!(
-            "  - name: c{i}\n    type: sh\n    on_error: continue\n    with:\n      inline_script: |\n{body}"
-        ));
+        runbook = runbook.step(&format!("c{i}"), "sh", "on_error: continue", &format!("{prefix}{context}"));
     }
-    text
+    runbook.text()
 }
 
 /// Every context after every prefix.

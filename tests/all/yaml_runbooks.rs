@@ -3,14 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Scratch, error_code};
+use crate::harness::{Scratch, Yaml, error_code};
 
 /// A runbook of one shell step whose script is `script`, with `inputs`.
 fn one_step(inputs: &str, script: &str) -> String {
-    let script: String = script.lines().map(|l| format!("        {l}\n")).collect();
-    format!(
-        "name: One step\ninputs:\n{inputs}\npermissions:\n  write: [./out]\nsteps:\n  - name: only\n    type: sh\n    with:\n      inline_script: |\n{script}"
-    )
+    Yaml::new("One step")
+        .field(&format!("inputs:\n{inputs}"))
+        .field("permissions:\n  write: [./out]")
+        .sh("only", script)
+        .text()
 }
 
 #[test]
