@@ -1,0 +1,227 @@
+//! The `runbox` binary's command line: clap's arguments and subcommands,
+//! and the dispatch from each to its file: `run.rs`, `serve.rs`,
+//! `files.rs` (validate, allow, list, history), `single.rs` (js, sh,
+//! prepare); the arguments they share are in `args.rs`, logging in
+//! `logging.rs`. The terminal side of a run (prompts, progress, signals) is
+//! in `terminal.rs` and `progress.rs`.
+
+/// `println!` that returns the error instead of panicking: `runbox list |
+/// head` closes the pipe early, and that ends runbox quietly (see main.rs).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    }};
+}
+
+mod args;
+mod files;
+mod logging;
+mod run;
+mod serve;
+mod single;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use runbox::plan::Host;
+use runbox::plan::sources::Secrets;
+use runbox::run::record::{self};
+use runbox::{Config, GuestCache, parse};
+use serde_json::Value;
+
+use args::{JsArgs, RunArgs, ServeArgs, ShArgs, key_value};
+use files::{allow, history, list, revoke, validate};
+pub(crate) use logging::init_logging;
+use run::run_runbook;
+use serve::run_server;
+use single::{prepare, run_js, run_sh};
+
+/// `runbox -V`: the version, the commit and its date, as uv and deno say it.
+const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (", env!("RUNBOX_COMMIT"), " ", env!("RUNBOX_COMMIT_DATE"), ")");
+
+/// `runbox --version`: also the sha256 of each sandboxed interpreter it embeds.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("RUNBOX_COMMIT"),
+    " ",
+    env!("RUNBOX_COMMIT_DATE"),
+    ")\njs guest sha256 ",
+    env!("RUNBOX_JS_SHA256"),
+    "\nsh guest sha256 ",
+    env!("RUNBOX_SH_SHA256"),
+);
+
+#[derive(Parser)]
+#[command(name = "runbox", version = VERSION, long_version = LONG_VERSION, about = "Run team runbooks inside a WebAssembly sandbox")]
+pub(crate) struct Args {
+    #[command(subcommand)]
+    command: Command,
+    /// Append each execution's JSON record to this file
+    /// [default: $RUNBOX_LOG, else ~/.local/state/runbox/executions.jsonl]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) log: Option<PathBuf>,
+    /// Compile the guests afresh instead of keeping them in the cache
+    /// [default cache: $RUNBOX_CACHE_DIR, $XDG_CACHE_HOME/runbox, ~/.cache/runbox,
+    /// else runbox-UID/cache in the temporary directory]
+    #[arg(long, global = true)]
+    pub(crate) no_cache: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a runbook; the exit status is the runbook's
+    Run(RunArgs),
+    /// Check runbooks' structure, variables, files, script sources,
+    /// templates and each step's syntax, and registry.yaml files; report
+    /// every problem; non-zero if any error
+    Validate {
+        /// Runbook files, registry.yaml files, or folders holding them
+        #[arg(required = true, value_name = "RUNBOOK | DIR")]
+        runbooks: Vec<PathBuf>,
+        /// CI without the runbooks' secrets: a declared variable that is not
+        /// set, or a required input not given, is a warning, not an error
+        #[arg(long)]
+        lint: bool,
+        /// Print the problems as JSON: file, line, column, code, severity, message
+        #[arg(long)]
+        json: bool,
+        /// A value for a declared variable (repeatable)
+        #[arg(long = "env", value_name = "K=V", value_parser = key_value)]
+        env: Vec<(String, String)>,
+        /// An input to check against its declared type (repeatable)
+        #[arg(long = "input", value_name = "K=V", value_parser = key_value)]
+        inputs: Vec<(String, String)>,
+        /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
+        #[arg(long, value_name = "DIR")]
+        secrets_dir: Option<PathBuf>,
+    },
+    /// List the runbooks under DIR with their description and steps
+    List {
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Consent to what runbooks ask beyond the safe defaults, for their
+    /// current content (a changed file asks again)
+    Allow {
+        #[arg(required = true, value_name = "RUNBOOK")]
+        runbooks: Vec<PathBuf>,
+    },
+    /// Forget the consent given to runbooks with `runbox allow`
+    Revoke {
+        #[arg(required = true, value_name = "RUNBOOK")]
+        runbooks: Vec<PathBuf>,
+    },
+    /// Print a runbook's execution history, oldest first
+    History {
+        runbook: PathBuf,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the runbooks of a folder over HTTP, behind bearer JWTs
+    Serve(ServeArgs),
+    /// Run one JavaScript step in the sandbox, with the current directory
+    /// mounted read-write as the working directory
+    Js(JsArgs),
+    /// Run one shell script in the sandbox, with the current directory
+    /// mounted read-write as the working directory
+    Sh(ShArgs),
+    /// Print the completion script for SHELL (install it as README says)
+    Completions {
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print runbox's man page (roff), e.g. into ~/.local/share/man/man1/runbox.1
+    Man,
+    /// Print the JSON Schema of a YAML runbook or of registry.yaml, for
+    /// editors (README: Editing YAML runbooks)
+    Schema {
+        #[arg(value_enum, value_name = "FILE")]
+        file: SchemaFile,
+    },
+    /// Compile the sandboxes' optimised code into the cache now (a first run
+    /// otherwise starts on baseline code and compiles it in the background),
+    /// e.g. while building a container image
+    Prepare {
+        /// The guests to compile [default: both]
+        #[arg(value_name = "GUEST", value_parser = ["js", "sh"])]
+        guests: Vec<String>,
+        /// Started by runbox itself: at low priority, saying nothing
+        #[arg(long, hide = true)]
+        background: bool,
+    },
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
+    let mut config = Config { log: args.log.clone().or_else(record::default_log_path), ..Config::default() };
+    if args.no_cache {
+        config.cache = GuestCache::disabled();
+    } else if let Ok(program) = std::env::current_exe() {
+        // A short-lived runbox leaves the optimised compile to a process of
+        // its own; the server's long life lets a thread of its own do it.
+        if !matches!(args.command, Command::Serve(_)) {
+            config.cache = config.cache.finished_by(program);
+        }
+    }
+    match args.command {
+        Command::Run(run) => run_runbook(run, config),
+        Command::Validate { runbooks, lint, json, env, inputs, secrets_dir } => {
+            let host = Host {
+                env: env.into_iter().collect(),
+                inputs: inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
+                secrets: secrets(secrets_dir),
+                validating: false,
+                protected: config.protected(),
+                sealed_env: false,
+            };
+            validate(&runbooks, &host, lint, json, config)
+        }
+        Command::Allow { runbooks } => allow(&runbooks, &config),
+        Command::Revoke { runbooks } => revoke(&runbooks, &config),
+        Command::List { dir, json } => list(&dir, json),
+        Command::History { runbook, json } => history(&runbook, json, config.log.as_deref()),
+        Command::Serve(serve) => run_server(serve, config),
+        Command::Js(js) => run_js(js, config),
+        Command::Sh(sh) => run_sh(sh, config),
+        Command::Prepare { guests, background } => prepare(&guests, background, &config),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut <Args as clap::CommandFactory>::command(), "runbox", &mut out);
+            std::io::Write::flush(&mut out)?;
+            Ok(0)
+        }
+        Command::Schema { file } => {
+            let schema = match file {
+                SchemaFile::Runbook => parse::schema::runbook(),
+                SchemaFile::Registry => parse::schema::registry(),
+            };
+            say!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(0)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Args as clap::CommandFactory>::command()).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout().lock(), &page)?;
+            Ok(0)
+        }
+    }
+}
+
+/// The files `runbox schema` describes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum SchemaFile {
+    /// A YAML runbook (`NAME.yaml`)
+    Runbook,
+    /// `registry.yaml`
+    Registry,
+}
+
+pub(super) fn secrets(dir: Option<PathBuf>) -> Secrets {
+    dir.map_or_else(Secrets::default, |dir| Secrets { dir })
+}
