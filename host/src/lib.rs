@@ -40,6 +40,6 @@ pub mod text;
 
 pub use error::{ErrorCode, Failure};
 pub use model::{Language, Runbook};
-pub use run::report::{RunReport, StepReport};
+pub use run::records::report::{RunReport, StepReport};
 pub use run::{Config, DEFAULT_OUTPUT_BUDGET, HISTORY_STREAM_BYTES, Inputs, Runner, Seams};
 pub use sandbox::{Cancel, Captured, GuestCache, Live, Outcome, Sandbox, Script, StepContext, Stream};

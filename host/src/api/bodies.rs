@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::model::{Format, Runbook};
-use crate::run::past::Execution;
+use crate::run::records::past::Execution;
 
 pub(crate) use crate::run::execute::{ErrorBody, Executed, RunRequest};
 

@@ -7,7 +7,8 @@ use clap::Args as ClapArgs;
 use runbox::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use runbox::model::net::NetPolicy;
 use runbox::plan::consent::Grants;
-use runbox::run::{Deterministic, MAX_RECURSION_DEPTH, history};
+use runbox::run::records::history;
+use runbox::run::{Deterministic, MAX_RECURSION_DEPTH};
 
 use crate::progress::ColorChoice;
 

@@ -9,8 +9,8 @@ use runbox::error::Invalid;
 use runbox::plan::{self, Host};
 use runbox::run::catalog::{self, catalog};
 use runbox::run::lint;
-use runbox::run::past;
-use runbox::run::past::executions;
+use runbox::run::records::past;
+use runbox::run::records::past::executions;
 use runbox::text::{visible, visible_lines};
 use runbox::{Config, Runner, parse};
 

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use runbox::run::record::{self, RecordFile};
+use runbox::run::records::record::{self, RecordFile};
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use runbox::plan::Host;
 use runbox::plan::sources::Secrets;
-use runbox::run::record::{self};
+use runbox::run::records::record::{self};
 use runbox::{Config, GuestCache, parse};
 use serde_json::Value;
 

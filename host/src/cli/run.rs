@@ -12,7 +12,7 @@ use runbox::model::Format;
 use runbox::run::CHAIN_VARIABLES;
 use runbox::run::approve::{Approver, PreApproved, Unattended};
 use runbox::run::catalog::{self};
-use runbox::run::junit::junit;
+use runbox::run::records::junit::junit;
 use runbox::text::{visible, visible_lines};
 use runbox::{Cancel, Config, Inputs, Runner, Seams, parse};
 use serde_json::Value;

@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::execute::{ErrorBody, Executed, MAX_BODY_BYTES, RunRequest};
-use super::report::RunReport;
+use super::records::report::RunReport;
 use crate::error::{ErrorCode, Failure};
 use crate::sandbox::{ApiRequest, ApiResponse, Call};
 

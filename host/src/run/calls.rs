@@ -16,7 +16,7 @@ use super::approve::Unattended;
 use super::bridge;
 use super::catalog::open_named;
 use super::events::Quiet;
-use super::report::RunReport;
+use super::records::report::RunReport;
 use super::tree::Tree;
 use super::{Chain, Runner};
 use crate::error::{ErrorCode, Failure};

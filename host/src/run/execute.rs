@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::report::RunReport;
+use super::records::report::RunReport;
 use crate::error::Failure;
 
 /// The largest request body the API, and the bridge, take.

@@ -14,13 +14,8 @@ pub mod catalog;
 pub mod clock;
 pub mod events;
 pub mod execute;
-pub mod history;
-pub mod junit;
 pub mod lint;
-pub mod mask;
-pub mod past;
-pub mod record;
-pub mod report;
+pub mod records;
 pub mod single;
 pub mod tree;
 pub mod workspace;
@@ -52,10 +47,10 @@ use crate::text::excerpt;
 use approve::{Approver, StepApproval, Unattended};
 use clock::{Clock, Fixed, Ids, System};
 use events::{Events, Quiet};
-use history::{Entry, EntryBody};
-use mask::Masker;
-use record::Breadcrumb;
-use report::{ApprovalReport, RunReport, StepReport};
+use records::history::{Entry, EntryBody};
+use records::mask::Masker;
+use records::record::Breadcrumb;
+use records::report::{ApprovalReport, RunReport, StepReport};
 use tree::Tree;
 use workspace::Workspace;
 
@@ -187,12 +182,12 @@ impl Default for Config {
             defaults: Limits::default(),
             overrides: LimitOverrides::default(),
             history: true,
-            history_keep: history::DEFAULT_KEEP,
+            history_keep: records::history::DEFAULT_KEEP,
             cache: GuestCache::default_location(),
             env: HashMap::new(),
             grants: Grants::default(),
             consent: ConsentStore::default_location(),
-            log: record::default_log_path(),
+            log: records::record::default_log_path(),
             secrets: Secrets::default(),
             output_budget: DEFAULT_OUTPUT_BUDGET,
             deadline: None,
@@ -466,7 +461,7 @@ impl Runner {
     /// real History entries out.
     pub fn refuse_in_log(&self, runbook: &Runbook, chain: &Chain, failure: Failure, status: i32) -> RunReport {
         let (report, breadcrumb) = self.refused_report(runbook, chain, failure, status);
-        self.count_logged(record::emit(&breadcrumb, &report));
+        self.count_logged(records::record::emit(&breadcrumb, &report));
         report
     }
 
@@ -504,12 +499,12 @@ impl Runner {
                 },
             };
             let entry = Entry { at: self.seams.clock.now(), exit_code: report.exit_code, body };
-            if let Err(e) = history::append(&runbook.path, &entry, self.config.history_keep) {
+            if let Err(e) = records::history::append(&runbook.path, &entry, self.config.history_keep) {
                 tracing::error!("{e}");
                 self.seams.events.notice(&format!("{e} (the JSON record still has the full result)"));
             }
         }
-        self.count_logged(record::emit(breadcrumb, &report));
+        self.count_logged(records::record::emit(breadcrumb, &report));
         report
     }
 
@@ -879,7 +874,7 @@ impl Runner {
         let breadcrumb = self.breadcrumb(vec![crate::model::file_name(&invalid.file)], self.seams.ids.correlation_id());
         let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
         report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
-        self.count_logged(record::emit(&breadcrumb, &report));
+        self.count_logged(records::record::emit(&breadcrumb, &report));
         report
     }
 
