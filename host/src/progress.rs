@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use runbox::error::{ErrorCode, Failure};
 use runbox::model::{Language, Runbook, Step};
-use runbox::run::events::Events;
+use runbox::run::seams::events::Events;
 use runbox::text::{visible, visible_lines};
 use runbox::{RunReport, StepReport, Stream};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use runbox::Cancel;
 use runbox::model::Runbook;
 use runbox::plan::consent::Ask;
-use runbox::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
+use runbox::run::seams::approve::{Approved, Approver, ConsentAnswer, StepApproval};
 use runbox::text::{visible, visible_lines};
 
 /// Asks the person at the terminal; Ctrl-C while it waits declines.

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::model::{Format, Runbook};
 use crate::run::records::past::Execution;
 
-pub(crate) use crate::run::execute::{ErrorBody, Executed, RunRequest};
+pub(crate) use crate::run::sub_runbooks::execute::{ErrorBody, Executed, RunRequest};
 
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Health {

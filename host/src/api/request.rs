@@ -9,8 +9,8 @@ use super::auth::may_approve;
 use crate::model::{Runbook, Step};
 use crate::plan::consent::Ask;
 use crate::run::Chain;
-use crate::run::approve::{Approved, Approver, ConsentAnswer, StepApproval};
-use crate::run::clock::Ids;
+use crate::run::seams::approve::{Approved, Approver, ConsentAnswer, StepApproval};
+use crate::run::seams::clock::Ids;
 
 /// The claims of the caller's verified token, put on each request by the
 /// guard before its body is read.

@@ -20,8 +20,8 @@ use crate::model::Runbook;
 use crate::plan::claims::{missing_claim, subject};
 use crate::plan::{self, Host};
 use crate::run::catalog::{catalog, open_named};
-use crate::run::events::Quiet;
 use crate::run::records::past::executions;
+use crate::run::seams::events::Quiet;
 use crate::run::{Chain, FORBIDDEN_STATUS, Seams};
 
 /// An error response: its status and `{"error": {"code", "message"}}`.

@@ -231,7 +231,7 @@ pub(super) struct TreeArgs {
     #[arg(long, env = "MAX_RECURSION_DEPTH", default_value_t = MAX_RECURSION_DEPTH, value_name = "N")]
     pub(super) max_recursion_depth: usize,
     /// Sub-runbook executions one run, and all it calls, may make
-    #[arg(long, default_value_t = runbox::run::tree::MAX_SUB_RUNBOOKS, value_name = "N")]
+    #[arg(long, default_value_t = runbox::run::sub_runbooks::tree::MAX_SUB_RUNBOOKS, value_name = "N")]
     pub(super) max_sub_runbooks: usize,
     /// Bytes of records one run's sub-runbooks may log, e.g. 64MiB
     #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = parse_size)]

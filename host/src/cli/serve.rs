@@ -63,7 +63,7 @@ pub(super) fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32>
         keys,
         max_concurrent: args.max_concurrent,
         request_timeout: args.request_timeout,
-        max_body: runbox::run::execute::MAX_BODY_BYTES,
+        max_body: runbox::run::sub_runbooks::execute::MAX_BODY_BYTES,
         header_timeout: args.header_timeout,
         max_connections_per_peer: args.max_connections_per_peer.max(1),
     };

@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::Context;
 use runbox::model::limits::Limits;
 use runbox::model::net::NetPolicy;
-use runbox::run::approve::Unattended;
+use runbox::run::seams::approve::Unattended;
 use runbox::run::single::Single;
 use runbox::{Config, Language, Runner, Sandbox, Script, Seams};
 

@@ -7,17 +7,12 @@
 //! them; nothing in the crate imports it but the front ends (the CLI, later
 //! the API). It never reads stdin or prints: those are the seams' business.
 
-pub mod approve;
-mod bridge;
-pub mod calls;
 pub mod catalog;
-pub mod clock;
-pub mod events;
-pub mod execute;
 pub mod lint;
 pub mod records;
+pub mod seams;
 pub mod single;
-pub mod tree;
+pub mod sub_runbooks;
 pub mod workspace;
 
 use std::collections::HashMap;
@@ -44,14 +39,14 @@ use crate::sandbox::{
 use crate::state::Protected;
 use crate::template::{self, Scope, TemplateError};
 use crate::text::excerpt;
-use approve::{Approver, StepApproval, Unattended};
-use clock::{Clock, Fixed, Ids, System};
-use events::{Events, Quiet};
 use records::history::{Entry, EntryBody};
 use records::mask::Masker;
 use records::record::Breadcrumb;
 use records::report::{ApprovalReport, RunReport, StepReport};
-use tree::Tree;
+use seams::approve::{Approver, StepApproval, Unattended};
+use seams::clock::{Clock, Fixed, Ids, System};
+use seams::events::{Events, Quiet};
+use sub_runbooks::tree::Tree;
 use workspace::Workspace;
 
 /// How a [`Runner`] runs runbooks.
@@ -192,8 +187,8 @@ impl Default for Config {
             output_budget: DEFAULT_OUTPUT_BUDGET,
             deadline: None,
             max_recursion_depth: MAX_RECURSION_DEPTH,
-            max_sub_runbooks: tree::MAX_SUB_RUNBOOKS,
-            max_tree_log: tree::MAX_TREE_LOG,
+            max_sub_runbooks: sub_runbooks::tree::MAX_SUB_RUNBOOKS,
+            max_tree_log: sub_runbooks::tree::MAX_TREE_LOG,
             api_base_url: DEFAULT_API_BASE_URL.to_string(),
             deterministic: None,
             native_helper: crate::native::default_helper(),

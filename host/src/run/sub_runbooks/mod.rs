@@ -8,21 +8,24 @@
 //! recursion checks are the runner's, so a refused child is in its own
 //! History and the log like any refused run.
 
+mod bridge;
+pub mod execute;
+pub mod tree;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::approve::Unattended;
-use super::bridge;
-use super::catalog::open_named;
-use super::events::Quiet;
-use super::records::report::RunReport;
-use super::tree::Tree;
-use super::{Chain, Runner};
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
 use crate::plan::fingerprint::Child;
+use crate::run::catalog::open_named;
+use crate::run::records::report::RunReport;
+use crate::run::seams::approve::Unattended;
+use crate::run::seams::events::Quiet;
+use crate::run::{Chain, Runner};
 use crate::sandbox::{ApiRequest, ApiResponse, Call, Called, Calls};
+use tree::Tree;
 
 /// Native stack for a child's thread: the guest's wasm stack (4 MiB) and
 /// room for the host. Each child runs on a thread of its own, so nesting
@@ -91,7 +94,7 @@ impl SubRunbooks {
             // On the command line the folder is the user's own; over the
             // API a name could be one the caller's claims hide.
             let meant = (failure.code == ErrorCode::NotFound && self.runner.seams.ids.claims().is_none())
-                .then(|| super::catalog::nearest_named(&self.folder, &call.runbook))
+                .then(|| crate::run::catalog::nearest_named(&self.folder, &call.runbook))
                 .flatten();
             if let Some(meant) = meant {
                 failure.message.push_str(&format!("; did you mean `{meant}`?"));

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::records::report::RunReport;
 use crate::error::Failure;
+use crate::run::records::report::RunReport;
 
 /// The largest request body the API, and the bridge, take.
 pub const MAX_BODY_BYTES: usize = 1 << 20;

@@ -7,7 +7,7 @@ use crate::error::Failure;
 use crate::model::{Language, Step};
 use crate::sandbox::Stream;
 
-use super::records::report::StepReport;
+use crate::run::records::report::StepReport;
 
 /// Every method does nothing unless overridden.
 pub trait Events: Send + Sync {

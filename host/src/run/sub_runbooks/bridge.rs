@@ -10,8 +10,8 @@
 use serde::Serialize;
 
 use super::execute::{ErrorBody, Executed, MAX_BODY_BYTES, RunRequest};
-use super::records::report::RunReport;
 use crate::error::{ErrorCode, Failure};
+use crate::run::records::report::RunReport;
 use crate::sandbox::{ApiRequest, ApiResponse, Call};
 
 /// Answers `request`, a step's request to the API base URL, for the run
