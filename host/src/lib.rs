@@ -11,6 +11,7 @@
 //! run/       Runner: consent, steps, reports, history, the JSON record
 //!  ├─ plan/     Runbook + host → validated Plan (inputs, sources, mounts, consent)
 //!  └─ sandbox/  wasmtime: engine, guest cache, WIT imports, output capture
+//! catalog    runbooks found in a folder, by name (run, list, the API, sub-runbooks)
 //! template/  {{ … }} values as data in shell and JavaScript
 //! parse/     a file → Runbook (markdown, YAML)
 //! model/     Runbook as plain data
@@ -26,6 +27,7 @@
 //! ```
 
 pub mod api;
+pub mod catalog;
 pub mod error;
 pub mod handle;
 pub mod model;

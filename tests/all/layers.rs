@@ -15,12 +15,22 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("state", &[]),
     ("model", &[]),
     ("parse", &["error", "text", "model"]),
+    ("catalog", &["error", "text", "handle", "model", "parse"]),
     ("template", &["error", "text", "model"]),
     ("plan", &["error", "text", "handle", "state", "model", "parse", "template"]),
     ("sandbox", &["error", "text", "handle", "state", "model"]),
     ("native", &["error", "text", "handle", "state", "model", "sandbox"]),
-    ("run", &["error", "text", "handle", "state", "model", "parse", "template", "plan", "sandbox", "native"]),
-    ("api", &["error", "text", "handle", "state", "model", "parse", "template", "plan", "sandbox", "native", "run"]),
+    (
+        "run",
+        &["error", "text", "handle", "state", "model", "parse", "catalog", "template", "plan", "sandbox", "native"],
+    ),
+    (
+        "api",
+        &[
+            "error", "text", "handle", "state", "model", "parse", "catalog", "template", "plan", "sandbox", "native",
+            "run",
+        ],
+    ),
 ];
 
 fn src() -> PathBuf {

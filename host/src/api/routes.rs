@@ -15,11 +15,11 @@ use super::bodies::{
 };
 use super::request::{Caller, Claims, TokenApprover, chain, correlation_id};
 use super::shared::Shared;
+use crate::catalog::{catalog, open_named};
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
 use crate::plan::claims::{missing_claim, subject};
 use crate::plan::{self, Host};
-use crate::run::catalog::{catalog, open_named};
 use crate::run::records::past::executions;
 use crate::run::seams::events::Quiet;
 use crate::run::{Chain, FORBIDDEN_STATUS, Seams};

@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use runbox::catalog::{self, catalog};
 use runbox::error::Invalid;
 use runbox::plan::{self, Host};
-use runbox::run::catalog::{self, catalog};
 use runbox::run::lint;
 use runbox::run::records::past;
 use runbox::run::records::past::executions;

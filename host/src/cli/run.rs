@@ -7,10 +7,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
+use runbox::catalog;
 use runbox::error::{ErrorCode, Invalid};
 use runbox::model::Format;
 use runbox::run::CHAIN_VARIABLES;
-use runbox::run::catalog::{self};
 use runbox::run::records::junit::junit;
 use runbox::run::seams::approve::{Approver, PreApproved, Unattended};
 use runbox::text::{visible, visible_lines};

@@ -16,10 +16,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::catalog::open_named;
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
 use crate::plan::fingerprint::Child;
-use crate::run::catalog::open_named;
 use crate::run::records::report::RunReport;
 use crate::run::seams::approve::Unattended;
 use crate::run::seams::events::Quiet;
@@ -94,7 +94,7 @@ impl SubRunbooks {
             // On the command line the folder is the user's own; over the
             // API a name could be one the caller's claims hide.
             let meant = (failure.code == ErrorCode::NotFound && self.runner.seams.ids.claims().is_none())
-                .then(|| crate::run::catalog::nearest_named(&self.folder, &call.runbook))
+                .then(|| crate::catalog::nearest_named(&self.folder, &call.runbook))
                 .flatten();
             if let Some(meant) = meant {
                 failure.message.push_str(&format!("; did you mean `{meant}`?"));

@@ -1,5 +1,9 @@
 //! Finding runbooks: every runbook file under a folder, parsed, for
-//! `runbox list` and the server's index.
+//! `runbox list` and the server's index; one by the name `run`, the API and a
+//! sub-runbook call give (opened beneath its folder, never out of it).
+//!
+//! Below `run/` and `api/`, which both admit runbooks through it; it reads
+//! files and parses them, and runs nothing.
 
 use std::path::{Path, PathBuf};
 
