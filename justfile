@@ -21,7 +21,7 @@ test:
 bench:
     cargo bench --bench overhead
 
-# runbox serve under load (wrk) beside seed 002's Flask design; writes its section of BENCHMARKS.md
+# runbox serve under load (wrk) beside a Flask design (bench/flask_anchor.py); writes its section of BENCHMARKS.md
 bench-api:
     bench/api-load
 

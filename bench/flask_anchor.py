@@ -1,8 +1,8 @@
-"""Seed 002's own design, as the anchor for runbox serve's load figures: a
+"""The plain Flask design, as the anchor for runbox serve's load figures: a
 minimal Flask app that, per request, writes the runbook's script to a fresh
 temp directory, runs it with a shell through subprocess, captures its
 output and answers JSON. No token check, no sandbox, no records: the
-cheapest version of what the seed describes.
+cheapest version of that design.
 
     python3 bench/flask_anchor.py DIR PORT
 """

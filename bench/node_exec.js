@@ -1,4 +1,4 @@
-// Seed 003's approach to a bash step, for comparison with runbox:
+// The plain Node approach to a bash step, for comparison with runbox:
 // child_process.exec with shell 'bash'. Prints p50/p99 in microseconds as JSON.
 const { exec } = require('child_process');
 

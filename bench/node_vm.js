@@ -1,4 +1,4 @@
-// Seed 003's approach to a JavaScript step, for comparison with runbox: a
+// The plain Node approach to a JavaScript step, for comparison with runbox: a
 // fresh vm context with console/get/fs/path, the code wrapped in an async
 // function, run with a timeout. Prints p50/p99 in microseconds as JSON.
 const vm = require('vm');

@@ -1,5 +1,5 @@
 //! `just bench`: runbox's per-step overhead and end-to-end time against
-//! Node (seed 003's `vm` approach and `node -e`), measured in one run on one
+//! Node (the plain `vm` approach and `node -e`), measured in one run on one
 //! machine, written to BENCHMARKS.md. Run with `cargo bench --bench overhead`.
 
 use std::path::Path;
@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<()> {
         node.ok().filter(|o| o.status.success()).and_then(|o| serde_json::from_slice(&o.stdout).ok());
     let us = |key: &str| node.as_ref().and_then(|n| n[key].as_f64()).map(|v| Duration::from_nanos((v * 1000.0) as u64));
 
-    // A trivial shell step, against spawning bash as seed 003 does and as a
+    // A trivial shell step, against spawning bash as a plain Node runner does and as a
     // plain fork/exec would; then a CPU-bound loop against bash.
     let echo = Script::new(Language::Shell, "echo hi", "bench.sh");
     for _ in 0..20 {
@@ -347,7 +347,7 @@ fn main() -> anyhow::Result<()> {
          ±30% between runs; fuel (wasm instructions) does not vary at all.\n\n\
          ## Per-step overhead of a trivial JavaScript step\n\n\
          A warm engine running `return 1` in a fresh sandbox instance per step ({STEP_RUNS} runs after 50 warm-up runs),\n\
-         against seed 003's approach: Node's `vm.createContext` + `Script.runInContext` with `console`, `get`, `fs`\n\
+         against the plain Node approach: Node's `vm.createContext` + `Script.runInContext` with `console`, `get`, `fs`\n\
          and `path` injected (`bench/node_vm.js`).\n\n\
          | | p50 | p99 | peak RSS |\n|---|---|---|---|\n\
          | runbox (QuickJS on wasmtime, Wizer snapshot) | {} | {} | {} MiB (whole bench process) |\n\
@@ -362,7 +362,7 @@ fn main() -> anyhow::Result<()> {
          reserves address space for each slot's largest memory, so runbox stays on demand.\n\n\
          ## Per-step overhead of a trivial shell step\n\n\
          `echo hi` in a fresh sandbox instance per step, warm engine ({SHELL_RUNS} runs after 20 warm-up runs),\n\
-         against seed 003's approach (Node's `child_process.exec('echo hi', {{shell: 'bash'}})`, `bench/node_exec.js`)\n\
+         against the plain Node approach (Node's `child_process.exec('echo hi', {{shell: 'bash'}})`, `bench/node_exec.js`)\n\
          and a plain `bash -c 'echo hi'` fork/exec from Rust.\n\n\
          | | p50 | p99 |\n|---|---|---|\n\
          | runbox (bashkit on wasmtime) | {} | {} |\n\
@@ -385,7 +385,7 @@ fn main() -> anyhow::Result<()> {
          | the same without fuel metering or epoch checks | 0.76 s | 3.8 |\n\n\
          Of the 6.4×: bashkit's interpreter is 2.7× bash natively; WebAssembly adds 1.4× over native code;\n\
          fuel metering takes 27 % of the sandboxed run and the epoch check 4 %. Both stay: fuel is the\n\
-         deterministic instruction budget (SPEC §2), the epoch the wall-clock deadline. bashkit's own budgets\n\
+         deterministic instruction budget, the epoch the wall-clock deadline. bashkit's own budgets\n\
          are lifted in the guest (a guest built without bashkit's deadline used the same fuel: it reads no\n\
          clock per command). perf's top self-time entries for bashkit natively: `memcmp` 14 %, `memmove` 12 %,\n\
          glibc `malloc`/`free` 13 % together, SipHash (variable lookups) 3 %, `ExecutionBudget::check` 3 %,\n\

@@ -1,4 +1,4 @@
-//! How runbox says what went wrong: the stable error codes of SPEC §1.4 and
+//! How runbox says what went wrong: the stable error codes (README: Limits and error codes) and
 //! the exit statuses they map to, a step's or run's [`Failure`], and the
 //! [`Problem`]s found in a runbook file ([`Invalid`]).
 //!

@@ -1,4 +1,4 @@
-//! The `runbox` command line (SPEC §4).
+//! The `runbox` command line.
 
 mod cli;
 mod progress;

@@ -1,4 +1,4 @@
-//! `runbox serve` from the outside (SPEC §5, seeds 001 and 002): tokens
+//! `runbox serve` from the outside: tokens
 //! signed here, requests over loopback, History and the log read back.
 
 use std::io::{BufRead, BufReader};
@@ -548,7 +548,7 @@ fn the_openapi_document_describes_every_route() {
 
 /// Required Claims bind the API caller however a runbook is reached: a
 /// runbook without claims cannot call one with them on behalf of a caller
-/// who lacks them, by `runbook`, by `runbook.call` or by seed 001's `curl`.
+/// who lacks them, by `runbook`, by `runbook.call` or by a `curl` to the API base URL.
 /// Under `runbox run` the local user is the authority.
 #[test]
 fn required_claims_bind_the_callers_sub_runbooks_too() {
@@ -582,7 +582,7 @@ echo "curl=$code"
     assert_eq!(run.stdout, "guarded-ran\nbuiltin=0\ncurl=200\n", "{}", run.stderr);
 }
 
-/// Seed 001's parent over HTTP: the child runs in process as the caller,
+/// A parent runbook over HTTP: the child runs in process as the caller,
 /// in the request's chain; the handle the step holds opens nothing at the
 /// real server, even where the operator lets steps reach it.
 #[test]
@@ -623,7 +623,7 @@ curl -s -w ' %{http_code}\n' -X POST "$REAL_SERVER/api/runbooks/SimpleRunbook.md
     assert!(answer.ends_with(" 401\n") && answer.contains("\"Unauthorized\""), "{:#}", reply.json);
 }
 
-/// Seed 001's configuration: `API_HOST` and `API_PORT` say where to listen
+/// The runbook API's configuration: `API_HOST` and `API_PORT` say where to listen
 /// unless `--addr` does, and the base URL steps see follows them.
 #[test]
 fn serve_listens_where_api_host_and_api_port_say() {

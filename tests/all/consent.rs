@@ -1,4 +1,4 @@
-//! Consent (SPEC §2): the runbook asks, the user grants. Safe declarations
+//! Consent: the runbook asks, the user grants. Safe declarations
 //! run without asking; the rest is refused with `PermissionDenied` naming
 //! the flags that grant it, unless granted by flag, at the terminal, or by
 //! `runbox allow` for the runbook's current content.

@@ -1,4 +1,4 @@
-//! Deterministic mode (SPEC §2, for CI): the same runbook and inputs give
+//! Deterministic mode (for CI): the same runbook and inputs give
 //! the same bytes and the same fuel on every run, from any directory, user,
 //! `HOME`, `TZ` or `LANG`; time and randomness are virtual and seeded; no
 //! network, no host variable, no History. Golden files pin each sample's

@@ -1,4 +1,4 @@
-//! SPEC §7: the guest is a plain WASI Preview 2 component with a typed
+//! The guest is a plain WASI Preview 2 component with a typed
 //! `run` export, so a host runbox did not write can run it. Here jco
 //! transpiles the committed guest for Node, with Node's WASI shim and a
 //! `context` import written in JavaScript.

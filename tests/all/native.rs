@@ -1,4 +1,4 @@
-//! The native tier (SPEC §2): real bash, zsh and PowerShell, only with
+//! The native tier: real bash, zsh and PowerShell, only with
 //! `--allow-native`, confined by the kernel (namespaces, Landlock, no new
 //! privileges, rlimits), with the sandbox's env, cwd, output and deadline
 //! rules. zsh comes from Debian (`.ci/run` installs it); PowerShell cannot
@@ -144,7 +144,7 @@ fn output_past_the_cap_stops_a_native_step() {
     assert_eq!(json["steps"][0]["stdout_truncated"], true);
 }
 
-/// zsh runs seed 002's `#! /bin/zsh` scripts natively, from markdown too.
+/// zsh runs `#! /bin/zsh` scripts natively, from markdown too.
 #[test]
 fn zsh_runs_natively_from_markdown() {
     let s = Scratch::new();

@@ -282,7 +282,7 @@ fn simple_runbook_echoes_its_variable_and_its_chain() {
     assert_eq!(history_headings(&s.read("SimpleRunbook.md")).len(), 1);
 }
 
-/// Seed 001's parent: a `curl` to `$RUNBOOK_API_BASE_URL` with the opaque
+/// A parent runbook written for the runbook API: a `curl` to `$RUNBOOK_API_BASE_URL` with the opaque
 /// `$RUNBOOK_API_TOKEN` runs SimpleRunbook.md in process, in the same chain,
 /// with no network granted and no server listening.
 #[test]

@@ -1,4 +1,4 @@
-//! Sub-runbooks (SPEC §3, seed 001): `runbook.call` in JavaScript and the
+//! Sub-runbooks: `runbook.call` in JavaScript and the
 //! `runbook` builtin in shell run a runbook beside the current one as a child
 //! of the execution: its own History and record, the chain's correlation id,
 //! recursion refused, the parent's grants and deadline as its bounds.
@@ -230,7 +230,7 @@ fn a_yaml_runbook_step_that_loops_is_refused_as_the_step_s_error() {
     );
 }
 
-/// Seed 001's bridge: `$RUNBOOK_API_TOKEN` is a handle that opens this
+/// The in-process API's bridge: `$RUNBOOK_API_TOKEN` is a handle that opens this
 /// run's in-process API and nothing else: not without it, not forged, and
 /// not a parent's handle passed down to a child.
 #[test]
@@ -343,7 +343,7 @@ call POST /api/runbooks/Child.md/execute | grep -o '"stdout":"child-ran\\n"' | h
     assert!(!run.stdout.contains("PLANTED") && !s.log().contains("PLANTED"));
 }
 
-/// `API_PROTOCOL`, `API_HOST` and `API_PORT` make the base URL (seed 001);
+/// `API_PROTOCOL`, `API_HOST` and `API_PORT` make the base URL;
 /// a request anywhere else, the old default included, is plain network.
 #[test]
 fn the_api_base_url_follows_api_protocol_host_and_port() {
@@ -369,7 +369,7 @@ curl -sS -X POST "http://localhost:8083/api/runbooks/Child.md/execute" -H "Autho
     assert!(run.stderr.contains("API_PROTOCOL=ftp: give http or https"), "{}", run.stderr);
 }
 
-/// None of seed 001's variables can be set by the user or the runbook.
+/// None of the chain's variables can be set by the user or the runbook.
 #[test]
 fn system_variables_cannot_be_set_by_env_or_by_a_step() {
     let s = Scratch::new();

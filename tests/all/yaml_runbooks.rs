@@ -356,8 +356,8 @@ fn a_registry_entry_can_demand_approval_and_must_be_pinned() {
     s.runbox().args(["validate", "team/runbooks/gone.yaml"]).run().code(1).stderr_has("script_id `nope` is not in");
 }
 
-/// Each step gets a progress line on stderr as it starts and ends (SPEC
-/// §4), on a terminal and in a pipe alike; `--quiet` leaves the steps' own
+/// Each step gets a progress line on stderr as it starts and ends, on a
+/// terminal and in a pipe alike; `--quiet` leaves the steps' own
 /// output and errors.
 #[test]
 fn progress_lines_go_to_stderr_on_a_terminal_and_in_a_pipe() {

@@ -1,4 +1,4 @@
-//! `runbox serve`: the HTTP API of SPEC §5 (seeds 001, 002). Every request
+//! `runbox serve`: the HTTP API README describes. Every request
 //! but `/health` carries a bearer JWT; runbooks are named by file name in
 //! the served folder; each execution runs as `runbox run` would, bounded by
 //! what the operator granted at `serve`, at most `max_concurrent` at once.

@@ -1,4 +1,4 @@
-//! The handlers of SPEC §5. Errors are JSON: `{"error": {"code", "message"}}`.
+//! The handlers of the HTTP API README describes. Errors are JSON: `{"error": {"code", "message"}}`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -8,14 +8,14 @@ use runbox::{Cancel, Config, Runner};
 use super::args::ServeArgs;
 use super::secrets;
 
-/// Seed 001's API address: `API_HOST:API_PORT` (localhost:8083).
+/// The API's address: `API_HOST:API_PORT` (localhost:8083).
 pub(super) fn api_address() -> String {
     let host = std::env::var("API_HOST").unwrap_or_else(|_| "localhost".into());
     let port = std::env::var("API_PORT").unwrap_or_else(|_| "8083".into());
     format!("{host}:{port}")
 }
 
-/// Seed 001's `RUNBOOK_API_BASE_URL`: `API_PROTOCOL://` and `address`, or
+/// `RUNBOOK_API_BASE_URL`: `API_PROTOCOL://` and `address`, or
 /// `API_HOST:API_PORT`.
 pub(super) fn api_base_url(address: Option<&str>) -> anyhow::Result<String> {
     let protocol = std::env::var("API_PROTOCOL").unwrap_or_else(|_| "http".into());
@@ -28,7 +28,7 @@ pub(super) fn api_base_url(address: Option<&str>) -> anyhow::Result<String> {
     Ok(url)
 }
 
-/// `runbox serve`: seed 001's API_HOST and API_PORT unless --addr says.
+/// `runbox serve`: API_HOST and API_PORT (the runbook API's own variables) unless --addr says.
 pub(super) fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
     let requested = args.addr.unwrap_or_else(api_address);
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&requested)

@@ -1,4 +1,4 @@
-//! Typed inputs of YAML runbooks (SPEC §1.2): declared with a type and an
+//! Typed inputs of YAML runbooks: declared with a type and an
 //! optional default, checked before anything runs.
 
 use serde_json::{Number, Value};

@@ -28,7 +28,7 @@ pub struct Runbook {
     /// Directories mounted read-write; created when missing.
     pub writes: Vec<PathRequirement>,
     /// Hosts (`HOST` or `HOST:PORT`) the steps' `curl` and `fetch` ask to
-    /// reach; the user grants them (SPEC §2).
+    /// reach; the user grants them.
     pub net: Vec<HostRequirement>,
     /// JWT claims a caller must hold (one listed value of each).
     pub claims: Vec<ClaimRequirement>,
@@ -39,7 +39,7 @@ pub struct Runbook {
     /// `deterministic: true` (YAML): the whole run is in deterministic mode,
     /// as with `--deterministic`.
     pub deterministic: bool,
-    /// The sha256 that consent is bound to (SPEC §2): of everything above
+    /// The sha256 that consent is bound to: of everything above
     /// `# History` for markdown (runs append there), of the whole file for
     /// YAML; of the text that was parsed, not of the file as it is later.
     pub consent_sha256: String,
@@ -48,9 +48,9 @@ pub struct Runbook {
 /// The file format a runbook was written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// `Name.md` (SPEC §1.1): its executions are recorded in its `# History`.
+    /// `Name.md`: its executions are recorded in its `# History`.
     Markdown,
-    /// `name.yaml` (SPEC §1.2): typed inputs, templates, script sources.
+    /// `name.yaml`: typed inputs, templates, script sources.
     Yaml,
 }
 
@@ -121,7 +121,7 @@ pub struct Step {
     pub native: Option<Native>,
 }
 
-/// An interpreter of the native tier (SPEC §2), run as a real process.
+/// An interpreter of the native tier, run as a real process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Native {
     Bash,
@@ -197,7 +197,7 @@ impl Step {
     }
 }
 
-/// Where a step's script comes from (SPEC §1.3, seed 000): exactly one.
+/// Where a step's script comes from: exactly one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     /// `inline_script`, or a markdown code block.
@@ -286,7 +286,7 @@ pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
-/// The variables runbox sets for every step of a runbook (seed 001): its
+/// The variables runbox sets for every step of a runbook: its
 /// execution chain and the bridge to the API. Neither a runbook nor the
 /// user's `--env` can set them.
 pub const SYSTEM_VARIABLES: [&str; 4] =

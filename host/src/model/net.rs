@@ -1,4 +1,4 @@
-//! A runbook's network policy: the hosts its steps may reach (SPEC §2).
+//! A runbook's network policy: the hosts its steps may reach.
 
 use ureq::http::Uri;
 

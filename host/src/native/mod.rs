@@ -1,4 +1,4 @@
-//! The native tier (SPEC §2): a step run by a real interpreter (bash, zsh,
+//! The native tier: a step run by a real interpreter (bash, zsh,
 //! PowerShell) for the runbooks that need real tools, only when the user
 //! allows it (`--allow-native`), and even then confined by the kernel:
 //! runbox's helper (`runbox-native`, [`helper`]) joins the step's control

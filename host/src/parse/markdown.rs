@@ -1,4 +1,4 @@
-//! Markdown runbooks (SPEC §1.1, seed 002): H1 sections in a fixed order,
+//! Markdown runbooks: H1 sections in a fixed order,
 //! yaml blocks for requirements, fenced code blocks as steps, `# History`
 //! last. Parsed with pulldown-cmark so headings inside code are not sections;
 //! every structural problem is reported, each with its line.

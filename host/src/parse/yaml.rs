@@ -1,4 +1,4 @@
-//! YAML runbooks (SPEC §1.2, seeds 000 and 003): typed inputs, permissions,
+//! YAML runbooks: typed inputs, permissions,
 //! and steps with one script source each. Parsed with marked-yaml, which
 //! keeps the line of every node, so every problem is reported at once with
 //! its line; it refuses anchors and aliases, so a "billion laughs" file is
@@ -625,7 +625,7 @@ fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Opti
             OnError::Fail
         }
     };
-    // README writes approvals under `with:`, as seed 000 does; the step
+    // README writes approvals under `with:`, as the Kubernetes executor's format does; the step
     // level is accepted too, with a warning that says where they go.
     for (key, _) in map.iter().filter(|(k, _)| matches!(k.as_str(), "approval_required" | "approvers")) {
         let problem = Problem::warning(scalar_line(key), format!("step `{name}`: `{}` beside `type`", key.as_str()));

@@ -1,6 +1,6 @@
-//! Required Claims (seed 002): a runbook's RBAC, checked against the claims
+//! Required Claims: a runbook's RBAC, checked against the claims
 //! of the token an API caller presented. They bind API callers only: under
-//! `runbox run` the local user is the authority (SPEC §3).
+//! `runbox run` the local user is the authority.
 
 use serde_json::{Map, Value};
 
@@ -20,7 +20,7 @@ pub fn held(claims: &Map<String, Value>, name: &str) -> Vec<String> {
     }
 }
 
-/// Seed 002's refusal for the first Required Claim the token does not meet.
+/// The refusal for the first Required Claim the token does not meet.
 pub fn missing_claim(required: &[ClaimRequirement], claims: &Map<String, Value>) -> Option<String> {
     let unmet = required.iter().find(|r| {
         let held = held(claims, &r.claim);

@@ -1,4 +1,4 @@
-//! Consent (SPEC §2): what a runbook declares is a request, and the user
+//! Consent: what a runbook declares is a request, and the user
 //! grants it. Safe declarations are granted without asking — relative paths
 //! inside the runbook's folder that pass through no hidden component, outputs
 //! there that hold no runbook or script, declared variables. Everything else

@@ -1,4 +1,4 @@
-//! What consent binds (SPEC §2): every byte whose change changes what runs
+//! What consent binds: every byte whose change changes what runs
 //! under a grant. The runbook (above `# History`), each script file its
 //! steps name, each registry entry they use (its script's pinned sha256,
 //! where it is and whether it needs approval), and each sub-runbook its

@@ -1,4 +1,4 @@
-//! The inputs a run gets (SPEC §1.2): given values coerced to their declared
+//! The inputs a run gets: given values coerced to their declared
 //! types, defaults for the rest, every problem reported at once.
 
 use serde_json::{Map, Value};

@@ -59,7 +59,7 @@ pub struct Plan {
     pub inputs: Map<String, Value>,
     /// Each step's script, loaded from its source; in step order.
     pub scripts: Vec<Resolved>,
-    /// What the runbook asks beyond the safe defaults (SPEC §2), with what
+    /// What the runbook asks beyond the safe defaults, with what
     /// the sub-runbooks it names ask.
     pub asks: Vec<Ask>,
     /// What consent to it binds.

@@ -1,4 +1,4 @@
-//! Where a step's script comes from (SPEC §1.3, seed 000): the runbook
+//! Where a step's script comes from: the runbook
 //! itself, a file of its folder tree, an approved entry of `registry.yaml`
 //! (pinned by sha256), or a secret store. Each source yields the script and
 //! what the audit records of it; a secret's content is never recorded.

@@ -79,17 +79,17 @@ pub struct Config {
     /// No step runs past this instant: a sub-runbook's, the end of the step
     /// that called it.
     pub deadline: Option<Instant>,
-    /// How deep runbooks may nest (seed 001's `MAX_RECURSION_DEPTH`): a
+    /// How deep runbooks may nest (`MAX_RECURSION_DEPTH`, as the runbook API names it): a
     /// recursion stack of exactly this many runs, one more is refused.
     pub max_recursion_depth: usize,
     /// Child executions one run's tree may make ([`tree`]).
     pub max_sub_runbooks: usize,
     /// Bytes of records one run's children may log.
     pub max_tree_log: u64,
-    /// Seed 001's `RUNBOOK_API_BASE_URL`: where steps send API calls, which
+    /// `RUNBOOK_API_BASE_URL`: where steps send API calls, which
     /// the host answers in process (sub-runbooks with the run's identity).
     pub api_base_url: String,
-    /// Deterministic mode (SPEC §2): virtual time from this instant and
+    /// Deterministic mode: virtual time from this instant and
     /// randomness from this seed for every guest, no network, no host
     /// variable, fixed ids, no History.
     pub deterministic: Option<Deterministic>,
@@ -150,18 +150,18 @@ impl Ids for Seeded {
     }
 }
 
-/// Seed 001's base URL when `API_PROTOCOL`, `API_HOST` and `API_PORT` are unset.
+/// The API base URL when `API_PROTOCOL`, `API_HOST` and `API_PORT` are unset.
 pub const DEFAULT_API_BASE_URL: &str = "http://localhost:8083";
 
 /// How deep runbooks nest unless configured otherwise.
 pub const MAX_RECURSION_DEPTH: usize = 50;
 
-/// The variables every step sees of its execution chain (seed 001), which
+/// The variables every step sees of its execution chain, which
 /// neither a runbook nor `--env` can set.
 pub use crate::model::SYSTEM_VARIABLES as CHAIN_VARIABLES;
 
 /// The exit code History and the record give a run refused for want of
-/// Required Claims (seed 002): the HTTP status.
+/// Required Claims: the HTTP status.
 pub const FORBIDDEN_STATUS: i32 = 403;
 
 /// What a run keeps of its steps' output unless configured otherwise.
@@ -367,7 +367,7 @@ impl Runner {
             protected: self.config.protected(),
             sealed_env: self.virtual_time.is_some(),
         };
-        // Seed 002's refusal for want of Required Claims is exit code 403.
+        // A refusal for want of Required Claims is exit code 403, as over HTTP.
         let unmet = self.seams.ids.claims().and_then(|claims| claims::missing_claim(&runbook.claims, claims));
         let checked = match (recursion, unmet) {
             (Some(refusal), _) => Err(refusal),
@@ -872,7 +872,7 @@ impl Runner {
         report
     }
 
-    /// `env` with the system variables (seed 001), replacing any of the same
+    /// `env` with the system variables, replacing any of the same
     /// names: the chain's, the API base URL, and the run's opaque handle in
     /// place of a token.
     fn with_system_variables(

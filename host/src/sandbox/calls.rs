@@ -1,7 +1,7 @@
 //! The seam through which a step starts a sub-runbook. The sandbox knows
 //! nothing of runbooks: `run/` implements [`Calls`] and hands it to each step
 //! in its [`StepContext`](super::StepContext), and the guests' `runbooks`
-//! import (SPEC §3) calls it.
+//! import calls it.
 
 use std::fmt;
 use std::time::Instant;
@@ -32,7 +32,7 @@ pub struct Called {
     pub result: Option<Value>,
 }
 
-/// A request a step sent to the API base URL (seed 001's
+/// A request a step sent to the API base URL (the
 /// `RUNBOOK_API_BASE_URL`), which the host answers itself.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiRequest {

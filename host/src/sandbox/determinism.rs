@@ -1,4 +1,4 @@
-//! Deterministic mode inside the sandbox (SPEC §2): one virtual time and one
+//! Deterministic mode inside the sandbox: one virtual time and one
 //! seed for all the steps of a run. Every clock a guest can read (WASI's
 //! wall and monotonic clocks, and so `Date`, `date`, `$SECONDS`) reads the
 //! virtual time, which starts at the given instant and moves only when a

@@ -1,5 +1,5 @@
-//! `{{ … }}` templates in YAML runbooks (SPEC §1.2): `{{ inputs.x }}`,
-//! `{{ .Inputs.x }}` (seed 000's spelling), `{{ steps.a.stdout }}`,
+//! `{{ … }}` templates in YAML runbooks: `{{ inputs.x }}`,
+//! `{{ .Inputs.x }}` (the Go-template spelling), `{{ steps.a.stdout }}`,
 //! `{{ steps.a.exit_code }}`, `{{ steps.a.result.field }}`.
 //!
 //! Values are inserted as data, never as code. In shell scripts a template

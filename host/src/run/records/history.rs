@@ -1,4 +1,4 @@
-//! The `# History` section of markdown runbooks (seed 002): one entry per
+//! The `# History` section of markdown runbooks: one entry per
 //! execution or refused execution, the most recent kept, appended under a
 //! lock and written by atomic rename so that concurrent runs and crashes
 //! never lose or tear an entry.
@@ -25,7 +25,7 @@ const BLOCK_MAX: usize = 12 << 10;
 /// below `keep`) so that it always loads again.
 const FILE_MAX: usize = crate::parse::MAX_RUNBOOK_BYTES as usize - (64 << 10);
 
-/// ISO 8601 in UTC with milliseconds, as in seed 002: `2026-01-23T14:33:02.123Z`.
+/// ISO 8601 in UTC with milliseconds, as History has always written it: `2026-01-23T14:33:02.123Z`.
 const STAMP: &[BorrowedFormatItem<'_>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 

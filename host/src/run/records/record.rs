@@ -1,4 +1,4 @@
-//! The JSON record of an execution (SPEC §6), emitted as one tracing event,
+//! The JSON record of an execution, emitted as one tracing event,
 //! and the subscriber layer that appends such records to a JSON-lines file.
 
 use std::fs::File;

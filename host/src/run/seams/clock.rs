@@ -22,7 +22,7 @@ pub trait Ids: Send + Sync {
     }
     /// The claims of the token an API caller presented, which a runbook's
     /// Required Claims are checked against; none when the local user runs
-    /// (the local user is the authority, SPEC §3).
+    /// (the local user is the authority on their own machine).
     fn claims(&self) -> Option<&Map<String, Value>> {
         None
     }

@@ -1,4 +1,4 @@
-//! Seed 001's API calls from inside a run. A step sees
+//! The runbook API's calls from inside a run. A step sees
 //! `RUNBOOK_API_BASE_URL` and `RUNBOOK_API_TOKEN` (an opaque handle, never
 //! the caller's token); a request to the base URL carrying the handle is
 //! answered here, in process, as the API answers it: `POST

@@ -1,5 +1,5 @@
 //! An execute request and its answer, as the API serves them and as the
-//! bridge (seed 001's in-process API calls from steps) serves them: one
+//! bridge (the in-process API calls from steps) serves them: one
 //! shape for both, so a script sees the same JSON either way.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Sub-runbooks (SPEC §3, seed 001): what `run/` hands each step as its
+//! Sub-runbooks: what `run/` hands each step as its
 //! [`Calls`]. A child is named by its file name beside the calling runbook
 //! and runs in fresh sandboxes under the parent's grants and recorded
 //! consent (it is asked nothing and never widens what the user granted; a

@@ -2,7 +2,7 @@
 //! hosts, redirects followed here so every hop is checked, the step's
 //! remaining time as the request's timeout, and a cap on response bodies.
 //! A request to the API base URL never leaves the process: the run's
-//! [`Calls`] answers it (seed 001's sub-runbook calls by `curl`).
+//! [`Calls`] answers it (a step's sub-runbook call by `curl` to `$RUNBOOK_API_BASE_URL`).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
