@@ -3,7 +3,11 @@
 
 use serde_json::{Number, Value};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// An input's type, as a YAML runbook spells it (the JSON Schema's enum is
+/// made from this).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(description = "The input's type: what a given value is checked and converted to.")]
 pub enum InputType {
     String,
     Int,

@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 
 use schemars::{JsonSchema, schema_for};
+
+use crate::model::inputs::InputType;
 use serde_json::Value;
 
 /// A plain YAML value: runbox reads each as text, so `30`, `30s` and `true`
@@ -66,18 +68,6 @@ struct RunbookFile {
 enum InputField {
     Type(InputType),
     Spec(InputSpec),
-}
-
-#[derive(JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
-enum InputType {
-    String,
-    Int,
-    Bool,
-    Number,
-    List,
-    Map,
 }
 
 #[derive(JsonSchema)]
