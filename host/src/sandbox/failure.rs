@@ -10,7 +10,7 @@ use super::bindings::js::runbox::sandbox::script::{ErrorKind, ScriptError};
 use super::cancel::{Cancel, SIGINT, SIGTERM};
 use super::output::Captured;
 use super::script::{Outcome, Script};
-use super::step::StepState;
+use super::store::StepState;
 use crate::error::{ErrorCode, Failure};
 
 pub(crate) fn failed_to_start(started: Instant, error: anyhow::Error, say: impl Fn(&str)) -> Outcome {

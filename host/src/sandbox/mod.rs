@@ -19,7 +19,7 @@ mod mount;
 mod output;
 mod script;
 mod stdin;
-mod step;
+mod store;
 mod ticker;
 mod tiers;
 
@@ -42,7 +42,7 @@ use crate::model::Language;
 use crate::model::limits::Limits;
 use failure::{describe, failed_to_start, script_error, stopped, withhold_quoted_source};
 use script::Finished;
-use step::StepState;
+use store::StepState;
 use tiers::{Guests, Loaded};
 
 use bindings::js::runbox::sandbox::script::{JsStep, ScriptError, ShStep};

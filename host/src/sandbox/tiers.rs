@@ -24,7 +24,7 @@ use super::determinism::Virtual;
 use super::guest::{self, Guest, GuestCache};
 use super::host;
 use super::script::StepContext;
-use super::step::StepState;
+use super::store::StepState;
 use super::ticker::Ticker;
 use crate::model::Language;
 use crate::model::limits::Limits;

@@ -22,7 +22,7 @@ use wasmtime_wasi::p2::{DynPollable, Pollable, subscribe};
 
 use crate::sandbox::cancel::Cancel;
 use crate::sandbox::determinism::Virtual;
-use crate::sandbox::step::StepState;
+use crate::sandbox::store::StepState;
 
 /// The interface replaced; guests importing any 0.2.x version link to it.
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";

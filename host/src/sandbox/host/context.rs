@@ -2,7 +2,7 @@
 //! correlation id and the recursion stack, never the host's environment.
 
 use crate::sandbox::bindings::js::runbox::sandbox::{context, script};
-use crate::sandbox::step::StepState;
+use crate::sandbox::store::StepState;
 
 impl context::Host for StepState {
     fn get(&mut self, name: String) -> Option<String> {

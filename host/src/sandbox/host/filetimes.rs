@@ -16,7 +16,7 @@ use wasmtime_wasi::p2::bindings::sync::filesystem::types::{
     Datetime, Descriptor, DescriptorStat, DescriptorType, ErrorCode, Host, HostDescriptor, PathFlags,
 };
 
-use crate::sandbox::step::StepState;
+use crate::sandbox::store::StepState;
 
 /// The interface shadowed; guests importing any 0.2.x version link to it.
 const FILESYSTEM_TYPES: &str = "wasi:filesystem/types@0.2.12";

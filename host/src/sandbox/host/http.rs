@@ -13,7 +13,7 @@ use crate::model::net::NetPolicy;
 use crate::sandbox::bindings::js::runbox::sandbox::http as wit_http;
 use crate::sandbox::calls::{ApiRequest, Calls};
 use crate::sandbox::cancel::Cancel;
-use crate::sandbox::step::StepState;
+use crate::sandbox::store::StepState;
 
 /// What a step that reaches for the network in deterministic mode is told.
 const NETWORK_OFF: &str = "PermissionDenied: network is off in deterministic mode";

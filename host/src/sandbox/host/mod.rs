@@ -13,7 +13,7 @@ mod runbooks;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::bindings::js::runbox::sandbox::{context as wit_context, http as wit_http, runbooks as wit_runbooks};
-use super::step::StepState;
+use super::store::StepState;
 
 /// Adds WASI and every runbox import to `linker`.
 pub(crate) fn add_to_linker(linker: &mut Linker<StepState>) -> anyhow::Result<()> {

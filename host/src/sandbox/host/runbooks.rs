@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::error::{ErrorCode, Failure};
 use crate::sandbox::bindings::js::runbox::sandbox::runbooks::{self, Called, Refused};
 use crate::sandbox::calls::Call;
-use crate::sandbox::step::StepState;
+use crate::sandbox::store::StepState;
 
 fn refused(failure: Failure) -> Refused {
     Refused { code: failure.code.to_string(), exit_status: failure.code.exit_status(), message: failure.message }
