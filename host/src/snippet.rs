@@ -99,8 +99,10 @@ fn span(line: &str, column: Option<usize>, width: usize) -> std::ops::Range<usiz
     let end_of_text = line.trim_end().len();
     match column {
         Some(column) => {
-            let start = byte(column - 1).min(end_of_text);
-            let end = if width == 0 { end_of_text } else { byte(column - 1 + width).min(line.len()) };
+            // A guest's parser may say column 0: the line's first character.
+            let first = column.saturating_sub(1);
+            let start = byte(first).min(end_of_text);
+            let end = if width == 0 { end_of_text } else { byte(first + width).min(line.len()) };
             start..end.max(start)
         }
         None => (line.len() - line.trim_start().len()).min(end_of_text)..end_of_text,
@@ -161,5 +163,6 @@ mod tests {
         assert_eq!(span("é: ab", Some(4), 2), 4..6);
         assert_eq!(span("  key: x  ", None, 0), 2..8);
         assert_eq!(span("ab", Some(9), 3), 2..2);
+        assert_eq!(span("ab", Some(0), 1), 0..1, "column 0 is the first character, not a panic");
     }
 }
