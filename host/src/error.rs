@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +134,86 @@ impl Failure {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Failure {
         Failure { code, message: message.into(), line: None, column: None, stack: None }
     }
+
+    /// The runbook, a template in it or what it was given is not valid.
+    pub fn config(message: impl Into<String>) -> Failure {
+        Failure::new(ErrorCode::ConfigInvalid, message)
+    }
+
+    /// Something the user did not grant, or the machine does not allow.
+    pub fn denied(message: impl Into<String>) -> Failure {
+        Failure::new(ErrorCode::PermissionDenied, message)
+    }
+
+    /// A step, in either tier, that ran past its timeout.
+    pub fn timeout(limit: Duration) -> Failure {
+        Failure::new(ErrorCode::Timeout, format!("the step ran past its {limit:?} timeout"))
+    }
+
+    /// A step, in either tier, that wrote more than `limit` bytes to `stream`.
+    pub fn output_limit(limit: usize, stream: &str) -> Failure {
+        Failure::new(ErrorCode::OutputLimit, format!("the step wrote more than {limit} bytes to {stream}"))
+    }
+
+    /// A guest that needed more than `limit` bytes of memory.
+    pub fn memory_limit(limit: u64) -> Failure {
+        Failure::new(ErrorCode::MemoryLimit, format!("the step needed more than {limit} bytes of memory"))
+    }
+
+    /// A guest that used up its `fuel`.
+    pub fn out_of_fuel(fuel: u64) -> Failure {
+        Failure::new(ErrorCode::OutOfFuel, format!("the step used up its fuel ({fuel} units)"))
+    }
+
+    /// A step, in either tier, stopped by `signal` (Ctrl-C, SIGTERM, a
+    /// server's cancellation).
+    pub fn interrupted(signal: Option<i32>) -> Failure {
+        let how = match signal {
+            Some(2) => " (SIGINT)".to_string(),
+            Some(15) => " (SIGTERM)".to_string(),
+            Some(other) => format!(" (signal {other})"),
+            None => String::new(),
+        };
+        Failure::new(ErrorCode::Interrupted, format!("the step was interrupted{how}"))
+    }
+
+    /// A script's own exit status, in either tier: none for 0, shell
+    /// conventions for 126 and 127.
+    pub fn exit_status(status: i32) -> Option<Failure> {
+        match status {
+            0 => None,
+            126 => Some(Failure::denied("exit status 126: a command could not be run (not permitted)")),
+            127 => Some(Failure::new(ErrorCode::CommandNotFound, "a command was not found (exit status 127)")),
+            status => Some(Failure::new(ErrorCode::CommandFailed, format!("exit status {status}"))),
+        }
+    }
+
+    /// The exit status a step stopped by this failure exits with: 128 +
+    /// the signal for an interruption, the code's own otherwise.
+    pub fn status(&self, signal: Option<i32>) -> i32 {
+        match (self.code, signal) {
+            (ErrorCode::Interrupted, Some(signal)) => 128 + signal,
+            (code, _) => code.exit_status(),
+        }
+    }
+
+    /// A stop by one of the step's limits or a cancellation, which the
+    /// script cannot have said anything about.
+    pub fn is_stop(&self) -> bool {
+        matches!(
+            self.code,
+            ErrorCode::Timeout
+                | ErrorCode::OutOfFuel
+                | ErrorCode::MemoryLimit
+                | ErrorCode::OutputLimit
+                | ErrorCode::Interrupted
+        )
+    }
+
+    /// The script's commands said why on stderr already.
+    pub fn said_by_script(&self) -> bool {
+        matches!(self.code, ErrorCode::CommandFailed | ErrorCode::CommandNotFound)
+    }
 }
 
 impl fmt::Display for Failure {
@@ -234,5 +315,32 @@ impl fmt::Display for Invalid {
             write!(f, "\n  {}", p.located(&self.file.display().to_string()))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_tiers_say_a_script_status_and_a_stop_the_same_way() {
+        let said = |status| Failure::exit_status(status).map(|f| f.to_string());
+        assert_eq!(said(0), None);
+        assert_eq!(said(3).as_deref(), Some("CommandFailed: exit status 3"));
+        assert_eq!(said(127).as_deref(), Some("CommandNotFound: a command was not found (exit status 127)"));
+        assert_eq!(
+            said(126).as_deref(),
+            Some("PermissionDenied: exit status 126: a command could not be run (not permitted)")
+        );
+        let interrupted = Failure::interrupted(Some(15));
+        assert_eq!(interrupted.to_string(), "Interrupted: the step was interrupted (SIGTERM)");
+        assert_eq!(interrupted.status(Some(15)), 143);
+        assert_eq!(Failure::timeout(Duration::from_secs(2)).status(Some(2)), 124);
+        assert_eq!(
+            Failure::output_limit(5, "stderr").to_string(),
+            "OutputLimit: the step wrote more than 5 bytes to stderr"
+        );
+        assert!(Failure::out_of_fuel(1).is_stop() && !Failure::config("x").is_stop());
+        assert!(Failure::exit_status(1).unwrap().said_by_script());
     }
 }

@@ -10,6 +10,13 @@ pub fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// The one line that marks text runbox cut, wherever it cut it (a
+/// stream past its limit, the run's output budget, History, an error
+/// message): `[runbox: cut WHAT: WHY]`.
+pub fn cut_marker(what: &str, why: &str) -> String {
+    format!("[runbox: cut {what}: {why}]\n")
+}
+
 /// Cuts `text` to at most `room` bytes (at a character boundary), ending it
 /// with a marker line that says why; false if it fitted.
 pub fn cut(text: &mut String, room: usize, why: &str) -> bool {
@@ -25,7 +32,7 @@ pub fn cut(text: &mut String, room: usize, why: &str) -> bool {
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&format!("[runbox: {dropped} more bytes not kept: {why}]\n"));
+    text.push_str(&cut_marker(&format!("{dropped} bytes"), why));
     true
 }
 
@@ -49,7 +56,8 @@ pub fn excerpt(text: &str, limit: usize) -> String {
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
-    out.push_str(&format!("[runbox: {} bytes left out of History; the JSON record keeps more]\n", tail - head));
+    let why = "History keeps the start and the end; the JSON record keeps more";
+    out.push_str(&cut_marker(&format!("{} bytes", tail - head), why));
     out.push_str(&text[tail..]);
     out
 }
@@ -92,13 +100,13 @@ mod tests {
     fn cuts_and_excerpts_keep_whole_characters_and_say_what_is_missing() {
         let mut text = "aé".repeat(10);
         assert!(cut(&mut text, 4, "budget"));
-        assert_eq!(text, "aéa\n[runbox: 26 more bytes not kept: budget]\n");
+        assert_eq!(text, "aéa\n[runbox: cut 26 bytes: budget]\n");
         let long = format!("{}{}", "h".repeat(100), "t".repeat(100));
         let short = excerpt(&long, 40);
         assert_eq!(
             short,
             format!(
-                "{}\n[runbox: 160 bytes left out of History; the JSON record keeps more]\n{}",
+                "{}\n[runbox: cut 160 bytes: History keeps the start and the end; the JSON record keeps more]\n{}",
                 "h".repeat(10),
                 "t".repeat(30)
             )

@@ -140,7 +140,10 @@ fn output_past_the_cap_stops_a_native_step() {
     assert_eq!((run.code, json["steps"][0]["error"]["code"].as_str()), (153, Some("OutputLimit")), "{json:#}");
     // The first 64 KiB, then the sandbox's own truncation line.
     let kept: String = "runbox\n".repeat(64 << 10).chars().take(64 << 10).collect();
-    assert_eq!(json["steps"][0]["stdout"], format!("{kept}\n[runbox: stdout truncated at 65536 bytes]\n"));
+    assert_eq!(
+        json["steps"][0]["stdout"],
+        format!("{kept}\n[runbox: cut stdout at 65536 bytes: the step's output limit]\n")
+    );
     assert_eq!(json["steps"][0]["stdout_truncated"], true);
 }
 

@@ -43,11 +43,15 @@ fn an_output_flood_is_cut_at_the_limit_and_marked() {
     run.code(153);
     assert_eq!(error_code(&json), "OutputLimit");
     let stdout = json["stdout"].as_str().unwrap();
-    assert!(stdout.ends_with("[runbox: stdout truncated at 4096 bytes]\n"), "{}", &stdout[stdout.len() - 80..]);
+    assert!(
+        stdout.ends_with("[runbox: cut stdout at 4096 bytes: the step's output limit]\n"),
+        "{}",
+        &stdout[stdout.len() - 80..]
+    );
     assert!(stdout.len() < 4096 + 64);
     let (run, json) = s.runbox().js("console.error('e'.repeat(5000))", &["--max-output", "1KiB"]);
     run.code(153);
-    assert!(json["stderr"].as_str().unwrap().contains("[runbox: stderr truncated at 1024 bytes]"));
+    assert!(json["stderr"].as_str().unwrap().contains("[runbox: cut stderr at 1024 bytes: the step's output limit]"));
 }
 
 #[test]
@@ -152,10 +156,7 @@ fn what_a_run_keeps_of_many_loud_steps_is_bounded() {
     assert!(kept >= budget, "the budget is used, not wasted: {kept}");
     assert_eq!(steps[0]["stdout"].as_str().unwrap().len(), 1 << 20, "the first steps are whole");
     let last = steps[119]["stdout"].as_str().unwrap();
-    assert!(
-        last.starts_with("[runbox: 1048576 more bytes not kept: the run keeps at most its output budget]"),
-        "{last:.200}"
-    );
+    assert!(last.starts_with("[runbox: cut 1048576 bytes: the run keeps at most its output budget]"), "{last:.200}");
     assert_eq!(steps[119]["stdout_truncated"], true);
     // The record is one line of about the kept output (twice: steps and totals).
     let log = s.log();
@@ -174,7 +175,7 @@ fn the_history_of_a_loud_runbook_stays_loadable() {
     assert_eq!(crate::harness::history_headings(&text).len(), 20);
     // 20 entries of two 8 KiB excerpts, not 20 MiB.
     assert!(text.len() < 20 * 2 * (runbox::HISTORY_STREAM_BYTES + 200) + 2000, "{} bytes", text.len());
-    assert!(text.contains("bytes left out of History; the JSON record keeps more]"));
+    assert!(text.contains("bytes: History keeps the start and the end; the JSON record keeps more]"));
     s.runbox().args(["validate", "Loud.md"]).run().success();
     s.runbox().args(["run", "Loud.md", "--history-keep", "1000"]).run().code(2).stderr_has("from 1 to 100");
 }
@@ -215,12 +216,14 @@ fn huge_results_and_error_messages_count_against_the_runs_budget() {
     assert_eq!(steps[0]["result"].as_str().map(str::len), Some(4_000_000), "the first result is whole");
     let dropped = steps.iter().find(|s| s["result_omitted"] == true).expect("a later result is dropped");
     assert!(
-        dropped["stderr"].as_str().unwrap().contains("the step's result (4000002 bytes of JSON) is not kept"),
+        dropped["stderr"].as_str().unwrap().contains(
+            "[runbox: cut the step's result (4000002 bytes of JSON): the run keeps at most its output budget]"
+        ),
         "{dropped:#}"
     );
     let error = steps[1]["error"]["message"].as_str().unwrap();
     assert!(
-        error.len() < 100_000 && error.contains("bytes not kept"),
+        error.len() < 100_000 && error.contains("bytes: error messages are kept up to 16 KiB]"),
         "an error message is capped: {} bytes",
         error.len()
     );

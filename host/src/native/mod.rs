@@ -258,19 +258,14 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
     let (stdout, mut stderr) = (out.finish("stdout"), err.finish("stderr"));
     use std::os::unix::process::ExitStatusExt;
     let raw = status.and_then(|s| s.code().or_else(|| s.signal().map(|sig| 128 + sig)));
+    let signal = step.cancel.signal();
     let (exit_code, error) = match (stopped, raw) {
-        (Some(ErrorCode::Timeout), _) => {
-            (124, Some(Failure::new(ErrorCode::Timeout, format!("the step ran past its {:?} timeout", limits.timeout))))
+        (Some(ErrorCode::Timeout), _) => (124, Some(Failure::timeout(limits.timeout))),
+        (Some(ErrorCode::OutputLimit), _) => {
+            let stream = if out.exceeded() { "stdout" } else { "stderr" };
+            (153, Some(Failure::output_limit(limits.output, stream)))
         }
-        (Some(ErrorCode::OutputLimit), _) => (
-            153,
-            Some(Failure::new(ErrorCode::OutputLimit, format!("the step wrote more than {} bytes", limits.output))),
-        ),
-        (Some(code), raw) => (
-            step.cancel.signal().map_or(raw.unwrap_or(130), |s| 128 + s),
-            Some(Failure::new(code, "the step was interrupted")),
-        ),
-        (None, Some(0)) => (0, None),
+        (Some(_), raw) => (signal.map_or(raw.unwrap_or(130), |s| 128 + s), Some(Failure::interrupted(signal))),
         (None, Some(CANNOT_CONFINE)) if stderr.text.starts_with(CANNOT_CONFINE_PREFIX) => {
             let why = stderr.text.trim().to_string();
             (
@@ -281,16 +276,10 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
                 )),
             )
         }
-        (None, Some(126)) => (126, Some(Failure::new(ErrorCode::PermissionDenied, "exit status 126: not permitted"))),
-        (None, Some(127)) => {
-            (127, Some(Failure::new(ErrorCode::CommandNotFound, "a command was not found (exit status 127)")))
-        }
-        (None, Some(code)) => (code, Some(Failure::new(ErrorCode::CommandFailed, format!("exit status {code}")))),
+        (None, Some(status)) => (status, Failure::exit_status(status)),
         (None, None) => (1, Some(Failure::new(ErrorCode::RuntimeError, "the native step's process was lost"))),
     };
-    if let Some(error) =
-        error.as_ref().filter(|e| !matches!(e.code, ErrorCode::CommandFailed | ErrorCode::CommandNotFound))
-    {
+    if let Some(error) = error.as_ref().filter(|e| !e.said_by_script()) {
         let line = format!("{error}\n");
         if !stderr.text.contains(&error.message) {
             stderr.text.push_str(&line);

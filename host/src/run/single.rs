@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::{LiveEvents, Runner};
+use super::runner::Runner;
+use super::seams::LiveEvents;
 use crate::error::Failure;
 use crate::model::limits::Limits;
 use crate::model::net::NetPolicy;

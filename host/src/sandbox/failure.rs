@@ -7,7 +7,7 @@ use std::time::Instant;
 use wasmtime::Trap;
 
 use super::bindings::js::runbox::sandbox::script::{ErrorKind, ScriptError};
-use super::cancel::{Cancel, SIGINT, SIGTERM};
+use super::cancel::Cancel;
 use super::output::Captured;
 use super::script::{Outcome, Script};
 use super::store::StepState;
@@ -102,21 +102,16 @@ const MAX_MESSAGE_BYTES: usize = 16 << 10;
 pub(crate) fn stopped(state: &StepState, cancel: &Cancel, trap: &wasmtime::Error) -> Failure {
     let limits = &state.limits;
     if let Some(signal) = cancel.signal() {
-        let name = match signal {
-            SIGINT => "SIGINT".to_string(),
-            SIGTERM => "SIGTERM".to_string(),
-            other => format!("signal {other}"),
-        };
-        Failure::new(ErrorCode::Interrupted, format!("the step was interrupted ({name})"))
+        Failure::interrupted(Some(signal))
     } else if state.stdout.exceeded() || state.stderr.exceeded() {
         let stream = if state.stdout.exceeded() { "stdout" } else { "stderr" };
-        Failure::new(ErrorCode::OutputLimit, format!("the step wrote more than {} bytes to {stream}", limits.output))
+        Failure::output_limit(limits.output, stream)
     } else if state.memory.exceeded {
-        Failure::new(ErrorCode::MemoryLimit, format!("the step needed more than {} bytes of memory", limits.memory))
+        Failure::memory_limit(limits.memory)
     } else if state.timed_out || Instant::now() >= state.deadline {
-        Failure::new(ErrorCode::Timeout, format!("the step ran past its {:?} timeout", limits.timeout))
+        Failure::timeout(limits.timeout)
     } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
-        Failure::new(ErrorCode::OutOfFuel, format!("the step used up its fuel ({} units)", limits.fuel))
+        Failure::out_of_fuel(limits.fuel)
     } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::StackOverflow | Trap::MemoryOutOfBounds)) {
         // The interpreter's stack is first in linear memory: overflowing it
         // faults below address 0 (QuickJS has no stack check on WASI).

@@ -173,41 +173,22 @@ impl Sandbox {
                     Some(Failure::new(ErrorCode::RuntimeError, format!("the step's result is not JSON: {e}"))),
                 ),
             },
-            Ok(Ok(Finished::Sh(0))) => (0, None, None),
-            Ok(Ok(Finished::Sh(127))) => {
-                (127, None, Some(Failure::new(ErrorCode::CommandNotFound, "a command was not found (exit status 127)")))
-            }
-            Ok(Ok(Finished::Sh(status))) => {
-                (status, None, Some(Failure::new(ErrorCode::CommandFailed, format!("exit status {status}"))))
-            }
+            Ok(Ok(Finished::Sh(status))) => (status, None, Failure::exit_status(status)),
             Ok(Err(script)) => (1, None, Some(script_error(script, step.secret))),
             Err(trap) => {
                 let error = stopped(store.data(), &context.cancel, &trap);
-                let status = match (error.code, context.cancel.signal()) {
-                    (ErrorCode::Interrupted, Some(signal)) => 128 + signal,
-                    (code, _) => code.exit_status(),
-                };
-                (status, None, Some(error))
+                (error.status(context.cancel.signal()), None, Some(error))
             }
         };
         // A step that failed after a refused request failed for want of it.
         let error = match (error, store.data().denied.first()) {
-            (Some(e), Some(host))
-                if !matches!(
-                    e.code,
-                    ErrorCode::Timeout
-                        | ErrorCode::OutOfFuel
-                        | ErrorCode::MemoryLimit
-                        | ErrorCode::OutputLimit
-                        | ErrorCode::Interrupted
-                ) =>
-            {
+            (Some(e), Some(host)) if !e.is_stop() => {
                 let message = if store.data().virtual_time.is_some() {
                     format!("network is off in deterministic mode; the step failed after it reached for {host}")
                 } else {
                     format!("the step failed after it was refused {host}; allow it with --allow-net {host}")
                 };
-                Some(Failure::new(ErrorCode::PermissionDenied, message))
+                Some(Failure::denied(message))
             }
             (error, _) => error,
         };
@@ -218,8 +199,7 @@ impl Sandbox {
             say(&stderr.text);
         }
         // A shell script's failing commands have said why on stderr already.
-        let said = |e: &&Failure| matches!(e.code, ErrorCode::CommandFailed | ErrorCode::CommandNotFound);
-        if let Some(error) = error.as_ref().filter(|e| !said(e)) {
+        if let Some(error) = error.as_ref().filter(|e| !e.said_by_script()) {
             let described = describe(error, step);
             stderr.text.push_str(&described);
             say(&described);

@@ -82,7 +82,10 @@ impl Capture {
             if !text.is_empty() && !text.ends_with('\n') {
                 text.push('\n');
             }
-            text.push_str(&format!("[runbox: {stream} truncated at {} bytes]\n", state.limit));
+            text.push_str(&crate::text::cut_marker(
+                &format!("{stream} at {} bytes", state.limit),
+                "the step's output limit",
+            ));
         }
         Captured { text, truncated: state.exceeded }
     }
@@ -157,7 +160,7 @@ mod tests {
         assert!(stream.write(Bytes::from_static(b"defgh")).is_err());
         let out = capture.finish("stdout");
         assert!(out.truncated);
-        assert_eq!(out.text, "abcde\n[runbox: stdout truncated at 5 bytes]\n");
+        assert_eq!(out.text, "abcde\n[runbox: cut stdout at 5 bytes: the step's output limit]\n");
     }
 
     #[test]

@@ -219,7 +219,7 @@ impl StepReport {
                 self.result = None;
                 self.result_omitted = true;
                 self.stderr
-                    .push_str(&format!("[runbox: the step's result ({size} bytes of JSON) is not kept: {why}]\n"));
+                    .push_str(&crate::text::cut_marker(&format!("the step's result ({size} bytes of JSON)"), why));
             } else {
                 *budget -= size;
             }

@@ -6,3 +6,43 @@
 pub mod approve;
 pub mod clock;
 pub mod events;
+
+use std::sync::Arc;
+
+use crate::sandbox::{Cancel, Live, Stream};
+use approve::{Approver, Unattended};
+use clock::{Clock, Ids, System};
+use events::{Events, Quiet};
+
+/// What a front end plugs into a [`Runner`](super::Runner). The default asks nobody,
+/// shows nothing, reads the system clock and is never cancelled.
+#[derive(Clone)]
+pub struct Seams {
+    pub approver: Arc<dyn Approver>,
+    pub events: Arc<dyn Events>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn Ids>,
+    /// Stops the running step and the run when tripped.
+    pub cancel: Cancel,
+}
+
+impl Default for Seams {
+    fn default() -> Seams {
+        Seams {
+            approver: Arc::new(Unattended),
+            events: Arc::new(Quiet),
+            clock: Arc::new(System),
+            ids: Arc::new(System),
+            cancel: Cancel::new(),
+        }
+    }
+}
+
+/// The runner's [`Events`] as the sandbox's [`Live`] output.
+pub(super) struct LiveEvents(pub(super) Arc<dyn Events>);
+
+impl Live for LiveEvents {
+    fn write(&self, stream: Stream, bytes: &[u8]) {
+        self.0.output(stream, bytes);
+    }
+}

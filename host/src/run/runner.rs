@@ -1,0 +1,109 @@
+//! The [`Runner`]: what one holds (its configuration, seams, compiled
+//! guests, deterministic time, the consent and budget a chain shares) and
+//! how it is built. What it does with a runbook is in `run/mod.rs` and the
+//! files beside it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use time::OffsetDateTime;
+
+use super::config::{Config, Seeded};
+use super::seams::Seams;
+use super::sub_runbooks::tree::Tree;
+use crate::model::Language;
+use crate::plan::fingerprint::Child;
+use crate::sandbox::{Sandbox, Virtual};
+
+/// Runs runbooks in the sandbox. Build one and reuse it: it holds the
+/// compiled guests.
+///
+/// ```no_run
+/// use runbox::{Config, Runner, parse};
+///
+/// let runner = Runner::new(Config { history: false, ..Config::default() })?;
+/// let runbook = parse::load("runbooks/HelloWorld.md".as_ref())?;
+/// let report = runner.run(&runbook, &Default::default());
+/// println!("{} exited {}", report.runbook, report.exit_code);
+/// # Ok::<(), anyhow::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Runner {
+    pub(super) config: Config,
+    pub(super) seams: Seams,
+    /// Shared with the runners of sub-runbooks.
+    pub(super) sandbox: Arc<Sandbox>,
+    /// Deterministic mode's virtual time, shared by every step this runner
+    /// and its sub-runbooks' runners run.
+    pub(super) virtual_time: Option<Virtual>,
+    /// The sub-runbooks the runbooks of this chain name, as they were when
+    /// the chain's first run was granted: they run under its grant.
+    pub(super) covered: Arc<Vec<Child>>,
+    /// What the run's tree of sub-runbooks has spent, shared by its chain;
+    /// none until a run starts one.
+    pub(super) tree: Option<Arc<Tree>>,
+}
+
+impl Runner {
+    /// A runner with the default [`Seams`]: unattended, quiet, system time.
+    pub fn new(config: Config) -> anyhow::Result<Runner> {
+        Runner::with_seams(config, Seams::default())
+    }
+
+    /// In deterministic mode the clock and ids are fixed whatever `seams`
+    /// says, and no History is written.
+    pub fn with_seams(mut config: Config, mut seams: Seams) -> anyhow::Result<Runner> {
+        let sandbox = Arc::new(Sandbox::new(&config.cache)?);
+        let virtual_time = match config.deterministic {
+            Some(fixed) => {
+                let since_epoch = fixed.clock - OffsetDateTime::UNIX_EPOCH;
+                let start = std::time::Duration::try_from(since_epoch)
+                    .map_err(|_| anyhow::anyhow!("--clock {}: give an instant after 1970", fixed.clock))?;
+                let time = Virtual::new(fixed.seed, start);
+                let ids = Arc::new(Seeded { fixed: fixed.ids(), time: time.clone() });
+                seams.clock = ids.clone();
+                seams.ids = ids;
+                config.history = false;
+                Some(time)
+            }
+            None => None,
+        };
+        Ok(Runner { config, seams, sandbox, virtual_time, covered: Arc::default(), tree: None })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Values for declared variables, before the process's own.
+    pub fn set_env(&mut self, env: HashMap<String, String>) {
+        self.config.env = env;
+    }
+
+    /// This runner (its configuration and compiled guests) with other seams,
+    /// and no step running past `deadline`: one per request of a server.
+    pub fn with(&self, seams: Seams, deadline: Option<Instant>) -> Runner {
+        let mut runner = self.clone();
+        runner.seams = seams;
+        runner.config.deadline = deadline;
+        runner
+    }
+
+    /// Compiles both guests' optimised code on a thread of its own, so that
+    /// a long-lived runner (a server) has it before its first requests need
+    /// it; steps that come sooner run on baseline code meanwhile.
+    pub fn prepare_in_background(&self) {
+        let sandbox = Arc::clone(&self.sandbox);
+        let started = std::thread::Builder::new().name("runbox-prepare".into()).spawn(move || {
+            for language in [Language::JavaScript, Language::Shell] {
+                if let Err(e) = sandbox.prepare(language) {
+                    tracing::warn!("{e:#}");
+                }
+            }
+        });
+        if let Err(e) = started {
+            tracing::debug!("cannot start preparing the guests: {e}");
+        }
+    }
+}
