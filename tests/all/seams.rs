@@ -74,7 +74,7 @@ fn the_runner_asks_its_approver_tells_its_events_and_reads_its_clock() {
         approver: policy.clone(),
         events: events.clone(),
         clock: fixed.clone(),
-        ids: fixed,
+        caller: fixed,
         ..Seams::default()
     };
     let runner = Runner::with_seams(config(&s), seams).unwrap();

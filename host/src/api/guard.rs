@@ -14,10 +14,11 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::refusal::Refusal;
 use super::request::Claims;
 use super::routes::authenticate;
 use super::shared::{ServeConfig, Shared};
-use crate::error::{ErrorCode, Failure};
+use crate::error::ErrorCode;
 use crate::run::Runner;
 
 /// Checks the caller's token (401 without), then reads the body, at most
@@ -35,19 +36,15 @@ pub(super) async fn admit(State(shared): State<Arc<Shared>>, request: Request, n
         Ok(Ok(bytes)) => bytes,
         Ok(Err(_)) => {
             let message = format!("the request body is larger than {limit} bytes, or was cut off");
-            return error(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::ConfigInvalid, message);
+            return Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::ConfigInvalid, message).into_response();
         }
         Err(_) => {
             let message = format!("the request body did not arrive within {timeout:?}");
-            return error(StatusCode::REQUEST_TIMEOUT, ErrorCode::Timeout, message);
+            return Refusal::new(StatusCode::REQUEST_TIMEOUT, ErrorCode::Timeout, message).into_response();
         }
     };
     parts.extensions.insert(Claims(claims));
     next.run(Request::from_parts(parts, Body::from(bytes))).await
-}
-
-fn error(status: StatusCode, code: ErrorCode, message: String) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": Failure::new(code, message) }))).into_response()
 }
 
 /// The server's own paths, longest first, each with what an answer says
@@ -88,7 +85,7 @@ pub(super) async fn hide_server_paths(request: Request, next: Next, paths: Arc<V
     let response = next.run(request).await;
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, "cannot send the answer".into());
+        return Refusal::internal("cannot send the answer").into_response();
     };
     let text = String::from_utf8_lossy(&bytes);
     if !paths.iter().any(|(p, _)| text.contains(p.as_str())) {

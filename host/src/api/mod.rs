@@ -11,6 +11,7 @@ mod bodies;
 mod guard;
 mod listen;
 mod openapi;
+mod refusal;
 mod request;
 mod routes;
 mod shared;
@@ -30,8 +31,10 @@ use tokio::sync::Semaphore;
 pub use auth::Keys;
 pub use shared::ServeConfig;
 
+use crate::error::ErrorCode;
 use crate::run::Runner;
 use crate::sandbox::Cancel;
+use refusal::Refusal;
 use shared::Shared;
 
 /// The API's routes.
@@ -69,11 +72,8 @@ async fn refuse_announced_size(request: Request, next: Next, max_body: usize) ->
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if announced.is_some_and(|n| n > max_body as u64) {
-        let failure = crate::error::Failure::new(
-            crate::error::ErrorCode::ConfigInvalid,
-            format!("the request body is larger than {max_body} bytes"),
-        );
-        return (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(serde_json::json!({ "error": failure }))).into_response();
+        let message = format!("the request body is larger than {max_body} bytes");
+        return Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::ConfigInvalid, message).into_response();
     }
     next.run(request).await
 }

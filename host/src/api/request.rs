@@ -1,33 +1,73 @@
-//! What one request brings to a run: the caller's identity for the records,
-//! the chain it continues (`X-Recursion-Stack`, `X-Correlation-Id` or W3C
-//! `traceparent`), and the approvals its token can give.
+//! What one request brings to a run: its caller ([`TokenCaller`], the
+//! handlers' extractor) with the identity the records name, the chain it
+//! continues (`X-Recursion-Stack`, `X-Correlation-Id` or W3C `traceparent`),
+//! and the approvals its token can give.
 
-use axum::http::HeaderMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value};
 
 use super::auth::may_approve;
+use super::refusal::Refusal;
+use crate::error::ErrorCode;
 use crate::model::{Runbook, Step};
+use crate::plan::claims::subject;
 use crate::plan::consent::Ask;
 use crate::run::Chain;
 use crate::run::seams::approve::{Approved, Approver, ConsentAnswer, StepApproval};
-use crate::run::seams::clock::Ids;
+use crate::run::seams::caller::Caller;
 
 /// The claims of the caller's verified token, put on each request by the
 /// guard before its body is read.
 #[derive(Clone)]
 pub(crate) struct Claims(pub(crate) Map<String, Value>);
 
-/// The caller, as the records name it.
-pub(crate) struct Caller {
+/// The caller of a request, as the guard admitted it: the handlers' one
+/// extractor of who is asking. Its token's claims (which the guard put on
+/// the request), the address it came from, and the chain it continues.
+#[derive(Clone)]
+pub(crate) struct TokenCaller {
     pub(crate) user: String,
     pub(crate) from_ip: Option<String>,
     pub(crate) correlation_id: String,
     /// The token's claims: the Required Claims of the runbook and of every
     /// sub-runbook it calls are checked against them.
     pub(crate) claims: Map<String, Value>,
+    /// `X-Recursion-Stack`: the runbooks above this request's run.
+    pub(crate) stack: Vec<String>,
 }
 
-impl Ids for Caller {
+impl TokenCaller {
+    /// The chain a run of this request continues.
+    pub(crate) fn chain(&self) -> Chain {
+        Chain { stack: self.stack.clone(), correlation_id: self.correlation_id.clone() }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for TokenCaller {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<TokenCaller, Refusal> {
+        // The guard puts the claims on every route but /health and /openapi.json.
+        let Claims(claims) = parts.extensions.get::<Claims>().cloned().ok_or_else(|| {
+            Refusal::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, "no verified token on this request")
+        })?;
+        let from_ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let correlation_id = correlation_id(&parts.headers);
+        let stack = parts
+            .headers
+            .get("x-recursion-stack")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
+            .unwrap_or_default();
+        Ok(TokenCaller { user: subject(&claims), from_ip, correlation_id, claims, stack })
+    }
+}
+
+impl Caller for TokenCaller {
     fn correlation_id(&self) -> String {
         self.correlation_id.clone()
     }
@@ -74,7 +114,7 @@ impl Approver for TokenApprover {
 
 /// The id the chain shares: `X-Correlation-Id` if it is a sane one, else
 /// `traceparent`'s trace id, else a new one.
-pub(crate) fn correlation_id(headers: &HeaderMap) -> String {
+fn correlation_id(headers: &HeaderMap) -> String {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let sane = |id: &&str| {
         !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
@@ -89,15 +129,4 @@ pub(crate) fn correlation_id(headers: &HeaderMap) -> String {
             .filter(|id| id.chars().any(|c| c != '0'))
     });
     trace.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-}
-
-/// The chain a request continues: `X-Recursion-Stack`, a JSON array of
-/// runbook file names; missing or invalid starts a new chain.
-pub(crate) fn chain(headers: &HeaderMap, correlation_id: String) -> Chain {
-    let stack = headers
-        .get("x-recursion-stack")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
-        .unwrap_or_default();
-    Chain { stack, correlation_id }
 }

@@ -1,55 +1,41 @@
-//! The handlers of the HTTP API README describes. Errors are JSON: `{"error": {"code", "message"}}`.
+//! The handlers of the HTTP API README describes. Each takes its caller
+//! ([`TokenCaller`]) and answers a refusal with the one body
+//! ([`Refusal`]); Required Claims are the caller's to decide
+//! ([`Caller::refusal`]), for reads here and for runs in the runner.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Extension, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
 
 use super::bodies::{
     AskShown, ErrorBody, Executed, Health, Listed, PastExecutions, RunRequest, RunbookList, Shown, Validated,
 };
-use super::request::{Caller, Claims, TokenApprover, chain, correlation_id};
+use super::refusal::Refusal;
+use super::request::{TokenApprover, TokenCaller};
 use super::shared::Shared;
 use crate::catalog::{catalog, open_named};
-use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
-use crate::plan::claims::{missing_claim, subject};
 use crate::plan::{self, Host};
 use crate::run::records::past::executions;
+use crate::run::seams::caller::Caller;
 use crate::run::seams::events::Quiet;
-use crate::run::{Chain, FORBIDDEN_STATUS, Seams};
-
-/// An error response: its status and `{"error": {"code", "message"}}`.
-pub(crate) struct Refusal(StatusCode, Failure);
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        (self.0, Json(ErrorBody { error: self.1 })).into_response()
-    }
-}
-
-fn refusal(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Refusal {
-    Refusal(status, Failure::new(code, message))
-}
-
-/// The HTTP status of a run refused before its steps, by its error code.
-fn status_of(code: ErrorCode) -> StatusCode {
-    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
-}
+use crate::run::{FORBIDDEN_STATUS, Runner, Seams};
 
 /// The caller's claims, or 401.
-pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Map<String, Value>, Refusal> {
+pub(crate) fn authenticate(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     shared
         .config
         .keys
         .verify(authorization)
-        .map_err(|why| refusal(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, why))
+        .map_err(|why| Refusal::new(StatusCode::UNAUTHORIZED, crate::error::ErrorCode::Unauthorized, why))
 }
 
 /// The runbook named `name` in the served folder: 404 if there is none,
@@ -58,8 +44,8 @@ pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Map<S
 fn runbook(shared: &Shared, name: &str) -> Result<Runbook, Refusal> {
     match open_named(&shared.config.dir, name) {
         Ok(Ok(runbook)) => Ok(runbook),
-        Ok(Err(invalid)) => Err(refusal(StatusCode::BAD_REQUEST, ErrorCode::ConfigInvalid, invalid.to_string())),
-        Err(failure) => Err(Refusal(status_of(failure.code), failure)),
+        Ok(Err(invalid)) => Err(Refusal::bad_request(invalid.to_string())),
+        Err(failure) => Err(Refusal::of(failure)),
     }
 }
 
@@ -72,19 +58,15 @@ pub(crate) async fn health() -> Json<Health> {
     (status = 200, description = "The runbooks of the served folder", body = RunbookList),
     (status = 401, description = "No valid token", body = ErrorBody),
 ))]
-pub(crate) async fn list(
-    State(shared): State<Arc<Shared>>,
-    Extension(Claims(claims)): Extension<Claims>,
-) -> Result<Json<RunbookList>, Refusal> {
+pub(crate) async fn list(State(shared): State<Arc<Shared>>, caller: TokenCaller) -> Result<Json<RunbookList>, Refusal> {
     let dir = shared.config.dir.clone();
     // The folder alone: the API names runbooks by file name.
     let found = tokio::task::spawn_blocking(move || catalog(&dir, 0))
         .await
-        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?
-        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
+        .map_err(Refusal::internal)?
+        .map_err(Refusal::internal)?;
     // Only what the caller may run.
-    let runbooks =
-        found.runbooks.iter().filter(|r| missing_claim(&r.claims, &claims).is_none()).map(Listed::of).collect();
+    let runbooks = found.runbooks.iter().filter(|r| caller.refusal(&r.claims).is_none()).map(Listed::of).collect();
     Ok(Json(RunbookList { runbooks }))
 }
 
@@ -99,13 +81,11 @@ pub(crate) async fn list(
     ))]
 pub(crate) async fn show(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(from): ConnectInfo<SocketAddr>,
-    Extension(Claims(claims)): Extension<Claims>,
+    caller: TokenCaller,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<Shown>, Refusal> {
     let runbook = runbook(&shared, &name)?;
-    may_read(&shared, &headers, from, &claims, &runbook).await?;
+    may_read(&shared, &caller, &runbook).await?;
     Ok(Json(Shown::of(&runbook)))
 }
 
@@ -120,16 +100,13 @@ pub(crate) async fn show(
     ))]
 pub(crate) async fn history(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(from): ConnectInfo<SocketAddr>,
-    Extension(Claims(claims)): Extension<Claims>,
+    caller: TokenCaller,
     Path(name): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Json<PastExecutions>, Refusal> {
     let runbook = runbook(&shared, &name)?;
-    may_read(&shared, &headers, from, &claims, &runbook).await?;
+    may_read(&shared, &caller, &runbook).await?;
     let log = shared.runner.config().log.clone();
-    let executions = executions(&runbook, log.as_deref())
-        .map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))?;
+    let executions = executions(&runbook, log.as_deref()).map_err(Refusal::internal)?;
     Ok(Json(PastExecutions { runbook: name, executions }))
 }
 
@@ -143,54 +120,33 @@ fn admit(shared: &Shared, text: &str, name: &str) -> Result<(RunRequest, Runbook
 /// A read of `runbook` (show, history, validate) by a caller without its
 /// Required Claims: 403, and a record in the log, never in History (so
 /// repeated refusals cannot push the runbook's real entries out).
-async fn may_read(
-    shared: &Arc<Shared>,
-    headers: &HeaderMap,
-    from: SocketAddr,
-    claims: &Map<String, Value>,
-    runbook: &Runbook,
-) -> Result<(), Refusal> {
-    let Some(message) = missing_claim(&runbook.claims, claims) else { return Ok(()) };
-    let (shared, headers, claims, runbook) = (Arc::clone(shared), headers.clone(), claims.clone(), runbook.clone());
-    let failure = Failure::new(ErrorCode::Forbidden, message);
-    let logged = failure.clone();
+async fn may_read(shared: &Arc<Shared>, caller: &TokenCaller, runbook: &Runbook) -> Result<(), Refusal> {
+    let Some(failure) = caller.refusal(&runbook.claims) else { return Ok(()) };
+    let (shared, caller, runbook, logged) = (Arc::clone(shared), caller.clone(), runbook.clone(), failure.clone());
     let _ = tokio::task::spawn_blocking(move || {
-        let (runner, chain) = prepare(&shared, &headers, from, &claims, Vec::new());
-        runner.refuse_in_log(&runbook, &chain, logged, FORBIDDEN_STATUS)
+        runner(&shared, &caller, Vec::new()).refuse_in_log(&runbook, &caller.chain(), logged, FORBIDDEN_STATUS)
     })
     .await;
-    Err(Refusal(StatusCode::FORBIDDEN, failure))
+    Err(Refusal::of(failure))
 }
 
 fn body(text: &str) -> Result<RunRequest, Refusal> {
-    RunRequest::parse(text).map_err(|why| refusal(StatusCode::BAD_REQUEST, ErrorCode::ConfigInvalid, why))
+    RunRequest::parse(text).map_err(Refusal::bad_request)
 }
 
-/// What one request's run needs: the runner with the caller's seams, and
-/// the chain it continues.
-fn prepare(
-    shared: &Shared,
-    headers: &HeaderMap,
-    from: SocketAddr,
-    claims: &Map<String, Value>,
-    approve: Vec<String>,
-) -> (crate::run::Runner, Chain) {
-    let correlation_id = correlation_id(headers);
-    let caller = Arc::new(Caller {
-        user: subject(claims),
-        from_ip: Some(from.ip().to_string()),
-        correlation_id: correlation_id.clone(),
-        claims: claims.clone(),
-    });
+/// The runner of one request's run: the server's, with the caller's seams
+/// (its identity and claims, the approvals its token gives) and the
+/// request's deadline.
+fn runner(shared: &Shared, caller: &TokenCaller, approve: Vec<String>) -> Runner {
     let seams = Seams {
-        approver: Arc::new(TokenApprover { approve, claims: claims.clone() }),
+        approver: Arc::new(TokenApprover { approve, claims: caller.claims.clone() }),
         events: Arc::new(Quiet),
-        ids: caller,
+        caller: Arc::new(caller.clone()),
         cancel: shared.cancel.clone(),
         ..Seams::default()
     };
     let deadline = Instant::now() + shared.config.request_timeout;
-    (shared.runner.with(seams, Some(deadline)), chain(headers, correlation_id))
+    shared.runner.with(seams, Some(deadline))
 }
 
 #[utoipa::path(post, path = "/api/runbooks/{name}/execute", security(("bearer" = [])),
@@ -211,34 +167,23 @@ fn prepare(
     ))]
 pub(crate) async fn execute(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(from): ConnectInfo<SocketAddr>,
-    Extension(Claims(claims)): Extension<Claims>,
+    caller: TokenCaller,
     Path(name): Path<String>,
-    headers: HeaderMap,
     text: String,
 ) -> Response {
     let (request, runbook) = match admit(&shared, &text, &name) {
         Ok(admitted) => admitted,
         Err(refused) => return refused.into_response(),
     };
-    let Ok(_slot) = shared.slots.try_acquire() else {
-        let mut busy = refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Interrupted,
-            "too many executions at once; retry shortly",
-        )
-        .into_response();
-        busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return busy;
-    };
+    let Ok(_slot) = shared.slots.try_acquire() else { return Refusal::busy().into_response() };
     let env = request.env().into_iter().collect();
     let shared_for_run = Arc::clone(&shared);
     let ran = tokio::task::spawn_blocking(move || {
-        // The runner checks the caller's claims (Caller's) against the
-        // runbook's, and its sub-runbooks'.
-        let (mut runner, chain) = prepare(&shared_for_run, &headers, from, &claims, request.approve);
+        // The runner checks the caller's claims against the runbook's, and
+        // its sub-runbooks'.
+        let mut runner = runner(&shared_for_run, &caller, request.approve);
         runner.set_env(env);
-        runner.run_in_chain(&runbook, &request.inputs, &chain)
+        runner.run_in_chain(&runbook, &request.inputs, &caller.chain())
     })
     .await;
     match ran {
@@ -247,7 +192,7 @@ pub(crate) async fn execute(
             let status = StatusCode::from_u16(executed.status()).unwrap_or(StatusCode::BAD_REQUEST);
             (status, Json(executed)).into_response()
         }
-        Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()).into_response(),
+        Err(e) => Refusal::internal(e).into_response(),
     }
 }
 
@@ -263,28 +208,26 @@ pub(crate) async fn execute(
     ))]
 pub(crate) async fn validate(
     State(shared): State<Arc<Shared>>,
-    ConnectInfo(from): ConnectInfo<SocketAddr>,
-    Extension(Claims(claims)): Extension<Claims>,
+    caller: TokenCaller,
     Path(name): Path<String>,
-    headers: HeaderMap,
     text: String,
 ) -> Response {
     let (request, runbook) = match admit(&shared, &text, &name) {
         Ok(admitted) => admitted,
         // What is wrong with the request is a validation's answer too.
-        Err(Refusal(StatusCode::BAD_REQUEST, failure)) => {
+        Err(Refusal { status: StatusCode::BAD_REQUEST, failure, .. }) => {
             let problems = vec![failure.message];
             let answer = Validated { valid: false, asks: Vec::new(), problems };
             return (StatusCode::BAD_REQUEST, Json(answer)).into_response();
         }
         Err(refused) => return refused.into_response(),
     };
-    if let Err(refused) = may_read(&shared, &headers, from, &claims, &runbook).await {
+    if let Err(refused) = may_read(&shared, &caller, &runbook).await {
         return refused.into_response();
     }
     let shared_for_run = Arc::clone(&shared);
     let checked = tokio::task::spawn_blocking(move || {
-        let (runner, _chain) = prepare(&shared_for_run, &headers, from, &claims, Vec::new());
+        let runner = runner(&shared_for_run, &caller, Vec::new());
         let host = Host {
             env: request.env().into_iter().collect(),
             inputs: request.inputs,
@@ -298,7 +241,7 @@ pub(crate) async fn validate(
             .map_err(|problems| problems.iter().map(|p| p.located(&runbook.file_name())).collect::<Vec<_>>())
     })
     .await;
-    match ran_or_500(checked) {
+    match checked {
         Ok(Ok(asks)) => {
             let asks = asks.iter().map(|a| AskShown { ask: a.to_string(), flag: a.flag() }).collect();
             Json(Validated { valid: true, asks, problems: Vec::new() }).into_response()
@@ -306,10 +249,6 @@ pub(crate) async fn validate(
         Ok(Err(problems)) => {
             (StatusCode::BAD_REQUEST, Json(Validated { valid: false, asks: Vec::new(), problems })).into_response()
         }
-        Err(refused) => refused.into_response(),
+        Err(e) => Refusal::internal(e).into_response(),
     }
-}
-
-fn ran_or_500<T>(joined: Result<T, tokio::task::JoinError>) -> Result<T, Refusal> {
-    joined.map_err(|e| refusal(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, e.to_string()))
 }

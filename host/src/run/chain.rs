@@ -57,8 +57,8 @@ impl Runner {
     pub(super) fn breadcrumb(&self, stack: Vec<String>, correlation_id: String) -> Breadcrumb {
         Breadcrumb {
             at_time: self.seams.clock.now().format(&Rfc3339).unwrap_or_default(),
-            by_user: self.seams.ids.user(),
-            from_ip: self.seams.ids.remote_ip(),
+            by_user: self.seams.caller.user(),
+            from_ip: self.seams.caller.remote_ip(),
             correlation_id,
             recursion_stack: stack,
         }

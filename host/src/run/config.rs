@@ -9,7 +9,8 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 use super::records::{history, record};
-use super::seams::clock::{Clock, Fixed, Ids};
+use super::seams::caller::Caller;
+use super::seams::clock::{Clock, Fixed};
 use super::sub_runbooks::tree;
 use crate::model::limits::{LimitOverrides, Limits};
 use crate::plan::consent::{ConsentStore, Grants};
@@ -92,7 +93,7 @@ impl Deterministic {
     }
 }
 
-/// Deterministic mode's clock and ids: fixed, and the handles scripts read
+/// Deterministic mode's clock and caller: fixed, and the handles scripts read
 /// drawn from the seed (a random one would change their fuel).
 pub(super) struct Seeded {
     pub(super) fixed: Fixed,
@@ -105,7 +106,7 @@ impl Clock for Seeded {
     }
 }
 
-impl Ids for Seeded {
+impl Caller for Seeded {
     fn correlation_id(&self) -> String {
         self.fixed.correlation_id()
     }

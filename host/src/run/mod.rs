@@ -37,7 +37,6 @@ pub use seams::Seams;
 
 use crate::error::{ErrorCode, Failure, Invalid};
 use crate::model::{Format, Runbook};
-use crate::plan::claims;
 use crate::plan::{self, Host, Plan};
 use crate::sandbox::StepContext;
 use crate::text::excerpt;
@@ -56,7 +55,7 @@ impl Runner {
     /// Runs `runbook` as a new top-level execution, records it, and
     /// reports it.
     pub fn run(&self, runbook: &Runbook, inputs: &Inputs) -> RunReport {
-        let chain = Chain { stack: Vec::new(), correlation_id: self.seams.ids.correlation_id() };
+        let chain = Chain { stack: Vec::new(), correlation_id: self.seams.caller.correlation_id() };
         self.run_in_chain(runbook, inputs, &chain)
     }
 
@@ -81,10 +80,9 @@ impl Runner {
             sealed_env: self.virtual_time.is_some(),
         };
         // A refusal for want of Required Claims is exit code 403, as over HTTP.
-        let unmet = self.seams.ids.claims().and_then(|claims| claims::missing_claim(&runbook.claims, claims));
+        let unmet = self.seams.caller.refusal(&runbook.claims);
         let checked = match (recursion, unmet) {
-            (Some(refusal), _) => Err(refusal),
-            (None, Some(message)) => Err(Failure::new(ErrorCode::Forbidden, message)),
+            (Some(refusal), _) | (None, Some(refusal)) => Err(refusal),
             (None, None) => plan::check(runbook, &host).map_err(|problems| {
                 let lines: Vec<String> = problems.iter().map(|p| p.located(&runbook.file_name())).collect();
                 Failure::new(ErrorCode::ConfigInvalid, lines.join("\n"))
@@ -128,7 +126,7 @@ impl Runner {
     /// chain's system variables, the workspace's mounts, the network the
     /// decision opened, and the sub-runbooks it may call.
     fn context(&self, runbook: &Runbook, plan: &Plan, workspace: &Workspace, breadcrumb: &Breadcrumb) -> StepContext {
-        let handle = self.seams.ids.api_handle();
+        let handle = self.seams.caller.api_handle();
         let env = self.with_system_variables(&plan.env, breadcrumb, &handle);
         let chain =
             Chain { stack: breadcrumb.recursion_stack.clone(), correlation_id: breadcrumb.correlation_id.clone() };
@@ -217,7 +215,8 @@ impl Runner {
     /// in it); the JSON record keeps the refusal.
     pub fn record_invalid(&self, invalid: &Invalid) -> RunReport {
         let name = invalid.file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-        let breadcrumb = self.breadcrumb(vec![crate::model::file_name(&invalid.file)], self.seams.ids.correlation_id());
+        let breadcrumb =
+            self.breadcrumb(vec![crate::model::file_name(&invalid.file)], self.seams.caller.correlation_id());
         let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
         report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
         self.count_logged(records::record::emit(&breadcrumb, &report));

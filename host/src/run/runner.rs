@@ -63,7 +63,7 @@ impl Runner {
                 let time = Virtual::new(fixed.seed, start);
                 let ids = Arc::new(Seeded { fixed: fixed.ids(), time: time.clone() });
                 seams.clock = ids.clone();
-                seams.ids = ids;
+                seams.caller = ids;
                 config.history = false;
                 Some(time)
             }

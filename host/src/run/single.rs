@@ -73,7 +73,7 @@ impl Runner {
             steps: Default::default(),
             env: single.env,
             mounts: workspace.mounts().to_vec(),
-            correlation_id: self.seams.ids.correlation_id(),
+            correlation_id: self.seams.caller.correlation_id(),
             recursion_stack: vec![single.script.filename.clone()],
             net: single.net,
             stdin: single.stdin,

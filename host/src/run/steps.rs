@@ -32,7 +32,7 @@ impl Runner {
                     approvers: approval.approvers,
                     approved: false,
                     how: "non-interactive",
-                    by_user: self.seams.ids.user(),
+                    by_user: self.seams.caller.user(),
                 };
                 refusal(step, &unasked)
             })
@@ -325,7 +325,7 @@ impl Runner {
             approvers: approval.approvers.clone(),
             approved: answer.approved,
             how: answer.how,
-            by_user: self.seams.ids.user(),
+            by_user: self.seams.caller.user(),
         }
     }
 }

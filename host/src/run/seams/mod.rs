@@ -1,9 +1,10 @@
 //! The seams a front end plugs into a run: who approves a step
 //! ([`approve::Approver`]), who watches it ([`events::Events`]), and the
 //! clock and identities it is stamped with ([`clock::Clock`],
-//! [`clock::Ids`]). The command line, the API and tests each give their own.
+//! [`caller::Caller`]). The command line, the API and tests each give their own.
 
 pub mod approve;
+pub mod caller;
 pub mod clock;
 pub mod events;
 
@@ -11,7 +12,8 @@ use std::sync::Arc;
 
 use crate::sandbox::{Cancel, Live, Stream};
 use approve::{Approver, Unattended};
-use clock::{Clock, Ids, System};
+use caller::Caller;
+use clock::{Clock, System};
 use events::{Events, Quiet};
 
 /// What a front end plugs into a [`Runner`](super::Runner). The default asks nobody,
@@ -21,7 +23,7 @@ pub struct Seams {
     pub approver: Arc<dyn Approver>,
     pub events: Arc<dyn Events>,
     pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn Ids>,
+    pub caller: Arc<dyn Caller>,
     /// Stops the running step and the run when tripped.
     pub cancel: Cancel,
 }
@@ -32,7 +34,7 @@ impl Default for Seams {
             approver: Arc::new(Unattended),
             events: Arc::new(Quiet),
             clock: Arc::new(System),
-            ids: Arc::new(System),
+            caller: Arc::new(System),
             cancel: Cancel::new(),
         }
     }

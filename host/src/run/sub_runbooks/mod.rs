@@ -53,7 +53,7 @@ impl Runner {
             .tree
             .clone()
             .unwrap_or_else(|| Arc::new(Tree::new(self.config.max_sub_runbooks, self.config.max_tree_log)));
-        self.calls_with_handle(runbook, chain, self.seams.ids.api_handle(), &[], tree)
+        self.calls_with_handle(runbook, chain, self.seams.caller.api_handle(), &[], tree)
     }
 
     /// [`Runner::sub_runbooks`] whose bridge takes `handle`, the run's
@@ -93,7 +93,7 @@ impl SubRunbooks {
         let opened = open_named(&self.folder, &call.runbook).map_err(|mut failure| {
             // On the command line the folder is the user's own; over the
             // API a name could be one the caller's claims hide.
-            let meant = (failure.code == ErrorCode::NotFound && self.runner.seams.ids.claims().is_none())
+            let meant = (failure.code == ErrorCode::NotFound && self.runner.seams.caller.claims().is_none())
                 .then(|| crate::catalog::nearest_named(&self.folder, &call.runbook))
                 .flatten();
             if let Some(meant) = meant {
