@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
+use runbox::Config;
 use runbox::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use runbox::model::net::NetPolicy;
 use runbox::plan::consent::Grants;
+use runbox::plan::sources::Secrets;
 use runbox::run::records::history;
 use runbox::run::{Deterministic, MAX_RECURSION_DEPTH};
 
@@ -26,9 +28,7 @@ pub(super) struct RunArgs {
     #[arg(long = "env", value_name = "K=V", value_parser = key_value)]
     pub(super) env: Vec<(String, String)>,
     #[command(flatten)]
-    pub(super) grants: GrantArgs,
-    #[command(flatten)]
-    pub(super) limits: LimitArgs,
+    pub(super) runner: RunnerArgs,
     #[command(flatten)]
     pub(super) determinism: DeterministicArgs,
     /// Also write a JUnit XML report to FILE: one testcase per step
@@ -50,17 +50,9 @@ pub(super) struct RunArgs {
     /// Do not append to the runbook's # History
     #[arg(long)]
     pub(super) no_history: bool,
-    /// How many History entries the runbook keeps
-    #[arg(long, default_value_t = history::DEFAULT_KEEP, value_name = "N", value_parser = history_keep)]
-    pub(super) history_keep: usize,
     /// Approve STEP in advance, when it is marked approval_required (repeatable)
     #[arg(long = "approve", value_name = "STEP")]
     pub(super) approve: Vec<String>,
-    /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
-    #[arg(long, value_name = "DIR")]
-    pub(super) secrets_dir: Option<PathBuf>,
-    #[command(flatten)]
-    pub(super) tree: TreeArgs,
 }
 
 #[derive(ClapArgs)]
@@ -78,9 +70,7 @@ pub(super) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub(super) jwt_public_key: Option<PathBuf>,
     #[command(flatten)]
-    pub(super) grants: GrantArgs,
-    #[command(flatten)]
-    pub(super) limits: LimitArgs,
+    pub(super) runner: RunnerArgs,
     /// Executions at once; more are answered 503 with Retry-After
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub(super) max_concurrent: usize,
@@ -95,6 +85,16 @@ pub(super) struct ServeArgs {
     /// No execution's step runs past this, e.g. 5m
     #[arg(long, default_value = "5m", value_name = "D", value_parser = parse_duration)]
     pub(super) request_timeout: std::time::Duration,
+}
+
+/// How a runner is configured, for `run` and `serve` alike: what is
+/// granted, the limits, History, secrets and the sub-runbook tree.
+#[derive(ClapArgs)]
+pub(super) struct RunnerArgs {
+    #[command(flatten)]
+    pub(super) grants: GrantArgs,
+    #[command(flatten)]
+    pub(super) limits: LimitArgs,
     /// How many History entries a runbook keeps
     #[arg(long, default_value_t = history::DEFAULT_KEEP, value_name = "N", value_parser = history_keep)]
     pub(super) history_keep: usize,
@@ -103,6 +103,25 @@ pub(super) struct ServeArgs {
     pub(super) secrets_dir: Option<PathBuf>,
     #[command(flatten)]
     pub(super) tree: TreeArgs,
+}
+
+impl RunnerArgs {
+    /// `base` (the state's locations) configured by these arguments, with
+    /// steps calling the API at `api_base_url`: the one place `run` and
+    /// `serve` build their [`Config`].
+    pub(super) fn config(self, base: Config, api_base_url: String) -> anyhow::Result<Config> {
+        Ok(Config {
+            overrides: self.limits.overrides(),
+            history_keep: self.history_keep,
+            grants: self.grants.grants()?,
+            secrets: secrets(self.secrets_dir),
+            max_recursion_depth: self.tree.max_recursion_depth,
+            max_sub_runbooks: self.tree.max_sub_runbooks,
+            max_tree_log: self.tree.max_tree_log,
+            api_base_url,
+            ..base
+        })
+    }
 }
 
 #[derive(ClapArgs)]
@@ -258,6 +277,11 @@ impl LimitArgs {
     pub(super) fn overrides(&self) -> LimitOverrides {
         LimitOverrides { timeout: self.timeout, fuel: self.fuel, memory: self.memory, output: self.output }
     }
+}
+
+/// Where `script_from_secret` reads: `--secrets-dir`, else the default.
+pub(super) fn secrets(dir: Option<PathBuf>) -> Secrets {
+    dir.map_or_else(Secrets::default, |dir| Secrets { dir })
 }
 
 pub(super) fn history_keep(text: &str) -> Result<usize, String> {

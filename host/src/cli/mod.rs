@@ -25,12 +25,11 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use runbox::plan::Host;
-use runbox::plan::sources::Secrets;
 use runbox::run::records::record::{self};
 use runbox::{Config, GuestCache, parse};
 use serde_json::Value;
 
-use args::{JsArgs, RunArgs, ServeArgs, ShArgs, key_value};
+use args::{JsArgs, RunArgs, ServeArgs, ShArgs, key_value, secrets};
 use files::{allow, history, list, revoke, validate};
 pub(crate) use logging::init_logging;
 use run::run_runbook;
@@ -220,8 +219,4 @@ enum SchemaFile {
     Runbook,
     /// `registry.yaml`
     Registry,
-}
-
-pub(super) fn secrets(dir: Option<PathBuf>) -> Secrets {
-    dir.map_or_else(Secrets::default, |dir| Secrets { dir })
 }

@@ -22,7 +22,6 @@ use crate::snippet;
 use crate::terminal::{Prompt, cancel_on_signals};
 
 use super::args::RunArgs;
-use super::secrets;
 use super::serve::api_base_url;
 
 /// The seams of a run on this terminal: prompts when both stdin and stderr
@@ -41,17 +40,9 @@ pub(super) fn seams(progress: Arc<Progress>, approve: Vec<String>) -> anyhow::Re
 
 pub(super) fn run_runbook(args: RunArgs, config: Config) -> anyhow::Result<i32> {
     let config = Config {
-        overrides: args.limits.overrides(),
         history: !args.no_history,
-        history_keep: args.history_keep,
         env: args.env.iter().cloned().collect(),
-        grants: args.grants.grants()?,
-        secrets: secrets(args.secrets_dir),
-        max_recursion_depth: args.tree.max_recursion_depth,
-        max_sub_runbooks: args.tree.max_sub_runbooks,
-        max_tree_log: args.tree.max_tree_log,
-        api_base_url: api_base_url(None)?,
-        ..config
+        ..args.runner.config(config, api_base_url(None)?)?
     };
     let found = catalog::find(&args.runbook, args.dir.as_deref());
     let path = found.clone().unwrap_or_else(|_| args.runbook.clone());

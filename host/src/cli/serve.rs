@@ -6,7 +6,6 @@ use runbox::api::{self, Keys, ServeConfig};
 use runbox::{Cancel, Config, Runner};
 
 use super::args::ServeArgs;
-use super::secrets;
 
 /// The API's address: `API_HOST:API_PORT` (localhost:8083).
 pub(super) fn api_address() -> String {
@@ -47,17 +46,7 @@ pub(super) fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32>
         (None, None) => anyhow::bail!("give --jwt-secret-file or --jwt-public-key"),
     };
     let dir = args.dir.canonicalize().with_context(|| format!("cannot serve {}", args.dir.display()))?;
-    let config = Config {
-        overrides: args.limits.overrides(),
-        history_keep: args.history_keep,
-        grants: args.grants.grants()?,
-        secrets: secrets(args.secrets_dir),
-        max_recursion_depth: args.tree.max_recursion_depth,
-        max_sub_runbooks: args.tree.max_sub_runbooks,
-        max_tree_log: args.tree.max_tree_log,
-        api_base_url,
-        ..config
-    };
+    let config = args.runner.config(config, api_base_url)?;
     let serve = ServeConfig {
         dir,
         keys,
