@@ -1,6 +1,7 @@
 //! The `runbox` command line.
 
 mod cli;
+mod github;
 mod progress;
 mod snippet;
 mod terminal;

@@ -92,9 +92,29 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, candidate)| candidate)
 }
 
+/// A duration of `ms` milliseconds as a person reads it at any scale:
+/// `3.1ms`, `1.20s`, `2m03s`.
+pub fn duration(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.1}ms")
+    } else if ms < 60_000.0 {
+        format!("{:.2}s", ms / 1000.0)
+    } else {
+        let seconds = (ms / 1000.0) as u64;
+        format!("{}m{:02}s", seconds / 60, seconds % 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_at_every_scale() {
+        assert_eq!(duration(3.06), "3.1ms");
+        assert_eq!(duration(1204.0), "1.20s");
+        assert_eq!(duration(123_000.0), "2m03s");
+    }
 
     #[test]
     fn cuts_and_excerpts_keep_whole_characters_and_say_what_is_missing() {
