@@ -49,7 +49,7 @@ fn files(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
-/// The module path of a file: `run/mod.rs` → `[run]`, `run/calls.rs` → `[run, calls]`.
+/// The module path of a file: `run/mod.rs` → `[run]`, `run/chain.rs` → `[run, chain]`.
 fn module_of(file: &Path) -> Vec<String> {
     let mut parts: Vec<String> = file.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let last = parts.pop().unwrap();

@@ -18,8 +18,8 @@ mod args;
 mod files;
 mod logging;
 mod run;
+mod scripts;
 mod serve;
-mod single;
 
 use std::path::PathBuf;
 
@@ -33,8 +33,8 @@ use args::{JsArgs, RunArgs, ServeArgs, ShArgs, key_value, secrets};
 use files::{allow, history, list, revoke, validate};
 pub(crate) use logging::init_logging;
 use run::run_runbook;
+use scripts::{prepare, run_js, run_sh};
 use serve::run_server;
-use single::{prepare, run_js, run_sh};
 
 /// `runbox -V`: the version, the commit and its date, as uv and deno say it.
 const VERSION: &str =

@@ -9,9 +9,9 @@
 //! never `sandbox/` or `run/`.
 
 pub mod claims;
+pub mod coerce;
 pub mod consent;
 pub mod fingerprint;
-pub mod inputs;
 pub mod mounts;
 pub mod sources;
 
@@ -98,7 +98,7 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     });
     let typed = match runbook.format {
         Format::Markdown => Ok(host.inputs.clone()),
-        Format::Yaml => inputs::check(&runbook.inputs, &host.inputs, !host.validating),
+        Format::Yaml => coerce::check(&runbook.inputs, &host.inputs, !host.validating),
     };
     let inputs = typed.unwrap_or_else(|more| {
         problems.extend(more);

@@ -2,8 +2,8 @@
 //! instances → report → History and the JSON record.
 //!
 //! This file holds the [`Runner`]: a run from its checks to its record. Its
-//! parts are beside it: [`config`] (how it runs), [`consent`] (the one
-//! decision), [`steps`] (a granted run's steps), [`chain`] (the executions
+//! parts are beside it: [`config`] (how it runs), [`decide`] (the one
+//! consent decision), [`steps`] (a granted run's steps), [`chain`] (the executions
 //! a run belongs to), [`records`] (what a run leaves behind), [`seams`]
 //! (what a front end plugs in), [`sub_runbooks`], and the one-offs and
 //! workspaces steps mount. It imports `plan/` and `sandbox/` and everything
@@ -12,7 +12,7 @@
 
 pub mod chain;
 pub mod config;
-mod consent;
+mod decide;
 pub mod lint;
 pub mod records;
 mod runner;

@@ -5,11 +5,11 @@
 //!
 //! This file reads a whole runbook and finds its `# History`;
 //! [`sections`] finds the sections, [`requirements`] reads their yaml
-//! blocks, [`steps`] the script's code blocks.
+//! blocks, [`code_blocks`] the script's code blocks.
 
+mod code_blocks;
 mod requirements;
 mod sections;
-mod steps;
 
 use std::ops::Range;
 use std::path::Path;
@@ -17,10 +17,10 @@ use std::path::Path;
 use crate::error::{Invalid, Problem};
 use crate::model::{Format, Runbook};
 
+use code_blocks::steps;
 use requirements::{claims, environment, file_system};
 pub(crate) use sections::Lines;
 use sections::{CLAIMS, ENVIRONMENT, FILE_SYSTEM, HISTORY, ORDER, SCRIPT, check_order, sections};
-use steps::steps;
 
 /// Parses `text`, the content of the runbook file `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {

@@ -5,14 +5,14 @@
 //! an error rather than an explosion.
 //!
 //! This file reads the top of the file (its keys, inputs, permissions and
-//! Required Claims); [`steps`] reads the steps, [`scan`] words the parser's
+//! Required Claims); [`step_fields`] reads the steps, [`scan`] words the parser's
 //! own errors, [`nodes`] holds what they share and [`keys`] the keys a
 //! runbook may use.
 
 mod keys;
 mod nodes;
 mod scan;
-mod steps;
+mod step_fields;
 
 use std::path::Path;
 
@@ -26,7 +26,7 @@ pub(crate) use keys::{MAX_DEPTH, TOP_KEYS};
 pub(crate) use keys::{STEP_KEYS, WITH_KEYS};
 use nodes::{Problems, is_template_name, json_of, line, scalar_line};
 use scan::load_problem;
-use steps::step;
+use step_fields::step;
 
 /// Parses `text`, the content of the YAML runbook `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
