@@ -85,11 +85,11 @@ pub(crate) struct Progress {
     pub(crate) live: bool,
     pub(crate) verbosity: Verbosity,
     pub(crate) style: Style,
-    state: Mutex<State>,
+    state: Mutex<ProgressState>,
 }
 
 #[derive(Default)]
-struct State {
+struct ProgressState {
     /// The runbook's file name (`Deploy.md`), for `file:line`.
     file: String,
     /// The runbook's path as given, for GitHub's annotations.
@@ -108,7 +108,7 @@ struct State {
 
 impl Progress {
     pub(crate) fn new(live: bool, verbosity: Verbosity, style: Style) -> Progress {
-        Progress { live, verbosity, style, state: Mutex::new(State::default()) }
+        Progress { live, verbosity, style, state: Mutex::new(ProgressState::default()) }
     }
 
     /// The runbook about to run: its steps are counted and located in it.
@@ -119,7 +119,7 @@ impl Progress {
         state.steps = runbook.steps.len();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProgressState> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -127,7 +127,7 @@ impl Progress {
     /// the same file (`2>&1`, a terminal, a CI log): runbox's next line
     /// starts a line of its own. Stdout to a file or a pipe of its own is
     /// the steps' data, and gets no byte they did not write.
-    fn end_open_lines(&self, state: &mut State, on_stdout: bool) {
+    fn end_open_lines(&self, state: &mut ProgressState, on_stdout: bool) {
         if state.stdout_open && (on_stdout || same_file(1, 2)) {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(b"\n").and_then(|()| out.flush());
@@ -140,13 +140,13 @@ impl Progress {
     }
 
     /// Writes runbox's own `line` on stderr, on a line of its own.
-    fn say(&self, state: &mut State, line: &str) {
+    fn say(&self, state: &mut ProgressState, line: &str) {
         self.end_open_lines(state, false);
         let _ = writeln!(std::io::stderr().lock(), "runbox: {line}");
     }
 
     /// Writes GitHub workflow commands on stdout, each on a line of its own.
-    fn command(&self, state: &mut State, lines: &[String]) {
+    fn command(&self, state: &mut ProgressState, lines: &[String]) {
         self.end_open_lines(state, true);
         let mut out = std::io::stdout().lock();
         for line in lines {
@@ -155,14 +155,14 @@ impl Progress {
         let _ = out.flush();
     }
 
-    fn at(&self, state: &State, step: &Step) -> String {
+    fn at(&self, state: &ProgressState, step: &Step) -> String {
         format!("{}:{}", state.file, step.line)
     }
 
     /// `error: Deploy.md:17: step `count`: CommandFailed: exit status 3`
     /// for a failed step; a limit's message names the step and its line
     /// itself.
-    fn error_line(&self, state: &State, step: &Step, failure: &Failure) -> String {
+    fn error_line(&self, state: &ProgressState, step: &Step, failure: &Failure) -> String {
         let at = self.at(state, step);
         let error = self.style.paint("1;31", "error:");
         let failure = visible_lines(&failure.to_string());
@@ -199,7 +199,7 @@ impl Progress {
     }
 
     /// GitHub's annotation of `failure` on the step's line.
-    fn annotate(&self, state: &mut State, step: &Step, failure: &Failure) {
+    fn annotate(&self, state: &mut ProgressState, step: &Step, failure: &Failure) {
         if self.style.github {
             let title = format!("runbox: step {} failed", visible(&step.name));
             let line = format!(

@@ -9,7 +9,7 @@ use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet}
 use runbox::text::visible_lines;
 
 /// One problem, where it is.
-pub(crate) struct Shown<'a> {
+pub(crate) struct ShownProblem<'a> {
     /// The file as the user named it.
     pub(crate) file: &'a str,
     /// 1-based; 0: the file as a whole.
@@ -26,7 +26,7 @@ pub(crate) struct Shown<'a> {
 }
 
 /// `shown` rendered for stderr, without a trailing newline.
-pub(crate) fn render(shown: &Shown, color: bool) -> String {
+pub(crate) fn render(shown: &ShownProblem, color: bool) -> String {
     let level = if shown.warning { Level::WARNING } else { Level::ERROR };
     let message = visible_lines(shown.message);
     let file = visible_lines(shown.file);
@@ -70,7 +70,7 @@ pub(crate) fn problems(file: &str, text: &str, problems: &[runbox::error::Proble
         .map(|p| {
             let source = p.line.checked_sub(1).and_then(|n| text.lines().nth(n));
             let (column, width) = source.map_or((p.column, p.width), |line| p.span_in(line));
-            let shown = Shown {
+            let shown = ShownProblem {
                 file,
                 line: p.line,
                 column,
@@ -113,8 +113,8 @@ fn span(line: &str, column: Option<usize>, width: usize) -> std::ops::Range<usiz
 mod tests {
     use super::*;
 
-    fn shown<'a>(source: Option<&'a str>, column: Option<usize>, width: usize) -> Shown<'a> {
-        Shown {
+    fn shown<'a>(source: Option<&'a str>, column: Option<usize>, width: usize) -> ShownProblem<'a> {
+        ShownProblem {
             file: "disk.yaml",
             line: 4,
             column,

@@ -42,7 +42,7 @@ pub(super) fn validate(paths: &[PathBuf], host: &Host, lint: bool, json: bool, c
     }
     let color = Style::detect(ColorChoice::Auto).color;
     let shown = |d: &lint::Diagnostic| {
-        let shown = snippet::Shown {
+        let shown = snippet::ShownProblem {
             file: &d.file,
             line: d.line,
             column: d.column.map(|c| c as usize),
@@ -125,20 +125,20 @@ pub(super) fn revoke(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> 
 
 /// One runbook in `runbox list --json`.
 #[derive(serde::Serialize)]
-pub(super) struct Listed<'a> {
+pub(super) struct FoundRunbook<'a> {
     /// Its name: a YAML runbook's `id`, else the file name without extension.
     name: &'a str,
     /// The path `runbox run` takes, from the listed folder.
     file: String,
     description: &'a str,
-    steps: Vec<ListedStep<'a>>,
+    steps: Vec<FoundStep<'a>>,
     /// Why the file is not a valid runbook (its first problem).
     #[serde(skip_serializing_if = "Option::is_none")]
     broken: Option<String>,
 }
 
 #[derive(serde::Serialize)]
-pub(super) struct ListedStep<'a> {
+pub(super) struct FoundStep<'a> {
     name: &'a str,
     language: &'static str,
 }
@@ -146,18 +146,18 @@ pub(super) struct ListedStep<'a> {
 pub(super) fn list(dir: &Path, json: bool) -> anyhow::Result<i32> {
     let found = catalog(dir, catalog::MAX_DEPTH).with_context(|| format!("cannot list {}", dir.display()))?;
     let relative = |path: &Path| path.strip_prefix(dir).unwrap_or(path).display().to_string();
-    let mut listed: Vec<Listed<'_>> = found
+    let mut listed: Vec<FoundRunbook<'_>> = found
         .runbooks
         .iter()
-        .map(|rb| Listed {
+        .map(|rb| FoundRunbook {
             name: &rb.name,
             file: relative(&rb.path),
             description: &rb.description,
-            steps: rb.steps.iter().map(|s| ListedStep { name: &s.name, language: s.kind() }).collect(),
+            steps: rb.steps.iter().map(|s| FoundStep { name: &s.name, language: s.kind() }).collect(),
             broken: None,
         })
         .collect();
-    listed.extend(found.skipped.iter().map(|invalid| Listed {
+    listed.extend(found.skipped.iter().map(|invalid| FoundRunbook {
         name: "",
         file: relative(&invalid.file),
         description: "",

@@ -130,32 +130,32 @@ pub fn build(binds: &[Bind], held: &[OwnedFd], private: &Private<'_>, program: &
                 let target = std::fs::read_link(old(&host)).map_err(|e| format!("{}: {e}", host.display()))?;
                 symlinkat(target.as_os_str(), &root, *name).map_err(at(format!("cannot link {}", host.display())))?;
             }
-            Ok(meta) if meta.is_dir() => bind(&root, &old(&host), &host, Kind::Dir, false)?,
+            Ok(meta) if meta.is_dir() => bind(&root, &old(&host), &host, FileKind::Dir, false)?,
             _ => {}
         }
     }
     for path in OPT.iter().chain(ETC) {
         let host = Path::new(path);
         match std::fs::metadata(old(host)) {
-            Ok(meta) if meta.is_dir() => bind(&root, &old(host), host, Kind::Dir, false)?,
-            Ok(meta) if meta.is_file() => bind(&root, &old(host), host, Kind::File, false)?,
+            Ok(meta) if meta.is_dir() => bind(&root, &old(host), host, FileKind::Dir, false)?,
+            Ok(meta) if meta.is_file() => bind(&root, &old(host), host, FileKind::File, false)?,
             _ => {}
         }
     }
 
-    let dev = place(&root, Path::new("/dev"), Kind::Dir)?;
+    let dev = place(&root, Path::new("/dev"), FileKind::Dir)?;
     for name in DEVICES {
         let host = Path::new("/dev").join(name);
-        bind(&root, &old(&host), &host, Kind::File, true)?;
+        bind(&root, &old(&host), &host, FileKind::File, true)?;
     }
     for (name, target) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1")] {
         symlinkat(target, &dev, name).map_err(at("cannot make /dev"))?;
     }
     symlinkat("/proc/self/fd/2", &dev, "stderr").map_err(at("cannot make /dev"))?;
-    bind(&root, &old(&private.dir.join("shm")), Path::new("/dev/shm"), Kind::Dir, true)?;
-    place(&root, Path::new("/proc"), Kind::Dir)?;
-    bind(&root, &old(&private.dir.join("run")), Path::new(SCRIPTS), Kind::Dir, false)?;
-    bind(&root, &old(&private.dir.join("home")), private.home, Kind::Dir, true)?;
+    bind(&root, &old(&private.dir.join("shm")), Path::new("/dev/shm"), FileKind::Dir, true)?;
+    place(&root, Path::new("/proc"), FileKind::Dir)?;
+    bind(&root, &old(&private.dir.join("run")), Path::new(SCRIPTS), FileKind::Dir, false)?;
+    bind(&root, &old(&private.dir.join("home")), private.home, FileKind::Dir, true)?;
 
     // Outer mounts first, so that one inside another is seen above it.
     let mut order: Vec<usize> = (0..binds.len()).collect();
@@ -177,7 +177,7 @@ pub fn build(binds: &[Bind], held: &[OwnedFd], private: &Private<'_>, program: &
     // An interpreter installed outside the system's folders (a user's own
     // build of zsh, a pwsh unpacked elsewhere) is bound where it was found.
     if rustix::fs::stat(program).is_err() {
-        bind(&root, &old(program), program, Kind::File, false)?;
+        bind(&root, &old(program), program, FileKind::File, false)?;
     }
     Ok(())
 }
@@ -203,14 +203,14 @@ fn at(what: impl std::fmt::Display) -> impl FnOnce(Errno) -> String {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Kind {
+enum FileKind {
     Dir,
     File,
 }
 
 /// Binds `source` (a path beneath [`OLD_ROOT`]) at `target` in the new
 /// root, read-only unless `writable`.
-fn bind(root: &OwnedFd, source: &Path, target: &Path, kind: Kind, writable: bool) -> Result<(), String> {
+fn bind(root: &OwnedFd, source: &Path, target: &Path, kind: FileKind, writable: bool) -> Result<(), String> {
     let place_at = place(root, target, kind)?;
     attach(&place_at, source, target, writable)
 }
@@ -266,7 +266,7 @@ fn read_only(target: &Path) -> rustix::io::Result<()> {
 fn bind_held(root: &OwnedFd, bind: &Bind, held: &OwnedFd) -> Result<(), String> {
     let target = Path::new(&bind.guest);
     let want = fstat(held).map_err(|e| format!("{}: {e}", bind.guest))?;
-    let place_at = place(root, target, Kind::Dir)?;
+    let place_at = place(root, target, FileKind::Dir)?;
     for _ in 0..ATTEMPTS {
         // Where the directory is now, as the host's /proc says.
         let fd_link = format!("{OLD_ROOT}/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(held));
@@ -275,7 +275,7 @@ fn bind_held(root: &OwnedFd, bind: &Bind, held: &OwnedFd) -> Result<(), String> 
         if attach(&place_at, &source, target, bind.writable).is_err() {
             continue;
         }
-        let seen = place(root, target, Kind::Dir).and_then(|fd| fstat(&fd).map_err(|e| e.to_string()));
+        let seen = place(root, target, FileKind::Dir).and_then(|fd| fstat(&fd).map_err(|e| e.to_string()));
         if seen.is_ok_and(|seen| (seen.st_dev, seen.st_ino) == (want.st_dev, want.st_ino)) {
             return Ok(());
         }
@@ -288,7 +288,7 @@ fn bind_held(root: &OwnedFd, bind: &Bind, held: &OwnedFd) -> Result<(), String> 
 /// Opens `target` (absolute) in the new root, making the folders it lacks,
 /// one component at a time and following no symlink: a link where a folder
 /// should be is an error, never a way elsewhere.
-fn place(root: &OwnedFd, target: &Path, kind: Kind) -> Result<OwnedFd, String> {
+fn place(root: &OwnedFd, target: &Path, kind: FileKind) -> Result<OwnedFd, String> {
     let names: Vec<&OsStr> = target
         .components()
         .filter_map(|c| match c {
@@ -308,7 +308,7 @@ fn place(root: &OwnedFd, target: &Path, kind: Kind) -> Result<OwnedFd, String> {
     let path_flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     for (i, name) in names.iter().enumerate() {
         let last = i + 1 == names.len();
-        if last && kind == Kind::File {
+        if last && kind == FileKind::File {
             let opened = match openat(&dir, *name, path_flags, Mode::empty()) {
                 Err(Errno::NOENT) => {
                     drop(

@@ -67,13 +67,13 @@ struct RunbookFile {
 #[allow(dead_code)]
 enum InputField {
     Type(InputType),
-    Spec(InputSpec),
+    Spec(InputSchema),
 }
 
 #[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
+#[schemars(deny_unknown_fields, rename = "InputSpec")]
 #[allow(dead_code)]
-struct InputSpec {
+struct InputSchema {
     #[serde(rename = "type")]
     kind: Option<InputType>,
     /// Without one, the input is required.
@@ -110,7 +110,7 @@ struct StepField {
     /// Exactly one script source, and the step's settings.
     with: WithField,
     /// `continue` runs the next steps after this one fails.
-    on_error: Option<OnError>,
+    on_error: Option<OnErrorSchema>,
     /// Accepted here too, with a warning: README writes it under `with:`.
     approval_required: Option<bool>,
     /// Accepted here too, with a warning: README writes it under `with:`.
@@ -150,8 +150,9 @@ enum StepType {
 
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[schemars(rename = "OnError")]
 #[allow(dead_code)]
-enum OnError {
+enum OnErrorSchema {
     Fail,
     Continue,
 }

@@ -38,7 +38,7 @@ pub struct Declared {
     pub kind: Kind,
     /// Declared relative to the runbook (so it lives under [`WORKDIR`]).
     pub relative: bool,
-    pub(crate) bound: Bound,
+    pub(crate) bound: Target,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Kind {
 
 /// What a declared path is bound to.
 #[derive(Clone, Debug)]
-pub(crate) enum Bound {
+pub(crate) enum Target {
     /// An existing directory or file, open since validation.
     Open(Arc<File>),
     /// An output to create: `rest` beneath the runbook's folder (held), or
@@ -137,7 +137,7 @@ fn resolve_one(
     };
     // A FIFO would hang validation on open, a device would be copied forever.
     let not_regular = || format!("input path `{raw}` is neither a regular file nor a directory");
-    let declared = |host: PathBuf, kind: Kind, bound: Bound| Declared {
+    let declared = |host: PathBuf, kind: Kind, bound: Target| Declared {
         written: raw.to_string(),
         line: req.line,
         host,
@@ -148,7 +148,7 @@ fn resolve_one(
     };
     let opened = |file: File, kind: Kind, fallback: PathBuf| {
         let host = held_path(&file).unwrap_or(fallback);
-        Ok(declared(host, kind, Bound::Open(Arc::new(file))))
+        Ok(declared(host, kind, Target::Open(Arc::new(file))))
     };
     if relative {
         let base = Dir::from_std_file(root.try_clone().map_err(|e| e.to_string())?);
@@ -186,7 +186,7 @@ fn resolve_one(
                         Err(_) => continue,
                     }
                 };
-                Ok(declared(host, Kind::Output, Bound::Create { base: Some(Arc::clone(root)), rest: lexical.clone() }))
+                Ok(declared(host, Kind::Output, Target::Create { base: Some(Arc::clone(root)), rest: lexical.clone() }))
             }
             Err(e) => Err(format!("{what} path `{raw}` cannot be opened: {e}")),
         }
@@ -205,7 +205,9 @@ fn resolve_one(
             }
             Ok(_) => Err(format!("output path `{raw}` exists and is not a directory")),
             Err(_) if input => Err(format!("input path `{raw}` does not exist")),
-            Err(_) => Ok(declared(state::real(&path), Kind::Output, Bound::Create { base: None, rest: guest.clone() })),
+            Err(_) => {
+                Ok(declared(state::real(&path), Kind::Output, Target::Create { base: None, rest: guest.clone() }))
+            }
         }
     }
 }

@@ -209,12 +209,12 @@ fn read_secret(secret: &SecretRef, secrets: &Secrets) -> Result<(String, String)
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Registry {
-    scripts: BTreeMap<String, Entry>,
+    scripts: BTreeMap<String, Registered>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Entry {
+struct Registered {
     file: Option<String>,
     secret: Option<String>,
     key: Option<String>,

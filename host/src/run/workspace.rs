@@ -14,7 +14,7 @@ use tempfile::TempDir;
 
 use crate::handle::proc_path;
 use crate::model::WORKDIR;
-use crate::plan::mounts::{Bound, Declared, Kind};
+use crate::plan::mounts::{Declared, Kind, Target};
 use crate::sandbox::Mount;
 
 /// Where the guest finds its temporary directory.
@@ -82,13 +82,13 @@ impl Workspace {
                         std::fs::create_dir_all(scratch.path().join(rel))?;
                     }
                     let dir = match &d.bound {
-                        Bound::Open(file) => Arc::clone(file),
-                        Bound::Create { base: Some(base), rest } => {
+                        Target::Open(file) => Arc::clone(file),
+                        Target::Create { base: Some(base), rest } => {
                             let base = Dir::from_std_file(base.try_clone()?);
                             base.create_dir_all(rest)?;
                             Arc::new(base.open_dir(rest)?.into_std_file())
                         }
-                        Bound::Create { base: None, rest } => {
+                        Target::Create { base: None, rest } => {
                             std::fs::create_dir_all(rest)?;
                             Arc::new(Dir::open_ambient_dir(rest, ambient_authority())?.into_std_file())
                         }
@@ -121,7 +121,7 @@ impl Workspace {
 /// Copies the input file held by `d` to `target`, from the file opened at
 /// validation (not whatever its path names now).
 fn copy_held(d: &Declared, target: &Path) -> io::Result<()> {
-    let Bound::Open(file) = &d.bound else { return Err(io::Error::other("an input file was not opened")) };
+    let Target::Open(file) = &d.bound else { return Err(io::Error::other("an input file was not opened")) };
     // A fresh open of the same file: its own offset, from the start.
     let mut source = File::open(proc_path(file))?;
     let mut out = File::create(target)?;

@@ -29,9 +29,9 @@ pub(crate) type Echo = Option<(Arc<dyn Live>, Stream)>;
 
 /// One captured stream; clones share the same buffer.
 #[derive(Clone)]
-pub(crate) struct Capture(Arc<Mutex<State>>);
+pub(crate) struct Capture(Arc<Mutex<CaptureState>>);
 
-struct State {
+struct CaptureState {
     bytes: Vec<u8>,
     limit: usize,
     exceeded: bool,
@@ -48,10 +48,10 @@ pub struct Captured {
 
 impl Capture {
     pub(crate) fn new(limit: usize, echo: Echo) -> Capture {
-        Capture(Arc::new(Mutex::new(State { bytes: Vec::new(), limit, exceeded: false, echo })))
+        Capture(Arc::new(Mutex::new(CaptureState { bytes: Vec::new(), limit, exceeded: false, echo })))
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, CaptureState> {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
