@@ -177,12 +177,12 @@ impl Failure {
         Failure::new(ErrorCode::Interrupted, format!("the step was interrupted{how}"))
     }
 
-    /// A script's own exit status, in either tier: none for 0, shell
-    /// conventions for 126 and 127.
+    /// A script's own exit status, in either tier: none for 0, the shell's
+    /// convention for 127. (126, "found but not runnable", is the script's
+    /// failure as any other status is: its shell said why.)
     pub fn exit_status(status: i32) -> Option<Failure> {
         match status {
             0 => None,
-            126 => Some(Failure::denied("exit status 126: a command could not be run (not permitted)")),
             127 => Some(Failure::new(ErrorCode::CommandNotFound, "a command was not found (exit status 127)")),
             status => Some(Failure::new(ErrorCode::CommandFailed, format!("exit status {status}"))),
         }
@@ -328,10 +328,7 @@ mod tests {
         assert_eq!(said(0), None);
         assert_eq!(said(3).as_deref(), Some("CommandFailed: exit status 3"));
         assert_eq!(said(127).as_deref(), Some("CommandNotFound: a command was not found (exit status 127)"));
-        assert_eq!(
-            said(126).as_deref(),
-            Some("PermissionDenied: exit status 126: a command could not be run (not permitted)")
-        );
+        assert_eq!(said(126).as_deref(), Some("CommandFailed: exit status 126"));
         let interrupted = Failure::interrupted(Some(15));
         assert_eq!(interrupted.to_string(), "Interrupted: the step was interrupted (SIGTERM)");
         assert_eq!(interrupted.status(Some(15)), 143);

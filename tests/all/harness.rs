@@ -412,6 +412,12 @@ macro_rules! snapshot {
                 (r"in [0-9.]+s\b", "in [ms]"),
                 (r"\| [0-9.]+m?s \|", "| [ms] |"),
                 (r"\b[0-9a-f]{32}\b", "[token]"),
+                // Temporary directories other than the scratch folder.
+                (r#"/[^\s'`"]*?/\.tmp[A-Za-z0-9]{6}"#, "[TMP]"),
+                // Said only by the first run to find the cache cold.
+                (r"(?m)^runbox: preparing the [A-Za-z]+ sandbox \(on a first run only\)…\n", ""),
+                // Records' sizes vary with their durations and times.
+                (r"have logged [0-9]+ bytes", "have logged [N] bytes"),
             ],
             prepend_module_to_snapshot => false,
         }, {

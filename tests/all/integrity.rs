@@ -4,7 +4,9 @@
 
 use std::os::unix::fs::{PermissionsExt, symlink};
 
+use crate::harness::shown;
 use crate::harness::{Scratch, runbook};
+use crate::snapshot;
 
 /// A host directory no mount grants, holding a planted secret.
 fn host_dir() -> tempfile::TempDir {
@@ -77,7 +79,8 @@ fn the_compiled_guest_cache_can_never_be_mounted() {
     std::fs::create_dir(&cache).unwrap();
     let cache = cache.to_string_lossy().into_owned();
     let run = s.runbox().env("RUNBOX_CACHE_DIR", &cache).args(["js", "-e", "1", "--write", &cache]).run();
-    run.code(2).stderr_has("runbox's compiled-guest cache").stderr_has("which no sandbox may reach");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("integrity_the_compiled_guest_cache_can_never_be_mounted", shown(&s, &run));
     // Declared by a runbook and granted with everything the user has: still refused.
     s.write("Plant.md", &runbook("Plant", "", &[], &[&cache], "```js\nfs.writeFileSync('x', 'y')\n```"));
     let run = s
@@ -85,12 +88,14 @@ fn the_compiled_guest_cache_can_never_be_mounted() {
         .env("RUNBOX_CACHE_DIR", &cache)
         .args(["run", "--allow-all", "--allow-write", &cache, "Plant.md"])
         .run();
-    run.code(2).stderr_has(&format!("{cache} is runbox's compiled-guest cache"));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("integrity_the_compiled_guest_cache_can_never_be_mounted_1", shown(&s, &run));
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0);
     // A parent of it, the log's or the consent store's folder: the same.
     let state = s.state.path().to_string_lossy().into_owned();
     let run = s.runbox().args(["js", "-e", "1", "--read", &state]).run();
-    run.code(2).stderr_has("contains runbox's execution log");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("integrity_the_compiled_guest_cache_can_never_be_mounted_2", shown(&s, &run));
 }
 
 #[test]
@@ -103,10 +108,8 @@ fn runbox_sh_in_the_home_directory_that_holds_the_cache_is_refused() {
         .env_remove("XDG_CACHE_HOME")
         .args(["sh", "-c", "echo hi"])
         .run();
-    run.code(2)
-        .stderr_has("cannot mount the current directory as the script's working directory")
-        .stderr_has("contains runbox's compiled-guest cache")
-        .stderr_has("run it from a project directory");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("integrity_runbox_sh_in_the_home_directory_that_holds_the_cache_is_refused", shown(&s, &run));
     assert!(run.stdout.is_empty());
 }
 
@@ -117,7 +120,8 @@ fn a_cache_others_can_write_is_refused_and_a_new_one_is_private() {
     std::fs::create_dir(&cache).unwrap();
     std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
     let run = s.runbox().env("RUNBOX_CACHE_DIR", &cache.to_string_lossy()).args(["js", "-e", "console.log(1)"]).run();
-    run.code(2).stderr_has("will not load compiled code from the cache").stderr_has("is writable by others (mode 777)");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("integrity_a_cache_others_can_write_is_refused_and_a_new_one_is_private", shown(&s, &run));
     assert!(run.stdout.is_empty());
 
     let fresh = s.state.path().join("new/cache");
@@ -159,7 +163,8 @@ fn an_input_that_is_a_fifo_or_a_device_is_refused_not_waited_on() {
     crate::snapshot!("validate_input_fifo", crate::harness::shown(&s, &run));
     s.write("Dev.md", &runbook("Dev", "", &["/dev/zero"], &[], "```js\nreturn 1\n```"));
     let run = s.runbox().args(["run", "--allow-read", "/dev/zero", "Dev.md"]).run();
-    run.code(2).stderr_has("input path `/dev/zero` is neither a regular file nor a directory");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("integrity_an_input_that_is_a_fifo_or_a_device_is_refused_not_waited_on", shown(&s, &run));
 }
 
 #[test]
@@ -178,7 +183,8 @@ fn a_symlinked_cache_is_trusted_only_where_it_leads_is_private() {
     let link2 = s.state.path().join("cache-link-2");
     symlink(open.join("cache"), &link2).unwrap();
     let run = s.runbox().env("RUNBOX_CACHE_DIR", &link2.to_string_lossy()).args(["js", "-e", "console.log(1)"]).run();
-    run.code(2).stderr_has("which others can write (mode 777), so they could replace it");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("integrity_a_symlinked_cache_is_trusted_only_where_it_leads_is_private", shown(&s, &run));
 }
 
 /// With no HOME, XDG or RUNBOX_ variable (systemd units, `env -i`), the
@@ -258,7 +264,7 @@ fn a_planted_link_at_the_fallback_or_the_log_is_refused() {
     runbox.cmd.env_clear().env("PATH", "/usr/bin:/bin").env("TMPDIR", tmp.path());
     let run = runbox.args(["run", "--no-history", "Hi.md"]).run();
     assert_eq!(run.stdout, "hi\n", "{}", run.stderr);
-    run.stderr_has(&format!("runbox: not using {}: {} is not a directory of its own", base.display(), base.display()));
+    snapshot!("integrity_a_planted_link_at_the_fallback_or_the_log_is_refused", shown(&s, &run));
     assert_eq!(std::fs::read_dir(ours.path()).unwrap().count(), 0, "nothing written where the link led");
 
     let elsewhere = s.state.path().join("elsewhere.jsonl");
@@ -266,12 +272,12 @@ fn a_planted_link_at_the_fallback_or_the_log_is_refused() {
     let link = s.state.path().join("linked.jsonl");
     std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
     let run = s.runbox().env("RUNBOX_LOG", &link.to_string_lossy()).args(["run", "--no-history", "Hi.md"]).run();
-    run.stderr_has("cannot open the execution log").stderr_has("symlink");
+    snapshot!("integrity_a_planted_link_at_the_fallback_or_the_log_is_refused_1", shown(&s, &run));
     assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "");
     let shared = s.state.path().join("shared.jsonl");
     std::fs::write(&shared, "").unwrap();
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o666)).unwrap();
     let run = s.runbox().env("RUNBOX_LOG", &shared.to_string_lossy()).args(["run", "--no-history", "Hi.md"]).run();
-    run.stderr_has("is writable by others (mode 666)");
+    snapshot!("integrity_a_planted_link_at_the_fallback_or_the_log_is_refused_2", shown(&s, &run));
     assert_eq!(std::fs::read_to_string(&shared).unwrap(), "");
 }

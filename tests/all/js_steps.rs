@@ -1,6 +1,8 @@
 //! What a JavaScript step sees and how its results and errors come back.
 
+use crate::harness::shown;
 use crate::harness::{Scratch, error_code};
+use crate::snapshot;
 
 #[test]
 fn console_goes_to_the_right_streams_with_node_like_formatting() {
@@ -94,7 +96,7 @@ fn get_reads_inputs_and_declared_variables_and_nothing_else_leaks() {
         .args(["run", "--json", "--no-history", "Vars.md", "--input", "who=ops", "--input", "n=3"])
         .args(["--env", "UNDECLARED_TOO=x"])
         .run();
-    run.stderr_has("--env UNDECLARED_TOO is ignored: Vars.md does not declare it");
+    snapshot!("js_steps_get_reads_inputs_and_declared_variables_and_nothing_else_leaks", shown(&s, &run));
     let json = run.success().json();
     assert_eq!(
         json["steps"][0]["result"],

@@ -2,6 +2,8 @@
 //! runs or is written.
 
 use crate::harness::Scratch;
+use crate::harness::shown;
+use crate::snapshot;
 
 const BROKEN: &str = "\
 # NotTheFileName
@@ -34,7 +36,8 @@ fn run_refuses_a_malformed_runbook_without_touching_it() {
     let s = Scratch::new();
     let path = s.write("Broken.md", BROKEN);
     let run = s.runbox().args(["run", "Broken.md"]).run();
-    run.code(2).stderr_has("Broken.md is not a valid runbook");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("malformed_run_refuses_a_malformed_runbook_without_touching_it", shown(&s, &run));
     assert_eq!(std::fs::read_to_string(path).unwrap(), BROKEN);
     let record: serde_json::Value = serde_json::from_str(s.log().trim()).unwrap();
     assert_eq!((record["runbook"].as_str(), record["exit_code"].as_i64()), (Some("Broken"), Some(2)));
@@ -86,7 +89,8 @@ fn deep_yaml_inside_a_markdown_block_is_refused_at_once() {
         );
         s.write(&format!("{name}.md"), &text);
         let run = s.runbox().args(["validate", &format!("{name}.md")]).run();
-        run.code(1).stderr_has("the yaml in `# Environment Requirements` nests more than 200 levels deep");
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        snapshot!(format!("malformed_deep_yaml_inside_a_markdown_block_is_refused_at_once_{name}"), shown(&s, &run));
     }
 }
 
@@ -98,7 +102,10 @@ fn absurd_limits_are_config_errors_with_their_line_never_a_panic() {
     for args in [vec!["validate", "Absurd.md"], vec!["run", "Absurd.md"]] {
         let run = s.runbox().args(&args).run();
         assert!(run.code == 1 || run.code == 2, "{args:?}: {}", run.stderr);
-        run.stderr_has("Absurd.md:16:").stderr_has("longer than the longest a step may run (168h)");
+        snapshot!(
+            format!("malformed_absurd_limits_are_config_errors_with_their_line_never_a_panic_{}", args[0]),
+            shown(&s, &run)
+        );
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
     let run = s.runbox().args(["list", "."]).run();
@@ -112,7 +119,8 @@ fn absurd_limits_are_config_errors_with_their_line_never_a_panic() {
         .stderr_has("absurd.yaml:5:")
         .stderr_has("longest a step may run");
     let run = s.runbox().args(["js", "-e", "1", "--timeout", "5000000000000000h"]).run();
-    run.code(2).stderr_has("longer than the longest a step may run");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("malformed_absurd_limits_are_config_errors_with_their_line_never_a_panic_1", shown(&s, &run));
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
 

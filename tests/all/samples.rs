@@ -1,6 +1,8 @@
 //! Each sample runbook in runbooks/, run on a copy as a user would.
 
+use crate::harness::shown;
 use crate::harness::{Scratch, history_headings};
+use crate::snapshot;
 
 /// Every sample has a test here; a new sample without one fails this.
 #[test]
@@ -23,7 +25,8 @@ fn hello_world_greets_writes_its_card_and_records_history() {
     let s = Scratch::new();
     let runbook = s.sample("HelloWorld");
     let run = s.runbox().env("GREETING_NAME", "Ada").args(["run", "HelloWorld.md"]).run();
-    run.success().stdout_has("Hello, Ada! Welcome to runbox.");
+    run.success();
+    snapshot!("samples_hello_world_greets_writes_its_card_and_records_history", shown(&s, &run));
     assert_eq!(s.read("out/card.txt"), "Hello, Ada! Welcome to runbox.\n");
 
     let text = std::fs::read_to_string(runbook).unwrap();
@@ -64,9 +67,8 @@ fn hello_world_without_its_variable_is_refused_and_the_refusal_recorded() {
     let s = Scratch::new();
     let runbook = s.sample("HelloWorld");
     let run = s.runbox().args(["run", "HelloWorld.md"]).env_remove("GREETING_NAME").run();
-    run.code(2)
-        .stderr_has("ConfigInvalid")
-        .stderr_has("HelloWorld.md:8: environment variable `GREETING_NAME` is not set");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("samples_hello_world_without_its_variable_is_refused_and_the_refusal_recorded", shown(&s, &run));
     assert!(!s.join("out").exists(), "nothing runs when validation fails");
     let text = std::fs::read_to_string(runbook).unwrap();
     assert!(history_headings(&text)[0].ends_with("| Exit Code: 2"));
@@ -113,10 +115,8 @@ fn log_summary_fails_the_gate_with_the_throwing_line() {
     let s = Scratch::new();
     s.sample("LogSummary");
     let run = s.runbox().args(["run", "LogSummary.md", "--input", "threshold=0.1"]).run();
-    run.code(1)
-        .stderr_has("too many errors")
-        .stderr_has("LogSummary.md:45:")
-        .stderr_has("error rate 0.250 is above 0.1");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    snapshot!("samples_log_summary_fails_the_gate_with_the_throwing_line", shown(&s, &run));
 }
 
 #[test]
@@ -124,7 +124,8 @@ fn config_audit_names_the_incomplete_config_and_fails() {
     let s = Scratch::new();
     let runbook = s.sample("ConfigAudit");
     let run = s.runbox().env("REQUIRED_KEYS", "timeout retries").args(["run", "ConfigAudit.md"]).run();
-    run.code(1).stdout_has("audited 3 configs, 1 incomplete").stderr_has("cron: missing retries");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    snapshot!("samples_config_audit_names_the_incomplete_config_and_fails", shown(&s, &run));
     assert_eq!(s.read("out/config-audit.txt"), "api: ok\ncron: missing retries\nworker: ok\n");
     let text = std::fs::read_to_string(runbook).unwrap();
     assert!(history_headings(&text)[0].ends_with("| Exit Code: 1"), "{text}");
@@ -187,7 +188,8 @@ fn check_db_lag_reports_a_critical_lag_and_fails() {
         .runbox()
         .args(["run", "check-db-lag.yaml", "--input", "threshold_ms=100", "--input", "replica=db-replica-2"])
         .run();
-    run.code(1).stdout_has("CRITICAL: Replication lag is 7300ms");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    snapshot!("samples_check_db_lag_reports_a_critical_lag_and_fails", shown(&s, &run));
     assert_eq!(s.read("out/lag-report.txt"), "CRITICAL replica=db-replica-2 lag_ms=7300 threshold_ms=100\n");
     let run = s.runbox().args(["run", "--json", "check-db-lag.yaml", "--input", "threshold_ms=100"]).run();
     let json = run.code(1).json();
@@ -204,9 +206,8 @@ fn check_db_lag_refuses_an_input_of_the_wrong_type_before_running() {
     let s = Scratch::new();
     s.samples();
     let run = s.runbox().args(["run", "check-db-lag.yaml", "--input", "threshold_ms=soon"]).run();
-    run.code(2)
-        .stderr_has("ConfigInvalid")
-        .stderr_has("check-db-lag.yaml:12: input `threshold_ms`: expected an int, got `soon`");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("samples_check_db_lag_refuses_an_input_of_the_wrong_type_before_running", shown(&s, &run));
     assert!(!s.join("out").exists(), "nothing ran");
 }
 
@@ -223,7 +224,8 @@ fn health_check_runs_the_pinned_registry_script_and_a_script_file() {
     assert_eq!(json["steps"][1]["source"]["type"], "file");
     assert_eq!(json["steps"][1]["result"]["components"]["db"], "up");
     let run = s.runbox().args(["run", "health-check.yaml", "--input", "service=billing"]).run();
-    run.code(1).stdout_has("db         down").stdout_has("1 down");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    snapshot!("samples_health_check_runs_the_pinned_registry_script_and_a_script_file", shown(&s, &run));
 }
 
 #[test]
@@ -233,8 +235,9 @@ fn health_check_refuses_a_registry_script_that_changed_since_approval() {
     let script = s.read("scripts/health-check.sh");
     s.write("scripts/health-check.sh", &script.replace("exit 2", "exit 0"));
     let run = s.runbox().args(["run", "health-check.yaml"]).run();
-    run.code(2).stderr_has("script_id `health-check` is refused: its script's sha256 is ");
-    assert!(run.stderr.contains("31583b0e43699666e9023f30ec5ab412c2315e47ccaa8539a009e0446da66983"), "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("samples_health_check_refuses_a_registry_script_that_changed_since_approval", shown(&s, &run));
+    snapshot!("samples_health_check_refuses_a_registry_script_that_changed_since_approval", shown(&s, &run));
     assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
 }
 
@@ -256,7 +259,8 @@ fn prune_backups_needs_approval_and_never_logs_its_secret_script() {
         .env("RUNBOX_SECRETS_DIR", secrets)
         .args(["run", "prune-backups.yaml", "--input", "keep=2", "--approve", "plan"])
         .run();
-    run.success().stdout_has("delete db-2026-11-08.sql.gz\nkeep db-2026-11-15.sql.gz");
+    run.success();
+    snapshot!("samples_prune_backups_needs_approval_and_never_logs_its_secret_script", shown(&s, &run));
     assert_eq!(std::fs::read_dir(s.join("prune-backups/backups")).unwrap().count(), 4, "the backups are read-only");
     let log = s.log();
     assert!(!log.contains("Plans which backups to delete"), "the secret script is not in the log");

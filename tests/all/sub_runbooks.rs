@@ -3,7 +3,9 @@
 //! of the execution: its own History and record, the chain's correlation id,
 //! recursion refused, the parent's grants and deadline as its bounds.
 
+use crate::harness::shown;
 use crate::harness::{Scratch, history_headings, runbook};
+use crate::snapshot;
 
 fn records(s: &Scratch) -> Vec<serde_json::Value> {
     s.log().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
@@ -58,7 +60,7 @@ fn the_runbook_builtin_is_a_command_with_the_childs_output_and_status() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("runbook: NotFound: no runbook is named `missing.md`"), "{}", run.stderr);
+    snapshot!("sub_runbooks_the_runbook_builtin_is_a_command_with_the_childs_output_and_status", shown(&s, &run));
 }
 
 #[test]
@@ -68,7 +70,7 @@ fn a_runbook_that_calls_itself_is_refused_and_the_refusal_recorded() {
     let run = s.runbox().args(["run", "Loop.md"]).run();
     let message = "Recursion detected: Runbook Loop.md already in execution chain: [\"Loop.md\"]";
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains(&format!("runbook: RecursionDetected: {message}")), "{}", run.stderr);
+    snapshot!("sub_runbooks_a_runbook_that_calls_itself_is_refused_and_the_refusal_recorded", shown(&s, &run));
     let text = s.read("Loop.md");
     // The refused child's entry, then the parent's.
     assert_eq!(history_headings(&text).len(), 2, "{text}");
@@ -88,11 +90,7 @@ fn nesting_deeper_than_the_limit_is_refused() {
     assert_eq!((run.code, run.stdout.as_str()), (0, "deepest\n"), "a stack of exactly the limit runs");
     let run = s.runbox().env("MAX_RECURSION_DEPTH", "2").args(["run", "--no-history", "A.md"]).run();
     assert_eq!((run.code, run.stdout.as_str()), (2, ""));
-    assert!(
-        run.stderr.contains("runbook: RecursionDepthExceeded: Recursion depth limit exceeded: 3 (max: 2)"),
-        "{}",
-        run.stderr
-    );
+    snapshot!("sub_runbooks_nesting_deeper_than_the_limit_is_refused", shown(&s, &run));
 }
 
 #[test]
@@ -106,7 +104,7 @@ fn a_child_never_widens_what_the_user_granted() {
     s.write("Parent.md", &runbook("Parent", "", &[], &[], "```sh\nrunbook Child.md\n```"));
     let run = s.runbox().args(["run", "--no-history", "Parent.md"]).run();
     assert_eq!(run.code, 126, "{}", run.stderr);
-    assert!(run.stderr.contains("runbook: PermissionDenied:"), "{}", run.stderr);
+    snapshot!("sub_runbooks_a_child_never_widens_what_the_user_granted", shown(&s, &run));
     assert!(!run.stdout.contains("PLANTED") && !run.stderr.contains("PLANTED"));
     let run = s.runbox().args(["run", "--no-history", "--allow-read", &dir, "Parent.md"]).run();
     assert_eq!((run.code, run.stdout.as_str()), (0, "PLANTED-SECRET-9"), "{}", run.stderr);
@@ -134,7 +132,7 @@ fn steps_see_the_chain_and_cannot_be_told_otherwise() {
     let json = run.success().json();
     let expected = format!("[\"Ids.md\"] {}\n", json["correlation_id"].as_str().unwrap());
     assert_eq!(json["stdout"], expected);
-    assert!(run.stderr.contains("--env RUNBOOK_CORRELATION_ID is ignored"), "{}", run.stderr);
+    snapshot!("sub_runbooks_steps_see_the_chain_and_cannot_be_told_otherwise", shown(&s, &run));
 }
 
 #[test]
@@ -142,11 +140,7 @@ fn outside_a_runbook_there_is_nothing_to_call() {
     let s = Scratch::new();
     let run = s.runbox().args(["sh", "-c", "runbook Child.md"]).run();
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("runbook: ConfigInvalid: sub-runbooks are called from a runbook's steps"),
-        "{}",
-        run.stderr
-    );
+    snapshot!("sub_runbooks_outside_a_runbook_there_is_nothing_to_call", shown(&s, &run));
 }
 
 #[test]
@@ -166,8 +160,7 @@ fn a_child_is_a_file_beside_its_parent_never_a_link_out_or_a_path() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("`Leak.yaml` resolves outside the runbooks' folder"), "{}", run.stderr);
-    assert!(run.stderr.contains("`Pipe.md`: cannot read the runbook: not a regular file"), "{}", run.stderr);
+    snapshot!("sub_runbooks_a_child_is_a_file_beside_its_parent_never_a_link_out_or_a_path", shown(&s, &run));
     assert!(!run.stderr.contains("PLANTED") && !s.log().contains("PLANTED"), "{}", run.stderr);
 }
 
@@ -363,10 +356,10 @@ curl -sS -X POST "http://localhost:8083/api/runbooks/Child.md/execute" -H "Autho
         .args(["run", "--no-history", "Caller.md"])
         .run();
     assert_eq!(run.stdout, "https://runbox.internal:9443\n200\nexit 7\n", "{}", run.stderr);
-    assert!(run.stderr.contains("may not reach localhost:8083"), "{}", run.stderr);
+    snapshot!("sub_runbooks_the_api_base_url_follows_api_protocol_host_and_port", shown(&s, &run));
     let run = s.runbox().env("API_PROTOCOL", "ftp").args(["run", "--no-history", "Caller.md"]).run();
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("API_PROTOCOL=ftp: give http or https"), "{}", run.stderr);
+    snapshot!("sub_runbooks_the_api_base_url_follows_api_protocol_host_and_port_1", shown(&s, &run));
 }
 
 /// None of the chain's variables can be set by the user or the runbook.
@@ -381,8 +374,7 @@ fn system_variables_cannot_be_set_by_env_or_by_a_step() {
         .args(["RUNBOOK_API_BASE_URL=http://evil:1", "Vars.md"])
         .run();
     assert_eq!(run.stdout, "http://localhost:8083 runbox\n", "{}", run.stderr);
-    assert!(run.stderr.contains("--env RUNBOOK_API_TOKEN is ignored"), "{}", run.stderr);
-    assert!(run.stderr.contains("--env RUNBOOK_API_BASE_URL is ignored"), "{}", run.stderr);
+    snapshot!("sub_runbooks_system_variables_cannot_be_set_by_env_or_by_a_step", shown(&s, &run));
     s.write(
         "vars.yaml",
         "name: vars\nsteps:\n  - name: s\n    type: sh\n    with:\n      env:\n        RUNBOOK_API_TOKEN: forged\n      inline_script: echo \"$RUNBOOK_API_TOKEN\"\n",
@@ -427,8 +419,7 @@ fn a_runs_tree_makes_at_most_its_sub_runbook_executions() {
         );
     }
     let run = s.runbox().args(["run", "--json", "--no-history", "--max-sub-runbooks", "40", "L0.yaml"]).run();
-    assert!(run.stdout.contains("TreeLimit"), "{}", run.stdout.chars().take(2000).collect::<String>());
-    assert!(run.stdout.contains("this run has made 40 sub-runbook executions, its limit (--max-sub-runbooks 40)"));
+    snapshot!("sub_runbooks_a_runs_tree_makes_at_most_its_sub_runbook_executions", shown(&s, &run));
     // 40 children and the run itself.
     assert_eq!(records(&s).len(), 41);
 }
@@ -444,7 +435,7 @@ fn a_runs_tree_logs_at_most_its_bytes() {
     s.write("Parent.md", &runbook("Parent", "", &[], &[], parent));
     let run = s.runbox().args(["run", "--no-history", "--max-tree-log", "2MiB", "Parent.md"]).run();
     assert!(run.stdout.starts_with("stopped at "), "{}{}", run.stdout, run.stderr);
-    run.stderr_has("TreeLimit: this run's sub-runbooks have logged");
+    snapshot!("sub_runbooks_a_runs_tree_logs_at_most_its_bytes", shown(&s, &run));
     assert!(s.log().len() < 4 << 20, "the log took {} bytes", s.log().len());
 }
 

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
+use crate::harness::shown;
 use crate::harness::{Scratch, Yaml, error_code};
+use crate::snapshot;
 
 /// A runbook of one shell step whose script is `script`, with `inputs`.
 fn one_step(inputs: &str, script: &str) -> String {
@@ -50,7 +52,8 @@ fn arithmetic_and_quoted_here_documents_refuse_values_that_would_be_code() {
     assert!(json["steps"][0]["error"]["message"].as_str().unwrap().contains("is not an integer"), "{json}");
     s.write("doc.yaml", &one_step("  x: string", "cat <<'END'\n{{ inputs.x }}\nEND"));
     let run = s.runbox().args(["run", "doc.yaml", "--input", "x=a\nEND\necho escaped"]).run();
-    run.code(2).stderr_has("would end the here-document");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("yaml_runbooks_arithmetic_and_quoted_here_documents_refuse_values_that_would_be_code", shown(&s, &run));
 }
 
 #[test]
@@ -109,12 +112,8 @@ fn typed_inputs_are_checked_before_anything_runs() {
             "nn=3",
         ])
         .run();
-    run.code(2)
-        .stderr_has("typed.yaml:3: input `n` (int) is required")
-        .stderr_has("typed.yaml:4: input `flag`: expected a bool")
-        .stderr_has("typed.yaml:5: input `ratio`: expected a number")
-        .stderr_has("typed.yaml:6: input `conf`: expected a map")
-        .stderr_has("unknown input `nn`");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    snapshot!("yaml_runbooks_typed_inputs_are_checked_before_anything_runs", shown(&s, &run));
     assert!(!s.join("out/ran").exists());
     s.runbox().args(["run", "typed.yaml", "--input", "n=3", "--input", "conf={\"a\":1}"]).run().success();
     assert!(s.join("out/ran").exists());
@@ -219,7 +218,8 @@ fn approval_is_refused_without_a_terminal_and_given_by_flag() {
     s.write("approve.yaml", text);
     // Certain to be refused (no terminal, no --approve): before the first step runs.
     let run = s.runbox().args(["run", "approve.yaml"]).run();
-    run.code(77).stderr_has("ApprovalRequired").stderr_has("--approve risky");
+    assert_eq!(run.code, 77, "{}", run.stderr);
+    snapshot!("yaml_runbooks_approval_is_refused_without_a_terminal_and_given_by_flag", shown(&s, &run));
     assert_eq!(run.stdout, "", "no step ran");
     assert!(!s.join("out/done").exists());
     let typo = s.runbox().args(["run", "approve.yaml", "--approve", "riksy"]).run();
@@ -297,14 +297,11 @@ fn yaml_bombs_deep_nesting_and_huge_files_fail_fast() {
     let huge = s.join("huge.yaml");
     let file = std::fs::File::create(&huge).unwrap();
     file.set_len(50 << 20).unwrap();
-    for (file, expected) in [
-        ("laughs.yaml", "anchors and aliases are not allowed"),
-        ("deep.yaml", "nests more than"),
-        ("huge.yaml", "runbooks are limited to 4 MiB"),
-    ] {
+    for file in ["laughs.yaml", "deep.yaml", "huge.yaml"] {
         let started = Instant::now();
         let run = s.runbox().args(["run", file]).run();
-        run.code(2).stderr_has(expected);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        snapshot!(format!("yaml_runbooks_yaml_bombs_deep_nesting_and_huge_files_fail_fast_{file}"), shown(&s, &run));
         assert!(started.elapsed() < Duration::from_secs(30), "{file} took {:?}", started.elapsed());
     }
 }
@@ -338,7 +335,8 @@ fn a_registry_entry_can_demand_approval_and_must_be_pinned() {
     );
     s.write("team/runbooks/use.yaml", "name: Use\nsteps:\n  - name: x\n    type: sh\n    with: { script_id: x }\n");
     let run = s.runbox().args(["run", "team/runbooks/use.yaml"]).run();
-    run.code(77).stderr_has("step `x` needs approval");
+    assert_eq!(run.code, 77, "{}", run.stderr);
+    snapshot!("yaml_runbooks_a_registry_entry_can_demand_approval_and_must_be_pinned", shown(&s, &run));
     s.runbox().args(["run", "team/runbooks/use.yaml", "--approve", "x"]).run().success().stdout_has("approved script");
     s.write(
         "team/runbooks/bare.yaml",
