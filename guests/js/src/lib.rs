@@ -50,7 +50,7 @@ impl Engine {
             let native = native_object(&ctx)?;
             let mut options = rquickjs::context::EvalOptions::default();
             options.filename = Some("runbox:prelude".into());
-            let build: Function = ctx.eval_with_options(include_str!("prelude.js"), options)?;
+            let build: Function = ctx.eval_with_options(PRELUDE, options)?;
             let hooks: Object = build.call((native,))?;
             Ok(Persistent::save(&ctx, hooks))
         })?;
@@ -344,3 +344,21 @@ impl Guest for JsGuest {
 }
 
 export!(JsGuest);
+
+/// The globals of a JavaScript step: one function over `native` that
+/// returns the hooks Rust calls at each run, written one Node module (or
+/// Web API) to a file under `prelude/` and joined in this order. Each file
+/// is a piece of that one function's body, not a module of its own: they
+/// share its scope (`format` is console's, `path` is fs's).
+const PRELUDE: &str = concat!(
+    include_str!("prelude/open.js"),
+    include_str!("prelude/path.js"),
+    include_str!("prelude/inspect.js"),
+    include_str!("prelude/format.js"),
+    include_str!("prelude/console.js"),
+    include_str!("prelude/runbook.js"),
+    include_str!("prelude/fs.js"),
+    include_str!("prelude/fetch.js"),
+    include_str!("prelude/random.js"),
+    include_str!("prelude/globals.js"),
+);
