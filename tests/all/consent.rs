@@ -178,11 +178,10 @@ fn on_a_terminal_runbox_lists_what_is_asked_and_prompts() {
     // The terminal merges the streams into stdout.
     let declined = s.runbox().args(["run", "--no-history", "Ask.md"]).on_terminal("n\n");
     assert_eq!(declined.code, 126, "{}", declined.stdout);
-    assert!(declined.stdout.contains(&format!("  - read {dir} (line 12: an absolute path")), "{}", declined.stdout);
-    assert!(declined.stdout.contains("[y]es this once, [a]lways"), "{}", declined.stdout);
+    snapshot!("consent_terminal_prompt_declined", shown(&s, &declined));
     let once = s.runbox().args(["run", "--no-history", "Ask.md"]).on_terminal("y\n");
     assert_eq!(once.code, 0, "{}", once.stdout);
-    assert!(once.stdout.contains("ran"), "{}", once.stdout);
+    snapshot!("consent_terminal_prompt_granted_once", shown(&s, &once));
     s.runbox().args(["run", "--no-history", "Ask.md"]).run().code(126);
     let always = s.runbox().args(["run", "--no-history", "Ask.md"]).on_terminal("a\n");
     assert_eq!(always.code, 0, "{}", always.stdout);
@@ -202,11 +201,11 @@ fn what_the_prompt_shows_cannot_be_rewritten_by_escape_sequences() {
     let asked = s.runbox().env("NO_COLOR", "1").args(["run", "hide.yaml"]).on_terminal("n\n");
     assert_eq!(asked.code, 126, "{}", asked.stdout);
     assert!(!asked.stdout.contains('\u{1b}'), "an escape reached the terminal: {:?}", asked.stdout);
-    assert!(asked.stdout.contains("x\\u{1b}[2K\\r  - read"), "{:?}", asked.stdout);
+    snapshot!("consent_terminal_prompt_escapes_shown", shown(&s, &asked));
     let approval = s.runbox().env("NO_COLOR", "1").args(["run", "hide.yaml", "--allow-all"]).on_terminal("n\n");
     assert_eq!(approval.code, 77, "{}", approval.stdout);
     assert!(!approval.stdout.contains('\u{1b}'), "an escape reached the terminal: {:?}", approval.stdout);
-    assert!(approval.stdout.contains("echo ok # \\u{1b}[1A"), "{:?}", approval.stdout);
+    snapshot!("consent_terminal_approval_escapes_shown", shown(&s, &approval));
 }
 
 #[test]
