@@ -574,7 +574,10 @@ fn a_grant_over_the_steps_own_dev_or_proc_is_refused() {
     let json = run.json();
     assert_eq!(json["stdout"], "", "{json:#}");
     let message = json["steps"][0]["error"]["message"].as_str().unwrap();
-    assert!(message.contains("/dev cannot be mounted for a native step: the step has a /dev of its own"), "{message}");
+    assert_eq!(
+        message,
+        "runbox: cannot confine the native step: /dev cannot be mounted for a native step: the step has a /dev of its own; run it unconfined only if you trust it, with --allow-native=unconfined"
+    );
 }
 
 /// Where the user's home path cannot be the step's HOME (here it lies in a

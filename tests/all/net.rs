@@ -95,8 +95,17 @@ fn curl_to_a_host_not_granted_is_refused_and_named() {
     let run = s.runbox().args(["sh", "--json", "-c", &format!("curl -sS http://{addr}/data")]).run();
     assert_eq!((run.code, error_code(&run.json())), (7, "PermissionDenied"));
     let json = run.json();
-    assert!(json["stderr"].as_str().unwrap().contains(&format!("may not reach {addr}")), "{json:#}");
-    assert!(json["error"]["message"].as_str().unwrap().contains(&format!("--allow-net {addr}")));
+    assert_eq!(
+        json["stderr"],
+        format!(
+            "curl: (7) runbox: the sandbox may not reach {addr} (not an allowed host)\nPermissionDenied: the step failed after it was refused {addr}; allow it with --allow-net {addr}\n"
+        ),
+        "{json:#}"
+    );
+    assert_eq!(
+        json["error"]["message"],
+        format!("the step failed after it was refused {addr}; allow it with --allow-net {addr}")
+    );
     // Another port of an allowed host is another host.
     let other = format!("127.0.0.1:{}", addr.rsplit(':').next().unwrap().parse::<u16>().unwrap() + 1);
     let run = s.runbox().args(["sh", "--allow-net", &other, "-c", &format!("curl -s http://{addr}/data")]).run();
