@@ -307,6 +307,17 @@ pub struct Invalid {
     pub problems: Vec<Problem>,
 }
 
+impl Invalid {
+    /// `value`, parsed from `file` with `problems`, when every problem is a
+    /// warning; else the problems that are not.
+    pub fn unless_warnings<T>(file: &std::path::Path, (value, problems): (T, Vec<Problem>)) -> Result<T, Invalid> {
+        if problems.iter().all(|p| p.warning) {
+            return Ok(value);
+        }
+        Err(Invalid { file: file.to_path_buf(), problems: problems.into_iter().filter(|p| !p.warning).collect() })
+    }
+}
+
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();

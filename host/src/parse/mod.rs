@@ -38,12 +38,7 @@ pub fn load(path: &Path) -> Result<Runbook, Invalid> {
 /// Reads the runbook open as `file`, named `path` (its extension decides
 /// the format): for a caller that opened it beneath a folder it holds.
 pub fn load_file(path: &Path, file: std::fs::File) -> Result<Runbook, Invalid> {
-    match load_partial_file(path, file)? {
-        (runbook, problems) if problems.iter().all(|p| p.warning) => Ok(runbook),
-        (_, problems) => {
-            Err(Invalid { file: path.to_path_buf(), problems: problems.into_iter().filter(|p| !p.warning).collect() })
-        }
-    }
+    Invalid::unless_warnings(path, load_partial_file(path, file)?)
 }
 
 /// The runbook at `path` as far as it parses (the steps that parse), and

@@ -24,12 +24,7 @@ use sections::{CLAIMS, ENVIRONMENT, FILE_SYSTEM, HISTORY, ORDER, SCRIPT, check_o
 
 /// Parses `text`, the content of the runbook file `path`.
 pub fn parse(path: &Path, text: &str) -> Result<Runbook, Invalid> {
-    match parse_partial(path, text)? {
-        (runbook, problems) if problems.iter().all(|p| p.warning) => Ok(runbook),
-        (_, problems) => {
-            Err(Invalid { file: path.to_path_buf(), problems: problems.into_iter().filter(|p| !p.warning).collect() })
-        }
-    }
+    Invalid::unless_warnings(path, parse_partial(path, text)?)
 }
 
 /// The runbook as far as it parses, without the steps that do not, and
