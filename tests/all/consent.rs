@@ -138,9 +138,19 @@ fn runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revo
     let (_keep, dir) = outside_dir();
     let path = asking(&s, &[&dir], &[]);
     s.runbox().args(["run", "Ask.md"]).run().code(126);
-    s.runbox().args(["allow", "Ask.md"]).run().success().stdout_has("allowed: Ask.md at sha256 ");
+    let shown_run = s.runbox().args(["allow", "Ask.md"]).run();
+    shown_run.success();
+    snapshot!(
+        "consent_runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revoked_10",
+        shown(&s, &shown_run)
+    );
     // Runs append to History; that does not revoke consent.
-    s.runbox().args(["run", "Ask.md"]).run().success().stdout_has("ran\n");
+    let shown_run = s.runbox().args(["run", "Ask.md"]).run();
+    shown_run.success();
+    snapshot!(
+        "consent_runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revoked_11",
+        shown(&s, &shown_run)
+    );
     s.runbox().args(["run", "Ask.md"]).run().success();
     assert!(s.log().contains("\"how\":\"runbox allow\""));
     // A changed file asks again.
@@ -148,10 +158,25 @@ fn runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revo
     std::fs::write(&path, changed).unwrap();
     s.runbox().args(["run", "Ask.md"]).run().code(126);
     s.runbox().args(["allow", "Ask.md"]).run().success();
-    s.runbox().args(["run", "Ask.md"]).run().success().stdout_has("changed\n");
-    s.runbox().args(["revoke", "Ask.md"]).run().success().stdout_has("revoked: Ask.md");
+    let shown_run = s.runbox().args(["run", "Ask.md"]).run();
+    shown_run.success();
+    snapshot!(
+        "consent_runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revoked_12",
+        shown(&s, &shown_run)
+    );
+    let shown_run = s.runbox().args(["revoke", "Ask.md"]).run();
+    shown_run.success();
+    snapshot!(
+        "consent_runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revoked_13",
+        shown(&s, &shown_run)
+    );
     s.runbox().args(["run", "Ask.md"]).run().code(126);
-    s.runbox().args(["revoke", "Ask.md"]).run().success().stdout_has("no consent was recorded");
+    let shown_run = s.runbox().args(["revoke", "Ask.md"]).run();
+    shown_run.success();
+    snapshot!(
+        "consent_runbox_allow_consents_to_this_version_of_the_file_until_it_changes_or_is_revoked_14",
+        shown(&s, &shown_run)
+    );
 }
 
 #[test]
@@ -185,7 +210,9 @@ fn on_a_terminal_runbox_lists_what_is_asked_and_prompts() {
     s.runbox().args(["run", "--no-history", "Ask.md"]).run().code(126);
     let always = s.runbox().args(["run", "--no-history", "Ask.md"]).on_terminal("a\n");
     assert_eq!(always.code, 0, "{}", always.stdout);
-    s.runbox().args(["run", "--no-history", "Ask.md"]).run().success().stdout_has("ran\n");
+    let shown_run = s.runbox().args(["run", "--no-history", "Ask.md"]).run();
+    shown_run.success();
+    snapshot!("consent_on_a_terminal_runbox_lists_what_is_asked_and_prompts_10", shown(&s, &shown_run));
 }
 
 #[test]

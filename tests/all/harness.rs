@@ -418,6 +418,8 @@ macro_rules! snapshot {
                 (r"(?m)^runbox: preparing the [A-Za-z]+ sandbox \(on a first run only\)…\n", ""),
                 // Records' sizes vary with their durations and times.
                 (r"have logged [0-9]+ bytes", "have logged [N] bytes"),
+                // A runbook's sha256 changes with the temporary paths it names.
+                (r"(allowed: \S+ at sha256 )[0-9a-f]{64}", "${1}[sha256]"),
             ],
             prepend_module_to_snapshot => false,
         }, {

@@ -72,12 +72,9 @@ fn bad_step_attributes_and_yaml_are_located() {
 fn an_empty_file_lists_what_is_missing() {
     let s = Scratch::new();
     s.write("Empty.md", "");
-    s.runbox()
-        .args(["validate", "Empty.md"])
-        .run()
-        .code(1)
-        .stderr_has("no `# Empty` heading")
-        .stderr_has("missing section `# Script`");
+    let shown_run = s.runbox().args(["validate", "Empty.md"]).run();
+    assert_eq!(shown_run.code, 1, "{}", shown_run.stderr);
+    snapshot!("malformed_an_empty_file_lists_what_is_missing_10", shown(&s, &shown_run));
 }
 
 #[test]
@@ -112,12 +109,9 @@ fn absurd_limits_are_config_errors_with_their_line_never_a_panic() {
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     let text = "name: A\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: 'true', timeout: 99999999999999999999s }\n";
     s.write("absurd.yaml", text);
-    s.runbox()
-        .args(["validate", "absurd.yaml"])
-        .run()
-        .code(1)
-        .stderr_has("absurd.yaml:5:")
-        .stderr_has("longest a step may run");
+    let shown_run = s.runbox().args(["validate", "absurd.yaml"]).run();
+    assert_eq!(shown_run.code, 1, "{}", shown_run.stderr);
+    snapshot!("malformed_absurd_limits_are_config_errors_with_their_line_never_a_panic_10", shown(&s, &shown_run));
     let run = s.runbox().args(["js", "-e", "1", "--timeout", "5000000000000000h"]).run();
     assert_eq!(run.code, 2, "{}", run.stderr);
     snapshot!("malformed_absurd_limits_are_config_errors_with_their_line_never_a_panic_1", shown(&s, &run));

@@ -5,7 +5,9 @@ use std::time::Duration;
 use runbox::model::limits::Limits;
 use runbox::{ErrorCode, GuestCache, Language, Sandbox, Script, StepContext};
 
+use crate::harness::shown;
 use crate::harness::{Scratch, error_code};
+use crate::snapshot;
 
 #[test]
 fn an_endless_loop_runs_out_of_fuel() {
@@ -135,7 +137,9 @@ fn a_sleep_longer_than_the_deadline_ends_at_the_deadline() {
     }
     // A sleep within the deadline sleeps its whole length.
     let started = std::time::Instant::now();
-    s.runbox().args(["sh", "--timeout", "5s", "-c", "sleep 0.3; echo woke"]).run().success().stdout_has("woke\n");
+    let shown_run = s.runbox().args(["sh", "--timeout", "5s", "-c", "sleep 0.3; echo woke"]).run();
+    shown_run.success();
+    snapshot!("runaway_a_sleep_longer_than_the_deadline_ends_at_the_deadline_10", shown(&s, &shown_run));
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
@@ -183,7 +187,9 @@ fn the_history_of_a_loud_runbook_stays_loadable() {
     assert!(text.len() < 20 * 2 * (runbox::HISTORY_STREAM_BYTES + 200) + 2000, "{} bytes", text.len());
     assert!(text.contains("bytes: History keeps the start and the end; the JSON record keeps more]"));
     s.runbox().args(["validate", "Loud.md"]).run().success();
-    s.runbox().args(["run", "Loud.md", "--history-keep", "1000"]).run().code(2).stderr_has("from 1 to 100");
+    let shown_run = s.runbox().args(["run", "Loud.md", "--history-keep", "1000"]).run();
+    assert_eq!(shown_run.code, 2, "{}", shown_run.stderr);
+    snapshot!("runaway_the_history_of_a_loud_runbook_stays_loadable_10", shown(&s, &shown_run));
 }
 
 #[test]
@@ -191,11 +197,9 @@ fn a_runbook_holds_at_most_ten_thousand_steps() {
     let s = Scratch::new();
     let text = crate::harness::runbook("Many", "", &[], &[], &"```js\nreturn 1\n```\n".repeat(10_001));
     s.write("Many.md", &text);
-    s.runbox()
-        .args(["validate", "Many.md"])
-        .run()
-        .code(1)
-        .stderr_has("the runbook has 10001 steps; a runbook holds at most 10000");
+    let shown_run = s.runbox().args(["validate", "Many.md"]).run();
+    assert_eq!(shown_run.code, 1, "{}", shown_run.stderr);
+    snapshot!("runaway_a_runbook_holds_at_most_ten_thousand_steps_10", shown(&s, &shown_run));
 }
 
 #[test]

@@ -47,7 +47,9 @@ fn hello_world_history_reads_back_each_execution() {
     assert_eq!((entries[0]["exit_code"].as_i64(), entries[1]["exit_code"].as_i64()), (Some(0), Some(2)));
     assert_eq!(entries[0]["stdout"], "Hello, Ada! Welcome to runbox.\n");
     assert!(entries[1]["error"].as_str().unwrap().contains("GREETING_NAME"), "{entries:#}");
-    s.runbox().args(["history", "HelloWorld.md"]).run().success().stdout_has("| exit code 2");
+    let shown_run = s.runbox().args(["history", "HelloWorld.md"]).run();
+    shown_run.success();
+    snapshot!("samples_hello_world_history_reads_back_each_execution_10", shown(&s, &shown_run));
 }
 
 #[test]
@@ -82,17 +84,12 @@ fn hello_world_without_its_variable_is_refused_and_the_refusal_recorded() {
 fn hello_world_validates_when_its_variable_is_given() {
     let s = Scratch::new();
     s.sample("HelloWorld");
-    s.runbox()
-        .args(["validate", "HelloWorld.md", "--env", "GREETING_NAME=x"])
-        .run()
-        .success()
-        .stdout_has("ok: HelloWorld.md");
-    s.runbox()
-        .args(["validate", "HelloWorld.md"])
-        .env_remove("GREETING_NAME")
-        .run()
-        .code(1)
-        .stderr_has("GREETING_NAME");
+    let shown_run = s.runbox().args(["validate", "HelloWorld.md", "--env", "GREETING_NAME=x"]).run();
+    shown_run.success();
+    snapshot!("samples_hello_world_validates_when_its_variable_is_given_10", shown(&s, &shown_run));
+    let shown_run = s.runbox().args(["validate", "HelloWorld.md"]).env_remove("GREETING_NAME").run();
+    assert_eq!(shown_run.code, 1, "{}", shown_run.stderr);
+    snapshot!("samples_hello_world_validates_when_its_variable_is_given_11", shown(&s, &shown_run));
 }
 
 #[test]

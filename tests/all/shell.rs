@@ -3,7 +3,9 @@
 
 use std::os::unix::fs::symlink;
 
+use crate::harness::shown;
 use crate::harness::{Scratch, error_code, runbook};
+use crate::snapshot;
 
 /// `runbox sh -c CODE`: (exit status, stdout, stderr).
 fn sh(s: &Scratch, code: &str, extra: &[&str]) -> (i32, String, String) {
@@ -90,8 +92,12 @@ fn failures_carry_their_codes_in_json() {
 fn scripts_come_from_files_strings_and_stdin_with_their_arguments() {
     let s = Scratch::new();
     s.write("greet.sh", "echo \"$0 says hello to $1 ($#)\"\n");
-    s.runbox().args(["sh", "greet.sh", "ops", "extra"]).run().success().stdout_has("greet.sh says hello to ops (2)");
-    s.runbox().args(["sh", "-c", "echo \"$0:$1\"", "name", "arg"]).run().success().stdout_has("name:arg");
+    let shown_run = s.runbox().args(["sh", "greet.sh", "ops", "extra"]).run();
+    shown_run.success();
+    snapshot!("shell_scripts_come_from_files_strings_and_stdin_with_their_arguments_10", shown(&s, &shown_run));
+    let shown_run = s.runbox().args(["sh", "-c", "echo \"$0:$1\"", "name", "arg"]).run();
+    shown_run.success();
+    snapshot!("shell_scripts_come_from_files_strings_and_stdin_with_their_arguments_11", shown(&s, &shown_run));
     use crate::harness::StdinChild;
     let out = crate::harness::Run::from(
         s.runbox().args(["sh"]).spawn_with_stdin("echo hi | tr a-z A-Z").wait_with_output_after_stdin(),

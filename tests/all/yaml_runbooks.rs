@@ -45,7 +45,12 @@ EOF
 fn arithmetic_and_quoted_here_documents_refuse_values_that_would_be_code() {
     let s = Scratch::new();
     s.write("arith.yaml", &one_step("  n: string", "echo $(( {{ inputs.n }} + 1 ))"));
-    s.runbox().args(["run", "arith.yaml", "--input", "n=41"]).run().success().stdout_has("42\n");
+    let shown_run = s.runbox().args(["run", "arith.yaml", "--input", "n=41"]).run();
+    shown_run.success();
+    snapshot!(
+        "yaml_runbooks_arithmetic_and_quoted_here_documents_refuse_values_that_would_be_code_10",
+        shown(&s, &shown_run)
+    );
     let run = s.runbox().args(["run", "--json", "arith.yaml", "--input", "n=a[$(id)]"]).run();
     let json = run.code(2).json();
     assert_eq!(json["steps"][0]["error"]["code"], "ConfigInvalid");
@@ -261,7 +266,9 @@ fn a_step_cwd_must_be_a_directory_inside_the_sandbox() {
     s.write("data/sub/f.txt", "here\n");
     let text = "name: Cwd\ninputs:\n  dir: { type: string, default: sub }\npermissions:\n  read: [./data]\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: 'cat f.txt; pwd', cwd: \"data/{{ inputs.dir }}\" }\n";
     s.write("cwd.yaml", text);
-    s.runbox().args(["run", "cwd.yaml"]).run().success().stdout_has("here\n/work/data/sub\n");
+    let shown_run = s.runbox().args(["run", "cwd.yaml"]).run();
+    shown_run.success();
+    snapshot!("yaml_runbooks_a_step_cwd_must_be_a_directory_inside_the_sandbox_10", shown(&s, &shown_run));
     for bad in ["missing", "../..", "/etc"] {
         let run = s.runbox().args(["run", "--json", "cwd.yaml", "--input", &format!("dir={bad}")]).run();
         let json = run.code(2).json();
@@ -318,7 +325,9 @@ fn list_shows_every_runbook_with_its_steps() {
     }
     let lag = json.as_array().unwrap().iter().find(|r| r["name"] == "ops.check-db-lag").unwrap();
     assert_eq!(lag["steps"][1], serde_json::json!({"name": "parse", "language": "js"}));
-    s.runbox().args(["list", "."]).run().success().stdout_has("check-db-lag.yaml  (id ops.check-db-lag)\n");
+    let shown_run = s.runbox().args(["list", "."]).run();
+    shown_run.success();
+    snapshot!("yaml_runbooks_list_shows_every_runbook_with_its_steps_10", shown(&s, &shown_run));
 }
 
 #[test]
@@ -335,21 +344,23 @@ fn a_registry_entry_can_demand_approval_and_must_be_pinned() {
     let run = s.runbox().args(["run", "team/runbooks/use.yaml"]).run();
     assert_eq!(run.code, 77, "{}", run.stderr);
     snapshot!("yaml_runbooks_a_registry_entry_can_demand_approval_and_must_be_pinned", shown(&s, &run));
-    s.runbox().args(["run", "team/runbooks/use.yaml", "--approve", "x"]).run().success().stdout_has("approved script");
+    let shown_run = s.runbox().args(["run", "team/runbooks/use.yaml", "--approve", "x"]).run();
+    shown_run.success();
+    snapshot!("yaml_runbooks_a_registry_entry_can_demand_approval_and_must_be_pinned_10", shown(&s, &shown_run));
     s.write(
         "team/runbooks/bare.yaml",
         "name: Bare\nsteps:\n  - name: y\n    type: sh\n    with: { script_id: unpinned }\n",
     );
-    s.runbox()
-        .args(["validate", "team/runbooks/bare.yaml"])
-        .run()
-        .code(1)
-        .stderr_has("entry `unpinned` has no `sha256` pin");
+    let shown_run = s.runbox().args(["validate", "team/runbooks/bare.yaml"]).run();
+    assert_eq!(shown_run.code, 1, "{}", shown_run.stderr);
+    snapshot!("yaml_runbooks_a_registry_entry_can_demand_approval_and_must_be_pinned_11", shown(&s, &shown_run));
     s.write(
         "team/runbooks/gone.yaml",
         "name: Gone\nsteps:\n  - name: z\n    type: sh\n    with: { script_id: nope }\n",
     );
-    s.runbox().args(["validate", "team/runbooks/gone.yaml"]).run().code(1).stderr_has("script_id `nope` is not in");
+    let shown_run = s.runbox().args(["validate", "team/runbooks/gone.yaml"]).run();
+    assert_eq!(shown_run.code, 1, "{}", shown_run.stderr);
+    snapshot!("yaml_runbooks_a_registry_entry_can_demand_approval_and_must_be_pinned_12", shown(&s, &shown_run));
 }
 
 /// Each step gets a progress line on stderr as it starts and ends, on a
