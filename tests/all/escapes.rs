@@ -111,7 +111,10 @@ fn a_runbooks_input_folder_is_read_only() {
     run.code(1);
     let json = run.json();
     assert_eq!(json["steps"][0]["stdout"], "v1\n");
-    assert!(json["steps"][0]["error"]["message"].as_str().unwrap().contains("EACCES"), "{json:#}");
+    assert_eq!(
+        json["steps"][0]["error"]["message"], "Error: EACCES: permission denied, open '/work/data/config.txt'",
+        "{json:#}"
+    );
     assert_eq!(s.read("data/config.txt"), "v1");
 }
 

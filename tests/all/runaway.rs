@@ -53,7 +53,13 @@ fn an_output_flood_is_cut_at_the_limit_and_marked() {
     assert!(stdout.len() < 4096 + 64);
     let (run, json) = s.runbox().js("console.error('e'.repeat(5000))", &["--max-output", "1KiB"]);
     run.code(153);
-    assert!(json["stderr"].as_str().unwrap().contains("[runbox: cut stderr at 1024 bytes: the step's output limit]"));
+    assert_eq!(
+        json["stderr"],
+        format!(
+            "{}\n[runbox: cut stderr at 1024 bytes: the step's output limit]\nOutputLimit: the step wrote more than 1024 bytes to stderr\n",
+            "e".repeat(1024)
+        )
+    );
 }
 
 #[test]

@@ -46,7 +46,11 @@ fn hello_world_history_reads_back_each_execution() {
     assert_eq!(entries.as_array().unwrap().len(), 2, "{entries:#}");
     assert_eq!((entries[0]["exit_code"].as_i64(), entries[1]["exit_code"].as_i64()), (Some(0), Some(2)));
     assert_eq!(entries[0]["stdout"], "Hello, Ada! Welcome to runbox.\n");
-    assert!(entries[1]["error"].as_str().unwrap().contains("GREETING_NAME"), "{entries:#}");
+    assert_eq!(
+        entries[1]["error"],
+        "ConfigInvalid: HelloWorld.md:8: environment variable `GREETING_NAME` is not set (Who to greet); give it with --env GREETING_NAME=VALUE or export GREETING_NAME (over the API: in env_vars)\n",
+        "{entries:#}"
+    );
     let shown_run = s.runbox().args(["history", "HelloWorld.md"]).run();
     shown_run.success();
     snapshot!("samples_hello_world_history_reads_back_each_execution_10", shown(&s, &shown_run));
