@@ -1,6 +1,7 @@
 //! History entries in the runbook and the JSON record of each execution.
 
-use crate::harness::{Scratch, history_headings, runbook};
+use crate::harness::{Scratch, Yaml, history_headings, runbook, shown};
+use crate::snapshot;
 
 #[test]
 fn twenty_concurrent_runs_leave_twenty_whole_entries() {
@@ -159,4 +160,16 @@ fn the_record_names_the_account_without_user_set() {
     let account = String::from_utf8(account.stdout).unwrap().trim().to_string();
     let record: serde_json::Value = serde_json::from_str(s.log().lines().last().unwrap()).unwrap();
     assert_eq!(record["breadcrumb"]["by_user"], account.as_str(), "{record}");
+}
+
+#[test]
+fn a_secret_a_step_prints_is_masked_in_the_live_output_too() {
+    // The terminal is a CI job's log as often as a person's screen.
+    let s = Scratch::new();
+    let script = "echo \"tok=$API_TOKEN\"\nprintf 'sup'; printf 'ersecret123 split\\n'\necho \"err $API_TOKEN\" >&2\nprintf 'ends with sup'";
+    let text = Yaml::new("Live").field("permissions:\n  env: [API_TOKEN]").sh("print", script).text();
+    s.write("live.yaml", &text);
+    let run = s.runbox().env("API_TOKEN", "supersecret123").args(["run", "--no-history", "live.yaml"]).run();
+    assert!(!format!("{}{}", run.stdout, run.stderr).contains("supersecret123"));
+    snapshot!("records_live_output_is_masked", shown(&s, &run));
 }

@@ -82,11 +82,13 @@ impl Runner {
             virtual_time: self.virtual_time.clone(),
             deadline: None,
         };
-        let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(&self.seams.events)));
+        // A one-off script's variables are the caller's own: nothing to mask.
+        let live = Arc::new(LiveEvents::new(Arc::clone(&self.seams.events), Default::default()));
         if self.sandbox.cold(single.script.language, self.virtual_time.is_some()) {
             self.seams.events.preparing(single.script.language);
         }
-        let outcome = self.sandbox.run(&single.script, &context, single.limits, Some(live));
+        let outcome = self.sandbox.run(&single.script, &context, single.limits, Some(live.clone() as Arc<dyn Live>));
+        live.flush();
         Ok(SingleReport {
             exit_code: outcome.exit_code,
             stdout: outcome.stdout.text,

@@ -44,7 +44,8 @@ impl Runner {
         let mut budget = self.config.output_budget;
         let masker = Masker::new(&plan.env);
         let events = &self.seams.events;
-        let live: Arc<dyn Live> = Arc::new(LiveEvents(Arc::clone(events)));
+        let live_events = Arc::new(LiveEvents::new(Arc::clone(events), masker.clone()));
+        let live: Arc<dyn Live> = live_events.clone();
         for (step, script) in runbook.steps.iter().zip(&plan.scripts) {
             // A sub-runbook's steps also end with the step that called it
             // (`context.deadline`), which the limits reported do not show.
@@ -89,7 +90,7 @@ impl Runner {
                     let scope = Scope { inputs: &plan.inputs, steps: &context.steps };
                     let outcome = match &step.source {
                         Source::Runbook { name, inputs } => {
-                            self.call_child(runbook, step, name, inputs, &scope, &context, limits)
+                            self.call_child(runbook, step, name, inputs, &scope, &context, limits, &live)
                         }
                         _ if step.native.is_some() => self.prepare(runbook, step, script, &scope, &context).and_then(
                             |(prepared, step_context)| {
@@ -114,6 +115,8 @@ impl Runner {
                             StepReport::refused(step, script.audit.clone(), limits, failure.clone())
                         }
                     };
+                    // What was held back in case it began a secret.
+                    live_events.flush();
                     // Masked once, before watchers see it: they see what the records keep.
                     report.mask(&masker);
                     events.step_finished(step, &report);
@@ -166,6 +169,7 @@ impl Runner {
         scope: &Scope<'_>,
         context: &StepContext,
         limits: Limits,
+        live: &Arc<dyn Live>,
     ) -> Result<Outcome, Failure> {
         let in_step =
             |e: TemplateError| Failure::config(format!("{}:{}: {}", runbook.file_name(), step.line, e.message));
@@ -178,8 +182,8 @@ impl Runner {
         let call = Call { runbook: name.to_string(), env, inputs, deadline };
         let called = calls.call(call)?;
         // The child ran quietly; its output is this step's, shown as any step's.
-        self.seams.events.output(Stream::Stdout, called.stdout.as_bytes());
-        self.seams.events.output(Stream::Stderr, called.stderr.as_bytes());
+        live.write(Stream::Stdout, called.stdout.as_bytes());
+        live.write(Stream::Stderr, called.stderr.as_bytes());
         let error = (called.exit_code != 0)
             .then(|| Failure::new(ErrorCode::CommandFailed, format!("sub-runbook {name} exited {}", called.exit_code)));
         Ok(Outcome {

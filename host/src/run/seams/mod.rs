@@ -8,8 +8,9 @@ pub mod caller;
 pub mod clock;
 pub mod events;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use super::records::mask::{LiveMask, Masker};
 use crate::sandbox::{Cancel, Live, Stream};
 use approve::{Approver, Unattended};
 use caller::Caller;
@@ -40,11 +41,38 @@ impl Default for Seams {
     }
 }
 
-/// The runner's [`Events`] as the sandbox's [`Live`] output.
-pub(super) struct LiveEvents(pub(super) Arc<dyn Events>);
+/// The runner's [`Events`] as the sandbox's [`Live`] output, with the
+/// run's secrets masked as they stream (a terminal is a CI job's log too).
+pub(super) struct LiveEvents {
+    events: Arc<dyn Events>,
+    mask: Mutex<LiveMask>,
+}
+
+impl LiveEvents {
+    pub(super) fn new(events: Arc<dyn Events>, masker: Masker) -> LiveEvents {
+        LiveEvents { events, mask: Mutex::new(LiveMask::new(masker)) }
+    }
+
+    /// Shows what was held back in case it began a secret: the step ended.
+    pub(super) fn flush(&self) {
+        for (index, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
+            let held = self.mask.lock().unwrap_or_else(|e| e.into_inner()).flush(index);
+            if !held.is_empty() {
+                self.events.output(stream, &held);
+            }
+        }
+    }
+}
 
 impl Live for LiveEvents {
     fn write(&self, stream: Stream, bytes: &[u8]) {
-        self.0.output(stream, bytes);
+        let index = match stream {
+            Stream::Stdout => 0,
+            Stream::Stderr => 1,
+        };
+        let shown = self.mask.lock().unwrap_or_else(|e| e.into_inner()).write(index, bytes);
+        if !shown.is_empty() {
+            self.events.output(stream, &shown);
+        }
     }
 }
