@@ -39,6 +39,11 @@ impl Masker {
         Masker { values }
     }
 
+    /// No value to mask.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     pub(crate) fn text(&self, text: &mut String) {
         for value in &self.values {
             if text.contains(value.as_str()) {

@@ -45,18 +45,22 @@ impl Default for Seams {
 /// run's secrets masked as they stream (a terminal is a CI job's log too).
 pub(super) struct LiveEvents {
     events: Arc<dyn Events>,
-    mask: Mutex<LiveMask>,
+    /// None when the run has no secret to mask: bytes pass as written,
+    /// without a copy or a lock on every write.
+    mask: Option<Mutex<LiveMask>>,
 }
 
 impl LiveEvents {
     pub(super) fn new(events: Arc<dyn Events>, masker: Masker) -> LiveEvents {
-        LiveEvents { events, mask: Mutex::new(LiveMask::new(masker)) }
+        let mask = (!masker.is_empty()).then(|| Mutex::new(LiveMask::new(masker)));
+        LiveEvents { events, mask }
     }
 
     /// Shows what was held back in case it began a secret: the step ended.
     pub(super) fn flush(&self) {
+        let Some(mask) = &self.mask else { return };
         for (index, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
-            let held = self.mask.lock().unwrap_or_else(|e| e.into_inner()).flush(index);
+            let held = mask.lock().unwrap_or_else(|e| e.into_inner()).flush(index);
             if !held.is_empty() {
                 self.events.output(stream, &held);
             }
@@ -66,11 +70,12 @@ impl LiveEvents {
 
 impl Live for LiveEvents {
     fn write(&self, stream: Stream, bytes: &[u8]) {
+        let Some(mask) = &self.mask else { return self.events.output(stream, bytes) };
         let index = match stream {
             Stream::Stdout => 0,
             Stream::Stderr => 1,
         };
-        let shown = self.mask.lock().unwrap_or_else(|e| e.into_inner()).write(index, bytes);
+        let shown = mask.lock().unwrap_or_else(|e| e.into_inner()).write(index, bytes);
         if !shown.is_empty() {
             self.events.output(stream, &shown);
         }
