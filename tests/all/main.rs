@@ -13,6 +13,8 @@ mod js_steps;
 mod node_exact;
 // Shell steps: bash's language, statuses, files, escapes, runaway scripts.
 mod shell;
+// The streaming text tools: GNU's output on big inputs, in bounded memory.
+mod text_tools;
 // Attempts to reach host files the sandbox does not grant.
 mod escapes;
 // Nothing a step does widens what was granted; runbox's state is never mounted.

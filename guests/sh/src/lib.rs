@@ -11,6 +11,7 @@ mod curl;
 mod runbook;
 mod seq;
 mod sleep;
+mod text;
 mod wasi_fs;
 mod yes;
 
@@ -78,6 +79,15 @@ fn interpreter() -> Box<Bash> {
             .command("sleep", sleep::Sleep)
             .command("seq", seq::Seq)
             .command("yes", yes::Yes)
+            // Read their files a chunk at a time and stream through pipes
+            // (bashkit's hold whole files and every stage's output).
+            .command("cat", text::cat::Cat)
+            .command("cut", text::cut::Cut)
+            .command("head", text::head::Head)
+            .command("tail", text::tail::Tail)
+            .command("tr", text::tr::Tr)
+            .command("uniq", text::uniq::Uniq)
+            .command("wc", text::wc::Wc)
             .build(),
     )
 }

@@ -1,0 +1,23 @@
+//! The text tools runbooks pipe big data through, as runbox's own
+//! commands: each reads its file operands itself through WASI, a chunk at
+//! a time, and its standard input as the pipe delivers it, so a gigabyte
+//! log passes in bounded memory. bashkit's own builtins of the same names
+//! read whole files through its `FileSystem` and hold every stage's output.
+//! Options, output and exit statuses are GNU coreutils'.
+
+mod bytes;
+pub(crate) mod cat;
+pub(crate) mod cut;
+mod each;
+pub(crate) mod head;
+mod input;
+mod options;
+mod output;
+pub(crate) mod tail;
+pub(crate) mod tr;
+pub(crate) mod uniq;
+pub(crate) mod wc;
+
+pub(crate) use input::{LineReader, Source, Stop, open, reason, split_lines};
+pub(crate) use options::{Parsed, Usage, begin, quote, text};
+pub(crate) use output::Out;

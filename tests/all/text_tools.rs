@@ -1,0 +1,241 @@
+//! The text tools runbooks pipe big data through (`cat`, `head`, `tail`,
+//! `wc`, `cut`, `tr`, `uniq`, `grep`) are runbox's own streaming commands:
+//! each prints what GNU's prints, with its exit status and messages, on the
+//! same multi-megabyte inputs (run beside the host's bash and GNU tools in
+//! a UTF-8 locale), and a step passes more data through them than its
+//! memory limit holds.
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use crate::harness::Scratch;
+
+/// A web server's log, `lines` lines long, the same on every run: varied
+/// addresses, paths, statuses and sizes, some non-ASCII text and tabs.
+fn web_log(lines: usize) -> String {
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let paths = ["/", "/api/users", "/api/orders", "/static/app.js", "/login", "/health", "/søk?q=naïve", "/metrics"];
+    let methods = ["GET", "GET", "GET", "POST", "PUT", "DELETE"];
+    let statuses = [200, 200, 200, 200, 200, 200, 301, 304, 404, 500, 503];
+    let mut log = String::with_capacity(lines * 110);
+    for i in 0..lines {
+        let _ = writeln!(
+            log,
+            "10.{}.{}.{} - - [05/Dec/2026:{:02}:{:02}:{:02} +0000] \"{} {} HTTP/1.1\" {} {} \"-\" \"curl/8.{}\"\tx={}",
+            next(256),
+            next(256),
+            next(256),
+            i / 3600 % 24,
+            i / 60 % 60,
+            i % 60,
+            methods[next(methods.len() as u64) as usize],
+            paths[next(paths.len() as u64) as usize],
+            statuses[next(statuses.len() as u64) as usize],
+            next(50_000),
+            next(10),
+            next(1_000_000),
+        );
+    }
+    log
+}
+
+/// The inputs every comparison reads, in the scratch directory.
+fn inputs(s: &Scratch) {
+    s.write("log", &web_log(30_000));
+    s.write("small", "alpha beta\ngamma\n\n\n\tdelta \u{2003}épsilon\u{a0}zeta\nlast line without a newline");
+    s.write("blank", "\n\n\nx\n\n\ny\n");
+    s.write("empty", "");
+    s.write("crlf", "one\r\ntwo\r\n");
+    s.write("controls", "bell\x07 del\x7f esc\x1b tab\t end\n");
+    std::fs::create_dir_all(s.join("dir")).unwrap();
+}
+
+/// Runs each script in bash (the host's GNU tools) and in `runbox sh`, in
+/// the scratch directory; every difference in status, stdout or stderr is
+/// listed in the failure.
+fn same_as_gnu(s: &Scratch, scripts: &[&str]) {
+    let mut differences = String::new();
+    for script in scripts {
+        let gnu =
+            Command::new("bash").args(["-c", script]).current_dir(s.path()).env("LC_ALL", "C.UTF-8").output().unwrap();
+        let gnu = (
+            gnu.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&gnu.stdout).into_owned(),
+            String::from_utf8_lossy(&gnu.stderr).into_owned(),
+        );
+        let run = s.runbox().args(["sh", "-c", script]).run();
+        let runbox = (run.code, run.stdout, run.stderr);
+        if gnu != runbox {
+            let _ = writeln!(differences, "`{script}`:\n  GNU:    {gnu:?}\n  runbox: {runbox:?}");
+        }
+    }
+    assert!(differences.is_empty(), "runbox differs from GNU:\n{differences}");
+}
+
+#[test]
+fn cat_is_gnu_cat() {
+    let s = Scratch::new();
+    inputs(&s);
+    same_as_gnu(
+        &s,
+        &[
+            "cat log | md5sum",
+            "cat small blank empty crlf",
+            "cat -n small blank",
+            "cat -b blank small",
+            "cat -s blank; cat -s blank blank",
+            "cat -sn blank",
+            "cat -A small crlf controls",
+            "cat -e crlf; cat -t controls; cat -v controls; cat -ET small",
+            "cat --number --show-ends blank",
+            "cat - small < crlf",
+            "echo piped | cat small - blank",
+            "cat nope small dir; echo status=$?",
+            "cat 'a b'; echo status=$?",
+            "cat -x small; echo status=$?",
+            "cat --bogus; echo status=$?",
+            "cat /dev/null; head -c 5 /dev/zero | cat | od -An -c",
+        ],
+    );
+}
+
+#[test]
+fn head_and_tail_are_gnus() {
+    let s = Scratch::new();
+    inputs(&s);
+    same_as_gnu(
+        &s,
+        &[
+            "head log",
+            "head -n 3 log; head -n3 small; head --lines=2 blank",
+            "head -n 0 log; head -c 0 log",
+            "head -n -29995 log",
+            "head -n -2 small; head -n -1 blank; head -n -0 small",
+            "head -c 100 log; head -c 1K log | wc -c; head -c -30 small",
+            "head -c 2kB log | wc -c; head -c 1b log | wc -c",
+            "head -5 log; head -2c small",
+            "head small blank; head -q small blank; head -v small",
+            "head -n 1 nope small dir; echo status=$?",
+            "head -n x small; echo status=$?",
+            "head -c 1Q small; echo status=$?",
+            "head -n 1 - small < blank",
+            "cat log | head -n 2",
+            "yes | head -n 3; echo ${PIPESTATUS[@]}",
+            "tail log",
+            "tail -n 3 log; tail -n 1 small; tail -n 2 blank; tail -n 0 log",
+            "tail -n 50000 log | md5sum",
+            "tail -n +29998 log; tail -n +3 small; tail +2 blank",
+            "tail -c 50 log; tail -c +40 small; tail -c 3 crlf | od -An -c",
+            "tail -3 small; tail -2c small",
+            "tail small blank; tail -q small blank; tail -v empty",
+            "cat log | tail -n 4; cat log | tail -c 100; cat small | tail -n 2",
+            "cat log | tail -n +29999; cat small | tail -c +50",
+            "seq 100000 | tail -n 2; seq 100000 | tail -n 20000 | md5sum",
+            "tail -n 1 nope small dir; echo status=$?",
+            "tail -n y small; echo status=$?",
+            "tail -n 2 - small < blank",
+        ],
+    );
+}
+
+#[test]
+fn wc_is_gnu_wc() {
+    let s = Scratch::new();
+    inputs(&s);
+    same_as_gnu(
+        &s,
+        &[
+            "wc log",
+            "wc -l log; wc -w log; wc -c log; wc -m log; wc -L log",
+            "wc small blank empty crlf controls",
+            "wc -lw small blank; wc -c small blank",
+            "wc -m small; wc -L small; wc --chars --lines small",
+            "cat log | wc; cat log | wc -l; cat small | wc -wm",
+            "wc nope small; echo status=$?",
+            "wc dir small; echo status=$?",
+            "wc -c dir; echo status=$?",
+            "wc -x; echo status=$?",
+            "wc small - < blank",
+            "printf 'one two' | wc; printf '' | wc -l",
+        ],
+    );
+}
+
+#[test]
+fn cut_tr_and_uniq_are_gnus() {
+    let s = Scratch::new();
+    inputs(&s);
+    s.write("csv", "id,name,team\n1,Ada,core\n2,Linus,kernel\n3,Grace\n4,,ops\nno commas here\n");
+    same_as_gnu(
+        &s,
+        &[
+            "cut -d' ' -f1 log | sort | uniq -c | sort -rn | head -5",
+            "cut -d' ' -f9 log | sort | uniq -c",
+            "cut -f2 log | md5sum; cut -d'\"' -f2 log | cut -d' ' -f1 | sort | uniq -c",
+            "cut -d, -f2 csv; cut -d, -f1,3 csv; cut -d, -f2- csv; cut -d, -f-2 csv",
+            "cut -d, -f3 -s csv; cut -d, --complement -f2 csv; cut -d, -f1,3 --output-delimiter=' | ' csv",
+            "cut -c1-3 small; cut -b 2,4-5 small; cut -c3- small; cut -c1,2-3 --output-delimiter=: small",
+            "cut -d, -f 3-2 csv; echo status=$?",
+            "cut -d, -f0 csv; echo status=$?",
+            "cut -d, -f x csv; echo status=$?",
+            "cut csv; echo status=$?",
+            "cut -d ab -f1 csv; echo status=$?",
+            "cut -b1 -f1 csv; echo status=$?",
+            "cut -f1 nope csv; echo status=$?",
+            "cut -d, -f2 < csv; echo a:b | cut -d: -f2",
+            "tr a-z A-Z < small; tr '[:lower:]' '[:upper:]' < log | md5sum",
+            "tr -d '\\r' < crlf | od -An -c; tr -s ' ' < small; tr -s '\\n' < blank",
+            "tr -cd '[:digit:]\\n' < csv; tr -d '[:punct:]' < log | md5sum",
+            "echo hello | tr hel 'x[y*]'; echo hello | tr -t hel xy; echo abc | tr a-c '[x*2]Z'",
+            "echo 'hello world' | tr -s ' ol' '_0L'; echo heLLo | tr '[:upper:][:lower:]' '[:lower:][:upper:]'",
+            "printf 'a\\tb\\n' | tr '\\t' ,; printf 'a\\nb\\n' | tr '\\n' ' '; echo '\\101' | tr '\\101' z",
+            "tr; echo status=$?",
+            "tr a < small; echo status=$?",
+            "tr -d a b < small; echo status=$?",
+            "tr a b c < small; echo status=$?",
+            "tr z-a x < small; echo status=$?",
+            "tr a '' < small; echo status=$?",
+            "tr a-z '[:upper:]' < small; echo status=$?",
+            "tr '[:upper:]' '[:digit:]' < small; echo status=$?",
+            "uniq blank; uniq -c blank; uniq -d blank; uniq -u blank; uniq -D blank",
+            "cut -d' ' -f9 log | uniq -c | sort -rn | head -3",
+            "printf 'a\\nA\\na\\nb\\n' | uniq -i; printf 'x 1\\ny 1\\nz 2\\n' | uniq -f1 -c",
+            "printf 'ab1\\nab2\\nac\\n' | uniq -w2; printf '1ab\\n2ab\\n' | uniq -s1 -c; printf 'a\\na' | uniq",
+            "uniq blank out; cat out; uniq nope; echo status=$?; uniq a b c; echo status=$?",
+            "uniq -c -D blank; echo status=$?",
+        ],
+    );
+}
+
+/// More data than the step's memory passes through the tools: a pipe
+/// between two of them holds 4 KiB, and a file operand is read a chunk at a
+/// time. (bashkit's own `cat | wc` held the whole file, twice.)
+#[test]
+fn big_inputs_pass_through_a_small_memory_limit() {
+    let s = Scratch::new();
+    let log = web_log(200_000);
+    s.write("big", &log);
+    let last = log.lines().last().unwrap();
+    let run = s
+        .runbox()
+        .args([
+            "sh",
+            "--memory",
+            "16MiB",
+            "-c",
+            "cat big | wc -l; wc -c big; tail -n 1 big; cat big | tail -n 1; head -n 150000 big | tail -n 1 | wc -c",
+        ])
+        .run();
+    let line_150000 = log.lines().nth(149_999).unwrap();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, &*format!("200000\n{} big\n{last}\n{last}\n{}\n", log.len(), line_150000.len() + 1), ""),
+    );
+    assert!(log.len() > 16 << 20, "the log is larger than the step's memory: {}", log.len());
+}
