@@ -213,6 +213,50 @@ fn cut_tr_and_uniq_are_gnus() {
     );
 }
 
+#[test]
+fn grep_is_gnu_grep() {
+    let s = Scratch::new();
+    inputs(&s);
+    s.write("bin", "text\0more\nxa\n");
+    s.write("patterns", "POST\n/login\n");
+    s.write("tree/a.txt", "alpha\nbeta\n");
+    s.write("tree/b.log", "alpha log\n");
+    s.write("tree/sub/c.txt", "gamma alpha\n");
+    s.write("tree/skip/d.txt", "alpha skipped\n");
+    // Not followed by -r (GNU's neither), nor by runbox's -R (a loop would never end).
+    std::os::unix::fs::symlink("..", s.join("tree/sub/up")).unwrap();
+    same_as_gnu(
+        &s,
+        &[
+            "grep -c POST log; grep POST log | wc -l; grep -v GET log | md5sum",
+            "grep ' 50[03] ' log | md5sum; grep -n 'HTTP/1.1\" 404' log | head -3",
+            "grep -c -i 'delete\\|put' log; grep -ci -E 'delete|put' log; grep -cF '/søk?q=naïve' log",
+            "grep -o 'x=[0-9]*' log | sort | uniq | wc -l; grep -oE '\\[[^]]*\\]' log | head -2",
+            "grep -E '^10\\.1[0-9]{2}\\.' log | head -3; grep '^10\\.2[0-9]\\{2\\}\\.' log | wc -l",
+            "grep -w GET log | wc -l; grep -x 'gamma' small; grep -e alpha -e gamma small; grep -f patterns log | wc -l",
+            "grep -m 2 -n POST log; grep -l POST log small blank; grep -L POST log small blank; echo status=$?",
+            "grep -h alpha small small; grep -H alpha small; grep -c '' small blank empty",
+            "grep -A 1 -B 2 gamma small; grep -C 1 -n '^x' blank; grep -A1 POST log | head -8",
+            "grep -r alpha tree | sort; grep -rl alpha tree --include='*.txt' | sort; grep -r alpha tree --exclude-dir=skip -c | sort",
+            "cd tree && grep -rn alpha | sort",
+            "grep -r gamma tree | sort",
+            "grep more bin; echo status=$?; grep -c more bin; grep -a more bin | od -An -c",
+            "grep -q POST log; echo status=$?; grep -q nothing-like-this log; echo status=$?",
+            "grep POST nope small dir; echo status=$?; grep -s POST nope; echo status=$?",
+            "grep -q alpha nope small; echo status=$?",
+            "grep 'a\\{1' small; echo status=$?; grep -E '(' small; echo status=$?; grep '[[:nope:]]' small; echo status=$?",
+            "grep -E 'a{1' small; echo status=$?; grep -E '*alpha' small; grep 'a\\+' small | head -2",
+            "grep '\\<beta\\>' small; grep 'delta\\b' small; grep -E 'x=9[0-9]{5}$' log | wc -l",
+            "grep -o 'b*' small; echo ab | grep -o '' ; echo status=$?",
+            "echo piped | grep pip; echo status=$?; printf 'no newline' | grep new",
+            "grep; echo status=$?; grep -Z x small; echo status=$?; grep -A x y small; echo status=$?",
+            "grep -vc alpha small; grep -vn '' blank; grep -f /dev/null small; echo status=$?",
+            "grep -lZ alpha small blank | od -An -c; grep -HZ gamma small | od -An -c; grep -E 'a|*b' small",
+            "grep -E '+alpha' small; grep '*alpha' small; echo status=$?; echo POST | grep -f - log | wc -l",
+        ],
+    );
+}
+
 /// More data than the step's memory passes through the tools: a pipe
 /// between two of them holds 4 KiB, and a file operand is read a chunk at a
 /// time. (bashkit's own `cat | wc` held the whole file, twice.)
@@ -229,13 +273,27 @@ fn big_inputs_pass_through_a_small_memory_limit() {
             "--memory",
             "16MiB",
             "-c",
-            "cat big | wc -l; wc -c big; tail -n 1 big; cat big | tail -n 1; head -n 150000 big | tail -n 1 | wc -c",
+            "cat big | wc -l; wc -c big; tail -n 1 big; cat big | tail -n 1; head -n 150000 big | tail -n 1 | wc -c; \
+             grep -c POST big; cat big | grep -v POST | cut -d' ' -f9 | tr -d 0 | uniq | wc -l",
         ])
         .run();
     let line_150000 = log.lines().nth(149_999).unwrap();
+    let posts = log.lines().filter(|l| l.contains("POST")).count();
+    let mut statuses: Vec<String> =
+        log.lines().filter(|l| !l.contains("POST")).map(|l| l.split(' ').nth(8).unwrap().replace('0', "")).collect();
+    statuses.dedup();
     assert_eq!(
         (run.code, run.stdout.as_str(), run.stderr.as_str()),
-        (0, &*format!("200000\n{} big\n{last}\n{last}\n{}\n", log.len(), line_150000.len() + 1), ""),
+        (
+            0,
+            &*format!(
+                "200000\n{} big\n{last}\n{last}\n{}\n{posts}\n{}\n",
+                log.len(),
+                line_150000.len() + 1,
+                statuses.len()
+            ),
+            ""
+        ),
     );
     assert!(log.len() > 16 << 20, "the log is larger than the step's memory: {}", log.len());
 }

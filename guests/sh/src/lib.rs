@@ -83,6 +83,7 @@ fn interpreter() -> Box<Bash> {
             // (bashkit's hold whole files and every stage's output).
             .command("cat", text::cat::Cat)
             .command("cut", text::cut::Cut)
+            .command("grep", text::grep::Grep)
             .command("head", text::head::Head)
             .command("tail", text::tail::Tail)
             .command("tr", text::tr::Tr)

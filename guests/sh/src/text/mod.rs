@@ -3,16 +3,19 @@
 //! a time, and its standard input as the pipe delivers it, so a gigabyte
 //! log passes in bounded memory. bashkit's own builtins of the same names
 //! read whole files through its `FileSystem` and hold every stage's output.
-//! Options, output and exit statuses are GNU coreutils'.
+//! Options, output and exit statuses are GNU coreutils' and grep's.
 
 mod bytes;
 pub(crate) mod cat;
 pub(crate) mod cut;
 mod each;
+mod glob;
+pub(crate) mod grep;
 pub(crate) mod head;
 mod input;
 mod options;
 mod output;
+mod pattern;
 pub(crate) mod tail;
 pub(crate) mod tr;
 pub(crate) mod uniq;

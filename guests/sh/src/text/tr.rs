@@ -156,7 +156,7 @@ fn expand(pieces: &[Piece], fill: usize) -> (Vec<u8>, Vec<(usize, bool)>) {
         .map(|p| match p {
             Piece::Bytes(b) => b.len(),
             Piece::Class(name) => (0..=255u8).filter(|&b| class(name).is_some_and(|f| f(b))).count(),
-            Piece::Repeat(_, n) => n.unwrap_or(0),
+            Piece::Repeat(_, n) => n.unwrap_or(0).min(fill.max(256)),
         })
         .sum();
     let mut out = Vec::new();
@@ -171,7 +171,9 @@ fn expand(pieces: &[Piece], fill: usize) -> (Vec<u8>, Vec<(usize, bool)>) {
                 let f = class(name).unwrap_or(|_| false);
                 out.extend((0..=255u8).filter(|&b| f(b)));
             }
-            Piece::Repeat(c, Some(n)) => out.extend(std::iter::repeat_n(*c, *n)),
+            // Past the other set's length a repeat changes nothing: a
+            // count of billions is not made.
+            Piece::Repeat(c, Some(n)) => out.extend(std::iter::repeat_n(*c, (*n).min(fill.max(256)))),
             Piece::Repeat(c, None) => out.extend(std::iter::repeat_n(*c, fill.saturating_sub(fixed))),
         }
     }
