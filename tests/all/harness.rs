@@ -406,6 +406,7 @@ macro_rules! snapshot {
             filters => vec![
                 (r#""duration_ms": [0-9.e+-]+"#, r#""duration_ms": "[ms]""#),
                 (r#""fuel_consumed": [0-9]+"#, r#""fuel_consumed": "[fuel]""#),
+                (r#""memory_peak": [0-9]+"#, r#""memory_peak": "[memory]""#),
                 (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[uuid]"),
                 (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z", "[time]"),
                 (r"in [0-9.]+ ?ms", "in [ms]"),

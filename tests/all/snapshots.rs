@@ -52,7 +52,7 @@ fn a_failed_step_has_one_json_shape_in_a_run_and_alone() {
     }
     // Fields a step does not have are absent, not null, in both.
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
-    assert_eq!(keys(&alone), ["duration_ms", "error", "exit_code", "fuel_consumed", "stderr", "stdout"]);
+    assert_eq!(keys(&alone), ["duration_ms", "error", "exit_code", "fuel_consumed", "memory_peak", "stderr", "stdout"]);
     let thrown = s.runbox().args(["js", "--json", "-e", "null.x"]).run().json();
     assert_eq!(keys(&thrown["error"]), ["code", "column", "line", "message", "stack"]);
 }

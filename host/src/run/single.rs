@@ -43,6 +43,10 @@ pub struct SingleReport {
     pub stderr: String,
     pub duration_ms: f64,
     pub fuel_consumed: u64,
+    /// The sandbox's linear memory at its largest, in bytes (not for a
+    /// native step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_peak: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +99,7 @@ impl Runner {
             stderr: outcome.stderr.text,
             duration_ms: outcome.duration.as_secs_f64() * 1000.0,
             fuel_consumed: outcome.fuel_consumed,
+            memory_peak: outcome.memory_peak,
             result: outcome.result,
             error: outcome.error,
         })

@@ -192,6 +192,7 @@ impl Runner {
             stderr: Captured { text: called.stderr, truncated: false },
             duration: started.elapsed(),
             fuel_consumed: 0,
+            memory_peak: None,
             result: called.result,
             error,
             confinement: None,

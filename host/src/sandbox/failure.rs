@@ -22,6 +22,7 @@ pub(crate) fn failed_to_start(started: Instant, error: anyhow::Error, say: impl 
         stderr: Captured { text, truncated: false },
         duration: started.elapsed(),
         fuel_consumed: 0,
+        memory_peak: None,
         result: None,
         error: Some(Failure::new(ErrorCode::ConfigInvalid, format!("cannot start the sandbox: {error:#}"))),
         confinement: None,

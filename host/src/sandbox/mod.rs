@@ -210,6 +210,7 @@ impl Sandbox {
             stderr,
             duration: started.elapsed(),
             fuel_consumed,
+            memory_peak: Some(store.data().memory.peak),
             result,
             error,
             confinement: None,

@@ -91,6 +91,9 @@ pub struct Outcome {
     pub stderr: Captured,
     pub duration: Duration,
     pub fuel_consumed: u64,
+    /// The sandbox's linear memory at its largest, in bytes; `None` for a
+    /// native step.
+    pub memory_peak: Option<u64>,
     /// The JSON of a JavaScript step's return value.
     pub result: Option<serde_json::Value>,
     pub error: Option<Failure>,

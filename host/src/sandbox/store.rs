@@ -78,7 +78,7 @@ impl StepState {
         Ok(StepState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            memory: MemoryCap { limit: limits.memory, exceeded: false },
+            memory: MemoryCap { limit: limits.memory, exceeded: false, peak: 0 },
             stdout,
             stderr,
             limits,
@@ -109,10 +109,12 @@ impl WasiView for StepState {
 }
 
 /// Refuses linear memory past the step's limit and remembers that it did,
-/// so the failure is reported as `MemoryLimit` rather than a crash.
+/// so the failure is reported as `MemoryLimit` rather than a crash; and
+/// the most the step's memory grew to, which its report gives.
 pub(crate) struct MemoryCap {
     pub(crate) limit: u64,
     pub(crate) exceeded: bool,
+    pub(crate) peak: u64,
 }
 
 impl ResourceLimiter for MemoryCap {
@@ -121,6 +123,7 @@ impl ResourceLimiter for MemoryCap {
             self.exceeded = true;
             wasmtime::bail!("memory limit of {} bytes exceeded", self.limit);
         }
+        self.peak = self.peak.max(desired as u64);
         Ok(true)
     }
 

@@ -80,6 +80,10 @@ pub struct StepReport {
     pub stderr_truncated: bool,
     pub duration_ms: f64,
     pub fuel_consumed: u64,
+    /// The sandbox's linear memory at its largest, in bytes (not for a
+    /// native step).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_peak: Option<u64>,
     pub limits: Limits,
     /// Set when the step needed approval.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,6 +130,7 @@ impl StepReport {
             stderr_truncated: outcome.stderr.truncated,
             duration_ms: outcome.duration.as_secs_f64() * 1000.0,
             fuel_consumed: outcome.fuel_consumed,
+            memory_peak: outcome.memory_peak,
             limits,
             result: outcome.result,
             result_omitted: false,
@@ -189,6 +194,7 @@ impl StepReport {
             stderr_truncated: false,
             duration_ms: 0.0,
             fuel_consumed: 0,
+            memory_peak: None,
             limits,
             approval: None,
             continued: false,
