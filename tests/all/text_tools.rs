@@ -1,5 +1,5 @@
 //! The text tools runbooks pipe big data through (`cat`, `head`, `tail`,
-//! `wc`, `cut`, `tr`, `uniq`, `grep`) are runbox's own streaming commands:
+//! `wc`, `cut`, `tr`, `uniq`, `grep`, `sort`) are runbox's own streaming commands:
 //! each prints what GNU's prints, with its exit status and messages, on the
 //! same multi-megabyte inputs (run beside the host's bash and GNU tools in
 //! a UTF-8 locale), and a step passes more data through them than its
@@ -257,6 +257,36 @@ fn grep_is_gnu_grep() {
     );
 }
 
+#[test]
+fn sort_is_gnu_sort() {
+    let s = Scratch::new();
+    inputs(&s);
+    s.write("nums", "10\n-1\n2.5\n\nabc\n-10\n007\n1e3\n0\n-0\n 3\n");
+    s.write("sizes", "1K\n2M\n10\n512\n1G\n3k\n-2K\n");
+    s.write("versions", "v1.10\nv1.9\nv1.2\nv1.2a\nv2\nv1.10.1\n");
+    s.write("months", "feb x\nJan y\nxyz\nDEC z\n mar\n");
+    s.write("people", "ada:core:36\nlinus:kernel:54\ngrace:core:85\nken:unix:81\nbob:core:36\n");
+    same_as_gnu(
+        &s,
+        &[
+            "sort log | md5sum; sort -r log | md5sum; sort -u log | wc -l",
+            "sort small blank crlf; sort -r small; sort -f small; sort -b small",
+            "sort -n nums; sort -rn nums; sort -g nums; sort -un nums",
+            "sort -h sizes; sort -hr sizes; sort -V versions; sort -M months",
+            "sort -t: -k2,2 -k3,3n people; sort -t: -k3nr people; sort -t: -k2,2 -u people; sort -t: -s -k2,2 people",
+            "sort -k2 months; sort -k1.2,1.3 people; sort -t: -k1.2b people; sort -k 2,2 -k 1,1r months",
+            "cut -d' ' -f9 log | sort | uniq -c | sort -rn; cut -d' ' -f1 log | sort -t. -k2,2n -k3,3n | head -3",
+            "sort -t' ' -k9,9n -k10,10nr log | md5sum; sort -s -k7,7 log | md5sum",
+            "sort -c people; echo status=$?; sort -C people; echo status=$?; sort nums | sort -c; echo status=$?",
+            "sort -cu blank; echo status=$?; sort -o out people; cat out; sort -o people people; cat people",
+            "sort nope; echo status=$?; sort -k0 people; echo status=$?; sort -t ab people; echo status=$?",
+            "sort -k1.2x people; echo status=$?; sort -x people; echo status=$?",
+            "sort -d controls small; sort -i controls; sort -f -u small blank",
+            "printf 'b\\na' | sort; sort empty; sort - small < blank",
+        ],
+    );
+}
+
 /// More data than the step's memory passes through the tools: a pipe
 /// between two of them holds 4 KiB, and a file operand is read a chunk at a
 /// time. (bashkit's own `cat | wc` held the whole file, twice.)
@@ -274,11 +304,13 @@ fn big_inputs_pass_through_a_small_memory_limit() {
             "16MiB",
             "-c",
             "cat big | wc -l; wc -c big; tail -n 1 big; cat big | tail -n 1; head -n 150000 big | tail -n 1 | wc -c; \
-             grep -c POST big; cat big | grep -v POST | cut -d' ' -f9 | tr -d 0 | uniq | wc -l",
+             grep -c POST big; cat big | grep -v POST | cut -d' ' -f9 | tr -d 0 | uniq | wc -l; \
+             sort big | tail -n 1; cat big | sort -r | tail -n 1; sort big | head -n 1; ls -A /tmp | wc -l",
         ])
         .run();
     let line_150000 = log.lines().nth(149_999).unwrap();
     let posts = log.lines().filter(|l| l.contains("POST")).count();
+    let (first, last_sorted) = (log.lines().min().unwrap(), log.lines().max().unwrap());
     let mut statuses: Vec<String> =
         log.lines().filter(|l| !l.contains("POST")).map(|l| l.split(' ').nth(8).unwrap().replace('0', "")).collect();
     statuses.dedup();
@@ -287,7 +319,9 @@ fn big_inputs_pass_through_a_small_memory_limit() {
         (
             0,
             &*format!(
-                "200000\n{} big\n{last}\n{last}\n{}\n{posts}\n{}\n",
+                // The sorts spilled their runs to /tmp and removed them, also
+                // the one whose reader went away early: none are left.
+                "200000\n{} big\n{last}\n{last}\n{}\n{posts}\n{}\n{last_sorted}\n{first}\n{first}\n0\n",
                 log.len(),
                 line_150000.len() + 1,
                 statuses.len()

@@ -16,6 +16,7 @@ mod input;
 mod options;
 mod output;
 mod pattern;
+pub(crate) mod sort;
 pub(crate) mod tail;
 pub(crate) mod tr;
 pub(crate) mod uniq;
