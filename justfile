@@ -17,9 +17,10 @@ check-guests:
 test:
     scripts/test
 
-# Per-step and end-to-end timings against Node; writes BENCHMARKS.md
+# Per-step and end-to-end timings against Node, and shell steps on 10 MB to 1 GB logs against
+# GNU's tools; writes BENCHMARKS.md
 bench:
-    cargo bench --bench overhead
+    cargo bench --bench overhead && cargo bench --bench data_sizes
 
 # runbox serve under load (wrk) beside a Flask design (bench/flask_anchor.py); writes its section of BENCHMARKS.md
 bench-api:

@@ -21,7 +21,9 @@ const NATIVE_RUNS: usize = 200;
 /// to stderr, so all but the first few are past the run's output budget.
 const LOUD_STEPS: [usize; 2] = [10, 1000];
 
-/// Where `bench/api-load`'s section of BENCHMARKS.md begins.
+/// Where the data-size bench's section of BENCHMARKS.md begins, and then
+/// `bench/api-load`'s: this bench writes what is above them.
+const DATA_MARKER: &str = "<!-- cargo bench --bench data_sizes writes below this line -->";
 const API_LOAD_MARKER: &str = "<!-- bench/api-load writes below this line -->";
 
 fn main() -> anyhow::Result<()> {
@@ -514,11 +516,11 @@ fn main() -> anyhow::Result<()> {
         ms(prepare_js),
         date = today(),
     );
-    // What bench/api-load wrote below its marker stays.
+    // What the data-size bench and bench/api-load wrote below their markers stays.
     let path = repo.join("BENCHMARKS.md");
     let kept = std::fs::read_to_string(&path)
         .ok()
-        .and_then(|old| old.find(API_LOAD_MARKER).map(|at| old[at..].to_string()))
+        .and_then(|old| old.find(DATA_MARKER).or_else(|| old.find(API_LOAD_MARKER)).map(|at| old[at..].to_string()))
         .unwrap_or_default();
     let sep = if kept.is_empty() { "" } else { "\n" };
     std::fs::write(&path, format!("{report}{sep}{kept}"))?;
