@@ -9,6 +9,7 @@ mod bytes;
 pub(crate) mod cat;
 pub(crate) mod cut;
 mod each;
+mod ends;
 mod glob;
 pub(crate) mod grep;
 pub(crate) mod head;

@@ -8,9 +8,9 @@ use std::io::{Read, Seek, SeekFrom};
 
 use bashkit::{Command, CommandContext, CommandStatus, async_trait};
 
-use super::head::header;
+use super::ends::{Cut, each_operand};
 use super::options::{count, value};
-use super::{Out, Parsed, Source, Stop, Usage, begin, open, reason};
+use super::{Out, Parsed, Source, Stop, Usage, begin};
 
 pub(crate) struct Tail;
 
@@ -223,45 +223,18 @@ async fn tail(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
 }
 
 #[async_trait]
+impl Cut for Take {
+    async fn cut(&self, source: &mut Source, out: &mut Out) -> Result<(), Stop> {
+        tail(source, *self, out).await
+    }
+}
+
+#[async_trait]
 impl Command for Tail {
     async fn execute(&self, ctx: CommandContext<'_>) -> bashkit::Result<CommandStatus> {
-        let o = match begin(&ctx, parse(ctx.args)).await? {
-            Ok(run) => run,
-            Err(status) => return Ok(status),
-        };
-        let headers = o.headers.unwrap_or(o.operands.len() > 1);
-        let mut out = Out::new(ctx.stdout.clone());
-        let mut status = 0;
-        let mut first = true;
-        for operand in &o.operands {
-            let mut source = match open(ctx.cwd, operand, &ctx.stdin) {
-                Ok(source) => source,
-                Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
-                    header(&mut out, headers, &mut first, operand);
-                    let message = format!("{TOOL}: error reading '{operand}': {}\n", reason(&e));
-                    out.complain(&ctx.stderr, &message).await?;
-                    status = 1;
-                    continue;
-                }
-                Err(e) => {
-                    let message = format!("{TOOL}: cannot open '{operand}' for reading: {}\n", reason(&e));
-                    out.complain(&ctx.stderr, &message).await?;
-                    status = 1;
-                    continue;
-                }
-            };
-            header(&mut out, headers, &mut first, operand);
-            match tail(&mut source, o.take, &mut out).await {
-                Ok(()) => {}
-                Err(Stop::Read(e)) => {
-                    let message = format!("{TOOL}: error reading '{operand}': {}\n", reason(&e));
-                    out.complain(&ctx.stderr, &message).await?;
-                    status = 1;
-                }
-                Err(Stop::Shell(e)) => return Err(e),
-            }
+        match begin(&ctx, parse(ctx.args)).await? {
+            Ok(o) => each_operand(&ctx, TOOL, &o.operands, o.headers, &o.take).await,
+            Err(status) => Ok(status),
         }
-        out.flush().await?;
-        Ok(CommandStatus::with_code(status))
     }
 }

@@ -91,32 +91,21 @@ fn field_bounds(line: &[u8], n: usize, separator: Option<u8>) -> (usize, usize) 
                 Some(at) => start + at + 1,
                 None => return (line.len(), line.len()),
             },
-            None => {
-                let mut at = start;
-                while at < line.len() && blank(line[at]) {
-                    at += 1;
-                }
-                while at < line.len() && !blank(line[at]) {
-                    at += 1;
-                }
-                at
-            }
+            None => past_field(line, start),
         };
     }
     let end = match separator {
         Some(sep) => line[start..].iter().position(|&b| b == sep).map_or(line.len(), |at| start + at),
-        None => {
-            let mut at = start;
-            while at < line.len() && blank(line[at]) {
-                at += 1;
-            }
-            while at < line.len() && !blank(line[at]) {
-                at += 1;
-            }
-            at
-        }
+        None => past_field(line, start),
     };
     (start, end)
+}
+
+/// Where a blank-separated field that begins at `at` (with the blanks
+/// before it) ends.
+fn past_field(line: &[u8], at: usize) -> usize {
+    let text = skip_blanks(line, at, line.len());
+    text + line[text..].iter().take_while(|&&b| !blank(b)).count()
 }
 
 fn skip_blanks(line: &[u8], mut at: usize, end: usize) -> usize {
