@@ -142,6 +142,13 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     Ok(Parsed::Run(o))
 }
 
+impl Options {
+    /// Whether lines are printed at all (not for -c, -l, -L, -q).
+    fn prints_lines(&self) -> bool {
+        !(self.count || self.with_matches || self.without_match || self.quiet)
+    }
+}
+
 /// One regular expression for all the patterns. `None` when there are no
 /// patterns at all (`-f /dev/null`), which selects no line.
 fn matcher(o: &Options, patterns: &[String], warnings: &mut Vec<String>) -> Result<Option<Regex>, String> {
@@ -243,11 +250,6 @@ impl Search<'_> {
         }
     }
 
-    /// Whether lines are printed at all (not for -c, -l, -L, -q).
-    fn prints_lines(&self) -> bool {
-        !(self.o.count || self.o.with_matches || self.o.without_match || self.o.quiet)
-    }
-
     async fn file(&mut self, source: Source) -> Result<Found, Stop> {
         let o = self.o;
         let mut found = Found::default();
@@ -276,7 +278,7 @@ impl Search<'_> {
                     next = self.re.and_then(|re| next_match(re, run, offset));
                 }
                 if matched == o.invert {
-                    if context && after_left > 0 && self.prints_lines() && !found.binary {
+                    if context && after_left > 0 && self.o.prints_lines() && !found.binary {
                         after_left -= 1;
                         self.print_line(line, number, b'-');
                         last_printed = Some(number);
@@ -289,7 +291,7 @@ impl Search<'_> {
                     continue;
                 }
                 found.selected += 1;
-                if !self.prints_lines() {
+                if !self.o.prints_lines() {
                     if o.quiet || o.with_matches || o.without_match {
                         break 'runs;
                     }
@@ -460,7 +462,7 @@ impl Command for Grep {
                 out.put(shown.as_bytes());
                 out.put(if o.null { b"\0" } else { b"\n" });
             }
-            if found.binary && found.selected > 0 && search_prints(&o) {
+            if found.binary && found.selected > 0 && o.prints_lines() {
                 out.complain(&ctx.stderr, &format!("{TOOL}: {shown}: binary file matches\n")).await?;
             }
             out.ready().await?;
@@ -475,8 +477,4 @@ impl Command for Grep {
         };
         Ok(CommandStatus::with_code(status))
     }
-}
-
-fn search_prints(o: &Options) -> bool {
-    !(o.count || o.with_matches || o.without_match || o.quiet)
 }
