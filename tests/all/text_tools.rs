@@ -1,5 +1,5 @@
 //! The text tools runbooks pipe big data through (`cat`, `head`, `tail`,
-//! `wc`, `cut`, `tr`, `uniq`, `grep`, `sort`) are runbox's own streaming commands:
+//! `wc`, `cut`, `tr`, `uniq`, `grep`, `sort`, `sed`) are runbox's own streaming commands:
 //! each prints what GNU's prints, with its exit status and messages, on the
 //! same multi-megabyte inputs (run beside the host's bash and GNU tools in
 //! a UTF-8 locale), and a step passes more data through them than its
@@ -53,6 +53,7 @@ fn inputs(s: &Scratch) {
     s.write("empty", "");
     s.write("crlf", "one\r\ntwo\r\n");
     s.write("controls", "bell\x07 del\x7f esc\x1b tab\t end\n");
+    s.write("conf", "# comment\nname = web\nport=8080\n\n[section]\nkey = value # trailing\nHOST=example.com\n");
     std::fs::create_dir_all(s.join("dir")).unwrap();
 }
 
@@ -287,6 +288,91 @@ fn sort_is_gnu_sort() {
     );
 }
 
+#[test]
+fn sed_is_gnu_sed() {
+    let s = Scratch::new();
+    inputs(&s);
+    s.write("script.sed", "s/a/A/g\n/^$/d\n$a\\\nthe end\n");
+    same_as_gnu(
+        &s,
+        &[
+            // The log-munging forms, over the 30,000-line log.
+            "sed -n 's/.*x=\\([0-9]*\\).*/\\1/p' log | sort -n | tail -1; sed -n '$=' log; sed '3q' log",
+            "sed -n '/404/p' log | md5sum; sed -E '/\" (404|500) /!d' log | wc -l; sed 'n;d' log | md5sum",
+            "sed -E 's/^([0-9]+)\\.([0-9]+)\\.([0-9]+)\\.([0-9]+)/\\4.\\3.\\2.\\1/' log | md5sum",
+            "sed -n -E '/\" 5[0-9]{2} /{s/.*\\[([^]]+)\\].*/\\1/;p}' log | tail -3; sed '1~3d' log | wc -l",
+            "sed 's|/|_|g;s,x=,X=,;s/\\./[dot]/3' log | md5sum; cat log | sed 's/GET/FETCH/' | tail -1; sed '$!d' log",
+            // Substitution: flags, groups, case, escapes, empty matches.
+            "sed 's/a/A/' small; sed 's/a/A/g' small blank; sed 's/e/E/2' conf; sed 's/e/E/2g' conf",
+            "sed 's/\\(name\\) = \\(.*\\)/\\2 is \\1/' conf; sed -E 's/(.)(.)/\\2\\1/g' conf",
+            "sed 's/x*/-/g' small; sed 's/b*/-/g' small; sed 's/a/\\n/g;s/e/\\t/' small",
+            "sed 's/.*/\\U&/' conf; sed 's/\\(.\\)\\(.*\\)/\\u\\1\\L\\2/' conf; sed -E 's/(\\w+) = (\\w+)/\\U\\1\\E=\\2/' conf",
+            "sed 's/&/and/; s/a/[&]/g; s/b/\\&/' small; sed 's/ALPHA/Z/I' small; sed -n '/ALPHA/Ip' small",
+            "sed 's/^[ \\t]*//;s/[ \\t]*$//' small; sed 's/\\s\\+/ /g' small; sed 's/[[:space:]]\\+/_/g' small",
+            "sed 's/[[:alpha:]]/a/g' small; sed 's/[[:upper:]]/U/g' small; sed 's/\\w\\+/[&]/g' conf; sed 's/\\<./\\u&/g' conf",
+            "sed -E 's/(a|e)+/<&>/g' conf; sed 's/a\\|e/_/g' conf; sed 's/e\\{2,\\}/E/' conf; sed -E 's/e{1,2}/E/g' conf",
+            "sed 's/[]]/X/g; s/[/]/Y/' conf; sed 's/\\/x/y/' conf; sed '/x/ s//y/g' conf; sed 's/e//;s//E/' conf",
+            "sed 's/=/ = /w out.txt' conf; cat out.txt; sed -n 's/e/E/gpw out3' conf; cat out3",
+            "sed 's/a/b/;T;s/$/ changed/' conf; sed 's/=/:/;t done;s/$/ (no =)/;:done' conf",
+            // Addresses and ranges.
+            "sed '1d;$d' small; sed '/^$/d' blank; sed '2,4!d' conf; sed -n '1~2p' conf; sed '0~2d' conf",
+            "sed -n '/\\[section\\]/,/^$/p' conf; sed -n '/\\[section\\]/,$p' conf; sed -n '0,/=/p' conf",
+            "sed -n '2,+2p' conf; sed -n '2,~4p' conf; sed '2,1p' conf; sed -n '/name/,2p' conf; sed -n '/key/,/name/p' conf",
+            "sed '/name/,+1d' conf; sed '2,/=/d' conf; sed '1,/=/d' conf; sed '0,/=/d' conf; sed -n '4,$!p' conf",
+            "sed '1,3{/port/d}' conf; sed -n '/a/{/e/p}' conf; sed '2,3{s/^/> /}' conf; sed '/^#/!s/=/:=/' conf",
+            // Multi-line commands, the hold space, branches.
+            "sed = small | sed 'N;s/\\n/ /'; sed '$!N;s/\\n/ /' conf; sed -n 'h;n;G;p' conf; sed '1!G;h;$!d' conf",
+            "sed ':a;N;$!ba;s/\\n/,/g' conf; sed -e :a -e '$!N;s/\\n//;ta' blank; sed '/^$/N;/\\n$/D' blank",
+            "sed '$!N;P;D' blank; sed 'N;N;s/\\n/|/g' conf; sed -n '$!{h;d};x;G;p' conf; sed -e 'b end' -e 's/a/X/' -e ':end' conf",
+            "printf 'a\\nb' | sed 'N;P;D'; printf 'a\\nb' | sed -n 'H;${x;p}'; printf 'a\\nb\\nc' | sed 's/$/!/'",
+            "sed '/=/{s/ //g\ns/=/: /\n}' conf; sed -n '2,4{/=/c\\\nchanged\np}' conf",
+            // Text commands, output commands.
+            "sed 'a\\appended' blank; sed '2i\\inserted' conf; sed '/port/c\\port=9090' conf; sed '2,4c\\changed' conf",
+            "sed -e 'a\\' -e 'two lines\\' -e 'here' blank; sed '1 i\\   indented' conf; sed '1a hello world' conf",
+            "echo aaaa | sed -E 's/a{,2}/X/'; echo one | sed 'a\\  two\\tthree'; printf x | sed 'a foo\\nbar\\\\baz\\qux'",
+            "printf x | sed 'a\\y'; printf x | sed p; sed '$a\\---' small; sed -n '/alpha/,/gamma/{=;p}' small",
+            "sed -n 'l' small crlf controls; sed -n 'l 10' conf; sed 'l 1' conf; sed -l 5 -n l conf",
+            "sed 'r small' blank; sed '1r nosuch' conf; sed 'R small' conf; sed 'F' conf; sed G blank; sed -n 'P' conf",
+            "sed 's/=/ /w /dev/stdout' conf; sed 'y/abc/xyz/' small; sed 'y/a\\nb/x y/' conf; sed 'z;s/^$/empty/' conf",
+            "sed -n '2{p;q}' conf; echo $?; sed '2q5' conf; echo $?; sed '2Q' conf; sed -n '3{p;q}' log",
+            // Options, files, in-place editing.
+            "sed -f script.sed small; sed -z 's/\\n/,/g' conf; printf 'x\\0y\\0' | sed -z 's/^/>/' | od -c",
+            "sed -s -n '$p' conf small blank; sed -n '$p' conf small blank; sed -s N conf small; sed -s -n 'F;1p' conf - small < blank",
+            "sed --expression='s/a/b/' --quiet --expression=p small; sed -ne 's/=/:/p' conf; sed --posix 's/a/b/' small",
+            "cp conf e1; sed -i 's/web/api/' e1; cat e1; sed -i.bak '/^#/d' e1; cat e1 e1.bak; ls -A; rm e1 e1.bak",
+            "cp conf e1; cp small e2; sed -i -e '1d' e1 e2; cat e1 e2; sed --in-place=.orig 's/web/WEB/' e1; cat e1.orig e1; rm e1 e1.orig e2",
+            "cp conf e1; cp small e2; sed -i'bak/*' p e1; echo $?; sed -i N e1 e2; cat e1 e2; ls -A; rm e1 e2",
+            // Errors: messages and statuses.
+            "sed 's/a/b' conf; echo $?; sed 'k' conf; echo $?; sed -n '/x/{p' conf; echo $?; sed '}' conf; echo $?",
+            "sed 's/a/b/x' conf; sed '3!!p' conf; sed 'p x' conf; sed a conf; sed 'y/ab/c/' conf; sed '1:x' conf; echo $?",
+            "sed 0p conf; sed 's/\\(a\\)/\\2/' conf; sed s/a/b/gg conf; sed s/a/b/0 conf; sed /abc conf; sed r conf; echo $?",
+            "sed 'b nowhere' conf; echo $?; sed '//d' conf; echo $?; sed -f nosuch.sed conf; echo $?",
+            "sed p nosuch conf; echo $?; sed p dir; echo $?; sed -i s/x/y/ nosuch; echo $?; sed -i s/x/y/ dir; echo $?",
+            "sed -i s/x/y/; echo $?; sed --sandbox 'w x' conf; echo $?; sed -n -e p -e 's/a' conf; echo $?",
+            "sed 2>/dev/null; echo $?; sed --bogus 2>&1 | head -2; sed -x 2>&1 | head -2",
+            "sed '$d' empty; echo $?; sed = empty; sed -n '/a/,/b/p' empty",
+        ],
+    );
+}
+
+/// What runbox's sed refuses says so, and names the way to run it.
+#[test]
+fn sed_refuses_what_it_cannot_do_and_says_why() {
+    let s = Scratch::new();
+    s.write("conf", "aa\n");
+    let run = s.runbox().args(["sh", "-c", "sed 'e ls' conf; echo $?; sed 's/\\(a\\)\\1/X/' conf; echo $?"]).run();
+    assert_eq!(
+        (run.stdout.as_str(), run.stderr.as_str()),
+        (
+            "1\n1\n",
+            "sed: -e expression #1, char 1: the `e' command runs a shell command, which runbox's sed does not do; \
+             run the command in the step's script instead\n\
+             sed: -e expression #1, char 12: back-references (\\1) are not supported by runbox's grep and sed; \
+             run the step natively (--allow-native) for them\n"
+        ),
+    );
+}
+
 /// More data than the step's memory passes through the tools: a pipe
 /// between two of them holds 4 KiB, and a file operand is read a chunk at a
 /// time. (bashkit's own `cat | wc` held the whole file, twice.)
@@ -305,7 +391,8 @@ fn big_inputs_pass_through_a_small_memory_limit() {
             "-c",
             "cat big | wc -l; wc -c big; tail -n 1 big; cat big | tail -n 1; head -n 150000 big | tail -n 1 | wc -c; \
              grep -c POST big; cat big | grep -v POST | cut -d' ' -f9 | tr -d 0 | uniq | wc -l; \
-             sort big | tail -n 1; cat big | sort -r | tail -n 1; sort big | head -n 1; ls -A /tmp | wc -l",
+             sort big | tail -n 1; cat big | sort -r | tail -n 1; sort big | head -n 1; ls -A /tmp | wc -l; \
+             sed -n '$p' big; cat big | sed 's/x=/y=/' | tail -n 1",
         ])
         .run();
     let line_150000 = log.lines().nth(149_999).unwrap();
@@ -321,10 +408,11 @@ fn big_inputs_pass_through_a_small_memory_limit() {
             &*format!(
                 // The sorts spilled their runs to /tmp and removed them, also
                 // the one whose reader went away early: none are left.
-                "200000\n{} big\n{last}\n{last}\n{}\n{posts}\n{}\n{last_sorted}\n{first}\n{first}\n0\n",
+                "200000\n{} big\n{last}\n{last}\n{}\n{posts}\n{}\n{last_sorted}\n{first}\n{first}\n0\n{last}\n{}\n",
                 log.len(),
                 line_150000.len() + 1,
-                statuses.len()
+                statuses.len(),
+                last.replace("x=", "y=")
             ),
             ""
         ),

@@ -85,6 +85,7 @@ fn interpreter() -> Box<Bash> {
             .command("cut", text::cut::Cut)
             .command("grep", text::grep::Grep)
             .command("head", text::head::Head)
+            .command("sed", text::sed::Sed)
             .command("sort", text::sort::Sort)
             .command("tail", text::tail::Tail)
             .command("tr", text::tr::Tr)

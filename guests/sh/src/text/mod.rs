@@ -3,7 +3,7 @@
 //! a time, and its standard input as the pipe delivers it, so a gigabyte
 //! log passes in bounded memory. bashkit's own builtins of the same names
 //! read whole files through its `FileSystem` and hold every stage's output.
-//! Options, output and exit statuses are GNU coreutils' and grep's.
+//! Options, output and exit statuses are GNU coreutils', grep's and sed's.
 
 mod bytes;
 pub(crate) mod cat;
@@ -17,6 +17,7 @@ mod input;
 mod options;
 mod output;
 mod pattern;
+pub(crate) mod sed;
 pub(crate) mod sort;
 pub(crate) mod tail;
 pub(crate) mod tr;

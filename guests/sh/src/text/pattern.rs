@@ -15,6 +15,24 @@ pub(crate) enum Syntax {
 /// what runbox's engine lacks.
 pub(crate) type Error = String;
 
+/// glibc's white space in a UTF-8 locale (no-break spaces are not).
+const SPACE: &str = r"\t\n\x0B\x0C\r \x{1680}\x{2000}-\x{2006}\x{2008}-\x{200A}\x{2028}\x{2029}\x{205F}\x{3000}";
+
+/// The members of a POSIX class as glibc's UTF-8 locales have them, where
+/// they reach past ASCII (the `regex` crate's `[:alpha:]` and friends are
+/// ASCII's); `None` for the classes left as ASCII's.
+fn unicode_class(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "space" => SPACE,
+        "blank" => r"\t \x{1680}\x{2000}-\x{2006}\x{2008}-\x{200A}\x{205F}\x{3000}",
+        "alpha" => r"[[\p{Alphabetic}\p{Nd}]--[0-9]]",
+        "alnum" => r"\p{Alphabetic}\p{Nd}",
+        "upper" => r"\p{Uppercase}",
+        "lower" => r"\p{Lowercase}",
+        _ => return None,
+    })
+}
+
 /// A character written literally into the `regex` syntax.
 fn literal(out: &mut String, c: char) {
     if regex_syntax::is_meta_character(c) {
@@ -86,7 +104,12 @@ fn bracket(chars: &[char], mut at: usize) -> Result<(String, usize), Error> {
                     if !CLASSES.contains(&name.as_str()) {
                         return Err("Invalid character class name".into());
                     }
-                    let _ = write!(out, "[:{name}:]");
+                    match unicode_class(&name) {
+                        Some(members) => out.push_str(members),
+                        None => {
+                            let _ = write!(out, "[:{name}:]");
+                        }
+                    }
                 }
                 _ => name.chars().for_each(|c| literal(&mut out, c)),
             }
@@ -166,7 +189,13 @@ pub(crate) fn translate(pattern: &str, syntax: Syntax, warnings: &mut Vec<String
                     }
                     '<' => out.push_str(r"\b{start}"),
                     '>' => out.push_str(r"\b{end}"),
-                    'b' | 'B' | 'w' | 'W' | 's' | 'S' => {
+                    's' => {
+                        let _ = write!(out, "[{SPACE}]");
+                    }
+                    'S' => {
+                        let _ = write!(out, "[^{SPACE}]");
+                    }
+                    'b' | 'B' | 'w' | 'W' => {
                         out.push('\\');
                         out.push(e);
                     }
