@@ -9,6 +9,8 @@ mod harness;
 mod samples;
 // What JavaScript steps see: console, get, fs, path, results, errors.
 mod js_steps;
+// JavaScript steps read a file a piece at a time, as Node scripts do.
+mod js_files;
 // JavaScript globals as Node 20 gives them, case by case.
 mod node_exact;
 // Shell steps: bash's language, statuses, files, escapes, runaway scripts.

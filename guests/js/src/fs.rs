@@ -9,6 +9,9 @@ use rquickjs::{Ctx, Exception, Function, Object, TypedArray, Value};
 
 /// wasi-libc's errno for an access the sandbox's capabilities do not allow.
 const ENOTCAPABLE: i32 = 76;
+/// wasi-libc's errno for a descriptor that is not open, and for too many.
+pub(crate) const EBADF: i32 = 8;
+pub(crate) const EMFILE: i32 = 33;
 
 pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::Result<()> {
     native.set("readFile", Function::new(ctx.clone(), read_file)?)?;
@@ -25,7 +28,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::R
 }
 
 fn read_file<'js>(ctx: Ctx<'js>, path: String, as_text: bool) -> rquickjs::Result<Value<'js>> {
-    let bytes = std::fs::read(&path).map_err(|e| throw(&ctx, e, "open", &path))?;
+    let bytes = std::fs::read(&path).map_err(|e| throw(&ctx, e, "open", Some(&path)))?;
     if as_text {
         let text = String::from_utf8_lossy(&bytes);
         Ok(rquickjs::String::from_str(ctx, &text)?.into_value())
@@ -39,7 +42,7 @@ fn read_file<'js>(ctx: Ctx<'js>, path: String, as_text: bool) -> rquickjs::Resul
 fn read_stdin<'js>(ctx: Ctx<'js>, as_text: bool) -> rquickjs::Result<Value<'js>> {
     use std::io::Read;
     let mut bytes = Vec::new();
-    std::io::stdin().read_to_end(&mut bytes).map_err(|e| throw(&ctx, e, "read", "/dev/stdin"))?;
+    std::io::stdin().read_to_end(&mut bytes).map_err(|e| throw(&ctx, e, "read", Some("/dev/stdin")))?;
     if as_text {
         let text = String::from_utf8_lossy(&bytes);
         Ok(rquickjs::String::from_str(ctx, &text)?.into_value())
@@ -70,14 +73,14 @@ fn write_file<'js>(ctx: Ctx<'js>, path: String, data: Value<'js>, append: bool) 
     } else {
         std::fs::write(&path, &bytes)
     };
-    result.map_err(|e| throw(&ctx, e, "open", &path))
+    result.map_err(|e| throw(&ctx, e, "open", Some(&path)))
 }
 
 fn read_dir(ctx: Ctx<'_>, path: String) -> rquickjs::Result<Vec<Vec<String>>> {
-    let entries = std::fs::read_dir(&path).map_err(|e| throw(&ctx, e, "scandir", &path))?;
+    let entries = std::fs::read_dir(&path).map_err(|e| throw(&ctx, e, "scandir", Some(&path)))?;
     let mut listing = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| throw(&ctx, e, "scandir", &path))?;
+        let entry = entry.map_err(|e| throw(&ctx, e, "scandir", Some(&path)))?;
         let kind = entry.file_type().map(|t| kind_of(&t)).unwrap_or("other");
         listing.push(vec![entry.file_name().to_string_lossy().into_owned(), kind.to_string()]);
     }
@@ -87,7 +90,7 @@ fn read_dir(ctx: Ctx<'_>, path: String) -> rquickjs::Result<Vec<Vec<String>>> {
 
 fn make_dir(ctx: Ctx<'_>, path: String, recursive: bool) -> rquickjs::Result<()> {
     let result = if recursive { std::fs::create_dir_all(&path) } else { std::fs::create_dir(&path) };
-    result.map_err(|e| throw(&ctx, e, "mkdir", &path))
+    result.map_err(|e| throw(&ctx, e, "mkdir", Some(&path)))
 }
 
 /// `rm`, `rmdir` and `unlink` with Node's rules for directories.
@@ -95,7 +98,7 @@ fn remove(ctx: Ctx<'_>, path: String, recursive: bool, force: bool, syscall: Str
     let meta = match std::fs::symlink_metadata(&path) {
         Ok(meta) => meta,
         Err(e) if force && e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(throw(&ctx, e, &syscall, &path)),
+        Err(e) => return Err(throw(&ctx, e, &syscall, Some(&path))),
     };
     let result = if !meta.is_dir() {
         std::fs::remove_file(&path)
@@ -106,12 +109,17 @@ fn remove(ctx: Ctx<'_>, path: String, recursive: bool, force: bool, syscall: Str
     } else {
         Err(io::Error::from(io::ErrorKind::IsADirectory))
     };
-    result.map_err(|e| throw(&ctx, e, &syscall, &path))
+    result.map_err(|e| throw(&ctx, e, &syscall, Some(&path)))
 }
 
 fn stat<'js>(ctx: Ctx<'js>, path: String, follow: bool) -> rquickjs::Result<Object<'js>> {
     let meta = if follow { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
-    let meta = meta.map_err(|e| throw(&ctx, e, if follow { "stat" } else { "lstat" }, &path))?;
+    let meta = meta.map_err(|e| throw(&ctx, e, if follow { "stat" } else { "lstat" }, Some(&path)))?;
+    stat_object(ctx, &meta)
+}
+
+/// What the prelude's `Stats` is built from.
+pub(crate) fn stat_object<'js>(ctx: Ctx<'js>, meta: &std::fs::Metadata) -> rquickjs::Result<Object<'js>> {
     let millis = |t: io::Result<SystemTime>| {
         t.ok().and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
@@ -126,11 +134,11 @@ fn stat<'js>(ctx: Ctx<'js>, path: String, follow: bool) -> rquickjs::Result<Obje
 }
 
 fn rename(ctx: Ctx<'_>, from: String, to: String) -> rquickjs::Result<()> {
-    std::fs::rename(&from, &to).map_err(|e| throw(&ctx, e, "rename", &format!("{from}' -> '{to}")))
+    std::fs::rename(&from, &to).map_err(|e| throw(&ctx, e, "rename", Some(&format!("{from}' -> '{to}"))))
 }
 
 fn copy_file(ctx: Ctx<'_>, from: String, to: String) -> rquickjs::Result<()> {
-    std::fs::copy(&from, &to).map(drop).map_err(|e| throw(&ctx, e, "copyfile", &format!("{from}' -> '{to}")))
+    std::fs::copy(&from, &to).map(drop).map_err(|e| throw(&ctx, e, "copyfile", Some(&format!("{from}' -> '{to}"))))
 }
 
 fn kind_of(file_type: &std::fs::FileType) -> &'static str {
@@ -146,16 +154,21 @@ fn kind_of(file_type: &std::fs::FileType) -> &'static str {
 }
 
 /// A Node-style error, e.g. `ENOENT: no such file or directory, open '/x'`.
-fn throw(ctx: &Ctx<'_>, error: io::Error, syscall: &str, path: &str) -> rquickjs::Error {
+pub(crate) fn throw(ctx: &Ctx<'_>, error: io::Error, syscall: &str, path: Option<&str>) -> rquickjs::Error {
     let (code, description) = describe(&error);
-    let message = format!("{code}: {description}, {syscall} '{path}'");
+    let message = match path {
+        Some(path) => format!("{code}: {description}, {syscall} '{path}'"),
+        None => format!("{code}: {description}, {syscall}"),
+    };
     let exception = match Exception::from_message(ctx.clone(), &message) {
         Ok(exception) => exception,
         Err(e) => return e,
     };
     let object = exception.as_object();
-    for (key, value) in [("code", code), ("syscall", syscall), ("path", path)] {
-        if let Err(e) = object.set(key, value) {
+    for (key, value) in [("code", Some(code)), ("syscall", Some(syscall)), ("path", path)] {
+        if let Some(value) = value
+            && let Err(e) = object.set(key, value)
+        {
             return e;
         }
     }
@@ -164,8 +177,11 @@ fn throw(ctx: &Ctx<'_>, error: io::Error, syscall: &str, path: &str) -> rquickjs
 
 fn describe(error: &io::Error) -> (&'static str, String) {
     use io::ErrorKind as K;
-    if error.raw_os_error() == Some(ENOTCAPABLE) {
-        return ("EACCES", "permission denied (outside the sandbox's mounts)".into());
+    match error.raw_os_error() {
+        Some(ENOTCAPABLE) => return ("EACCES", "permission denied (outside the sandbox's mounts)".into()),
+        Some(EBADF) => return ("EBADF", "bad file descriptor".into()),
+        Some(EMFILE) => return ("EMFILE", "too many open files".into()),
+        _ => {}
     }
     let code = match error.kind() {
         K::NotFound => "ENOENT",

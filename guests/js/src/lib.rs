@@ -7,6 +7,7 @@
 //! mounts, stdout, stderr, clocks, randomness) or the `context` import.
 
 mod fs;
+mod handles;
 mod net;
 
 use std::cell::RefCell;
@@ -293,6 +294,7 @@ fn native_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     native.set("get", Function::new(ctx.clone(), |name: String| context::get(&name))?)?;
     native.set("callRunbook", Function::new(ctx.clone(), call_runbook)?)?;
     fs::register(ctx, &native)?;
+    handles::register(ctx, &native)?;
     net::register(ctx, &native)?;
     Ok(native)
 }

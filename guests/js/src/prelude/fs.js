@@ -121,3 +121,259 @@
   }
   fs.promises.access = promised(fs.accessSync);
 
+
+  // ------------------------------------------------- a file, a piece at a time ---
+  // Descriptors (`openSync`, `readSync`, `fs.promises.open`), line by line
+  // (`filehandle.readLines()`) and chunk by chunk (`createReadStream`): a
+  // file larger than the step's memory is walked as in Node.
+
+  function nodeError(Kind, code, message) {
+    const error = new Kind(message);
+    error.code = code;
+    return error;
+  }
+
+  function descriptor(fd) {
+    if (!Number.isInteger(fd)) {
+      throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "fd" argument must be of type number. Received ${inspect(fd)}`);
+    }
+    return fd;
+  }
+
+  // Node's `position`: null, undefined or -1 read at the file's offset and
+  // move it; a number (or bigint) reads there and leaves the offset.
+  function position(value) {
+    if (value === undefined || value === null || value === -1 || value === -1n) return null;
+    const n = typeof value === 'bigint' ? Number(value) : value;
+    if (!Number.isInteger(n) || n < 0) {
+      throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "position" is out of range. It must be an integer >= -1. Received ${inspect(value)}`);
+    }
+    return n;
+  }
+
+  function bytesView(buffer) {
+    if (!ArrayBuffer.isView(buffer)) {
+      throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "buffer" argument must be an instance of Buffer, TypedArray, or DataView. Received ${inspect(buffer)}`);
+    }
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  }
+
+  fs.openSync = (p, flags, mode) => native.fdOpen(abs(p), flags === undefined || flags === null ? 'r' : String(flags), String(p));
+  fs.closeSync = (fd) => native.fdClose(descriptor(fd));
+  fs.fstatSync = (fd) => new Stats(native.fdFstat(descriptor(fd)));
+
+  fs.readSync = function readSync(fd, buffer, offset, length, pos) {
+    const view = bytesView(buffer);
+    if (arguments.length <= 3 && offset !== undefined && offset !== null && typeof offset !== 'object') {
+      throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "options" argument must be of type object. Received type ${typeof offset} (${inspect(offset)})`);
+    }
+    if (offset !== null && typeof offset === 'object') {
+      ({ offset = 0, length = view.byteLength - offset, position: pos = null } = offset);
+    }
+    offset = offset === undefined || offset === null ? 0 : offset;
+    length = length === undefined || length === null ? view.byteLength - offset : length;
+    if (!Number.isInteger(offset) || offset < 0 || offset > view.byteLength) {
+      throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "offset" is out of range. It must be >= 0 && <= ${view.byteLength}. Received ${offset}`);
+    }
+    if (!Number.isInteger(length) || length < 0 || offset + length > view.byteLength) {
+      throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be >= 0 && <= ${view.byteLength - offset}. Received ${length}`);
+    }
+    if (length === 0) return 0;
+    const chunk = native.fdRead(descriptor(fd), length, position(pos));
+    view.set(chunk, offset);
+    return chunk.length;
+  };
+
+  fs.writeSync = (fd, data, offset, length, pos) => {
+    if (typeof data === 'string') return native.fdWrite(descriptor(fd), data, position(offset));
+    const view = bytesView(data);
+    offset = offset === undefined || offset === null ? 0 : offset;
+    length = length === undefined || length === null ? view.byteLength - offset : length;
+    return native.fdWrite(descriptor(fd), view.subarray(offset, offset + length), position(pos));
+  };
+
+  // Lines as Node's `readline` gives them, read 64 KiB at a time; the
+  // descriptor is closed at the end (Node's stream closes its handle).
+  function lineReader(handle) {
+    const listeners = { line: [], close: [] };
+    let started = false;
+    const reader = {
+      async *[Symbol.asyncIterator]() {
+        started = true;
+        try {
+          for (;;) {
+            const lines = native.fdReadLines(handle.fd);
+            if (lines == null) break;
+            for (const line of lines) yield line;
+          }
+        } finally {
+          handle.closeQuietly();
+          for (const f of listeners.close) f();
+        }
+      },
+      on(event, f) {
+        if (listeners[event]) listeners[event].push(f);
+        if (event === 'line' && !started) {
+          started = true;
+          Promise.resolve().then(() => {
+            for (;;) {
+              const lines = native.fdReadLines(handle.fd);
+              if (lines == null) break;
+              for (const line of lines) for (const g of listeners.line) g(line);
+            }
+            handle.closeQuietly();
+            for (const g of listeners.close) g();
+          });
+        }
+        return reader;
+      },
+      close() {
+        handle.closeQuietly();
+      },
+    };
+    return reader;
+  }
+
+  class FileHandle {
+    constructor(fd) {
+      this.fd = fd;
+    }
+    async read(buffer, offset, length, pos) {
+      if (!ArrayBuffer.isView(buffer)) {
+        const o = buffer || {};
+        buffer = o.buffer === undefined ? new Uint8Array(16384) : o.buffer;
+        ({ offset = 0, length = buffer.byteLength - offset, position: pos = null } = o);
+      }
+      const bytesRead = fs.readSync(this.fd, buffer, offset, length, pos);
+      return { bytesRead, buffer };
+    }
+    async write(data, ...rest) {
+      const bytesWritten = fs.writeSync(this.fd, data, ...rest);
+      return { bytesWritten, buffer: data };
+    }
+    async readFile(options) {
+      const text = encoding(options) !== null;
+      const parts = [];
+      for (;;) {
+        if (text) {
+          const got = native.fdReadText(this.fd, 65536, null);
+          if (got == null) break;
+          parts.push(got.text);
+        } else {
+          const chunk = native.fdRead(this.fd, 65536, null);
+          if (chunk.length === 0) break;
+          parts.push(chunk);
+        }
+      }
+      if (text) return parts.join('');
+      const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      return all;
+    }
+    async stat() {
+      return fs.fstatSync(this.fd);
+    }
+    readLines() {
+      return lineReader(this);
+    }
+    closeQuietly() {
+      if (this.fd !== -1) {
+        native.fdClose(this.fd);
+        this.fd = -1;
+      }
+    }
+    async close() {
+      this.closeQuietly();
+    }
+  }
+  fs.promises.open = async (p, flags, mode) => new FileHandle(fs.openSync(p, flags, mode));
+
+  // A readable stream of a file's bytes (`Uint8Array` chunks, or text with
+  // an encoding), `start` and `end` inclusive, as Node's: iterated with
+  // `for await`, or followed with `on('data')`, `on('end')`, `on('error')`.
+  class ReadStream {
+    constructor(p, options) {
+      const o = typeof options === 'string' ? { encoding: options } : options || {};
+      this.path = p;
+      this.bytesRead = 0;
+      this._text = encoding(o) !== null;
+      this._at = o.start === undefined ? 0 : o.start;
+      this._end = o.end === undefined ? Infinity : o.end;
+      this._size = o.highWaterMark === undefined ? 65536 : o.highWaterMark;
+      this._fd = null;
+      this._listeners = { data: [], end: [], error: [], close: [], open: [] };
+      this._flowing = false;
+    }
+    _next() {
+      if (this._fd === null) this._fd = fs.openSync(this.path, 'r');
+      for (;;) {
+        const want = Math.min(this._size, this._end - this._at + 1);
+        if (want <= 0 && !this._text) return null;
+        if (!this._text) {
+          const chunk = native.fdRead(this._fd, want, this._at);
+          if (chunk.length === 0) return null;
+          this._at += chunk.length;
+          this.bytesRead += chunk.length;
+          return chunk;
+        }
+        // Text: whole characters; a read that ends inside one gives less.
+        const got = native.fdReadText(this._fd, Math.max(want, 0), this._at);
+        if (got == null) return null;
+        this._at += got.read;
+        this.bytesRead += got.read;
+        if (got.text.length > 0) return got.text;
+      }
+    }
+    _finish() {
+      if (this._fd !== null && this._fd !== -1) native.fdClose(this._fd);
+      this._fd = -1;
+    }
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (;;) {
+          const chunk = this._next();
+          if (chunk === null) break;
+          yield chunk;
+        }
+      } finally {
+        this._finish();
+      }
+    }
+    on(event, f) {
+      (this._listeners[event] || (this._listeners[event] = [])).push(f);
+      if (event === 'data' && !this._flowing) {
+        this._flowing = true;
+        Promise.resolve().then(() => {
+          try {
+            for (;;) {
+              const chunk = this._next();
+              if (chunk === null) break;
+              for (const g of this._listeners.data) g(chunk);
+            }
+            this._finish();
+            for (const g of this._listeners.end) g();
+            for (const g of this._listeners.close) g();
+          } catch (e) {
+            this._finish();
+            if (this._listeners.error.length === 0) throw e;
+            for (const g of this._listeners.error) g(e);
+          }
+        });
+      }
+      return this;
+    }
+    once(event, f) {
+      return this.on(event, f);
+    }
+    close() {
+      this._finish();
+    }
+    destroy() {
+      this._finish();
+    }
+  }
+  fs.createReadStream = (p, options) => new ReadStream(p, options);
