@@ -84,6 +84,32 @@ fn thrown_non_errors_are_reported() {
     assert_eq!(json["error"]["message"], "Uncaught {\"reason\":\"nope\"}");
 }
 
+/// A promise rejected with nobody to handle it fails the step, as Node ends
+/// with status 1 on an unhandled rejection (it used to pass in silence);
+/// one handled, also after an `await`, does not.
+#[test]
+fn an_unhandled_rejection_fails_the_step_as_in_node() {
+    let s = Scratch::new();
+    let (run, json) = s
+        .runbox()
+        .js("(async () => { throw new RangeError('in a floating promise') })();\nconsole.log('went on')", &[]);
+    run.code(1);
+    assert_eq!(
+        (error_code(&json), json["error"]["message"].as_str()),
+        ("RuntimeError", Some("RangeError: in a floating promise")),
+        "{json:#}"
+    );
+    assert_eq!(json["stdout"], "went on\n");
+    let (run, json) = s.runbox().js("Promise.reject(42)", &[]);
+    run.code(1);
+    assert_eq!(json["error"]["message"], "Uncaught 42");
+    let handled = "const p = Promise.reject(new Error('late'));\nawait null;\np.catch((e) => console.log('handled', e.message));\n\
+                   try { await Promise.reject(new Error('awaited')) } catch (e) { console.log('caught', e.message) }";
+    let (run, json) = s.runbox().js(handled, &[]);
+    run.code(0);
+    assert_eq!(json["stdout"], "handled late\ncaught awaited\n");
+}
+
 #[test]
 fn get_reads_inputs_and_declared_variables_and_nothing_else_leaks() {
     let s = Scratch::new();

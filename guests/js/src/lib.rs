@@ -33,6 +33,24 @@ struct Engine {
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// Promises rejected with no handler (and no handler added since), with
+    /// their reasons: a step whose own promise resolves still fails on the
+    /// first of them, as Node ends on an unhandled rejection.
+    static UNHANDLED: RefCell<Vec<(Persistent<Value<'static>>, Persistent<Value<'static>>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// QuickJS calls this when a promise is rejected with no handler
+/// (`handled` false) and when one is added later (`handled` true).
+fn track_rejection<'js>(ctx: Ctx<'js>, promise: Value<'js>, reason: Value<'js>, handled: bool) {
+    UNHANDLED.with(|list| {
+        let mut list = list.borrow_mut();
+        if handled {
+            list.retain(|(p, _)| p.clone().restore(&ctx).map_or(true, |p| p != promise));
+        } else {
+            list.push((Persistent::save(&ctx, promise), Persistent::save(&ctx, reason)));
+        }
+    });
 }
 
 fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
@@ -46,6 +64,7 @@ fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
 impl Engine {
     fn new() -> rquickjs::Result<Engine> {
         let runtime = Runtime::new()?;
+        runtime.set_host_promise_rejection_tracker(Some(Box::new(track_rejection)));
         let context = Context::full(&runtime)?;
         let hooks = context.with(|ctx| -> rquickjs::Result<_> {
             let native = native_object(&ctx)?;
@@ -69,6 +88,7 @@ impl Engine {
     }
 
     fn run(&self, step: &JsStep) -> Result<Option<String>, ScriptError> {
+        UNHANDLED.with(|list| list.borrow_mut().clear());
         let promise = self.context.with(|ctx| self.start(&ctx, step))?;
         // Settle the step's promise: run every queued job (promise reactions).
         loop {
@@ -102,6 +122,13 @@ fn finish(ctx: &Ctx<'_>, step: &JsStep, promise: Persistent<Promise<'static>>) -
     let promise = promise.restore(ctx).map_err(|e| internal(ctx, e))?;
     match promise.state() {
         PromiseState::Resolved => {
+            // A promise nobody handled failed the step, as in Node, though
+            // the step's own code ended well.
+            let unhandled = UNHANDLED.with(|list| list.borrow_mut().drain(..).next());
+            if let Some((_, reason)) = unhandled {
+                let reason = reason.restore(ctx).map_err(|e| internal(ctx, e))?;
+                return Err(script_error(ctx, ErrorKind::Runtime, reason, step));
+            }
             let value: Value = promise.result().expect("settled").map_err(|e| internal(ctx, e))?;
             match ctx.json_stringify(value) {
                 Ok(json) => Ok(json.map(|s| s.to_string()).transpose().map_err(|e| internal(ctx, e))?),
