@@ -198,19 +198,18 @@ fn main() -> anyhow::Result<()> {
         "What the figures show, and where a target is missed (issue 22's targets: wc, grep and cut \
          within 3× GNU; head and tail under 50 ms; sort, uniq, sed and awk within 5×; step memory \
          under 64 MiB but for sort; RSS under 160 MiB):\n\n\
-         - `cat`, `head`, `tail`, `wc`, `cut`, `tr`, `uniq`, `grep`, `sort` and `sed` are runbox's \
-         own streaming commands: their step memory stays at 2 MiB (sort's at its 4 MiB runs and \
-         their index, sed's at its lines and regex caches) and the process's RSS near 41 MiB at \
-         every size, and their time grows linearly.\n\
+         - `cat`, `head`, `tail`, `wc`, `cut`, `tr`, `uniq`, `grep`, `sort`, `sed` and `awk` are \
+         runbox's own streaming commands: their step memory stays at a few MiB (sort's at its 4 MiB \
+         runs and their index, sed's and awk's at a line and their regex caches) and the process's \
+         RSS near 41 MiB at every size, and their time grows linearly.\n\
          - `wc -l` and `grep` stay 4–8× GNU on the gigabyte, above the 3× target. The time is the \
          guest's instructions (*fuel/B*): the guest is built without WebAssembly SIMD, so counting \
          newlines costs about 5 instructions a byte (eight bytes at a time in 64-bit words) and \
          grep's literal search, whose SIMD paths memchr and the regex crate do not get, about 25. \
          Building the shell guest with `simd128` is the next step for these two, once it is checked \
          that Winch (which compiles a guest's first runs) takes it and that fuel stays deterministic.\n\
-         - `awk` is still bashkit's, which reads the whole file into the step's memory (192 MiB for \
-         100 MB) and ends in `MemoryLimit` on the gigabyte; it is the next part of the work. Where \
-         the awk row says *differs* against mawk, gawk prints the sum as an integer, as runbox does.\n\
+         - Where the awk row says *differs* against mawk, gawk prints the sum as an integer, as \
+         runbox does.\n\
          - `sed` runs under GNU's time (0.6×) because GNU sed's backtracking matcher is slow on \
          `.*x=` in a UTF-8 locale, where the `regex` crate's is linear.\n\n",
     );

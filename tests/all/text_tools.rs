@@ -1,5 +1,5 @@
 //! The text tools runbooks pipe big data through (`cat`, `head`, `tail`,
-//! `wc`, `cut`, `tr`, `uniq`, `grep`, `sort`, `sed`) are runbox's own streaming commands:
+//! `wc`, `cut`, `tr`, `uniq`, `grep`, `sort`, `sed`, `awk`) are runbox's own streaming commands:
 //! each prints what GNU's prints, with its exit status and messages, on the
 //! same multi-megabyte inputs (run beside the host's bash and GNU tools in
 //! a UTF-8 locale), and a step passes more data through them than its
@@ -61,10 +61,24 @@ fn inputs(s: &Scratch) {
 /// the scratch directory; every difference in status, stdout or stderr is
 /// listed in the failure.
 fn same_as_gnu(s: &Scratch, scripts: &[&str]) {
+    same_as_reference(s, "", scripts);
+}
+
+/// As `same_as_gnu`, with GNU awk as `awk` (Debian's default awk is mawk;
+/// under the name `awk`, gawk's messages and `ARGV[0]` say `awk`).
+fn same_as_gawk(s: &Scratch, scripts: &[&str]) {
+    same_as_reference(s, "awk() { (exec -a awk gawk \"$@\"); }\n", scripts);
+}
+
+fn same_as_reference(s: &Scratch, prelude: &str, scripts: &[&str]) {
     let mut differences = String::new();
     for script in scripts {
-        let gnu =
-            Command::new("bash").args(["-c", script]).current_dir(s.path()).env("LC_ALL", "C.UTF-8").output().unwrap();
+        let gnu = Command::new("bash")
+            .args(["-c", &format!("{prelude}{script}")])
+            .current_dir(s.path())
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .unwrap();
         let gnu = (
             gnu.status.code().unwrap_or(-1),
             String::from_utf8_lossy(&gnu.stdout).into_owned(),
@@ -355,6 +369,151 @@ fn sed_is_gnu_sed() {
     );
 }
 
+#[test]
+fn awk_is_gnu_awk() {
+    let s = Scratch::new();
+    inputs(&s);
+    s.write("in.txt", "a 1 x\nb 2 y\na 3 z\n\nc 10 w\n");
+    s.write("people.csv", "name,age,city\nann,31,oslo\nbob,27,rome\ncid,45,oslo\n");
+    same_as_gawk(
+        &s,
+        &[
+            // The log-munging forms, over the 30,000-line log.
+            "awk '{s+=$11} END {print s}' log; awk '$9 == 404 { n++ } END { print n+0 }' log",
+            "awk '{ print $1 }' log | sort | uniq -c | sort -rn | head -3; awk 'length($0) > 120' log | wc -l",
+            "awk '{ split($4, t, \":\"); h[t[2]]++ } END { for (k in h) print k, h[k] }' log | sort",
+            "cat log | awk '{ n[$9]++ } END { for (s in n) print s, n[s] }' | sort; awk '$9 >= 500 { print $1, $9 }' log | tail -3",
+            "awk -F'\"' '{ print $2 }' log | awk '{ print $1 }' | sort | uniq -c; awk 'NR > 5 { exit } { print }' log",
+            "awk '{ bytes += $10 } END { printf \"%.2f MB\\n\", bytes / 1024 / 1024 }' log; awk 'BEGIN { OFS = \",\" } { print $1, $9, $10 }' log | md5sum",
+            "awk '{ sum[$9] += $10; cnt[$9]++ } END { for (k in sum) printf \"%s %d %.1f\\n\", k, cnt[k], sum[k]/cnt[k] }' log | sort",
+            "awk '{ printf \"%-15s %6d\\n\", $1, $10 }' log | md5sum; awk -F '\\t' '{ print NF }' log | sort -u",
+            // Fields, records, patterns.
+            "awk '{print $1}' in.txt; awk 'NR==2' in.txt; awk '/a/,/c/ {print NR\": \"$0}' in.txt; awk 'NF { print $NF; print $(NF-1) }' in.txt",
+            "awk 'BEGIN{FS=\":\"} {print NF}' in.txt; awk '{ $2 = $2 * 2; print }' in.txt; awk '{ $5 = \"new\"; print; print NF }' in.txt",
+            "awk '{ NF = 2; print }' in.txt; awk 'BEGIN { OFS=\"-\" } { $1=$1; print }' in.txt; awk 'END { print $0, NF }' in.txt",
+            "awk '!seen[$1]++' in.txt; awk 'NR==FNR { a[$1]; next } $1 in a' in.txt in.txt; awk 'NR==1, NR==3' in.txt",
+            "awk '$2 ~ /^[0-9]+$/ && $2 > 1' in.txt; awk '/^$/ { print \"blank at\", NR }' in.txt; awk '{ print NR % 2 ? \"odd\" : \"even\" }' in.txt",
+            "awk '{ $1 = \"\"; print substr($0, 2) }' in.txt; awk '{ for (i = NF; i > 0; i--) printf \"%s%s\", $i, (i > 1 ? OFS : ORS) }' in.txt",
+            "awk -F, '{ print $2 }' people.csv; awk -F, '{ print $NF }' people.csv; awk -F, -v OFS='\\t' '{ $1 = $1 } 1' people.csv",
+            "awk -F, 'NR > 1 { sum[$3] += $2; n[$3]++ } END { for (c in sum) printf \"%s %.1f\\n\", c, sum[c]/n[c] }' people.csv | sort",
+            "awk '{ print x, $1 }' x=1 in.txt x=2 people.csv; awk -v x=5 'BEGIN { print x + 1 }'; awk -v 'msg=a\\tb' 'BEGIN { print msg }'",
+            "awk -F: '$1 == \"port\" || /name/' conf; awk '/^\\[/ { section = $0; next } NF && !/^#/ { print section, $0 }' conf",
+            "awk -F' *= *' 'NF == 2 { print $1 \"=\" $2 }' conf; awk 'BEGIN { FS = \"=\" } /=/ { gsub(/^[ \\t]+|[ \\t]+$/, \"\", $1); print \"[\" $1 \"]\" }' conf",
+            "printf 'one two\\n\\nthree\\n' | awk 'BEGIN { RS = \"\" } { print NF \": \" $0 }'; printf 'a;b;c' | awk 'BEGIN { RS = \";\" } { print NR, $0 }'",
+            "printf 'a1b22c333d' | awk 'BEGIN { RS = \"[0-9]+\" } { print NR, $0 }'; printf 'x' | awk '{ print \"[\" $0 \"]\" }'; printf 'a\\r\\nb\\r\\n' | awk '{ print length($0) }'",
+            "awk '{ print NR \": \" $0 }' small; awk '{ n += NF } END { print n }' small; awk '{ w += length($0) } END { print w }' small",
+            "awk '{ print FILENAME, FNR, NR }' in.txt people.csv | tail -3; awk 'BEGIN { print ARGC, ARGV[0], ARGV[1] }' in.txt",
+            // getline.
+            "awk 'BEGIN { getline; print \"first:\" $0 } { print \"rest:\" $0 }' in.txt; awk '{ getline; print }' in.txt",
+            "awk 'BEGIN { while ((getline l) > 0) n++; print n, NR }' in.txt; cat in.txt | awk 'BEGIN { getline; print \"first:\" $0 } END { print NR }'",
+            "awk 'NR % 2 == 0 { getline x; print $0 \"+\" x }' in.txt; awk 'BEGIN { while ((getline line < \"in.txt\") > 0) n++; print n }'",
+            "awk '{ print $1 > \"out.txt\" } END { close(\"out.txt\"); while ((getline l < \"out.txt\") > 0) print \"r:\" l }' in.txt; rm out.txt",
+            // Expressions, numbers, strings.
+            "awk 'BEGIN { printf \"%s %s\\n\", 1e6, 1000000; print 0.1+0.2; print 1e20; print 100000000000000000000; x = 3.0; print x; print 1/3 }'",
+            "awk 'BEGIN { print 2^10, 2**3, -2^2, 7%3, -7%3 }'; awk 'BEGIN { print \"a\" < \"b\", 10 < 9, \"10\" < \"9\", 2 == 2.0 }'",
+            "awk '{ print ($2 < 10), ($2 < \"10\") }' in.txt; awk 'BEGIN { x; if (x == 0 && x == \"\") print \"both\" }'",
+            "awk 'BEGIN { CONVFMT=\"%.2g\"; a = 3.14159; b = a \"\"; print b; OFMT=\"%.1f\"; print a }'; awk 'BEGIN { print length(\"héllo\") }'",
+            "awk 'BEGIN { a = 1; a += 2; a -= 1; a *= 5; a /= 2; a %= 3; a ^= 2; print a }'; awk 'BEGIN { x = 5; print x++ + ++x, x-- - --x, x }'",
+            "awk 'BEGIN { print 10 % 3, -10 % 3, 10.5 % 3, 2 ^ 0.5 }'; awk 'BEGIN { print 1 \" \" 2, 1 2, \"x\" (1 > 0) }'",
+            "awk 'BEGIN { print 1==1.0, \"1\"==1, \"a\" < \"ab\", \"Z\" < \"a\" }'; awk 'BEGIN { print !0, !1, !\"\", !\"a\", -\"3\", +\"4x\" }'",
+            "awk 'BEGIN { print 1e6, 1e16, 1e17, 123456789012, 0.000001, 3e-7 }'; awk 'BEGIN { x = \"3x\"; y = x + 0; print y, (x == 3), (\"3\" == 3) }'",
+            "awk 'BEGIN { print 9007199254740993, 2^53 + 1, 1e15 + 0.5 }'; awk 'BEGIN { print 0.1 * 3, 1e-5, 123.456e2 }'; awk 'BEGIN { print -0, 0 * -1 }'",
+            "awk '{ print length($0), substr($0, 2, 3), index($0, \"x\"), toupper($1) }' in.txt; awk '{ n = split($0, a, \" \"); print n, a[n] }' in.txt",
+            "awk 'BEGIN { print substr(\"hello\", 0, 2), substr(\"hello\", -1, 3), substr(\"hello\", 1.5), substr(\"hello\", 2.5, 2), substr(\"héllo wörld\", 2, 4) }'",
+            "awk 'BEGIN { print index(\"abc\", \"\"), length(), match(\"foobar\", /o+/), RSTART, RLENGTH, index(\"héllo\", \"l\") }'",
+            "awk 'BEGIN { print tolower(\"ABC\"), sprintf(\"%03d\", 7), int(-3.7), int(\"4abc\"), toupper(substr(\"hello\", 1, 1)) substr(\"hello\", 2) }'",
+            "awk '{ gsub(/a/, \"A\"); print } END { print NR }' in.txt; awk '{ sub(/[0-9]+/, \"<&>\"); print }' in.txt",
+            "awk 'BEGIN { s = \"a.b.c\"; gsub(/\\./, \"-\", s); print s; t = \"aaa\"; print gsub(/a/, \"b\", t), t; u = \"abc\"; gsub(/x*/, \"-\", u); print u }'",
+            "awk 'BEGIN { s = \"foo bar\"; sub(/o+/, \"[&][\\\\&]\", s); print s; n = split(\"2024-01-15\", d, \"-\"); print d[1] + 0, d[2] + 0, d[3] * 2 }'",
+            // printf.
+            "awk '{printf \"%-5s|%5.2f|%d|%x|%c\\n\", $1, $2, $2, $2, $1}' in.txt; awk 'BEGIN { printf \"%5s|%-5d|%05d|%+d|%e|%g|%G\\n\", \"ab\", 3, 42, 5, 12345.678, 0.0001234, 1e-10 }'",
+            "awk 'BEGIN { printf \"%c%c%c\\n\", 65, \"BCD\", 256; printf \"%5.1f%%\\n\", 12.345; printf \"[%10.3s][%-10s]\\n\", \"abcdef\", \"x\" }'",
+            "awk 'BEGIN { printf \"%i %o %X %u\\n\", 42.9, 8, 255, 3; s = sprintf(\"%5.1f|%-8s|%08.3f\", 3.14159, \"ab\", -2.5); print s }'",
+            "awk 'BEGIN { printf \"%.3e %G %g %g %g\\n\", 123456, 0.00001234, 100000, 1000000, 123456789; x = 17; printf \"%o %x %X %#o %#x %5.3d\\n\", x, x, x, x, x, x }'",
+            "awk 'BEGIN { printf \"%d %d\\n\", \"0x1A\", 1e3; printf \"%d\\n\", 2147483648 * 4; printf \"%s|%5s|%-5s|\\n\", \"é\", \"é\", \"é\"; printf(\"%s-%s\\n\", \"a\", \"b\") }'",
+            // Arrays, functions, control flow.
+            "awk '{c[$1]++} END {for (k in c) print k, c[k]}' in.txt | sort; awk 'BEGIN { x[\"a\"]=1; delete x[\"a\"]; print length(x); print (\"a\" in x) }'",
+            "awk 'BEGIN { a[\"x\"]; if (\"x\" in a) print \"yes\"; for (k in a) n++; print n; delete a; print length(a) }'",
+            "awk 'function fill(arr, n,   i) { for (i = 1; i <= n; i++) arr[i] = i * i } BEGIN { fill(sq, 4); print sq[3], length(sq) }'",
+            "awk 'function fact(n) { return n <= 1 ? 1 : n * fact(n - 1) } BEGIN { print fact(10), fact(20) }'; awk 'function f(a, b) { return a + b } { print f($2, 1) }' in.txt",
+            "awk 'function swap(a, i, j,   t) { t = a[i]; a[i] = a[j]; a[j] = t } BEGIN { v[1] = \"x\"; v[2] = \"y\"; swap(v, 1, 2); print v[1], v[2] }'",
+            "awk 'function r(n) { if (n == 0) return 0; return 1 + r(n - 1) } BEGIN { print r(500) }'; awk 'function g(a) { a[\"k\"] = 1 } BEGIN { g(arr); print length(arr), arr[\"k\"] }'",
+            "awk 'BEGIN { a[1,2] = 3; for (k in a) { split(k, p, SUBSEP); print p[1], p[2] }; print ((1,2) in a) }'; awk 'BEGIN { i = 5; a[i++] = i; for (k in a) print k, a[k] }'",
+            "awk 'BEGIN { while (i < 3) { i++; if (i == 2) continue; print i }; do { j++ } while (j < 5); print j; for (;;) { k++; if (k > 4) break }; print k }'",
+            "awk '{ print; next; print \"no\" }' in.txt; awk 'BEGIN { exit 3 } END { print \"end\" }'; echo $?; awk '{ exit $2 }' in.txt; echo $?",
+            "awk 'BEGIN {\n  x = 1\n  if (x)\n    print \"yes\"\n  else\n    print \"no\"\n}'; awk '{ print $1, $2 }\nEND { print \"done\" }' in.txt",
+            "awk 'BEGIN { $0 = \"a b c\"; print NF, $2; $3 = \"\"; print NF, $0 \"|\" }'; awk 'BEGIN { $0 = \"a b c\"; NF = 5; print $0 \"|\"; $7 = \"z\"; print NF, $0 }'",
+            "awk 'BEGIN { srand(1); a = rand(); srand(1); b = rand(); print (a == b), (a >= 0 && a < 1) }'; awk 'BEGIN { print length(x), x == \"\", x + 0 }'",
+            // Errors: messages and statuses.
+            "awk 'syntax error here {' in.txt; echo $?; awk '{ print $1 ' in.txt; echo $?; awk 'BEGIN { x = }'; echo $?",
+            "awk 'BEGIN { print \"abc }'; echo $?; awk 'BEGIN { f(1) }'; echo $?; awk 'BEGIN { printf \"%s %s %s\\n\", \"a\", \"b\" }'; echo $?",
+            "awk '{ print $-1 }' in.txt; echo $?; awk '{ print }' nosuch; echo $?; awk 'END { print NR }' empty; awk -f /dev/null in.txt; echo $?",
+            "awk 2>/dev/null; echo $?; awk -x 'BEGIN{}' 2>/dev/null; echo $?",
+        ],
+    );
+}
+
+/// What runbox's awk refuses (it runs no commands) says so.
+#[test]
+fn awk_refuses_to_run_commands_and_says_why() {
+    let s = Scratch::new();
+    let run = s
+        .runbox()
+        .args([
+            "sh",
+            "-c",
+            "awk 'BEGIN { system(\"ls\") }'; echo $?; echo x | awk '{ print | \"sort\" }'; echo $?; \
+             awk 'BEGIN { \"date\" | getline d }'; echo $?",
+        ])
+        .run();
+    assert_eq!(
+        (run.stdout.as_str(), run.stderr.as_str()),
+        (
+            "2\n2\n2\n",
+            "awk: cmd. line:1: fatal: cannot run `ls': runbox's awk runs no commands (system()); run the command in \
+             the step's script instead\n\
+             awk: cmd. line:1: fatal: cannot run `sort': runbox's awk runs no commands (print | \"cmd\"); pipe the \
+             step's output instead, or run the step natively (--allow-native)\n\
+             awk: cmd. line:1: fatal: cannot run `date': runbox's awk runs no commands (\"cmd\" | getline); run the \
+             command in the step's script and pass its output in\n"
+        ),
+    );
+}
+
+/// A hostile program meets bounds that end it with a message, never the
+/// step's stack or the host's file table: nesting, chains of operators,
+/// recursion, open files.
+#[test]
+fn awk_bounds_what_a_program_can_hold() {
+    let s = Scratch::new();
+    s.write("nested.awk", &format!("BEGIN {{ print {}1{} }}\n", "(".repeat(5000), ")".repeat(5000)));
+    s.write("negated.awk", &format!("BEGIN {{ x = {}1; print x }}\n", "-".repeat(20000)));
+    s.write("blocks.awk", &format!("BEGIN {}{}\n", "{".repeat(3000), "}".repeat(3000)));
+    s.write("chain.awk", &format!("BEGIN {{ x = 1{}; print x }}\n", " + 1".repeat(100_000)));
+    s.write("fine.awk", &format!("BEGIN {{ x = 1{}; print x }}\n", " + 1".repeat(999)));
+    let run = s
+        .runbox()
+        .args([
+            "sh",
+            "-c",
+            "for f in nested negated blocks chain; do awk -f $f.awk 2>&1 | tail -n 1 | sed 's/^awk: cmd. line:1: *//'; done; \
+             awk -f fine.awk; \
+             awk 'function r(n) { return n == 0 ? 0 : 1 + r(n - 1) } BEGIN { print r(999); print r(5000) }'; echo $?; \
+             awk 'BEGIN { for (i = 0; i < 2000; i++) print i > (\"/tmp/f\" i) }'; echo $?; ls /tmp | wc -l",
+        ])
+        .run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            0,
+            "^ program nested too deeply\n^ program nested too deeply\n^ program nested too deeply\n\
+             ^ expression too long\n1000\n999\n2\n2\n1024\n",
+            "awk: cmd. line:1: fatal: function `r' nested deeper than 1000 calls\n\
+             awk: cmd. line:1: fatal: can't redirect to `/tmp/f1024': more than 1024 files open (close() some)\n"
+        ),
+    );
+}
+
 /// What runbox's sed refuses says so, and names the way to run it.
 #[test]
 fn sed_refuses_what_it_cannot_do_and_says_why() {
@@ -392,7 +551,8 @@ fn big_inputs_pass_through_a_small_memory_limit() {
             "cat big | wc -l; wc -c big; tail -n 1 big; cat big | tail -n 1; head -n 150000 big | tail -n 1 | wc -c; \
              grep -c POST big; cat big | grep -v POST | cut -d' ' -f9 | tr -d 0 | uniq | wc -l; \
              sort big | tail -n 1; cat big | sort -r | tail -n 1; sort big | head -n 1; ls -A /tmp | wc -l; \
-             sed -n '$p' big; cat big | sed 's/x=/y=/' | tail -n 1",
+             sed -n '$p' big; cat big | sed 's/x=/y=/' | tail -n 1; awk 'END { print NR }' big; \
+             cat big | awk '{ n += length($0) + 1 } END { print n }'",
         ])
         .run();
     let line_150000 = log.lines().nth(149_999).unwrap();
@@ -408,11 +568,13 @@ fn big_inputs_pass_through_a_small_memory_limit() {
             &*format!(
                 // The sorts spilled their runs to /tmp and removed them, also
                 // the one whose reader went away early: none are left.
-                "200000\n{} big\n{last}\n{last}\n{}\n{posts}\n{}\n{last_sorted}\n{first}\n{first}\n0\n{last}\n{}\n",
+                "200000\n{} big\n{last}\n{last}\n{}\n{posts}\n{}\n{last_sorted}\n{first}\n{first}\n0\n{last}\n{}\n200000\n{}\n",
                 log.len(),
                 line_150000.len() + 1,
                 statuses.len(),
-                last.replace("x=", "y=")
+                last.replace("x=", "y="),
+                // awk's length counts characters.
+                log.chars().count()
             ),
             ""
         ),

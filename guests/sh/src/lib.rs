@@ -81,6 +81,7 @@ fn interpreter() -> Box<Bash> {
             .command("yes", yes::Yes)
             // Read their files a chunk at a time and stream through pipes
             // (bashkit's hold whole files and every stage's output).
+            .command("awk", text::awk::Awk)
             .command("cat", text::cat::Cat)
             .command("cut", text::cut::Cut)
             .command("grep", text::grep::Grep)

@@ -5,6 +5,7 @@
 //! read whole files through its `FileSystem` and hold every stage's output.
 //! Options, output and exit statuses are GNU coreutils', grep's and sed's.
 
+pub(crate) mod awk;
 mod bytes;
 pub(crate) mod cat;
 pub(crate) mod cut;
