@@ -124,6 +124,24 @@ fn descriptors_handles_lines_and_streams_answer_as_node_20_does() {
     }
 }
 
+/// A read asks for at most 64 MiB whatever length a script gives (Node's
+/// reads may give fewer bytes than asked): an absurd `highWaterMark` or
+/// `length` reads the file, not the step's memory away.
+#[test]
+fn an_absurd_read_size_reads_in_bounded_pieces() {
+    let s = Scratch::new();
+    s.write("lines.txt", LINES);
+    s.write(
+        "case.js",
+        "let n = 0;\nfor await (const c of fs.createReadStream('lines.txt', { highWaterMark: 1e12 })) n += c.length;\n\
+         let t = '';\nfor await (const c of fs.createReadStream('lines.txt', { encoding: 'utf8', highWaterMark: 2 ** 40 })) t += c;\n\
+         const h = await fs.promises.open('lines.txt');\nconst { bytesRead } = await h.read({ buffer: new Uint8Array(10) });\n\
+         console.log(n, t.length, bytesRead);\n",
+    );
+    let run = s.runbox().args(["js", "--memory", "16MiB", "case.js"]).run();
+    assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "64 61 10\n", ""));
+}
+
 /// A 24 MB log, read three ways (lines, a stream's chunks, a descriptor's
 /// reads) in a step of 16 MiB: the step's memory high-water mark stays far
 /// below the file's size.

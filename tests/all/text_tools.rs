@@ -532,6 +532,20 @@ fn sed_refuses_what_it_cannot_do_and_says_why() {
     );
 }
 
+/// A script naming more files than a step may hold open is refused before
+/// any is made, not left to fill the host's table of descriptors.
+#[test]
+fn sed_holds_at_most_1024_files_open() {
+    let s = Scratch::new();
+    let script: String = (0..3000).map(|i| format!("w /tmp/o{i}\n")).collect();
+    s.write("many.sed", &script);
+    let run = s.runbox().args(["sh", "-c", "echo x | sed -f many.sed; echo $?; ls /tmp | wc -l"]).run();
+    assert_eq!(
+        (run.stdout.as_str(), run.stderr.as_str()),
+        ("4\n0\n", "sed: couldn't open file /tmp/o1024: Too many open files (a script may name 1024)\n")
+    );
+}
+
 /// More data than the step's memory passes through the tools: a pipe
 /// between two of them holds 4 KiB, and a file operand is read a chunk at a
 /// time. (bashkit's own `cat | wc` held the whole file, twice.)

@@ -18,6 +18,15 @@ const MAX_OPEN: usize = 1024;
 /// Bytes a line or text read takes from the file at a time.
 const CHUNK: usize = 64 * 1024;
 
+/// The most one read takes (a read may give fewer bytes than asked, as in
+/// Node): a script's `highWaterMark: 1e12` asks for no more than this.
+const MAX_READ: usize = 64 << 20;
+
+/// A length a script asked for, as a count of bytes within `MAX_READ`.
+fn read_length(length: f64) -> usize {
+    if length.is_nan() || length < 0.0 { 0 } else { length.min(MAX_READ as f64) as usize }
+}
+
 struct Open {
     file: std::fs::File,
     /// Bytes read but not yet handed out: a line's start, a character's
@@ -106,6 +115,13 @@ fn close(ctx: Ctx<'_>, fd: i32) -> rquickjs::Result<()> {
 /// Reads at `position` without moving the file's offset (Node's `pread`),
 /// or at the offset, moving it, when `position` is `None`.
 fn read_some(open: &mut Open, length: usize, position: Option<f64>) -> io::Result<Vec<u8>> {
+    // No more room than the file has left past where the read starts.
+    let from = match position {
+        Some(at) => at as u64,
+        None => open.file.stream_position()?,
+    };
+    let left = open.file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len().saturating_sub(from));
+    let length = left.map_or(length, |left| length.min(usize::try_from(left).unwrap_or(usize::MAX)));
     let mut bytes = vec![0; length];
     let read = match position {
         None => read_full(&mut open.file, &mut bytes)?,
@@ -135,22 +151,17 @@ fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-fn read<'js>(ctx: Ctx<'js>, fd: i32, length: usize, position: Option<f64>) -> rquickjs::Result<TypedArray<'js, u8>> {
-    let bytes = with(&ctx, fd, "read", |open| read_some(open, length, position))?;
+fn read<'js>(ctx: Ctx<'js>, fd: i32, length: f64, position: Option<f64>) -> rquickjs::Result<TypedArray<'js, u8>> {
+    let bytes = with(&ctx, fd, "read", |open| read_some(open, read_length(length), position))?;
     TypedArray::new(ctx, bytes)
 }
 
 /// Text of whole characters from the next `length` bytes (a character cut
 /// by the read waits for the next): `{text, read}`, `read` the bytes taken
 /// from the file; `None` at the end.
-fn read_text<'js>(
-    ctx: Ctx<'js>,
-    fd: i32,
-    length: usize,
-    position: Option<f64>,
-) -> rquickjs::Result<Option<Object<'js>>> {
+fn read_text<'js>(ctx: Ctx<'js>, fd: i32, length: f64, position: Option<f64>) -> rquickjs::Result<Option<Object<'js>>> {
     let read = with(&ctx, fd, "read", |open| {
-        let bytes = read_some(open, length, position)?;
+        let bytes = read_some(open, read_length(length), position)?;
         if bytes.is_empty() {
             let rest = std::mem::take(&mut open.pending);
             return Ok((!rest.is_empty()).then(|| (String::from_utf8_lossy(&rest).into_owned(), 0)));

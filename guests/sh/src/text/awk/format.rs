@@ -102,7 +102,7 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
                     Ok(n) => char::from_u32(n as u32).map(String::from).unwrap_or_default(),
                     Err(v) => v.text(convfmt).chars().next().map(String::from).unwrap_or_default(),
                 };
-                pad(&mut out, &text, &spec, false);
+                pad(&mut out, &text, &spec);
             }
             's' => {
                 let text = args.next().map(|v| v.text(convfmt)).unwrap_or_default();
@@ -110,13 +110,13 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
                     Some(p) => text.chars().take(p).collect(),
                     None => text.to_string(),
                 };
-                pad(&mut out, &text, &spec, false);
+                pad(&mut out, &text, &spec);
             }
             'd' | 'i' | 'o' | 'x' | 'X' | 'u' => {
                 let n = args.next().map_or(0.0, Value::num);
                 if !n.is_finite() || n.abs() >= 9.2e18 {
                     let body = float_text(n, 'f', Some(0), &spec);
-                    pad(&mut out, &body, &spec, true);
+                    pad(&mut out, &body, &spec);
                     continue;
                 }
                 let i = n.trunc() as i64;
@@ -177,7 +177,7 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
     Ok(out)
 }
 
-fn pad(out: &mut String, text: &str, spec: &Spec, _numeric: bool) {
+fn pad(out: &mut String, text: &str, spec: &Spec) {
     let len = text.chars().count();
     let fill = spec.width.saturating_sub(len);
     if spec.left {

@@ -7,6 +7,10 @@ use std::io::{BufRead, BufReader, Write};
 
 use super::script::{Addr, Case, Cmd, Part, Script, Subst};
 
+/// Files a script may name for `w`, `W`, `s///w` and `R` together (each
+/// stays open for the whole run).
+const MAX_FILES: usize = 1024;
+
 /// Why `run` stopped.
 pub(super) enum Flow {
     /// The script's end: print the pattern space (unless `-n`), then what
@@ -91,6 +95,12 @@ impl Engine {
     /// Opens the script's output files, as GNU does before reading: the
     /// error names the first that cannot be opened.
     pub(super) fn new(script: Script, setup: Setup, cwd: &std::path::Path) -> Result<Self, String> {
+        if script.outputs.len() + script.line_files.len() > MAX_FILES {
+            let name = script.outputs.iter().chain(&script.line_files).nth(MAX_FILES).map_or("", String::as_str);
+            return Err(format!(
+                "sed: couldn't open file {name}: Too many open files (a script may name {MAX_FILES})\n"
+            ));
+        }
         let mut sinks = Vec::new();
         for name in &script.outputs {
             sinks.push(match name.as_str() {

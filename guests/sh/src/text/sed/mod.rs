@@ -138,12 +138,8 @@ impl Command for Sed {
         if o.in_place.is_some() && o.operands.is_empty() {
             return fail("sed: no input files\n".into(), 4).await;
         }
-        let setup = Setup {
-            quiet: o.quiet,
-            sep: if o.null_data { 0 } else { b'\n' },
-            wrap: o.wrap,
-            in_place: o.in_place.is_some(),
-        };
+        let sep = if o.null_data { 0 } else { b'\n' };
+        let setup = Setup { quiet: o.quiet, sep, wrap: o.wrap, in_place: o.in_place.is_some() };
         let mut engine = match Engine::new(script, setup, ctx.cwd) {
             Ok(engine) => engine,
             Err(message) => return fail(message, 4).await,
@@ -155,7 +151,7 @@ impl Command for Sed {
         let count = groups.len();
         for (index, group) in groups.into_iter().enumerate() {
             let mut input =
-                Input::new(group.clone(), ctx.cwd.to_path_buf(), ctx.stdin.clone(), sep(&o), o.in_place.is_some());
+                Input::new(group.clone(), ctx.cwd.to_path_buf(), ctx.stdin.clone(), sep, o.in_place.is_some());
             engine.new_file();
             engine.more_files = index + 1 < count;
             let mut dest = Dest::Stdout;
@@ -222,10 +218,6 @@ impl Command for Sed {
         engine.finish();
         Ok(CommandStatus::with_code(status))
     }
-}
-
-fn sep(o: &Options) -> u8 {
-    if o.null_data { 0 } else { b'\n' }
 }
 
 /// Why a run ended early.
