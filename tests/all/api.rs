@@ -93,6 +93,28 @@ fn hello(s: &Scratch) {
     s.write("Hello.md", &runbook("Hello", "GREETING: who", &[], &[], "```sh\necho \"hello $GREETING\"\n```"));
 }
 
+/// A step recursing as deep as it can, on the baseline code a fresh server
+/// runs first, ends in its own error; the server (whose request threads
+/// have small stacks) answers the next request.
+#[test]
+fn a_deep_recursion_fails_its_execution_not_the_server() {
+    let s = Scratch::new();
+    let step = "```javascript\nconst deep = []; let x = deep;\nfor (let i = 0; i < 200000; i++) { const y = []; x.push(y); x = y }\nJSON.stringify(deep)\n```";
+    s.write("Deep.md", &runbook("Deep", "", &[], &[], step));
+    let fresh = s.state.path().join("fresh-cache");
+    let server = serve_with(&s, &[], &[("RUNBOX_CACHE_DIR", &fresh.to_string_lossy())]);
+    let url = format!("{}/api/runbooks/Deep.md/execute", server.base);
+    let reply = request("POST", &url, Some(&token("ada", json!({}))), &[], "{}");
+    assert_eq!(reply.json["return_code"], 1, "{:#}", reply.json);
+    assert!(
+        reply.json["stderr"].as_str().unwrap().contains("RangeError: Maximum call stack size exceeded"),
+        "{:#}",
+        reply.json
+    );
+    let health = request("GET", &format!("{}/health", server.base), None, &[], "");
+    assert_eq!((health.status, health.json), (200, json!({ "status": "ok" })));
+}
+
 #[test]
 fn an_execution_runs_the_runbook_and_answers_its_report() {
     let s = Scratch::new();

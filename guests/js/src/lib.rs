@@ -25,6 +25,9 @@ use runbox::sandbox::{context, runbooks};
 /// `await` and `return` work.
 const WRAPPER: &str = "(async () => {";
 
+/// The stack JavaScript frames may take (of the component's 1 MiB).
+const JS_STACK: usize = 768 * 1024;
+
 struct Engine {
     runtime: Runtime,
     context: Context,
@@ -64,6 +67,11 @@ fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> R {
 impl Engine {
     fn new() -> rquickjs::Result<Engine> {
         let runtime = Runtime::new()?;
+        // Past this much stack below the step's entry, QuickJS throws a
+        // RangeError the script can catch; the rest of the 1 MiB stack is
+        // room for the native code (regular expressions, JSON, runbox's own
+        // functions) that runs below the deepest JavaScript frame.
+        runtime.set_max_stack_size(JS_STACK);
         runtime.set_host_promise_rejection_tracker(Some(Box::new(track_rejection)));
         let context = Context::full(&runtime)?;
         let hooks = context.with(|ctx| -> rquickjs::Result<_> {

@@ -115,7 +115,9 @@ pub(crate) fn stopped(state: &StepState, cancel: &Cancel, trap: &wasmtime::Error
         Failure::out_of_fuel(limits.fuel)
     } else if matches!(trap.downcast_ref::<Trap>(), Some(Trap::StackOverflow | Trap::MemoryOutOfBounds)) {
         // The interpreter's stack is first in linear memory: overflowing it
-        // faults below address 0 (QuickJS has no stack check on WASI).
+        // faults below address 0. QuickJS checks its stack and throws a
+        // RangeError the script can catch; this is what a recursion its check
+        // does not cover ends in.
         Failure::new(
             ErrorCode::RuntimeError,
             "RangeError: Maximum call stack size exceeded (the step recursed too deeply)",

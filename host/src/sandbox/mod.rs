@@ -99,18 +99,19 @@ impl Sandbox {
             }
         });
         let _ticking = self.guests.ticker().run();
-        let checked = match &guest {
+        let checked = on_guest_stack(|| match &guest {
             Loaded::Js(pre) => {
                 pre.instantiate(&mut store).and_then(|guest| guest.call_check(&mut store, &js_step(step)))
             }
             Loaded::Sh(pre) => {
                 pre.instantiate(&mut store).and_then(|guest| guest.call_check(&mut store, &sh_step(step)))
             }
-        };
+        });
         match checked {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(script_error(error, step.secret)),
-            Err(trap) => Err(cannot(anyhow::anyhow!("{trap:#}"))),
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(error))) => Err(script_error(error, step.secret)),
+            Ok(Err(trap)) => Err(cannot(anyhow::anyhow!("{trap:#}"))),
+            Err(e) => Err(cannot(e)),
         }
     }
 
@@ -159,7 +160,7 @@ impl Sandbox {
         });
 
         let _ticking = self.guests.ticker().run();
-        let called = match call(step, &guest, &mut store) {
+        let called = match on_guest_stack(|| call(step, &guest, &mut store)).and_then(|called| called) {
             Ok(called) => called,
             Err(e) => return failed_to_start(started, e, say),
         };
@@ -234,6 +235,19 @@ fn call(
             .instantiate(&mut *store)
             .and_then(|guest| guest.call_run(&mut *store, &sh_step(step)))
             .map(|r| r.map(Finished::Sh)),
+    })
+}
+
+/// Runs `f`, which calls into a guest, on a thread of its own whose stack
+/// holds the guest's deepest recursion, whatever thread the caller is on.
+fn on_guest_stack<R: Send>(f: impl FnOnce() -> R + Send) -> anyhow::Result<R> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("runbox-step".into())
+            .stack_size(tiers::GUEST_THREAD_STACK)
+            .spawn_scoped(scope, f)
+            .map_err(|e| anyhow::anyhow!("cannot start the step's thread: {e}"))?;
+        thread.join().map_err(|panic| std::panic::resume_unwind(panic))
     })
 }
 

@@ -47,6 +47,20 @@ impl Pre for ShPre<StepState> {
 }
 
 /// An engine and the linker of runbox's imports for it.
+/// The most host stack guest code may take. It must outlast the guest's own
+/// stack checks (QuickJS throws a catchable RangeError at 768 KiB of its
+/// shadow stack), so that a deep recursion is the script's error and not a
+/// trap: native frames are several times the shadow stack's. Winch's frames
+/// are the larger.
+const WINCH_WASM_STACK: usize = 16 << 20;
+const CRANELIFT_WASM_STACK: usize = 16 << 20;
+
+/// The stack of the thread a guest runs on: the guest's most, and room for
+/// the host functions it calls and wasmtime's own frames. A thread with
+/// less (a process's 8 MiB main thread, tokio's 2 MiB blocking threads)
+/// overflowed when a guest recursed deeply, and the process aborted.
+pub(crate) const GUEST_THREAD_STACK: usize = WINCH_WASM_STACK + (8 << 20);
+
 #[derive(Clone)]
 struct Compiler {
     engine: Engine,
@@ -61,7 +75,7 @@ impl Compiler {
         config.strategy(strategy).consume_fuel(limited).epoch_interruption(limited).wasm_component_model(true);
         // Winch's frames are larger than Cranelift's: the same guest
         // recursion needs more of the host's stack.
-        let stack = if matches!(strategy, Strategy::Winch) { 16 << 20 } else { 4 << 20 };
+        let stack = if matches!(strategy, Strategy::Winch) { WINCH_WASM_STACK } else { CRANELIFT_WASM_STACK };
         config.max_wasm_stack(stack).async_stack_size(stack + (1 << 20));
         let engine = Engine::new(&config)?;
         let mut linker = Linker::<StepState>::new(&engine);
