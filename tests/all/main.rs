@@ -11,6 +11,8 @@ mod samples;
 mod js_steps;
 // JavaScript steps read a file a piece at a time, as Node scripts do.
 mod js_files;
+// Timers, Buffer, URL, Web Crypto, events, structuredClone, util, console.
+mod js_web;
 // JavaScript globals as Node 20 gives them, case by case.
 mod node_exact;
 // Shell steps: bash's language, statuses, files, escapes, runaway scripts.

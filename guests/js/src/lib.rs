@@ -6,9 +6,12 @@
 //! Everything a step can touch goes through WASI (files in the preopened
 //! mounts, stdout, stderr, clocks, randomness) or the `context` import.
 
+mod bytes;
+mod digest;
 mod fs;
 mod handles;
 mod net;
+mod urls;
 
 use std::cell::RefCell;
 use std::ffi::CString;
@@ -27,6 +30,16 @@ const WRAPPER: &str = "(async () => {";
 
 /// The stack JavaScript frames may take (of the component's 1 MiB).
 const JS_STACK: usize = 768 * 1024;
+
+/// What the prelude's timers did when asked for the next.
+enum Timer {
+    /// None keeps the step alive.
+    None,
+    /// One was due and ran.
+    Ran,
+    /// The next is due in this long.
+    Due(std::time::Duration),
+}
 
 struct Engine {
     runtime: Runtime,
@@ -98,7 +111,29 @@ impl Engine {
     fn run(&self, step: &JsStep) -> Result<Option<String>, ScriptError> {
         UNHANDLED.with(|list| list.borrow_mut().clear());
         let promise = self.context.with(|ctx| self.start(&ctx, step))?;
-        // Settle the step's promise: run every queued job (promise reactions).
+        // The event loop, as Node's: run every queued job (promise
+        // reactions), then the next timer when it is due, until no timer
+        // that keeps the step alive is left, the step's code has thrown, or
+        // a promise was rejected with no handler.
+        loop {
+            self.run_jobs();
+            let failed = UNHANDLED.with(|list| !list.borrow().is_empty())
+                || self
+                    .context
+                    .with(|ctx| promise.clone().restore(&ctx).is_ok_and(|p| p.state() == PromiseState::Rejected));
+            if failed {
+                break;
+            }
+            match self.context.with(|ctx| self.next_timer(&ctx, step))? {
+                Timer::None => break,
+                Timer::Ran => {}
+                Timer::Due(wait) => std::thread::sleep(wait),
+            }
+        }
+        self.context.with(|ctx| finish(&ctx, step, promise))
+    }
+
+    fn run_jobs(&self) {
         loop {
             match self.runtime.execute_pending_job() {
                 Ok(true) => continue,
@@ -108,7 +143,21 @@ impl Engine {
                 Err(_) => continue,
             }
         }
-        self.context.with(|ctx| finish(&ctx, step, promise))
+    }
+
+    /// Runs the timer that is due, or says how long until the next one.
+    fn next_timer(&self, ctx: &Ctx<'_>, step: &JsStep) -> Result<Timer, ScriptError> {
+        let hooks = self.hooks.clone().restore(ctx).map_err(|e| internal(ctx, e))?;
+        let timers: Function = hooks.get("timers").map_err(|e| internal(ctx, e))?;
+        match timers.call::<_, f64>(()) {
+            Ok(wait) if wait < 0.0 => Ok(Timer::None),
+            Ok(0.0) => Ok(Timer::Ran),
+            Ok(wait) => Ok(Timer::Due(std::time::Duration::from_secs_f64(wait / 1000.0))),
+            // A callback that threw ends the step, as an uncaught exception
+            // ends Node.
+            Err(rquickjs::Error::Exception) => Err(script_error(ctx, ErrorKind::Runtime, ctx.catch(), step)),
+            Err(e) => Err(internal(ctx, e)),
+        }
     }
 
     fn start(&self, ctx: &Ctx<'_>, step: &JsStep) -> Result<Persistent<Promise<'static>>, ScriptError> {
@@ -331,6 +380,9 @@ fn native_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     fs::register(ctx, &native)?;
     handles::register(ctx, &native)?;
     net::register(ctx, &native)?;
+    bytes::register(ctx, &native)?;
+    digest::register(ctx, &native)?;
+    urls::register(ctx, &native)?;
     Ok(native)
 }
 
@@ -397,5 +449,12 @@ const PRELUDE: &str = concat!(
     include_str!("prelude/fs.js"),
     include_str!("prelude/fetch.js"),
     include_str!("prelude/random.js"),
+    include_str!("prelude/timers.js"),
+    include_str!("prelude/encoding.js"),
+    include_str!("prelude/events.js"),
+    include_str!("prelude/url.js"),
+    include_str!("prelude/crypto.js"),
+    include_str!("prelude/clone.js"),
+    include_str!("prelude/util.js"),
     include_str!("prelude/globals.js"),
 );

@@ -69,6 +69,16 @@
     const body = init.body === undefined || init.body === null ? '' : bytesOrText(init.body);
     const follow = init.redirect !== 'manual';
     const method = String(init.method || 'GET').toUpperCase();
-    return new Response(native.fetch(method, String(input), headers, body, follow));
+    const signal = init.signal;
+    if (signal) signal.throwIfAborted();
+    const raw = native.fetch(method, String(input), headers, body, follow);
+    // The request is not cut short by its signal: an abort that came due
+    // while it ran (AbortSignal.timeout) rejects it when it returns.
+    if (signal) {
+      await null;
+      runDueTimers();
+      signal.throwIfAborted();
+    }
+    return new Response(raw);
   }
 

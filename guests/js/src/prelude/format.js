@@ -100,5 +100,3 @@
     return str;
   }
 
-  const util = Object.freeze({ format, inspect });
-

@@ -4,12 +4,12 @@
   function encoding(options) {
     const enc = typeof options === 'string' ? options : options && options.encoding;
     if (enc === undefined || enc === null || enc === 'buffer') return null;
-    const lower = String(enc).toLowerCase();
-    if (lower !== 'utf8' && lower !== 'utf-8') {
-      throw new TypeError(`Unsupported encoding "${enc}": runbox's fs reads utf8 text or bytes`);
-    }
-    return 'utf8';
+    return encodingOf(enc);
   }
+  // A native read's bytes as Node gives them: a Buffer.
+  const asBuffer = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Bytes read, as text in `enc` (`null`: as a Buffer).
+  const inEncoding = (bytes, enc) => (enc === null ? asBuffer(bytes) : asBuffer(bytes).toString(enc));
 
   function bytesOrText(data) {
     if (typeof data === 'string') return data;
@@ -59,8 +59,9 @@
   const fs = {
     readFileSync(p, options) {
       // Node's spellings of stdin: file descriptor 0 and /dev/stdin.
-      if (p === 0 || p === '/dev/stdin') return native.readStdin(encoding(options) !== null);
-      return native.readFile(abs(p), encoding(options) !== null);
+      const enc = encoding(options);
+      if (enc === 'utf8') return p === 0 || p === '/dev/stdin' ? native.readStdin(true) : native.readFile(abs(p), true);
+      return inEncoding(p === 0 || p === '/dev/stdin' ? native.readStdin(false) : native.readFile(abs(p), false), enc);
     },
     writeFileSync(p, data, options) {
       const append = !!options && typeof options === 'object' && options.flag === 'a';
@@ -252,7 +253,8 @@
       return { bytesWritten, buffer: data };
     }
     async readFile(options) {
-      const text = encoding(options) !== null;
+      const enc = encoding(options);
+      const text = enc === 'utf8';
       const parts = [];
       for (;;) {
         if (text) {
@@ -266,13 +268,13 @@
         }
       }
       if (text) return parts.join('');
-      const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      const all = Buffer.alloc(parts.reduce((n, p) => n + p.length, 0));
       let at = 0;
       for (const p of parts) {
         all.set(p, at);
         at += p.length;
       }
-      return all;
+      return enc === null ? all : all.toString(enc);
     }
     async stat() {
       return fs.fstatSync(this.fd);
@@ -300,7 +302,9 @@
       const o = typeof options === 'string' ? { encoding: options } : options || {};
       this.path = p;
       this.bytesRead = 0;
-      this._text = encoding(o) !== null;
+      const enc = encoding(o);
+      if (enc !== null && enc !== 'utf8') throw new TypeError(`runbox's createReadStream reads utf8 text or bytes, not ${o.encoding}`);
+      this._text = enc !== null;
       this._at = o.start === undefined ? 0 : o.start;
       this._end = o.end === undefined ? Infinity : o.end;
       this._size = o.highWaterMark === undefined ? 65536 : o.highWaterMark;
@@ -318,7 +322,7 @@
           if (chunk.length === 0) return null;
           this._at += chunk.length;
           this.bytesRead += chunk.length;
-          return chunk;
+          return asBuffer(chunk);
         }
         // Text: whole characters; a read that ends inside one gives less.
         const got = native.fdReadText(this._fd, Math.max(want, 0), this._at);

@@ -14,6 +14,9 @@
     return formatValue(ctx, value, 0);
   }
 
+  inspect.custom = Symbol.for('nodejs.util.inspect.custom');
+  inspect.defaultOptions = inspectDefaults;
+
   function strEscape(s) {
     let q = "'";
     if (s.includes("'")) {
@@ -119,6 +122,18 @@
         ctx.circular.set(v, index);
       }
       return `[Circular *${index}]`;
+    }
+    if (ctx.customInspect !== false) {
+      const custom = v[inspect.custom];
+      if (typeof custom === 'function' && custom !== inspect) {
+        const depth = ctx.depth - recurseTimes;
+        const options = { ...inspectDefaults, ...ctx, depth, seen: undefined, circular: undefined };
+        const shown = custom.call(v, depth, options, inspect);
+        if (shown !== v) {
+          if (typeof shown !== 'string') return formatValue(ctx, shown, recurseTimes);
+          return shown.replaceAll('\n', `\n${' '.repeat(ctx.indentationLvl)}`);
+        }
+      }
     }
     return formatRaw(ctx, v, recurseTimes);
   }
