@@ -173,3 +173,69 @@ fn a_file_larger_than_the_steps_memory_is_walked_in_pieces() {
     assert!(peak < 8 << 20, "the step's memory stayed small: {peak}");
     assert!(log.len() > 16 << 20);
 }
+
+/// Errors as Node reports them, on every member that fails: the path the
+/// script gave, `dest` for two, Linux's `errno`, the syscall Node names
+/// (`lstat` for `rm`, `access`, `read` for a directory), `ENOTEMPTY`,
+/// `ERR_FS_EISDIR`; `existsSync('')`, `throwIfNoEntry: false` and what
+/// `mkdirSync(p, {recursive: true})` returns.
+const ERRORS: &str = r#"const tryIt = (f) => { try { const r = f(); console.log('ok', JSON.stringify(r)) } catch (e) { console.log(e.code, e.errno, e.syscall, JSON.stringify(e.path), e.message) } };
+tryIt(() => fs.readFileSync('nope.txt'));
+tryIt(() => fs.readFileSync('./sub/nope.txt', 'utf8'));
+tryIt(() => fs.existsSync(''));
+tryIt(() => fs.statSync('nope', { throwIfNoEntry: false }));
+tryIt(() => fs.mkdirSync('a/b/c', { recursive: true }));
+tryIt(() => fs.mkdirSync('a/b/c', { recursive: true }));
+tryIt(() => fs.mkdirSync('a'));
+fs.writeFileSync('a/f.txt', 'x');
+tryIt(() => fs.rmdirSync('a'));
+tryIt(() => fs.rmSync('a'));
+tryIt(() => fs.unlinkSync('a'));
+tryIt(() => fs.readdirSync('nope'));
+tryIt(() => fs.readFileSync('a'));
+tryIt(() => fs.writeFileSync('zz/f', 'x'));
+tryIt(() => fs.renameSync('nope', 'x'));
+tryIt(() => fs.copyFileSync('nope', 'x'));
+tryIt(() => fs.lstatSync('nope'));
+tryIt(() => fs.accessSync('nope'));
+tryIt(() => fs.rmSync('nope'));
+tryIt(() => fs.rmSync('nope', { force: true }));
+tryIt(() => fs.rmSync('a', { recursive: true }));
+tryIt(() => fs.readdirSync('.').filter((n) => !n.startsWith('f.')));
+tryIt(() => fs.statSync('f.js').isFile());
+fs.promises.readFile('nope').catch(e => console.log('p', e.code, e.message));
+"#;
+
+const ERRORS_IN_NODE: &str = r#"ENOENT -2 open "nope.txt" ENOENT: no such file or directory, open 'nope.txt'
+ENOENT -2 open "./sub/nope.txt" ENOENT: no such file or directory, open './sub/nope.txt'
+ok false
+ok undefined
+ok "a"
+ok undefined
+EEXIST -17 mkdir "a" EEXIST: file already exists, mkdir 'a'
+ENOTEMPTY -39 rmdir "a" ENOTEMPTY: directory not empty, rmdir 'a'
+ERR_FS_EISDIR 21 rm "a" Path is a directory: rm returned EISDIR (is a directory) a
+EISDIR -21 unlink "a" EISDIR: illegal operation on a directory, unlink 'a'
+ENOENT -2 scandir "nope" ENOENT: no such file or directory, scandir 'nope'
+EISDIR -21 read undefined EISDIR: illegal operation on a directory, read
+ENOENT -2 open "zz/f" ENOENT: no such file or directory, open 'zz/f'
+ENOENT -2 rename "nope" ENOENT: no such file or directory, rename 'nope' -> 'x'
+ENOENT -2 copyfile "nope" ENOENT: no such file or directory, copyfile 'nope' -> 'x'
+ENOENT -2 lstat "nope" ENOENT: no such file or directory, lstat 'nope'
+ENOENT -2 access "nope" ENOENT: no such file or directory, access 'nope'
+ENOENT -2 lstat "nope" ENOENT: no such file or directory, lstat 'nope'
+ok undefined
+ok undefined
+ok []
+ok true
+p ENOENT ENOENT: no such file or directory, open 'nope'
+"#;
+
+#[test]
+fn fs_reports_errors_as_node_does() {
+    let s = Scratch::new();
+    s.write("f.js", ERRORS);
+    let run = s.runbox().args(["js", "f.js"]).run();
+    run.success();
+    assert_eq!(run.stdout, ERRORS_IN_NODE);
+}

@@ -178,7 +178,7 @@ fn fs_errors_are_node_style_and_catchable() {
     let (_, json) = s.runbox().js(code, &[]);
     assert_eq!(
         json["result"],
-        serde_json::json!(["ENOENT", "open", "ENOENT: no such file or directory, open '/work/missing.txt'"])
+        serde_json::json!(["ENOENT", "open", "ENOENT: no such file or directory, open 'missing.txt'"])
     );
 }
 

@@ -12,6 +12,8 @@ const ENOTCAPABLE: i32 = 76;
 /// wasi-libc's errno for a descriptor that is not open, and for too many.
 pub(crate) const EBADF: i32 = 8;
 pub(crate) const EMFILE: i32 = 33;
+/// wasi-libc's errno for a directory that is not empty (std names it no kind).
+const ENOTEMPTY: i32 = 55;
 
 pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::Result<()> {
     native.set("readFile", Function::new(ctx.clone(), read_file)?)?;
@@ -98,7 +100,8 @@ fn remove(ctx: Ctx<'_>, path: String, recursive: bool, force: bool, syscall: Str
     let meta = match std::fs::symlink_metadata(&path) {
         Ok(meta) => meta,
         Err(e) if force && e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(throw(&ctx, e, &syscall, Some(&path))),
+        // Node's `rm` looks before it removes.
+        Err(e) => return Err(throw(&ctx, e, if syscall == "rm" { "lstat" } else { &syscall }, Some(&path))),
     };
     let result = if !meta.is_dir() {
         std::fs::remove_file(&path)
@@ -181,6 +184,7 @@ fn describe(error: &io::Error) -> (&'static str, String) {
         Some(ENOTCAPABLE) => return ("EACCES", "permission denied (outside the sandbox's mounts)".into()),
         Some(EBADF) => return ("EBADF", "bad file descriptor".into()),
         Some(EMFILE) => return ("EMFILE", "too many open files".into()),
+        Some(ENOTEMPTY) => return ("ENOTEMPTY", "directory not empty".into()),
         _ => {}
     }
     let code = match error.kind() {

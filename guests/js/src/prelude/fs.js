@@ -56,57 +56,129 @@
   Object.assign(Stats.prototype, kindMethods);
   Object.assign(Dirent.prototype, kindMethods);
 
+  // Errors as Node reports them: the path the script gave (not where it
+  // resolved to), then `dest` for two paths; Linux's `errno`; the syscall
+  // Node names. Own properties in Node's order.
+  const ERRNO = {
+    EPERM: -1, ENOENT: -2, EIO: -5, EBADF: -9, EACCES: -13, EEXIST: -17, EXDEV: -18, ENOTDIR: -20, EISDIR: -21,
+    EINVAL: -22, EMFILE: -24, ENOSPC: -28, EROFS: -30, ENAMETOOLONG: -36, ENOTEMPTY: -39, ELOOP: -40,
+  };
+  function asGiven(e, given, { dest, syscall, pathless } = {}) {
+    if (!(e instanceof Error) || typeof e.code !== 'string' || typeof e.syscall !== 'string') return e;
+    const call = syscall || e.syscall;
+    const where = pathless ? '' : dest === undefined ? ` '${given}'` : ` '${given}' -> '${dest}'`;
+    const message = e.message.replace(/, [\w]+( '.*')?$/s, `, ${call}${where}`);
+    const error = new Error(message);
+    if (ERRNO[e.code] !== undefined) error.errno = ERRNO[e.code];
+    error.code = e.code;
+    error.syscall = call;
+    if (!pathless) error.path = String(given);
+    if (dest !== undefined) error.dest = String(dest);
+    return error;
+  }
+  function at(given, f, options) {
+    try {
+      return f();
+    } catch (e) {
+      throw asGiven(e, given, options);
+    }
+  }
+  // Node's error for a failed call that is not the system's own errno.
+  class SystemError extends Error {
+    constructor(message, code) {
+      super(message);
+      const frames = String(this.stack).slice(String(this.stack).indexOf('\n'));
+      Object.defineProperty(this, 'stack', { value: `${this.name} [${code}]: ${message}${frames}`, writable: true, configurable: true });
+    }
+    toString() {
+      return `${this.name} [${this.code}]: ${this.message}`;
+    }
+  }
+  Object.defineProperty(SystemError.prototype, 'name', { value: 'SystemError', writable: true, configurable: true });
+  const missing = (e) => e && (e.code === 'ENOENT' || e.code === 'ENOTDIR');
+
   const fs = {
     readFileSync(p, options) {
       // Node's spellings of stdin: file descriptor 0 and /dev/stdin.
       const enc = encoding(options);
-      if (enc === 'utf8') return p === 0 || p === '/dev/stdin' ? native.readStdin(true) : native.readFile(abs(p), true);
-      return inEncoding(p === 0 || p === '/dev/stdin' ? native.readStdin(false) : native.readFile(abs(p), false), enc);
+      if (p === 0 || p === '/dev/stdin') return enc === 'utf8' ? native.readStdin(true) : inEncoding(native.readStdin(false), enc);
+      try {
+        return enc === 'utf8' ? native.readFile(abs(p), true) : inEncoding(native.readFile(abs(p), false), enc);
+      } catch (e) {
+        // Node opens a directory and fails to read it.
+        throw asGiven(e, p, e.code === 'EISDIR' ? { syscall: 'read', pathless: true } : {});
+      }
     },
     writeFileSync(p, data, options) {
       const append = !!options && typeof options === 'object' && options.flag === 'a';
-      native.writeFile(abs(p), bytesOrText(data), append);
+      at(p, () => native.writeFile(abs(p), bytesOrText(data), append));
     },
     appendFileSync(p, data) {
-      native.writeFile(abs(p), bytesOrText(data), true);
+      at(p, () => native.writeFile(abs(p), bytesOrText(data), true));
     },
     existsSync(p) {
-      return typeof p === 'string' && native.exists(abs(p));
+      return typeof p === 'string' && p !== '' && native.exists(abs(p));
     },
     accessSync(p) {
-      native.stat(abs(p), true);
+      at(p, () => native.stat(abs(p), true), { syscall: 'access' });
     },
     readdirSync(p, options) {
       const dir = abs(p);
-      const entries = native.readdir(dir);
+      const entries = at(p, () => native.readdir(dir));
       if (options && options.withFileTypes) return entries.map(([name, kind]) => new Dirent(name, dir, kind));
       return entries.map(([name]) => name);
     },
     mkdirSync(p, options) {
       const recursive = !!(options && options.recursive);
-      native.mkdir(abs(p), recursive);
-      return recursive ? abs(p) : undefined;
+      if (!recursive) return at(p, () => native.mkdir(abs(p), false));
+      // Node answers the first directory it made, as the script named it.
+      let first;
+      for (let dir = String(p).replace(/(.)\/+$/, '$1'); !native.exists(abs(dir)); ) {
+        first = dir;
+        const up = path.dirname(dir);
+        if (up === dir) break;
+        dir = up;
+      }
+      at(p, () => native.mkdir(abs(p), true));
+      return first;
     },
     rmSync(p, options) {
-      native.rm(abs(p), !!(options && options.recursive), !!(options && options.force), 'rm');
+      try {
+        native.rm(abs(p), !!(options && options.recursive), !!(options && options.force), 'rm');
+      } catch (e) {
+        if (e.code !== 'EISDIR') throw asGiven(e, p);
+        const error = new SystemError(`Path is a directory: rm returned EISDIR (is a directory) ${p}`, 'ERR_FS_EISDIR');
+        Object.assign(error, { code: 'ERR_FS_EISDIR', info: { code: 'EISDIR', message: 'is a directory', path: String(p), syscall: 'rm', errno: 21 }, errno: 21, syscall: 'rm', path: String(p) });
+        throw error;
+      }
     },
     rmdirSync(p, options) {
-      native.rm(abs(p), !!(options && options.recursive), false, 'rmdir');
+      at(p, () => native.rm(abs(p), !!(options && options.recursive), false, 'rmdir'));
     },
     unlinkSync(p) {
-      native.rm(abs(p), false, false, 'unlink');
+      at(p, () => native.rm(abs(p), false, false, 'unlink'));
     },
-    statSync(p) {
-      return new Stats(native.stat(abs(p), true));
+    statSync(p, options) {
+      try {
+        return new Stats(native.stat(abs(p), true));
+      } catch (e) {
+        if (options && options.throwIfNoEntry === false && missing(e)) return undefined;
+        throw asGiven(e, p);
+      }
     },
-    lstatSync(p) {
-      return new Stats(native.stat(abs(p), false));
+    lstatSync(p, options) {
+      try {
+        return new Stats(native.stat(abs(p), false));
+      } catch (e) {
+        if (options && options.throwIfNoEntry === false && missing(e)) return undefined;
+        throw asGiven(e, p);
+      }
     },
     renameSync(from, to) {
-      native.rename(abs(from), abs(to));
+      at(from, () => native.rename(abs(from), abs(to)), { dest: to });
     },
     copyFileSync(from, to) {
-      native.copyFile(abs(from), abs(to));
+      at(from, () => native.copyFile(abs(from), abs(to)), { dest: to });
     },
   };
   const promised = (f) => (...args) => new Promise((resolve, reject) => {
