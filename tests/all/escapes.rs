@@ -112,7 +112,7 @@ fn a_runbooks_input_folder_is_read_only() {
     let json = run.json();
     assert_eq!(json["steps"][0]["stdout"], "v1\n");
     assert_eq!(
-        json["steps"][0]["error"]["message"], "Error: EACCES: permission denied, open '/work/data/config.txt'",
+        json["steps"][0]["error"]["message"], "Error: EACCES: permission denied, open 'data/config.txt'",
         "{json:#}"
     );
     assert_eq!(s.read("data/config.txt"), "v1");

@@ -1,5 +1,6 @@
 //! Running the `runbox` binary the way a user does, in throwaway folders.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -427,4 +428,34 @@ macro_rules! snapshot {
             insta::assert_snapshot!($name, $text);
         })
     };
+}
+
+/// Runs each script in bash (the host's GNU tools) and in `runbox sh`, in
+/// the scratch directory; every difference in status, stdout or stderr is
+/// listed in the failure.
+pub fn same_as_gnu(s: &Scratch, scripts: &[&str]) {
+    same_as_reference(s, "", scripts);
+}
+
+pub fn same_as_reference(s: &Scratch, prelude: &str, scripts: &[&str]) {
+    let mut differences = String::new();
+    for script in scripts {
+        let gnu = Command::new("bash")
+            .args(["-c", &format!("{prelude}{script}")])
+            .current_dir(s.path())
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .unwrap();
+        let gnu = (
+            gnu.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&gnu.stdout).into_owned(),
+            String::from_utf8_lossy(&gnu.stderr).into_owned(),
+        );
+        let run = s.runbox().args(["sh", "-c", script]).run();
+        let runbox = (run.code, run.stdout, run.stderr);
+        if gnu != runbox {
+            let _ = writeln!(differences, "`{script}`:\n  GNU:    {gnu:?}\n  runbox: {runbox:?}");
+        }
+    }
+    assert!(differences.is_empty(), "runbox differs from GNU:\n{differences}");
 }

@@ -19,6 +19,8 @@ mod node_exact;
 mod shell;
 // The streaming text tools: GNU's output on big inputs, in bounded memory.
 mod text_tools;
+// getopt, expr, jq, zones and devices, as the host's; the native tier's hint.
+mod shell_commands;
 // Attempts to reach host files the sandbox does not grant.
 mod escapes;
 // Nothing a step does widens what was granted; runbox's state is never mounted.

@@ -84,8 +84,9 @@ fn failures_carry_their_codes_in_json() {
     assert_eq!((run.code, error_code(&json), json["stdout"].as_str()), (3, "CommandFailed", Some("out\n")));
     let run = s.runbox().args(["sh", "--json", "-c", "kubectl get pods"]).run();
     assert_eq!((run.code, error_code(&run.json())), (127, "CommandNotFound"));
+    // As bash: a script that does not parse exits 2.
     let run = s.runbox().args(["sh", "--json", "-c", "if then fi"]).run();
-    assert_eq!((run.code, error_code(&run.json())), (1, "SyntaxError"));
+    assert_eq!((run.code, error_code(&run.json())), (2, "SyntaxError"));
 }
 
 #[test]

@@ -6,9 +6,8 @@
 //! memory limit holds.
 
 use std::fmt::Write as _;
-use std::process::Command;
 
-use crate::harness::Scratch;
+use crate::harness::{Scratch, same_as_gnu, same_as_reference};
 
 /// A web server's log, `lines` lines long, the same on every run: varied
 /// addresses, paths, statuses and sizes, some non-ASCII text and tabs.
@@ -57,40 +56,10 @@ fn inputs(s: &Scratch) {
     std::fs::create_dir_all(s.join("dir")).unwrap();
 }
 
-/// Runs each script in bash (the host's GNU tools) and in `runbox sh`, in
-/// the scratch directory; every difference in status, stdout or stderr is
-/// listed in the failure.
-fn same_as_gnu(s: &Scratch, scripts: &[&str]) {
-    same_as_reference(s, "", scripts);
-}
-
 /// As `same_as_gnu`, with GNU awk as `awk` (Debian's default awk is mawk;
 /// under the name `awk`, gawk's messages and `ARGV[0]` say `awk`).
 fn same_as_gawk(s: &Scratch, scripts: &[&str]) {
     same_as_reference(s, "awk() { (exec -a awk gawk \"$@\"); }\n", scripts);
-}
-
-fn same_as_reference(s: &Scratch, prelude: &str, scripts: &[&str]) {
-    let mut differences = String::new();
-    for script in scripts {
-        let gnu = Command::new("bash")
-            .args(["-c", &format!("{prelude}{script}")])
-            .current_dir(s.path())
-            .env("LC_ALL", "C.UTF-8")
-            .output()
-            .unwrap();
-        let gnu = (
-            gnu.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&gnu.stdout).into_owned(),
-            String::from_utf8_lossy(&gnu.stderr).into_owned(),
-        );
-        let run = s.runbox().args(["sh", "-c", script]).run();
-        let runbox = (run.code, run.stdout, run.stderr);
-        if gnu != runbox {
-            let _ = writeln!(differences, "`{script}`:\n  GNU:    {gnu:?}\n  runbox: {runbox:?}");
-        }
-    }
-    assert!(differences.is_empty(), "runbox differs from GNU:\n{differences}");
 }
 
 #[test]

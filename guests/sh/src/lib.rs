@@ -8,6 +8,8 @@
 #![allow(clippy::too_many_arguments)]
 
 mod curl;
+mod expr;
+mod getopt;
 mod runbook;
 mod seq;
 mod sleep;
@@ -79,6 +81,9 @@ fn interpreter() -> Box<Bash> {
             .command("sleep", sleep::Sleep)
             .command("seq", seq::Seq)
             .command("yes", yes::Yes)
+            // Missing (getopt) or wrong (expr's parentheses) in bashkit.
+            .command("getopt", getopt::Getopt)
+            .command("expr", expr::Expr)
             // Read their files a chunk at a time and stream through pipes
             // (bashkit's hold whole files and every stage's output).
             .command("awk", text::awk::Awk)

@@ -65,6 +65,28 @@ pub(crate) fn describe(error: &Failure, step: &Script) -> String {
     text
 }
 
+/// Once per step, after the shell said `kubectl: command not found`: the
+/// commands it could not find, and the tier that runs real tools.
+pub(crate) fn native_hint(stderr: &str) -> Option<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for line in stderr.lines() {
+        let Some((before, _)) = line.split_once(": command not found") else { continue };
+        let name = before.rsplit(": ").next().unwrap_or(before).trim();
+        if !name.is_empty() && name.len() <= 64 && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let shown = names.iter().take(5).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    Some(format!(
+        "runbox: {shown} {} not in the sandbox, whose commands are runbox's own; a native step \
+         (```bash {{native}}```, or `native: true` in YAML, run with --allow-native) runs the machine's real tools\n",
+        if names.len() == 1 { "is" } else { "are" }
+    ))
+}
+
 /// The guest's report of a failed script. A secret script's messages and
 /// stack may quote its code, so only their position is kept.
 pub(crate) fn script_error(e: ScriptError, secret: bool) -> Failure {

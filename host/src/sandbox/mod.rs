@@ -175,7 +175,13 @@ impl Sandbox {
                 ),
             },
             Ok(Ok(Finished::Sh(status))) => (status, None, Failure::exit_status(status)),
-            Ok(Err(script)) => (1, None, Some(script_error(script, step.secret))),
+            Ok(Err(script)) => {
+                let error = script_error(script, step.secret);
+                // A script bash cannot parse exits 2, as bash does; Node's 1.
+                let status =
+                    if error.code == ErrorCode::SyntaxError && step.language == Language::Shell { 2 } else { 1 };
+                (status, None, Some(error))
+            }
             Err(trap) => {
                 let error = stopped(store.data(), &context.cancel, &trap);
                 (error.status(context.cancel.signal()), None, Some(error))
@@ -198,6 +204,12 @@ impl Sandbox {
         if step.secret {
             stderr.text = withhold_quoted_source(&stderr.text, &step.filename);
             say(&stderr.text);
+        }
+        if step.language == Language::Shell
+            && let Some(hint) = failure::native_hint(&stderr.text)
+        {
+            stderr.text.push_str(&hint);
+            say(&hint);
         }
         // A shell script's failing commands have said why on stderr already.
         if let Some(error) = error.as_ref().filter(|e| !e.said_by_script()) {

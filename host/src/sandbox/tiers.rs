@@ -50,10 +50,11 @@ impl Pre for ShPre<StepState> {
 /// The most host stack guest code may take. It must outlast the guest's own
 /// stack checks (QuickJS throws a catchable RangeError at 768 KiB of its
 /// shadow stack), so that a deep recursion is the script's error and not a
-/// trap: native frames are several times the shadow stack's. Winch's frames
-/// are the larger.
-const WINCH_WASM_STACK: usize = 16 << 20;
-const CRANELIFT_WASM_STACK: usize = 16 << 20;
+/// trap: native frames are up to twenty times the shadow stack's
+/// (`JSON.stringify` of nested arrays: ~20 bytes a level against ~400).
+/// Winch's frames are the larger.
+const WINCH_WASM_STACK: usize = 32 << 20;
+const CRANELIFT_WASM_STACK: usize = 32 << 20;
 
 /// The stack of the thread a guest runs on: the guest's most, and room for
 /// the host functions it calls and wasmtime's own frames. A thread with

@@ -17,7 +17,7 @@ pub(crate) mod head;
 mod input;
 mod options;
 mod output;
-mod pattern;
+pub(crate) mod pattern;
 pub(crate) mod sed;
 pub(crate) mod sort;
 pub(crate) mod tail;

@@ -1,0 +1,155 @@
+//! Commands shell steps reach for besides the text tools, each compared
+//! with the host's (Debian's bash 5.2, util-linux getopt, GNU expr and
+//! coreutils, jq 1.6) on the same scripts: status, stdout and stderr. Where
+//! the reference writes stdout and stderr interleaved, the scripts keep
+//! them apart (bashkit gives a command's stderr after its stdout).
+
+use crate::harness::{Scratch, same_as_gnu};
+
+#[test]
+fn getopt_is_util_linux_getopt() {
+    let s = Scratch::new();
+    same_as_gnu(
+        &s,
+        &[
+            r#"getopt -o ab:c:: -l long,arg:,opt:: -n myprog -- -a -bval -c --long --arg=v1 --opt --opt=o2 file1 "it's" -- -x"#,
+            "getopt ab: -a -b x y",
+            "getopt -o a -n p -- -z --nope --lo 2>/dev/null; echo $?",
+            "getopt -o a -n p -- -z --nope --lo 2>&1 >/dev/null",
+            "getopt -o ab: -- -b 2>&1 >/dev/null; echo $?",
+            "getopt -o a -l all,alpha -- --al 2>&1 >/dev/null",
+            "getopt -o a -l arg: -- --arg 2>&1 >/dev/null",
+            "getopt -o +a -- x -a",
+            "getopt -T; echo $?",
+            "getopt -q -o a -- -z; echo $?",
+            "getopt -Q -o a -- -z -a 2>&1; echo $?",
+            "getopt -a -o a -l long: -- -long v",
+            "getopt -u -o ab: -- -a -b 'x y' z",
+            "getopt",
+            "getopt -o a: -- -a ''",
+            "getopt --options=hv --longoptions=help,verbose,file: --name=tool -- --verb --file=/tmp/x -h rest",
+            r#"eval set -- "$(getopt -o f:v -l file:,verbose -- -v --file a.txt b c)"
+               while true; do case "$1" in -f|--file) echo "file=$2"; shift 2;; -v|--verbose) echo verbose; shift;; --) shift; break;; esac; done
+               echo "rest=$*""#,
+        ],
+    );
+}
+
+#[test]
+fn expr_is_gnu_expr() {
+    let s = Scratch::new();
+    same_as_gnu(
+        &s,
+        &[
+            r"expr \( 1 + 2 \) \* 3",
+            "expr 0 + 0",
+            "expr a : b",
+            r"expr abc123 : '[a-z]*\([0-9]*\)'",
+            "expr abc : 'a.*'",
+            r#"expr length "hello world""#,
+            "expr substr hello 2 3",
+            "expr index hello lo",
+            r"expr 10 \< 9",
+            r"expr a \< b",
+            r"expr '' \| x",
+            "expr 1 / 0",
+            "expr 1 +",
+            "expr a + 1",
+            "expr 5 % 3 - 1",
+            r"expr \( 1",
+            "expr 1 2",
+            r"expr 3 \> 2 \& 0",
+            "expr 007 + 1",
+            r"expr -5 \* -5",
+            "expr 9223372036854775807 + 1",
+            r"expr match abc 'a\(b\)'",
+            r#"expr "$((3+4))" = 7"#,
+            r"i=0; while [ $(expr $i \< 3) -eq 1 ]; do i=$(expr $i + 1); done; echo $i",
+            "expr",
+        ],
+    );
+}
+
+/// jq is jaq (bashkit's `jq` feature) and answers as Debian's jq on the
+/// filters ops scripts use; docs/shell-compat.md lists where it does not
+/// (key order after `del`, `1.0` kept as written, error messages).
+#[test]
+fn jq_answers_as_jq_on_the_filters_scripts_use() {
+    let s = Scratch::new();
+    s.write(
+        "pods.json",
+        r#"{"items":[{"metadata":{"name":"web-1","namespace":"prod","labels":{"app":"web"}},"status":{"phase":"Running","restarts":3}},{"metadata":{"name":"db-0","namespace":"prod","labels":{"app":"db"}},"status":{"phase":"Pending","restarts":0}},{"metadata":{"name":"job-x","namespace":"batch","labels":{}},"status":{"phase":"Failed","restarts":7}}],"count":3,"version":"1.2.3","tags":["a","b","c"],"nested":{"x":{"y":null}},"price":12.5,"when":"2024-01-02T03:04:05Z"}"#,
+    );
+    let filters = [
+        ".",
+        "-c .",
+        "-r .version",
+        "-r '.items[].metadata.name'",
+        r#"'[.items[] | select(.status.phase == "Running") | .metadata.name]'"#,
+        "-c '.items | map({name: .metadata.name, phase: .status.phase})'",
+        r#"-r '.items[] | "\(.metadata.namespace)/\(.metadata.name) \(.status.restarts)"'"#,
+        "-r '.items[] | [.metadata.name, .status.phase] | @tsv'",
+        "-r '.items[] | [.metadata.name, .status.restarts] | @csv'",
+        "'[.items[].status.restarts] | add'",
+        "'.items | sort_by(.status.restarts) | reverse | .[0].metadata.name'",
+        "-c '.items | group_by(.metadata.namespace) | map({ns: .[0].metadata.namespace, n: length})'",
+        r#"'.tags | join(",")'"#,
+        r#"'.nested.x.y // "default"'"#,
+        "-c 'to_entries | map(select(.key | startswith(\"c\")))'",
+        "-c '[.items[] | {(.metadata.name): .status.phase}] | add'",
+        r#"'.version | split(".") | map(tonumber)'"#,
+        "-r '.tags | @base64'",
+        "-e '.nested.x.y'",
+        "'.when | fromdateiso8601'",
+        r#"-c '[.items[].metadata.name | sub("-[0-9]+$"; "")]'"#,
+        "-c 'reduce .items[] as $i ({}; .[$i.status.phase] += 1)'",
+        "-n --arg name web '$name + \"-1\"'",
+        "-n --argjson n 5 '$n + 1'",
+        "-S -c '{b: 1, a: 2}'",
+        r#"'.items | any(.status.phase == "Failed")'"#,
+        r#"-r '.items[] | .metadata.name as $n | .status.phase as $p | "\($n)=\($p)"'"#,
+        "-c 'walk(if type == \"number\" then . + 1 else . end) | .count'",
+        "-j '.tags[]'",
+        r#"'try error("boom") catch .'"#,
+        "'.missing.deeper'",
+        "-e '.missing'",
+    ];
+    let scripts: Vec<String> = filters.iter().map(|f| format!("jq {f} pods.json")).collect();
+    same_as_gnu(&s, &scripts.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// `TZ` names a zone (bashkit's `tzdata` feature), `cp /dev/null` empties a
+/// file, and a script bash cannot parse exits 2.
+#[test]
+fn zones_devices_and_syntax_errors_are_bashs() {
+    let s = Scratch::new();
+    same_as_gnu(
+        &s,
+        &[
+            "TZ=Asia/Tokyo date -d @0 +%H",
+            r#"export TZ=America/New_York; date -d @0 "+%F %T %Z""#,
+            r#"TZ=Europe/Berlin date -d "2024-07-01 12:00" +%s"#,
+            "printf '%(%Y-%m-%d)T\\n' 86400",
+            "echo data > log; cp /dev/null log; wc -c < log",
+        ],
+    );
+    let run = s.runbox().args(["sh", "-c", "echo a\nif then fi"]).run();
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+/// A command the sandbox does not have is named once, at the step's end,
+/// with the tier that runs real tools.
+#[test]
+fn a_missing_tool_points_to_the_native_tier_once() {
+    let s = Scratch::new();
+    let run = s.runbox().args(["sh", "-c", "kubectl get pods; psql -c 'select 1'; kubectl version; true"]).run();
+    run.success();
+    let hints: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("runbox: ")).collect();
+    assert_eq!(
+        hints,
+        ["runbox: `kubectl`, `psql` are not in the sandbox, whose commands are runbox's own; a native step \
+          (```bash {native}```, or `native: true` in YAML, run with --allow-native) runs the machine's real tools"],
+        "{}",
+        run.stderr
+    );
+}
