@@ -215,3 +215,28 @@ fn twenty_thousand_timers_run_and_keep_their_order() {
     run.success();
     assert_eq!(json["stdout"], "20000\n");
 }
+
+/// `util.inspect` (and so `console.log`) shows a promise's state and value,
+/// and names a function's `prototype` object as Node does (found by the
+/// real-world corpus: javascript-questions 73 and 92).
+const INSPECT: &str = r#"const p1 = Promise.resolve({ a: 1 }); const p2 = new Promise(() => {}); const p3 = Promise.reject(new Error('no')); p3.catch(() => {});
+console.log(p1, p2); console.log([p1]); console.log(Promise.resolve(5));
+function F() {} console.log(F.prototype, new F(), Object.create(F.prototype));
+class A {} console.log(A.prototype, new A());
+"#;
+
+const INSPECT_IN_NODE: &str = r#"Promise { { a: 1 } } Promise { <pending> }
+[ Promise { { a: 1 } } ]
+Promise { 5 }
+{} F {} F {}
+{} A {}
+"#;
+
+#[test]
+fn promises_and_prototypes_print_as_in_node() {
+    let s = Scratch::new();
+    s.write("p.js", INSPECT);
+    let run = s.runbox().args(["js", "p.js"]).run();
+    run.success();
+    assert_eq!(run.stdout, INSPECT_IN_NODE);
+}

@@ -153,3 +153,22 @@ fn a_missing_tool_points_to_the_native_tier_once() {
         run.stderr
     );
 }
+
+/// A script run from a file finds itself as in bash (`$0`, and
+/// `BASH_SOURCE[0]` until its first function call: see
+/// docs/shell-compat.md), and `env` says the `PWD` that `$PWD` says (found
+/// by the real-world corpus: bash3boilerplate's scenarios).
+#[test]
+fn a_script_file_finds_itself_and_env_agrees_with_pwd() {
+    let s = Scratch::new();
+    s.write(
+        "tools/where.sh",
+        "echo \"[$0] [${BASH_SOURCE[0]}]\"\ncd \"$(dirname \"${BASH_SOURCE[0]}\")\" && echo \"$(basename \"$PWD\")\"\nenv | grep '^PWD='\n",
+    );
+    let bash = std::process::Command::new("bash").arg("tools/where.sh").current_dir(s.path()).output().unwrap();
+    let bash = String::from_utf8_lossy(&bash.stdout).replace(&s.path().display().to_string(), "/work");
+    let run = s.runbox().args(["sh", "tools/where.sh"]).run();
+    run.success();
+    assert_eq!(run.stdout, bash);
+    assert_eq!(run.stdout, "[tools/where.sh] [tools/where.sh]\ntools\nPWD=/work/tools\n");
+}

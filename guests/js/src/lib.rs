@@ -376,6 +376,7 @@ fn native_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
         })?,
     )?;
     native.set("get", Function::new(ctx.clone(), |name: String| context::get(&name))?)?;
+    native.set("promiseState", Function::new(ctx.clone(), promise_state)?)?;
     native.set("callRunbook", Function::new(ctx.clone(), call_runbook)?)?;
     fs::register(ctx, &native)?;
     handles::register(ctx, &native)?;
@@ -384,6 +385,27 @@ fn native_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     digest::register(ctx, &native)?;
     urls::register(ctx, &native)?;
     Ok(native)
+}
+
+/// A promise's state for `util.inspect`: `[]` while pending, `[true, value]`
+/// fulfilled, `[false, reason]` rejected (reading it marks no rejection
+/// handled).
+fn promise_state<'js>(ctx: Ctx<'js>, promise: Promise<'js>) -> rquickjs::Result<Vec<Value<'js>>> {
+    Ok(match promise.state() {
+        PromiseState::Pending => Vec::new(),
+        PromiseState::Resolved => {
+            let value = promise.result::<Value>().transpose()?;
+            vec![Value::new_bool(ctx.clone(), true), value.unwrap_or_else(|| Value::new_undefined(ctx))]
+        }
+        PromiseState::Rejected => {
+            let reason = match promise.result::<Value>() {
+                Some(Err(rquickjs::Error::Exception)) => ctx.catch(),
+                Some(Ok(v)) => v,
+                _ => Value::new_undefined(ctx.clone()),
+            };
+            vec![Value::new_bool(ctx, false), reason]
+        }
+    })
 }
 
 /// One sub-runbook call through the host's `runbooks` import: its result,

@@ -168,6 +168,8 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
     let mut state = bash.shell_state();
     state.cwd = step.cwd.clone().into();
     state.env.extend(std::env::vars());
+    // `env` lists PWD as `$PWD` says (bashkit's default named /home/user).
+    state.env.insert("PWD".into(), step.cwd.clone());
     bash.restore_shell_state(&state);
     // The instance ends with this step: freeing what it built is wasted work.
     std::mem::forget(state);
@@ -178,7 +180,11 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
         // On the script's first line, so that its lines keep their numbers.
         let mut seed = [0u8; 4];
         getrandom::fill(&mut seed).expect("the host provides randomness");
-        let prefix = format!("RANDOM={}; SECONDS=0; ", u32::from_le_bytes(seed));
+        // A script read from a file names it in BASH_SOURCE[0], as bash's
+        // does (`cd "$(dirname "${BASH_SOURCE[0]}")"`).
+        let source_name =
+            if step.from_file { format!("BASH_SOURCE=({}); ", quoted(&step.filename)) } else { String::new() };
+        let prefix = format!("RANDOM={}; SECONDS=0; {source_name}", u32::from_le_bytes(seed));
         let lines_before = step.first_line.max(1) as usize - 1;
         let source = format!("{}{prefix}{}", "\n".repeat(lines_before), step.source);
         let stream = Box::new(|stdout: &bashkit::StreamData, stderr: &bashkit::StreamData| {
@@ -201,6 +207,11 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
     });
     std::mem::forget(runtime);
     status
+}
+
+/// `text` as one shell word, in single quotes.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 struct ShGuest;

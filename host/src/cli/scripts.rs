@@ -66,7 +66,9 @@ pub(super) fn run_sh(args: ShArgs, config: Config) -> anyhow::Result<i32> {
         }
         (None, false) if rest.len() > 0 => {
             let file = PathBuf::from(rest.next().unwrap_or_default());
-            (Script::new(Language::Shell, read_script(&file)?, file_label(&file)), true)
+            let mut script = Script::new(Language::Shell, read_script(&file)?, shell_label(&file));
+            script.from_file = true;
+            (script, true)
         }
         // The script came from stdin: there is none left for it to read.
         (None, _) => (Script::new(Language::Shell, read_stdin()?, "sh"), false),
@@ -81,6 +83,21 @@ pub(super) fn run_sh(args: ShArgs, config: Config) -> anyhow::Result<i32> {
 pub(super) fn read_script(file: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     Ok(runbox::text::without_bom(&text).to_string())
+}
+
+/// A shell script's `$0` as bash gives it, the path as typed, where the
+/// sandbox sees it: relative to the working directory (mounted at /work) as
+/// given; an absolute path under it as that path under /work; any other
+/// file by its name alone (it is not in the sandbox).
+fn shell_label(file: &Path) -> String {
+    if file.is_relative() {
+        return file.display().to_string();
+    }
+    let inside = std::env::current_dir().ok().and_then(|cwd| file.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    match inside {
+        Some(rest) => Path::new(runbox::model::WORKDIR).join(rest).display().to_string(),
+        None => file_label(file),
+    }
 }
 
 pub(super) fn file_label(file: &Path) -> String {

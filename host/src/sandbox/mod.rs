@@ -282,5 +282,6 @@ fn sh_step(step: &Script) -> ShStep {
         first_line: step.first_line,
         cwd: step.cwd.clone(),
         args: step.args.clone(),
+        from_file: step.from_file,
     }
 }

@@ -55,6 +55,8 @@ pub struct Script {
     pub first_line: u32,
     /// A shell script's positional parameters.
     pub args: Vec<String>,
+    /// A shell script read from the file `filename` (`BASH_SOURCE[0]`).
+    pub from_file: bool,
     /// The guest's working directory (an absolute path in the sandbox).
     pub cwd: String,
     /// The script comes from a secret: errors do not quote it.
@@ -71,6 +73,7 @@ impl Script {
             filename: filename.into(),
             first_line: 1,
             args: Vec::new(),
+            from_file: false,
             cwd: WORKDIR.to_string(),
             secret: false,
         }

@@ -68,13 +68,14 @@
     let obj = v;
     while (obj !== null && obj !== undefined) {
       const d = Object.getOwnPropertyDescriptor(obj, 'constructor');
+      // As Node: the first constructor the value is an instance of (a
+      // function's `prototype` object is not its function's instance).
       if (d && typeof d.value === 'function' && d.value.name !== '') {
+        let instance = false;
         try {
-          if (v instanceof d.value || obj === v) return d.value.name;
-        } catch {
-          return d.value.name;
-        }
-        return d.value.name;
+          instance = v instanceof d.value;
+        } catch {}
+        if (instance) return d.value.name;
       }
       obj = Object.getPrototypeOf(obj);
     }
@@ -218,7 +219,14 @@
         braces = ['{', '}'];
       } else if (v instanceof Promise) {
         braces = [`${prefixOf(constructor, tag, 'Promise')}{`, '}'];
-        formatter = () => ['<unknown>'];
+        formatter = () => {
+          const state = native.promiseState(v);
+          if (state.length === 0) return ['<pending>'];
+          ctx.indentationLvl += 2;
+          const shown = formatValue(ctx, state[1], recurseTimes);
+          ctx.indentationLvl -= 2;
+          return [state[0] ? shown : `<rejected> ${shown}`];
+        };
         noEntries = false;
       } else if (v instanceof WeakMap || v instanceof WeakSet) {
         return `${prefixOf(constructor, tag, v instanceof WeakMap ? 'WeakMap' : 'WeakSet')}{ <items unknown> }`;
