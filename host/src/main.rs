@@ -24,7 +24,18 @@ fn main() -> ExitCode {
     }
     let args = cli::Args::parse();
     cli::init_logging(args.log.as_deref());
-    match cli::run(args) {
+    // The commands run on a thread with the stack guests need, so that a
+    // step's guest is called on it rather than on a thread of its own.
+    let ran = std::thread::Builder::new()
+        .name("runbox".into())
+        .stack_size(runbox::sandbox::GUEST_THREAD_STACK)
+        .spawn(|| {
+            runbox::sandbox::roomy_thread();
+            cli::run(args)
+        })
+        .map_err(anyhow::Error::from)
+        .and_then(|thread| thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+    match ran {
         Ok(status) => ExitCode::from(u8::try_from(status).unwrap_or(if status == 0 { 0 } else { 1 })),
         // The reader went away (`runbox list | head`): stop quietly, with
         // the status a process killed by SIGPIPE has.

@@ -88,7 +88,13 @@ pub fn serve(
     cancel: Cancel,
     ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // Executions call guests on the blocking threads: give them the stack
+    // guests need (reserved, not touched), not tokio's 2 MiB.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(crate::sandbox::GUEST_THREAD_STACK)
+        .on_thread_start(crate::sandbox::roomy_thread)
+        .build()?;
     listener.set_nonblocking(true)?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;

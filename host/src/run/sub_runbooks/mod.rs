@@ -27,10 +27,10 @@ use crate::run::{Chain, Runner};
 use crate::sandbox::{ApiRequest, ApiResponse, Call, Called, Calls};
 use tree::Tree;
 
-/// Native stack for a child's thread: the guest's wasm stack (4 MiB) and
-/// room for the host. Each child runs on a thread of its own, so nesting
-/// never stacks guests on one native stack.
-const CHILD_STACK: usize = 8 << 20;
+/// Native stack for a child's thread: what a guest may use and room for the
+/// host. Each child runs on a thread of its own, so nesting never stacks
+/// guests on one native stack.
+const CHILD_STACK: usize = crate::sandbox::GUEST_THREAD_STACK;
 
 /// The sub-runbooks of one execution.
 struct SubRunbooks {
@@ -117,7 +117,10 @@ impl SubRunbooks {
             std::thread::Builder::new()
                 .name("runbox-child".into())
                 .stack_size(CHILD_STACK)
-                .spawn_scoped(scope, || runner.run_in_chain(&runbook, inputs, chain))
+                .spawn_scoped(scope, || {
+                    crate::sandbox::roomy_thread();
+                    runner.run_in_chain(&runbook, inputs, chain)
+                })
                 .map(|child| child.join())
         });
         match report {
