@@ -459,3 +459,12 @@ pub fn same_as_reference(s: &Scratch, prelude: &str, scripts: &[&str]) {
     }
     assert!(differences.is_empty(), "runbox differs from GNU:\n{differences}");
 }
+
+/// Writes `script` as `name` in `s` and runs `runbox js name`, which must
+/// succeed: its stdout, to compare with what Node printed.
+pub fn js_file_stdout(s: &Scratch, name: &str, script: &str) -> String {
+    s.write(name, script);
+    let run = s.runbox().args(["js", name]).run();
+    run.success();
+    run.stdout
+}

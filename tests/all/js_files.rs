@@ -5,7 +5,7 @@
 //! scripts' expected output is what Node 20 printed for them (run with
 //! `node -e "globalThis.fs = require('fs'); require('./case.js')"`).
 
-use crate::harness::Scratch;
+use crate::harness::{Scratch, js_file_stdout};
 
 /// Lines ended by `\r\n`, `\r` and `\n`, an empty one, non-ASCII text and
 /// a last line without an end.
@@ -234,8 +234,5 @@ p ENOENT ENOENT: no such file or directory, open 'nope'
 #[test]
 fn fs_reports_errors_as_node_does() {
     let s = Scratch::new();
-    s.write("f.js", ERRORS);
-    let run = s.runbox().args(["js", "f.js"]).run();
-    run.success();
-    assert_eq!(run.stdout, ERRORS_IN_NODE);
+    assert_eq!(js_file_stdout(&s, "f.js", ERRORS), ERRORS_IN_NODE);
 }

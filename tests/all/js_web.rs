@@ -8,7 +8,7 @@
 //! crypto.createHash = nodeCrypto.createHash; crypto.createHmac =
 //! nodeCrypto.createHmac;`.
 
-use crate::harness::{Scratch, error_code};
+use crate::harness::{Scratch, error_code, js_file_stdout};
 
 const WEB: &str = r#"console.log('start');
 setTimeout(() => console.log('timeout 20'), 20);
@@ -120,10 +120,7 @@ object number
 #[test]
 fn web_and_node_apis_answer_as_in_node() {
     let s = Scratch::new();
-    s.write("web.js", WEB);
-    let run = s.runbox().args(["js", "web.js"]).run();
-    run.success();
-    assert_eq!(run.stdout, WEB_IN_NODE);
+    assert_eq!(js_file_stdout(&s, "web.js", WEB), WEB_IN_NODE);
 }
 
 /// Under `--deterministic` a timer waits in virtual time: an hour's wait
@@ -235,8 +232,5 @@ Promise { 5 }
 #[test]
 fn promises_and_prototypes_print_as_in_node() {
     let s = Scratch::new();
-    s.write("p.js", INSPECT);
-    let run = s.runbox().args(["js", "p.js"]).run();
-    run.success();
-    assert_eq!(run.stdout, INSPECT_IN_NODE);
+    assert_eq!(js_file_stdout(&s, "p.js", INSPECT), INSPECT_IN_NODE);
 }

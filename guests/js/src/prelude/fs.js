@@ -95,6 +95,16 @@
     }
   }
   Object.defineProperty(SystemError.prototype, 'name', { value: 'SystemError', writable: true, configurable: true });
+  // `statSync` (following a link) and `lstatSync`: `undefined` for a
+  // missing file when `throwIfNoEntry` is false.
+  function statOf(p, options, follow) {
+    try {
+      return new Stats(native.stat(abs(p), follow));
+    } catch (e) {
+      if (options && options.throwIfNoEntry === false && missing(e)) return undefined;
+      throw asGiven(e, p);
+    }
+  }
   const missing = (e) => e && (e.code === 'ENOENT' || e.code === 'ENOTDIR');
 
   const fs = {
@@ -158,22 +168,8 @@
     unlinkSync(p) {
       at(p, () => native.rm(abs(p), false, false, 'unlink'));
     },
-    statSync(p, options) {
-      try {
-        return new Stats(native.stat(abs(p), true));
-      } catch (e) {
-        if (options && options.throwIfNoEntry === false && missing(e)) return undefined;
-        throw asGiven(e, p);
-      }
-    },
-    lstatSync(p, options) {
-      try {
-        return new Stats(native.stat(abs(p), false));
-      } catch (e) {
-        if (options && options.throwIfNoEntry === false && missing(e)) return undefined;
-        throw asGiven(e, p);
-      }
-    },
+    statSync: (p, options) => statOf(p, options, true),
+    lstatSync: (p, options) => statOf(p, options, false),
     renameSync(from, to) {
       at(from, () => native.rename(abs(from), abs(to)), { dest: to });
     },
