@@ -154,6 +154,16 @@ fn a_missing_tool_points_to_the_native_tier_once() {
     );
 }
 
+/// The hint quotes names a step chose: it must not carry the step's
+/// terminal escapes to the user's screen.
+#[test]
+fn the_native_tier_hint_shows_escapes_not_control_characters() {
+    let s = Scratch::new();
+    let run = s.runbox().args(["sh", "-c", r"printf '\033]0;pwned\007evil: command not found\n' >&2"]).run();
+    let hint = run.stderr.lines().find(|l| l.starts_with("runbox: ")).expect(&run.stderr);
+    assert!(hint.starts_with(r"runbox: `\u{1b}]0;pwned\u{7}evil` is not in the sandbox"), "{hint}");
+}
+
 /// A script run from a file finds itself as in bash (`$0`, and
 /// `BASH_SOURCE[0]` until its first function call: see
 /// docs/shell-compat.md), and `env` says the `PWD` that `$PWD` says (found

@@ -79,7 +79,7 @@ pub(crate) fn native_hint(stderr: &str) -> Option<String> {
     if names.is_empty() {
         return None;
     }
-    let shown = names.iter().take(5).map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let shown = names.iter().take(5).map(|n| format!("`{}`", crate::text::visible(n))).collect::<Vec<_>>().join(", ");
     Some(format!(
         "runbox: {shown} {} not in the sandbox, whose commands are runbox's own; a native step \
          (```bash {{native}}```, or `native: true` in YAML, run with --allow-native) runs the machine's real tools\n",
