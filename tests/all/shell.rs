@@ -383,13 +383,30 @@ fn known_differences_inside_bashkit() {
             "deep\nstatus=0\n",
             "",
         ),
+        (
+            "f() { read -r l; echo \"f:$l\"; }; printf 'a\\nb\\n' | { f; read -r x; echo \"caller:$x\"; }",
+            "f:a\ncaller:b\n",
+            "f:a\ncaller:a\n",
+        ),
+        ("if [ 1 = 1 ]\\\n  && [ 2 = 2 ]; then echo joined; fi", "joined\n", ""),
+        (
+            "printf '#!/usr/bin/env python3\\nprint(\"py\")\\n' > py.py; chmod +x py.py; ./py.py 2>/dev/null; echo rc=$?",
+            "py\nrc=0\n",
+            "rc=2\n",
+        ),
     ];
     for (code, in_bash, in_runbox) in rows {
-        let bash = std::process::Command::new("bash").args(["-c", code]).output().unwrap();
+        let bash = std::process::Command::new("bash").args(["-c", code]).current_dir(s.path()).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&bash.stdout), *in_bash, "bash: {code}");
         let (_, stdout, _) = sh(&s, code, &["--timeout", "10s"]);
         assert_eq!(stdout, *in_runbox, "runbox: {code} (fixed by a newer bashkit? update docs/shell-compat.md)");
     }
+    // `$-` of a script file: bash says `hB`; bashkit always adds `c`.
+    s.write("dash.sh", "echo $-\n");
+    let bash = std::process::Command::new("bash").arg("dash.sh").current_dir(s.path()).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&bash.stdout), "hB\n");
+    let run = s.runbox().args(["sh", "dash.sh"]).run();
+    assert_eq!(run.stdout, "hBc\n", "fixed by a newer bashkit? update docs/shell-compat.md");
 }
 
 /// `/dev/null`, `/dev/zero`, `/dev/random` and `/dev/urandom` are there, as

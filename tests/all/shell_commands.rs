@@ -164,6 +164,49 @@ fn the_native_tier_hint_shows_escapes_not_control_characters() {
     assert!(hint.starts_with(r"runbox: `\u{1b}]0;pwned\u{7}evil` is not in the sandbox"), "{hint}");
 }
 
+/// A checked-out script keeps its executable bit on the mount (WASI has
+/// none: the host tells the guest), so `./tool.sh` runs as in bash and a
+/// script without the bit is `Permission denied`, 126. A link a step
+/// planted to a file off the mount gives nothing away. A read-only
+/// mount's files show no write bits.
+#[test]
+fn scripts_on_the_mounts_run_with_their_host_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    let mode =
+        |rel: &str, bits: u32| std::fs::set_permissions(s.join(rel), std::fs::Permissions::from_mode(bits)).unwrap();
+    s.write("bin/tool.sh", "#!/bin/bash\necho \"tool $1 from $0\"\nexit 3\n");
+    mode("bin/tool.sh", 0o755);
+    s.write("bin/plain", "echo plain \"$@\"\n");
+    mode("bin/plain", 0o750);
+    s.write("bin/data.sh", "echo data\n");
+    mode("bin/data.sh", 0o640);
+    std::os::unix::fs::symlink("/bin/ls", s.join("bin/ls-link")).unwrap();
+    same_as_gnu(
+        &s,
+        &[
+            "./bin/tool.sh a; echo \"rc=$?\"",
+            "cd bin && ./plain x y; echo \"rc=$?\"; PATH=\"$PWD:$PATH\" plain z",
+            "./bin/data.sh 2>/dev/null; echo \"rc=$?\"",
+            "bash bin/data.sh; sh bin/data.sh; . bin/data.sh",
+            "stat -c '%a %n' bin/tool.sh bin/plain bin/data.sh; test -x bin/plain && echo x",
+            "chmod +x bin/data.sh && ./bin/data.sh",
+        ],
+    );
+    let run = s
+        .runbox()
+        .args(["sh", "-c", "test -e bin/ls-link && echo reached; test -x bin/ls-link || echo not-executable"])
+        .run();
+    assert_eq!(run.stdout, "not-executable\n", "{}", run.stderr);
+    let elsewhere = Scratch::new();
+    elsewhere.write("tool.sh", "echo elsewhere\n");
+    std::fs::set_permissions(elsewhere.join("tool.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = elsewhere.path().display().to_string();
+    let script = format!("{dir}/tool.sh; stat -c %a {dir}/tool.sh");
+    let run = s.runbox().args(["sh", "--read", &dir, "-c", &script]).run();
+    assert_eq!(run.stdout, "elsewhere\n555\n", "{}", run.stderr);
+}
+
 /// A script run from a file finds itself as in bash (`$0`, and
 /// `BASH_SOURCE[0]` until its first function call: see
 /// docs/shell-compat.md), and `env` says the `PWD` that `$PWD` says (found

@@ -1,7 +1,9 @@
 //! bashkit's file system over `std::fs`, which WASI resolves against the
 //! step's preopened mounts: the shell sees real files, and nothing else.
-//! WASI has no permission bits: what `chmod` sets is remembered for the
-//! step, so `chmod +x tool.sh && ./tool.sh` and `test -x` work as in bash.
+//! WASI has no permission bits: the host gives a file's own (runbox's
+//! `files` import), so a checked-out `./tool.sh` runs, and what `chmod`
+//! sets is remembered for the step, so `chmod +x tool.sh && ./tool.sh` and
+//! `test -x` work as in bash.
 //! WASI has no devices either: `/dev/null`, `/dev/random` and
 //! `/dev/urandom` are answered here (`/dev/zero` by bashkit), a read of a
 //! random device giving 8 KiB, as bashkit's own file system does.
@@ -65,7 +67,8 @@ impl WasiFs {
     }
 }
 
-fn metadata(meta: &std::fs::Metadata) -> Metadata {
+/// `path`'s metadata, its permission bits as the host has them.
+fn metadata(path: &Path, meta: &std::fs::Metadata) -> Metadata {
     let file_type = if meta.is_symlink() {
         FileType::Symlink
     } else if meta.is_dir() {
@@ -77,7 +80,11 @@ fn metadata(meta: &std::fs::Metadata) -> Metadata {
     Metadata {
         file_type,
         size: meta.len(),
-        mode: if meta.is_dir() {
+        mode: if meta.is_symlink() {
+            0o777
+        } else if let Some(mode) = path.to_str().and_then(crate::runbox::sandbox::files::mode) {
+            mode
+        } else if meta.is_dir() {
             0o755
         } else if meta.permissions().readonly() {
             0o444
@@ -147,7 +154,7 @@ impl FsBackend for WasiFs {
         if device(path) {
             return Ok(device_metadata());
         }
-        let meta = self.mode_of(path, metadata(&std::fs::symlink_metadata(path)?));
+        let meta = self.mode_of(path, metadata(path, &std::fs::symlink_metadata(path)?));
         // runbox's /tmp is the guest's alone, but reads as a /tmp does.
         Ok(if path == Path::new("/tmp") { Metadata { mode: 0o1777, ..meta } } else { meta })
     }
@@ -162,7 +169,8 @@ impl FsBackend for WasiFs {
         for entry in std::fs::read_dir(path)? {
             let entry = entry?;
             let meta = entry.metadata()?;
-            let metadata = self.mode_of(&path.join(entry.file_name()), metadata(&meta));
+            let full = path.join(entry.file_name());
+            let metadata = self.mode_of(&full, metadata(&full, &meta));
             entries.push(DirEntry { name: entry.file_name().to_string_lossy().into_owned(), metadata });
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name));

@@ -1,5 +1,6 @@
 //! The host bindings of runbox's WIT worlds (`wit/runbox.wit`): `js` and
-//! `sh` share the `context`, `http`, `runbooks` and `script` interfaces.
+//! `sh` share the `context`, `http`, `runbooks` and `script` interfaces; `files`
+//! is the shell's alone.
 
 pub(crate) mod js {
     wasmtime::component::bindgen!({ path: "../wit", world: "js" });

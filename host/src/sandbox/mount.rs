@@ -86,6 +86,25 @@ impl Mount {
     }
 }
 
+/// The permission bits of what is at `guest` (an absolute sandbox path), and
+/// whether it is a directory, on the innermost of `mounts` holding it, following symlinks only while they
+/// stay on that mount, without write bits on a read-only mount; none when
+/// there is nothing, or it leaves the mount.
+pub(crate) fn mode_of(mounts: &[Mount], guest: &str) -> Option<(u32, bool)> {
+    use cap_std::fs::PermissionsExt;
+    let lexical = normalize(guest.strip_prefix('/')?)?;
+    let guest = format!("/{lexical}");
+    let mount = mounts
+        .iter()
+        .filter(|m| guest == m.guest || guest.starts_with(&format!("{}/", m.guest.trim_end_matches('/'))))
+        .max_by_key(|m| m.guest.len())?;
+    let rest = guest[mount.guest.len()..].trim_start_matches('/');
+    let meta = mount.cap_dir().ok()?.metadata(if rest.is_empty() { "." } else { rest }).ok()?;
+    // A read-only mount's files say so, as `test -w` asks.
+    let write = if mount.writable { 0o7777 } else { !0o222 };
+    Some((meta.permissions().mode() & 0o7777 & write, meta.is_dir()))
+}
+
 /// The absolute sandbox path of a step's `cwd` (relative to [`WORKDIR`], or
 /// absolute), if it is a directory inside one of `mounts`.
 pub fn guest_dir(mounts: &[Mount], cwd: &str) -> Result<String, String> {

@@ -12,6 +12,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use super::calls::Calls;
 use super::cancel::Cancel;
 use super::determinism::{Virtual, nanos};
+use super::mount::Mount;
 use super::output::{Capture, Echo};
 use super::script::StepContext;
 use super::stdin::StepStdin;
@@ -46,6 +47,8 @@ pub(crate) struct StepState {
     /// Deterministic mode's virtual time, and when the step ends in it.
     pub(crate) virtual_time: Option<Virtual>,
     pub(crate) virtual_deadline: u64,
+    /// The directories the step sees, for what WASI does not tell it.
+    pub(crate) mounts: Vec<Mount>,
 }
 
 impl StepState {
@@ -98,6 +101,7 @@ impl StepState {
                 .as_ref()
                 .map_or(0, |time| time.now().saturating_add(nanos(limits.timeout))),
             virtual_time: context.virtual_time.clone(),
+            mounts: context.mounts.clone(),
         })
     }
 }
