@@ -477,6 +477,10 @@ fn bench() -> anyhow::Result<()> {
          The per-step cost then (2026-12-04, same machine): a JS step 178 µs at p50 and 69028 units of fuel, a\n\
          shell step 289 µs and 245176, 1000 trivial JS steps 324.14 ms; the JavaScript prelude's setup adds\n\
          about 7,700 units of fuel a step (+11 %).\n\n\
+         Before `Intl` (2026-12-05, at 97a0b0b, same machine) the JavaScript guest was 1.80 MB; `runbox js -e 1`\n\
+         took 267.66 ms with an empty cache, 1593.97 ms to prepare and 6.70 ms warm, and a JS step 215 µs at\n\
+         p50 and 76753 units of fuel. Since, it carries ICU4X with CLDR's data for every locale and the IANA\n\
+         time zones (jiff's), the data being most of its growth.\n\n\
          ## Reproduce\n\n\
          ```sh\njust bench        # or: cargo bench --bench overhead\n```\n\n\
          Node must be on `PATH` for its rows. The bench rewrites this file above the API section;\n\

@@ -15,6 +15,8 @@ mod js_files;
 mod js_web;
 // JavaScript globals as Node 20 gives them, case by case.
 mod node_exact;
+// Intl on ICU4X against Node 20's answers, with the differences listed.
+mod intl;
 // Shell steps: bash's language, statuses, files, escapes, runaway scripts.
 mod shell;
 // The streaming text tools: GNU's output on big inputs, in bounded memory.

@@ -7,30 +7,53 @@ use serde_json::Value;
 
 use crate::harness::{Scratch, repo};
 
-#[test]
-fn path_and_util_format_give_what_node_20_gives() {
+/// One case of a table in tests/all/node/: the expression, what Node 20
+/// gave and what runbox gives (encoded by harness.js).
+pub struct Answer {
+    pub case: String,
+    pub node: String,
+    pub runbox: String,
+}
+
+/// Every case of `file` (`path-cases.js`, ...) run in one runbox step.
+pub fn node_table(s: &Scratch, file: &str) -> Vec<Answer> {
     let dir = repo().join("tests/all/node");
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     let harness = std::fs::read_to_string(dir.join("harness.js")).unwrap();
+    let rows = expected[file].as_array().unwrap_or_else(|| panic!("{file} is not in expected.json"));
+    let cases: Vec<&str> = rows.iter().map(|r| r["case"].as_str().unwrap()).collect();
+    let script = format!(
+        "const harness = {harness};\nconsole.log(JSON.stringify(harness({})));\n",
+        serde_json::to_string(&cases).unwrap()
+    );
+    s.write("cases.js", &script);
+    let run = s.runbox().args(["js", "cases.js"]).run();
+    assert_eq!(run.code, 0, "{file}: {}", run.stderr);
+    let got: Vec<String> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(got.len(), rows.len(), "{file}");
+    rows.iter()
+        .zip(got)
+        .map(|(row, runbox)| Answer {
+            case: row["case"].as_str().unwrap().to_string(),
+            node: row["node"].as_str().unwrap().to_string(),
+            runbox,
+        })
+        .collect()
+}
+
+#[test]
+fn path_and_util_format_give_what_node_20_gives() {
     let s = Scratch::new();
     let mut mismatches = Vec::new();
     let mut total = 0;
-    for (file, rows) in expected.as_object().unwrap() {
-        let rows = rows.as_array().unwrap();
-        let cases: Vec<&str> = rows.iter().map(|r| r["case"].as_str().unwrap()).collect();
-        let script = format!(
-            "const harness = {harness};\nconsole.log(JSON.stringify(harness({})));\n",
-            serde_json::to_string(&cases).unwrap()
-        );
-        s.write("cases.js", &script);
-        let run = s.runbox().args(["js", "cases.js"]).run();
-        assert_eq!(run.code, 0, "{file}: {}", run.stderr);
-        let got: Vec<String> = serde_json::from_str(&run.stdout).unwrap();
-        assert_eq!(got.len(), rows.len(), "{file}");
-        for (row, got) in rows.iter().zip(got) {
+    for file in ["path-cases.js", "format-cases.js"] {
+        for answer in node_table(&s, file) {
             total += 1;
-            if row["node"].as_str().unwrap() != got {
-                mismatches.push(format!("{file}: {}\n  node:   {:?}\n  runbox: {got:?}", row["case"], row["node"]));
+            if answer.node != answer.runbox {
+                mismatches.push(format!(
+                    "{file}: {}\n  node:   {:?}\n  runbox: {:?}",
+                    answer.case, answer.node, answer.runbox
+                ));
             }
         }
     }

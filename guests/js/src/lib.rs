@@ -7,9 +7,11 @@
 //! mounts, stdout, stderr, clocks, randomness) or the `context` import.
 
 mod bytes;
+mod dates;
 mod digest;
 mod fs;
 mod handles;
+mod intl;
 mod net;
 mod urls;
 
@@ -384,6 +386,8 @@ fn native_object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     bytes::register(ctx, &native)?;
     digest::register(ctx, &native)?;
     urls::register(ctx, &native)?;
+    intl::register(ctx, &native)?;
+    dates::register(ctx, &native)?;
     Ok(native)
 }
 
@@ -478,5 +482,6 @@ const PRELUDE: &str = concat!(
     include_str!("prelude/crypto.js"),
     include_str!("prelude/clone.js"),
     include_str!("prelude/util.js"),
+    include_str!("prelude/intl.js"),
     include_str!("prelude/globals.js"),
 );

@@ -3,7 +3,7 @@
     console, get, runbook, fs, path, util, fetch, Headers, Response,
     setTimeout, setInterval, clearTimeout, clearInterval: clearTimeout, setImmediate, clearImmediate,
     TextEncoder, TextDecoder, Buffer, URL, URLSearchParams, crypto, CryptoKey,
-    Event, EventTarget, CustomEvent, AbortController, AbortSignal, Blob, structuredClone, reportError,
+    Event, EventTarget, CustomEvent, AbortController, AbortSignal, Blob, structuredClone, reportError, Intl,
     navigator: Object.freeze({ userAgent: 'runbox', language: 'en-US', languages: Object.freeze(['en-US']), hardwareConcurrency: 1 }),
   };
   for (const [name, value] of Object.entries(globals)) {
