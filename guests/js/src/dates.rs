@@ -10,23 +10,15 @@ use icu_datetime::fieldbag::field::{
 };
 use icu_datetime::fieldsets::enums::CompositeFieldSet;
 use icu_locale_core::Locale;
-use rquickjs::{Ctx, Exception, Function, Object};
+use rquickjs::{Ctx, Function, Object};
 use writeable::{Part, PartsWrite, Writeable};
+
+use crate::intl::range_error;
 
 pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::Result<()> {
     native.set("intlDateParts", Function::new(ctx.clone(), format_date_parts)?)?;
     native.set("intlZone", Function::new(ctx.clone(), canonical_zone)?)?;
     Ok(())
-}
-
-fn range_error<'js>(ctx: &Ctx<'js>, message: &str) -> rquickjs::Error {
-    match Exception::from_message(ctx.clone(), message) {
-        Ok(error) => {
-            let _ = error.as_object().set("name", "RangeError");
-            error.throw()
-        }
-        Err(e) => e,
-    }
 }
 
 /// The IANA name of `zone` as the database spells it (`europe/berlin` →

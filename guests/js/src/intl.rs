@@ -37,7 +37,8 @@ fn locale_of<'js>(ctx: &Ctx<'js>, tag: &str) -> rquickjs::Result<Locale> {
     Locale::try_from_str(tag).map_err(|_| range_error(ctx, &format!("Incorrect locale information provided: {tag}")))
 }
 
-fn range_error<'js>(ctx: &Ctx<'js>, message: &str) -> rquickjs::Error {
+/// A `RangeError` thrown with `message`, as ECMA-402 throws for bad options.
+pub(crate) fn range_error<'js>(ctx: &Ctx<'js>, message: &str) -> rquickjs::Error {
     match Exception::from_message(ctx.clone(), message) {
         Ok(error) => {
             let _ = error.as_object().set("name", "RangeError");
