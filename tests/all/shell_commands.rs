@@ -154,6 +154,63 @@ fn a_missing_tool_points_to_the_native_tier_once() {
     );
 }
 
+/// `split` is GNU's (found missing by the real-world corpus: the coreutils
+/// book's sections): pieces by lines, bytes, bytes of whole lines and
+/// chunks, GNU's suffixes and their widening past `xyz`, messages and
+/// statuses.
+#[test]
+fn split_is_gnu_split() {
+    let s = Scratch::new();
+    s.write("f.txt", "apple\nbanana\ncherry\ndates\nfig\n");
+    let show = "for f in x* p_* part_* in_*; do [ -e \"$f\" ] && echo \"$f: $(tr '\\n' '|' < \"$f\")\"; done; rm -f x* p_* part_* in_*";
+    let cases: Vec<String> = [
+        "seq 1 2500 | split; wc -l x* | tail -1",
+        "split -l 3 f.txt",
+        "split -b 7 f.txt p_",
+        "split -C 12 f.txt",
+        "split -n 3 f.txt",
+        "split -n l/3 f.txt",
+        "split -n r/2 f.txt",
+        "split -n 2/3 f.txt; echo \"rc=$?\"",
+        "split -n l/2/3 f.txt; echo \"rc=$?\"",
+        "split -dl2 --additional-suffix=.txt f.txt part_",
+        "split -a1 -l1 --verbose f.txt",
+        "seq 700 | split -l1; ls x* | tail -3; ls x* | wc -l",
+        "seq 120 | split -l1 -d; ls x* | tail -2",
+        "seq 30 | split -l1 -a1; echo \"rc=$?\"; ls x* | wc -l",
+        "split -l 0 f.txt; echo \"rc=$?\"",
+        "split -n 9 f.txt -e; ls x* | wc -l",
+        "split -x -l2 f.txt",
+        "split nope.txt; echo \"rc=$?\"",
+        "printf 'a\\nb\\nc\\nd\\n' | split -l2 - in_",
+        "seq 2500 | split -n 2 -a 1; ls x*",
+    ]
+    .iter()
+    .map(|case| format!("{case} 2>&1; {show}"))
+    .collect();
+    same_as_gnu(&s, &cases.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// `split` streams: a file larger than the step's memory is split a chunk
+/// at a time.
+#[test]
+fn split_streams_a_file_larger_than_the_steps_memory() {
+    let s = Scratch::new();
+    let line = "2026-12-05T00:00:00Z GET /api/items 200 10576\n";
+    s.write("big.log", &line.repeat((48 << 20) / line.len()));
+    let run = s
+        .runbox()
+        .args(["sh", "--memory", "40MiB", "-c", "split -l 300000 big.log part_ && wc -l part_* && tail -c 46 part_ad"])
+        .run();
+    let lines = (48 << 20) / line.len();
+    let expected = format!(
+        "  300000 part_aa\n  300000 part_ab\n  300000 part_ac\n{:>8} part_ad\n{:>8} total\n{line}",
+        lines - 900_000,
+        lines
+    );
+    assert_eq!(run.stdout, expected, "{}", run.stderr);
+}
+
 /// The hint quotes names a step chose: it must not carry the step's
 /// terminal escapes to the user's screen.
 #[test]

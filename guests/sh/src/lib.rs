@@ -93,6 +93,7 @@ fn interpreter() -> Box<Bash> {
             .command("head", text::head::Head)
             .command("sed", text::sed::Sed)
             .command("sort", text::sort::Sort)
+            .command("split", text::split::Split)
             .command("tail", text::tail::Tail)
             .command("tr", text::tr::Tr)
             .command("uniq", text::uniq::Uniq)

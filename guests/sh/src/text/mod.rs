@@ -20,6 +20,7 @@ mod output;
 pub(crate) mod pattern;
 pub(crate) mod sed;
 pub(crate) mod sort;
+pub(crate) mod split;
 pub(crate) mod tail;
 pub(crate) mod tr;
 pub(crate) mod uniq;
