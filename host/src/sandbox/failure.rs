@@ -5,12 +5,13 @@
 use std::time::Instant;
 
 use wasmtime::Trap;
+use wasmtime::component::ResourceTableError;
 
 use super::bindings::js::runbox::sandbox::script::{ErrorKind, ScriptError};
 use super::cancel::Cancel;
 use super::output::Captured;
 use super::script::{Outcome, Script};
-use super::store::StepState;
+use super::store::{MAX_HANDLES, StepState};
 use crate::error::{ErrorCode, Failure};
 
 pub(crate) fn failed_to_start(started: Instant, error: anyhow::Error, say: impl Fn(&str)) -> Outcome {
@@ -143,6 +144,15 @@ pub(crate) fn stopped(state: &StepState, cancel: &Cancel, trap: &wasmtime::Error
         Failure::new(
             ErrorCode::RuntimeError,
             "RangeError: Maximum call stack size exceeded (the step recursed too deeply)",
+        )
+    } else if trap.chain().any(|e| matches!(e.downcast_ref::<ResourceTableError>(), Some(ResourceTableError::Full))) {
+        Failure::new(
+            ErrorCode::RuntimeError,
+            format!(
+                "the step held more than {MAX_HANDLES} files, directories and streams open at once \
+                 (runbox's bound on one step, which keeps the host's descriptors for every other run); \
+                 close what it is done with, or split the work"
+            ),
         )
     } else {
         Failure::new(ErrorCode::RuntimeError, format!("the sandboxed interpreter crashed: {trap:#}"))

@@ -80,7 +80,7 @@ impl StepState {
         }
         Ok(StepState {
             wasi: wasi.build(),
-            table: ResourceTable::new(),
+            table: handles(),
             memory: MemoryCap { limit: limits.memory, exceeded: false, peak: 0 },
             stdout,
             stderr,
@@ -104,6 +104,20 @@ impl StepState {
             mounts: context.mounts.clone(),
         })
     }
+}
+
+/// The most handles (open files, directories, streams, sockets, timers) a
+/// step may hold at once. Each open file is one of the host process's
+/// descriptors: without a bound, one step holding files open (`split -n
+/// r/100000`) exhausts the process's `RLIMIT_NOFILE` and every other
+/// execution of a `runbox serve` fails to open anything, its sockets too.
+/// Scripts are used to the 1024 descriptors of a default `ulimit -n`.
+pub(crate) const MAX_HANDLES: usize = 1024;
+
+fn handles() -> ResourceTable {
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_HANDLES);
+    table
 }
 
 impl WasiView for StepState {
