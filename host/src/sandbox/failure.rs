@@ -11,7 +11,7 @@ use super::bindings::js::runbox::sandbox::script::{ErrorKind, ScriptError};
 use super::cancel::Cancel;
 use super::output::Captured;
 use super::script::{Outcome, Script};
-use super::store::{MAX_HANDLES, StepState};
+use super::store::StepState;
 use crate::error::{ErrorCode, Failure};
 
 pub(crate) fn failed_to_start(started: Instant, error: anyhow::Error, say: impl Fn(&str)) -> Outcome {
@@ -148,11 +148,9 @@ pub(crate) fn stopped(state: &StepState, cancel: &Cancel, trap: &wasmtime::Error
     } else if trap.chain().any(|e| matches!(e.downcast_ref::<ResourceTableError>(), Some(ResourceTableError::Full))) {
         Failure::new(
             ErrorCode::RuntimeError,
-            format!(
-                "the step held more than {MAX_HANDLES} files, directories and streams open at once \
-                 (runbox's bound on one step, which keeps the host's descriptors for every other run); \
-                 close what it is done with, or split the work"
-            ),
+            "the step held too many files, directories and streams open at once (runbox allows a step \
+             about 1024, as a default `ulimit -n` does, so that no step takes the host's descriptors from \
+             the other runs); close what it is done with, or split the work",
         )
     } else {
         Failure::new(ErrorCode::RuntimeError, format!("the sandboxed interpreter crashed: {trap:#}"))

@@ -111,8 +111,11 @@ impl StepState {
 /// descriptors: without a bound, one step holding files open (`split -n
 /// r/100000`) exhausts the process's `RLIMIT_NOFILE` and every other
 /// execution of a `runbox serve` fails to open anything, its sockets too.
-/// Scripts are used to the 1024 descriptors of a default `ulimit -n`.
-pub(crate) const MAX_HANDLES: usize = 1024;
+/// Scripts are used to the 1024 descriptors of a default `ulimit -n`: that
+/// many files, each with the handles the guest's libc reads or writes it
+/// through (up to four), and room for the step's own streams, mounts and
+/// timers.
+const MAX_HANDLES: usize = 4 * 1024 + 64;
 
 fn handles() -> ResourceTable {
     let mut table = ResourceTable::new();
