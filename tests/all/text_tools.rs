@@ -564,3 +564,64 @@ fn big_inputs_pass_through_a_small_memory_limit() {
     );
     assert!(log.len() > 16 << 20, "the log is larger than the step's memory: {}", log.len());
 }
+
+/// A short option's value is the rest of its word, `=` included: `cut
+/// -d= -f1` (the idiom for the names of `KEY=VALUE` lines) cut nothing
+/// when `-d=` was read as `-d ''`. Found by shunit2, whose constants are
+/// listed with `set | grep '^__SHUNIT_' | cut -d= -f1`.
+#[test]
+fn an_equals_sign_is_a_short_options_value() {
+    let s = Scratch::new();
+    s.write("env.txt", "B=2=x\nA=1\nnoequals\n");
+    same_as_gnu(
+        &s,
+        &[
+            "cut -d= -f1 env.txt",
+            "cut -sd= -f2- env.txt",
+            "awk -F= '{ print $2 }' env.txt",
+            "awk -vx=7 'BEGIN { print x }'",
+            "sort -t= -k2 env.txt",
+            "grep -e=2 env.txt",
+            "tr -d= < env.txt",
+            "head -n=1 env.txt; echo \"rc=$?\"",
+            "cut -d=, -f1 env.txt; echo \"rc=$?\"",
+        ],
+    );
+}
+
+/// `grep -P` is PCRE2, as GNU grep's: look-around, `\K`, back-references,
+/// possessive quantifiers, atomic groups, conditionals, recursion,
+/// `\Q…\E`, `\p{…}`; one line at a time; a line that is not UTF-8 does not
+/// match; a runaway backtrack is GNU's error, naming the file, exit 2.
+#[test]
+fn grep_p_is_pcre2() {
+    let s = Scratch::new();
+    s.write(
+        "f.txt",
+        "fox,cat,dog,parrot\nhey cats! cat_5 catcat\n((f+x)^y-42) (a(b(c)))\n2008-03-24,food,2012-08-12\n\
+         a^2 + b^2 - C*3\nφοο12,βτ_4,bat\nint a[5]\n0501 035 154 98234\n",
+    );
+    std::fs::write(s.join("bad.txt"), b"caf\xe9 cat\ncat ok\n").unwrap();
+    s.write("bt.txt", &format!("{}!\n", "a".repeat(40)));
+    same_as_gnu(
+        &s,
+        &[
+            "grep -oP '(?<=,)\\w+(?=,)' f.txt",
+            "grep -oP 'cat(?!s)\\w*' f.txt",
+            "grep -oP '(?<!cat)cat\\b' f.txt",
+            "grep -oP 'hey \\Kcat\\w*' f.txt",
+            "grep -oP '\\b(\\w+)\\1\\b' f.txt",
+            "grep -oP '\\d++5' f.txt; grep -oP '(?>\\d+)4' f.txt",
+            "grep -oP '\\((?:[^()]++|(?0))++\\)' f.txt",
+            "grep -oP '(?<y>\\d{4})-\\d\\d-\\d\\d,\\w+,(?&y)' f.txt",
+            "grep -oP '(\\()?\\d+(?(1)\\))' f.txt",
+            "grep -P '\\Qa^2 + b^2\\E' f.txt",
+            "grep -oP '\\p{Greek}+' f.txt; grep -oP '\\w+' f.txt | head -3",
+            "grep -wP 'cat' f.txt; grep -xP 'int a\\[5\\]' f.txt; grep -ciP 'CAT' f.txt",
+            "grep -aP 'cat' bad.txt; grep -acP 'caf' bad.txt",
+            "grep -P '(a+)+$' bt.txt; echo \"rc=$?\"",
+            "grep -P 'a(b' f.txt; echo \"rc=$?\"",
+            "grep -vP '\\d' f.txt",
+        ],
+    );
+}

@@ -33,7 +33,7 @@ fn parse(args: &[String]) -> Result<Parsed<(Options, Vec<String>)>, Usage> {
     use lexopt::Arg::{Long, Short, Value};
     let mut o = Options::default();
     let mut operands = Vec::new();
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(|e| Usage::option(TOOL, e))? {
         match arg {
             Short('A') | Long("show-all") => (o.nonprinting, o.ends, o.tabs) = (true, true, true),

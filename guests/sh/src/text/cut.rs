@@ -91,7 +91,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
         complement: false,
         operands: Vec::new(),
     };
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(|e| Usage::option(TOOL, e))? {
         match arg {
             Short('b' | 'c') | Long("bytes" | "characters") => lists.push((Unit::Bytes, value(TOOL, &mut parser)?)),

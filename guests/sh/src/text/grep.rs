@@ -1,9 +1,10 @@
-//! `grep` as GNU grep 3: BRE (default), `-E`, `-F` and `-P`, with `-i -v -c
+//! `grep` as GNU grep 3: BRE (default), `-E`, `-F` and `-P` (PCRE2), with `-i -v -c
 //! -o -n -l -L -h -H -q -s -w -x -m -e -f -r -R -A -B -C`, `--include`,
 //! `--exclude`, `--exclude-dir`, binary files, GNU's messages and exit
 //! statuses. It searches a run of lines at a time for the next match (the
 //! regex crate's literal and DFA searches) and so touches unmatched lines
-//! only through the search; a file is read a chunk at a time.
+//! only through the search (`-P` goes a line at a time, as GNU's); a file
+//! is read a chunk at a time.
 
 use std::collections::VecDeque;
 
@@ -13,12 +14,13 @@ use regex::bytes::{Regex, RegexBuilder};
 use super::glob::matches as glob;
 use super::options::value;
 use super::pattern::{Syntax, translate};
+use super::perl::Perl;
 use super::{LineReader, Out, Parsed, Source, Stop, Usage, begin, open, reason, split_lines};
 
 pub(crate) struct Grep;
 
 const TOOL: &str = "grep";
-const HELP: &str = "Usage: grep [OPTION]... PATTERNS [FILE]...\nSearch for PATTERNS in each FILE.\nExample: grep -i 'hello world' menu.h main.c\nPATTERNS can contain multiple patterns separated by newlines.\n\nPattern selection and interpretation:\n  -E, --extended-regexp     PATTERNS are extended regular expressions\n  -F, --fixed-strings       PATTERNS are strings\n  -G, --basic-regexp        PATTERNS are basic regular expressions\n  -P, --perl-regexp         PATTERNS are Rust regex crate expressions\n  -e, --regexp=PATTERNS     use PATTERNS for matching\n  -f, --file=FILE           take PATTERNS from FILE\n  -i, --ignore-case         ignore case distinctions in patterns and data\n  -w, --word-regexp         match only whole words\n  -x, --line-regexp         match only whole lines\n\nMiscellaneous:\n  -s, --no-messages         suppress error messages\n  -v, --invert-match        select non-matching lines\n\nOutput control:\n  -m, --max-count=NUM       stop after NUM selected lines\n  -n, --line-number         print line number with output lines\n  -H, --with-filename       print file name with output lines\n  -h, --no-filename         suppress the file name prefix on output\n  -o, --only-matching       show only nonempty parts of lines that match\n  -q, --quiet, --silent     suppress all normal output\n  -r, --recursive           search directories recursively\n  -R, --dereference-recursive  likewise, but follow all symlinks\n      --include=GLOB        search only files that match GLOB\n      --exclude=GLOB        skip files that match GLOB\n      --exclude-dir=GLOB    skip directories that match GLOB\n  -a, --text                process a binary file as if it were text\n  -L, --files-without-match  print only names of FILEs with no selected lines\n  -l, --files-with-matches  print only names of FILEs with selected lines\n  -c, --count               print only a count of selected lines per FILE\n\nContext control:\n  -B, --before-context=NUM  print NUM lines of leading context\n  -A, --after-context=NUM   print NUM lines of trailing context\n  -C, --context=NUM         print NUM lines of output context\n\nExit status is 0 if any line is selected, 1 otherwise;\nif any error occurs and -q is not given, the exit status is 2.\n";
+const HELP: &str = "Usage: grep [OPTION]... PATTERNS [FILE]...\nSearch for PATTERNS in each FILE.\nExample: grep -i 'hello world' menu.h main.c\nPATTERNS can contain multiple patterns separated by newlines.\n\nPattern selection and interpretation:\n  -E, --extended-regexp     PATTERNS are extended regular expressions\n  -F, --fixed-strings       PATTERNS are strings\n  -G, --basic-regexp        PATTERNS are basic regular expressions\n  -P, --perl-regexp         PATTERNS are Perl regular expressions\n  -e, --regexp=PATTERNS     use PATTERNS for matching\n  -f, --file=FILE           take PATTERNS from FILE\n  -i, --ignore-case         ignore case distinctions in patterns and data\n  -w, --word-regexp         match only whole words\n  -x, --line-regexp         match only whole lines\n\nMiscellaneous:\n  -s, --no-messages         suppress error messages\n  -v, --invert-match        select non-matching lines\n\nOutput control:\n  -m, --max-count=NUM       stop after NUM selected lines\n  -n, --line-number         print line number with output lines\n  -H, --with-filename       print file name with output lines\n  -h, --no-filename         suppress the file name prefix on output\n  -o, --only-matching       show only nonempty parts of lines that match\n  -q, --quiet, --silent     suppress all normal output\n  -r, --recursive           search directories recursively\n  -R, --dereference-recursive  likewise, but follow all symlinks\n      --include=GLOB        search only files that match GLOB\n      --exclude=GLOB        skip files that match GLOB\n      --exclude-dir=GLOB    skip directories that match GLOB\n  -a, --text                process a binary file as if it were text\n  -L, --files-without-match  print only names of FILEs with no selected lines\n  -l, --files-with-matches  print only names of FILEs with selected lines\n  -c, --count               print only a count of selected lines per FILE\n\nContext control:\n  -B, --before-context=NUM  print NUM lines of leading context\n  -A, --after-context=NUM   print NUM lines of trailing context\n  -C, --context=NUM         print NUM lines of output context\n\nExit status is 0 if any line is selected, 1 otherwise;\nif any error occurs and -q is not given, the exit status is 2.\n";
 
 #[derive(Default)]
 struct Options {
@@ -62,7 +64,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     let usage = |e| Usage { status: 2, ..Usage::option(TOOL, e) };
     let val = |parser: &mut lexopt::Parser| value(TOOL, parser).map_err(|u| Usage { status: 2, ..u });
     let mut o = Options::default();
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
             Short(c @ ('E' | 'F' | 'G' | 'P')) => o.syntax = Some(c),
@@ -149,17 +151,27 @@ impl Options {
     }
 }
 
+/// The patterns, compiled: the regex crate's linear-time engine for BRE,
+/// ERE and strings; PCRE2 for `-P`.
+enum Matcher {
+    Rust(Regex),
+    Perl(Perl),
+}
+
 /// One regular expression for all the patterns. `None` when there are no
 /// patterns at all (`-f /dev/null`), which selects no line.
-fn matcher(o: &Options, patterns: &[String], warnings: &mut Vec<String>) -> Result<Option<Regex>, String> {
+fn matcher(o: &Options, patterns: &[String], warnings: &mut Vec<String>) -> Result<Option<Matcher>, String> {
     if patterns.is_empty() {
         return Ok(None);
+    }
+    if o.syntax == Some('P') {
+        let joined = if patterns.len() == 1 { patterns[0].clone() } else { patterns.join("|") };
+        return Perl::new(&joined, o.ignore_case, o.word, o.line).map(|p| Some(Matcher::Perl(p)));
     }
     let mut alternatives = Vec::with_capacity(patterns.len());
     for pattern in patterns {
         let translated = match o.syntax.unwrap_or('G') {
             'F' => regex::escape(pattern),
-            'P' => pattern.clone(),
             'E' => translate(pattern, Syntax::Extended, warnings)?,
             _ => translate(pattern, Syntax::Basic, warnings)?,
         };
@@ -177,7 +189,7 @@ fn matcher(o: &Options, patterns: &[String], warnings: &mut Vec<String>) -> Resu
         .size_limit(64 << 20)
         .dfa_size_limit(16 << 20)
         .build()
-        .map(Some)
+        .map(|re| Some(Matcher::Rust(re)))
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(_) => "the pattern is too large for runbox's grep".into(),
             other => other.to_string().lines().last().unwrap_or("invalid pattern").trim().to_string(),
@@ -185,8 +197,25 @@ fn matcher(o: &Options, patterns: &[String], warnings: &mut Vec<String>) -> Resu
 }
 
 /// Where the next matching line of `run` at or after `from` (a line's
-/// start) begins.
-fn next_match(re: &Regex, run: &[u8], mut from: usize) -> Option<usize> {
+/// start) begins; the error of a search PCRE2 gave up on.
+fn next_match(matcher: &Matcher, run: &[u8], from: usize) -> Result<Option<usize>, String> {
+    match matcher {
+        Matcher::Rust(re) => Ok(next_rust_match(re, run, from)),
+        Matcher::Perl(perl) => {
+            // PCRE2 sees one line at a time, as GNU grep's `-P` does.
+            let mut at = from;
+            for line in split_lines(&run[from..]) {
+                if perl.is_match(line.strip_suffix(b"\n").unwrap_or(line))? {
+                    return Ok(Some(at));
+                }
+                at += line.len();
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn next_rust_match(re: &Regex, run: &[u8], mut from: usize) -> Option<usize> {
     while from <= run.len() {
         let found = re.find_at(run, from)?;
         let start = memchr::memrchr(b'\n', &run[from..found.start()]).map_or(from, |at| from + at + 1);
@@ -211,9 +240,11 @@ struct Found {
 
 struct Search<'a> {
     o: &'a Options,
-    re: Option<&'a Regex>,
+    re: Option<&'a Matcher>,
     name: Option<&'a str>,
     out: &'a mut Out,
+    /// Why PCRE2 gave up on this file's search, which ends grep.
+    failed: Option<String>,
 }
 
 impl Search<'_> {
@@ -239,14 +270,31 @@ impl Search<'_> {
         }
     }
 
-    fn print_matches(&mut self, line: &[u8], number: u64) {
-        let Some(re) = self.re else { return };
+    fn print_matches(&mut self, line: &[u8], number: u64) -> Result<(), String> {
+        let Some(re) = self.re else { return Ok(()) };
         let body = line.strip_suffix(b"\n").unwrap_or(line);
-        for found in re.find_iter(body).filter(|m| !m.is_empty()) {
+        let found: Vec<(usize, usize)> = match re {
+            Matcher::Rust(re) => re.find_iter(body).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end())).collect(),
+            Matcher::Perl(perl) => perl.matches(body)?,
+        };
+        for (start, end) in found {
             self.prefix(number, b':');
             let buf = self.out.buf();
-            buf.extend_from_slice(found.as_bytes());
+            buf.extend_from_slice(&body[start..end]);
             buf.push(b'\n');
+        }
+        Ok(())
+    }
+
+    /// The next match of `run` from `from`, or none after PCRE2 gave up
+    /// (kept in `failed`).
+    fn next(&mut self, run: &[u8], from: usize) -> Option<usize> {
+        match next_match(self.re?, run, from) {
+            Ok(next) => next,
+            Err(e) => {
+                self.failed.get_or_insert(e);
+                None
+            }
         }
     }
 
@@ -267,7 +315,7 @@ impl Search<'_> {
                 found.binary = true;
             }
             first_run = false;
-            let mut next = self.re.and_then(|re| next_match(re, run, 0));
+            let mut next = self.next(run, 0);
             let mut offset = 0;
             for line in split_lines(run) {
                 number += 1;
@@ -275,7 +323,10 @@ impl Search<'_> {
                 offset += line.len();
                 let matched = next == Some(here);
                 if matched {
-                    next = self.re.and_then(|re| next_match(re, run, offset));
+                    next = self.next(run, offset);
+                }
+                if self.failed.is_some() {
+                    break 'runs;
                 }
                 if matched == o.invert {
                     if context && after_left > 0 && self.o.prints_lines() && !found.binary {
@@ -310,8 +361,11 @@ impl Search<'_> {
                         last_printed = Some(number);
                     }
                     if o.only_matching {
-                        if !o.invert {
-                            self.print_matches(line, number);
+                        if !o.invert
+                            && let Err(e) = self.print_matches(line, number)
+                        {
+                            self.failed = Some(e);
+                            break 'runs;
                         }
                     } else {
                         self.print_line(line, number, b':');
@@ -432,8 +486,14 @@ impl Command for Grep {
                 }
             };
             let shown = if name == "-" { "(standard input)" } else { name.as_str() };
-            let mut search = Search { o: &o, re: re.as_ref(), name: show_names.then_some(shown), out: &mut out };
+            let mut search =
+                Search { o: &o, re: re.as_ref(), name: show_names.then_some(shown), out: &mut out, failed: None };
             let found = match search.file(source).await {
+                Ok(_) if search.failed.is_some() => {
+                    let failed = search.failed.take().unwrap_or_default();
+                    out.complain(&ctx.stderr, &format!("{TOOL}: {shown}: {failed}\n")).await?;
+                    return Ok(CommandStatus::with_code(2));
+                }
                 Ok(found) => found,
                 Err(Stop::Shell(e)) => return Err(e),
                 Err(Stop::Read(e)) => {

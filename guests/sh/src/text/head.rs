@@ -61,7 +61,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
         };
         args = &args[1..];
     }
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(|e| Usage::option(TOOL, e))? {
         match arg {
             Short('n') | Long("lines") => o.take = amount(&value(TOOL, &mut parser)?, false)?,

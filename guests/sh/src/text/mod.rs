@@ -18,6 +18,7 @@ mod input;
 mod options;
 mod output;
 pub(crate) mod pattern;
+mod perl;
 pub(crate) mod sed;
 pub(crate) mod sort;
 pub(crate) mod split;

@@ -38,6 +38,15 @@ impl Usage {
     }
 }
 
+/// The parser of a GNU command line. A short option's value is the rest of
+/// its word as written: `cut -d= -f1` splits at `=` (lexopt would take
+/// `-d=` for `-d ''`, as `-d=,` for `-d ,`, which GNU does not).
+pub(crate) fn parser(args: &[String]) -> lexopt::Parser {
+    let mut parser = lexopt::Parser::from_args(args);
+    parser.set_short_equals(false);
+    parser
+}
+
 /// An option's value as text.
 pub(crate) fn text(value: std::ffi::OsString) -> String {
     value.to_string_lossy().into_owned()

@@ -128,7 +128,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
         prefix: "x".into(),
     };
     let mut operands = Vec::new();
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(|e| Usage::option(TOOL, e))? {
         match arg {
             Short('l') | Long("lines") => o.mode = Mode::Lines(size(&value(TOOL, &mut parser)?, "lines")?),

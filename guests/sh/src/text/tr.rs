@@ -191,7 +191,7 @@ struct Options {
 fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     use lexopt::Arg::{Long, Short, Value};
     let mut o = Options { complement: false, delete: false, squeeze: false, truncate: false, sets: Vec::new() };
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(|e| Usage::option(TOOL, e))? {
         match arg {
             Short('c' | 'C') | Long("complement") => o.complement = true,

@@ -34,7 +34,7 @@ fn number(text: &str, what: &str) -> Result<usize, Usage> {
 fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     use lexopt::Arg::{Long, Short, Value};
     let mut o = Options::default();
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(|e| Usage::option(TOOL, e))? {
         match arg {
             Short('c') | Long("count") => o.count = true,

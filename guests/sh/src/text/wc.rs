@@ -34,7 +34,7 @@ fn parse(args: &[String]) -> Result<Parsed<(Wanted, Vec<String>)>, Usage> {
     use lexopt::Arg::{Long, Short, Value};
     let mut wanted = Wanted::default();
     let mut operands = Vec::new();
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(|e| Usage::option(TOOL, e))? {
         match arg {
             Short('l') | Long("lines") => wanted.lines = true,

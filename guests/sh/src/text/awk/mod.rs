@@ -48,7 +48,7 @@ fn parse_args(args: &[String]) -> Result<Parsed<Options>, Usage> {
         assigns: Vec::new(),
         operands: Vec::new(),
     };
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     let usage = |e: lexopt::Error| Usage::option(TOOL, e);
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {

@@ -65,7 +65,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
         wrap: 70,
         operands: Vec::new(),
     };
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
             Short('n') | Long("quiet" | "silent") => o.quiet = true,

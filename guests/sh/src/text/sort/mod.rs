@@ -103,7 +103,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
         temp: None,
         operands: Vec::new(),
     };
-    let mut parser = lexopt::Parser::from_args(args);
+    let mut parser = super::options::parser(args);
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
             Short(c @ ('n' | 'g' | 'h' | 'V' | 'M' | 'r' | 'f' | 'd' | 'i' | 'b')) => {
