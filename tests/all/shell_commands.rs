@@ -191,6 +191,48 @@ fn split_is_gnu_split() {
     same_as_gnu(&s, &cases.iter().map(String::as_str).collect::<Vec<_>>());
 }
 
+/// `csplit` is GNU's: line numbers, `/RE/` and `%RE%` with offsets,
+/// `{N}` and `{*}`, `--suppress-matched`, `-z`, `-k`, `-f`, `-b`, `-n`,
+/// the sizes it prints, and the removal of its pieces when a pattern fails.
+#[test]
+fn csplit_is_gnu_csplit() {
+    let s = Scratch::new();
+    s.write("p.txt", "coffee\ntea\nwashing powder\ncoffee\ntoothpaste\ntea\nsoap\ntea\n");
+    let show = "for f in xx* num_*; do [ -e \"$f\" ] && echo \"$f: $(tr '\\n' '|' < \"$f\")\"; done; rm -f xx* num_*";
+    let cases: Vec<String> = [
+        "seq 10 | csplit - 4",
+        "csplit p.txt '/t.*p/'",
+        "csplit -q p.txt '%t.*p%'",
+        "csplit -q p.txt '/xyz/'; echo \"rc=$?\"",
+        "csplit p.txt '/t.*p/1'",
+        "csplit p.txt '/t.*p/-2'",
+        "csplit p.txt '/t.*p/5'; echo \"rc=$?\"",
+        "csplit p.txt '/t.*p/-5'; echo \"rc=$?\"",
+        "seq 10 | csplit - 4 '{1}'",
+        "csplit p.txt '/paste\\|powder/' '{*}'",
+        "seq 10 | csplit -q - 4 '{2}'; echo \"rc=$?\"",
+        "csplit -q p.txt '/tea/' '{4}'; echo \"rc=$?\"",
+        "seq 7 | csplit -k - 4 '{*}'; echo \"rc=$?\"",
+        "seq 5 | csplit --suppress-matched - 3",
+        "seq 10 | csplit -q --suppress-matched - 4 '{1}'",
+        "csplit -q --suppress-matched p.txt '/soap\\|powder/' '{*}'",
+        "csplit -qz --suppress-matched p.txt '/coffee\\|tea/' '{*}'",
+        "seq 4 | csplit -q -f'num_' - 3",
+        "seq 4 | csplit -q -n1 - 3; seq 4 | csplit -q -n3 - 3",
+        "seq 100 | csplit -q -b'%02x' - 3 '{20}'; ls xx* | tail -2",
+        "seq 20 | csplit -q -f'num_' -b'%d.txt' - 3 '{4}'",
+        "seq 7 | csplit - 9; seq 7 | csplit - 0; seq 7 | csplit - 4 4; seq 7 | csplit - 4 2; echo \"rc=$?\"",
+        "seq 7 | csplit - '%5%' '/2/'; csplit nope.txt 3; csplit p.txt; echo \"rc=$?\"",
+        "printf 'a\\nx\\nb\\nx\\nc\\nx\\n' | csplit - '/x/-1' '{*}'",
+        "printf 'a\\nx\\nb\\nx\\nc\\nx\\n' | csplit - '/x/1' '{*}'",
+        "printf 'x\\nx\\nx\\n' | csplit - '/x/' '{*}'",
+    ]
+    .iter()
+    .map(|case| format!("{case} 2>&1; {show}"))
+    .collect();
+    same_as_gnu(&s, &cases.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
 /// `split` streams: a file larger than the step's memory is split a chunk
 /// at a time.
 #[test]

@@ -94,6 +94,7 @@ fn interpreter() -> Box<Bash> {
             .command("sed", text::sed::Sed)
             .command("sort", text::sort::Sort)
             .command("split", text::split::Split)
+            .command("csplit", text::csplit::Csplit)
             .command("tail", text::tail::Tail)
             .command("tr", text::tr::Tr)
             .command("uniq", text::uniq::Uniq)

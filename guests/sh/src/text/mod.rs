@@ -8,6 +8,7 @@
 pub(crate) mod awk;
 mod bytes;
 pub(crate) mod cat;
+pub(crate) mod csplit;
 pub(crate) mod cut;
 mod each;
 mod ends;
