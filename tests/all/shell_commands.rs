@@ -184,6 +184,7 @@ fn split_is_gnu_split() {
         "split nope.txt; echo \"rc=$?\"",
         "printf 'a\\nb\\nc\\nd\\n' | split -l2 - in_",
         "seq 2500 | split -n 2 -a 1; ls x*",
+        "seq 5 | split -n r/2; seq 5 | split -n 2; echo \"rc=$?\"",
     ]
     .iter()
     .map(|case| format!("{case} 2>&1; {show}"))
@@ -216,7 +217,7 @@ fn csplit_is_gnu_csplit() {
         "seq 5 | csplit --suppress-matched - 3",
         "seq 10 | csplit -q --suppress-matched - 4 '{1}'",
         "csplit -q --suppress-matched p.txt '/soap\\|powder/' '{*}'",
-        "csplit -qz --suppress-matched p.txt '/coffee\\|tea/' '{*}'",
+        "csplit -q --suppress-matched p.txt '/coffee\\|tea/' '{*}'; csplit -qz --suppress-matched p.txt '/coffee\\|tea/' '{*}'",
         "seq 4 | csplit -q -f'num_' - 3",
         "seq 4 | csplit -q -n1 - 3; seq 4 | csplit -q -n3 - 3",
         "seq 100 | csplit -q -b'%02x' - 3 '{20}'; ls xx* | tail -2",

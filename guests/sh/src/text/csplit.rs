@@ -233,10 +233,12 @@ struct Pieces<'a> {
 impl Pieces<'_> {
     fn write(&mut self, lines: &[&[u8]]) -> Result<(), String> {
         let size: usize = lines.iter().map(|l| l.len()).sum();
+        let name = format!("{}{}", self.o.prefix, suffix(&self.o.suffix, self.number)?);
         if self.o.elide && size == 0 {
+            // GNU makes the piece and removes it: an old file of its name goes.
+            let _ = std::fs::remove_file(self.cwd.join(&name));
             return Ok(());
         }
-        let name = format!("{}{}", self.o.prefix, suffix(&self.o.suffix, self.number)?);
         self.number += 1;
         let mut file = std::fs::File::create(self.cwd.join(&name))
             .map_err(|e| format!("{}: {}", super::quote(&name), reason(&e)))?;

@@ -5,7 +5,7 @@
 //! numeric or hexadecimal, `--additional-suffix`, `-e`, `--verbose`. It
 //! streams: a gigabyte log is split a chunk at a time by `-l`, `-b` and
 //! `-C`. `-n` needs the input's size: it holds the input in the step's
-//! memory (standard input is refused, as GNU's refuses it).
+//! memory (standard input is refused but for `r/N`, as GNU's).
 
 use std::io::Write;
 
@@ -490,7 +490,7 @@ impl Command for Split {
             Ok(o) => o,
             Err(status) => return Ok(status),
         };
-        if matches!(o.mode, Mode::Number(_)) && o.input == "-" {
+        if matches!(o.mode, Mode::Number(Chunks::Bytes { .. } | Chunks::Lines { .. })) && o.input == "-" {
             ctx.stderr.write_all(format!("{TOOL}: -: cannot determine file size\n").as_bytes()).await?;
             return Ok(CommandStatus::with_code(1));
         }
