@@ -185,6 +185,7 @@ fn split_is_gnu_split() {
         "printf 'a\\nb\\nc\\nd\\n' | split -l2 - in_",
         "seq 2500 | split -n 2 -a 1; ls x*",
         "seq 5 | split -n r/2; seq 5 | split -n 2; echo \"rc=$?\"",
+        "split -nr/1/3 f.txt; split -n r/2/2 f.txt; seq 7 | split -n r/3/3; split -n r/1/4294967296 f.txt",
     ]
     .iter()
     .map(|case| format!("{case} 2>&1; {show}"))

@@ -23,7 +23,7 @@ const HELP: &str = "Usage: split [OPTION]... [FILE [PREFIX]]\nOutput pieces of F
 enum Chunks {
     Bytes { n: u64, k: Option<u64> },
     Lines { n: u64, k: Option<u64> },
-    RoundRobin { n: u64 },
+    RoundRobin { n: u64, k: Option<u64> },
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -97,8 +97,7 @@ fn chunks(text: &str) -> Result<Chunks, Usage> {
     }
     Ok(match parts[0] {
         "l" => Chunks::Lines { n, k },
-        "r" if k.is_none() => Chunks::RoundRobin { n },
-        "r" => Chunks::Lines { n, k },
+        "r" => Chunks::RoundRobin { n, k },
         _ => Chunks::Bytes { n, k },
     })
 }
@@ -403,7 +402,7 @@ fn put_line(line: &mut Vec<u8>, limit: u64, held: &mut u64, pieces: &mut Pieces<
 
 fn n_of(chunks: Chunks) -> u64 {
     match chunks {
-        Chunks::Bytes { n, .. } | Chunks::Lines { n, .. } | Chunks::RoundRobin { n } => n,
+        Chunks::Bytes { n, .. } | Chunks::Lines { n, .. } | Chunks::RoundRobin { n, .. } => n,
     }
 }
 
@@ -455,7 +454,17 @@ async fn by_number(
                 at = stop;
             }
         }
-        Chunks::RoundRobin { n } => {
+        Chunks::RoundRobin { n, k: Some(k) } => {
+            // `r/K/N`: every Nth line from the Kth, to standard output.
+            for line in data
+                .split_inclusive(|&b| b == b'\n')
+                .skip(usize::try_from(k - 1).unwrap_or(usize::MAX))
+                .step_by(usize::try_from(n).unwrap_or(usize::MAX))
+            {
+                out.put(line);
+            }
+        }
+        Chunks::RoundRobin { n, k: None } => {
             // Every piece stays open: their buffers share 16 MiB, so
             // `r/100000` costs memory as GNU's does, not 64 KiB a piece.
             let capacity = usize::try_from((16u64 << 20) / n).unwrap_or(0).min(64 * 1024);
@@ -503,9 +512,9 @@ impl Command for Split {
             }
         };
         let count = match o.mode {
-            Mode::Number(Chunks::Bytes { n, k: None } | Chunks::Lines { n, k: None } | Chunks::RoundRobin { n }) => {
-                Some(n)
-            }
+            Mode::Number(
+                Chunks::Bytes { n, k: None } | Chunks::Lines { n, k: None } | Chunks::RoundRobin { n, k: None },
+            ) => Some(n),
             _ => None,
         };
         let names = match Names::new(&o, count) {
