@@ -11,7 +11,7 @@ use std::io::Write;
 use bashkit::{Command, CommandContext, CommandStatus, async_trait};
 use regex::bytes::Regex;
 
-use super::options::value;
+use super::options::{curly, value};
 use super::pattern::{Syntax, translate};
 use super::{Out, Parsed, Usage, begin, open, reason};
 
@@ -46,12 +46,8 @@ struct Options {
     warnings: Vec<String>,
 }
 
-fn quoted(text: &str) -> String {
-    format!("‘{text}’")
-}
-
 fn pattern(text: &str) -> Result<Kind, Usage> {
-    let fail = |what: &str| Usage { message: format!("{TOOL}: {}: {what}\n", quoted(text)), status: 1 };
+    let fail = |what: &str| Usage { message: format!("{TOOL}: {}: {what}\n", curly(text)), status: 1 };
     if let Some(delimiter) = text.chars().next().filter(|c| *c == '/' || *c == '%') {
         let body = &text[1..];
         let Some(end) = body.rfind(delimiter) else {
@@ -97,7 +93,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
                     .parse()
                     .ok()
                     .filter(|&n| n <= 64)
-                    .ok_or_else(|| Usage::new(TOOL, format!("invalid number: {}", quoted(&text))))?;
+                    .ok_or_else(|| Usage::new(TOOL, format!("invalid number: {}", curly(&text))))?;
                 o.suffix = format!("%0{digits}d");
             }
             Short('k') | Long("keep-files") => o.keep = true,
@@ -119,13 +115,13 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     for text in operands {
         if let Some(count) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
             let Some(last) = o.patterns.last_mut() else {
-                return Err(Usage { message: format!("{TOOL}: {}: invalid pattern\n", quoted(&text)), status: 1 });
+                return Err(Usage { message: format!("{TOOL}: {}: invalid pattern\n", curly(&text)), status: 1 });
             };
             last.repeat = if count == "*" {
                 None
             } else {
                 Some(count.parse().map_err(|_| Usage {
-                    message: format!("{TOOL}: {}: integer required between '{{' and '}}'\n", quoted(&text)),
+                    message: format!("{TOOL}: {}: integer required between '{{' and '}}'\n", curly(&text)),
                     status: 1,
                 })?)
             };
@@ -142,13 +138,13 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
         if let Kind::Line(n) = p.kind {
             if n < last {
                 let message =
-                    format!("{TOOL}: line number {} is smaller than preceding line number, {last}\n", quoted(&p.text));
+                    format!("{TOOL}: line number {} is smaller than preceding line number, {last}\n", curly(&p.text));
                 return Err(Usage { message, status: 1 });
             }
             if n == last {
                 warnings.push(format!(
                     "{TOOL}: warning: line number {} is the same as preceding line number\n",
-                    quoted(&p.text)
+                    curly(&p.text)
                 ));
             }
             last = n;
@@ -156,7 +152,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     }
     o.warnings = warnings;
     if o.patterns.is_empty() {
-        return Err(Usage::new(TOOL, format!("missing operand after {}", quoted(&o.input))));
+        return Err(Usage::new(TOOL, format!("missing operand after {}", curly(&o.input))));
     }
     suffix(&o.suffix, 0).map_err(|what| Usage { message: format!("{TOOL}: {what}\n"), status: 1 })?;
     Ok(Parsed::Run(o))
@@ -201,7 +197,7 @@ fn suffix(format: &str, n: usize) -> Result<String, String> {
             Some('x') => format!("{}{n:x}", if alternate && n != 0 { "0x" } else { "" }),
             Some('X') => format!("{}{n:X}", if alternate && n != 0 { "0X" } else { "" }),
             Some(other) => return Err(format!("invalid conversion specifier in suffix: {other}")),
-            None => return Err(format!("invalid conversion specifier in suffix: {}", quoted(format))),
+            None => return Err(format!("invalid conversion specifier in suffix: {}", curly(format))),
         };
         conversions += 1;
         let pad = width.saturating_sub(text.len());
@@ -214,9 +210,9 @@ fn suffix(format: &str, n: usize) -> Result<String, String> {
         }
     }
     match conversions {
-        0 => Err(format!("missing conversion specifier in suffix {}", quoted(format))),
+        0 => Err(format!("missing conversion specifier in suffix {}", curly(format))),
         1 => Ok(out),
-        _ => Err(format!("too many % conversion specifications in suffix {}", quoted(format))),
+        _ => Err(format!("too many % conversion specifications in suffix {}", curly(format))),
     }
 }
 
@@ -244,7 +240,7 @@ impl Pieces<'_> {
             .map_err(|e| format!("{}: {}", super::quote(&name), reason(&e)))?;
         self.made.push(name.clone());
         for line in lines {
-            file.write_all(line).map_err(|e| format!("write error for {}: {}", quoted(&name), reason(&e)))?;
+            file.write_all(line).map_err(|e| format!("write error for {}: {}", curly(&name), reason(&e)))?;
         }
         if !self.o.quiet {
             let _ = writeln!(self.sizes, "{size}");
@@ -266,9 +262,9 @@ fn cut(lines: &[&[u8]], pieces: &mut Pieces<'_>) -> Result<(), String> {
         loop {
             let on = |what: &str| {
                 if round == 0 {
-                    format!("{}: {what}", quoted(&p.text))
+                    format!("{}: {what}", curly(&p.text))
                 } else {
-                    format!("{}: {what} on repetition {round}", quoted(&p.text))
+                    format!("{}: {what} on repetition {round}", curly(&p.text))
                 }
             };
             match &p.kind {

@@ -52,6 +52,11 @@ pub(crate) fn text(value: std::ffi::OsString) -> String {
     value.to_string_lossy().into_owned()
 }
 
+/// A value as GNU's messages quote it in a UTF-8 locale: `‘4’`.
+pub(crate) fn curly(text: &str) -> String {
+    format!("‘{text}’")
+}
+
 /// A file name as GNU's messages quote it: bare when it holds nothing a
 /// shell would read specially, else in single quotes (double quotes when it
 /// holds a single quote).

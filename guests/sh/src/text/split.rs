@@ -11,7 +11,7 @@ use std::io::Write;
 
 use bashkit::{Command, CommandContext, CommandStatus, async_trait};
 
-use super::options::{quote, value};
+use super::options::{curly, quote, value};
 use super::{Out, Parsed, Source, Stop, Usage, begin, open, reason};
 
 pub(crate) struct Split;
@@ -50,7 +50,7 @@ struct Options {
 /// SIZE as GNU reads it: `K`/`M`/`G`/`T`/`P`/`E` (powers of 1024), `KB`/`MB`/…
 /// (of 1000), `b` (512), `KiB` and the like.
 fn size(text: &str, what: &str) -> Result<u64, Usage> {
-    let bad = || Usage::new(TOOL, format!("invalid number of {what}: {}", quote_arg(text)));
+    let bad = || Usage::new(TOOL, format!("invalid number of {what}: {}", curly(text)));
     let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let n: u64 = text[..digits].parse().map_err(|_| bad())?;
     let multiplier: u64 = match &text[digits..] {
@@ -72,18 +72,14 @@ fn size(text: &str, what: &str) -> Result<u64, Usage> {
     };
     let n = n.checked_mul(multiplier).ok_or_else(bad)?;
     if n == 0 {
-        let message = format!("{TOOL}: invalid number of {what}: {}: Numerical result out of range\n", quote_arg(text));
+        let message = format!("{TOOL}: invalid number of {what}: {}: Numerical result out of range\n", curly(text));
         return Err(Usage { message, status: 1 });
     }
     Ok(n)
 }
 
-fn quote_arg(text: &str) -> String {
-    format!("‘{text}’")
-}
-
 fn chunks(text: &str) -> Result<Chunks, Usage> {
-    let bad = || Usage::new(TOOL, format!("invalid number of chunks: {}", quote_arg(text)));
+    let bad = || Usage::new(TOOL, format!("invalid number of chunks: {}", curly(text)));
     let number = |t: &str| t.parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(bad);
     let parts: Vec<&str> = text.split('/').collect();
     let (k, n) = match parts.as_slice() {
@@ -93,7 +89,7 @@ fn chunks(text: &str) -> Result<Chunks, Usage> {
         _ => return Err(bad()),
     };
     if k.is_some_and(|k| k > n) {
-        return Err(Usage::new(TOOL, format!("invalid chunk number: {}", quote_arg(parts[parts.len() - 2]))));
+        return Err(Usage::new(TOOL, format!("invalid chunk number: {}", curly(parts[parts.len() - 2]))));
     }
     Ok(match parts[0] {
         "l" => Chunks::Lines { n, k },
@@ -108,7 +104,7 @@ fn start(parser: &mut lexopt::Parser, radix: u32, what: &str) -> Result<u64, Usa
         Some(v) => {
             let text = super::text(v);
             u64::from_str_radix(&text, radix)
-                .map_err(|_| Usage::new(TOOL, format!("invalid start value for {what} suffixes: {}", quote_arg(&text))))
+                .map_err(|_| Usage::new(TOOL, format!("invalid start value for {what} suffixes: {}", curly(&text))))
         }
         None => Ok(0),
     }
@@ -140,7 +136,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
                     .parse::<usize>()
                     .ok()
                     .filter(|&n| n > 0 && n <= 64)
-                    .ok_or_else(|| Usage::new(TOOL, format!("invalid suffix length: {}", quote_arg(&text))))?;
+                    .ok_or_else(|| Usage::new(TOOL, format!("invalid suffix length: {}", curly(&text))))?;
                 o.length = Some(n);
             }
             Short('d') => o.numeric = Some((10, 0)),
@@ -152,7 +148,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
                 if suffix.contains('/') {
                     return Err(Usage::new(
                         TOOL,
-                        format!("invalid suffix {}, contains directory separator", quote_arg(&suffix)),
+                        format!("invalid suffix {}, contains directory separator", curly(&suffix)),
                     ));
                 }
                 o.additional = suffix;
@@ -166,7 +162,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
         }
     }
     if operands.len() > 2 {
-        return Err(Usage::new(TOOL, format!("extra operand {}", quote_arg(&operands[2]))));
+        return Err(Usage::new(TOOL, format!("extra operand {}", curly(&operands[2]))));
     }
     let mut operands = operands.into_iter();
     if let Some(input) = operands.next() {
