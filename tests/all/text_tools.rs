@@ -422,6 +422,76 @@ fn awk_is_gnu_awk() {
     );
 }
 
+/// gawk's extensions that scripts (and the GNU awk book) use, each beside
+/// gawk's own answer: files' rules, record terminators, field patterns and
+/// widths, case-blind matching, the functions gawk adds, sorted arrays,
+/// typed regexps, positional formats, bytes, in-place editing.
+#[test]
+fn awk_has_gawks_extensions() {
+    let s = Scratch::new();
+    inputs(&s);
+    s.write("a.txt", "Hi there\nHave a nice day\nGood bye\n");
+    s.write("b.txt", "brown bread mat 42\nblue cake mug -7\nyellow banana window 3.14\n");
+    s.write("widths.txt", "apple   fig banana\n50      10  200\nab\n");
+    s.write(
+        "report.log",
+        "blah blah Error: second record starts\nsomething went wrong\nsome more details Error: third\n",
+    );
+    s.write("edit1.txt", "I ate 3 apples\n");
+    s.write("edit2.txt", "3 balls and 3 bats\nno\n");
+    same_as_gawk(
+        &s,
+        &[
+            // BEGINFILE, ENDFILE, nextfile.
+            "awk 'BEGINFILE { print \"--- \" FILENAME \" ---\" } 1' a.txt b.txt; awk 'ENDFILE { print FNR, $0 }' a.txt b.txt",
+            "awk '/a/ { print FILENAME, FNR; nextfile }' a.txt b.txt; awk 'BEGINFILE { if (FILENAME ~ /a/) nextfile } { print }' a.txt b.txt",
+            "awk '{ s += $NF } ENDFILE { print FILENAME \":\" s; s = 0 } END { print NR }' b.txt b.txt; cat a.txt | awk 'BEGINFILE { print \"[\" FILENAME \"]\" } END { print NR }'",
+            // RT and regexp RS, IGNORECASE.
+            "echo 'Sample123string42with777numbers' | awk -v RS='[0-9]+' '{ print NR, $0, \"[\" RT \"]\" }'",
+            "printf 'a\\n\\nb\\n\\n\\n\\nc' | awk -v RS= '{ print NR \":\" $0 \":\" length(RT) }'; printf 'x,y' | awk -v RS=, '{ print $0 \"<\" RT \">\" }'",
+            "awk -v IGNORECASE=1 -v RS='error:' 'NR == 1' report.log; awk -v IGNORECASE=1 -v RS='e' 'NR == 1' report.log; awk -v IGNORECASE=1 -v RS='[e]' 'NR == 1' report.log",
+            "printf 'Cat\\ncOnCaT\\nscatter\\ncot\\n' | awk -v IGNORECASE=1 '/cat/'; echo 'RECONSTRUCTED' | awk -F'[aeiou]+' -v IGNORECASE=1 '{ print $NF }'",
+            "echo 'RECONSTRUCTED' | awk -F'e' -v IGNORECASE=1 '{ print $1 }'; awk 'BEGIN { IGNORECASE = 1; print index(\"FooBar\", \"bar\"); s = \"ABC\"; gsub(/b/, \"-\", s); print s }'",
+            // FPAT and FIELDWIDTHS.
+            "echo 'eagle,\"fox,42\",bee,frog' | awk -v FPAT='\"[^\"]*\"|[^,]*' '{ print NF; print $2 }'; echo 'a,,b,' | awk -v FPAT='[^,]*' '{ print NF }'",
+            "echo 'coat Bin food tar12 best' | awk -v FPAT='\\\\<[a-z0-9]+\\\\>' -v OFS=, '{ $1 = $1 } 1'; echo 'Read Eat Sleep' | awk -v IGNORECASE=1 -v FPAT='[e]' '{ print NF }'",
+            "awk -v FIELDWIDTHS='8 4 6' '{ print NF \"[\" $2 \"]\" }' widths.txt; awk -v FIELDWIDTHS='5 3:3 1:6' '{ print \"[\" $1 \"][\" $2 \"]\" }' widths.txt",
+            "awk -v FIELDWIDTHS='5 *' '{ print \"[\" $2 \"]\" }' widths.txt; awk 'BEGIN { FIELDWIDTHS = \"2 2\" } { print $2 } NR == 1 { FS = \",\" }' widths.txt",
+            "awk -v FIELDWIDTHS='3 0' 1 widths.txt; echo $?",
+            // gensub, patsplit, match's array, split's separators.
+            "echo 'apple:banana:cherry:fig' | awk '{ print gensub(/:/, \"-\", 2); print gensub(/[^:]+/, \"<&>\", \"g\"); print }'",
+            "echo 'one,2,3.14,42' | awk '{ print gensub(/^(([^,]+,){2})([^,]+)/, \"[\\\\1](\\\\3)\", 1); print gensub(/,/, \"\\\\\\\\&\", \"G\") }'",
+            "echo '1 good 2 apples' | awk '{ $4 = gensub(/[aeiou]/, \"X\", \"g\", $4) } 1'; echo abc | awk '{ print gensub(/x*/, \"-\", \"g\") }'",
+            "echo 'eagle,\"fox,42\",bee' | awk '{ n = patsplit($0, a, /\"[^\"]*\"|[^,]*/, s); print n, a[2], \"[\" s[1] \"]\", length(s) }'",
+            "echo 'apple=42, fig=314' | awk 'match($0, /fig=([0-9]+)/, m) { print m[0], m[1], m[1, \"start\"], m[1, \"length\"], RSTART, RLENGTH }'",
+            "s='42 apple-5, fig3; x-83, y-20: f12'; echo \"$s\" | awk '{ while (match($0, /([0-9]+),/, m)) { print m[1]; $0 = substr($0, RSTART + RLENGTH) } }'",
+            "echo 'Sample123string42with777numbers' | awk '{ n = split($0, s, /[0-9]+/, seps); for (i = 1; i < n; i++) print s[i], seps[i] }'",
+            "printf '  one \\t two  \\n' | awk '{ n = split($0, a, \" \", s); print n, \"[\" s[0] \"]\", \"[\" s[1] \"]\", \"[\" s[2] \"]\" }'; awk 'BEGIN { n = split(\"DCBAS\", g, //); print n, g[1], g[5] }'",
+            // Sorted arrays.
+            "awk 'BEGIN { PROCINFO[\"sorted_in\"] = \"@ind_str_asc\"; a[\"z\"] = 1; a[\"x\"] = 12; a[\"b\"] = 42; for (i in a) print i, a[i] }'",
+            "awk 'BEGIN { PROCINFO[\"sorted_in\"] = \"@val_num_desc\"; a[\"z\"] = 1; a[\"x\"] = 12; a[\"b\"] = 42; a[\"c\"] = 12; for (i in a) print i, a[i] }'",
+            "awk 'BEGIN { PROCINFO[\"sorted_in\"] = \"@ind_num_asc\"; a[10]; a[9]; a[100]; for (i in a) print i; PROCINFO[\"sorted_in\"] = \"@val_str_asc\"; b[1] = \"b\"; b[2] = \"a\"; for (i in b) print i }'",
+            "awk 'BEGIN { a[1] = \"pear\"; a[2] = 10; a[3] = \"apple\"; a[4] = 9; n = asort(a, b); for (i = 1; i <= n; i++) print i, b[i]; n = asorti(a, c, \"@ind_str_desc\"); print n, c[1], c[4] }'",
+            "awk 'BEGIN { a[\"x\"] = 3; a[\"y\"] = 1; n = asort(a); print n, a[1], a[2], (\"x\" in a) }'",
+            // Regexps: typed constants, \\y, . and newlines, escapes.
+            "printf 'spared no one\\ngrasped\\nspar\\n' | awk 'BEGIN { r = @/ed/ } $0 ~ r'; echo 'copper' | awk '{ gsub(/\\y/, \":\") } 1'",
+            "echo 'I have 12, he has 2!' | awk '{ gsub(/\\y..\\y/, \"[&]\") } 1'; awk 'BEGIN { s = \"abc\\nxyz\"; sub(/c.x/, \" \", s); print s }'",
+            "printf 'acorn\\ncot\\n' | awk '/\\x5eco/'; echo \"it's\" | awk '{ gsub(/\\x27/, \"\") } 1'; echo 'hello' | awk '{ sub(/.*/, \"[\\x26]\") } 1'",
+            "echo 'ab-cd gh-c 12-423' | awk '{ gsub(/[a-z\\-0-9]{2,}/, \"X\") } 1'; echo 'a]b' | awk '{ gsub(/[\\]]/, \"|\") } 1'",
+            "awk 'BEGIN { print \"\\q\" }'; awk -v 'r=\\Bpar\\B' 'BEGIN { print r }'; awk -v 'r=\\\\Bpar' 'BEGIN { print r }'",
+            // Positional formats, bytes, ENVIRON.
+            "awk 'BEGIN { printf \"%1$d + %2$d * %1$d = %3$d\\n\", 3, 4, 15; printf \"hex=%1$#x oct=%1$#o\\n\", 15 }'; awk 'BEGIN { printf \"%2$s %s\\n\", 1, 2 }'; echo $?",
+            "echo 'αλεπού' | awk '{ print length(), substr($0, 1, 2) }'; echo 'αλεπού' | awk -b '{ print length(), index($0, \"λ\") }'; echo 'αλεπού' | LC_ALL=C awk '{ print length() }'",
+            "awk 'BEGIN { print ENVIRON[\"SHELL\"] }'; word=hello awk 'BEGIN { print ENVIRON[\"word\"] }'",
+            // In-place editing.
+            // (on copies: the reference edits the same directory first).
+            "cp edit1.txt e1; awk -i inplace '{ print NR \". \" $0 }' e1; cat e1; cp edit2.txt e2; awk -i inplace -v inplace::suffix=.bak '{ gsub(/\\<3\\>/, \"three\") } 1; END { print \"done\" }' e2; cat e2 e2.bak; rm e1 e2 e2.bak",
+            "cp edit2.txt e3; awk -i inplace 'BEGINFILE { print \"top\" } FNR == 2 { exit } 1' e3; cat e3; ls -a | grep -c inplace; rm e3",
+            "cp edit1.txt e4; awk -i inplace '{ print; print $1 > \"/dev/stderr\" } ENDFILE { print \"end\" }' e4 a.txt; cat e4 a.txt; rm e4; git checkout a.txt 2>/dev/null; printf 'Hi there\\nHave a nice day\\nGood bye\\n' > a.txt",
+        ],
+    );
+}
+
 /// What runbox's awk refuses (it runs no commands) says so.
 #[test]
 fn awk_refuses_to_run_commands_and_says_why() {

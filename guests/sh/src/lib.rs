@@ -170,6 +170,16 @@ fn run(step: ShStep) -> Result<i32, ScriptError> {
     let mut state = bash.shell_state();
     state.cwd = step.cwd.clone().into();
     state.env.extend(std::env::vars());
+    // bash inherits these from its environment, so they are exported: a
+    // command (`env`, awk's `ENVIRON`) sees them. bashkit has them as shell
+    // variables only; the step's own values, when it sets them, win.
+    for name in ["HOME", "PATH", "SHELL", "USER"] {
+        if !state.env.contains_key(name)
+            && let Some(value) = state.variables.get(name)
+        {
+            state.env.insert(name.into(), value.clone());
+        }
+    }
     // `env` lists PWD as `$PWD` says (bashkit's default named /home/user).
     state.env.insert("PWD".into(), step.cwd.clone());
     bash.restore_shell_state(&state);

@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 pub(crate) enum Syntax {
     Basic,
     Extended,
+    /// gawk's: extended, with `\y` for a word boundary, a backslash that
+    /// quotes inside a bracket expression (`[a\-z]`), and no back-references.
+    Awk,
 }
 
 /// Why a pattern cannot be translated: the message GNU grep gives, or
@@ -72,7 +75,7 @@ fn interval(chars: &[char], at: usize, basic: bool) -> Option<(String, usize)> {
 
 /// A bracket expression at `chars[at..]` (after the `[`): its translation
 /// and the index after its `]`.
-fn bracket(chars: &[char], mut at: usize) -> Result<(String, usize), Error> {
+fn bracket(chars: &[char], mut at: usize, quotes: bool) -> Result<(String, usize), Error> {
     let mut out = String::from("[");
     if chars.get(at) == Some(&'^') {
         out.push('^');
@@ -88,6 +91,14 @@ fn bracket(chars: &[char], mut at: usize) -> Result<(String, usize), Error> {
             return Ok((out, at + 1));
         }
         first = false;
+        if quotes
+            && c == '\\'
+            && let Some(&quoted) = chars.get(at + 1)
+        {
+            literal(&mut out, quoted);
+            at += 2;
+            continue;
+        }
         if c == '[' && matches!(chars.get(at + 1), Some(':' | '=' | '.')) {
             let kind = chars[at + 1];
             let rest: String = chars[at + 2..].iter().collect();
@@ -137,6 +148,7 @@ fn ends(rest: &[char]) -> bool {
 /// `warnings`.
 pub(crate) fn translate(pattern: &str, syntax: Syntax, warnings: &mut Vec<String>) -> Result<String, Error> {
     let basic = syntax == Syntax::Basic;
+    let awk = syntax == Syntax::Awk;
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::new();
     // Where a `*` (or, in ERE, any repetition) is a literal: at the start
@@ -199,6 +211,8 @@ pub(crate) fn translate(pattern: &str, syntax: Syntax, warnings: &mut Vec<String
                         out.push('\\');
                         out.push(e);
                     }
+                    'y' if awk => out.push_str(r"\b"),
+                    '1'..='9' if awk => literal(&mut out, e),
                     '`' => out.push_str(r"\A"),
                     '\'' => out.push_str(r"\z"),
                     '1'..='9' => {
@@ -215,7 +229,7 @@ pub(crate) fn translate(pattern: &str, syntax: Syntax, warnings: &mut Vec<String
                 continue;
             }
             '[' => {
-                let (class, end) = bracket(&chars, at + 1)?;
+                let (class, end) = bracket(&chars, at + 1, awk)?;
                 out.push_str(&class);
                 at = end;
                 continue;

@@ -18,6 +18,9 @@ struct Spec {
 pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<String, String> {
     let mut out = String::new();
     let count = args.len();
+    let all = args;
+    // Whether positional and sequential conversions were seen.
+    let mut mixed = (false, false);
     let mut args = args.iter();
     let mut used = 0usize;
     let total = format.chars().count();
@@ -32,6 +35,24 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
         let mut spec =
             Spec { left: false, plus: false, space: false, alt: false, zero: false, width: 0, precision: None };
         let mut raw = String::from("%");
+        // `%N$…`: the Nth argument (gawk's positional specifiers).
+        let digits: String = chars.clone().take_while(char::is_ascii_digit).collect();
+        let mut positional = None;
+        if !digits.is_empty() && chars.clone().nth(digits.len()) == Some('$') {
+            let n: usize = digits.parse().unwrap_or(usize::MAX);
+            if n == 0 {
+                return Err("awk: cmd. line:1: fatal: arg count with `$' must be > 0\n".into());
+            }
+            if n > count {
+                return Err(format!(
+                    "awk: cmd. line:1: fatal: arg count {n} greater than total number of supplied arguments\n"
+                ));
+            }
+            positional = Some(n - 1);
+            for _ in 0..=digits.len() {
+                chars.next();
+            }
+        }
         while let Some(&f) = chars.peek() {
             match f {
                 '-' => spec.left = true,
@@ -77,7 +98,7 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
             out.push_str(&raw);
             break;
         };
-        if !matches!(conv, '%') && "cdiouxXeEfFgGs".contains(conv) {
+        if !matches!(conv, '%') && "cdiouxXeEfFgGs".contains(conv) && positional.is_none() {
             used += 1;
             if used > count {
                 return Err(format!(
@@ -86,12 +107,26 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
                 ));
             }
         }
+        if conv != '%' && "cdiouxXeEfFgGs".contains(conv) {
+            match positional {
+                Some(_) => mixed.0 = true,
+                None => mixed.1 = true,
+            }
+            if mixed.0 && mixed.1 {
+                return Err("awk: cmd. line:1: fatal: must use `count$' on all formats or none\n".into());
+            }
+        }
+        let value = match positional {
+            Some(p) if conv != '%' => all.get(p),
+            _ if conv != '%' => args.next(),
+            _ => None,
+        };
         match conv {
             '%' => out.push('%'),
             'c' => {
                 // A number (an unset value, input that looks like one) is a
                 // character code; a string gives its first character.
-                let code = match args.next() {
+                let code = match value {
                     Some(Value::Num(n)) => Ok(*n),
                     Some(Value::Uninit) => Ok(0.0),
                     Some(v @ Value::StrNum(t)) => super::value::looks_numeric(t).ok_or(v),
@@ -105,7 +140,7 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
                 pad(&mut out, &text, &spec);
             }
             's' => {
-                let text = args.next().map(|v| v.text(convfmt)).unwrap_or_default();
+                let text = value.map(|v| v.text(convfmt)).unwrap_or_default();
                 let text: String = match spec.precision {
                     Some(p) => text.chars().take(p).collect(),
                     None => text.to_string(),
@@ -113,7 +148,7 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
                 pad(&mut out, &text, &spec);
             }
             'd' | 'i' | 'o' | 'x' | 'X' | 'u' => {
-                let n = args.next().map_or(0.0, Value::num);
+                let n = value.map_or(0.0, Value::num);
                 if !n.is_finite() || n.abs() >= 9.2e18 {
                     let body = float_text(n, 'f', Some(0), &spec);
                     pad(&mut out, &body, &spec);
@@ -153,7 +188,7 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
                 pad_number(&mut out, sign, &digits, &spec, zero);
             }
             'e' | 'E' | 'f' | 'F' | 'g' | 'G' => {
-                let n = args.next().map_or(0.0, Value::num);
+                let n = value.map_or(0.0, Value::num);
                 let body = float_text(n.abs(), conv, spec.precision, &spec);
                 let sign = if n.is_sign_negative() {
                     "-"

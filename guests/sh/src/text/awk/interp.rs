@@ -13,7 +13,8 @@ use regex::{Regex, RegexBuilder};
 
 use super::format::sprintf;
 use super::parse::*;
-use super::record::{Fs, Next, Records, Rs, split};
+use super::record::{Fs, Next, Records, Rs, split, widths};
+use super::sorted::Order;
 use super::value::{Value, number_text};
 use crate::text::pattern::{Syntax, translate};
 
@@ -63,7 +64,18 @@ pub(super) struct Interp<'p> {
     pub(super) globals: Vec<Cell>,
     frames: Vec<Vec<Cell>>,
     record: Record,
-    regexes: HashMap<Arc<str>, Regex>,
+    /// Compiled regexps: as written, and (`IGNORECASE`) without case.
+    regexes: [HashMap<Arc<str>, Regex>; 2],
+    /// Which of `FS`, `FPAT` and `FIELDWIDTHS` was assigned last, and the
+    /// widths.
+    splitting: usize,
+    widths: Vec<(usize, Option<usize>)>,
+    /// gawk's `-b` (or a C locale): characters are bytes.
+    pub(super) bytes: bool,
+    /// Where standard output goes instead (`-i inplace`'s new file), and
+    /// the error a write to it met.
+    pub(super) stdout_file: Option<BufWriter<std::fs::File>>,
+    pub(super) stdout_error: Option<std::io::Error>,
     outputs: HashMap<String, BufWriter<std::fs::File>>,
     readers: HashMap<String, Reader>,
     ranges: Vec<bool>,
@@ -104,7 +116,13 @@ impl<'p> Interp<'p> {
         set(&mut globals, OFMT, Value::str("%.6g"));
         set(&mut globals, RSTART, Value::Num(0.0));
         set(&mut globals, RLENGTH, Value::Num(-1.0));
+        set(&mut globals, IGNORECASE, Value::Num(0.0));
+        set(&mut globals, RT, Value::str(""));
+        set(&mut globals, FPAT, Value::str("[^[:space:]]+"));
+        set(&mut globals, FIELDWIDTHS, Value::str(""));
+        set(&mut globals, ERRNO, Value::str(""));
         globals[ENVIRON] = Cell::Arr(Arc::default());
+        globals[PROCINFO] = Cell::Arr(Arc::default());
         globals[ARGV] = Cell::Arr(Arc::default());
         let array_params = prog.functions.iter().map(|f| arrays_in(&f.body, f.params)).collect();
         Interp {
@@ -112,7 +130,12 @@ impl<'p> Interp<'p> {
             globals,
             frames: Vec::new(),
             record: Record { text: String::new(), bounds: Vec::new(), split: true, owned: None },
-            regexes: HashMap::new(),
+            regexes: [HashMap::new(), HashMap::new()],
+            splitting: FS,
+            widths: Vec::new(),
+            bytes: false,
+            stdout_file: None,
+            stdout_error: None,
             outputs: HashMap::new(),
             readers: HashMap::new(),
             ranges: vec![false; prog.rules.len()],
@@ -128,6 +151,10 @@ impl<'p> Interp<'p> {
         }
     }
 
+    pub(super) fn cwd(&self) -> &std::path::Path {
+        &self.cwd
+    }
+
     pub(super) fn array(&self, slot: usize) -> Arc<Mutex<Array>> {
         match &self.globals[slot] {
             Cell::Arr(a) => a.clone(),
@@ -135,8 +162,37 @@ impl<'p> Interp<'p> {
         }
     }
 
+    /// A global set from outside the program (`-v`, an operand, the
+    /// input); `FIELDWIDTHS` checked by `assigned`.
     pub(super) fn set_global(&mut self, slot: usize, value: Value) {
         self.globals[slot] = Cell::Val(value);
+        if slot != FIELDWIDTHS {
+            let _ = self.assigned(slot);
+        }
+    }
+
+    /// Notes an assignment to a global that changes how records split;
+    /// gawk's message for `FIELDWIDTHS` that are not widths.
+    #[inline(never)]
+    pub(super) fn assigned(&mut self, slot: usize) -> Flow<()> {
+        if matches!(slot, FS | FPAT | FIELDWIDTHS) {
+            self.splitting = slot;
+        }
+        if slot == FIELDWIDTHS {
+            self.widths = widths(&self.special(FIELDWIDTHS)).map_err(Stop::Fatal)?;
+        }
+        Ok(())
+    }
+
+    /// gawk's `IGNORECASE`: regexps (not single-character separators) and
+    /// `index()` ignore case when it is true.
+    fn icase(&self) -> bool {
+        matches!(&self.globals[IGNORECASE], Cell::Val(v) if v.truthy())
+    }
+
+    /// The length of a text in characters (bytes under `-b`).
+    fn count(&self, text: &str) -> usize {
+        if self.bytes { text.len() } else { text.chars().count() }
     }
 
     fn special(&self, slot: usize) -> Arc<str> {
@@ -161,7 +217,9 @@ impl<'p> Interp<'p> {
             [] => Rs::Paragraph,
             [c] => Rs::Char(*c),
             _ => Rs::Regex(
-                regex::bytes::RegexBuilder::new(&translate(&rs, Syntax::Extended, &mut Vec::new())?)
+                regex::bytes::RegexBuilder::new(&translate(&rs, Syntax::Awk, &mut Vec::new())?)
+                    .case_insensitive(self.icase())
+                    .dot_matches_new_line(true)
                     .build()
                     .map_err(|e| e.to_string())?,
             ),
@@ -169,6 +227,14 @@ impl<'p> Interp<'p> {
     }
 
     fn fs(&mut self) -> Flow<Fs> {
+        match self.splitting {
+            FPAT => {
+                let fpat = self.special(FPAT);
+                return Ok(Fs::Pattern(self.regex(&fpat)?));
+            }
+            FIELDWIDTHS => return Ok(Fs::Widths(self.widths.clone())),
+            _ => {}
+        }
         let fs = self.special(FS);
         Ok(match &*fs {
             " " => Fs::Blanks,
@@ -178,22 +244,32 @@ impl<'p> Interp<'p> {
         })
     }
 
+    #[inline(never)]
     pub(super) fn regex(&mut self, pattern: &str) -> Flow<Regex> {
-        if let Some(re) = self.regexes.get(pattern) {
+        let icase = self.icase();
+        let cache = &mut self.regexes[usize::from(icase)];
+        if let Some(re) = cache.get(pattern) {
             return Ok(re.clone());
         }
-        let translated = match translate(pattern, Syntax::Extended, &mut Vec::new()) {
+        let translated = match translate(pattern, Syntax::Awk, &mut Vec::new()) {
             Ok(t) => t,
             Err(e) => return fatal(format!("awk: cmd. line:1: fatal: invalid regexp: {e}: /{pattern}/")),
         };
-        let re = match RegexBuilder::new(&translated).size_limit(64 << 20).dfa_size_limit(16 << 20).build() {
+        // gawk's `.` matches a newline too.
+        let built = RegexBuilder::new(&translated)
+            .case_insensitive(icase)
+            .dot_matches_new_line(true)
+            .size_limit(64 << 20)
+            .dfa_size_limit(16 << 20)
+            .build();
+        let re = match built {
             Ok(re) => re,
             Err(e) => return fatal(format!("awk: cmd. line:1: fatal: invalid regexp: {e}: /{pattern}/")),
         };
-        if self.regexes.len() > 500 {
-            self.regexes.clear();
+        if cache.len() > 500 {
+            cache.clear();
         }
-        self.regexes.insert(pattern.into(), re.clone());
+        cache.insert(pattern.into(), re.clone());
         Ok(re)
     }
 
@@ -304,8 +380,18 @@ impl<'p> Interp<'p> {
         Ok(())
     }
 
+    /// gawk's `BEGINFILE` (`first`) or `ENDFILE` rules.
+    pub(super) fn file_rules(&mut self, first: bool) -> Flow<()> {
+        let prog = self.prog;
+        for block in if first { &prog.beginfile } else { &prog.endfile } {
+            self.block(block)?;
+        }
+        Ok(())
+    }
+
     pub(super) fn has_main(&self) -> bool {
-        !self.prog.rules.is_empty() || !self.prog.end.is_empty()
+        let p = self.prog;
+        !p.rules.is_empty() || !p.end.is_empty() || !p.beginfile.is_empty() || !p.endfile.is_empty()
     }
 
     /// Counts a record read from the input.
@@ -450,8 +536,7 @@ impl<'p> Interp<'p> {
             }
             Stmt::ForIn(key, array, body) => {
                 let array = self.array_of(*array)?;
-                let keys: Vec<Arc<str>> =
-                    array.lock().unwrap_or_else(std::sync::PoisonError::into_inner).keys().cloned().collect();
+                let keys = self.keys(&array)?;
                 for k in keys {
                     if !array.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(&k) {
                         continue;
@@ -594,12 +679,17 @@ impl<'p> Interp<'p> {
         if var == Var::Global(NF) {
             return self.set_nf(value.num());
         }
+        let slot = match var {
+            Var::Global(slot) => Some(slot),
+            Var::Local(_) => None,
+        };
         match self.cell(var) {
-            cell @ Cell::Val(_) => {
-                *cell = Cell::Val(value);
-                Ok(())
-            }
-            Cell::Arr(_) => fatal("awk: cmd. line:1: fatal: attempt to use array in a scalar context"),
+            cell @ Cell::Val(_) => *cell = Cell::Val(value),
+            Cell::Arr(_) => return fatal("awk: cmd. line:1: fatal: attempt to use array in a scalar context"),
+        }
+        match slot {
+            Some(slot) => self.assigned(slot),
+            None => Ok(()),
         }
     }
 
@@ -839,6 +929,7 @@ impl<'p> Interp<'p> {
         }
     }
 
+    #[inline(never)]
     fn getline(&mut self, kind: &Getline, target: Option<&Expr>) -> Flow<Value> {
         let record = match kind {
             Getline::Command(cmd) => {
@@ -859,11 +950,19 @@ impl<'p> Interp<'p> {
                         Ok(file) => {
                             self.readers.insert(name.clone(), Reader { file, records: Records::new() });
                         }
-                        Err(_) => return Ok(Value::Num(-1.0)),
+                        Err(e) => {
+                            self.set_global(ERRNO, Value::str(crate::text::reason(&e)));
+                            return Ok(Value::Num(-1.0));
+                        }
                     }
                 }
                 let reader = self.readers.get_mut(&name).expect("just opened");
-                next_sync(&mut reader.records, Some(&mut reader.file), &rs)
+                let record = next_sync(&mut reader.records, Some(&mut reader.file), &rs);
+                let rt = reader.records.rt_changed.then(|| String::from_utf8_lossy(&reader.records.rt).into_owned());
+                if let Some(rt) = rt {
+                    self.set_global(RT, Value::str(rt));
+                }
+                record
             }
             Getline::Main => {
                 let rs = self.rs().map_err(Stop::Fatal)?;
@@ -871,6 +970,10 @@ impl<'p> Interp<'p> {
                     return Ok(Value::Num(0.0));
                 };
                 let record = next_sync(records, file.as_mut(), &rs);
+                let rt = records.rt_changed.then(|| String::from_utf8_lossy(&records.rt).into_owned());
+                if let Some(rt) = rt {
+                    self.set_global(RT, Value::str(rt));
+                }
                 if record.is_some() {
                     self.count_record();
                 }
@@ -886,17 +989,88 @@ impl<'p> Interp<'p> {
         Ok(Value::Num(1.0))
     }
 
+    /// An array's indices in the order `for (k in a)` walks them. Apart
+    /// from `stmt`, which recursion goes through: its frame stays small.
+    #[inline(never)]
+    fn keys(&mut self, array: &Arc<Mutex<Array>>) -> Flow<Vec<Arc<str>>> {
+        let order = self.sorted_in()?;
+        let entries = array.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(match order {
+            None => entries.keys().cloned().collect(),
+            Some(order) => {
+                let convfmt = self.convfmt();
+                let mut pairs: Vec<(&Arc<str>, &Value)> = entries.iter().collect();
+                pairs.sort_by(|a, b| order.compare((a.0, a.1), (b.0, b.1), &convfmt));
+                pairs.into_iter().map(|(k, _)| k.clone()).collect()
+            }
+        })
+    }
+
+    /// The order `for (k in a)` walks in: gawk's `PROCINFO["sorted_in"]`.
+    fn sorted_in(&mut self) -> Flow<Option<Order>> {
+        let procinfo = self.array(PROCINFO);
+        let name = match procinfo.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get("sorted_in") {
+            Some(v) => v.text(&self.convfmt()),
+            None => return Ok(None),
+        };
+        if name.is_empty() || &*name == "@unsorted" {
+            return Ok(None);
+        }
+        match Order::named(&name) {
+            Some(order) => Ok(Some(order)),
+            None if self.prog.functions.iter().any(|f| *f.name == *name) => fatal(format!(
+                "awk: cmd. line:1: fatal: PROCINFO[\"sorted_in\"] = \"{name}\": runbox's awk sorts by gawk's \
+                 @ind_… and @val_… orders only, not by a function of the program; run the step natively \
+                 (--allow-native) for it"
+            )),
+            None => fatal(format!("awk: cmd. line:1: fatal: sort comparison function `{name}' is not defined")),
+        }
+    }
+
+    /// A separator's text as `split()` reads it (as `FS` is read).
+    fn separator(&mut self, text: &str) -> Flow<Fs> {
+        Ok(match text {
+            " " => Fs::Blanks,
+            "" => Fs::Chars,
+            t if t.chars().count() == 1 && t != "\\" => Fs::Char(t.chars().next().unwrap_or(' ')),
+            t => Fs::Regex(self.regex(t)?),
+        })
+    }
+
+    /// An array made `1..=n` of the pieces of `s`.
+    fn fill(&mut self, var: Var, s: &str, bounds: &[(usize, usize)]) -> Flow<()> {
+        let pieces: Vec<(usize, (usize, usize))> = bounds.iter().enumerate().map(|(i, &b)| (i + 1, b)).collect();
+        self.fill_at(var, s, &pieces)
+    }
+
+    /// An array made of pieces of `s` at the given indices.
+    fn fill_at(&mut self, var: Var, s: &str, pieces: &[(usize, (usize, usize))]) -> Flow<()> {
+        let array = self.array_of(var)?;
+        let mut array = array.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        array.clear();
+        for &(i, (a, b)) in pieces {
+            array.insert(i.to_string().into(), Value::input(&s[a..b]));
+        }
+        Ok(())
+    }
+
+    /// A builtin function's value. Not inlined into `eval`, which
+    /// recursion goes through: its frame stays small.
+    #[inline(never)]
     fn builtin(&mut self, name: &str, args: &[Expr]) -> Flow<Value> {
         let arg = |i: usize| args.get(i);
         let convfmt = self.convfmt();
         Ok(match name {
             "length" => match arg(0) {
-                None => Value::Num(self.record.text.chars().count() as f64),
+                None => Value::Num(self.count(&self.record.text) as f64),
                 Some(Expr::Var(v)) if matches!(self.cell(*v), Cell::Arr(_)) => {
                     let a = self.array_of(*v)?;
                     Value::Num(a.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len() as f64)
                 }
-                Some(e) => Value::Num(self.eval(e)?.text(&convfmt).chars().count() as f64),
+                Some(e) => {
+                    let text = self.eval(e)?.text(&convfmt);
+                    Value::Num(self.count(&text) as f64)
+                }
             },
             "substr" => {
                 // gawk's rules: positions truncated, a start before 1 is 1
@@ -914,13 +1088,21 @@ impl<'p> Interp<'p> {
                     let count = count.trunc();
                     let skip = if from > 1e15 { usize::MAX } else { from as usize - 1 };
                     let take = if count > 1e15 { usize::MAX } else { count as usize };
-                    Value::str(s.chars().skip(skip).take(take).collect::<String>())
+                    if self.bytes {
+                        let b = s.as_bytes();
+                        let from = skip.min(b.len());
+                        let to = from.saturating_add(take).min(b.len());
+                        Value::str(String::from_utf8_lossy(&b[from..to]).into_owned())
+                    } else {
+                        Value::str(s.chars().skip(skip).take(take).collect::<String>())
+                    }
                 }
             }
             "index" => {
                 let s = self.eval(&args[0])?.text(&convfmt);
                 let t = self.eval(&args[1])?.text(&convfmt);
-                Value::Num(s.find(&*t).map_or(0.0, |at| s[..at].chars().count() as f64 + 1.0))
+                let found = if self.icase() { s.to_lowercase().find(&t.to_lowercase()) } else { s.find(&*t) };
+                Value::Num(found.map_or(0.0, |at| self.count(&s[..at.min(s.len())]) as f64 + 1.0))
             }
             "split" => {
                 let s = self.eval(&args[0])?.text(&convfmt);
@@ -928,27 +1110,131 @@ impl<'p> Interp<'p> {
                     return fatal("awk: cmd. line:1: fatal: split: second argument is not an array");
                 };
                 let fs = match arg(2) {
-                    None => self.fs()?,
+                    None => {
+                        let fs = self.special(FS);
+                        self.separator(&fs)?
+                    }
+                    Some(Expr::Regex(r)) if r.is_empty() => Fs::Chars,
                     Some(Expr::Regex(r)) => Fs::Regex(self.regex(r)?),
                     Some(e) => {
                         let t = self.eval(e)?.text(&convfmt);
-                        match &*t {
-                            " " => Fs::Blanks,
-                            "" => Fs::Chars,
-                            t if t.chars().count() == 1 => Fs::Char(t.chars().next().unwrap_or(' ')),
-                            t => Fs::Regex(self.regex(t)?),
-                        }
+                        self.separator(&t)?
                     }
                 };
                 let mut bounds = Vec::new();
                 split(&s, &fs, false, &mut bounds);
-                let array = self.array_of(*var)?;
-                let mut array = array.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                array.clear();
-                for (i, &(a, b)) in bounds.iter().enumerate() {
-                    array.insert((i + 1).to_string().into(), Value::input(&s[a..b]));
+                self.fill(*var, &s, &bounds)?;
+                if let Some(seps) = arg(3) {
+                    let Expr::Var(seps) = seps else {
+                        return fatal("awk: cmd. line:1: fatal: split: fourth argument is not an array");
+                    };
+                    // What lay between the fields; blanks' leading and
+                    // trailing ones at 0 and n.
+                    let mut between = Vec::new();
+                    let blanks = matches!(fs, Fs::Blanks);
+                    if blanks && bounds.first().is_some_and(|b| b.0 > 0) {
+                        between.push((0, (0, bounds[0].0)));
+                    }
+                    for (i, w) in bounds.windows(2).enumerate() {
+                        between.push((i + 1, (w[0].1, w[1].0)));
+                    }
+                    if blanks && let Some(last) = bounds.last().filter(|b| b.1 < s.len()) {
+                        between.push((bounds.len(), (last.1, s.len())));
+                    }
+                    self.fill_at(*seps, &s, &between)?;
                 }
                 Value::Num(bounds.len() as f64)
+            }
+            "patsplit" => {
+                let s = self.eval(&args[0])?.text(&convfmt);
+                let Some(Expr::Var(var)) = arg(1) else {
+                    return fatal("awk: cmd. line:1: fatal: patsplit: second argument is not an array");
+                };
+                let re = match arg(2) {
+                    None => {
+                        let fpat = self.special(FPAT);
+                        self.regex(&fpat)?
+                    }
+                    Some(e) => self.pattern_of(e)?,
+                };
+                let mut bounds = Vec::new();
+                split(&s, &Fs::Pattern(re), false, &mut bounds);
+                self.fill(*var, &s, &bounds)?;
+                if let Some(seps) = arg(3) {
+                    let Expr::Var(seps) = seps else {
+                        return fatal("awk: cmd. line:1: fatal: patsplit: fourth argument is not an array");
+                    };
+                    // seps[0] before the first field, seps[i] after field i.
+                    let mut between = Vec::new();
+                    let mut at = 0;
+                    for (i, &(a, b)) in bounds.iter().enumerate() {
+                        between.push((i, (at, a)));
+                        at = b;
+                    }
+                    between.push((bounds.len(), (at, s.len())));
+                    self.fill_at(*seps, &s, &between)?;
+                }
+                Value::Num(bounds.len() as f64)
+            }
+            "gensub" => {
+                let re = self.pattern_of(&args[0])?;
+                let repl = self.eval(&args[1])?.text(&convfmt);
+                let how = arg(2).map_or(Ok(Value::Num(1.0)), |e| self.eval(e))?;
+                let text = match arg(3) {
+                    Some(e) => self.eval(e)?.text(&convfmt),
+                    None => Arc::from(self.record.text.as_str()),
+                };
+                let which = match &how {
+                    Value::Str(h) | Value::StrNum(h) if h.starts_with(['g', 'G']) => None,
+                    v => {
+                        let n = v.num();
+                        if n < 1.0 {
+                            let message = "awk: cmd. line:1: warning: gensub: third argument 0 treated as 1\n";
+                            self.err.extend_from_slice(message.as_bytes());
+                        }
+                        Some(n.max(1.0) as usize)
+                    }
+                };
+                Value::str(gensub(&re, &text, &repl, which))
+            }
+            "asort" | "asorti" => {
+                let Some(Expr::Var(src)) = arg(0) else {
+                    return fatal(format!("awk: cmd. line:1: fatal: {name}: first argument not an array"));
+                };
+                let source = self.array_of(*src)?;
+                let mut items: Vec<Value> = {
+                    let source = source.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if name == "asort" {
+                        source.values().cloned().collect()
+                    } else {
+                        source.keys().map(|k| Value::str(k.clone())).collect()
+                    }
+                };
+                let how = match arg(2) {
+                    Some(e) => self.eval(e)?.text(&convfmt).to_string(),
+                    None if name == "asort" => "@val_type_asc".to_string(),
+                    None => "@ind_str_asc".to_string(),
+                };
+                let order = match Order::named(&how) {
+                    Some(order) => order,
+                    None => {
+                        return fatal(format!("awk: cmd. line:1: fatal: {name}: `{how}' is not a valid sort order"));
+                    }
+                };
+                items.sort_by(|a, b| order.compare_values(a, b, &convfmt));
+                let dest = match arg(1) {
+                    Some(Expr::Var(d)) => *d,
+                    Some(_) => return fatal(format!("awk: cmd. line:1: fatal: {name}: second argument not an array")),
+                    None => *src,
+                };
+                let dest = self.array_of(dest)?;
+                let mut dest = dest.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                dest.clear();
+                let n = items.len();
+                for (i, v) in items.into_iter().enumerate() {
+                    dest.insert((i + 1).to_string().into(), v);
+                }
+                Value::Num(n as f64)
             }
             "sub" | "gsub" => {
                 let re = self.pattern_of(&args[0])?;
@@ -965,10 +1251,35 @@ impl<'p> Interp<'p> {
             "match" => {
                 let s = self.eval(&args[0])?.text(&convfmt);
                 let re = self.pattern_of(&args[1])?;
-                let (start, length) = match re.find(&s) {
-                    Some(m) => (s[..m.start()].chars().count() as f64 + 1.0, m.as_str().chars().count() as f64),
+                let found = re.captures(&s);
+                let (start, length) = match found.as_ref().and_then(|c| c.get(0)) {
+                    Some(m) => (self.count(&s[..m.start()]) as f64 + 1.0, self.count(m.as_str()) as f64),
                     None => (0.0, -1.0),
                 };
+                // gawk's third argument: the match and each group, with
+                // their starts and lengths under (n, "start"), (n, "length").
+                if let Some(target) = arg(2) {
+                    let Expr::Var(var) = target else {
+                        return fatal("awk: cmd. line:1: fatal: match: third argument is not an array");
+                    };
+                    let sep = self.special(SUBSEP);
+                    let mut entries = Vec::new();
+                    if let Some(caps) = &found {
+                        for (i, group) in caps.iter().enumerate() {
+                            let Some(g) = group else { continue };
+                            entries.push((i.to_string(), Value::input(g.as_str())));
+                            let at = self.count(&s[..g.start()]) as f64 + 1.0;
+                            entries.push((format!("{i}{sep}start"), Value::Num(at)));
+                            entries.push((format!("{i}{sep}length"), Value::Num(self.count(g.as_str()) as f64)));
+                        }
+                    }
+                    let array = self.array_of(*var)?;
+                    let mut array = array.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    array.clear();
+                    for (k, v) in entries {
+                        array.insert(k.into(), v);
+                    }
+                }
                 self.globals[RSTART] = Cell::Val(Value::Num(start));
                 self.globals[RLENGTH] = Cell::Val(Value::Num(length));
                 Value::Num(start)
@@ -1117,6 +1428,60 @@ fn substitute(re: &Regex, text: &str, repl: &str, global: bool) -> (String, usiz
     (out, count)
 }
 
+/// gawk's `gensub`: every match (`which` None) or the Nth; in the
+/// replacement `\\0` and `&` are the match, `\\N` its Nth group, `\\&` a
+/// literal `&`, `\\\\` a backslash.
+fn gensub(re: &Regex, text: &str, repl: &str, which: Option<usize>) -> String {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut seen = 0;
+    let mut previous_end = None;
+    let mut from = 0;
+    while from <= text.len() {
+        let Some(caps) = re.captures_at(text, from) else { break };
+        let m = caps.get(0).expect("group 0 is the match");
+        if m.is_empty() && previous_end == Some(m.start()) {
+            from = next_boundary(text, m.start());
+            continue;
+        }
+        seen += 1;
+        previous_end = Some(m.end());
+        if which.is_none_or(|n| n == seen) {
+            out.push_str(&text[copied..m.start()]);
+            let mut chars = repl.chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => match chars.peek().copied() {
+                        Some('&') => {
+                            chars.next();
+                            out.push('&');
+                        }
+                        Some(d @ '0'..='9') => {
+                            chars.next();
+                            let group = d.to_digit(10).unwrap_or(0) as usize;
+                            out.push_str(caps.get(group).map_or("", |g| g.as_str()));
+                        }
+                        Some('\\') => {
+                            chars.next();
+                            out.push('\\');
+                        }
+                        _ => out.push('\\'),
+                    },
+                    '&' => out.push_str(m.as_str()),
+                    c => out.push(c),
+                }
+            }
+            copied = m.end();
+            if which.is_some() {
+                break;
+            }
+        }
+        from = if m.is_empty() { next_boundary(text, m.end()) } else { m.end() };
+    }
+    out.push_str(&text[copied.min(text.len())..]);
+    out
+}
+
 fn next_boundary(text: &str, at: usize) -> usize {
     let mut next = at + 1;
     while next < text.len() && !text.is_char_boundary(next) {
@@ -1145,9 +1510,16 @@ fn arrays_in(body: &[Stmt], params: usize) -> Vec<bool> {
                 mark(found, v);
                 subs.iter().for_each(|s| expr(found, s));
             }
-            Expr::Builtin("split", args) => {
-                if let Some(Expr::Var(v)) = args.get(1) {
-                    mark(found, v);
+            Expr::Builtin(name @ ("split" | "patsplit" | "match" | "asort" | "asorti"), args) => {
+                let arrays: &[usize] = match *name {
+                    "split" | "patsplit" => &[1, 3],
+                    "match" => &[2],
+                    _ => &[0, 1],
+                };
+                for &i in arrays {
+                    if let Some(Expr::Var(v)) = args.get(i) {
+                        mark(found, v);
+                    }
                 }
                 args.iter().for_each(|a| expr(found, a));
             }

@@ -2,6 +2,50 @@
 //! divides depends on the token before it, and a newline ends a statement
 //! except after the tokens that let one continue.
 
+/// The character an escape stands for, `chars[*at]` being the one after
+/// the backslash (`at` moves past the escape): C's letters, `\"`, `\/`,
+/// `\\`, up to three octal digits, `\x` and up to two hex digits (gawk's).
+/// `None` for an escape awk does not know (nothing is consumed).
+pub(super) fn escape(chars: &[char], at: &mut usize) -> Option<char> {
+    let e = *chars.get(*at)?;
+    let simple = match e {
+        'n' => Some('\n'),
+        't' => Some('\t'),
+        'r' => Some('\r'),
+        '\\' => Some('\\'),
+        '"' => Some('"'),
+        '/' => Some('/'),
+        'a' => Some('\x07'),
+        'b' => Some('\x08'),
+        'f' => Some('\x0c'),
+        'v' => Some('\x0b'),
+        _ => None,
+    };
+    if simple.is_some() {
+        *at += 1;
+        return simple;
+    }
+    let (radix, most) = match e {
+        '0'..='7' => (8, 3),
+        'x' if chars.get(*at + 1).is_some_and(char::is_ascii_hexdigit) => {
+            *at += 1;
+            (16, 2)
+        }
+        _ => return None,
+    };
+    let mut n = 0;
+    for _ in 0..most {
+        match chars.get(*at).and_then(|c| c.to_digit(radix)) {
+            Some(d) => {
+                n = n * radix + d;
+                *at += 1;
+            }
+            None => break,
+        }
+    }
+    Some(char::from_u32(n).unwrap_or('\u{fffd}'))
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Tok {
     Number(f64),
@@ -13,6 +57,8 @@ pub(super) enum Tok {
     Builtin(&'static str),
     Begin,
     End,
+    BeginFile,
+    EndFile,
     Function,
     If,
     Else,
@@ -73,9 +119,9 @@ pub(super) enum Tok {
     Eof,
 }
 
-pub(super) const BUILTINS: [&str; 21] = [
+pub(super) const BUILTINS: [&str; 25] = [
     "length", "substr", "index", "split", "sub", "gsub", "match", "sprintf", "sin", "cos", "atan2", "exp", "log",
-    "sqrt", "int", "rand", "srand", "tolower", "toupper", "system", "close",
+    "sqrt", "int", "rand", "srand", "tolower", "toupper", "system", "close", "gensub", "patsplit", "asort", "asorti",
 ];
 
 /// A token, the line it is on (from 1) and its column (from 0).
@@ -111,12 +157,16 @@ fn divides(prev: Option<&Tok>) -> bool {
     )
 }
 
-pub(super) fn lex(src: &str) -> Result<Vec<Token>, String> {
+/// The program's tokens; what gawk warns of (an escape it does not know)
+/// is added to `warnings`.
+pub(super) fn lex(src: &str, warnings: &mut Vec<String>) -> Result<Vec<Token>, String> {
     let chars: Vec<char> = src.chars().collect();
     let mut out: Vec<Token> = Vec::new();
     let mut at = 0;
     let mut line = 1;
     let mut line_start = 0;
+    // After `@`: the next `/` starts a typed regexp constant.
+    let mut typed = false;
     while at < chars.len() {
         let c = chars[at];
         let (tok_line, tok_col) = (line, at - line_start);
@@ -138,6 +188,13 @@ pub(super) fn lex(src: &str) -> Result<Vec<Token>, String> {
                 at += 3;
                 line += 1;
                 line_start = at;
+                continue;
+            }
+            // gawk's typed regexp constant, `@/re/`: its text, used as a
+            // dynamic regexp wherever it goes.
+            '@' if next == Some('/') => {
+                typed = true;
+                at += 1;
                 continue;
             }
             '#' => {
@@ -165,40 +222,26 @@ pub(super) fn lex(src: &str) -> Result<Vec<Token>, String> {
                         '\n' => return Err(fail("unterminated string")),
                         '\\' => {
                             let Some(&e) = chars.get(at) else { continue };
-                            at += 1;
-                            match e {
-                                'n' => s.push('\n'),
-                                't' => s.push('\t'),
-                                'r' => s.push('\r'),
-                                '\\' => s.push('\\'),
-                                '"' => s.push('"'),
-                                '/' => s.push('/'),
-                                'a' => s.push('\x07'),
-                                'b' => s.push('\x08'),
-                                'f' => s.push('\x0c'),
-                                'v' => s.push('\x0b'),
-                                '\n' => {
-                                    line += 1;
-                                    line_start = at;
-                                }
-                                '0'..='7' => {
-                                    let mut n = e.to_digit(8).unwrap_or(0);
-                                    for _ in 0..2 {
-                                        match chars.get(at).and_then(|c| c.to_digit(8)) {
-                                            Some(d) => {
-                                                n = n * 8 + d;
-                                                at += 1;
-                                            }
-                                            None => break,
-                                        }
+                            if e == '\n' {
+                                at += 1;
+                                line += 1;
+                                line_start = at;
+                                continue;
+                            }
+                            // gawk drops the backslash of an escape it does
+                            // not know (`"\<"` is `<`, and it warns).
+                            match escape(&chars, &mut at) {
+                                Some(c) => s.push(c),
+                                None => {
+                                    // Once for each character, as gawk warns.
+                                    let warning = format!(
+                                        "awk: cmd. line:{line}: warning: escape sequence `\\{e}' treated as plain `{e}'"
+                                    );
+                                    if !warnings.iter().any(|w| w.ends_with(&format!("plain `{e}'"))) {
+                                        warnings.push(warning);
                                     }
-                                    s.push(char::from_u32(n).unwrap_or('\u{fffd}'));
-                                }
-                                other => {
-                                    // gawk keeps the backslash of an escape it
-                                    // does not know (and warns).
-                                    s.push('\\');
-                                    s.push(other);
+                                    s.push(e);
+                                    at += 1;
                                 }
                             }
                         }
@@ -207,7 +250,7 @@ pub(super) fn lex(src: &str) -> Result<Vec<Token>, String> {
                 }
                 Tok::Str(s)
             }
-            '/' if !divides(prev) => {
+            '/' if typed || !divides(prev) => {
                 at += 1;
                 let mut re = String::new();
                 let mut in_bracket = false;
@@ -235,42 +278,32 @@ pub(super) fn lex(src: &str) -> Result<Vec<Token>, String> {
                             in_bracket = false;
                             re.push(c);
                         }
-                        '\\' if chars.get(at) == Some(&'/') => {
-                            re.push('/');
-                            at += 1;
-                        }
-                        // In a bracket expression a backslash is a member,
-                        // but awk reads its escapes first.
-                        '\\' if in_bracket => {
-                            let escaped = match chars.get(at) {
-                                Some('t') => Some('\t'),
-                                Some('n') => Some('\n'),
-                                Some('r') => Some('\r'),
-                                Some('f') => Some('\x0c'),
-                                Some('v') => Some('\x0b'),
-                                Some('a') => Some('\x07'),
-                                Some('\\') => Some('\\'),
-                                _ => None,
-                            };
-                            match escaped {
-                                Some(e) => {
+                        // gawk reads the escapes of characters first (`\x5e` is
+                        // `^`, and an anchor); the rest are the regex's own.
+                        '\\' => match chars.get(at) {
+                            Some('/') => {
+                                re.push('/');
+                                at += 1;
+                            }
+                            Some(&e) if e != '\\' && e != '"' => match escape(&chars, &mut at) {
+                                Some(c) => re.push(c),
+                                None => {
+                                    re.push('\\');
                                     re.push(e);
                                     at += 1;
                                 }
-                                None => re.push('\\'),
-                            }
-                        }
-                        '\\' => {
-                            re.push('\\');
-                            if let Some(&e) = chars.get(at) {
+                            },
+                            Some(&e) => {
+                                re.push('\\');
                                 re.push(e);
                                 at += 1;
                             }
-                        }
+                            None => re.push('\\'),
+                        },
                         c => re.push(c),
                     }
                 }
-                Tok::Regex(re)
+                if std::mem::take(&mut typed) { Tok::Str(re) } else { Tok::Regex(re) }
             }
             c if c.is_ascii_digit() || (c == '.' && next.is_some_and(|n| n.is_ascii_digit())) => {
                 let start = at;
@@ -311,6 +344,8 @@ pub(super) fn lex(src: &str) -> Result<Vec<Token>, String> {
                 match word.as_str() {
                     "BEGIN" => Tok::Begin,
                     "END" => Tok::End,
+                    "BEGINFILE" => Tok::BeginFile,
+                    "ENDFILE" => Tok::EndFile,
                     "function" | "func" => Tok::Function,
                     "if" => Tok::If,
                     "else" => Tok::Else,

@@ -4,13 +4,19 @@
 //! `printf`/`sprintf`, the string and numeric builtins, `getline` (plain,
 //! `var`, `< file`), `print > file`, `-v`, `-f`, and `var=value` operands,
 //! a record at a time: it holds the program's own data, never the input.
-//! Commands (`system()`, `print | cmd`, `cmd | getline`) are refused.
+//! And gawk's extensions scripts use: `BEGINFILE`/`ENDFILE`, `nextfile`,
+//! `RT` and regexp `RS`, `FPAT`, `FIELDWIDTHS`, `IGNORECASE`, `gensub`,
+//! `patsplit`, `match(s, r, arr)`, `split`'s separators, `asort`/`asorti`,
+//! `PROCINFO["sorted_in"]`, `@/re/`, `\y`, `%N$` in formats, `-b`, and
+//! `-i inplace`. Commands (`system()`, `print | cmd`, `cmd | getline`) are
+//! refused.
 
 mod format;
 mod interp;
 mod lex;
 mod parse;
 mod record;
+mod sorted;
 mod value;
 
 use std::sync::Arc;
@@ -18,7 +24,7 @@ use std::sync::Arc;
 use bashkit::{Command, CommandContext, CommandStatus, async_trait};
 
 use self::interp::{Cell, Interp, Stop};
-use self::parse::{ARGC, ARGV, ENVIRON, FILENAME, FNR, FS, Program};
+use self::parse::{ARGC, ARGV, ENVIRON, FILENAME, FNR, FS, Program, RT};
 use self::record::{Next, Records};
 use self::value::Value;
 use super::Stop as ReadStop;
@@ -36,6 +42,10 @@ struct Options {
     fs: Option<String>,
     assigns: Vec<String>,
     operands: Vec<String>,
+    /// `-b`: characters are bytes.
+    bytes: bool,
+    /// `-i inplace`: each file's output replaces it.
+    inplace: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Parsed<Options>, Usage> {
@@ -47,6 +57,8 @@ fn parse_args(args: &[String]) -> Result<Parsed<Options>, Usage> {
         fs: None,
         assigns: Vec::new(),
         operands: Vec::new(),
+        bytes: false,
+        inplace: false,
     };
     let mut parser = super::options::parser(args);
     let usage = |e: lexopt::Error| Usage::option(TOOL, e);
@@ -56,6 +68,22 @@ fn parse_args(args: &[String]) -> Result<Parsed<Options>, Usage> {
             Short('v') | Long("assign") => o.assigns.push(super::text(parser.value().map_err(usage)?)),
             Short('f') | Long("file") => o.files.push(super::text(parser.value().map_err(usage)?)),
             Short('e') | Long("source") => o.sources.push(super::text(parser.value().map_err(usage)?)),
+            Short('b') | Long("characters-as-bytes") => o.bytes = true,
+            // The sandbox has no locale but C.UTF-8: its decimal point is `.`.
+            Short('N') | Long("use-lc-numeric") => {}
+            Short('i') | Long("include") => {
+                let library = super::text(parser.value().map_err(usage)?);
+                if library != "inplace" && library != "inplace.awk" {
+                    return Err(Usage {
+                        message: format!(
+                            "awk: fatal: can't open source file `{library}' for reading: runbox's awk includes \
+                             only gawk's `inplace'; put the library's text in the program (-f FILE -f …)\n"
+                        ),
+                        status: 2,
+                    });
+                }
+                o.inplace = true;
+            }
             Long("help") => return Ok(Parsed::Say(HELP)),
             Long("version") => return Ok(Parsed::Say("awk (runbox)\n")),
             Val(v) => {
@@ -76,29 +104,32 @@ fn parse_args(args: &[String]) -> Result<Parsed<Options>, Usage> {
 }
 
 /// A command line's string as an awk string literal reads it (`-v`, `-F`,
-/// `var=value` operands): escapes processed.
-fn unescape(text: &str) -> String {
+/// `var=value` operands): escapes processed, the backslash of one awk does
+/// not know dropped, with gawk's warning.
+fn unescape(text: &str, warnings: &mut Vec<u8>) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut warned = Vec::new();
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        at += 1;
         if c != '\\' {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('\\') => out.push('\\'),
-            Some('"') => out.push('"'),
-            Some('/') => out.push('/'),
-            Some('a') => out.push('\x07'),
-            Some('b') => out.push('\x08'),
-            Some('f') => out.push('\x0c'),
-            Some('v') => out.push('\x0b'),
-            Some(other) => {
-                out.push('\\');
-                out.push(other);
+        match lex::escape(&chars, &mut at) {
+            Some(e) => out.push(e),
+            None if at < chars.len() => {
+                let e = chars[at];
+                let warning = format!("awk: warning: escape sequence `\\{e}' treated as plain `{e}'\n");
+                // Once for each character, as gawk warns.
+                if !warned.contains(&e) {
+                    warned.push(e);
+                    warnings.extend_from_slice(warning.as_bytes());
+                }
+                out.push(e);
+                at += 1;
             }
             None => out.push('\\'),
         }
@@ -141,7 +172,12 @@ impl Command for Awk {
             source.push_str(text);
             source.push('\n');
         }
-        let program = match lex::lex(&source).and_then(|tokens| parse::parse(&source, tokens)) {
+        let mut warnings = Vec::new();
+        let lexed = lex::lex(&source, &mut warnings);
+        for w in &warnings {
+            ctx.stderr.write_all(format!("{w}\n").as_bytes()).await?;
+        }
+        let program = match lexed.and_then(|tokens| parse::parse(&source, tokens)) {
             Ok(p) => p,
             Err(message) => {
                 let message = if message.ends_with('\n') { message } else { format!("{message}\n") };
@@ -157,6 +193,10 @@ impl Command for Awk {
 
 async fn run(ctx: &CommandContext<'_>, o: &Options, program: &Program) -> bashkit::Result<CommandStatus> {
     let mut awk = Interp::new(program, ctx.cwd.to_path_buf());
+    // In the C locale gawk's characters are bytes, as under `-b`.
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"].iter().find_map(|k| ctx.env.get(*k).filter(|v| !v.is_empty()));
+    awk.bytes = o.bytes || locale.is_some_and(|l| l == "C" || l == "POSIX");
+    let mut inplace = o.inplace.then_some(Inplace { suffix: None, file: None });
     {
         let environ = awk.array(ENVIRON);
         let mut environ = environ.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -172,16 +212,27 @@ async fn run(ctx: &CommandContext<'_>, o: &Options, program: &Program) -> bashki
     }
     awk.set_global(ARGC, Value::Num((o.operands.len() + 1) as f64));
     if let Some(fs) = &o.fs {
-        let fs = if fs == "t" { "\t".to_string() } else { unescape(fs) };
+        let fs = if fs == "t" { "\t".to_string() } else { unescape(fs, &mut awk.err) };
         awk.set_global(FS, Value::str(fs));
     }
     for a in &o.assigns {
+        if let Some(inplace) = &mut inplace
+            && let Some(suffix) = a.strip_prefix("inplace::suffix=").or_else(|| a.strip_prefix("INPLACE_SUFFIX="))
+        {
+            inplace.suffix = Some(unescape(suffix, &mut awk.err)).filter(|s| !s.is_empty());
+            continue;
+        }
         let Some((name, value)) = assignment(a) else {
             let message = format!("awk: fatal: `{a}' is not a legal variable name\n");
             ctx.stderr.write_all(message.as_bytes()).await?;
             return Ok(CommandStatus::with_code(2));
         };
-        assign(&mut awk, name, value);
+        if let Err(Stop::Fatal(m)) = assign(&mut awk, name, value) {
+            // Before the program runs, gawk's message names no line.
+            fail(&mut awk, m.replacen("awk: cmd. line:1: fatal:", "awk: fatal:", 1));
+            flush(ctx, &mut awk).await?;
+            return Ok(CommandStatus::with_code(2));
+        }
     }
     let mut status = None;
     let mut exited = false;
@@ -201,9 +252,16 @@ async fn run(ctx: &CommandContext<'_>, o: &Options, program: &Program) -> bashki
     }
     flush(ctx, &mut awk).await?;
     if status.is_none() && !exited && awk.has_main() {
-        match main_input(ctx, &mut awk, preopened).await? {
+        match main_input(ctx, &mut awk, preopened, &mut inplace).await? {
             Ok(()) => {}
-            Err(Stop::Exit) => {}
+            Err(Stop::Exit) => {
+                // gawk replaces the file being edited with what was written.
+                if let Some(i) = &mut inplace
+                    && let Err(m) = i.commit(&mut awk)
+                {
+                    status = Some(fail(&mut awk, m));
+                }
+            }
             Err(Stop::Fatal(m)) => status = Some(fail(&mut awk, m)),
             Err(_) => {}
         }
@@ -214,6 +272,10 @@ async fn run(ctx: &CommandContext<'_>, o: &Options, program: &Program) -> bashki
             Err(Stop::Fatal(m)) => status = Some(fail(&mut awk, m)),
             Err(_) => {}
         }
+    }
+    if let Some(i) = &mut inplace {
+        // A fatal error leaves the file as it was.
+        i.abandon(&mut awk);
     }
     awk.finish();
     flush(ctx, &mut awk).await?;
@@ -229,18 +291,30 @@ fn fail(awk: &mut Interp<'_>, message: String) -> i32 {
 }
 
 /// A `var=value` operand or `-v`: the value as input text.
-fn assign(awk: &mut Interp<'_>, name: &str, value: &str) {
+fn assign(awk: &mut Interp<'_>, name: &str, value: &str) -> Result<(), Stop> {
     let slot = awk.prog.globals.iter().position(|g| g == name);
     if let Some(slot) = slot
         && matches!(awk.globals[slot], Cell::Val(_))
     {
-        awk.set_global(slot, Value::input(unescape(value)));
+        let value = unescape(value, &mut awk.err);
+        awk.set_global(slot, Value::input(value));
+        awk.assigned(slot)?;
     }
+    Ok(())
 }
 
 async fn flush(ctx: &CommandContext<'_>, awk: &mut Interp<'_>) -> bashkit::Result<()> {
     if !awk.out.is_empty() {
-        ctx.stdout.write_all(&awk.out).await?;
+        match &mut awk.stdout_file {
+            // A failed write is reported when the file is replaced.
+            Some(file) => {
+                use std::io::Write as _;
+                if let Err(e) = file.write_all(&awk.out) {
+                    awk.stdout_error = Some(e);
+                }
+            }
+            None => ctx.stdout.write_all(&awk.out).await?,
+        }
         awk.out.clear();
     }
     if !awk.err.is_empty() {
@@ -256,18 +330,21 @@ async fn main_input(
     ctx: &CommandContext<'_>,
     awk: &mut Interp<'_>,
     preopened: Option<usize>,
+    inplace: &mut Option<Inplace>,
 ) -> bashkit::Result<Result<(), Stop>> {
     let mut read_any = false;
     for (i, operand) in operands(awk) {
         if let Some((name, value)) = assignment(&operand) {
-            assign(awk, name, value);
+            if let Err(stop) = assign(awk, name, value) {
+                return Ok(Err(stop));
+            }
             continue;
         }
         read_any = true;
         let read = if preopened == Some(i) {
             drain_source(ctx, awk, None).await?
         } else {
-            read_source(ctx, awk, &operand).await?
+            read_source(ctx, awk, &operand, inplace).await?
         };
         if let Err(stop) = read {
             return Ok(Err(stop));
@@ -277,7 +354,7 @@ async fn main_input(
         return if preopened == Some(0) {
             drain_source(ctx, awk, None).await
         } else {
-            read_source(ctx, awk, "-").await
+            read_source(ctx, awk, "-", &mut None).await
         };
     }
     Ok(Ok(()))
@@ -335,7 +412,7 @@ async fn open_source(
             return Ok(Err(Stop::Fatal(message)));
         }
     };
-    awk.set_global(FILENAME, Value::str(if operand == "-" { "" } else { operand }));
+    awk.set_global(FILENAME, Value::str(operand));
     awk.set_global(FNR, Value::Num(0.0));
     let (file, mut stdin) = match source {
         Source::File(f) => (Some(f), None),
@@ -360,15 +437,126 @@ async fn open_source(
     Ok(Ok(Some(stdin)))
 }
 
+/// One input: `BEGINFILE`, its records, `ENDFILE` (and, under `-i
+/// inplace`, its new text written in its place).
 async fn read_source(
     ctx: &CommandContext<'_>,
     awk: &mut Interp<'_>,
     operand: &str,
+    inplace: &mut Option<Inplace>,
 ) -> bashkit::Result<Result<(), Stop>> {
-    match open_source(ctx, awk, operand).await? {
-        Ok(Some(stdin)) => drain_source(ctx, awk, stdin).await,
-        Ok(None) => Ok(Ok(())),
-        Err(stop) => Ok(Err(stop)),
+    let stdin = match open_source(ctx, awk, operand).await? {
+        Ok(Some(stdin)) => stdin,
+        Ok(None) => return Ok(Ok(())),
+        Err(stop) => return Ok(Err(stop)),
+    };
+    let editing = stdin.is_none() && operand != "-";
+    if editing && let Some(i) = inplace {
+        flush(ctx, awk).await?;
+        if let Err(m) = i.begin(awk, operand) {
+            awk.main = None;
+            return Ok(Err(Stop::Fatal(m)));
+        }
+    }
+    let read = match awk.file_rules(true) {
+        Ok(()) => drain_source(ctx, awk, stdin).await?,
+        // `nextfile` in BEGINFILE skips the file.
+        Err(Stop::NextFile) => {
+            awk.main = None;
+            Ok(())
+        }
+        Err(stop) => {
+            awk.main = None;
+            Err(stop)
+        }
+    };
+    let read = read.and_then(|()| match awk.file_rules(false) {
+        Err(Stop::Next | Stop::NextFile) => Ok(()),
+        other => other,
+    });
+    if read.is_ok()
+        && editing
+        && let Some(i) = inplace
+        && let Err(m) = i.commit(awk)
+    {
+        return Ok(Err(Stop::Fatal(m)));
+    }
+    Ok(read)
+}
+
+/// gawk's `-i inplace`: a file's output goes to a new file beside it,
+/// which replaces it when the file is done (the old one kept under
+/// `inplace::suffix`, when one is given).
+struct Inplace {
+    suffix: Option<String>,
+    /// The file being edited and the new file's path.
+    file: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl Inplace {
+    fn begin(&mut self, awk: &mut Interp<'_>, operand: &str) -> Result<(), String> {
+        let path = awk.cwd().join(operand);
+        let dir = path.parent().map_or_else(|| awk.cwd().to_path_buf(), std::path::Path::to_path_buf);
+        let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        // A name no other file has: created, never opened through a link.
+        for n in 0..1000 {
+            let temp = dir.join(format!(".{name}.awk-inplace-{n}"));
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&temp) {
+                Ok(f) => {
+                    awk.stdout_file = Some(std::io::BufWriter::new(f));
+                    self.file = Some((path, temp));
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(format!("awk: fatal: inplace::begin: mkstemp(`{operand}') failed ({})", reason(&e)));
+                }
+            }
+        }
+        Err(format!("awk: fatal: inplace::begin: mkstemp(`{operand}') failed (too many left-over files)"))
+    }
+
+    /// The new text in the file's place.
+    fn commit(&mut self, awk: &mut Interp<'_>) -> Result<(), String> {
+        let Some((path, temp)) = self.file.take() else { return Ok(()) };
+        use std::io::Write as _;
+        let file = awk.stdout_file.take();
+        let written = match awk.stdout_error.take() {
+            Some(e) => Err(e),
+            None => file.map_or(Ok(()), |mut w| w.write_all(&awk.out).and_then(|()| w.flush())),
+        };
+        awk.out.clear();
+        let shown = path.display();
+        let result = written
+            .map_err(|e| format!("awk: fatal: inplace::end: writing `{shown}' failed ({})", reason(&e)))
+            .and_then(|()| match &self.suffix {
+                Some(suffix) => {
+                    let mut backup = path.clone().into_os_string();
+                    backup.push(suffix);
+                    std::fs::copy(&path, &backup).map(drop).map_err(|e| {
+                        format!("awk: fatal: inplace::end: link(`{shown}', backup) failed ({})", reason(&e))
+                    })
+                }
+                None => Ok(()),
+            })
+            .and_then(|()| {
+                std::fs::rename(&temp, &path).map_err(|e| {
+                    format!("awk: fatal: inplace::end: rename(`{}', `{shown}') failed ({})", temp.display(), reason(&e))
+                })
+            });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result
+    }
+
+    /// A run that failed leaves the file as it was.
+    fn abandon(&mut self, awk: &mut Interp<'_>) {
+        if let Some((_, temp)) = self.file.take() {
+            awk.stdout_file = None;
+            awk.out.clear();
+            let _ = std::fs::remove_file(temp);
+        }
     }
 }
 
@@ -384,8 +572,8 @@ async fn drain_source(
             Err(e) => return Ok(Err(Stop::Fatal(format!("awk: fatal: invalid RS: {e}\n")))),
         };
         let Some((records, file)) = &mut awk.main else { break };
-        let record = match records.next(&rs) {
-            Next::Record(r) => r,
+        let (record, rt) = match records.next(&rs) {
+            Next::Record(r) => (r, records.rt_changed.then(|| String::from_utf8_lossy(&records.rt).into_owned())),
             Next::End => break,
             Next::More => {
                 if let Some(f) = file {
@@ -411,6 +599,9 @@ async fn drain_source(
                 continue;
             }
         };
+        if let Some(rt) = rt {
+            awk.set_global(RT, Value::str(rt));
+        }
         awk.set_record(record);
         awk.count_record();
         match awk.rules() {

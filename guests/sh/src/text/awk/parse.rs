@@ -119,6 +119,9 @@ pub(super) struct Function {
 pub(super) struct Program {
     pub(super) begin: Vec<Vec<Stmt>>,
     pub(super) end: Vec<Vec<Stmt>>,
+    /// gawk's `BEGINFILE` and `ENDFILE`: run as each input file starts and ends.
+    pub(super) beginfile: Vec<Vec<Stmt>>,
+    pub(super) endfile: Vec<Vec<Stmt>>,
     pub(super) rules: Vec<Rule>,
     pub(super) functions: Vec<Function>,
     /// Global names, by slot.
@@ -128,9 +131,29 @@ pub(super) struct Program {
 }
 
 /// The special variables, in their fixed slots.
-pub(super) const SPECIALS: [&str; 16] = [
-    "NR", "NF", "FNR", "FS", "OFS", "ORS", "RS", "FILENAME", "SUBSEP", "CONVFMT", "OFMT", "RSTART", "RLENGTH",
-    "ENVIRON", "ARGC", "ARGV",
+pub(super) const SPECIALS: [&str; 22] = [
+    "NR",
+    "NF",
+    "FNR",
+    "FS",
+    "OFS",
+    "ORS",
+    "RS",
+    "FILENAME",
+    "SUBSEP",
+    "CONVFMT",
+    "OFMT",
+    "RSTART",
+    "RLENGTH",
+    "ENVIRON",
+    "ARGC",
+    "ARGV",
+    "IGNORECASE",
+    "RT",
+    "FPAT",
+    "FIELDWIDTHS",
+    "PROCINFO",
+    "ERRNO",
 ];
 pub(super) const NR: usize = 0;
 pub(super) const NF: usize = 1;
@@ -148,6 +171,12 @@ pub(super) const RLENGTH: usize = 12;
 pub(super) const ENVIRON: usize = 13;
 pub(super) const ARGC: usize = 14;
 pub(super) const ARGV: usize = 15;
+pub(super) const IGNORECASE: usize = 16;
+pub(super) const RT: usize = 17;
+pub(super) const FPAT: usize = 18;
+pub(super) const FIELDWIDTHS: usize = 19;
+pub(super) const PROCINFO: usize = 20;
+pub(super) const ERRNO: usize = 21;
 
 struct Parser<'s> {
     src: &'s str,
@@ -204,6 +233,8 @@ pub(super) fn parse(src: &str, tokens: Vec<Token>) -> Result<Program, String> {
     let mut program = Program {
         begin: Vec::new(),
         end: Vec::new(),
+        beginfile: Vec::new(),
+        endfile: Vec::new(),
         rules: Vec::new(),
         functions: Vec::new(),
         globals: Vec::new(),
@@ -220,6 +251,14 @@ pub(super) fn parse(src: &str, tokens: Vec<Token>) -> Result<Program, String> {
             Tok::End => {
                 p.bump();
                 program.end.push(p.block()?);
+            }
+            Tok::BeginFile => {
+                p.bump();
+                program.beginfile.push(p.block()?);
+            }
+            Tok::EndFile => {
+                p.bump();
+                program.endfile.push(p.block()?);
             }
             Tok::Function => {
                 p.bump();

@@ -1,7 +1,8 @@
 //! Records and fields: where input splits into records (`RS`: a newline, a
-//! character, blank lines, or a regular expression) and a record into
-//! fields (`FS`: blanks, a character, or a regular expression), the fields
-//! found only when one is asked for.
+//! character, blank lines, or a regular expression; what ended each is
+//! gawk's `RT`) and a record into fields (`FS`: blanks, a character, or a
+//! regular expression; gawk's `FPAT`, what a field looks like, and
+//! `FIELDWIDTHS`, fixed widths), the fields found only when one is asked for.
 
 use regex::Regex;
 
@@ -26,11 +27,15 @@ pub(super) struct Records {
     buf: Vec<u8>,
     pos: usize,
     pub(super) eof: bool,
+    /// What ended the last record (gawk's `RT`), and whether it differs
+    /// from the one before.
+    pub(super) rt: Vec<u8>,
+    pub(super) rt_changed: bool,
 }
 
 impl Records {
     pub(super) fn new() -> Self {
-        Records { buf: Vec::new(), pos: 0, eof: false }
+        Records { buf: Vec::new(), pos: 0, eof: false, rt: Vec::new(), rt_changed: false }
     }
 
     /// Where new bytes go (the spent ones are dropped first).
@@ -49,6 +54,7 @@ impl Records {
                 Some(at) => {
                     let record = text(&rest[..at]);
                     self.pos += at + 1;
+                    self.ended(&[*c]);
                     Next::Record(record)
                 }
                 None => self.tail(),
@@ -69,6 +75,8 @@ impl Records {
                     }
                     if run >= 2 {
                         let record = text(&body[..end]);
+                        let terminator = body[end..end + run].to_vec();
+                        self.ended(&terminator);
                         self.pos += skip + end + run;
                         return Next::Record(record);
                     }
@@ -78,15 +86,21 @@ impl Records {
                     return Next::More;
                 }
                 let record = text(body.strip_suffix(b"\n").unwrap_or(body));
+                let terminator = if body.ends_with(b"\n") { b"\n".as_slice() } else { b"" };
+                let empty = body.is_empty();
+                self.ended(terminator);
                 self.pos = self.buf.len();
-                if record.is_empty() && body.is_empty() { Next::End } else { Next::Record(record) }
+                if record.is_empty() && empty { Next::End } else { Next::Record(record) }
             }
             Rs::Regex(re) => {
                 // A match that touches the end might grow with more input.
                 match re.find(rest).filter(|m| !m.is_empty()) {
                     Some(m) if m.end() < rest.len() || self.eof => {
                         let record = text(&rest[..m.start()]);
-                        self.pos += m.end();
+                        let terminator = rest[m.start()..m.end()].to_vec();
+                        let end = m.end();
+                        self.ended(&terminator);
+                        self.pos += end;
                         Next::Record(record)
                     }
                     _ => self.tail(),
@@ -106,7 +120,16 @@ impl Records {
         }
         let record = text(rest);
         self.pos = self.buf.len();
+        self.ended(b"");
         Next::Record(record)
+    }
+
+    fn ended(&mut self, terminator: &[u8]) {
+        self.rt_changed = self.rt != terminator;
+        if self.rt_changed {
+            self.rt.clear();
+            self.rt.extend_from_slice(terminator);
+        }
     }
 }
 
@@ -121,6 +144,44 @@ pub(super) enum Fs {
     /// Every character a field (`FS = ""`).
     Chars,
     Regex(Regex),
+    /// gawk's `FPAT`: each field is a match.
+    Pattern(Regex),
+    /// gawk's `FIELDWIDTHS`: characters skipped, then taken (`None`: the rest).
+    Widths(Vec<(usize, Option<usize>)>),
+}
+
+/// `FIELDWIDTHS`' text (`5 3:3 1:6`, `5 *`) as `(skip, width)` pairs, or
+/// gawk's message for the first field that is not one.
+pub(super) fn widths(text: &str) -> Result<Vec<(usize, Option<usize>)>, String> {
+    let mut out = Vec::new();
+    let words: Vec<(usize, &str)> = text
+        .split(|c: char| c.is_ascii_whitespace())
+        .scan(0, |at, w| {
+            let start = *at;
+            *at += w.len() + 1;
+            Some((start, w))
+        })
+        .filter(|(_, w)| !w.is_empty())
+        .collect();
+    for (i, &(start, word)) in words.iter().enumerate() {
+        let bad = || {
+            format!(
+                "awk: cmd. line:1: fatal: invalid FIELDWIDTHS value, for field {}, near `{}'",
+                i + 1,
+                &text[start..]
+            )
+        };
+        let (skip, width) = match word.split_once(':') {
+            Some((skip, width)) => (skip.parse::<usize>().map_err(|_| bad())?, width),
+            None => (0, word),
+        };
+        let width = match width {
+            "*" if i + 1 == words.len() => None,
+            w => Some(w.parse::<usize>().ok().filter(|&w| w > 0 && w < 1 << 24).ok_or_else(bad)?),
+        };
+        out.push((skip.min(1 << 24), width));
+    }
+    Ok(out)
 }
 
 /// The byte ranges of a record's fields.
@@ -160,6 +221,41 @@ pub(super) fn split(record: &str, fs: &Fs, paragraph: bool, out: &mut Vec<(usize
                 out.push((at, at + ch.len_utf8()));
             }
         }
+        Fs::Pattern(re) => {
+            // gawk's rule: a match is a field, but a null match right after
+            // a field is not another one.
+            let mut at = 0;
+            let mut previous_end = None;
+            while at <= record.len() {
+                let Some(m) = re.find_at(record, at) else { break };
+                if m.is_empty() {
+                    if previous_end != Some(m.start()) {
+                        out.push((m.start(), m.start()));
+                    }
+                    previous_end = None;
+                    at = m.start() + record[m.start()..].chars().next().map_or(1, char::len_utf8);
+                } else {
+                    out.push((m.start(), m.end()));
+                    previous_end = Some(m.end());
+                    at = m.end();
+                }
+            }
+        }
+        Fs::Widths(widths) => {
+            let mut at = 0;
+            for &(skip, width) in widths {
+                at = forward(record, at, skip);
+                if at >= record.len() {
+                    break;
+                }
+                let end = match width {
+                    Some(w) => forward(record, at, w),
+                    None => record.len(),
+                };
+                out.push((at, end));
+                at = end;
+            }
+        }
         Fs::Regex(re) => {
             let mut start = 0;
             for m in re.find_iter(record) {
@@ -172,4 +268,9 @@ pub(super) fn split(record: &str, fs: &Fs, paragraph: bool, out: &mut Vec<(usize
             out.push((start, record.len()));
         }
     }
+}
+
+/// The byte offset `count` characters after `at`, or the end.
+fn forward(text: &str, at: usize, count: usize) -> usize {
+    text[at.min(text.len())..].char_indices().nth(count).map_or(text.len(), |(i, _)| at + i)
 }
