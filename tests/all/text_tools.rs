@@ -422,6 +422,32 @@ fn awk_is_gnu_awk() {
     );
 }
 
+/// `-z`: records that end in NUL (file names from `find -print0`, values
+/// with newlines in them) through `head`, `tail`, `cut`, `sort` and
+/// `uniq`, as GNU's, a sort large enough to spill to disk included.
+#[test]
+fn tools_read_nul_ended_records_under_z() {
+    let s = Scratch::new();
+    inputs(&s);
+    let mut many = String::new();
+    for i in 0..400_000u32 {
+        many.push_str(&format!("{}\nline {}\0", (i * 7919) % 400_000, i % 13));
+    }
+    s.write("many", &many);
+    same_as_gnu(
+        &s,
+        &[
+            "printf 'car\\0jeep\\0bus\\0' | head -z -n2 | od -c; printf 'car\\0jeep\\0bus\\0' | tail -z -n2 | od -c",
+            "printf 'a\\nb\\0c\\0d' | head -zn -1 | od -c; printf 'a\\nb\\0c\\0d' | tail -z -n +2 | od -c; tail -zn 3 many | od -c",
+            "head -z -n 2 many | od -c; printf 'x\\ny\\n' | head -z -n 1 | od -c",
+            "printf 'good-food\\0tip-tap\\0' | cut -zd- -f2 | od -c; printf 'a\\tb\\nc\\0d' | cut -z -f2 | od -c; printf 'abc\\0de' | cut -zc2- | od -c",
+            "printf 'cherry\\0apple\\0banana' | sort -z | od -c; printf 'b 2\\0a 10\\0a 9\\0' | sort -z -k2,2n | od -c; printf 'b\\0a\\0' | sort -zc; echo $?",
+            "sort -z many | md5sum; sort -zn many | tail -zn 2 | od -c; sort -zu -t' ' -k2,2 many | od -c",
+            "printf 'cherry\\0cherry\\0cherry\\0apple\\0banana' | uniq -z | od -c; printf 'a\\0a\\0b\\0' | uniq -zc | od -c; printf 'x\\ny\\0x\\ny\\0' | uniq -zd | od -c",
+        ],
+    );
+}
+
 /// gawk's extensions that scripts (and the GNU awk book) use, each beside
 /// gawk's own answer: files' rules, record terminators, field patterns and
 /// widths, case-blind matching, the functions gawk adds, sorted arrays,

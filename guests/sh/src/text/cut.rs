@@ -1,12 +1,12 @@
 //! `cut` as GNU coreutils: `-f LIST` with `-d`, `-s`, `-b`/`-c LIST`,
-//! `--complement` and `--output-delimiter`, a line at a time. Like GNU's
-//! (9.x), `-c` counts bytes.
+//! `--complement`, `--output-delimiter` and `-z` (NUL-ended records), a
+//! line at a time. Like GNU's (9.x), `-c` counts bytes.
 
 use bashkit::{Command, CommandContext, CommandStatus, async_trait};
 
-use super::each::each_line_run;
+use super::each::each_record_run;
 use super::options::value;
-use super::{Out, Parsed, Usage, begin, split_lines};
+use super::{Out, Parsed, Usage, begin, split_records};
 
 pub(crate) struct Cut;
 
@@ -27,6 +27,8 @@ struct Options {
     output_delimiter: Option<Vec<u8>>,
     only_delimited: bool,
     complement: bool,
+    /// What ends a line: `\n`, or NUL (`-z`).
+    end: u8,
     operands: Vec<String>,
 }
 
@@ -89,6 +91,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
         output_delimiter: None,
         only_delimited: false,
         complement: false,
+        end: b'\n',
         operands: Vec::new(),
     };
     let mut parser = super::options::parser(args);
@@ -99,6 +102,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
             Short('d') | Long("delimiter") => delimiter = Some(value(TOOL, &mut parser)?),
             Short('s') | Long("only-delimited") => o.only_delimited = true,
             Short('n') => {}
+            Short('z') | Long("zero-terminated") => o.end = b'\0',
             Long("complement") => o.complement = true,
             Long("output-delimiter") => o.output_delimiter = Some(value(TOOL, &mut parser)?.into_bytes()),
             Long("help") => return Ok(Parsed::Say(HELP)),
@@ -146,13 +150,13 @@ impl Options {
     }
 
     fn line(&self, line: &[u8], out: &mut Vec<u8>) {
-        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let body = line.strip_suffix(&[self.end]).unwrap_or(line);
         match self.unit {
             Unit::Fields => {
                 if memchr::memchr(self.delimiter, body).is_none() {
                     if !self.only_delimited {
                         out.extend_from_slice(body);
-                        out.push(b'\n');
+                        out.push(self.end);
                     }
                     return;
                 }
@@ -190,7 +194,7 @@ impl Options {
                 }
             }
         }
-        out.push(b'\n');
+        out.push(self.end);
     }
 }
 
@@ -202,8 +206,8 @@ impl Command for Cut {
             Err(status) => return Ok(status),
         };
         let mut out = Out::new(ctx.stdout.clone());
-        let status = each_line_run(&ctx, TOOL, &o.operands, &mut out, |run, buf| {
-            split_lines(run).for_each(|line| o.line(line, buf))
+        let status = each_record_run(&ctx, TOOL, &o.operands, &mut out, o.end, |run, buf| {
+            split_records(run, o.end).for_each(|line| o.line(line, buf))
         })
         .await?;
         out.flush().await?;

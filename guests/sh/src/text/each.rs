@@ -14,6 +14,18 @@ pub(crate) async fn each_line_run(
     tool: &str,
     operands: &[String],
     out: &mut Out,
+    each: impl FnMut(&[u8], &mut Vec<u8>) + Send,
+) -> bashkit::Result<i32> {
+    each_record_run(ctx, tool, operands, out, b'\n', each).await
+}
+
+/// As `each_line_run`, with records that end in `end` (NUL for `-z`).
+pub(crate) async fn each_record_run(
+    ctx: &CommandContext<'_>,
+    tool: &str,
+    operands: &[String],
+    out: &mut Out,
+    end: u8,
     mut each: impl FnMut(&[u8], &mut Vec<u8>) + Send,
 ) -> bashkit::Result<i32> {
     let mut status = 0;
@@ -21,7 +33,7 @@ pub(crate) async fn each_line_run(
         let read = match open(ctx.cwd, operand, &ctx.stdin) {
             Err(e) => Err(e),
             Ok(source) => {
-                let mut reader = LineReader::new(source);
+                let mut reader = LineReader::ending(source, end);
                 loop {
                     match reader.lines().await {
                         Ok(Some(run)) => each(run, out.buf()),

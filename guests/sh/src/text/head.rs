@@ -1,7 +1,7 @@
 //! `head` as GNU coreutils: `-n [-]N`, `-c [-]N` with GNU's multipliers,
-//! the obsolete `-N`, `-q`, `-v` and `==> NAME <==` headers. It stops
-//! reading once it has what it prints, so `head` of a huge file or an
-//! endless pipe ends at once.
+//! the obsolete `-N`, `-q`, `-v`, `-z` (NUL-ended lines) and `==> NAME <==`
+//! headers. It stops reading once it has what it prints, so `head` of a
+//! huge file or an endless pipe ends at once.
 
 use std::collections::VecDeque;
 
@@ -28,7 +28,16 @@ struct Options {
     take: Take,
     /// `Some(true)` with `-v`, `Some(false)` with `-q`.
     headers: Option<bool>,
+    /// What ends a line: `\n`, or NUL (`-z`).
+    end: u8,
     operands: Vec<String>,
+}
+
+/// What to copy of each operand, with what ends its lines.
+#[derive(Clone, Copy)]
+struct Part {
+    take: Take,
+    end: u8,
 }
 
 fn amount(text: &str, bytes: bool) -> Result<Take, Usage> {
@@ -49,7 +58,7 @@ fn amount(text: &str, bytes: bool) -> Result<Take, Usage> {
 
 fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     use lexopt::Arg::{Long, Short, Value};
-    let mut o = Options { take: Take::Lines(10), headers: None, operands: Vec::new() };
+    let mut o = Options { take: Take::Lines(10), headers: None, end: b'\n', operands: Vec::new() };
     // The obsolete `head -5` (and `-5c`), first on the line.
     let mut args = args;
     if let Some(first) = args.first().and_then(|a| a.strip_prefix('-'))
@@ -68,6 +77,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
             Short('c') | Long("bytes") => o.take = amount(&value(TOOL, &mut parser)?, true)?,
             Short('q') | Long("quiet" | "silent") => o.headers = Some(false),
             Short('v') | Long("verbose") => o.headers = Some(true),
+            Short('z') | Long("zero-terminated") => o.end = b'\0',
             Long("help") => return Ok(Parsed::Say(HELP)),
             Long("version") => return Ok(Parsed::Say("head (runbox)\n")),
             Value(v) => o.operands.push(super::text(v)),
@@ -81,14 +91,14 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
 }
 
 /// Copies what `take` asks of `source`.
-async fn head(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop> {
+async fn head(source: &mut Source, take: Take, end: u8, out: &mut Out) -> Result<(), Stop> {
     let mut buf = Vec::with_capacity(super::input::CHUNK);
     match take {
         Take::Lines(mut left) | Take::Bytes(mut left) => {
             let lines = matches!(take, Take::Lines(_));
             while left > 0 && source.read_into(&mut buf).await? > 0 {
-                let end = if lines {
-                    match super::bytes::nth(&buf, b'\n', left) {
+                let upto = if lines {
+                    match super::bytes::nth(&buf, end, left) {
                         Ok(at) => {
                             left = 0;
                             at + 1
@@ -99,11 +109,11 @@ async fn head(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
                         }
                     }
                 } else {
-                    let end = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    left -= end as u64;
-                    end
+                    let upto = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    left -= upto as u64;
+                    upto
                 };
-                out.put(&buf[..end]);
+                out.put(&buf[..upto]);
                 out.ready().await?;
                 buf.clear();
             }
@@ -113,9 +123,9 @@ async fn head(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
             let keep = usize::try_from(keep).unwrap_or(usize::MAX);
             while source.read_into(&mut buf).await? > 0 {
                 if buf.len() > keep.saturating_add(super::input::CHUNK) {
-                    let end = buf.len() - keep;
-                    out.put(&buf[..end]);
-                    buf.drain(..end);
+                    let upto = buf.len() - keep;
+                    out.put(&buf[..upto]);
+                    buf.drain(..upto);
                     out.ready().await?;
                 }
             }
@@ -126,7 +136,7 @@ async fn head(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
             let mut ends = VecDeque::new();
             let mut searched = 0;
             while source.read_into(&mut buf).await? > 0 {
-                ends.extend(memchr::memchr_iter(b'\n', &buf[searched..]).map(|at| searched + at + 1));
+                ends.extend(memchr::memchr_iter(end, &buf[searched..]).map(|at| searched + at + 1));
                 searched = buf.len();
                 let mut release = 0;
                 while ends.len() as u64 > keep {
@@ -135,13 +145,13 @@ async fn head(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
                 if release > 0 {
                     out.put(&buf[..release]);
                     buf.drain(..release);
-                    ends.iter_mut().for_each(|end| *end -= release);
+                    ends.iter_mut().for_each(|e| *e -= release);
                     searched -= release;
                     out.ready().await?;
                 }
             }
             // A last line without its newline is one of the lines held back.
-            let partial = buf.last().is_some_and(|&b| b != b'\n');
+            let partial = buf.last().is_some_and(|&b| b != end);
             if keep == 0 {
                 out.put(&buf);
             } else if partial && ends.len() as u64 == keep {
@@ -153,9 +163,9 @@ async fn head(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
 }
 
 #[async_trait]
-impl Cut for Take {
+impl Cut for Part {
     async fn cut(&self, source: &mut Source, out: &mut Out) -> Result<(), Stop> {
-        head(source, *self, out).await
+        head(source, self.take, self.end, out).await
     }
 }
 
@@ -163,7 +173,10 @@ impl Cut for Take {
 impl Command for Head {
     async fn execute(&self, ctx: CommandContext<'_>) -> bashkit::Result<CommandStatus> {
         match begin(&ctx, parse(ctx.args)).await? {
-            Ok(o) => each_operand(&ctx, TOOL, &o.operands, o.headers, &o.take).await,
+            Ok(o) => {
+                let part = Part { take: o.take, end: o.end };
+                each_operand(&ctx, TOOL, &o.operands, o.headers, &part).await
+            }
             Err(status) => Ok(status),
         }
     }

@@ -116,18 +116,25 @@ pub(crate) fn reason(e: &std::io::Error) -> String {
     }
 }
 
-/// A source read as runs of whole lines.
+/// A source read as runs of whole lines (or records: `-z`'s end in NUL).
 pub(crate) struct LineReader {
     source: Source,
     buf: Vec<u8>,
     /// Bytes at the start of `buf` already handed out.
     start: usize,
     eof: bool,
+    /// What ends a line: `\n`, or NUL under `-z`.
+    end: u8,
 }
 
 impl LineReader {
     pub(crate) fn new(source: Source) -> Self {
-        LineReader { source, buf: Vec::with_capacity(CHUNK * 2), start: 0, eof: false }
+        Self::ending(source, b'\n')
+    }
+
+    /// Records that end in `end` (NUL for `-z`).
+    pub(crate) fn ending(source: Source, end: u8) -> Self {
+        LineReader { source, buf: Vec::with_capacity(CHUNK * 2), start: 0, eof: false, end }
     }
 
     /// The next run of whole lines, each ending in `\n` but the file's last
@@ -138,7 +145,7 @@ impl LineReader {
         // Bytes already searched for a newline.
         let mut searched = 0;
         loop {
-            if let Some(at) = memchr::memrchr(b'\n', &self.buf[searched..]) {
+            if let Some(at) = memchr::memrchr(self.end, &self.buf[searched..]) {
                 self.start = searched + at + 1;
                 return Ok(Some(&self.buf[..self.start]));
             }
@@ -154,5 +161,10 @@ impl LineReader {
 
 /// Each line of a run, with its `\n` when it has one.
 pub(crate) fn split_lines(run: &[u8]) -> impl Iterator<Item = &[u8]> {
-    run.split_inclusive(|&b| b == b'\n')
+    split_records(run, b'\n')
+}
+
+/// Each record of a run, with its `end` byte when it has one.
+pub(crate) fn split_records(run: &[u8], end: u8) -> impl Iterator<Item = &[u8]> {
+    run.split_inclusive(move |&b| b == end)
 }

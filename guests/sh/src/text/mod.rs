@@ -28,6 +28,6 @@ pub(crate) mod tr;
 pub(crate) mod uniq;
 pub(crate) mod wc;
 
-pub(crate) use input::{LineReader, Source, Stop, open, reason, split_lines};
+pub(crate) use input::{LineReader, Source, Stop, open, reason, split_lines, split_records};
 pub(crate) use options::{Parsed, Usage, begin, quote, text};
 pub(crate) use output::Out;

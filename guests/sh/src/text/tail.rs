@@ -1,7 +1,7 @@
 //! `tail` as GNU coreutils: `-n [+]N`, `-c [+]N`, the obsolete `-N` and
-//! `+N`, `-q`, `-v` and headers. Of a regular file it reads backwards from
-//! the end, so the last lines of a gigabyte log cost what they are; of a
-//! pipe it keeps only the last lines as they pass. `-f` (follow) is
+//! `+N`, `-q`, `-v`, `-z` (NUL-ended lines) and headers. Of a regular file
+//! it reads backwards from the end, so the last lines of a gigabyte log
+//! cost what they are; of a pipe it keeps only the last lines as they pass. `-f` (follow) is
 //! refused: in a step it could only wait for the deadline.
 
 use std::io::{Read, Seek, SeekFrom};
@@ -28,7 +28,16 @@ enum Take {
 struct Options {
     take: Take,
     headers: Option<bool>,
+    /// What ends a line: `\n`, or NUL (`-z`).
+    end: u8,
     operands: Vec<String>,
+}
+
+/// What to copy of each operand, with what ends its lines.
+#[derive(Clone, Copy)]
+struct Part {
+    take: Take,
+    end: u8,
 }
 
 fn amount(text: &str, bytes: bool) -> Result<Take, Usage> {
@@ -49,7 +58,7 @@ fn amount(text: &str, bytes: bool) -> Result<Take, Usage> {
 
 fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     use lexopt::Arg::{Long, Short, Value};
-    let mut o = Options { take: Take::LastLines(10), headers: None, operands: Vec::new() };
+    let mut o = Options { take: Take::LastLines(10), headers: None, end: b'\n', operands: Vec::new() };
     let mut args = args;
     // The obsolete `tail -5`, `tail +5` and `tail -5c`, first on the line.
     if let Some(first) = args.first().filter(|a| a.len() > 1 && (a.starts_with('-') || a.starts_with('+')))
@@ -68,6 +77,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
             Short('c') | Long("bytes") => o.take = amount(&value(TOOL, &mut parser)?, true)?,
             Short('q') | Long("quiet" | "silent") => o.headers = Some(false),
             Short('v') | Long("verbose") => o.headers = Some(true),
+            Short('z') | Long("zero-terminated") => o.end = b'\0',
             Short('f' | 'F') | Long("follow" | "retry" | "pid") => {
                 let message = format!(
                     "{TOOL}: runbox's tail does not follow a file (-f, -F, --follow): a step's file does not grow \
@@ -89,14 +99,14 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
 
 /// Where the last `n` lines of `data` begin, when `data` holds them all
 /// (`None` when it holds fewer). A last line without a newline is a line.
-fn last_lines(data: &[u8], n: u64) -> Option<usize> {
+fn last_lines(data: &[u8], n: u64, eol: u8) -> Option<usize> {
     if n == 0 {
         return Some(data.len());
     }
     // The newline that ends the last line does not begin one.
-    let end = if data.last() == Some(&b'\n') { data.len() - 1 } else { data.len() };
+    let end = if data.last() == Some(&eol) { data.len() - 1 } else { data.len() };
     let mut left = n;
-    for at in memchr::memrchr_iter(b'\n', &data[..end]) {
+    for at in memchr::memrchr_iter(eol, &data[..end]) {
         left -= 1;
         if left == 0 {
             return Some(at + 1);
@@ -107,7 +117,7 @@ fn last_lines(data: &[u8], n: u64) -> Option<usize> {
 
 /// The offset in a regular file where its last `n` lines begin, read
 /// backwards a block at a time.
-fn last_lines_of_file(file: &mut std::fs::File, len: u64, n: u64) -> std::io::Result<u64> {
+fn last_lines_of_file(file: &mut std::fs::File, len: u64, n: u64, eol: u8) -> std::io::Result<u64> {
     const BLOCK: u64 = 64 * 1024;
     if n == 0 || len == 0 {
         return Ok(len);
@@ -125,11 +135,11 @@ fn last_lines_of_file(file: &mut std::fs::File, len: u64, n: u64) -> std::io::Re
         let mut data = &block[..size];
         if last {
             last = false;
-            if data.last() == Some(&b'\n') {
+            if data.last() == Some(&eol) {
                 data = &data[..size - 1];
             }
         }
-        for found in memchr::memrchr_iter(b'\n', data) {
+        for found in memchr::memrchr_iter(eol, data) {
             left -= 1;
             if left == 0 {
                 return Ok(start + found as u64 + 1);
@@ -140,13 +150,13 @@ fn last_lines_of_file(file: &mut std::fs::File, len: u64, n: u64) -> std::io::Re
     Ok(0)
 }
 
-async fn tail(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop> {
+async fn tail(source: &mut Source, take: Take, eol: u8, out: &mut Out) -> Result<(), Stop> {
     // A regular file: straight to where the output begins.
     let len = source.file_len();
     let seeked = len.is_some();
     if let (Source::File(file), Some(len)) = (&mut *source, len) {
         let start = match take {
-            Take::LastLines(n) => last_lines_of_file(file, len, n).map_err(Stop::Read)?,
+            Take::LastLines(n) => last_lines_of_file(file, len, n, eol).map_err(Stop::Read)?,
             Take::LastBytes(n) => len.saturating_sub(n),
             Take::FromByte(n) => n.saturating_sub(1).min(len),
             Take::FromLine(_) => 0,
@@ -166,7 +176,7 @@ async fn tail(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
                 let from = if skip == 0 {
                     0
                 } else if lines {
-                    match super::bytes::nth(&buf, b'\n', skip) {
+                    match super::bytes::nth(&buf, eol, skip) {
                         Ok(at) => {
                             skip = 0;
                             at + 1
@@ -192,13 +202,13 @@ async fn tail(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
             let mut trimmed_at = super::input::CHUNK;
             while source.read_into(&mut buf).await? > 0 {
                 if buf.len() >= 2 * trimmed_at {
-                    if let Some(start) = last_lines(&buf, n) {
+                    if let Some(start) = last_lines(&buf, n, eol) {
                         buf.drain(..start);
                     }
                     trimmed_at = buf.len().max(super::input::CHUNK);
                 }
             }
-            let start = last_lines(&buf, n).unwrap_or(0);
+            let start = last_lines(&buf, n, eol).unwrap_or(0);
             out.put(&buf[start..]);
         }
         Take::LastBytes(n) if !seeked => {
@@ -223,9 +233,9 @@ async fn tail(source: &mut Source, take: Take, out: &mut Out) -> Result<(), Stop
 }
 
 #[async_trait]
-impl Cut for Take {
+impl Cut for Part {
     async fn cut(&self, source: &mut Source, out: &mut Out) -> Result<(), Stop> {
-        tail(source, *self, out).await
+        tail(source, self.take, self.end, out).await
     }
 }
 
@@ -233,7 +243,10 @@ impl Cut for Take {
 impl Command for Tail {
     async fn execute(&self, ctx: CommandContext<'_>) -> bashkit::Result<CommandStatus> {
         match begin(&ctx, parse(ctx.args)).await? {
-            Ok(o) => each_operand(&ctx, TOOL, &o.operands, o.headers, &o.take).await,
+            Ok(o) => {
+                let part = Part { take: o.take, end: o.end };
+                each_operand(&ctx, TOOL, &o.operands, o.headers, &part).await
+            }
             Err(status) => Ok(status),
         }
     }

@@ -1,11 +1,12 @@
 //! `uniq` as GNU coreutils: adjacent equal lines, with `-c -d -D -u -i`,
-//! `-f N`, `-s N`, `-w N`, and `uniq [INPUT [OUTPUT]]`. It holds one group
+//! `-f N`, `-s N`, `-w N`, `-z` (NUL-ended records), and `uniq [INPUT
+//! [OUTPUT]]`. It holds one group
 //! at a time (one line, or a group's lines for `-D`).
 
 use bashkit::{Command, CommandContext, CommandStatus, async_trait};
 
 use super::options::{count, value};
-use super::{LineReader, Out, Parsed, Stop, Usage, begin, open, quote, reason, split_lines};
+use super::{LineReader, Out, Parsed, Stop, Usage, begin, open, quote, reason, split_records};
 
 pub(crate) struct Uniq;
 
@@ -22,6 +23,8 @@ struct Options {
     skip_fields: usize,
     skip_chars: usize,
     check_chars: Option<usize>,
+    /// `-z`: records end in NUL.
+    zero: bool,
     operands: Vec<String>,
 }
 
@@ -42,6 +45,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
             Short('D') | Long("all-repeated") => o.all_repeated = true,
             Short('u') | Long("unique") => o.unique = true,
             Short('i') | Long("ignore-case") => o.ignore_case = true,
+            Short('z') | Long("zero-terminated") => o.zero = true,
             Short('f') | Long("skip-fields") => o.skip_fields = number(&value(TOOL, &mut parser)?, "fields to skip")?,
             Short('s') | Long("skip-chars") => o.skip_chars = number(&value(TOOL, &mut parser)?, "bytes to skip")?,
             Short('w') | Long("check-chars") => {
@@ -63,9 +67,14 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
 }
 
 impl Options {
+    /// What ends a line.
+    fn end(&self) -> u8 {
+        if self.zero { b'\0' } else { b'\n' }
+    }
+
     /// The part of a line compared.
     fn key<'a>(&self, line: &'a [u8]) -> &'a [u8] {
-        let mut line = line.strip_suffix(b"\n").unwrap_or(line);
+        let mut line = line.strip_suffix(&[self.end()]).unwrap_or(line);
         for _ in 0..self.skip_fields {
             let blanks = line.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
             let word = line[blanks..].iter().take_while(|b| !matches!(b, b' ' | b'\t')).count();
@@ -116,17 +125,17 @@ impl Group {
                 let _ = write!(out, "{:>7} ", self.size);
             }
             out.extend_from_slice(first);
-            if first.last() != Some(&b'\n') {
-                out.push(b'\n');
+            if first.last() != Some(&o.end()) {
+                out.push(o.end());
             }
         }
     }
 
-    fn start(&mut self, line: &[u8]) {
+    fn start(&mut self, line: &[u8], o: &Options) {
         self.lines.clear();
         self.lines.extend_from_slice(line);
-        if line.last() != Some(&b'\n') {
-            self.lines.push(b'\n');
+        if line.last() != Some(&o.end()) {
+            self.lines.push(o.end());
         }
         self.first_end = self.lines.len();
         self.size = 1;
@@ -136,8 +145,8 @@ impl Group {
         self.size += 1;
         if o.all_repeated {
             self.lines.extend_from_slice(line);
-            if line.last() != Some(&b'\n') {
-                self.lines.push(b'\n');
+            if line.last() != Some(&o.end()) {
+                self.lines.push(o.end());
             }
         }
     }
@@ -171,7 +180,7 @@ impl Command for Uniq {
         };
         let mut out = Out::new(ctx.stdout.clone());
         let mut group = Group { lines: Vec::new(), first_end: 0, size: 0 };
-        let mut reader = LineReader::new(source);
+        let mut reader = LineReader::ending(source, o.end());
         let status = loop {
             let run = match reader.lines().await {
                 Ok(Some(run)) => run,
@@ -182,12 +191,12 @@ impl Command for Uniq {
                     break 1;
                 }
             };
-            for line in split_lines(run) {
+            for line in split_records(run, o.end()) {
                 if group.size > 0 && o.same(&group.lines[..group.first_end], line) {
                     group.add(line, &o);
                 } else {
                     group.write(&o, out.buf());
-                    group.start(line);
+                    group.start(line, &o);
                 }
             }
             if let Some(file) = &mut file {

@@ -74,6 +74,8 @@ pub(crate) struct Spec {
     pub(crate) stable: bool,
     /// `-u`: lines whose keys compare equal are one.
     pub(crate) unique: bool,
+    /// What ends a line: `\n`, or NUL (`-z`).
+    pub(crate) end: u8,
 }
 
 fn blank(b: u8) -> bool {

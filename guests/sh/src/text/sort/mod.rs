@@ -4,6 +4,7 @@
 //! spill file in the step's private `/tmp` (or `-T DIR`, `$TMPDIR`), and
 //! the runs merged; each spill file is removed as soon as it is read to
 //! its end. A step's memory holds one run, however large the input.
+//! Lines end in `\n`, or in NUL under `-z`.
 
 mod keys;
 mod runs;
@@ -13,7 +14,7 @@ use bashkit::{Command, CommandContext, CommandStatus, async_trait};
 use self::keys::{Flags, Key, Spec};
 use self::runs::{Chunk, Sink, Spills};
 use super::options::value;
-use super::{LineReader, Out, Parsed, Stop, Usage, begin, open, reason, split_lines};
+use super::{LineReader, Out, Parsed, Stop, Usage, begin, open, reason, split_records};
 
 pub(crate) struct Sort;
 
@@ -97,7 +98,14 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
     let usage = |e| Usage { status: 2, ..Usage::option(TOOL, e) };
     let val = |parser: &mut lexopt::Parser| value(TOOL, parser).map_err(|u| Usage { status: 2, ..u });
     let mut o = Options {
-        spec: Spec { keys: Vec::new(), global: Flags::default(), separator: None, stable: false, unique: false },
+        spec: Spec {
+            keys: Vec::new(),
+            global: Flags::default(),
+            separator: None,
+            stable: false,
+            unique: false,
+            end: b'\n',
+        },
         check: Check::No,
         output: None,
         temp: None,
@@ -149,6 +157,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
                 });
             }
             Short('u') | Long("unique") => o.spec.unique = true,
+            Short('z') | Long("zero-terminated") => o.spec.end = b'\0',
             Short('s') | Long("stable") => o.spec.stable = true,
             Short('c') => o.check = Check::Say,
             Short('C') => o.check = Check::Quiet,
@@ -189,7 +198,7 @@ async fn check(ctx: &CommandContext<'_>, o: &Options, quiet: bool) -> bashkit::R
             return Ok(2);
         }
     };
-    let mut reader = LineReader::new(source);
+    let mut reader = LineReader::ending(source, o.spec.end);
     let mut previous: Option<Vec<u8>> = None;
     let mut number = 0u64;
     loop {
@@ -202,16 +211,17 @@ async fn check(ctx: &CommandContext<'_>, o: &Options, quiet: bool) -> bashkit::R
                 return Ok(2);
             }
         };
-        for line in split_lines(run) {
+        for line in split_records(run, o.spec.end) {
             number += 1;
-            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            let line = line.strip_suffix(&[o.spec.end]).unwrap_or(line);
             if let Some(previous) = &previous {
                 let order = o.spec.order(previous, line);
                 if order.is_gt() || (o.spec.unique && order.is_eq()) {
                     if !quiet {
                         let shown = if name == "-" { "-" } else { name.as_str() };
-                        let message =
-                            format!("{TOOL}: {shown}:{number}: disorder: {}\n", String::from_utf8_lossy(line));
+                        // Ended as the line was (NUL under `-z`), as GNU's.
+                        let line = String::from_utf8_lossy(line);
+                        let message = format!("{TOOL}: {shown}:{number}: disorder: {line}{}", char::from(o.spec.end));
                         ctx.stderr.write_all(message.as_bytes()).await?;
                     }
                     return Ok(1);
@@ -246,7 +256,7 @@ impl Command for Sort {
                     return Ok(CommandStatus::with_code(2));
                 }
             };
-            let mut reader = LineReader::new(source);
+            let mut reader = LineReader::ending(source, o.spec.end);
             loop {
                 let run = match reader.lines().await {
                     Ok(Some(run)) => run,
@@ -258,8 +268,8 @@ impl Command for Sort {
                         return Ok(CommandStatus::with_code(2));
                     }
                 };
-                for line in split_lines(run) {
-                    chunk.push(line.strip_suffix(b"\n").unwrap_or(line));
+                for line in split_records(run, o.spec.end) {
+                    chunk.push(line.strip_suffix(&[o.spec.end]).unwrap_or(line));
                 }
                 if chunk.size() >= RUN_BYTES
                     && let Err(message) = spills.spill(&mut chunk, &o.spec)

@@ -86,15 +86,15 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
-    async fn line(&mut self, line: &[u8]) -> Result<(), Failed> {
+    async fn line(&mut self, line: &[u8], end: u8) -> Result<(), Failed> {
         match self {
             Sink::Out(out) => {
                 out.put(line);
-                out.put(b"\n");
+                out.put(&[end]);
                 out.ready().await?;
             }
             Sink::File(file) => {
-                file.write_all(line).and_then(|()| file.write_all(b"\n")).map_err(|e| Failed::Io(e.to_string()))?
+                file.write_all(line).and_then(|()| file.write_all(&[end])).map_err(|e| Failed::Io(e.to_string()))?
             }
         }
         Ok(())
@@ -112,7 +112,7 @@ impl Sink {
             if spec.unique && previous.is_some_and(|p| spec.keys_order(p, line) == Ordering::Equal) {
                 continue;
             }
-            self.line(line).await?;
+            self.line(line, spec.end).await?;
             previous = Some(line);
         }
         Ok(())
@@ -158,7 +158,7 @@ impl Spills {
         self.files.push(path);
         let mut writer = BufWriter::with_capacity(64 * 1024, file);
         for line in chunk.lines() {
-            writer.write_all(line).and_then(|()| writer.write_all(b"\n")).map_err(cannot)?;
+            writer.write_all(line).and_then(|()| writer.write_all(&[spec.end])).map_err(cannot)?;
         }
         writer.flush().map_err(cannot)?;
         chunk.clear();
@@ -187,7 +187,7 @@ impl Spills {
             let line = &runs[top].line;
             let repeated = spec.unique && previous.as_deref().is_some_and(|p| spec.keys_order(p, line).is_eq());
             if !repeated {
-                sink.line(line).await?;
+                sink.line(line, spec.end).await?;
                 if spec.unique {
                     previous = Some(line.clone());
                 }
@@ -230,8 +230,8 @@ impl Run {
     /// Reads the next line; false at the end.
     fn advance(&mut self, spec: &Spec) -> Result<bool, Failed> {
         self.line.clear();
-        let read = self.reader.read_until(b'\n', &mut self.line).map_err(|e| Failed::Io(e.to_string()))?;
-        if self.line.last() == Some(&b'\n') {
+        let read = self.reader.read_until(spec.end, &mut self.line).map_err(|e| Failed::Io(e.to_string()))?;
+        if self.line.last() == Some(&spec.end) {
             self.line.pop();
         }
         self.keys.clear();
