@@ -334,6 +334,16 @@ fn sed_is_gnu_sed() {
             "sed -i s/x/y/; echo $?; sed --sandbox 'w x' conf; echo $?; sed -n -e p -e 's/a' conf; echo $?",
             "sed 2>/dev/null; echo $?; sed --bogus 2>&1 | head -2; sed -x 2>&1 | head -2",
             "sed '$d' empty; echo $?; sed = empty; sed -n '/a/,/b/p' empty",
+            // GNU's character escapes, in a pattern (`\\x5e` is an anchor) and a
+            // replacement (`\\x26` a literal `&`); a label ends at a blank.
+            "echo \"universe: '42'\" | sed 's/\\x27/\"/g'; echo 'say \"hi\"' | sed 's/\"/\\x27/g'; printf 'cute\\ncot\\n' | sed -n '/\\x5eco/p'",
+            "echo 'hello' | sed 's/.*/\"\\x26\"/'; echo 'a.b' | sed 's/\\x2e/[\\d065\\o102\\x5c]/'; printf 'hi there\\r\\n' | sed -E 's/\\w+(\\r?)$/123\\1/' | od -c",
+            "echo '12345 hello42' | sed -E ':a s/^(\\**)[0-9]/\\1*/; ta'; echo 'coffining' | sed ':d s/fin//; td'; echo x | sed -n ':a p'",
+            "echo '3.14' | sed '1{s/^/start: /; b}; $ s/$/ :end/'; echo x | sed -n 'b end ; p; :end'; seq 5 | sed '2,4i hi'",
+            "seq 10 | sed -n '4,~4p'; seq 10 | sed -n '/4/,~4p'; seq 12 | sed -n '/[46]/,~3p'; seq 10 | sed -n '4,~1p'; seq 10 | sed -n '4,~0p'",
+            "printf 'x\\ty\\n' | sed '1r /dev/stdin' conf; seq 2 | sed '2r /dev/stdin' blank; printf '123' | sed '1r /dev/stdin' blank; sed '0r blank' conf",
+            "seq 4 | sed 'R /dev/stdin' conf; printf 'a\\nb\\n' | sed -e '2 {r /dev/stdin' -e 'd}' conf; seq 3 | sed '1r /dev/stdin' - conf",
+            "seq 3 | sed '2a fruit: \\x27mango\\x27'; printf 'Hi there\\nHave a Nice Day\\n' | sed 'N; s/H.*e/X/gm'; printf 'ab\\ncd\\n' | sed 'N; s/a.*/X/M; s/\\`/</M'",
         ],
     );
 }
@@ -513,6 +523,8 @@ fn awk_has_gawks_extensions() {
             // (on copies: the reference edits the same directory first).
             "cp edit1.txt e1; awk -i inplace '{ print NR \". \" $0 }' e1; cat e1; cp edit2.txt e2; awk -i inplace -v inplace::suffix=.bak '{ gsub(/\\<3\\>/, \"three\") } 1; END { print \"done\" }' e2; cat e2 e2.bak; rm e1 e2 e2.bak",
             "cp edit2.txt e3; awk -i inplace 'BEGINFILE { print \"top\" } FNR == 2 { exit } 1' e3; cat e3; ls -a | grep -c inplace; rm e3",
+            // A program that fails leaves the file as it was, and nothing beside it.
+            "cp edit2.txt e5; awk -i inplace '{ print \"X\"; y = 0; x = 1 / y }' e5 2>/dev/null; echo $?; cat e5; ls -a | grep -c inplace; rm e5",
             "cp edit1.txt e4; awk -i inplace '{ print; print $1 > \"/dev/stderr\" } ENDFILE { print \"end\" }' e4 a.txt; cat e4 a.txt; rm e4; git checkout a.txt 2>/dev/null; printf 'Hi there\\nHave a nice day\\nGood bye\\n' > a.txt",
         ],
     );

@@ -489,8 +489,9 @@ async fn read_source(
 /// `inplace::suffix`, when one is given).
 struct Inplace {
     suffix: Option<String>,
-    /// The file being edited and the new file's path.
-    file: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// The file being edited (its path, and its name as the program gave
+    /// it) and the new file's path.
+    file: Option<(std::path::PathBuf, String, std::path::PathBuf)>,
 }
 
 impl Inplace {
@@ -504,7 +505,7 @@ impl Inplace {
             match std::fs::OpenOptions::new().write(true).create_new(true).open(&temp) {
                 Ok(f) => {
                     awk.stdout_file = Some(std::io::BufWriter::new(f));
-                    self.file = Some((path, temp));
+                    self.file = Some((path, operand.to_string(), temp));
                     return Ok(());
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -518,7 +519,7 @@ impl Inplace {
 
     /// The new text in the file's place.
     fn commit(&mut self, awk: &mut Interp<'_>) -> Result<(), String> {
-        let Some((path, temp)) = self.file.take() else { return Ok(()) };
+        let Some((path, shown, temp)) = self.file.take() else { return Ok(()) };
         use std::io::Write as _;
         let file = awk.stdout_file.take();
         let written = match awk.stdout_error.take() {
@@ -526,7 +527,6 @@ impl Inplace {
             None => file.map_or(Ok(()), |mut w| w.write_all(&awk.out).and_then(|()| w.flush())),
         };
         awk.out.clear();
-        let shown = path.display();
         let result = written
             .map_err(|e| format!("awk: fatal: inplace::end: writing `{shown}' failed ({})", reason(&e)))
             .and_then(|()| match &self.suffix {
@@ -541,7 +541,8 @@ impl Inplace {
             })
             .and_then(|()| {
                 std::fs::rename(&temp, &path).map_err(|e| {
-                    format!("awk: fatal: inplace::end: rename(`{}', `{shown}') failed ({})", temp.display(), reason(&e))
+                    let temp = temp.file_name().unwrap_or_default().to_string_lossy();
+                    format!("awk: fatal: inplace::end: rename(`{temp}', `{shown}') failed ({})", reason(&e))
                 })
             });
         if result.is_err() {
@@ -552,7 +553,7 @@ impl Inplace {
 
     /// A run that failed leaves the file as it was.
     fn abandon(&mut self, awk: &mut Interp<'_>) {
-        if let Some((_, temp)) = self.file.take() {
+        if let Some((_, _, temp)) = self.file.take() {
             awk.stdout_file = None;
             awk.out.clear();
             let _ = std::fs::remove_file(temp);

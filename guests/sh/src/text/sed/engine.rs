@@ -28,6 +28,14 @@ pub(super) enum Flow {
 }
 
 /// What follows a cycle's output.
+/// Where `R` reads its lines.
+enum LineFile {
+    File(BufReader<std::fs::File>),
+    Stdin,
+    /// A file that cannot be read: `R` adds nothing, as GNU's.
+    Missing,
+}
+
 enum Append {
     Text(usize),
     File(String),
@@ -67,7 +75,10 @@ pub(super) struct Engine {
     appends: Vec<Append>,
     last_re: Option<usize>,
     sinks: Vec<Sink>,
-    line_files: Vec<Option<BufReader<std::fs::File>>>,
+    line_files: Vec<LineFile>,
+    /// Standard input, for `r /dev/stdin` and `R /dev/stdin` (read whole
+    /// before the run, when the inputs are files).
+    stdin: std::io::Cursor<Vec<u8>>,
     /// The main output (standard output, or the file edited in place), and
     /// whether its last write lacked the separator.
     pub(super) out: Vec<u8>,
@@ -89,6 +100,7 @@ pub(super) struct Setup {
     pub(super) sep: u8,
     pub(super) wrap: usize,
     pub(super) in_place: bool,
+    pub(super) stdin: Vec<u8>,
 }
 
 impl Engine {
@@ -114,8 +126,16 @@ impl Engine {
                 },
             });
         }
-        let line_files =
-            script.line_files.iter().map(|name| std::fs::File::open(cwd.join(name)).ok().map(BufReader::new)).collect();
+        let line_files = script
+            .line_files
+            .iter()
+            .map(|name| match name.as_str() {
+                "/dev/stdin" => LineFile::Stdin,
+                _ => {
+                    std::fs::File::open(cwd.join(name)).map_or(LineFile::Missing, |f| LineFile::File(BufReader::new(f)))
+                }
+            })
+            .collect();
         let ranges = vec![Range::Idle; script.instrs.len()];
         Ok(Engine {
             quiet: setup.quiet || script.quiet,
@@ -135,6 +155,7 @@ impl Engine {
             last_re: None,
             sinks,
             line_files,
+            stdin: std::io::Cursor::new(setup.stdin),
             out: Vec::with_capacity(64 * 1024),
             out_missing: false,
             side: Vec::new(),
@@ -158,6 +179,22 @@ impl Engine {
         self.line += 1;
         self.replaced = false;
         self.pc = 0;
+        if self.line == 1 {
+            // GNU's `0r FILE`: the file before the first line.
+            let first: Vec<String> = self
+                .script
+                .instrs
+                .iter()
+                .filter_map(|i| match (&i.a1, &i.cmd) {
+                    (Some(Addr::Zero), Cmd::ReadFile(name)) => Some(name.clone()),
+                    _ => None,
+                })
+                .collect();
+            for name in first {
+                self.appends.push(Append::File(name));
+                self.dump_appends();
+            }
+        }
     }
 
     /// The line `n`/`N` asked for, now in `ps`.
@@ -349,7 +386,8 @@ impl Engine {
             Addr::Line(n) => Range::Active(Some(n)),
             Addr::Plus(0) => Range::Idle,
             Addr::Plus(n) => Range::Active(Some(line.saturating_add(n))),
-            Addr::Multiple(n) if n == 0 || line.is_multiple_of(n) => Range::Idle,
+            // `addr,~N` ends at the next multiple of N after its start.
+            Addr::Multiple(0) => Range::Idle,
             Addr::Last if self.last => Range::Idle,
             _ => Range::Active(None),
         };
@@ -457,13 +495,24 @@ impl Engine {
                 },
                 &Cmd::Quit(code) => return Ok(Flow::Quit { code, print: true }),
                 &Cmd::QuitSilent(code) => return Ok(Flow::Quit { code, print: false }),
+                // What is left of standard input, as it is.
+                Cmd::ReadFile(name) if name == "/dev/stdin" => {
+                    let mut rest = Vec::new();
+                    let _ = std::io::Read::read_to_end(&mut self.stdin, &mut rest);
+                    if !rest.is_empty() {
+                        self.appends.push(Append::Line(rest));
+                    }
+                }
                 Cmd::ReadFile(name) => self.appends.push(Append::File(name.clone())),
                 &Cmd::ReadLine(file) => {
-                    if let Some(reader) = &mut self.line_files[file] {
-                        let mut line = Vec::new();
-                        if reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-                            self.appends.push(Append::Line(line));
-                        }
+                    let mut line = Vec::new();
+                    let read = match &mut self.line_files[file] {
+                        LineFile::File(reader) => reader.read_until(b'\n', &mut line).unwrap_or(0),
+                        LineFile::Stdin => self.stdin.read_until(b'\n', &mut line).unwrap_or(0),
+                        LineFile::Missing => 0,
+                    };
+                    if read > 0 {
+                        self.appends.push(Append::Line(line));
                     }
                 }
                 Cmd::Subst(_) => {

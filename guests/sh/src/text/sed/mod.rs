@@ -139,7 +139,24 @@ impl Command for Sed {
             return fail("sed: no input files\n".into(), 4).await;
         }
         let sep = if o.null_data { 0 } else { b'\n' };
-        let setup = Setup { quiet: o.quiet, sep, wrap: o.wrap, in_place: o.in_place.is_some() };
+        // `r /dev/stdin`, `R /dev/stdin`: standard input, when no input is it.
+        let mut stdin = Vec::new();
+        let names_stdin = script.line_files.iter().any(|n| n == "/dev/stdin")
+            || script.instrs.iter().any(|i| matches!(&i.cmd, script::Cmd::ReadFile(n) if n == "/dev/stdin"));
+        if names_stdin
+            && !o.operands.is_empty()
+            && !o.operands.iter().any(|n| n == "-")
+            && let Ok(mut source) = super::open(ctx.cwd, "-", &ctx.stdin)
+        {
+            loop {
+                match source.read_into(&mut stdin).await {
+                    Ok(0) | Err(super::Stop::Read(_)) => break,
+                    Ok(_) => {}
+                    Err(super::Stop::Shell(e)) => return Err(e),
+                }
+            }
+        }
+        let setup = Setup { quiet: o.quiet, sep, wrap: o.wrap, in_place: o.in_place.is_some(), stdin };
         let mut engine = match Engine::new(script, setup, ctx.cwd) {
             Ok(engine) => engine,
             Err(message) => return fail(message, 4).await,

@@ -402,11 +402,13 @@ impl Parser<'_> {
             return Ok(None);
         }
         let mut warnings = Vec::new();
-        let translated = translate(pattern, self.syntax, &mut warnings).map_err(|e| self.error(&e))?;
+        let pattern = escapes(pattern);
+        let translated = translate(&pattern, self.syntax, &mut warnings).map_err(|e| self.error(&e))?;
         let re = RegexBuilder::new(&translated)
             .case_insensitive(icase)
             .multi_line(multi)
-            .dot_matches_new_line(true)
+            // GNU's `M` (REG_NEWLINE): `.` stops at a newline too.
+            .dot_matches_new_line(!multi)
             .size_limit(64 << 20)
             .dfa_size_limit(16 << 20)
             .build()
@@ -478,7 +480,18 @@ impl Parser<'_> {
                     Some('a') => text.push('\x07'),
                     Some('f') => text.push('\x0c'),
                     Some('v') => text.push('\x0b'),
-                    Some(e) => text.push(e),
+                    // `\x27` is a `'`, `\d065` an `A`.
+                    Some(e) => {
+                        let rest: Vec<char> =
+                            std::iter::once(e).chain(self.chars[self.at..].iter().copied()).take(4).collect();
+                        match produced(&rest) {
+                            Some((c, used)) => {
+                                text.push(c);
+                                self.at += used - 1;
+                            }
+                            None => text.push(e),
+                        }
+                    }
                     None => break,
                 },
                 c => text.push(c),
@@ -548,6 +561,7 @@ impl Parser<'_> {
         };
         if let Some(Addr::Zero) = a1
             && !matches!(a2, Some(Addr::Re(_)))
+            && !(c == 'r' && a2.is_none())
         {
             return Err(self.error("invalid usage of line address 0"));
         }
@@ -574,16 +588,23 @@ impl Parser<'_> {
             }
             '=' => Cmd::Equals,
             'a' => Cmd::Append(self.text()?),
-            'i' => {
-                one_address(self)?;
-                Cmd::Insert(self.text()?)
-            }
+            // GNU's `i` takes a range too (`2,4i text`).
+            'i' => Cmd::Insert(self.text()?),
             'c' => Cmd::Change(self.text()?),
             ':' => {
                 if addressed {
                     return Err(self.error(": doesn't want any addresses"));
                 }
-                let label = self.rest(true);
+                // GNU's label ends at a blank too: `:a s/x/y/; ta`.
+                self.skip_blanks();
+                let mut label = String::new();
+                while let Some(c) = self.peek().filter(|c| !matches!(c, '\n' | ';' | ' ' | '\t')) {
+                    label.push(c);
+                    self.at += 1;
+                }
+                if matches!(self.peek(), Some('\n' | ';')) {
+                    self.at += 1;
+                }
                 if label.is_empty() {
                     return Err(self.error("\":\" lacks a label"));
                 }
@@ -591,7 +612,18 @@ impl Parser<'_> {
                 Cmd::Label
             }
             'b' | 't' | 'T' => {
-                let label = self.rest(true);
+                // The label ends at `;`, a newline or (GNU's) the `}` that
+                // closes the block: `1{s/^/x/; b}`.
+                self.skip_blanks();
+                let mut label = String::new();
+                while let Some(c) = self.peek().filter(|c| !matches!(c, '\n' | ';' | '}')) {
+                    label.push(c);
+                    self.at += 1;
+                }
+                label.truncate(label.trim_end().len());
+                if matches!(self.peek(), Some('\n' | ';')) {
+                    self.at += 1;
+                }
                 if !label.is_empty() {
                     self.jumps.push((here, label));
                 }
@@ -806,7 +838,19 @@ impl Parser<'_> {
                     Some('a') => literal.push('\x07'),
                     Some('f') => literal.push('\x0c'),
                     Some('v') => literal.push('\x0b'),
-                    Some(other) => literal.push(other),
+                    Some(other) => {
+                        // `\x26` is a literal `&`, `\d065` an `A`.
+                        let rest: Vec<char> = std::iter::once(other).chain(chars.clone()).take(4).collect();
+                        match produced(&rest) {
+                            Some((c, used)) => {
+                                literal.push(c);
+                                for _ in 1..used {
+                                    chars.next();
+                                }
+                            }
+                            None => literal.push(other),
+                        }
+                    }
                     None => literal.push('\\'),
                 },
                 c => literal.push(c),
@@ -848,4 +892,62 @@ impl Parser<'_> {
         }
         Ok(from.into_iter().zip(to).collect())
     }
+}
+
+/// GNU sed's escapes that produce a character, at `rest` (after the
+/// backslash): `\cX`, `\dNNN`, `\oNNN`, `\xHH`, `\a`, `\f`, `\v`, `\r`, with
+/// how many characters of `rest` they take.
+fn produced(rest: &[char]) -> Option<(char, usize)> {
+    let number = |radix: u32, most: usize| {
+        let digits = rest[1..].iter().take(most).take_while(|c| c.is_digit(radix)).count();
+        let text: String = rest[1..=digits].iter().collect();
+        let n = u32::from_str_radix(&text, radix).ok().filter(|&n| n < 256)?;
+        Some((char::from_u32(n)?, 1 + digits))
+    };
+    match rest.first()? {
+        'a' => Some(('\x07', 1)),
+        'f' => Some(('\x0c', 1)),
+        'v' => Some(('\x0b', 1)),
+        'r' => Some(('\r', 1)),
+        'c' => {
+            let x = rest.get(1)?.to_ascii_uppercase();
+            x.is_ascii().then(|| (char::from(x as u8 ^ 0x40), 2))
+        }
+        'd' => number(10, 3),
+        'o' => number(8, 3),
+        'x' => number(16, 2),
+        _ => None,
+    }
+}
+
+/// A pattern with GNU sed's character escapes made the characters (as
+/// GNU's does before compiling it: `\x5e` is `^`, an anchor); a produced
+/// backslash stays a literal one. The regex's own escapes are left.
+fn escapes(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len());
+    let mut at = 0;
+    while at < chars.len() {
+        if chars[at] != '\\' || at + 1 == chars.len() {
+            out.push(chars[at]);
+            at += 1;
+            continue;
+        }
+        match produced(&chars[at + 1..]) {
+            Some(('\\', used)) => {
+                out.push_str("\\\\");
+                at += 1 + used;
+            }
+            Some((c, used)) => {
+                out.push(c);
+                at += 1 + used;
+            }
+            None => {
+                out.push('\\');
+                out.push(chars[at + 1]);
+                at += 2;
+            }
+        }
+    }
+    out
 }
