@@ -137,6 +137,26 @@ fn zones_devices_and_syntax_errors_are_bashs() {
     assert_eq!(run.code, 2, "{}", run.stderr);
 }
 
+/// HOME, PATH, SHELL and USER are exported, as bash's are (it inherits
+/// them): `env`, awk's `ENVIRON` and every command see them, and a
+/// script's assignment reaches them too.
+#[test]
+fn the_login_variables_are_exported() {
+    let s = Scratch::new();
+    let script = "env | grep -E '^(HOME|PATH|SHELL|USER)=' | sort; awk 'BEGIN { print ENVIRON[\"HOME\"] }'; \
+                  HOME=/tmp/h; env | grep '^HOME='; unset USER; env | grep -c '^USER='";
+    let run = s.runbox().args(["sh", "-c", script]).run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            1,
+            "HOME=/home/runbox\nPATH=/usr/local/bin:/usr/bin:/bin\nSHELL=/bin/bash\nUSER=runbox\n/home/runbox\n\
+             HOME=/tmp/h\n0\n",
+            ""
+        ),
+    );
+}
+
 /// A command the sandbox does not have is named once, at the step's end,
 /// with the tier that runs real tools.
 #[test]
@@ -158,6 +178,20 @@ fn a_missing_tool_points_to_the_native_tier_once() {
 /// book's sections): pieces by lines, bytes, bytes of whole lines and
 /// chunks, GNU's suffixes and their widening past `xyz`, messages and
 /// statuses.
+/// `dirname` as GNU's, `-z` included (bashkit's had none).
+#[test]
+fn dirname_is_gnu_dirname() {
+    let s = Scratch::new();
+    same_as_gnu(
+        &s,
+        &[
+            "dirname / // /// a a/ /a /a/ a/b a/b/ a//b// //a ///a/b . .. ../x '' 'a/b/c///' 'é/ü'",
+            "dirname -z a/b c | od -c; dirname --zero /x/y/ | od -c; dirname -- -x/y",
+            "dirname; echo $?; dirname -q a; echo $?; dirname --bogus a; echo $?",
+        ],
+    );
+}
+
 #[test]
 fn split_is_gnu_split() {
     let s = Scratch::new();

@@ -8,6 +8,7 @@
 #![allow(clippy::too_many_arguments)]
 
 mod curl;
+mod dirname;
 mod expr;
 mod getopt;
 mod runbook;
@@ -84,6 +85,8 @@ fn interpreter() -> Box<Bash> {
             // Missing (getopt) or wrong (expr's parentheses) in bashkit.
             .command("getopt", getopt::Getopt)
             .command("expr", expr::Expr)
+            // bashkit's has no `-z`.
+            .command("dirname", dirname::Dirname)
             // Read their files a chunk at a time and stream through pipes
             // (bashkit's hold whole files and every stage's output).
             .command("awk", text::awk::Awk)

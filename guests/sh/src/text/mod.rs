@@ -29,5 +29,5 @@ pub(crate) mod uniq;
 pub(crate) mod wc;
 
 pub(crate) use input::{LineReader, Source, Stop, open, reason, split_lines, split_records};
-pub(crate) use options::{Parsed, Usage, begin, quote, text};
+pub(crate) use options::{Parsed, Usage, begin, parser, quote, text};
 pub(crate) use output::Out;
