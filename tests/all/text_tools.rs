@@ -341,6 +341,7 @@ fn sed_is_gnu_sed() {
             "echo '12345 hello42' | sed -E ':a s/^(\\**)[0-9]/\\1*/; ta'; echo 'coffining' | sed ':d s/fin//; td'; echo x | sed -n ':a p'",
             "echo '3.14' | sed '1{s/^/start: /; b}; $ s/$/ :end/'; echo x | sed -n 'b end ; p; :end'; seq 5 | sed '2,4i hi'",
             "seq 10 | sed -n '4,~4p'; seq 10 | sed -n '/4/,~4p'; seq 12 | sed -n '/[46]/,~3p'; seq 10 | sed -n '4,~1p'; seq 10 | sed -n '4,~0p'",
+            "echo 'report_{a,b}.txt' | sed -E 's/_{a,b}/_c/'; echo $?; echo 'a{x' | sed -E 's/a{x/Q/'; echo $?; echo 'r_{a}' | sed -E 's/_\\{a}/_c/; s/a{0}/-/'; echo 'a{,' | grep -E 'a{,'",
             "printf 'x\\ty\\n' | sed '1r /dev/stdin' conf; seq 2 | sed '2r /dev/stdin' blank; printf '123' | sed '1r /dev/stdin' blank; sed '0r blank' conf",
             "seq 4 | sed 'R /dev/stdin' conf; printf 'a\\nb\\n' | sed -e '2 {r /dev/stdin' -e 'd}' conf; seq 3 | sed '1r /dev/stdin' - conf",
             "seq 3 | sed '2a fruit: \\x27mango\\x27'; printf 'Hi there\\nHave a Nice Day\\n' | sed 'N; s/H.*e/X/gm'; printf 'ab\\ncd\\n' | sed 'N; s/a.*/X/M; s/\\`/</M'",

@@ -9,6 +9,9 @@ use std::fmt::Write as _;
 pub(crate) enum Syntax {
     Basic,
     Extended,
+    /// `sed -E`'s: extended, where a `{` must begin an interval (glibc's
+    /// rule; GNU grep's takes a `{` that does not as a literal).
+    SedExtended,
     /// gawk's: extended, with `\y` for a word boundary, a backslash that
     /// quotes inside a bracket expression (`[a\-z]`), and no back-references.
     Awk,
@@ -149,6 +152,7 @@ fn ends(rest: &[char]) -> bool {
 pub(crate) fn translate(pattern: &str, syntax: Syntax, warnings: &mut Vec<String>) -> Result<String, Error> {
     let basic = syntax == Syntax::Basic;
     let awk = syntax == Syntax::Awk;
+    let strict_braces = syntax == Syntax::SedExtended;
     let chars: Vec<char> = pattern.chars().collect();
     let mut out = String::new();
     // Where a `*` (or, in ERE, any repetition) is a literal: at the start
@@ -265,6 +269,10 @@ pub(crate) fn translate(pattern: &str, syntax: Syntax, warnings: &mut Vec<String
                     out.push_str(&text);
                     at += 1 + len;
                     continue;
+                }
+                None if strict_braces => {
+                    let closed = chars[at..].contains(&'}');
+                    return Err(if closed { "Invalid content of \\{\\}" } else { "Unmatched \\{" }.into());
                 }
                 None => literal(&mut out, '{'),
             },

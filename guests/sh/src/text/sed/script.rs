@@ -175,7 +175,7 @@ pub(crate) fn parse(pieces: &[Piece], extended: bool, sandbox: bool) -> Result<S
         at: 0,
         origins,
         pieces,
-        syntax: if extended { Syntax::Extended } else { Syntax::Basic },
+        syntax: if extended { Syntax::SedExtended } else { Syntax::Basic },
         sandbox,
         script: Script { instrs: Vec::new(), regexes: Vec::new(), outputs: Vec::new(), line_files: Vec::new(), quiet },
         labels: Vec::new(),
