@@ -394,6 +394,22 @@ fn known_differences_inside_bashkit() {
             "py\nrc=0\n",
             "rc=2\n",
         ),
+        (
+            "readonly X=1; echo 'X=2; echo \"child X=$X\"' > child.sh; bash child.sh 2>/dev/null; echo rc=$?",
+            "child X=2\nrc=0\n",
+            "rc=1\n",
+        ),
+        (
+            "f() { echo \"$*\" | tr u U; }; n=unittest; x=\"`f \"${n}\"`\"; echo \"[$x]\"",
+            "[Unittest]\n",
+            "[`f unittest`]\n",
+        ),
+        (
+            "SHOPT_CMD=shopt _READONLY_X=1; echo \"[${SHOPT_CMD-unset}] [${_READONLY_X-unset}]\"",
+            "[shopt] [1]\n",
+            "[unset] [unset]\n",
+        ),
+        ("t=0; echo \"[${t:+\"time=\\\"${t}\\\"\"}]\"", "[time=\"0\"]\n", "[time=\\\\\"0\\\\\"]\n"),
     ];
     for (code, in_bash, in_runbox) in rows {
         let bash = std::process::Command::new("bash").args(["-c", code]).current_dir(s.path()).output().unwrap();

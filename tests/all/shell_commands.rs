@@ -360,3 +360,68 @@ fn a_script_file_finds_itself_and_env_agrees_with_pwd() {
     assert_eq!(run.stdout, bash);
     assert_eq!(run.stdout, "[tools/where.sh] [tools/where.sh]\ntools\nPWD=/work/tools\n");
 }
+
+/// bc computes in decimals of any length with POSIX's scale rules, as GNU
+/// bc 1.07 does (bashkit's own used floats: `1.5 + 2` gave 3, `3.25 * 2`
+/// gave 6, `2^100` saturated), with its library, bases, functions and line
+/// breaking; `paste -sd+ | bc` sums a long column.
+#[test]
+fn bc_is_gnu_bc() {
+    let s = Scratch::new();
+    s.write("prog.bc", "define fact(n) {\n  auto r\n  for (r = 1; n > 1; n--) r *= n\n  return r\n}\nfact(25)\nquit\n");
+    s.write("bad.bc", "1 +\n2 + 3\n");
+    let sum = (1..=20000).map(|n| n.to_string()).collect::<Vec<_>>().join("\n") + "\n";
+    s.write("column.txt", &sum);
+    same_as_gnu(
+        &s,
+        &[
+            "echo '1.5 + 2; 3.25 * 2; 10 / 4; 1.50 - 0.25; -1.5 + 1; 0.00; 1.000 * 1; .5 * 2' | bc",
+            "echo 'scale=2; 7 / 3 * 100; 7 % 3; 7.5 % 2; -7 % 3; x = 17.5; x / 3; x % 3' | bc",
+            "echo '2^100; 2^-2; scale=4; 2^-2; 1.5^2; 1.50^3; -2^2; 2^3^2' | bc",
+            "echo '99999999999999999999999999999999999999999999999999999999999999999999999999999999*9' | bc",
+            "echo 'length(123.450); scale(123.450); length(0.05); sqrt(16); sqrt(2); scale=30; sqrt(2); 1/3; -1/3' | bc",
+            "echo 'obase=16; 255; -255; 10.5; 255.255; obase=2; 5.25; obase=20; 12345; 1.5; obase=10; ibase=16; FF; 1.8' | bc",
+            "echo 'e(1); l(10); a(1); a(-1); c(0); s(3.14159); j(0,1); l(0); e(-1); e(100)' | bc -l",
+            "echo 'scale=60; 4*a(1); e(10); l(1000000); s(-2); c(100); j(2, 3.5)' | bc -l; echo 'scale=0; e(1)' | bc -l",
+            "echo 'x = 2; x++; x; --x; x += 5; x; x ^= 2; x; x %= 7; x; a = 3 < 5; a; 1 == 1 && 2 < 1 || 3; !0; !5' | bc",
+            "echo 'x[3] = 5; x[3] + 1; x[1]; last; .+1' | bc",
+            "printf 'define f(n) {\\n  if (n < 2) return 1\\n  return n * f(n - 1)\\n}\\nf(30)\\ndefine g(a[]) { a[0] = 9; return a[0] }\\nb[0] = 1; g(b[]); b[0]\\n' | bc",
+            "printf 'define k() {\\n  auto a\\n  a = 7\\n  return m()\\n}\\ndefine m() { return a }\\na = 1; k(); m()\\n' | bc",
+            "printf 'for (i = 1; i <= 5; i++) {\\n  if (i == 3) continue\\n  print i, \"\\\\t\"\\n}\\nprint \"\\\\n\"; \"raw\\\\n\"\\nwhile (j < 3) { j; j = j + 1; if (j == 2) break }\\n' | bc",
+            "printf 'if (0) {\\n 1\\n} else {\\n 2\\n}\\n/* a comment */ 1 + 1 # and another\\n2 \\\\\\n+ 3\\n' | bc",
+            "printf '5\\nif (0) quit\\n6\\n' | bc; echo '5; quit' | bc; printf '1\\n2\\nhalt\\n3\\n' | bc",
+            "echo 'e(1); 2^300' | BC_LINE_LENGTH=30 bc -l; echo '2^300' | BC_LINE_LENGTH=0 bc",
+            "bc prog.bc; bc bad.bc < /dev/null; echo rc=$?; echo '3 4' | bc; echo rc=$?",
+            "paste -sd+ column.txt | bc; seq 1 5 | paste -sd'*' | bc",
+            "echo 'define void v() { print \"v\\\\n\" }; v()' | bc",
+        ],
+    );
+    // GNU's runtime messages name a byte-code address runbox's has not.
+    let run = s.runbox().args(["sh", "-c", "printf '1/0; 5\\n6\\nsqrt(-1)\\nfoo(1)\\n' | bc"]).run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            0,
+            "6\n",
+            "Runtime error (func=(main), adr=0): Divide by zero\n\
+             Runtime error (func=(main), adr=0): Square root of a negative number\n\
+             Runtime error (func=(main), adr=0): Function foo not defined.\n"
+        )
+    );
+    // Bounded where the guest's stack is: an error for that line, not the step's end.
+    let deep = format!("{}1{}\n2\n", "(".repeat(500), ")".repeat(500));
+    s.write("deep.bc", &deep);
+    let run = s
+        .runbox()
+        .args(["sh", "-c", "bc deep.bc </dev/null; printf 'define f(n) { if (n == 0) return 0; return 1 + f(n - 1) }\\nf(500)\\nf(5000)\\n7\\n' | bc"])
+        .run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            0,
+            "2\n500\n7\n",
+            "deep.bc 1: nesting too deep (runbox's bc reads 400 levels of parentheses and blocks)\n\
+             Runtime error (func=f, adr=0): calls and expressions nested too deeply (runbox's bc: about 600 recursive calls)\n"
+        )
+    );
+}

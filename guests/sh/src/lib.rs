@@ -7,6 +7,7 @@
 // The generated bindings pass `http::send`'s request as its fields.
 #![allow(clippy::too_many_arguments)]
 
+mod bc;
 mod curl;
 mod dirname;
 mod expr;
@@ -82,7 +83,9 @@ fn interpreter() -> Box<Bash> {
             .command("sleep", sleep::Sleep)
             .command("seq", seq::Seq)
             .command("yes", yes::Yes)
-            // Missing (getopt) or wrong (expr's parentheses) in bashkit.
+            // Missing (getopt) or wrong (expr's parentheses, bc's floats)
+            // in bashkit.
+            .command("bc", bc::Bc)
             .command("getopt", getopt::Getopt)
             .command("expr", expr::Expr)
             // bashkit's has no `-z`.

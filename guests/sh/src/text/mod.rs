@@ -15,7 +15,7 @@ mod ends;
 mod glob;
 pub(crate) mod grep;
 pub(crate) mod head;
-mod input;
+pub(crate) mod input;
 mod options;
 mod output;
 pub(crate) mod pattern;
