@@ -394,8 +394,28 @@ fn bc_is_gnu_bc() {
             "bc prog.bc; bc bad.bc < /dev/null; echo rc=$?; echo '3 4' | bc; echo rc=$?",
             "paste -sd+ column.txt | bc; seq 1 5 | paste -sd'*' | bc",
             "echo 'define void v() { print \"v\\\\n\" }; v()' | bc",
+            "echo 'scale=200; obase=2; 1/3; obase=7; 2/3; obase=16; -1/7' | bc",
+            "echo 'l(10^500); s(100); c(-7); s(1000); c(12345); scale=5; l(2^-30); e(-50); a(10^30)' | bc -l",
         ],
     );
+    // Answers past 10 million digits are refused before they are computed.
+    let run = s.runbox().args(["sh", "-c", "echo 'e(10^12); j(2, 10^12); 2^(10^9); scale=10^7; 1' | bc -l"]).run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (
+            0,
+            "",
+            "Runtime error (func=(main), adr=0): argument too large (runbox's bc keeps numbers to 10 million digits)\n"
+        )
+    );
+    let run = s.runbox().args(["sh", "-c", "printf 'j(2, 10^12)\\n2^(10^9)\\nscale=10^7\\n1\\n' | bc -l"]).run();
+    assert_eq!(
+        run.stderr,
+        "Runtime error (func=(main), adr=0): argument too large (runbox's bc keeps numbers to 10 million digits)\n\
+         Runtime error (func=(main), adr=0): exponent too large in raise\n\
+         Runtime error (func=(main), adr=0): scale too large (runbox's bc keeps at most 1000000 digits)\n"
+    );
+    assert_eq!(run.stdout, "1\n");
     // GNU's runtime messages name a byte-code address runbox's has not.
     let run = s.runbox().args(["sh", "-c", "printf '1/0; 5\\n6\\nsqrt(-1)\\nfoo(1)\\n' | bc"]).run();
     assert_eq!(

@@ -6,7 +6,7 @@
 use num_bigint::BigInt;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use super::number::{Num, pow10};
+use super::number::{MAX_DIGITS, Num, pow10};
 
 const GUARD: u32 = 12;
 
@@ -44,11 +44,18 @@ fn exp_series(y: &BigInt, unit: &BigInt) -> BigInt {
     }
 }
 
-pub(crate) fn exp(x: &Num, scale: u32) -> Num {
+/// An argument whose answer would pass `MAX_DIGITS` digits.
+pub(crate) const TOO_LARGE: &str = "argument too large (runbox's bc keeps numbers to 10 million digits)";
+
+pub(crate) fn exp(x: &Num, scale: u32) -> Result<Num, &'static str> {
     let a = x.abs();
     // e^a has about 0.4343·a integer digits.
     let whole = a.trunc().to_f64().unwrap_or(f64::MAX);
-    let digits = (whole * std::f64::consts::LOG10_E).ceil().min(f64::from(u32::MAX / 4)) as u32 + 1;
+    let estimate = (whole * std::f64::consts::LOG10_E).ceil();
+    if estimate + f64::from(scale) > MAX_DIGITS as f64 {
+        return Err(TOO_LARGE);
+    }
+    let digits = estimate as u32 + 1;
     let halvings = a.trunc().bits() as u32 + 1;
     let w = scale + digits + GUARD + halvings / 3;
     let unit = pow10(w);
@@ -60,7 +67,7 @@ pub(crate) fn exp(x: &Num, scale: u32) -> Num {
     if x.is_negative() {
         s = &unit * &unit / s;
     }
-    Num { v: s, scale: w }.rescale(scale)
+    Ok(Num { v: s, scale: w }.rescale(scale))
 }
 
 /// atanh(z) for |z| < 1.
@@ -87,7 +94,13 @@ pub(crate) fn ln(x: &Num, scale: u32) -> Num {
         let unit = pow10(w);
         let mut m = fixed(x, w);
         // m = x / 2^k, within [0.5, 1.5).
-        let mut k: i64 = 0;
+        // A first shift by the difference in bits, then a step or two.
+        let mut k: i64 = m.bits() as i64 - unit.bits() as i64;
+        if k > 0 {
+            m >>= k as u64;
+        } else {
+            m <<= k.unsigned_abs();
+        }
         let upper = &unit * 3 / 2;
         let lower = &unit / 2;
         while m >= upper {
@@ -197,10 +210,14 @@ pub(crate) fn cos(x: &Num, scale: u32) -> Num {
 }
 
 /// Bessel's J of integer order `n`.
-pub(crate) fn bessel(n: &BigInt, x: &Num, scale: u32) -> Num {
-    let order = n.abs().to_u32().unwrap_or(0);
+pub(crate) fn bessel(n: &BigInt, x: &Num, scale: u32) -> Result<Num, &'static str> {
+    let order = n.abs().to_u32().unwrap_or(u32::MAX);
     let whole = x.abs().trunc().to_f64().unwrap_or(f64::MAX);
-    let w = scale + GUARD + (whole * 0.87).ceil().min(f64::from(u32::MAX / 4)) as u32;
+    let cancelled = (whole * 0.87).ceil();
+    if order > 1_000_000 || cancelled + f64::from(scale) > MAX_DIGITS as f64 {
+        return Err(TOO_LARGE);
+    }
+    let w = scale + GUARD + cancelled as u32;
     let unit = pow10(w);
     let half = fixed(x, w) / 2;
     let quarter = mul(&half, &half, &unit);
@@ -222,5 +239,5 @@ pub(crate) fn bessel(n: &BigInt, x: &Num, scale: u32) -> Num {
     if n.is_negative() && order % 2 == 1 {
         sum = -sum;
     }
-    Num { v: sum, scale: w }.rescale(scale)
+    Ok(Num { v: sum, scale: w }.rescale(scale))
 }

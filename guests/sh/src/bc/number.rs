@@ -237,11 +237,11 @@ impl Num {
         }
         if self.scale > 0 {
             out.push('.');
-            // As many digits as it takes for obase^k to pass 10^scale.
+            // As many digits as it takes for obase^k to reach 10^scale.
             let mut power = BigInt::one();
             let mut rest = fraction;
             let mut first = true;
-            while power.to_string().len() as u32 <= self.scale {
+            while power < unit {
                 rest *= &base;
                 let (d, r) = rest.div_rem(&unit);
                 push_digit(&mut out, d.to_u64().unwrap_or(0), !first);

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use num_bigint::BigInt;
-use num_traits::{ToPrimitive, Zero};
+use num_traits::ToPrimitive;
 
 use super::math;
 use super::number::Num;
@@ -503,24 +503,9 @@ impl Machine {
             "c" => math::cos(&values[0], scale),
             "a" => math::atan(&values[0], scale),
             "l" => math::ln(&values[0], scale),
-            "e" => math::exp(&values[0], scale),
-            _ => {
-                if values[0].trunc().abs_bits() > 32 {
-                    return Err(self.runtime("j: order too large"));
-                }
-                math::bessel(&values[0].trunc(), &values[1], scale)
-            }
+            "e" => math::exp(&values[0], scale).map_err(|m| self.runtime(m))?,
+            _ => math::bessel(&values[0].trunc(), &values[1], scale).map_err(|m| self.runtime(m))?,
         }))
-    }
-}
-
-trait AbsBits {
-    fn abs_bits(&self) -> u64;
-}
-
-impl AbsBits for BigInt {
-    fn abs_bits(&self) -> u64 {
-        if self.is_zero() { 0 } else { self.magnitude().bits() }
     }
 }
 
