@@ -520,6 +520,7 @@ fn awk_has_gawks_extensions() {
             "awk 'BEGIN { printf \"%1$d + %2$d * %1$d = %3$d\\n\", 3, 4, 15; printf \"hex=%1$#x oct=%1$#o\\n\", 15 }'; awk 'BEGIN { printf \"%2$s %s\\n\", 1, 2 }'; echo $?",
             "echo 'αλεπού' | awk '{ print length(), substr($0, 1, 2) }'; echo 'αλεπού' | awk -b '{ print length(), index($0, \"λ\") }'; echo 'αλεπού' | LC_ALL=C awk '{ print length() }'",
             "word=hello awk 'BEGIN { print ENVIRON[\"word\"] }'",
+            "awk 'BEGIN { printf \"%1$*2$d|%2$-*1$d|\\n\", 5, 3 }'; awk 'BEGIN { printf \"%s %*2$d|\\n\", 5, 3 }'; awk 'BEGIN { printf \"%1$*d\\n\", 5, 3 }'; echo $?; awk 'BEGIN { printf \"%1$.*d\\n\", 5, 3 }'; awk 'BEGIN { printf \"%1$*9$d\\n\", 5, 3 }'; echo $?",
             // In-place editing.
             // (on copies: the reference edits the same directory first).
             "cp edit1.txt e1; awk -i inplace '{ print NR \". \" $0 }' e1; cat e1; cp edit2.txt e2; awk -i inplace -v inplace::suffix=.bak '{ gsub(/\\<3\\>/, \"three\") } 1; END { print \"done\" }' e2; cat e2 e2.bak; rm e1 e2 e2.bak",

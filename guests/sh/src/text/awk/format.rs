@@ -65,20 +65,48 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
             raw.push(f);
             chars.next();
         }
-        let mut number = |chars: &mut std::iter::Peekable<std::str::Chars>, raw: &mut String| -> Option<i64> {
+        // A width or precision: digits, `*` (the next argument) or, in a
+        // positional conversion, `*N$` (the Nth; a bare `*` is gawk's
+        // all-or-none error there).
+        let in_order = positional.is_none();
+        let mut number = |chars: &mut std::iter::Peekable<std::str::Chars>,
+                          raw: &mut String|
+         -> Result<Option<i64>, String> {
             if chars.peek() == Some(&'*') {
                 chars.next();
                 raw.push('*');
-                return Some(args.next().map_or(0.0, Value::num) as i64);
+                let here = total - chars.clone().count();
+                let digits: String = chars.clone().take_while(char::is_ascii_digit).collect();
+                if !digits.is_empty() && chars.clone().nth(digits.len()) == Some('$') {
+                    for _ in 0..=digits.len() {
+                        chars.next();
+                    }
+                    let n: usize = digits.parse().unwrap_or(usize::MAX);
+                    if n == 0 {
+                        return Err("awk: cmd. line:1: fatal: arg count with `$' must be > 0\n".into());
+                    }
+                    let Some(value) = all.get(n - 1) else {
+                        return Err(format!(
+                            "awk: cmd. line:1: fatal: not enough arguments to satisfy format string\n\t`{format}'\n\t{}^ ran out for this one\n",
+                            " ".repeat(here + 1)
+                        ));
+                    };
+                    return Ok(Some(value.num() as i64));
+                }
+                if !in_order {
+                    // gawk says `fatal:` twice here.
+                    return Err("awk: cmd. line:1: fatal: fatal: must use `count$' on all formats or none\n".into());
+                }
+                return Ok(Some(args.next().map_or(0.0, Value::num) as i64));
             }
             let mut n: Option<i64> = None;
             while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
                 raw.push(chars.next().unwrap_or('0'));
                 n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(i64::from(d)));
             }
-            n
+            Ok(n)
         };
-        if let Some(w) = number(&mut chars, &mut raw) {
+        if let Some(w) = number(&mut chars, &mut raw)? {
             if w < 0 {
                 spec.left = true;
             }
@@ -87,7 +115,7 @@ pub(super) fn sprintf(format: &str, args: &[Value], convfmt: &str) -> Result<Str
         if chars.peek() == Some(&'.') {
             chars.next();
             raw.push('.');
-            let p = number(&mut chars, &mut raw).unwrap_or(0);
+            let p = number(&mut chars, &mut raw)?.unwrap_or(0);
             spec.precision = (p >= 0).then(|| (p as usize).min(1 << 20));
         }
         // Length modifiers mean nothing in awk.

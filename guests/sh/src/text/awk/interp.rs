@@ -69,7 +69,7 @@ pub(super) struct Interp<'p> {
     /// Which of `FS`, `FPAT` and `FIELDWIDTHS` was assigned last, and the
     /// widths.
     splitting: usize,
-    widths: Vec<(usize, Option<usize>)>,
+    widths: Arc<[(usize, Option<usize>)]>,
     /// gawk's `-b` (or a C locale): characters are bytes.
     pub(super) bytes: bool,
     /// Where standard output goes instead (`-i inplace`'s new file), and
@@ -132,7 +132,7 @@ impl<'p> Interp<'p> {
             record: Record { text: String::new(), bounds: Vec::new(), split: true, owned: None },
             regexes: [HashMap::new(), HashMap::new()],
             splitting: FS,
-            widths: Vec::new(),
+            widths: Arc::from([]),
             bytes: false,
             stdout_file: None,
             stdout_error: None,
@@ -179,7 +179,7 @@ impl<'p> Interp<'p> {
             self.splitting = slot;
         }
         if slot == FIELDWIDTHS {
-            self.widths = widths(&self.special(FIELDWIDTHS)).map_err(Stop::Fatal)?;
+            self.widths = widths(&self.special(FIELDWIDTHS)).map_err(Stop::Fatal)?.into();
         }
         Ok(())
     }

@@ -147,7 +147,7 @@ pub(super) enum Fs {
     /// gawk's `FPAT`: each field is a match.
     Pattern(Regex),
     /// gawk's `FIELDWIDTHS`: characters skipped, then taken (`None`: the rest).
-    Widths(Vec<(usize, Option<usize>)>),
+    Widths(std::sync::Arc<[(usize, Option<usize>)]>),
 }
 
 /// `FIELDWIDTHS`' text (`5 3:3 1:6`, `5 *`) as `(skip, width)` pairs, or
@@ -243,7 +243,7 @@ pub(super) fn split(record: &str, fs: &Fs, paragraph: bool, out: &mut Vec<(usize
         }
         Fs::Widths(widths) => {
             let mut at = 0;
-            for &(skip, width) in widths {
+            for &(skip, width) in widths.iter() {
                 at = forward(record, at, skip);
                 if at >= record.len() {
                     break;
