@@ -225,6 +225,11 @@ fn grep_is_gnu_grep() {
             "cd tree && grep -rn alpha | sort",
             "grep -r gamma tree | sort",
             "grep more bin; echo status=$?; grep -c more bin; grep -a more bin | od -An -c",
+            // -z: NUL-ended lines in and out; a newline is an ordinary character.
+            "printf 'dark red\\nteal\\0a2\\0spared' | grep -z 'red' | od -An -c; printf 'a\\nb\\0c\\0' | grep -z '^b' | od -An -c; printf 'a\\nb\\0c\\0' | grep -zc 'a$'",
+            "printf 'blue green\\nteal brown' | grep -oz 'g.*n' | od -An -c; printf 'blue green\\nteal brown' | grep -ozP 'g.*n' | od -An -c; printf 'blue green\\nteal brown' | grep -ozP '(?s)g.*n' | od -An -c",
+            "echo 'hi-hello;top-spot' | grep -zoP '\\w+\\z'; echo status=$?; echo 'hi-hello;top-spot' | grep -zoP '\\w+\\Z' | od -An -c; printf 'blue green\\nteal\\n' | grep -z \"$(printf 'n\\nt')\" | od -An -c",
+            "printf 'x\\0a\\0b\\0c\\0d\\0a\\0' | grep -z -A0 -n a | od -An -c; printf 'ab\\0cd' | grep -zn c | od -An -c; printf 'a\\0b\\0' | grep -zv a | od -An -c; printf 'a\\0b\\0' | grep -zl b; printf 'x\\0more\\nxa\\n' | grep -z more | od -An -c",
             "grep -q POST log; echo status=$?; grep -q nothing-like-this log; echo status=$?",
             "grep POST nope small dir; echo status=$?; grep -s POST nope; echo status=$?",
             "grep -q alpha nope small; echo status=$?",
@@ -734,4 +739,41 @@ fn grep_p_is_pcre2() {
             "grep -vP '\\d' f.txt",
         ],
     );
+}
+
+/// `sed -i` and `awk -i inplace` keep an edited file's permission bits, as
+/// GNU's do: a checked-out `deploy.sh` stays executable on the host (WASI
+/// creates files with the default bits, so the new text is written into the
+/// old file where a rename would lose them). A file whose bits are the
+/// default is renamed over, as GNU's is, and a backup keeps the old text.
+#[test]
+fn in_place_edits_keep_the_files_permission_bits() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    let mode = |name: &str| std::fs::metadata(s.path().join(name)).unwrap().permissions().mode() & 0o777;
+    for name in ["deploy.sh", "tool.sh"] {
+        let path = s.write(name, "#!/bin/sh\necho a\n");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let plain = s.write("plain.txt", "a\n");
+    let plain_mode = mode("plain.txt");
+    let run = s
+        .runbox()
+        .args([
+            "sh",
+            "-c",
+            "sed -i 's/echo a/echo b/' deploy.sh && sed -i.bak 's/echo a/echo c/' tool.sh && \
+             awk -i inplace '{ sub(/echo b/, \"echo d\") } 1' deploy.sh && sed -i s/a/b/ plain.txt && \
+             stat -c %a deploy.sh tool.sh && ls -A",
+        ])
+        .run();
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (0, "755\n755\ndeploy.sh\nplain.txt\ntool.sh\ntool.sh.bak\n", "")
+    );
+    assert_eq!(std::fs::read_to_string(s.path().join("deploy.sh")).unwrap(), "#!/bin/sh\necho d\n");
+    assert_eq!(std::fs::read_to_string(s.path().join("tool.sh")).unwrap(), "#!/bin/sh\necho c\n");
+    assert_eq!(std::fs::read_to_string(s.path().join("tool.sh.bak")).unwrap(), "#!/bin/sh\necho a\n");
+    assert_eq!(std::fs::read_to_string(&plain).unwrap(), "b\n");
+    assert_eq!((mode("deploy.sh"), mode("tool.sh"), mode("plain.txt")), (0o755, 0o755, plain_mode));
 }

@@ -15,12 +15,12 @@ use super::glob::matches as glob;
 use super::options::value;
 use super::pattern::{Syntax, translate};
 use super::perl::Perl;
-use super::{LineReader, Out, Parsed, Source, Stop, Usage, begin, open, reason, split_lines};
+use super::{LineReader, Out, Parsed, Source, Stop, Usage, begin, open, reason, split_records};
 
 pub(crate) struct Grep;
 
 const TOOL: &str = "grep";
-const HELP: &str = "Usage: grep [OPTION]... PATTERNS [FILE]...\nSearch for PATTERNS in each FILE.\nExample: grep -i 'hello world' menu.h main.c\nPATTERNS can contain multiple patterns separated by newlines.\n\nPattern selection and interpretation:\n  -E, --extended-regexp     PATTERNS are extended regular expressions\n  -F, --fixed-strings       PATTERNS are strings\n  -G, --basic-regexp        PATTERNS are basic regular expressions\n  -P, --perl-regexp         PATTERNS are Perl regular expressions\n  -e, --regexp=PATTERNS     use PATTERNS for matching\n  -f, --file=FILE           take PATTERNS from FILE\n  -i, --ignore-case         ignore case distinctions in patterns and data\n  -w, --word-regexp         match only whole words\n  -x, --line-regexp         match only whole lines\n\nMiscellaneous:\n  -s, --no-messages         suppress error messages\n  -v, --invert-match        select non-matching lines\n\nOutput control:\n  -m, --max-count=NUM       stop after NUM selected lines\n  -n, --line-number         print line number with output lines\n  -H, --with-filename       print file name with output lines\n  -h, --no-filename         suppress the file name prefix on output\n  -o, --only-matching       show only nonempty parts of lines that match\n  -q, --quiet, --silent     suppress all normal output\n  -r, --recursive           search directories recursively\n  -R, --dereference-recursive  likewise, but follow all symlinks\n      --include=GLOB        search only files that match GLOB\n      --exclude=GLOB        skip files that match GLOB\n      --exclude-dir=GLOB    skip directories that match GLOB\n  -a, --text                process a binary file as if it were text\n  -L, --files-without-match  print only names of FILEs with no selected lines\n  -l, --files-with-matches  print only names of FILEs with selected lines\n  -c, --count               print only a count of selected lines per FILE\n\nContext control:\n  -B, --before-context=NUM  print NUM lines of leading context\n  -A, --after-context=NUM   print NUM lines of trailing context\n  -C, --context=NUM         print NUM lines of output context\n\nExit status is 0 if any line is selected, 1 otherwise;\nif any error occurs and -q is not given, the exit status is 2.\n";
+const HELP: &str = "Usage: grep [OPTION]... PATTERNS [FILE]...\nSearch for PATTERNS in each FILE.\nExample: grep -i 'hello world' menu.h main.c\nPATTERNS can contain multiple patterns separated by newlines.\n\nPattern selection and interpretation:\n  -E, --extended-regexp     PATTERNS are extended regular expressions\n  -F, --fixed-strings       PATTERNS are strings\n  -G, --basic-regexp        PATTERNS are basic regular expressions\n  -P, --perl-regexp         PATTERNS are Perl regular expressions\n  -e, --regexp=PATTERNS     use PATTERNS for matching\n  -f, --file=FILE           take PATTERNS from FILE\n  -i, --ignore-case         ignore case distinctions in patterns and data\n  -w, --word-regexp         match only whole words\n  -x, --line-regexp         match only whole lines\n\nMiscellaneous:\n  -s, --no-messages         suppress error messages\n  -v, --invert-match        select non-matching lines\n\nOutput control:\n  -m, --max-count=NUM       stop after NUM selected lines\n  -n, --line-number         print line number with output lines\n  -H, --with-filename       print file name with output lines\n  -h, --no-filename         suppress the file name prefix on output\n  -o, --only-matching       show only nonempty parts of lines that match\n  -q, --quiet, --silent     suppress all normal output\n  -r, --recursive           search directories recursively\n  -R, --dereference-recursive  likewise, but follow all symlinks\n      --include=GLOB        search only files that match GLOB\n      --exclude=GLOB        skip files that match GLOB\n      --exclude-dir=GLOB    skip directories that match GLOB\n  -a, --text                process a binary file as if it were text\n  -z, --null-data           a data line ends in 0 byte, not newline\n  -L, --files-without-match  print only names of FILEs with no selected lines\n  -l, --files-with-matches  print only names of FILEs with selected lines\n  -c, --count               print only a count of selected lines per FILE\n\nContext control:\n  -B, --before-context=NUM  print NUM lines of leading context\n  -A, --after-context=NUM   print NUM lines of trailing context\n  -C, --context=NUM         print NUM lines of output context\n\nExit status is 0 if any line is selected, 1 otherwise;\nif any error occurs and -q is not given, the exit status is 2.\n";
 
 #[derive(Default)]
 struct Options {
@@ -34,6 +34,9 @@ struct Options {
     with_matches: bool,
     /// `-Z`: a NUL after each file name, not `:` or a newline.
     null: bool,
+    /// `-z`: lines (records) end in NUL, in the input and the output; a
+    /// newline is an ordinary character, which `.` matches.
+    null_data: bool,
     without_match: bool,
     filename: Option<bool>,
     quiet: bool,
@@ -45,6 +48,8 @@ struct Options {
     text: bool,
     before: usize,
     after: usize,
+    /// `-A`, `-B` or `-C` was given (even 0): groups are separated by `--`.
+    context: bool,
     include: Vec<String>,
     exclude: Vec<String>,
     exclude_dir: Vec<String>,
@@ -89,6 +94,7 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
             Short('l') | Long("files-with-matches") => o.with_matches = true,
             Short('L') | Long("files-without-match") => o.without_match = true,
             Short('Z') | Long("null") => o.null = true,
+            Short('z') | Long("null-data") => o.null_data = true,
             Short('H') | Long("with-filename") => o.filename = Some(true),
             Short('h') | Long("no-filename") => o.filename = Some(false),
             Short('q') | Long("quiet" | "silent") => o.quiet = true,
@@ -106,11 +112,17 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
             // Links met while recursing are not followed (see `walk`).
             Short('R') | Long("dereference-recursive") => o.recursive = true,
             Short('a') | Long("text") => o.text = true,
-            Short('A') | Long("after-context") => o.after = context(&val(&mut parser)?)?,
-            Short('B') | Long("before-context") => o.before = context(&val(&mut parser)?)?,
+            Short('A') | Long("after-context") => {
+                o.after = context(&val(&mut parser)?)?;
+                o.context = true;
+            }
+            Short('B') | Long("before-context") => {
+                o.before = context(&val(&mut parser)?)?;
+                o.context = true;
+            }
             Short('C') | Long("context") => {
                 let n = context(&val(&mut parser)?)?;
-                (o.before, o.after) = (n, n);
+                (o.before, o.after, o.context) = (n, n, true);
             }
             Long("include") => o.include.push(val(&mut parser)?),
             Long("exclude") => o.exclude.push(val(&mut parser)?),
@@ -145,6 +157,11 @@ fn parse(args: &[String]) -> Result<Parsed<Options>, Usage> {
 }
 
 impl Options {
+    /// The byte that ends a line: NUL under `-z`.
+    fn end(&self) -> u8 {
+        if self.null_data { 0 } else { b'\n' }
+    }
+
     /// Whether lines are printed at all (not for -c, -l, -L, -q).
     fn prints_lines(&self) -> bool {
         !(self.count || self.with_matches || self.without_match || self.quiet)
@@ -185,6 +202,7 @@ fn matcher(o: &Options, patterns: &[String], warnings: &mut Vec<String>) -> Resu
     }
     RegexBuilder::new(&alternatives.join("|"))
         .multi_line(true)
+        .line_terminator(o.end())
         .case_insensitive(o.ignore_case)
         .size_limit(64 << 20)
         .dfa_size_limit(16 << 20)
@@ -198,14 +216,14 @@ fn matcher(o: &Options, patterns: &[String], warnings: &mut Vec<String>) -> Resu
 
 /// Where the next matching line of `run` at or after `from` (a line's
 /// start) begins; the error of a search PCRE2 gave up on.
-fn next_match(matcher: &Matcher, run: &[u8], from: usize) -> Result<Option<usize>, String> {
+fn next_match(matcher: &Matcher, run: &[u8], from: usize, end: u8) -> Result<Option<usize>, String> {
     match matcher {
-        Matcher::Rust(re) => Ok(next_rust_match(re, run, from)),
+        Matcher::Rust(re) => Ok(next_rust_match(re, run, from, end)),
         Matcher::Perl(perl) => {
             // PCRE2 sees one line at a time, as GNU grep's `-P` does.
             let mut at = from;
-            for line in split_lines(&run[from..]) {
-                if perl.is_match(line.strip_suffix(b"\n").unwrap_or(line))? {
+            for line in split_records(&run[from..], end) {
+                if perl.is_match(line.strip_suffix(&[end]).unwrap_or(line))? {
                     return Ok(Some(at));
                 }
                 at += line.len();
@@ -215,11 +233,11 @@ fn next_match(matcher: &Matcher, run: &[u8], from: usize) -> Result<Option<usize
     }
 }
 
-fn next_rust_match(re: &Regex, run: &[u8], mut from: usize) -> Option<usize> {
+fn next_rust_match(re: &Regex, run: &[u8], mut from: usize, terminator: u8) -> Option<usize> {
     while from <= run.len() {
         let found = re.find_at(run, from)?;
-        let start = memchr::memrchr(b'\n', &run[from..found.start()]).map_or(from, |at| from + at + 1);
-        let end = memchr::memchr(b'\n', &run[found.start()..]).map_or(run.len(), |at| found.start() + at);
+        let start = memchr::memrchr(terminator, &run[from..found.start()]).map_or(from, |at| from + at + 1);
+        let end = memchr::memchr(terminator, &run[found.start()..]).map_or(run.len(), |at| found.start() + at);
         // A match that ran past its line's end (a class with `\n` in it)
         // counts only if the line matches on its own.
         if found.end() <= end || re.is_match(&run[start..end]) {
@@ -263,25 +281,27 @@ impl Search<'_> {
 
     fn print_line(&mut self, line: &[u8], number: u64, separator: u8) {
         self.prefix(number, separator);
+        let end = self.o.end();
         let buf = self.out.buf();
         buf.extend_from_slice(line);
-        if line.last() != Some(&b'\n') {
-            buf.push(b'\n');
+        if line.last() != Some(&end) {
+            buf.push(end);
         }
     }
 
     fn print_matches(&mut self, line: &[u8], number: u64) -> Result<(), String> {
         let Some(re) = self.re else { return Ok(()) };
-        let body = line.strip_suffix(b"\n").unwrap_or(line);
+        let end = self.o.end();
+        let body = line.strip_suffix(&[end]).unwrap_or(line);
         let found: Vec<(usize, usize)> = match re {
             Matcher::Rust(re) => re.find_iter(body).filter(|m| !m.is_empty()).map(|m| (m.start(), m.end())).collect(),
             Matcher::Perl(perl) => perl.matches(body)?,
         };
-        for (start, end) in found {
+        for (start, stop) in found {
             self.prefix(number, b':');
             let buf = self.out.buf();
-            buf.extend_from_slice(&body[start..end]);
-            buf.push(b'\n');
+            buf.extend_from_slice(&body[start..stop]);
+            buf.push(end);
         }
         Ok(())
     }
@@ -289,7 +309,7 @@ impl Search<'_> {
     /// The next match of `run` from `from`, or none after PCRE2 gave up
     /// (kept in `failed`).
     fn next(&mut self, run: &[u8], from: usize) -> Option<usize> {
-        match next_match(self.re?, run, from) {
+        match next_match(self.re?, run, from, self.o.end()) {
             Ok(next) => next,
             Err(e) => {
                 self.failed.get_or_insert(e);
@@ -301,23 +321,24 @@ impl Search<'_> {
     async fn file(&mut self, source: Source) -> Result<Found, Stop> {
         let o = self.o;
         let mut found = Found::default();
-        let mut reader = LineReader::new(source);
+        let mut reader = LineReader::ending(source, o.end());
         let mut number = 0u64;
         // Context: the lines before a match not yet printed, and how many
         // after one are still to print; the last line printed, for `--`.
         let mut before: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
         let mut after_left = 0usize;
         let mut last_printed: Option<u64> = None;
-        let context = o.before > 0 || o.after > 0;
+        let context = o.context;
         let mut first_run = true;
         'runs: while let Some(run) = reader.lines().await? {
-            if first_run && !o.text && memchr::memchr(0, run).is_some() {
+            // Under `-z` a NUL ends a line; it does not make the file binary.
+            if first_run && !o.text && !o.null_data && memchr::memchr(0, run).is_some() {
                 found.binary = true;
             }
             first_run = false;
             let mut next = self.next(run, 0);
             let mut offset = 0;
-            for line in split_lines(run) {
+            for line in split_records(run, o.end()) {
                 number += 1;
                 let here = offset;
                 offset += line.len();

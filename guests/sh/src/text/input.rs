@@ -128,10 +128,6 @@ pub(crate) struct LineReader {
 }
 
 impl LineReader {
-    pub(crate) fn new(source: Source) -> Self {
-        Self::ending(source, b'\n')
-    }
-
     /// Records that end in `end` (NUL for `-z`).
     pub(crate) fn ending(source: Source, end: u8) -> Self {
         LineReader { source, buf: Vec::with_capacity(CHUNK * 2), start: 0, eof: false, end }

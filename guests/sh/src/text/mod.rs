@@ -15,6 +15,7 @@ mod ends;
 mod glob;
 pub(crate) mod grep;
 pub(crate) mod head;
+pub(crate) mod inplace;
 pub(crate) mod input;
 mod options;
 mod output;

@@ -540,7 +540,7 @@ impl Inplace {
                 None => Ok(()),
             })
             .and_then(|()| {
-                std::fs::rename(&temp, &path).map_err(|e| {
+                crate::text::inplace::put_in_place(&temp, &path).map_err(|e| {
                     let temp = temp.file_name().unwrap_or_default().to_string_lossy();
                     format!("awk: fatal: inplace::end: rename(`{temp}', `{shown}') failed ({})", reason(&e))
                 })

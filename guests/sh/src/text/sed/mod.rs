@@ -365,12 +365,18 @@ fn replace(path: &Path, temp: &Path, suffix: &str, shown: &str) -> Result<(), St
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let backup = if suffix.contains('*') { suffix.replace('*', &name) } else { format!("{name}{suffix}") };
         let backup = path.with_file_name(backup);
-        if let Err(e) = std::fs::rename(path, &backup) {
+        // A copy where the file itself keeps its permission bits.
+        let kept = if crate::text::inplace::written_into(temp, path) {
+            std::fs::copy(path, &backup).map(drop)
+        } else {
+            std::fs::rename(path, &backup)
+        };
+        if let Err(e) = kept {
             let _ = std::fs::remove_file(temp);
             return Err(format!("sed: cannot rename {shown}: {}\n", reason(&e)));
         }
     }
-    std::fs::rename(temp, path).map_err(|e| {
+    crate::text::inplace::put_in_place(temp, path).map_err(|e| {
         let _ = std::fs::remove_file(temp);
         format!("sed: cannot rename {shown}: {}\n", reason(&e))
     })
