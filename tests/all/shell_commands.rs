@@ -395,6 +395,7 @@ fn bc_is_gnu_bc() {
             "paste -sd+ column.txt | bc; seq 1 5 | paste -sd'*' | bc",
             "echo 'define void v() { print \"v\\\\n\" }; v()' | bc",
             "echo 'scale=200; obase=2; 1/3; obase=7; 2/3; obase=16; -1/7' | bc",
+            "echo 'ibase=36; ZZ; ibase=A; ibase=37; ibase; ibase=1; obase=2147483648; obase' | bc 2>/dev/null",
             "echo 'l(10^500); s(100); c(-7); s(1000); c(12345); scale=5; l(2^-30); e(-50); a(10^30)' | bc -l",
         ],
     );

@@ -150,7 +150,7 @@ impl Num {
         digits.max(u64::from(self.scale))
     }
 
-    /// A literal in `ibase`: digits 0-9 and A-F; a single digit is its own
+    /// A literal in `ibase`: digits 0-9 and A-Z; a single digit is its own
     /// value whatever the base (so `ibase=A` means ten).
     pub(crate) fn parse(text: &str, ibase: u32) -> Num {
         let digit = |c: u8| match c {

@@ -108,8 +108,8 @@ impl<'a> Lexer<'a> {
                     self.pos = end + 1;
                     return Ok(Tok::Str(text));
                 }
-                b'0'..=b'9' | b'A'..=b'F' => return Ok(Tok::Num(self.number())),
-                b'.' if self.src.get(self.pos + 1).is_some_and(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c)) => {
+                b'0'..=b'9' | b'A'..=b'Z' => return Ok(Tok::Num(self.number())),
+                b'.' if self.src.get(self.pos + 1).is_some_and(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) => {
                     return Ok(Tok::Num(self.number()));
                 }
                 b'a'..=b'z' => {
@@ -143,7 +143,7 @@ impl<'a> Lexer<'a> {
         let mut dot = false;
         while let Some(&c) = self.src.get(self.pos) {
             match c {
-                b'0'..=b'9' | b'A'..=b'F' => text.push(c as char),
+                b'0'..=b'9' | b'A'..=b'Z' => text.push(c as char),
                 b'.' if !dot => {
                     dot = true;
                     text.push('.');
@@ -426,19 +426,18 @@ impl<'a> Parser<'a> {
     }
 
     fn statement(&mut self) -> R<Stmt> {
-        self.nest()?;
-        let stmt = self.statement_inner();
-        self.depth -= 1;
-        stmt
+        self.nested(Self::statement_inner)
     }
 
-    /// One level deeper, or an error past what the guest's stack holds.
-    fn nest(&mut self) -> R<()> {
+    /// `f` one level deeper, or an error past what the guest's stack holds.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
         if self.depth >= MAX_NESTING {
             return self.error("nesting too deep (runbox's bc reads 400 levels of parentheses and blocks)");
         }
         self.depth += 1;
-        Ok(())
+        let result = f(self);
+        self.depth -= 1;
+        result
     }
 
     fn statement_inner(&mut self) -> R<Stmt> {
@@ -556,54 +555,42 @@ impl<'a> Parser<'a> {
     }
 
     pub(crate) fn expr(&mut self) -> R<Expr> {
-        self.nest()?;
-        let e = self.or();
-        self.depth -= 1;
-        e
+        self.nested(Self::or)
+    }
+
+    /// Operators of one level, left to right, between operands of the
+    /// level above.
+    fn level(&mut self, ops: &[&'static str], next: fn(&mut Self) -> R<Expr>) -> R<Expr> {
+        let first = next(self)?;
+        let mut rest = Vec::new();
+        loop {
+            let op = match &self.tok {
+                Tok::Op(op) if ops.contains(op) => *op,
+                _ => return Ok(chain(first, rest)),
+            };
+            self.bump()?;
+            rest.push((op, next(self)?));
+        }
     }
 
     fn or(&mut self) -> R<Expr> {
-        let first = self.and()?;
-        let mut rest = Vec::new();
-        while self.is_op("||") {
-            self.bump()?;
-            rest.push(("||", self.and()?));
-        }
-        Ok(chain(first, rest))
+        self.level(&["||"], Self::and)
     }
 
     fn and(&mut self) -> R<Expr> {
-        let first = self.not()?;
-        let mut rest = Vec::new();
-        while self.is_op("&&") {
-            self.bump()?;
-            rest.push(("&&", self.not()?));
-        }
-        Ok(chain(first, rest))
+        self.level(&["&&"], Self::not)
     }
 
     fn not(&mut self) -> R<Expr> {
         if self.is_op("!") {
             self.bump()?;
-            self.nest()?;
-            let inner = self.not();
-            self.depth -= 1;
-            return Ok(Expr::Not(Box::new(inner?)));
+            return Ok(Expr::Not(Box::new(self.nested(Self::not)?)));
         }
         self.relation()
     }
 
     fn relation(&mut self) -> R<Expr> {
-        let first = self.assignment()?;
-        let mut rest = Vec::new();
-        loop {
-            let op = match &self.tok {
-                Tok::Op(op @ ("<" | "<=" | ">" | ">=" | "==" | "!=")) => *op,
-                _ => return Ok(chain(first, rest)),
-            };
-            self.bump()?;
-            rest.push((op, self.assignment()?));
-        }
+        self.level(&["<", "<=", ">", ">=", "==", "!="], Self::assignment)
     }
 
     fn assignment(&mut self) -> R<Expr> {
@@ -615,10 +602,7 @@ impl<'a> Parser<'a> {
         };
         let Expr::Var(var) = left else { return self.error("syntax error") };
         self.bump()?;
-        self.nest()?;
-        let right = self.assignment();
-        self.depth -= 1;
-        let right = right?;
+        let right = self.nested(Self::assignment)?;
         let op = op.map(|o| match o {
             "+" => "+",
             "-" => "-",
@@ -631,39 +615,19 @@ impl<'a> Parser<'a> {
     }
 
     fn additive(&mut self) -> R<Expr> {
-        let first = self.multiplicative()?;
-        let mut rest = Vec::new();
-        loop {
-            let op = match &self.tok {
-                Tok::Op(op @ ("+" | "-")) => *op,
-                _ => return Ok(chain(first, rest)),
-            };
-            self.bump()?;
-            rest.push((op, self.multiplicative()?));
-        }
+        self.level(&["+", "-"], Self::multiplicative)
     }
 
     fn multiplicative(&mut self) -> R<Expr> {
-        let first = self.power()?;
-        let mut rest = Vec::new();
-        loop {
-            let op = match &self.tok {
-                Tok::Op(op @ ("*" | "/" | "%")) => *op,
-                _ => return Ok(chain(first, rest)),
-            };
-            self.bump()?;
-            rest.push((op, self.power()?));
-        }
+        self.level(&["*", "/", "%"], Self::power)
     }
 
     fn power(&mut self) -> R<Expr> {
         let base = self.unary()?;
         if self.is_op("^") {
             self.bump()?;
-            self.nest()?;
-            let exponent = self.power();
-            self.depth -= 1;
-            return Ok(Expr::Binary("^", Box::new(base), Box::new(exponent?)));
+            let exponent = self.nested(Self::power)?;
+            return Ok(Expr::Binary("^", Box::new(base), Box::new(exponent)));
         }
         Ok(base)
     }
@@ -671,10 +635,7 @@ impl<'a> Parser<'a> {
     fn unary(&mut self) -> R<Expr> {
         if self.is_op("-") {
             self.bump()?;
-            self.nest()?;
-            let inner = self.unary();
-            self.depth -= 1;
-            return Ok(Expr::Neg(Box::new(inner?)));
+            return Ok(Expr::Neg(Box::new(self.nested(Self::unary)?)));
         }
         self.postfix()
     }

@@ -277,33 +277,25 @@ impl Machine {
                     }
                 }
             }
-            Var::Ibase => {
-                let n = value.trunc().to_i64().unwrap_or(i64::MAX);
-                self.ibase = if n < 2 {
-                    self.warn("ibase too small, set to 2");
-                    2
-                } else if n > 16 {
-                    self.warn("ibase too large, set to 16");
-                    16
-                } else {
-                    n as u32
-                };
-            }
-            Var::Obase => {
-                let n = value.trunc().to_i64().unwrap_or(i64::MAX);
-                self.obase = if n < 2 {
-                    self.warn("obase too small, set to 2");
-                    2
-                } else if n > 2_147_483_647 {
-                    self.warn("obase too large, set to 2147483647");
-                    2_147_483_647
-                } else {
-                    n as u64
-                };
-            }
+            Var::Ibase => self.ibase = self.base(&value, "ibase", 36) as u32,
+            Var::Obase => self.obase = self.base(&value, "obase", 2_147_483_647),
             Var::Last => self.last = value.clone(),
         }
         Ok(value)
+    }
+
+    /// A new `ibase` or `obase`, brought within 2..=`max` with GNU's warning.
+    fn base(&mut self, value: &Num, name: &str, max: u64) -> u64 {
+        let n = value.trunc().to_i64().unwrap_or(i64::MAX);
+        if n < 2 {
+            self.warn(&format!("{name} too small, set to 2"));
+            2
+        } else if n as u64 > max {
+            self.warn(&format!("{name} too large, set to {max}"));
+            max
+        } else {
+            n as u64
+        }
     }
 
     #[inline(never)]
