@@ -38,6 +38,10 @@ pub enum ErrorCode {
     /// A run's tree of sub-runbooks passed its bound on executions or on
     /// the bytes its records take.
     TreeLimit,
+    /// An API server had no free execution slot (HTTP 503, `Retry-After`).
+    Busy,
+    /// An API request to change an execution that has already ended (HTTP 409).
+    Finished,
 }
 
 impl ErrorCode {
@@ -67,18 +71,23 @@ impl ErrorCode {
             ErrorCode::Interrupted => 130,
             ErrorCode::NotFound => 2,
             ErrorCode::Unauthorized => 77,
+            // EX_TEMPFAIL from sysexits.h: try again later.
+            ErrorCode::Busy => 75,
+            ErrorCode::Finished => 2,
         }
     }
 
     /// The HTTP status an API answers a refusal with this code: 403 for
     /// what the caller may not do, 404 for what is not there, 503 for a
-    /// server that is busy or stopping, 400 for the rest.
+    /// server that is busy or stopping, 409 for a change to what has ended,
+    /// 400 for the rest.
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::PermissionDenied | ErrorCode::Forbidden => 403,
             ErrorCode::Unauthorized => 401,
             ErrorCode::NotFound => 404,
-            ErrorCode::Interrupted => 503,
+            ErrorCode::Finished => 409,
+            ErrorCode::Interrupted | ErrorCode::Busy => 503,
             _ => 400,
         }
     }
@@ -104,6 +113,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "NotFound",
             ErrorCode::Unauthorized => "Unauthorized",
             ErrorCode::TreeLimit => "TreeLimit",
+            ErrorCode::Busy => "Busy",
+            ErrorCode::Finished => "Finished",
         }
     }
 }

@@ -13,9 +13,9 @@ use crate::harness::{Scratch, history_headings, runbook};
 const SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
 
 /// A server over `s`'s folder, killed on drop.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -25,7 +25,17 @@ impl Drop for Server {
     }
 }
 
-fn serve(s: &Scratch, extra: &[&str]) -> Server {
+impl Server {
+    /// SIGTERM, then waits for it to exit, which it must do with 0.
+    pub(crate) fn terminate(&mut self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        let status = self.child.wait().unwrap();
+        assert_eq!(status.code(), Some(0));
+    }
+}
+
+pub(crate) fn serve(s: &Scratch, extra: &[&str]) -> Server {
     serve_with(s, extra, &[])
 }
 
@@ -56,19 +66,19 @@ fn token_with(claims: Value, key: &EncodingKey, algorithm: Algorithm) -> String 
     jsonwebtoken::encode(&Header::new(algorithm), &claims, key).unwrap()
 }
 
-fn token(sub: &str, extra: Value) -> String {
+pub(crate) fn token(sub: &str, extra: Value) -> String {
     let mut claims = json!({ "sub": sub, "exp": now() + 600 });
     claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
     token_with(claims, &EncodingKey::from_secret(SECRET.as_bytes()), Algorithm::HS256)
 }
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    json: Value,
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) json: Value,
 }
 
-fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)], body: &str) -> Reply {
+pub(crate) fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)], body: &str) -> Reply {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     if let Some(token) = token {
@@ -89,7 +99,7 @@ fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)
     Reply { status, headers, json }
 }
 
-fn hello(s: &Scratch) {
+pub(crate) fn hello(s: &Scratch) {
     s.write("Hello.md", &runbook("Hello", "GREETING: who", &[], &[], "```sh\necho \"hello $GREETING\"\n```"));
 }
 
@@ -556,6 +566,10 @@ fn the_openapi_document_describes_every_route() {
     assert_eq!(
         paths,
         [
+            "/api/executions",
+            "/api/executions/{id}",
+            "/api/executions/{id}/cancel",
+            "/api/executions/{id}/events",
             "/api/runbooks",
             "/api/runbooks/{name}",
             "/api/runbooks/{name}/execute",
@@ -567,7 +581,25 @@ fn the_openapi_document_describes_every_route() {
     assert_eq!(doc.json["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     let execute = &doc.json["paths"]["/api/runbooks/{name}/execute"]["post"];
     let statuses: Vec<&String> = execute["responses"].as_object().unwrap().keys().collect();
-    assert_eq!(statuses, ["200", "400", "401", "403", "404", "413", "503"]);
+    assert_eq!(statuses, ["200", "202", "400", "401", "403", "404", "413", "503"]);
+    // Each operation says what it does, under its resource's tag.
+    for (path, operations) in doc.json["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let summary = operation["summary"].as_str().unwrap_or_default();
+            assert!(
+                summary.len() > 10 && operation["description"].as_str().is_some_and(|d| d.len() > 20),
+                "{method} {path}"
+            );
+            let tag = if path.starts_with("/api/executions") {
+                "executions"
+            } else if path.starts_with("/api/runbooks") {
+                "runbooks"
+            } else {
+                "server"
+            };
+            assert_eq!(operation["tags"], json!([tag]), "{method} {path}");
+        }
+    }
     // The report's schema is derived from the type --json prints.
     let step = &doc.json["components"]["schemas"]["StepReport"]["properties"];
     assert!(step["fuel_consumed"].is_object() && step["limits"].is_object(), "{step:#}");
@@ -859,6 +891,15 @@ fn answers_show_no_server_path() {
     ] {
         answers.push_str(&request(method, &format!("{}{path}", server.base), Some(&bearer), &[], "").json.to_string());
     }
+    // Executions as they are shown, listed and followed.
+    let listed = request("GET", &format!("{}/api/executions", server.base), Some(&bearer), &[], "");
+    answers.push_str(&listed.json.to_string());
+    for execution in listed.json["executions"].as_array().unwrap() {
+        let at = format!("{}{}", server.base, execution["links"]["self"].as_str().unwrap());
+        answers.push_str(&request("GET", &at, Some(&bearer), &[], "").json.to_string());
+        answers.push_str(&request("GET", &format!("{at}/events"), Some(&bearer), &[], "").json.to_string());
+    }
+    assert!(answers.contains("\"file\":\"Hello.md\""), "{answers}");
     assert!(answers.contains("outside.sh"), "{answers}");
     for path in [&dir, &real, &secrets.path().display().to_string()] {
         assert!(!answers.contains(path.as_str()), "{path} in {answers}");
@@ -896,4 +937,45 @@ fn a_misspelt_call_over_the_api_suggests_no_name() {
         reply.json["stderr"],
         "Caller.md:17:8: RuntimeError: Error: NotFound: no runbook is named `Secrte.md`\n    at <anonymous> (Caller.md:17:8)\n"
     );
+}
+
+/// `runbox token` mints what the server accepts, from the same secret file
+/// (its final newline trimmed as the server trims it), short-lived only.
+#[test]
+fn runbox_token_mints_a_token_the_server_accepts() {
+    let s = Scratch::new();
+    let text = runbook("Guarded", "", &[], &[], "```sh\necho guarded\n```")
+        .replace("# Script", "# Required Claims\n```yaml\nroles: [admin]\n```\n\n# Script");
+    s.write("Guarded.md", &text);
+    let server = serve(&s, &[]);
+    let secret = s.state.path().join("jwt.secret");
+    std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+    let file = secret.to_string_lossy().to_string();
+    let mint =
+        |extra: &[&str]| s.runbox().args(["token", "--jwt-secret-file", &file, "--sub", "ada"]).args(extra).run();
+    let url = format!("{}/api/runbooks/Guarded.md/execute", server.base);
+    let admin = mint(&["--role", "admin", "--ttl", "2m"]);
+    let ran = request("POST", &url, Some(admin.success().stdout.trim()), &[], "");
+    assert_eq!((ran.status, &ran.json["stdout"]), (200, &json!("guarded\n")), "{:#}", ran.json);
+    let record: Value = serde_json::from_str(s.log().lines().last().unwrap()).unwrap();
+    assert_eq!(record["breadcrumb"]["by_user"], "ada");
+    let plain = mint(&[]);
+    let refused = request("POST", &url, Some(plain.success().stdout.trim()), &[], "");
+    assert_eq!(refused.status, 403, "{:#}", refused.json);
+    for (extra, says) in [
+        (&["--ttl", "25h"][..], "--ttl 90000s: give a lifetime from 1s to 24h"),
+        (&["--sub", " "][..], "--sub: give the caller's name"),
+    ] {
+        let run = s
+            .runbox()
+            .args(["token", "--jwt-secret-file", &file])
+            .args(if extra[0] == "--sub" { &[][..] } else { &["--sub", "ada"][..] })
+            .args(extra)
+            .run();
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(says), "{}", run.stderr);
+    }
+    std::fs::write(&secret, "short\n").unwrap();
+    let short = mint(&[]);
+    assert!(short.stderr.contains("an HS256 secret needs at least 32 bytes"), "{}", short.stderr);
 }

@@ -53,6 +53,8 @@ mod interrupt;
 mod records;
 // runbox serve: tokens, Required Claims, names, recursion, grants, concurrency.
 mod api;
+// `runbox serve`'s executions: ids, asynchronous answers, events, cancellation.
+mod api_executions;
 // The host's layers: folders import only downward, no file imports itself.
 mod layers;
 // The library's seams: approver, events, clock and ids, sub-runbooks.

@@ -42,6 +42,12 @@ fn javascript_calls_a_child_and_reads_its_result() {
     assert_eq!(child["breadcrumb"]["recursion_stack"], serde_json::json!(["Parent.md", "Child.md"]));
     assert_eq!(parent["breadcrumb"]["recursion_stack"], serde_json::json!(["Parent.md"]));
     assert_eq!(child["correlation_id"], parent["correlation_id"]);
+    // Each has an id of its own; the child's names its parent's.
+    let id = |r: &serde_json::Value| r["execution_id"].as_str().unwrap().to_string();
+    assert_ne!(id(child), id(parent));
+    assert_eq!(json["execution_id"], id(parent).as_str());
+    assert_eq!(child["parent_execution_id"], id(parent).as_str());
+    assert!(parent.get("parent_execution_id").is_none(), "{parent:#}");
 }
 
 #[test]

@@ -19,12 +19,8 @@ pub struct Keys {
 impl Keys {
     /// HS256 with the secret in `file` (surrounding white space trimmed).
     pub fn secret_file(file: &Path) -> anyhow::Result<Keys> {
-        let text = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-        let secret = text.trim_ascii();
-        if secret.len() < 32 {
-            anyhow::bail!("{}: an HS256 secret needs at least 32 bytes", file.display());
-        }
-        Ok(Keys { key: DecodingKey::from_secret(secret), algorithm: Algorithm::HS256 })
+        let secret = read_secret(file)?;
+        Ok(Keys { key: DecodingKey::from_secret(&secret), algorithm: Algorithm::HS256 })
     }
 
     /// RS256 or ES256, by the PEM public key in `file`.
@@ -56,6 +52,44 @@ impl Keys {
             .map(|data| data.claims)
             .map_err(|e| format!("the token is not valid: {e}"))
     }
+}
+
+/// The HS256 secret in `file`: its bytes without surrounding white space
+/// (an editor's final newline is not part of it), at least 32 of them.
+fn read_secret(file: &Path) -> anyhow::Result<Vec<u8>> {
+    let text = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let secret = text.trim_ascii();
+    if secret.len() < 32 {
+        anyhow::bail!("{}: an HS256 secret needs at least 32 bytes", file.display());
+    }
+    Ok(secret.to_vec())
+}
+
+/// The longest a minted token lives: it is for trying the API, not for
+/// handing out.
+pub const MAX_MINTED_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// An HS256 token signed with the secret in `file`, as the server checks
+/// it: `sub`, `iat`, `exp` (`ttl` from now, at most [`MAX_MINTED_TTL`]),
+/// and `roles` when any are given.
+pub fn mint(file: &Path, sub: &str, roles: &[String], ttl: std::time::Duration) -> anyhow::Result<String> {
+    if sub.trim().is_empty() {
+        anyhow::bail!("--sub: give the caller's name (the records' by_user)");
+    }
+    if ttl.is_zero() || ttl > MAX_MINTED_TTL {
+        anyhow::bail!("--ttl {ttl:?}: give a lifetime from 1s to 24h");
+    }
+    let secret = read_secret(file)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let mut claims = Map::new();
+    claims.insert("sub".into(), Value::from(sub));
+    claims.insert("iat".into(), Value::from(now));
+    claims.insert("exp".into(), Value::from(now + ttl.as_secs()));
+    if !roles.is_empty() {
+        claims.insert("roles".into(), Value::from(roles.to_vec()));
+    }
+    let key = jsonwebtoken::EncodingKey::from_secret(&secret);
+    Ok(jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::HS256), &claims, &key)?)
 }
 
 /// A token whose header names critical extensions (`crit`) is refused: a

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::executions::{Execution as ExecutionState, Status};
 use crate::model::{Format, Runbook};
 use crate::run::records::past::Execution;
 
@@ -127,4 +128,83 @@ pub(crate) struct Validated {
     pub(crate) asks: Vec<AskShown>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) problems: Vec<String>,
+}
+
+/// Where an execution is read and followed.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ExecutionLinks {
+    /// `GET` shows it, `DELETE` cancels it.
+    #[serde(rename = "self")]
+    pub(crate) this: String,
+    /// Server-Sent Events: its steps and output as they happen.
+    pub(crate) events: String,
+}
+
+impl ExecutionLinks {
+    pub(crate) fn of(id: &str) -> ExecutionLinks {
+        ExecutionLinks { this: format!("/api/executions/{id}"), events: format!("/api/executions/{id}/events") }
+    }
+}
+
+/// An execution as `GET /api/executions/{id}` shows it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ExecutionShown {
+    pub(crate) execution_id: String,
+    /// The runbook's file name.
+    pub(crate) runbook: String,
+    pub(crate) status: Status,
+    pub(crate) by_user: String,
+    pub(crate) correlation_id: String,
+    pub(crate) started_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) finished_at: Option<String>,
+    /// Who cancelled it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cancelled_by: Option<String>,
+    /// While it runs: the steps that have finished (their output is in its
+    /// events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub(crate) steps_so_far: Option<Vec<Value>>,
+    /// Once it has ended: its whole report, as the synchronous answer has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) report: Option<Executed>,
+    pub(crate) links: ExecutionLinks,
+}
+
+impl ExecutionShown {
+    /// `execution` as it is now; `whole` adds its report or steps so far.
+    pub(crate) fn of(execution: &ExecutionState, whole: bool) -> ExecutionShown {
+        let ended = execution.ended();
+        ExecutionShown {
+            execution_id: execution.id.clone(),
+            runbook: execution.runbook.clone(),
+            status: ended.as_ref().map_or(Status::Running, |e| e.status),
+            by_user: execution.by_user.clone(),
+            correlation_id: execution.correlation_id.clone(),
+            started_at: execution.started_at(),
+            finished_at: ended.as_ref().map(|e| e.finished_at.clone()),
+            cancelled_by: ended.as_ref().and_then(|e| e.report.cancelled_by.clone()),
+            steps_so_far: (whole && ended.is_none()).then(|| execution.events.finished_steps()),
+            report: ended.filter(|_| whole).map(|e| Executed::of(e.report.clone())),
+            links: ExecutionLinks::of(&execution.id),
+        }
+    }
+}
+
+/// `GET /api/executions`: newest first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ExecutionList {
+    pub(crate) executions: Vec<ExecutionShown>,
+    /// The next page's URL, when there may be more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next: Option<String>,
+}
+
+/// The answer to an asynchronous execute (202).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Accepted {
+    pub(crate) execution_id: String,
+    pub(crate) status: Status,
+    pub(crate) links: ExecutionLinks,
 }

@@ -11,8 +11,11 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
 
 use super::refusal::Refusal;
 use super::request::Claims;
@@ -80,23 +83,44 @@ pub(super) fn server_paths(config: &ServeConfig, runner: &Runner) -> Vec<(String
     paths
 }
 
-/// Rewrites the server's paths out of every answer.
+/// Rewrites the server's paths out of every answer: a whole body at once,
+/// an event stream event by event (each is one frame) as it is sent.
 pub(super) async fn hide_server_paths(request: Request, next: Next, paths: Arc<Vec<(String, String)>>) -> Response {
     let response = next.run(request).await;
     let (mut parts, body) = response.into_parts();
+    let streamed = parts.headers.get(CONTENT_TYPE).is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+    if streamed {
+        let frames = body.into_data_stream().map(move |frame| {
+            frame.map(|bytes| match without_paths(&bytes, &paths) {
+                Some(text) => Bytes::from(text),
+                None => bytes,
+            })
+        });
+        return Response::from_parts(parts, Body::from_stream(frames));
+    }
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return Refusal::internal("cannot send the answer").into_response();
     };
-    let text = String::from_utf8_lossy(&bytes);
+    match without_paths(&bytes, &paths) {
+        None => Response::from_parts(parts, Body::from(bytes)),
+        Some(text) => {
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(text))
+        }
+    }
+}
+
+/// `bytes` with the server's paths replaced, if it holds any.
+fn without_paths(bytes: &[u8], paths: &[(String, String)]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
     if !paths.iter().any(|(p, _)| text.contains(p.as_str())) {
-        return Response::from_parts(parts, Body::from(bytes));
+        return None;
     }
     let mut text = text.into_owned();
-    for (path, name) in paths.iter() {
+    for (path, name) in paths {
         // The served folder's files by their names, as the API names them.
         let within = if name == "." { String::new() } else { format!("{name}/") };
         text = text.replace(&format!("{path}/"), &within).replace(path.as_str(), name);
     }
-    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    Response::from_parts(parts, Body::from(text))
+    Some(text)
 }

@@ -8,6 +8,9 @@
 
 mod auth;
 mod bodies;
+mod events;
+mod execution_routes;
+mod executions;
 mod guard;
 mod listen;
 mod openapi;
@@ -28,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 
-pub use auth::Keys;
+pub use auth::{Keys, MAX_MINTED_TTL, mint};
 pub use shared::ServeConfig;
 
 use crate::error::ErrorCode;
@@ -40,19 +43,25 @@ use shared::Shared;
 /// The API's routes.
 pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
     let max_body = config.max_body;
-    let slots = Semaphore::new(config.max_concurrent.max(1));
+    let slots = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
     let hidden = Arc::new(guard::server_paths(&config, &runner));
-    let shared = Arc::new(Shared { config, runner, slots, cancel });
+    let shared = Arc::new(Shared { config, runner, slots, cancel, executions: Default::default() });
     Router::new()
         .route("/api/runbooks", get(routes::list))
         .route("/api/runbooks/{name}", get(routes::show))
         .route("/api/runbooks/{name}/history", get(routes::history))
         .route("/api/runbooks/{name}/execute", post(routes::execute))
         .route("/api/runbooks/{name}/validate", post(routes::validate))
+        .route("/api/executions", get(execution_routes::list))
+        .route("/api/executions/{id}", get(execution_routes::show).delete(execution_routes::cancel))
+        .route("/api/executions/{id}/cancel", post(execution_routes::cancel_by_post))
+        .route("/api/executions/{id}/events", get(execution_routes::events))
         // The token first, then (only for a caller who has one) the body.
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), guard::admit))
         .route("/health", get(routes::health))
         .route("/openapi.json", get(openapi::serve))
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
         .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
             guard::hide_server_paths(request, next, Arc::clone(&hidden))
         }))
@@ -61,6 +70,19 @@ pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
             refuse_announced_size(request, next, max_body)
         }))
         .with_state(shared)
+}
+
+/// 404 with the API's error body.
+async fn no_route(request: Request) -> Refusal {
+    let message = format!("no route {} (see /openapi.json)", request.uri().path());
+    Refusal::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
+}
+
+/// 405 with the API's error body.
+async fn no_method(request: Request) -> Refusal {
+    let message =
+        format!("{} is not allowed on {} (see Allow and /openapi.json)", request.method(), request.uri().path());
+    Refusal::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::NotFound, message)
 }
 
 /// A body announced larger than the cap is refused before it is read: a

@@ -4,12 +4,24 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{bodies, routes};
+use super::{bodies, execution_routes, routes};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "runbox", description = "Run team runbooks inside a WebAssembly sandbox"),
-    paths(routes::health, routes::list, routes::show, routes::history, routes::execute, routes::validate),
+    paths(
+        routes::health,
+        routes::list,
+        routes::show,
+        routes::history,
+        routes::execute,
+        routes::validate,
+        execution_routes::list,
+        execution_routes::show,
+        execution_routes::cancel,
+        execution_routes::cancel_by_post,
+        execution_routes::events,
+    ),
     components(schemas(bodies::RunRequest, bodies::ErrorBody, bodies::Executed)),
     modifiers(&Bearer)
 )]

@@ -45,10 +45,7 @@ impl Refusal {
     /// 503 with `Retry-After: 1`: every execution slot is taken.
     pub(crate) fn busy() -> Refusal {
         let busy = "too many executions at once; retry shortly";
-        Refusal {
-            retry_after: Some("1"),
-            ..Refusal::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Interrupted, busy)
-        }
+        Refusal { retry_after: Some("1"), ..Refusal::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy, busy) }
     }
 }
 

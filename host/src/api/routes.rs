@@ -7,22 +7,25 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::bodies::{
-    AskShown, ErrorBody, Executed, Health, Listed, PastExecutions, RunRequest, RunbookList, Shown, Validated,
+    Accepted, AskShown, ErrorBody, Executed, ExecutionLinks, Health, Listed, PastExecutions, RunRequest, RunbookList,
+    Shown, Validated,
 };
+use super::executions::{Execution, Status};
 use super::refusal::Refusal;
 use super::request::{TokenApprover, TokenCaller};
 use super::shared::Shared;
 use crate::catalog::{catalog, open_named};
-use crate::model::Runbook;
+use crate::model::{Format, Runbook};
 use crate::plan::{self, Host};
 use crate::run::records::past::executions;
+use crate::run::records::report::RunReport;
 use crate::run::seams::caller::Caller;
-use crate::run::seams::events::Quiet;
+use crate::run::seams::events::{Events, Quiet};
 use crate::run::{FORBIDDEN_STATUS, Runner, Seams};
 
 /// The caller's claims, or 401.
@@ -42,19 +45,26 @@ pub(crate) fn authenticate(
 /// 400 for a name that is not a runbook's file name or a runbook that does
 /// not parse.
 fn runbook(shared: &Shared, name: &str) -> Result<Runbook, Refusal> {
-    match open_named(&shared.config.dir, name) {
+    let file = yaml_by_id(shared, name)?.unwrap_or_else(|| name.to_string());
+    match open_named(&shared.config.dir, &file) {
         Ok(Ok(runbook)) => Ok(runbook),
         Ok(Err(invalid)) => Err(Refusal::bad_request(invalid.to_string())),
         Err(failure) => Err(Refusal::of(failure)),
     }
 }
 
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "The server is up", body = Health)))]
+/// Whether the server is alive.
+///
+/// Needs no token; it answers as long as the process serves.
+#[utoipa::path(get, path = "/health", tag = "server", responses((status = 200, description = "The server is up", body = Health)))]
 pub(crate) async fn health() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
-#[utoipa::path(get, path = "/api/runbooks", security(("bearer" = [])), responses(
+/// List the runbooks the caller may run.
+///
+/// Every runbook of the served folder whose Required Claims the caller's token meets, with its steps.
+#[utoipa::path(get, path = "/api/runbooks", tag = "runbooks", security(("bearer" = [])), responses(
     (status = 200, description = "The runbooks of the served folder", body = RunbookList),
     (status = 401, description = "No valid token", body = ErrorBody),
 ))]
@@ -70,7 +80,10 @@ pub(crate) async fn list(State(shared): State<Arc<Shared>>, caller: TokenCaller)
     Ok(Json(RunbookList { runbooks }))
 }
 
-#[utoipa::path(get, path = "/api/runbooks/{name}", security(("bearer" = [])),
+/// Show one runbook.
+///
+/// Its steps, Required Claims and declared inputs. A YAML runbook is named by its file name or its `id`.
+#[utoipa::path(get, path = "/api/runbooks/{name}", tag = "runbooks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The runbook's file name")),
     responses(
         (status = 200, description = "The runbook", body = Shown),
@@ -89,7 +102,10 @@ pub(crate) async fn show(
     Ok(Json(Shown::of(&runbook)))
 }
 
-#[utoipa::path(get, path = "/api/runbooks/{name}/history", security(("bearer" = [])),
+/// A runbook's past executions.
+///
+/// A markdown runbook's `# History`, or a YAML runbook's records from the JSON log, oldest first.
+#[utoipa::path(get, path = "/api/runbooks/{name}/history", tag = "runbooks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The runbook's file name")),
     responses(
         (status = 200, description = "Its past executions, oldest first", body = PastExecutions),
@@ -110,11 +126,43 @@ pub(crate) async fn history(
     Ok(Json(PastExecutions { runbook: name, executions }))
 }
 
+/// The file of the YAML runbook whose `id` is `name`, when `name` is not a
+/// runbook's file name (none when it is one); 400 if no runbook or several
+/// have that id.
+fn yaml_by_id(shared: &Shared, name: &str) -> Result<Option<String>, Refusal> {
+    if [".md", ".yaml", ".yml"].iter().any(|ext| name.ends_with(ext)) || name.contains(['/', '\\', '\0']) {
+        return Ok(None);
+    }
+    let found = catalog(&shared.config.dir, 0).map_err(Refusal::internal)?;
+    let files: Vec<String> =
+        found.runbooks.iter().filter(|r| r.format == Format::Yaml && r.name == name).map(Runbook::file_name).collect();
+    match files.as_slice() {
+        [] => Err(Refusal::bad_request(format!(
+            "`{name}` is neither a runbook's file name (.md, .yaml, .yml) nor a YAML runbook's id"
+        ))),
+        [file] => Ok(Some(file.clone())),
+        several => Err(Refusal::bad_request(format!(
+            "`{name}` is the id of several YAML runbooks ({}): name one by its file name",
+            several.join(", ")
+        ))),
+    }
+}
+
 /// An execute or validate request, admitted: its body (400 if malformed)
 /// and the runbook it names.
 fn admit(shared: &Shared, text: &str, name: &str) -> Result<(RunRequest, Runbook), Refusal> {
     let request = body(text)?;
-    Ok((request, runbook(shared, name)?))
+    let runbook = runbook(shared, name)?;
+    let steps: Vec<&str> = runbook.steps.iter().map(|s| s.name.as_str()).collect();
+    if let Some(unknown) = request.approve.iter().find(|n| !steps.contains(&n.as_str())) {
+        let message = format!(
+            "\"approve\": {} has no step named `{unknown}` (its steps: {})",
+            runbook.file_name(),
+            steps.join(", ")
+        );
+        return Err(Refusal::bad_request(message));
+    }
+    Ok((request, runbook))
 }
 
 /// A read of `runbook` (show, history, validate) by a caller without its
@@ -138,26 +186,57 @@ fn body(text: &str) -> Result<RunRequest, Refusal> {
 /// (its identity and claims, the approvals its token gives) and the
 /// request's deadline.
 fn runner(shared: &Shared, caller: &TokenCaller, approve: Vec<String>) -> Runner {
+    runner_of(shared, caller, approve, None)
+}
+
+/// [`runner`] of `execution`: its events are the execution's log and it
+/// stops when the execution is cancelled.
+fn runner_of(shared: &Shared, caller: &TokenCaller, approve: Vec<String>, execution: Option<&Execution>) -> Runner {
     let seams = Seams {
         approver: Arc::new(TokenApprover { approve, claims: caller.claims.clone() }),
-        events: Arc::new(Quiet),
+        events: execution
+            .map_or_else(|| Arc::new(Quiet) as Arc<dyn Events>, |e| Arc::clone(&e.events) as Arc<dyn Events>),
         caller: Arc::new(caller.clone()),
-        cancel: shared.cancel.clone(),
+        cancel: execution.map_or_else(|| shared.cancel.clone(), |e| e.cancel.clone()),
         ..Seams::default()
     };
     let deadline = Instant::now() + shared.config.request_timeout;
     shared.runner.with(seams, Some(deadline))
 }
 
-#[utoipa::path(post, path = "/api/runbooks/{name}/execute", security(("bearer" = [])),
+/// How an execute request asks to be answered: `?wait=false` (or
+/// `Prefer: respond-async`) for 202 at once.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub(crate) struct ExecuteOptions {
+    /// `false`: answer 202 with the execution's `Location` at once, as
+    /// `Prefer: respond-async` does; else the report when it ends.
+    wait: Option<bool>,
+}
+
+/// Whether `Prefer` (RFC 7240) asks for an asynchronous answer.
+fn prefers_async(headers: &HeaderMap) -> bool {
+    let preferences = headers.get_all("prefer").into_iter().filter_map(|v| v.to_str().ok());
+    preferences.flat_map(|v| v.split(',')).any(|p| {
+        let token = p.split(';').next().unwrap_or("").trim();
+        token.eq_ignore_ascii_case("respond-async")
+    })
+}
+
+/// Run a runbook.
+///
+/// Answers its report when it ends; with `Prefer: respond-async` or `?wait=false`, 202 at once with the execution's `Location`. Either way the execution is named by `X-Execution-Id`, runs to its end if the caller hangs up, and holds one of `--max-concurrent` slots meanwhile.
+#[utoipa::path(post, path = "/api/runbooks/{name}/execute", tag = "runbooks", security(("bearer" = [])),
     params(
         ("name" = String, Path, description = "The runbook's file name"),
+        ExecuteOptions,
+        ("Prefer" = Option<String>, Header, description = "`respond-async`: answer 202 at once (RFC 7240)"),
         ("X-Correlation-Id" = Option<String>, Header, description = "The chain's id (else traceparent's, else new)"),
         ("X-Recursion-Stack" = Option<String>, Header, description = "The chain so far: a JSON array of file names"),
     ),
     request_body = RunRequest,
     responses(
-        (status = 200, description = "It ran: its report (return_code is its exit status)", body = Executed),
+        (status = 200, description = "It ran: its report (return_code is its exit status); `X-Execution-Id` names it", body = Executed),
+        (status = 202, description = "Started (asked with `Prefer: respond-async` or `?wait=false`): `Location` is where it is read", body = Accepted),
         (status = 400, description = "A bad name or body; or refused before any step (invalid, recursion): then the whole report, with its `error`", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Required Claims not met, or a grant the server lacks: the report, with its `error`", body = ErrorBody),
@@ -169,34 +248,73 @@ pub(crate) async fn execute(
     State(shared): State<Arc<Shared>>,
     caller: TokenCaller,
     Path(name): Path<String>,
+    Query(options): Query<ExecuteOptions>,
+    headers: HeaderMap,
     text: String,
 ) -> Response {
     let (request, runbook) = match admit(&shared, &text, &name) {
         Ok(admitted) => admitted,
         Err(refused) => return refused.into_response(),
     };
-    let Ok(_slot) = shared.slots.try_acquire() else { return Refusal::busy().into_response() };
+    // The slot is the execution's, not the request's: a caller who hangs up
+    // does not free it while the run goes on.
+    let Ok(slot) = Arc::clone(&shared.slots).try_acquire_owned() else { return Refusal::busy().into_response() };
+    let answer_now = options.wait == Some(false) || prefers_async(&headers);
+    let id = caller.execution_id();
+    let execution = shared.executions.start(id.clone(), &runbook, &caller.user, &caller.correlation_id, &shared.cancel);
     let env = request.env().into_iter().collect();
-    let shared_for_run = Arc::clone(&shared);
+    let (shared_for_run, run) = (Arc::clone(&shared), Arc::clone(&execution));
     let ran = tokio::task::spawn_blocking(move || {
         // The runner checks the caller's claims against the runbook's, and
         // its sub-runbooks'.
-        let mut runner = runner(&shared_for_run, &caller, request.approve);
+        let mut runner = runner_of(&shared_for_run, &caller, request.approve, Some(&run));
         runner.set_env(env);
+        runner.set_execution_id(run.id.clone());
         runner.run_in_chain(&runbook, &request.inputs, &caller.chain())
-    })
-    .await;
-    match ran {
-        Ok(report) => {
-            let executed = Executed::of(report);
-            let status = StatusCode::from_u16(executed.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, Json(executed)).into_response()
-        }
-        Err(e) => Refusal::internal(e).into_response(),
-    }
+    });
+    let (shared_for_end, ending) = (Arc::clone(&shared), Arc::clone(&execution));
+    tokio::spawn(async move {
+        let report = ran.await.unwrap_or_else(|e| crashed(&ending, &e));
+        shared_for_end.executions.finish(&ending, report);
+        drop(slot);
+    });
+    let mut response = if answer_now {
+        let location = format!("/api/executions/{id}");
+        let accepted = Accepted { execution_id: id.clone(), status: Status::Running, links: ExecutionLinks::of(&id) };
+        let mut response = (StatusCode::ACCEPTED, Json(accepted)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::LOCATION, header_value(&location));
+        headers.insert("preference-applied", HeaderValue::from_static("respond-async"));
+        response
+    } else {
+        let ended = execution.finished().await;
+        let executed = Executed::of(ended.report.clone());
+        let status = StatusCode::from_u16(executed.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        (status, Json(executed)).into_response()
+    };
+    response.headers_mut().insert("x-execution-id", header_value(&id));
+    response
 }
 
-#[utoipa::path(post, path = "/api/runbooks/{name}/validate", security(("bearer" = [])),
+/// A header of text runbox made (an id, a path of one).
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// The report of an execution whose run failed inside the server (a
+/// panic): it ends, refused, rather than running forever.
+fn crashed(execution: &Execution, error: &tokio::task::JoinError) -> RunReport {
+    let mut report =
+        RunReport::new(&execution.runbook, std::path::Path::new(&execution.runbook), &execution.correlation_id);
+    report.execution_id = execution.id.clone();
+    report.refuse(crate::error::ErrorCode::RuntimeError, format!("the execution failed inside the server: {error}"));
+    report
+}
+
+/// Validate a runbook without running it.
+///
+/// Every problem, with its line, or what it asks beyond the safe defaults and the flags that grant it.
+#[utoipa::path(post, path = "/api/runbooks/{name}/validate", tag = "runbooks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The runbook's file name")),
     request_body = RunRequest,
     responses(

@@ -1,11 +1,13 @@
 //! What a server is configured with, and what every handler shares.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
 use super::auth::Keys;
+use super::executions::Executions;
 use crate::run::Runner;
 use crate::sandbox::Cancel;
 
@@ -35,7 +37,11 @@ pub(crate) struct Shared {
     pub(crate) config: ServeConfig,
     /// The operator's configuration and grants, and the compiled guests.
     pub(crate) runner: Runner,
-    pub(crate) slots: Semaphore,
-    /// Tripped at shutdown: running steps stop and are recorded as interrupted.
+    /// An execution holds one from its start to its end, whether or not its
+    /// caller waits.
+    pub(crate) slots: Arc<Semaphore>,
+    /// Tripped at shutdown: running steps stop and are recorded as
+    /// interrupted. Each execution's own token is its child.
     pub(crate) cancel: Cancel,
+    pub(crate) executions: Executions,
 }

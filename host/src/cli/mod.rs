@@ -125,6 +125,22 @@ enum Command {
     },
     /// Serve the runbooks of a folder over HTTP, behind bearer JWTs
     Serve(ServeArgs),
+    /// Print a short-lived HS256 token signed with a server's secret file,
+    /// for trying the API (`curl -H "Authorization: Bearer $(runbox token …)"`)
+    Token {
+        /// The secret file `runbox serve --jwt-secret-file` reads
+        #[arg(long, value_name = "FILE")]
+        jwt_secret_file: PathBuf,
+        /// The caller's name: the token's `sub`, the records' by_user
+        #[arg(long, value_name = "NAME")]
+        sub: String,
+        /// A role the token holds, for Required Claims and approvals (repeatable)
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// How long it is valid, at most 24h
+        #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = runbox::model::limits::parse_duration)]
+        ttl: std::time::Duration,
+    },
     /// Run one JavaScript step in the sandbox, with the current directory
     /// mounted read-write as the working directory
     Js(JsArgs),
@@ -186,6 +202,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::List { dir, json } => list(&dir, json),
         Command::History { runbook, json } => history(&runbook, json, config.log.as_deref()),
         Command::Serve(serve) => run_server(serve, config),
+        Command::Token { jwt_secret_file, sub, roles, ttl } => {
+            say!("{}", runbox::api::mint(&jwt_secret_file, &sub, &roles, ttl)?);
+            Ok(0)
+        }
         Command::Js(js) => run_js(js, config),
         Command::Sh(sh) => run_sh(sh, config),
         Command::Prepare { guests, background } => prepare(&guests, background, &config),

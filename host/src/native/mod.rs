@@ -266,7 +266,7 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
             let stream = if out.exceeded() { "stdout" } else { "stderr" };
             (153, Some(Failure::output_limit(limits.output, stream)))
         }
-        (Some(_), raw) => (signal.map_or(raw.unwrap_or(130), |s| 128 + s), Some(Failure::interrupted(signal))),
+        (Some(_), raw) => (signal.map_or(raw.unwrap_or(130), |s| 128 + s), Some(step.cancel.interrupted())),
         (None, Some(CANNOT_CONFINE)) if stderr.text.starts_with(CANNOT_CONFINE_PREFIX) => {
             let why = stderr.text.trim().to_string();
             (

@@ -98,6 +98,9 @@ impl Deterministic {
 pub(super) struct Seeded {
     pub(super) fixed: Fixed,
     pub(super) time: Virtual,
+    /// Execution ids handed out so far: the next one's number. Not drawn
+    /// from `time`'s generators, which would change what guests draw.
+    pub(super) executions: std::sync::atomic::AtomicU64,
 }
 
 impl Clock for Seeded {
@@ -113,6 +116,16 @@ impl Caller for Seeded {
 
     fn user(&self) -> String {
         self.fixed.user()
+    }
+
+    /// A UUIDv7 at the fixed clock, numbered from the seed.
+    fn execution_id(&self) -> String {
+        let n = self.executions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let millis = u64::try_from(self.fixed.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        let mut random = [0u8; 10];
+        random[..2].copy_from_slice(&(self.time.seed() as u16).to_be_bytes());
+        random[2..].copy_from_slice(&n.to_be_bytes());
+        uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid().to_string()
     }
 
     fn api_handle(&self) -> String {

@@ -70,7 +70,7 @@ impl Runner {
         let mut stack = chain.stack.clone();
         stack.push(file);
         let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
-        let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
+        let mut report = self.new_report(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
         let host = Host {
             env: self.config.env.clone(),
             inputs: inputs.clone(),
@@ -104,7 +104,7 @@ impl Runner {
                     match Workspace::prepare(&plan.paths) {
                         Ok(workspace) => {
                             report.inputs = plan.inputs.clone();
-                            let context = self.context(runbook, &plan, &workspace, &breadcrumb);
+                            let context = self.context(runbook, &plan, &workspace, &breadcrumb, &report.execution_id);
                             self.run_steps(runbook, &plan, context, &mut report);
                         }
                         Err(e) => {
@@ -125,7 +125,14 @@ impl Runner {
     /// What every step of a granted run starts from: its variables, its
     /// chain's system variables, the workspace's mounts, the network the
     /// decision opened, and the sub-runbooks it may call.
-    fn context(&self, runbook: &Runbook, plan: &Plan, workspace: &Workspace, breadcrumb: &Breadcrumb) -> StepContext {
+    fn context(
+        &self,
+        runbook: &Runbook,
+        plan: &Plan,
+        workspace: &Workspace,
+        breadcrumb: &Breadcrumb,
+        execution_id: &str,
+    ) -> StepContext {
         let handle = self.seams.caller.api_handle();
         let env = self.with_system_variables(&plan.env, breadcrumb, &handle);
         let chain =
@@ -146,7 +153,14 @@ impl Runner {
             virtual_time: self.virtual_time.clone(),
             deadline: self.config.deadline,
             cancel: self.seams.cancel.clone(),
-            calls: Some(self.calls_with_handle(runbook, &chain, handle, &plan.bound.children, tree)),
+            calls: Some(self.calls_with_handle(
+                runbook,
+                &chain,
+                handle,
+                &plan.bound.children,
+                tree,
+                Some(execution_id),
+            )),
         }
     }
 
@@ -178,9 +192,17 @@ impl Runner {
         let mut stack = chain.stack.clone();
         stack.push(runbook.file_name());
         let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
-        let mut report = RunReport::new(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
+        let mut report = self.new_report(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
         report.refuse_with_status(failure.code, failure.message, status);
         (report, breadcrumb)
+    }
+
+    /// A new execution's report, with its ids.
+    fn new_report(&self, runbook: &str, file: &std::path::Path, correlation_id: &str) -> RunReport {
+        let mut report = RunReport::new(runbook, file, correlation_id);
+        report.execution_id = self.new_execution_id();
+        report.parent_execution_id = self.parent_execution_id.clone();
+        report
     }
 
     /// A child's record counts against its tree's bytes.
@@ -191,7 +213,10 @@ impl Runner {
     }
 
     /// Appends `report` to the runbook's History and emits its record.
-    fn finish(&self, runbook: &Runbook, report: RunReport, breadcrumb: &Breadcrumb) -> RunReport {
+    fn finish(&self, runbook: &Runbook, mut report: RunReport, breadcrumb: &Breadcrumb) -> RunReport {
+        if report.interrupted() {
+            report.cancelled_by = self.seams.cancel.by();
+        }
         if self.config.history && runbook.format == Format::Markdown {
             let body = match &report.error {
                 Some(error) => EntryBody::Error(excerpt(&error.to_string(), HISTORY_STREAM_BYTES)),
@@ -217,7 +242,7 @@ impl Runner {
         let name = invalid.file.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
         let breadcrumb =
             self.breadcrumb(vec![crate::model::file_name(&invalid.file)], self.seams.caller.correlation_id());
-        let mut report = RunReport::new(&name, &invalid.file, &breadcrumb.correlation_id);
+        let mut report = self.new_report(&name, &invalid.file, &breadcrumb.correlation_id);
         report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
         self.count_logged(records::record::emit(&breadcrumb, &report));
         report

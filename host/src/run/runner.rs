@@ -43,6 +43,11 @@ pub struct Runner {
     /// What the run's tree of sub-runbooks has spent, shared by its chain;
     /// none until a run starts one.
     pub(super) tree: Option<Arc<Tree>>,
+    /// The id the next run takes, when its front end chose it (a server
+    /// names an execution before it starts); else the caller's new one.
+    pub(super) execution_id: Option<String>,
+    /// The execution whose step runs this runner's runs (a sub-runbook's).
+    pub(super) parent_execution_id: Option<String>,
 }
 
 impl Runner {
@@ -61,7 +66,7 @@ impl Runner {
                 let start = std::time::Duration::try_from(since_epoch)
                     .map_err(|_| anyhow::anyhow!("--clock {}: give an instant after 1970", fixed.clock))?;
                 let time = Virtual::new(fixed.seed, start);
-                let ids = Arc::new(Seeded { fixed: fixed.ids(), time: time.clone() });
+                let ids = Arc::new(Seeded { fixed: fixed.ids(), time: time.clone(), executions: Default::default() });
                 seams.clock = ids.clone();
                 seams.caller = ids;
                 config.history = false;
@@ -69,7 +74,16 @@ impl Runner {
             }
             None => None,
         };
-        Ok(Runner { config, seams, sandbox, virtual_time, covered: Arc::default(), tree: None })
+        Ok(Runner {
+            config,
+            seams,
+            sandbox,
+            virtual_time,
+            covered: Arc::default(),
+            tree: None,
+            execution_id: None,
+            parent_execution_id: None,
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -79,6 +93,16 @@ impl Runner {
     /// Values for declared variables, before the process's own.
     pub fn set_env(&mut self, env: HashMap<String, String>) {
         self.config.env = env;
+    }
+
+    /// The id the next run records, instead of a new one.
+    pub fn set_execution_id(&mut self, id: String) {
+        self.execution_id = Some(id);
+    }
+
+    /// The id of a new run: the one set, else the caller's new one.
+    pub(super) fn new_execution_id(&self) -> String {
+        self.execution_id.clone().unwrap_or_else(|| self.seams.caller.execution_id())
     }
 
     /// This runner (its configuration and compiled guests) with other seams,

@@ -1,14 +1,17 @@
 //! A token that stops running steps: the CLI trips it on SIGINT/SIGTERM, a
-//! server on shutdown. A step checks it at every epoch tick (a few
-//! milliseconds) and every wait it makes ends when it trips.
+//! server on shutdown, and a server's caller one execution's (a child of
+//! the server's: [`Cancel::child`]). A step checks it at every epoch tick (a
+//! few milliseconds) and every wait it makes ends when it trips.
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
 use tokio::sync::Notify;
+
+use crate::error::{ErrorCode, Failure};
 
 /// Clones share one token; once tripped it stays tripped.
 #[derive(Clone, Debug, Default)]
@@ -18,7 +21,11 @@ pub struct Cancel(Arc<Inner>);
 struct Inner {
     /// The signal that asked (0: not cancelled).
     signal: AtomicI32,
+    /// Who asked, when someone other than a signal did (an API caller).
+    by: Mutex<Option<String>>,
     tripped: Notify,
+    /// A token that trips this one too (a server's, for an execution's).
+    parent: Option<Cancel>,
 }
 
 /// SIGINT, for [`Cancel::cancel`] by Ctrl-C.
@@ -31,6 +38,12 @@ impl Cancel {
         Cancel::default()
     }
 
+    /// A token of its own that `self` trips too: cancelling it stops only
+    /// what runs under it.
+    pub fn child(&self) -> Cancel {
+        Cancel(Arc::new(Inner { parent: Some(self.clone()), ..Inner::default() }))
+    }
+
     /// Stops whatever runs under this token. `signal` is the signal that
     /// asked (the exit status becomes 128 + it); the first one wins.
     pub fn cancel(&self, signal: i32) {
@@ -40,10 +53,37 @@ impl Cancel {
         }
     }
 
-    /// The signal that cancelled, if any.
+    /// [`Cancel::cancel`] as Ctrl-C does, asked by `who`; false if it was
+    /// cancelled already (then `who` is not recorded).
+    pub fn cancel_by(&self, who: &str) -> bool {
+        let mut by = self.0.by.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_cancelled() {
+            return false;
+        }
+        *by = Some(who.to_string());
+        self.cancel(SIGINT);
+        true
+    }
+
+    /// Who cancelled this token with [`Cancel::cancel_by`], if it was not a
+    /// signal (or its parent).
+    pub fn by(&self) -> Option<String> {
+        self.0.by.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The failure of a step this token stopped: who cancelled it, else the
+    /// signal.
+    pub fn interrupted(&self) -> Failure {
+        match self.by() {
+            Some(by) => Failure::new(ErrorCode::Interrupted, format!("the step was cancelled by {by}")),
+            None => Failure::interrupted(self.signal()),
+        }
+    }
+
+    /// The signal that cancelled, if any: this token's, else its parent's.
     pub fn signal(&self) -> Option<i32> {
         match self.0.signal.load(Ordering::SeqCst) {
-            0 => None,
+            0 => self.0.parent.as_ref()?.signal(),
             signal => Some(signal),
         }
     }
@@ -52,12 +92,24 @@ impl Cancel {
         self.signal().is_some()
     }
 
-    /// Completes once cancelled.
+    /// Completes once cancelled (or its parent is).
     pub async fn cancelled(&self) {
+        match &self.0.parent {
+            None => self.own_cancelled().await,
+            Some(parent) => {
+                tokio::select! {
+                    () = self.own_cancelled() => {}
+                    () = Box::pin(parent.cancelled()) => {}
+                }
+            }
+        }
+    }
+
+    async fn own_cancelled(&self) {
         loop {
             let mut notified = pin!(self.0.tripped.notified());
             notified.as_mut().enable();
-            if self.is_cancelled() {
+            if self.0.signal.load(Ordering::SeqCst) != 0 {
                 return;
             }
             notified.await;
@@ -96,5 +148,19 @@ mod tests {
         cancel.cancel(SIGTERM);
         assert_eq!(cancel.signal(), Some(SIGINT));
         assert!(clone.is_cancelled());
+    }
+
+    #[test]
+    fn a_child_stops_with_its_parent_and_alone() {
+        let server = Cancel::new();
+        let (one, two) = (server.child(), server.child());
+        assert!(one.cancel_by("ada"));
+        assert!(!one.cancel_by("bob"), "the first one wins");
+        assert_eq!((one.signal(), one.by().as_deref()), (Some(SIGINT), Some("ada")));
+        assert_eq!((two.signal(), server.signal()), (None, None), "a child's cancel stays its own");
+        server.cancel(SIGTERM);
+        assert_eq!((two.signal(), two.by()), (Some(SIGTERM), None));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(two.cancelled());
     }
 }

@@ -125,8 +125,8 @@ const MAX_MESSAGE_BYTES: usize = 16 << 10;
 /// Names the limit that stopped a guest, from what the store recorded.
 pub(crate) fn stopped(state: &StepState, cancel: &Cancel, trap: &wasmtime::Error) -> Failure {
     let limits = &state.limits;
-    if let Some(signal) = cancel.signal() {
-        Failure::interrupted(Some(signal))
+    if cancel.is_cancelled() {
+        cancel.interrupted()
     } else if state.stdout.exceeded() || state.stderr.exceeded() {
         let stream = if state.stdout.exceeded() { "stdout" } else { "stderr" };
         Failure::output_limit(limits.output, stream)

@@ -11,6 +11,11 @@ use crate::sandbox::Outcome;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RunReport {
+    /// This execution's own id (a UUIDv7: ids sort by start).
+    pub execution_id: String,
+    /// The execution whose step ran this one, for a sub-runbook's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_execution_id: Option<String>,
     pub runbook: String,
     pub file: String,
     /// The first failing step's exit status, else 0.
@@ -28,11 +33,16 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Failure>,
     pub steps: Vec<StepReport>,
+    /// Who stopped it, when an API caller did (not a signal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<String>,
 }
 
 impl RunReport {
     pub(crate) fn new(runbook: &str, file: &std::path::Path, correlation_id: &str) -> RunReport {
         RunReport {
+            execution_id: String::new(),
+            parent_execution_id: None,
             runbook: runbook.to_string(),
             file: file.display().to_string(),
             exit_code: 0,
@@ -44,6 +54,7 @@ impl RunReport {
             consent: None,
             error: None,
             steps: Vec::new(),
+            cancelled_by: None,
         }
     }
 
@@ -62,6 +73,12 @@ impl RunReport {
 
     pub fn succeeded(&self) -> bool {
         self.exit_code == 0
+    }
+
+    /// Whether a signal or a cancel stopped it (before or during a step).
+    pub fn interrupted(&self) -> bool {
+        let interrupted = |e: &Option<Failure>| e.as_ref().is_some_and(|e| e.code == ErrorCode::Interrupted);
+        interrupted(&self.error) || self.steps.iter().any(|s| interrupted(&s.error))
     }
 }
 

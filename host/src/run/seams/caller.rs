@@ -17,6 +17,10 @@ use crate::plan::claims::missing_claim;
 pub trait Caller: Send + Sync {
     /// A new execution's correlation id.
     fn correlation_id(&self) -> String;
+    /// A new execution's own id: a UUIDv7, so ids sort by when they started.
+    fn execution_id(&self) -> String {
+        uuid::Uuid::now_v7().to_string()
+    }
     /// Who runs it.
     fn user(&self) -> String;
     /// Where the request came from, for a server.

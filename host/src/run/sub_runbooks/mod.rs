@@ -53,13 +53,14 @@ impl Runner {
             .tree
             .clone()
             .unwrap_or_else(|| Arc::new(Tree::new(self.config.max_sub_runbooks, self.config.max_tree_log)));
-        self.calls_with_handle(runbook, chain, self.seams.caller.api_handle(), &[], tree)
+        self.calls_with_handle(runbook, chain, self.seams.caller.api_handle(), &[], tree, None)
     }
 
     /// [`Runner::sub_runbooks`] whose bridge takes `handle`, the run's
     /// `RUNBOOK_API_TOKEN`; the sub-runbooks `runbook` names (`covered`, as
     /// they were when its run was granted) run under its grant, and every
-    /// child counts against `tree`.
+    /// child counts against `tree` and names `parent` (the calling
+    /// execution) as its parent.
     pub(super) fn calls_with_handle(
         &self,
         runbook: &Runbook,
@@ -67,9 +68,12 @@ impl Runner {
         handle: String,
         covered: &[Child],
         tree: Arc<Tree>,
+        parent: Option<&str>,
     ) -> Arc<dyn Calls> {
         let mut runner = self.clone();
         runner.tree = Some(tree);
+        runner.execution_id = None;
+        runner.parent_execution_id = parent.map(str::to_string);
         if !covered.is_empty() {
             runner.covered = Arc::new(self.covered.iter().chain(covered).cloned().collect());
         }
