@@ -567,9 +567,9 @@ fn the_openapi_document_describes_every_route() {
         paths,
         [
             "/api/executions",
-            "/api/executions/{id}",
-            "/api/executions/{id}/cancel",
-            "/api/executions/{id}/events",
+            "/api/executions/{execution_id}",
+            "/api/executions/{execution_id}/cancel",
+            "/api/executions/{execution_id}/events",
             "/api/runbooks",
             "/api/runbooks/{name}",
             "/api/runbooks/{name}/execute",

@@ -43,8 +43,8 @@ fn readable(shared: &Shared, caller: &TokenCaller, id: &str) -> Result<Arc<Execu
 /// Show one execution.
 ///
 /// Its status, caller and chain; the steps finished so far while it runs, its whole report once it has ended.
-#[utoipa::path(get, path = "/api/executions/{id}", tag = "executions", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The execution's id (`X-Execution-Id`)")),
+#[utoipa::path(get, path = "/api/executions/{execution_id}", tag = "executions", security(("bearer" = [])),
+    params(("execution_id" = String, Path, description = "The execution's id (`X-Execution-Id`)")),
     responses(
         (status = 200, description = "Its status, and its report once it has ended (the steps finished so far while it runs)", body = ExecutionShown),
         (status = 401, description = "No valid token", body = ErrorBody),
@@ -154,8 +154,8 @@ fn encoded(text: &str) -> String {
 /// Cancel an execution.
 ///
 /// Its running step stops as on Ctrl-C (within milliseconds), no further step runs, and it is recorded as cancelled by the caller.
-#[utoipa::path(delete, path = "/api/executions/{id}", tag = "executions", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The execution's id")),
+#[utoipa::path(delete, path = "/api/executions/{execution_id}", tag = "executions", security(("bearer" = [])),
+    params(("execution_id" = String, Path, description = "The execution's id")),
     responses(
         (status = 202, description = "Cancelled: its running step stops as on Ctrl-C and it is recorded as cancelled, by the caller", body = ExecutionShown),
         (status = 401, description = "No valid token", body = ErrorBody),
@@ -179,9 +179,9 @@ pub(crate) async fn cancel(
 
 /// Cancel an execution (for clients that cannot send DELETE).
 ///
-/// The same as `DELETE /api/executions/{id}`.
-#[utoipa::path(post, path = "/api/executions/{id}/cancel", tag = "executions", security(("bearer" = [])),
-    params(("id" = String, Path, description = "The execution's id")),
+/// The same as `DELETE /api/executions/{execution_id}`.
+#[utoipa::path(post, path = "/api/executions/{execution_id}/cancel", tag = "executions", security(("bearer" = [])),
+    params(("execution_id" = String, Path, description = "The execution's id")),
     responses(
         (status = 202, description = "Cancelled, as DELETE does", body = ExecutionShown),
         (status = 401, description = "No valid token", body = ErrorBody),
@@ -200,9 +200,9 @@ pub(crate) async fn cancel_by_post(
 /// Follow an execution.
 ///
 /// Server-Sent Events as it runs: each step's start, its output (masked as the records are), its end, then the execution's end, after which the stream closes. `Last-Event-ID` resumes after an event; a finished execution's events are replayed.
-#[utoipa::path(get, path = "/api/executions/{id}/events", tag = "executions", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/executions/{execution_id}/events", tag = "executions", security(("bearer" = [])),
     params(
-        ("id" = String, Path, description = "The execution's id"),
+        ("execution_id" = String, Path, description = "The execution's id"),
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event"),
     ),
     responses(

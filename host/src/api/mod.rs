@@ -53,9 +53,9 @@ pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
         .route("/api/runbooks/{name}/execute", post(routes::execute))
         .route("/api/runbooks/{name}/validate", post(routes::validate))
         .route("/api/executions", get(execution_routes::list))
-        .route("/api/executions/{id}", get(execution_routes::show).delete(execution_routes::cancel))
-        .route("/api/executions/{id}/cancel", post(execution_routes::cancel_by_post))
-        .route("/api/executions/{id}/events", get(execution_routes::events))
+        .route("/api/executions/{execution_id}", get(execution_routes::show).delete(execution_routes::cancel))
+        .route("/api/executions/{execution_id}/cancel", post(execution_routes::cancel_by_post))
+        .route("/api/executions/{execution_id}/events", get(execution_routes::events))
         // The token first, then (only for a caller who has one) the body.
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), guard::admit))
         .route("/health", get(routes::health))
