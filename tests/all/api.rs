@@ -16,6 +16,9 @@ const SECRET: &str = "a-test-secret-that-is-long-enough-0123456789";
 pub(crate) struct Server {
     child: Child,
     pub(crate) base: String,
+    /// What it wrote to stderr after its first line, as it writes it (read
+    /// on a thread: a server whose pipe fills would stop answering).
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -26,6 +29,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Its stderr so far, after the line naming its address.
+    pub(crate) fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
     /// SIGTERM, then waits for it to exit, which it must do with 0.
     pub(crate) fn terminate(&mut self) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
@@ -52,9 +60,19 @@ fn serve_with(s: &Scratch, extra: &[&str], env: &[(&str, &str)]) -> Server {
         .args(extra)
         .spawn();
     let mut line = String::new();
-    BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    reader.read_line(&mut line).unwrap();
     let base = line.trim().strip_prefix("runbox: serving on ").unwrap_or_else(|| panic!("no address: {line:?}"));
-    Server { base: base.to_string(), child }
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let written = std::sync::Arc::clone(&stderr);
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            written.lock().unwrap().push_str(&line);
+            line.clear();
+        }
+    });
+    Server { base: base.to_string(), child, stderr }
 }
 
 fn now() -> u64 {
@@ -501,7 +519,11 @@ fn public_keys_pin_their_algorithm() {
             .spawn();
         let mut line = String::new();
         BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
-        let server = Server { base: line.trim().trim_start_matches("runbox: serving on ").to_string(), child };
+        let server = Server {
+            base: line.trim().trim_start_matches("runbox: serving on ").to_string(),
+            child,
+            stderr: Default::default(),
+        };
         let url = format!("{}/api/runbooks", server.base);
         let claims = json!({ "sub": "ada", "exp": now() + 600 });
         let good = token_with(claims.clone(), &key, algorithm);
@@ -575,7 +597,9 @@ fn the_openapi_document_describes_every_route() {
             "/api/runbooks/{name}/execute",
             "/api/runbooks/{name}/history",
             "/api/runbooks/{name}/validate",
-            "/health"
+            "/health",
+            "/metrics",
+            "/ready"
         ]
     );
     assert_eq!(doc.json["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
@@ -699,7 +723,7 @@ fn serve_listens_where_api_host_and_api_port_say() {
         .spawn();
     let mut line = String::new();
     BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut line).unwrap();
-    let server = Server { base: format!("http://127.0.0.1:{port}"), child };
+    let server = Server { base: format!("http://127.0.0.1:{port}"), child, stderr: Default::default() };
     assert_eq!(line, format!("runbox: serving on {}\n", server.base));
     steps_see_the_base_url(&server);
 }

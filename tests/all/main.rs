@@ -55,6 +55,8 @@ mod records;
 mod api;
 // `runbox serve`'s executions: ids, asynchronous answers, events, cancellation.
 mod api_executions;
+// `runbox serve` operated: metrics, readiness, request logs, correlation ids.
+mod api_operating;
 // The host's layers: folders import only downward, no file imports itself.
 mod layers;
 // The library's seams: approver, events, clock and ids, sub-runbooks.

@@ -180,7 +180,7 @@ impl Executions {
 
     /// Records how `execution` ended, tells its followers and waiters, and
     /// lets the oldest finished executions go past what is kept.
-    pub(crate) fn finish(&self, execution: &Execution, report: RunReport) {
+    pub(crate) fn finish(&self, execution: &Execution, report: RunReport) -> Status {
         let status = Status::of(&report);
         let finished_at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
         let data = serde_json::json!({ "status": status, "exit_code": report.exit_code });
@@ -195,6 +195,7 @@ impl Executions {
             kept.finished_bytes -= bytes;
             kept.by_id.remove(&id);
         }
+        status
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Execution>> {

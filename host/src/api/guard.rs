@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
+use super::observe::Subject;
 use super::refusal::Refusal;
 use super::request::Claims;
 use super::routes::authenticate;
@@ -46,8 +47,11 @@ pub(super) async fn admit(State(shared): State<Arc<Shared>>, request: Request, n
             return Refusal::new(StatusCode::REQUEST_TIMEOUT, ErrorCode::Timeout, message).into_response();
         }
     };
+    let subject = Subject(crate::plan::claims::subject(&claims));
     parts.extensions.insert(Claims(claims));
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    let mut response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    response.extensions_mut().insert(subject);
+    response
 }
 
 /// The server's own paths, longest first, each with what an answer says

@@ -13,6 +13,8 @@ mod execution_routes;
 mod executions;
 mod guard;
 mod listen;
+mod metrics;
+mod observe;
 mod openapi;
 mod refusal;
 mod request;
@@ -45,7 +47,8 @@ pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
     let max_body = config.max_body;
     let slots = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
     let hidden = Arc::new(guard::server_paths(&config, &runner));
-    let shared = Arc::new(Shared { config, runner, slots, cancel, executions: Default::default() });
+    let shared =
+        Arc::new(Shared { config, runner, slots, cancel, executions: Default::default(), metrics: Default::default() });
     Router::new()
         .route("/api/runbooks", get(routes::list))
         .route("/api/runbooks/{name}", get(routes::show))
@@ -59,6 +62,8 @@ pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
         // The token first, then (only for a caller who has one) the body.
         .route_layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), guard::admit))
         .route("/health", get(routes::health))
+        .route("/ready", get(routes::ready))
+        .route("/metrics", get(routes::metrics))
         .route("/openapi.json", get(openapi::serve))
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
@@ -69,6 +74,7 @@ pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
         .layer(axum::middleware::from_fn(move |request: Request, next: Next| {
             refuse_announced_size(request, next, max_body)
         }))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), observe::observe))
         .with_state(shared)
 }
 

@@ -11,6 +11,8 @@ use super::{bodies, execution_routes, routes};
     info(title = "runbox", description = "Run team runbooks inside a WebAssembly sandbox"),
     paths(
         routes::health,
+        routes::ready,
+        routes::metrics,
         routes::list,
         routes::show,
         routes::history,

@@ -114,7 +114,7 @@ impl Approver for TokenApprover {
 
 /// The id the chain shares: `X-Correlation-Id` if it is a sane one, else
 /// `traceparent`'s trace id, else a new one.
-fn correlation_id(headers: &HeaderMap) -> String {
+pub(crate) fn correlation_id(headers: &HeaderMap) -> String {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let sane = |id: &&str| {
         !id.is_empty() && id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))

@@ -34,11 +34,17 @@ pub(crate) fn authenticate(
     headers: &HeaderMap,
 ) -> Result<serde_json::Map<String, serde_json::Value>, Refusal> {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    shared
-        .config
-        .keys
-        .verify(authorization)
-        .map_err(|why| Refusal::new(StatusCode::UNAUTHORIZED, crate::error::ErrorCode::Unauthorized, why))
+    shared.config.keys.verify(authorization).map_err(|why| {
+        let reason = if authorization.is_none() {
+            "missing"
+        } else if why.contains("ExpiredSignature") {
+            "expired"
+        } else {
+            "invalid"
+        };
+        shared.metrics.auth_failed(reason);
+        Refusal::new(StatusCode::UNAUTHORIZED, crate::error::ErrorCode::Unauthorized, why)
+    })
 }
 
 /// The runbook named `name` in the served folder: 404 if there is none,
@@ -59,6 +65,38 @@ fn runbook(shared: &Shared, name: &str) -> Result<Runbook, Refusal> {
 #[utoipa::path(get, path = "/health", tag = "server", responses((status = 200, description = "The server is up", body = Health)))]
 pub(crate) async fn health() -> Json<Health> {
     Json(Health { status: "ok".into() })
+}
+
+/// Whether the server is ready for executions.
+///
+/// 200 once both sandboxes' optimised code is compiled (or was found in the
+/// cache), else 503 while it is compiled; no token needed. A load balancer
+/// sends requests once it is ready; `/health` says it is alive meanwhile.
+#[utoipa::path(get, path = "/ready", tag = "server", responses(
+    (status = 200, description = "Ready: the guests are compiled", body = Health),
+    (status = 503, description = "Not yet: the guests are being compiled", body = Health),
+))]
+pub(crate) async fn ready(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Health>) {
+    let runner = shared.runner.clone();
+    let prepared = tokio::task::spawn_blocking(move || runner.prepared()).await.unwrap_or(false);
+    match prepared {
+        true => (StatusCode::OK, Json(Health { status: "ready".into() })),
+        false => (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "preparing the sandboxes".into() })),
+    }
+}
+
+/// The server's metrics, for Prometheus.
+///
+/// Executions by runbook and status, execution and step durations,
+/// executions in flight, fuel, HTTP requests by route and status, and
+/// authentication failures by reason, in Prometheus' text format; no token
+/// needed (it names runbooks, never callers or their data).
+#[utoipa::path(get, path = "/metrics", tag = "server", responses(
+    (status = 200, description = "OpenMetrics text, which Prometheus scrapes", content_type = "application/openmetrics-text"),
+))]
+pub(crate) async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], shared.metrics.render()).into_response()
 }
 
 /// List the runbooks the caller may run.
@@ -262,6 +300,7 @@ pub(crate) async fn execute(
     let answer_now = options.wait == Some(false) || prefers_async(&headers);
     let id = caller.execution_id();
     let execution = shared.executions.start(id.clone(), &runbook, &caller.user, &caller.correlation_id, &shared.cancel);
+    shared.metrics.started();
     let env = request.env().into_iter().collect();
     let (shared_for_run, run) = (Arc::clone(&shared), Arc::clone(&execution));
     let ran = tokio::task::spawn_blocking(move || {
@@ -275,7 +314,10 @@ pub(crate) async fn execute(
     let (shared_for_end, ending) = (Arc::clone(&shared), Arc::clone(&execution));
     tokio::spawn(async move {
         let report = ran.await.unwrap_or_else(|e| crashed(&ending, &e));
-        shared_for_end.executions.finish(&ending, report);
+        let status = shared_for_end.executions.finish(&ending, report);
+        if let Some(ended) = ending.ended() {
+            shared_for_end.metrics.ended(&ending.runbook, status, &ended.report);
+        }
         drop(slot);
     });
     let mut response = if answer_now {

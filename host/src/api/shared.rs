@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 
 use super::auth::Keys;
 use super::executions::Executions;
+use super::metrics::Metrics;
 use crate::run::Runner;
 use crate::sandbox::Cancel;
 
@@ -44,4 +45,5 @@ pub(crate) struct Shared {
     /// interrupted. Each execution's own token is its child.
     pub(crate) cancel: Cancel,
     pub(crate) executions: Executions,
+    pub(crate) metrics: Metrics,
 }

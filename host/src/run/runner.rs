@@ -114,6 +114,12 @@ impl Runner {
         runner
     }
 
+    /// Whether both guests' optimised code is compiled or cached: a step
+    /// waits for nothing.
+    pub fn prepared(&self) -> bool {
+        [Language::JavaScript, Language::Shell].into_iter().all(|l| !self.sandbox.cold(l, true))
+    }
+
     /// Compiles both guests' optimised code on a thread of its own, so that
     /// a long-lived runner (a server) has it before its first requests need
     /// it; steps that come sooner run on baseline code meanwhile.
