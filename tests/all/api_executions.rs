@@ -392,3 +392,32 @@ fn the_api_answers_as_a_client_expects() {
         "PUT is not allowed on /api/runbooks/Hello.md/execute (see Allow and /openapi.json)"
     );
 }
+
+/// A client that asks for a large answer and never reads it cannot hold the
+/// server past its shutdown: connections get a bounded time to drain.
+#[test]
+fn a_client_that_never_reads_cannot_hold_the_server_at_shutdown() {
+    use std::io::Write;
+    let s = Scratch::new();
+    let script = "```sh\nyes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa | head -c 8000000\n```";
+    s.write("Loud.md", &runbook("Loud", "", &[], &[], script));
+    let mut server = serve(&s, &["--max-output", "16MiB"]);
+    let bearer = token("ada", json!({}));
+    let url = format!("{}/api/runbooks/Loud.md/execute?wait=false", server.base);
+    let id = request("POST", &url, Some(&bearer), &[], "").json["execution_id"].as_str().unwrap().to_string();
+    let listed =
+        poll(&format!("{}/api/executions", server.base), &bearer, |j| j["executions"][0]["status"] != "running");
+    assert_eq!(listed["executions"][0]["status"], "succeeded", "{listed:#}");
+    let mut stalled = Vec::new();
+    for path in [format!("/api/executions/{id}"), format!("/api/executions/{id}/events")] {
+        let mut stream = std::net::TcpStream::connect(server.base.strip_prefix("http://").unwrap()).unwrap();
+        let head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {bearer}\r\n\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        stalled.push(stream);
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    let started = Instant::now();
+    server.terminate();
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    drop(stalled);
+}

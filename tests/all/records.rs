@@ -173,3 +173,32 @@ fn a_secret_a_step_prints_is_masked_in_the_live_output_too() {
     assert!(!format!("{}{}", run.stdout, run.stderr).contains("supersecret123"));
     snapshot!("records_live_output_is_masked", shown(&s, &run));
 }
+
+/// Each record has a top-level timestamp and level for log shippers, and
+/// `--log -` writes them to stdout (a container's log) instead of a file.
+#[test]
+fn records_carry_a_timestamp_and_level_and_go_to_stdout_with_log_dash() {
+    let s = Scratch::new();
+    s.write("ok.yaml", "name: ok\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: echo fine }\n");
+    s.write("bad.yaml", "name: bad\nsteps:\n  - name: a\n    type: sh\n    with: { inline_script: exit 4 }\n");
+    s.runbox().args(["run", "ok.yaml"]).run().success();
+    assert_eq!(s.runbox().args(["run", "bad.yaml"]).run().code, 4);
+    let records: Vec<serde_json::Value> = s.log().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let levels: Vec<&str> = records.iter().map(|r| r["level"].as_str().unwrap()).collect();
+    assert_eq!(levels, ["info", "error"]);
+    for record in &records {
+        let at = record["timestamp"].as_str().unwrap();
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).unwrap();
+        assert!(at >= record["breadcrumb"]["at_time"].as_str().unwrap(), "made at the run's end: {record}");
+    }
+    std::fs::remove_file(s.log_path()).unwrap();
+    let run = s.runbox().args(["--log", "-", "run", "ok.yaml"]).run();
+    let (output, line) = run.success().stdout.split_once('\n').unwrap();
+    assert_eq!(output, "fine");
+    let record: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
+    assert_eq!((record["level"].as_str(), record["stdout"].as_str()), (Some("info"), Some("fine\n")));
+    assert!(line.ends_with("}\n") && !s.log_path().exists(), "one line on stdout, no file");
+    let history = s.runbox().args(["--log", "-", "history", "ok.yaml"]).run();
+    assert_eq!(history.code, 2);
+    assert!(history.stderr.contains("the records go to stdout (--log -)"), "{}", history.stderr);
+}

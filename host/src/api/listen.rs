@@ -5,7 +5,7 @@
 //! forever. A peer address holds at most so many connections at once;
 //! more are closed as they are accepted. At shutdown the listener closes
 //! and every connection drains: answers in flight are sent, idle
-//! connections close.
+//! connections close, and what has not finished within [`DRAIN`] is closed.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -86,8 +86,18 @@ pub(super) async fn accept(
     drop(listener);
     stop.send_replace(true);
     drop(held);
-    open.closed().await;
+    // A client that never reads a large answer would hold its connection,
+    // and the server, forever: draining is bounded.
+    if tokio::time::timeout(DRAIN, open.closed()).await.is_err() {
+        let left = open.receiver_count();
+        eprintln!("runbox: {left} connection(s) did not finish within {DRAIN:?} of the shutdown: closed");
+    }
 }
+
+/// How long connections have to finish their answers at shutdown (the
+/// running steps stop at once, so a synchronous answer is ready in
+/// milliseconds); Kubernetes waits 30 s before it kills.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// One connection of a peer, counted while it is open.
 struct Peer {

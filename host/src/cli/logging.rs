@@ -2,22 +2,27 @@
 
 use std::path::Path;
 
-use runbox::run::records::record::{self, RecordFile};
+use runbox::run::records::record::{self, RecordFile, RecordStdout};
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-/// Records go to the log file; runbox's own warnings to stderr.
+/// Records go to the log file (or stdout for `--log -`); runbox's own
+/// warnings to stderr.
 pub(crate) fn init_logging(log: Option<&Path>) {
     let path = log.map(Path::to_path_buf).or_else(record::default_log_path);
-    let records = path.and_then(|p| match RecordFile::open(&p) {
-        Ok(file) => Some(file),
-        Err(e) => {
-            eprintln!("runbox: cannot open the execution log {}: {e}", p.display());
-            None
-        }
-    });
+    let records: Option<Box<dyn Layer<Registry> + Send + Sync>> = match path {
+        Some(p) if p == Path::new(record::STDOUT) => Some(Box::new(RecordStdout)),
+        Some(p) => match RecordFile::open(&p) {
+            Ok(file) => Some(Box::new(file)),
+            Err(e) => {
+                eprintln!("runbox: cannot open the execution log {}: {e}", p.display());
+                None
+            }
+        },
+        None => None,
+    };
     let messages = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .without_time()

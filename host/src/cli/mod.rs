@@ -58,7 +58,7 @@ const LONG_VERSION: &str = concat!(
 pub(crate) struct Args {
     #[command(subcommand)]
     command: Command,
-    /// Append each execution's JSON record to this file
+    /// Append each execution's JSON record to this file, or to stdout for `-`
     /// [default: $RUNBOX_LOG, else ~/.local/state/runbox/executions.jsonl]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,

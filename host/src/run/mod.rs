@@ -177,7 +177,7 @@ impl Runner {
     /// real History entries out.
     pub fn refuse_in_log(&self, runbook: &Runbook, chain: &Chain, failure: Failure, status: i32) -> RunReport {
         let (report, breadcrumb) = self.refused_report(runbook, chain, failure, status);
-        self.count_logged(records::record::emit(&breadcrumb, &report));
+        self.count_logged(records::record::emit(&breadcrumb, &report, self.seams.clock.now()));
         report
     }
 
@@ -231,7 +231,7 @@ impl Runner {
                 self.seams.events.notice(&format!("{e} (the JSON record still has the full result)"));
             }
         }
-        self.count_logged(records::record::emit(breadcrumb, &report));
+        self.count_logged(records::record::emit(breadcrumb, &report, self.seams.clock.now()));
         report
     }
 
@@ -244,7 +244,7 @@ impl Runner {
             self.breadcrumb(vec![crate::model::file_name(&invalid.file)], self.seams.caller.correlation_id());
         let mut report = self.new_report(&name, &invalid.file, &breadcrumb.correlation_id);
         report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
-        self.count_logged(records::record::emit(&breadcrumb, &report));
+        self.count_logged(records::record::emit(&breadcrumb, &report, self.seams.clock.now()));
         report
     }
 }

@@ -51,6 +51,10 @@ pub fn executions(runbook: &Runbook, log: Option<&Path>) -> std::io::Result<Vec<
         }
         Format::Yaml => {
             let Some(log) = log else { return Ok(Vec::new()) };
+            if log == Path::new(super::record::STDOUT) {
+                let message = "the records go to stdout (--log -): give the file they are kept in with --log";
+                return Err(std::io::Error::other(message));
+            }
             let file_name = runbook.file_name();
             let mut found = Vec::new();
             // The rotated log first (older), then the current one.

@@ -29,14 +29,20 @@ pub struct Breadcrumb {
 
 #[derive(Serialize)]
 struct Record<'a> {
+    /// When the record was made (the run's end), for log shippers.
+    timestamp: String,
+    /// `info` for a run that passed, `error` for one that did not.
+    level: &'static str,
     breadcrumb: &'a Breadcrumb,
     #[serde(flatten)]
     report: &'a RunReport,
 }
 
-/// Emits the record of one execution; returns its size in bytes.
-pub fn emit(breadcrumb: &Breadcrumb, report: &RunReport) -> usize {
-    match serde_json::to_string(&Record { breadcrumb, report }) {
+/// Emits the record of one execution, made `at`; returns its size in bytes.
+pub fn emit(breadcrumb: &Breadcrumb, report: &RunReport, at: time::OffsetDateTime) -> usize {
+    let timestamp = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let level = if report.succeeded() { "info" } else { "error" };
+    match serde_json::to_string(&Record { timestamp, level, breadcrumb, report }) {
         Ok(json) => {
             tracing::info!(target: TARGET, record = json.as_str());
             json.len() + 1
@@ -56,6 +62,9 @@ pub fn default_log_path() -> Option<PathBuf> {
     }
     Some(crate::state::state_dir()?.join("executions.jsonl"))
 }
+
+/// `--log -`: the records go to stdout, one line each (a container's log).
+pub const STDOUT: &str = "-";
 
 /// Where the log is rotated unless `RUNBOX_LOG_MAX_BYTES` says otherwise.
 pub const LOG_MAX_BYTES: u64 = 128 << 20;
@@ -143,22 +152,42 @@ fn open_log(path: &Path) -> std::io::Result<File> {
 
 impl<S: tracing::Subscriber> Layer<S> for RecordFile {
     fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() != TARGET {
-            return;
-        }
-        struct Find(Option<String>);
-        impl Visit for Find {
-            fn record_str(&mut self, field: &Field, value: &str) {
-                if field.name() == "record" {
-                    self.0 = Some(value.to_string());
-                }
-            }
-            fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
-        }
-        let mut find = Find(None);
-        event.record(&mut find);
-        if let Some(json) = find.0 {
+        if let Some(json) = record_of(event) {
             self.append(&json);
         }
     }
+}
+
+/// Writes each execution record as one line of JSON to stdout (`--log -`:
+/// a container's log), one locked write per line.
+pub struct RecordStdout;
+
+impl<S: tracing::Subscriber> Layer<S> for RecordStdout {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if let Some(json) = record_of(event) {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(format!("{json}\n").as_bytes()).and_then(|()| out.flush()) {
+                eprintln!("runbox: cannot write the execution record to stdout: {e}");
+            }
+        }
+    }
+}
+
+/// The record an event of [`TARGET`] carries.
+fn record_of(event: &tracing::Event<'_>) -> Option<String> {
+    if event.metadata().target() != TARGET {
+        return None;
+    }
+    struct Find(Option<String>);
+    impl Visit for Find {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "record" {
+                self.0 = Some(value.to_string());
+            }
+        }
+        fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+    }
+    let mut find = Find(None);
+    event.record(&mut find);
+    find.0
 }
