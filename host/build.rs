@@ -9,15 +9,19 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 fn main() {
+    // At run time, not `env!`: a build script compiled for one checkout can
+    // be reused (same source, same target directory) for another.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for build scripts");
+    let manifest = Path::new(&manifest);
     for (guest, var) in [("runbox-js.wasm", "RUNBOX_JS_SHA256"), ("runbox-sh.wasm", "RUNBOX_SH_SHA256")] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests/dist").join(guest);
+        let path = manifest.join("../guests/dist").join(guest);
         println!("cargo:rerun-if-changed={}", path.display());
         let bytes =
             std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (scripts/build-guests builds it)", path.display()));
         let hex: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
         println!("cargo:rustc-env={var}={hex}");
     }
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let repo = manifest.join("..");
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .current_dir(&repo)
