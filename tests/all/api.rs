@@ -96,6 +96,13 @@ pub(crate) struct Reply {
     pub(crate) json: Value,
 }
 
+impl Reply {
+    /// The value of the header `name` (lowercase), if it was sent.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
 pub(crate) fn request(method: &str, url: &str, token: Option<&str>, headers: &[(&str, &str)], body: &str) -> Reply {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut builder = ureq::http::Request::builder().method(method).uri(url);

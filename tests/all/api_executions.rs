@@ -6,17 +6,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::api::{Reply, hello, request, serve, token};
+use crate::api::{hello, request, serve, token};
 use crate::harness::{Scratch, runbook};
 
 /// A runbook that prints a line, waits `seconds`, and prints another.
 fn slow(s: &Scratch, name: &str, seconds: u32) {
     let script = format!("```sh\necho first\nsleep {seconds}\necho second\n```");
     s.write(&format!("{name}.md"), &runbook(name, "", &[], &[], &script));
-}
-
-fn header<'a>(reply: &'a Reply, name: &str) -> Option<&'a str> {
-    reply.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// GETs `url` until `done` holds of the answer (an execution that ends).
@@ -56,9 +52,9 @@ fn an_asynchronous_execution_is_answered_at_once_then_read_and_followed() {
     let id = accepted.json["execution_id"].as_str().unwrap().to_string();
     assert_eq!(uuid_version(&id), 7, "{id}");
     let location = format!("/api/executions/{id}");
-    assert_eq!(header(&accepted, "location"), Some(location.as_str()));
-    assert_eq!(header(&accepted, "x-execution-id"), Some(id.as_str()));
-    assert_eq!(header(&accepted, "preference-applied"), Some("respond-async"));
+    assert_eq!(accepted.header("location"), Some(location.as_str()));
+    assert_eq!(accepted.header("x-execution-id"), Some(id.as_str()));
+    assert_eq!(accepted.header("preference-applied"), Some("respond-async"));
     let links = json!({ "self": location, "events": format!("{location}/events") });
     assert_eq!(accepted.json, json!({ "execution_id": id, "status": "running", "links": links }));
     // Running: its status and the steps finished so far.
@@ -69,7 +65,7 @@ fn an_asynchronous_execution_is_answered_at_once_then_read_and_followed() {
     // Followed while it runs, to its end.
     let followed = request("GET", &format!("{}{location}/events", server.base), Some(&bearer), &[], "");
     assert_eq!(followed.status, 200);
-    assert_eq!(header(&followed, "content-type"), Some("text/event-stream"));
+    assert_eq!(followed.header("content-type"), Some("text/event-stream"));
     let stream = events(followed.json["text"].as_str().unwrap());
     let shown: Vec<(u64, &str, Value)> = stream
         .iter()
@@ -149,7 +145,7 @@ fn a_synchronous_answer_names_its_execution() {
     let ran = request("POST", &url, Some(&bearer), &[], r#"{"env_vars":{"GREETING":"x"}}"#);
     assert_eq!(ran.status, 200, "{:#}", ran.json);
     let id = ran.json["execution_id"].as_str().unwrap();
-    assert_eq!(header(&ran, "x-execution-id"), Some(id));
+    assert_eq!(ran.header("x-execution-id"), Some(id));
     let shown = request("GET", &format!("{}/api/executions/{id}", server.base), Some(&bearer), &[], "");
     assert_eq!(shown.json["status"], "succeeded");
     assert_eq!(shown.json["report"]["stdout"], "hello x\n");
@@ -386,7 +382,7 @@ fn the_api_answers_as_a_client_expects() {
     );
     let put = request("PUT", &format!("{}/api/runbooks/Hello.md/execute", server.base), Some(&bearer), &[], "");
     assert_eq!(put.status, 405);
-    assert_eq!(header(&put, "allow"), Some("POST"));
+    assert_eq!(put.header("allow"), Some("POST"));
     assert_eq!(
         put.json["error"]["message"],
         "PUT is not allowed on /api/runbooks/Hello.md/execute (see Allow and /openapi.json)"

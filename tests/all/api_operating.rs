@@ -75,9 +75,7 @@ fn every_request_has_a_log_line_and_its_correlation_id_echoed() {
     let url = format!("{}/api/runbooks/Hello.md/execute", server.base);
     let given =
         request("POST", &url, Some(&bearer), &[("X-Correlation-Id", "corr-ops-1")], r#"{"env_vars":{"GREETING":"x"}}"#);
-    let header = |reply: &crate::api::Reply, name: &str| {
-        reply.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-    };
+    let header = |reply: &crate::api::Reply, name: &str| reply.header(name).unwrap_or_default().to_string();
     assert_eq!(header(&given, "x-correlation-id"), "corr-ops-1");
     // A new id is made when none is given, and it is the one the run records.
     let made = request("POST", &url, Some(&bearer), &[], r#"{"env_vars":{"GREETING":"y"}}"#);
