@@ -106,6 +106,13 @@ fn an_asynchronous_execution_is_answered_at_once_then_read_and_followed() {
         request("GET", &format!("{}{location}/events", server.base), Some(&bearer), &[("Last-Event-ID", "3")], "");
     let ids: Vec<u64> = events(resumed.json["text"].as_str().unwrap()).iter().map(|e| e.0).collect();
     assert_eq!(ids, [4, 5]);
+    // An id past the end gives nothing more; one that is not a number, everything.
+    for (last, expected) in [("18446744073709551615", vec![]), ("not-a-number", vec![1, 2, 3, 4, 5])] {
+        let url = format!("{}{location}/events", server.base);
+        let replayed = request("GET", &url, Some(&bearer), &[("Last-Event-ID", last)], "");
+        let ids: Vec<u64> = events(replayed.json["text"].as_str().unwrap_or_default()).iter().map(|e| e.0).collect();
+        assert_eq!(ids, expected, "{last}");
+    }
     // The record in the log carries the id.
     let record: Value = serde_json::from_str(s.log().lines().last().unwrap()).unwrap();
     assert_eq!(record["execution_id"], id.as_str());
