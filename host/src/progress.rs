@@ -249,9 +249,7 @@ impl Progress {
             }
             let skipped = runbook.steps.len().saturating_sub(report.steps.len());
             if skipped > 0 {
-                let interrupted =
-                    report.steps.iter().any(|s| s.error.as_ref().is_some_and(|e| e.code == ErrorCode::Interrupted));
-                let why = if interrupted { "the run was interrupted" } else { "an earlier step failed" };
+                let why = if report.interrupted() { "the run was interrupted" } else { "an earlier step failed" };
                 let names: Vec<String> =
                     runbook.steps[report.steps.len()..].iter().map(|s| format!("`{}`", visible(&s.name))).collect();
                 parts.push(format!("{skipped} not run ({}: {why})", names.join(", ")));

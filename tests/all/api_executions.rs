@@ -424,3 +424,34 @@ fn a_client_that_never_reads_cannot_hold_the_server_at_shutdown() {
     assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
     drop(stalled);
 }
+
+/// A step that streams more than an execution's event log keeps: its
+/// followers get 16 MiB of output, one notice saying the rest is left to the
+/// report, then the step's and the execution's ends.
+#[test]
+fn an_execution_streams_at_most_its_event_logs_output() {
+    use std::io::{Read, Write};
+    let s = Scratch::new();
+    let script = "```sh\nyes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa | head -c 20000000\n```";
+    s.write("Flood.md", &runbook("Flood", "", &[], &[], script));
+    let server = serve(&s, &["--max-output", "32MiB"]);
+    let bearer = token("ada", json!({}));
+    let url = format!("{}/api/runbooks/Flood.md/execute?wait=false", server.base);
+    let id = request("POST", &url, Some(&bearer), &[], "").json["execution_id"].as_str().unwrap().to_string();
+    let mut stream = std::net::TcpStream::connect(server.base.strip_prefix("http://").unwrap()).unwrap();
+    let head = format!(
+        "GET /api/executions/{id}/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {bearer}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    let kinds: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("event: ")).collect();
+    let outputs = kinds.iter().filter(|k| **k == "output").count();
+    let after: Vec<&str> = kinds.iter().copied().filter(|k| *k != "output").collect();
+    assert_eq!(after, ["step_started", "notice", "step_finished", "execution_finished"], "{outputs} outputs");
+    assert!(text.contains("output past 16777216 bytes is not streamed; the report has what the run kept"));
+    // The log's JSON of 16 MiB of output, and no more.
+    assert!(answer.len() > 16_000_000 && answer.len() < 18_500_000, "{} bytes", answer.len());
+}

@@ -180,12 +180,13 @@ impl Executions {
 
     /// Records how `execution` ended, tells its followers and waiters, and
     /// lets the oldest finished executions go past what is kept.
-    pub(crate) fn finish(&self, execution: &Execution, report: RunReport) -> Status {
+    pub(crate) fn finish(&self, execution: &Execution, report: RunReport) -> Arc<Ended> {
         let status = Status::of(&report);
         let finished_at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
         let data = serde_json::json!({ "status": status, "exit_code": report.exit_code });
         execution.events.close("execution_finished", &data);
-        execution.ended.send_replace(Some(Arc::new(Ended { status, finished_at, report })));
+        let ended = Arc::new(Ended { status, finished_at, report });
+        execution.ended.send_replace(Some(Arc::clone(&ended)));
         let bytes = execution.bytes();
         let mut kept = self.lock();
         kept.finished.push_back((execution.id.clone(), bytes));
@@ -195,7 +196,7 @@ impl Executions {
             kept.finished_bytes -= bytes;
             kept.by_id.remove(&id);
         }
-        status
+        ended
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Execution>> {

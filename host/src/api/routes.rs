@@ -314,10 +314,8 @@ pub(crate) async fn execute(
     let (shared_for_end, ending) = (Arc::clone(&shared), Arc::clone(&execution));
     tokio::spawn(async move {
         let report = ran.await.unwrap_or_else(|e| crashed(&ending, &e));
-        let status = shared_for_end.executions.finish(&ending, report);
-        if let Some(ended) = ending.ended() {
-            shared_for_end.metrics.ended(&ending.runbook, status, &ended.report);
-        }
+        let ended = shared_for_end.executions.finish(&ending, report);
+        shared_for_end.metrics.ended(&ending.runbook, ended.status, &ended.report);
         drop(slot);
     });
     let mut response = if answer_now {
