@@ -42,6 +42,8 @@ pub enum ErrorCode {
     Busy,
     /// An API request to change an execution that has already ended (HTTP 409).
     Finished,
+    /// The record store could not be read or written (HTTP 503).
+    StoreUnavailable,
 }
 
 impl ErrorCode {
@@ -72,7 +74,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 2,
             ErrorCode::Unauthorized => 77,
             // EX_TEMPFAIL from sysexits.h: try again later.
-            ErrorCode::Busy => 75,
+            ErrorCode::Busy | ErrorCode::StoreUnavailable => 75,
             ErrorCode::Finished => 2,
         }
     }
@@ -87,7 +89,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::NotFound => 404,
             ErrorCode::Finished => 409,
-            ErrorCode::Interrupted | ErrorCode::Busy => 503,
+            ErrorCode::Interrupted | ErrorCode::Busy | ErrorCode::StoreUnavailable => 503,
             _ => 400,
         }
     }
@@ -115,6 +117,7 @@ impl ErrorCode {
             ErrorCode::TreeLimit => "TreeLimit",
             ErrorCode::Busy => "Busy",
             ErrorCode::Finished => "Finished",
+            ErrorCode::StoreUnavailable => "StoreUnavailable",
         }
     }
 }

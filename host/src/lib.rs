@@ -10,7 +10,8 @@
 //! api/       runbox serve: the HTTP API, bearer tokens, Required Claims
 //! run/       Runner: consent, steps, reports, history, the JSON record
 //!  ├─ plan/     Runbook + host → validated Plan (inputs, sources, mounts, consent)
-//!  └─ sandbox/  wasmtime: engine, guest cache, WIT imports, output capture
+//!  ├─ sandbox/  wasmtime: engine, guest cache, WIT imports, output capture
+//!  └─ store/    the record store: every execution's record, queried (SQLite)
 //! catalog    runbooks found in a folder, by name (run, list, the API, sub-runbooks)
 //! template/  {{ … }} values as data in shell and JavaScript
 //! parse/     a file → Runbook (markdown, YAML)
@@ -37,6 +38,7 @@ pub mod plan;
 pub mod run;
 pub mod sandbox;
 pub mod state;
+pub mod store;
 pub mod template;
 pub mod text;
 

@@ -34,6 +34,12 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// SIGKILL, as the OOM killer or a node's loss would, and waits.
+    pub(crate) fn kill_9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// SIGTERM, then waits for it to exit, which it must do with 0.
     pub(crate) fn terminate(&mut self) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();

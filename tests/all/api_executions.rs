@@ -10,13 +10,13 @@ use crate::api::{hello, request, serve, token};
 use crate::harness::{Scratch, runbook};
 
 /// A runbook that prints a line, waits `seconds`, and prints another.
-fn slow(s: &Scratch, name: &str, seconds: u32) {
+pub(crate) fn slow(s: &Scratch, name: &str, seconds: u32) {
     let script = format!("```sh\necho first\nsleep {seconds}\necho second\n```");
     s.write(&format!("{name}.md"), &runbook(name, "", &[], &[], &script));
 }
 
 /// GETs `url` until `done` holds of the answer (an execution that ends).
-fn poll(url: &str, bearer: &str, done: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn poll(url: &str, bearer: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let reply = request("GET", url, Some(bearer), &[], "");
@@ -28,7 +28,7 @@ fn poll(url: &str, bearer: &str, done: impl Fn(&Value) -> bool) -> Value {
 }
 
 /// The events of a stream's text: (id, event, data) of each.
-fn events(text: &str) -> Vec<(u64, String, Value)> {
+pub(crate) fn events(text: &str) -> Vec<(u64, String, Value)> {
     text.split("\n\n")
         .filter(|block| !block.trim().is_empty() && !block.starts_with(':'))
         .map(|block| {
@@ -122,7 +122,7 @@ fn an_asynchronous_execution_is_answered_at_once_then_read_and_followed() {
 }
 
 /// Follows execution `id` until it tells `kind`, then hangs up.
-fn wait_for_event(base: &str, id: &str, bearer: &str, kind: &str) {
+pub(crate) fn wait_for_event(base: &str, id: &str, bearer: &str, kind: &str) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(base.strip_prefix("http://").unwrap()).unwrap();
     let head = format!("GET /api/executions/{id}/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {bearer}\r\n\r\n");

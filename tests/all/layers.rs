@@ -20,15 +20,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("plan", &["error", "text", "handle", "state", "model", "parse", "template"]),
     ("sandbox", &["error", "text", "handle", "state", "model"]),
     ("native", &["error", "text", "handle", "state", "model", "sandbox"]),
+    ("store", &["error", "text", "handle", "state", "model"]),
     (
         "run",
-        &["error", "text", "handle", "state", "model", "parse", "catalog", "template", "plan", "sandbox", "native"],
+        &[
+            "error", "text", "handle", "state", "model", "parse", "catalog", "template", "plan", "sandbox", "native",
+            "store",
+        ],
     ),
     (
         "api",
         &[
             "error", "text", "handle", "state", "model", "parse", "catalog", "template", "plan", "sandbox", "native",
-            "run",
+            "store", "run",
         ],
     ),
 ];

@@ -57,6 +57,8 @@ mod api;
 mod api_executions;
 // `runbox serve` operated: metrics, readiness, request logs, correlation ids.
 mod api_operating;
+// The record store: history as a query, servers sharing it, kill -9, retention.
+mod store;
 // The host's layers: folders import only downward, no file imports itself.
 mod layers;
 // The library's seams: approver, events, clock and ids, sub-runbooks.

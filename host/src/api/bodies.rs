@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::executions::{Execution as ExecutionState, Status};
 use crate::model::{Format, Runbook};
 use crate::run::records::past::Execution;
+use crate::store::Row;
 
 pub(crate) use crate::run::sub_runbooks::execute::{ErrorBody, Executed, RunRequest};
 
@@ -161,6 +162,13 @@ pub(crate) struct ExecutionShown {
     /// Who cancelled it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) cancelled_by: Option<String>,
+    /// The execution whose step ran it (a sub-runbook's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) parent_execution_id: Option<String>,
+    /// The sub-runbooks its steps ran, oldest first (shown with the whole
+    /// execution, not in a listing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) children: Option<Vec<Child>>,
     /// While it runs: the steps that have finished (their output is in its
     /// events).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,14 +176,40 @@ pub(crate) struct ExecutionShown {
     pub(crate) steps_so_far: Option<Vec<Value>>,
     /// Once it has ended: its whole report, as the synchronous answer has it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) report: Option<Executed>,
+    #[schema(value_type = Option<Executed>)]
+    pub(crate) report: Option<Value>,
     pub(crate) links: ExecutionLinks,
 }
 
+/// A sub-runbook's execution, as its parent lists it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Child {
+    pub(crate) execution_id: String,
+    pub(crate) runbook: String,
+    pub(crate) status: Status,
+    pub(crate) links: ExecutionLinks,
+}
+
+impl Child {
+    pub(crate) fn of(row: &Row) -> Child {
+        Child {
+            execution_id: row.id.clone(),
+            runbook: row.runbook.clone(),
+            status: row.status,
+            links: ExecutionLinks::of(&row.id),
+        }
+    }
+}
+
 impl ExecutionShown {
-    /// `execution` as it is now; `whole` adds its report or steps so far.
+    /// `execution` (this server's) as it is now; `whole` adds its report or
+    /// steps so far.
     pub(crate) fn of(execution: &ExecutionState, whole: bool) -> ExecutionShown {
         let ended = execution.ended();
+        let report = ended
+            .as_ref()
+            .filter(|_| whole)
+            .map(|e| serde_json::to_value(Executed::of(e.report.clone())).unwrap_or_default());
         ExecutionShown {
             execution_id: execution.id.clone(),
             runbook: execution.runbook.clone(),
@@ -185,9 +219,42 @@ impl ExecutionShown {
             started_at: execution.started_at(),
             finished_at: ended.as_ref().map(|e| e.finished_at.clone()),
             cancelled_by: ended.as_ref().and_then(|e| e.report.cancelled_by.clone()),
+            parent_execution_id: None,
+            children: None,
             steps_so_far: (whole && ended.is_none()).then(|| execution.events.finished_steps()),
-            report: ended.filter(|_| whole).map(|e| Executed::of(e.report.clone())),
+            report,
             links: ExecutionLinks::of(&execution.id),
+        }
+    }
+
+    /// An execution as the store keeps it; `whole` adds its report (its
+    /// record as the synchronous answer has it).
+    pub(crate) fn stored(row: &Row, whole: bool) -> ExecutionShown {
+        let report = row.record.as_deref().filter(|_| whole).and_then(|r| serde_json::from_str::<Value>(r).ok()).map(
+            |mut record| {
+                if let Some(fields) = record.as_object_mut() {
+                    for field in ["timestamp", "level", "breadcrumb"] {
+                        fields.remove(field);
+                    }
+                    fields.insert("return_code".into(), row.exit_code.into());
+                }
+                record
+            },
+        );
+        ExecutionShown {
+            execution_id: row.id.clone(),
+            runbook: row.runbook.clone(),
+            status: row.status,
+            by_user: row.by_user.clone(),
+            correlation_id: row.correlation_id.clone(),
+            started_at: row.started(),
+            finished_at: row.finished(),
+            cancelled_by: row.cancelled_by.clone(),
+            parent_execution_id: row.parent_id.clone(),
+            children: None,
+            steps_so_far: None,
+            report,
+            links: ExecutionLinks::of(&row.id),
         }
     }
 }

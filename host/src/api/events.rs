@@ -20,6 +20,9 @@ use crate::sandbox::Stream;
 /// what the run's output caps allow, whatever this drops.
 pub(crate) const MAX_LOG_BYTES: usize = 16 << 20;
 
+/// The kinds of event there are.
+const KINDS: [&str; 6] = ["step_started", "output", "step_finished", "step_refused", "notice", "execution_finished"];
+
 /// One event: its number (SSE's `id`, from 1), its kind (SSE's `event`) and
 /// its JSON (SSE's `data`).
 #[derive(Debug)]
@@ -74,6 +77,29 @@ impl EventLog {
         }
         drop(log);
         self.changed.notify_waiters();
+    }
+
+    /// Its events as the store keeps them once the execution has ended: a
+    /// JSON array of `[kind, data]`.
+    pub(crate) fn stored(&self) -> String {
+        let log = self.lock();
+        let events: Vec<(&str, &str)> = log.events.iter().map(|e| (e.kind, e.data.as_str())).collect();
+        serde_json::to_string(&events).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// The closed log of an ended execution, from what [`EventLog::stored`]
+    /// made; without it (a server that died before keeping them), its end.
+    pub(crate) fn replay(stored: Option<&str>, end: &Value) -> EventLog {
+        let events: Vec<(String, String)> = stored.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+        let mut log = Log::default();
+        for (kind, data) in events {
+            log.append(KINDS.into_iter().find(|k| *k == kind).unwrap_or("notice"), data);
+        }
+        if log.events.last().is_none_or(|e| e.kind != "execution_finished") {
+            log.append("execution_finished", end.to_string());
+        }
+        log.closed = true;
+        EventLog { log: Mutex::new(log), changed: Notify::new() }
     }
 
     /// Bytes this log holds.

@@ -13,31 +13,71 @@ use futures_util::{Stream, StreamExt, stream};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::bodies::{ErrorBody, ExecutionList, ExecutionShown};
+use super::bodies::{Child, ErrorBody, ExecutionList, ExecutionShown};
+use super::events::EventLog;
 use super::executions::{Execution, Status};
 use super::refusal::Refusal;
 use super::request::TokenCaller;
 use super::shared::Shared;
 use crate::error::ErrorCode;
+use crate::model::ClaimRequirement;
 use crate::run::seams::caller::Caller;
+use crate::store::{Claim, Filter, Row, Store};
+
+/// How often a follower of another server's execution looks for its end.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Executions a page lists unless `limit` says otherwise, and at most.
 const PAGE: usize = 50;
 const MAX_PAGE: usize = 1000;
 
-/// The execution `id`, if the caller may see it: 404 if the server has none
-/// by that id (any more), 403 without its runbook's Required Claims.
-fn readable(shared: &Shared, caller: &TokenCaller, id: &str) -> Result<Arc<Execution>, Refusal> {
-    let Some(execution) = shared.executions.get(id) else {
-        let message = format!(
-            "no execution {id} on this server (it keeps every running execution and the newest finished ones; the JSON log has every record)"
-        );
+/// An execution the caller may see: this server's, or one the store has
+/// (ended, or run by another server).
+enum Found {
+    Here(Arc<Execution>),
+    Stored(Box<Row>),
+}
+
+/// Runs `read` against the store on a blocking thread; 503 if it fails.
+async fn stored<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    read: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, Refusal> {
+    let shared = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || read(&shared.store)).await.map_err(Refusal::internal)?.map_err(Refusal::store)
+}
+
+/// The execution `id`, if the caller may see it: 404 if there is none by
+/// that id, 403 without its runbook's Required Claims.
+async fn readable(shared: &Arc<Shared>, caller: &TokenCaller, id: &str) -> Result<Found, Refusal> {
+    let found = match shared.executions.get(id) {
+        Some(execution) => Some((execution.claims.clone(), Found::Here(execution))),
+        None => {
+            let wanted = id.to_string();
+            let row = stored(shared, move |store| store.get(&wanted)).await?;
+            row.map(|row| (row.claims.iter().map(claim_requirement).collect(), Found::Stored(Box::new(row))))
+        }
+    };
+    let Some((claims, found)) = found else {
+        let message = format!("no execution {id}");
         return Err(Refusal::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message));
     };
-    match caller.refusal(&execution.claims) {
+    match caller.refusal(&claims) {
         Some(failure) => Err(Refusal::of(failure)),
-        None => Ok(execution),
+        None => Ok(found),
     }
+}
+
+fn claim_requirement(claim: &Claim) -> ClaimRequirement {
+    ClaimRequirement { claim: claim.claim.clone(), values: claim.values.clone(), line: 0 }
+}
+
+/// The sub-runbooks `id` ran, oldest first.
+async fn children(shared: &Arc<Shared>, id: &str) -> Result<Vec<Child>, Refusal> {
+    let filter = Filter { parent_id: Some(id.to_string()), limit: MAX_PAGE, ..Filter::default() };
+    let mut rows = stored(shared, move |store| store.list(&filter, false)).await?;
+    rows.reverse();
+    Ok(rows.iter().map(Child::of).collect())
 }
 
 /// Show one execution.
@@ -56,8 +96,12 @@ pub(crate) async fn show(
     caller: TokenCaller,
     Path(id): Path<String>,
 ) -> Result<Json<ExecutionShown>, Refusal> {
-    let execution = readable(&shared, &caller, &id)?;
-    Ok(Json(ExecutionShown::of(&execution, true)))
+    let mut shown = match readable(&shared, &caller, &id).await? {
+        Found::Here(execution) => ExecutionShown::of(&execution, true),
+        Found::Stored(row) => ExecutionShown::stored(&row, true),
+    };
+    shown.children = Some(children(&shared, &id).await?);
+    Ok(Json(shown))
 }
 
 /// The filters of a listing.
@@ -112,16 +156,33 @@ pub(crate) async fn list(
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(Refusal::bad_request(format!("limit={limit}: give 1 to {MAX_PAGE}")));
     }
-    let wanted = |e: &Execution| {
-        query.runbook.as_ref().is_none_or(|r| &e.runbook == r)
-            && status.is_none_or(|s| e.ended().map_or(Status::Running, |end| end.status) == s)
-            && query.correlation_id.as_ref().is_none_or(|c| &e.correlation_id == c)
-            && since.is_none_or(|since| e.started_at >= since)
-            && caller.refusal(&e.claims).is_none()
+    // A page of the store at a time, keeping those the caller may see.
+    let filter = Filter {
+        runbook: query.runbook.clone(),
+        status,
+        correlation_id: query.correlation_id.clone(),
+        since,
+        before: query.before.clone(),
+        limit,
+        ..Filter::default()
     };
-    let found = shared.executions.newest(query.before.as_deref(), limit, wanted);
+    let mut found: Vec<Row> = Vec::new();
+    let mut page = filter;
+    loop {
+        let asked = page.clone();
+        let rows = stored(&shared, move |store| store.list(&asked, false)).await?;
+        let full = rows.len() == page.limit;
+        page.before = rows.last().map(|r| r.id.clone()).or(page.before);
+        let visible = rows
+            .into_iter()
+            .filter(|r| caller.refusal(&r.claims.iter().map(claim_requirement).collect::<Vec<_>>()).is_none());
+        found.extend(visible.take(limit - found.len()));
+        if found.len() == limit || !full {
+            break;
+        }
+    }
     let next = (found.len() == limit).then(|| next_page(&query, limit, &found[found.len() - 1].id));
-    let executions = found.iter().map(|e| ExecutionShown::of(e, false)).collect();
+    let executions = found.iter().map(|row| ExecutionShown::stored(row, false)).collect();
     Ok(Json(ExecutionList { executions, next }))
 }
 
@@ -168,13 +229,26 @@ pub(crate) async fn cancel(
     caller: TokenCaller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<ExecutionShown>), Refusal> {
-    let execution = readable(&shared, &caller, &id)?;
     let finished =
         || Refusal::new(StatusCode::CONFLICT, ErrorCode::Finished, format!("execution {id} has already ended"));
-    if execution.ended().is_some() || !execution.cancel.cancel_by(&caller.user()) {
-        return Err(finished());
+    match readable(&shared, &caller, &id).await? {
+        Found::Here(execution) => {
+            if execution.ended().is_some() || !execution.cancel.cancel_by(&caller.user()) {
+                return Err(finished());
+            }
+            Ok((StatusCode::ACCEPTED, Json(ExecutionShown::of(&execution, false))))
+        }
+        // Another server runs it: it reads the request from the store.
+        Found::Stored(row) => {
+            let (wanted, by) = (id.clone(), caller.user());
+            if row.status != Status::Running
+                || !stored(&shared, move |store| store.request_cancel(&wanted, &by)).await?
+            {
+                return Err(finished());
+            }
+            Ok((StatusCode::ACCEPTED, Json(ExecutionShown::stored(&row, false))))
+        }
     }
-    Ok((StatusCode::ACCEPTED, Json(ExecutionShown::of(&execution, false))))
 }
 
 /// Cancel an execution (for clients that cannot send DELETE).
@@ -217,17 +291,20 @@ pub(crate) async fn events(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Refusal> {
-    let execution = readable(&shared, &caller, &id)?;
+    let log = match readable(&shared, &caller, &id).await? {
+        Found::Here(execution) => Arc::clone(&execution.events),
+        Found::Stored(row) => Arc::new(ended_events(&shared, *row).await?),
+    };
     let after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(0);
     // Each follower reads the one log from its own position.
-    let batches = stream::unfold((execution, after), |(execution, after)| async move {
-        let batch = execution.events.after(after).await;
+    let batches = stream::unfold((log, after), |(log, after)| async move {
+        let batch = log.after(after).await;
         let last = batch.last()?.id;
-        Some((batch, (execution, last)))
+        Some((batch, (log, last)))
     });
     let events = batches.flat_map(|batch| {
         stream::iter(
@@ -235,4 +312,21 @@ pub(crate) async fn events(
         )
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// The events of an execution the store has: once it has ended (waiting
+/// for that while another server runs it), as they were kept.
+async fn ended_events(shared: &Arc<Shared>, mut row: Row) -> Result<EventLog, Refusal> {
+    while row.status == Status::Running {
+        tokio::time::sleep(FOLLOW_POLL).await;
+        let id = row.id.clone();
+        match stored(shared, move |store| store.get(&id)).await? {
+            Some(now) => row = now,
+            None => break,
+        }
+    }
+    let id = row.id.clone();
+    let kept = stored(shared, move |store| store.events(&id)).await?;
+    let end = serde_json::json!({ "status": row.status, "exit_code": row.exit_code });
+    Ok(EventLog::replay(kept.as_deref(), &end))
 }

@@ -2,14 +2,12 @@
 //! status, its events ([`EventLog`]), the token that cancels it, and its
 //! report once it has ended. Every running execution is kept; of the
 //! finished ones the newest, up to [`KEEP_FINISHED`] of them and
-//! [`KEEP_FINISHED_BYTES`] of reports and events (the JSON log keeps every
-//! record).
+//! [`KEEP_FINISHED_BYTES`] of reports and events; the record store has
+//! them all, and those of other servers.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use tokio::sync::watch;
@@ -18,66 +16,12 @@ use super::events::EventLog;
 use crate::model::{ClaimRequirement, Runbook};
 use crate::run::records::report::RunReport;
 use crate::sandbox::Cancel;
+pub(crate) use crate::store::Status;
 
 /// Finished executions a server keeps in memory.
 pub(crate) const KEEP_FINISHED: usize = 1000;
 /// What the finished executions kept may hold, reports and events together.
 pub(crate) const KEEP_FINISHED_BYTES: usize = 256 << 20;
-
-/// Where an execution is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Status {
-    Running,
-    /// Every step ran and the last exited 0.
-    Succeeded,
-    /// A step failed (its exit status is the execution's).
-    Failed,
-    /// Refused before any step ran (invalid, not granted, Required Claims).
-    Refused,
-    /// Stopped by an API caller.
-    Cancelled,
-    /// Stopped by the server's shutdown.
-    Interrupted,
-}
-
-impl Status {
-    pub(crate) fn parse(text: &str) -> Option<Status> {
-        let all = [
-            Status::Running,
-            Status::Succeeded,
-            Status::Failed,
-            Status::Refused,
-            Status::Cancelled,
-            Status::Interrupted,
-        ];
-        all.into_iter().find(|s| s.name() == text)
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Status::Running => "running",
-            Status::Succeeded => "succeeded",
-            Status::Failed => "failed",
-            Status::Refused => "refused",
-            Status::Cancelled => "cancelled",
-            Status::Interrupted => "interrupted",
-        }
-    }
-
-    /// What `report` says of how its execution ended.
-    fn of(report: &RunReport) -> Status {
-        if report.interrupted() {
-            if report.cancelled_by.is_some() { Status::Cancelled } else { Status::Interrupted }
-        } else if report.error.is_some() {
-            Status::Refused
-        } else if report.succeeded() {
-            Status::Succeeded
-        } else {
-            Status::Failed
-        }
-    }
-}
 
 /// How an execution ended.
 pub(crate) struct Ended {
@@ -181,7 +125,7 @@ impl Executions {
     /// Records how `execution` ended, tells its followers and waiters, and
     /// lets the oldest finished executions go past what is kept.
     pub(crate) fn finish(&self, execution: &Execution, report: RunReport) -> Arc<Ended> {
-        let status = Status::of(&report);
+        let status = report.status();
         let finished_at = OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
         let data = serde_json::json!({ "status": status, "exit_code": report.exit_code });
         execution.events.close("execution_finished", &data);
@@ -201,19 +145,5 @@ impl Executions {
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Execution>> {
         self.lock().by_id.get(id).cloned()
-    }
-
-    /// Those `keep` keeps, newest first, from just before `before` (an id)
-    /// if given, at most `limit`.
-    pub(crate) fn newest(
-        &self,
-        before: Option<&str>,
-        limit: usize,
-        keep: impl Fn(&Execution) -> bool,
-    ) -> Vec<Arc<Execution>> {
-        let kept = self.lock();
-        let end = before.map_or(Bound::Unbounded, Bound::Excluded);
-        let range = kept.by_id.range::<str, _>((Bound::Unbounded, end));
-        range.rev().map(|(_, e)| e).filter(|e| keep(e)).take(limit).cloned().collect()
     }
 }

@@ -12,6 +12,7 @@ mod events;
 mod execution_routes;
 mod executions;
 mod guard;
+mod keeper;
 mod listen;
 mod metrics;
 mod observe;
@@ -23,6 +24,9 @@ mod shared;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -39,16 +43,31 @@ pub use shared::ServeConfig;
 use crate::error::ErrorCode;
 use crate::run::Runner;
 use crate::sandbox::Cancel;
+use crate::store::Replica;
 use refusal::Refusal;
 use shared::Shared;
 
-/// The API's routes.
-pub fn router(config: ServeConfig, runner: Runner, cancel: Cancel) -> Router {
-    let max_body = config.max_body;
+/// What every handler of a server shares: its store is the runner's.
+fn shared(config: ServeConfig, runner: Runner, cancel: Cancel) -> anyhow::Result<Arc<Shared>> {
+    let store = runner.config().store.clone().context("a server needs a record store (--store)")?;
     let slots = Arc::new(Semaphore::new(config.max_concurrent.max(1)));
-    let hidden = Arc::new(guard::server_paths(&config, &runner));
-    let shared =
-        Arc::new(Shared { config, runner, slots, cancel, executions: Default::default(), metrics: Default::default() });
+    Ok(Arc::new(Shared {
+        config,
+        runner,
+        slots,
+        cancel,
+        executions: Default::default(),
+        metrics: Default::default(),
+        store,
+        replica: Replica::this(),
+        store_alive: AtomicBool::new(true),
+    }))
+}
+
+/// The API's routes.
+fn router(shared: Arc<Shared>) -> Router {
+    let max_body = shared.config.max_body;
+    let hidden = Arc::new(guard::server_paths(&shared.config, &shared.runner));
     Router::new()
         .route("/api/runbooks", get(routes::list))
         .route("/api/runbooks/{name}", get(routes::show))
@@ -124,12 +143,18 @@ pub fn serve(
         .on_thread_start(crate::sandbox::roomy_thread)
         .build()?;
     listener.set_nonblocking(true)?;
+    let header_timeout = config.header_timeout;
+    let per_peer = config.max_connections_per_peer;
+    let shared = shared(config, runner, cancel.clone())?;
+    // Before the first request: this server is known, and the executions of
+    // servers that died (this one before a restart among them) are ended.
+    let ended = keeper::start(&shared)?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         ready(listener.local_addr()?);
-        let header_timeout = config.header_timeout;
-        let per_peer = config.max_connections_per_peer;
-        let app = router(config, runner, cancel.clone());
+        keeper::say_ended(ended);
+        tokio::spawn(keeper::keep(Arc::clone(&shared)));
+        let app = router(shared);
         let shutdown = async move {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             let signal = tokio::select! {

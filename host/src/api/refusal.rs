@@ -42,6 +42,12 @@ impl Refusal {
         Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::RuntimeError, error.to_string())
     }
 
+    /// 503 with `Retry-After: 5`: the record store failed (`error` names it).
+    pub(crate) fn store(error: impl std::fmt::Display) -> Refusal {
+        let refusal = Refusal::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::StoreUnavailable, error.to_string());
+        Refusal { retry_after: Some("5"), ..refusal }
+    }
+
     /// 503 with `Retry-After: 1`: every execution slot is taken.
     pub(crate) fn busy() -> Refusal {
         let busy = "too many executions at once; retry shortly";

@@ -27,6 +27,7 @@ use crate::run::records::report::RunReport;
 use crate::run::seams::caller::Caller;
 use crate::run::seams::events::{Events, Quiet};
 use crate::run::{FORBIDDEN_STATUS, Runner, Seams};
+use crate::store::{Claim, Row};
 
 /// The caller's claims, or 401.
 pub(crate) fn authenticate(
@@ -77,6 +78,12 @@ pub(crate) async fn health() -> Json<Health> {
     (status = 503, description = "Not yet: the guests are being compiled", body = Health),
 ))]
 pub(crate) async fn ready(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Health>) {
+    let checked = Arc::clone(&shared);
+    let store = tokio::task::spawn_blocking(move || checked.store.check()).await;
+    let store_ok = matches!(store, Ok(Ok(()))) && shared.store_alive.load(std::sync::atomic::Ordering::Relaxed);
+    if !store_ok {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "the record store cannot be reached".into() }));
+    }
     let runner = shared.runner.clone();
     let prepared = tokio::task::spawn_blocking(move || runner.prepared()).await.unwrap_or(false);
     match prepared {
@@ -140,9 +147,12 @@ pub(crate) async fn show(
     Ok(Json(Shown::of(&runbook)))
 }
 
+/// A YAML runbook's executions its history shows: the newest.
+const HISTORY_LIMIT: usize = 100;
+
 /// A runbook's past executions.
 ///
-/// A markdown runbook's `# History`, or a YAML runbook's records from the JSON log, oldest first.
+/// A markdown runbook's `# History`, or a YAML runbook's newest 100 records from the record store, oldest first.
 #[utoipa::path(get, path = "/api/runbooks/{name}/history", tag = "runbooks", security(("bearer" = [])),
     params(("name" = String, Path, description = "The runbook's file name")),
     responses(
@@ -159,8 +169,11 @@ pub(crate) async fn history(
 ) -> Result<Json<PastExecutions>, Refusal> {
     let runbook = runbook(&shared, &name)?;
     may_read(&shared, &caller, &runbook).await?;
-    let log = shared.runner.config().log.clone();
-    let executions = executions(&runbook, log.as_deref()).map_err(Refusal::internal)?;
+    let store = Arc::clone(&shared.store);
+    let executions = tokio::task::spawn_blocking(move || executions(&runbook, Some(&store), HISTORY_LIMIT))
+        .await
+        .map_err(Refusal::internal)?
+        .map_err(Refusal::store)?;
     Ok(Json(PastExecutions { runbook: name, executions }))
 }
 
@@ -299,6 +312,16 @@ pub(crate) async fn execute(
     let Ok(slot) = Arc::clone(&shared.slots).try_acquire_owned() else { return Refusal::busy().into_response() };
     let answer_now = options.wait == Some(false) || prefers_async(&headers);
     let id = caller.execution_id();
+    // In the store before the answer names it: other servers list it, and
+    // it is marked interrupted should this one die.
+    let running = running_row(&id, &runbook, &caller);
+    let store = Arc::clone(&shared.store);
+    let replica = shared.replica.clone();
+    match tokio::task::spawn_blocking(move || store.start(&running, &replica)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Refusal::store(e).into_response(),
+        Err(e) => return Refusal::internal(e).into_response(),
+    }
     let execution = shared.executions.start(id.clone(), &runbook, &caller.user, &caller.correlation_id, &shared.cancel);
     shared.metrics.started();
     let env = request.env().into_iter().collect();
@@ -313,10 +336,27 @@ pub(crate) async fn execute(
     });
     let (shared_for_end, ending) = (Arc::clone(&shared), Arc::clone(&execution));
     tokio::spawn(async move {
-        let report = ran.await.unwrap_or_else(|e| crashed(&ending, &e));
+        let report = match ran.await {
+            Ok(report) => report,
+            Err(e) => {
+                // The runner recorded nothing: the store is told here.
+                let report = crashed(&ending, &e);
+                let (store, row) = (Arc::clone(&shared_for_end.store), crashed_row(&ending, &report));
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.finish(&row)).await {
+                    tracing::error!("{e}");
+                }
+                report
+            }
+        };
         let ended = shared_for_end.executions.finish(&ending, report);
         shared_for_end.metrics.ended(&ending.runbook, ended.status, &ended.report);
         drop(slot);
+        // Its events, for followers once the server no longer holds it.
+        let (store, events) = (Arc::clone(&shared_for_end.store), ending.events.stored());
+        let id = ending.id.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.put_events(&id, &events)).await {
+            tracing::error!("{e}");
+        }
     });
     let mut response = if answer_now {
         let location = format!("/api/executions/{id}");
@@ -343,6 +383,45 @@ fn header_value(text: &str) -> HeaderValue {
 
 /// The report of an execution whose run failed inside the server (a
 /// panic): it ends, refused, rather than running forever.
+/// The store's row of a running execution of `runbook` by `caller`.
+fn running_row(id: &str, runbook: &Runbook, caller: &TokenCaller) -> Row {
+    Row {
+        id: id.to_string(),
+        parent_id: None,
+        runbook: runbook.file_name(),
+        name: runbook.name.clone(),
+        status: Status::Running,
+        by_user: caller.user.clone(),
+        correlation_id: caller.correlation_id.clone(),
+        started_at: time::OffsetDateTime::now_utc(),
+        finished_at: None,
+        exit_code: None,
+        cancelled_by: None,
+        claims: runbook.claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect(),
+        record: None,
+    }
+}
+
+/// The store's row of an execution that `report` says crashed.
+fn crashed_row(execution: &Execution, report: &RunReport) -> Row {
+    let record = serde_json::to_string(report).ok();
+    Row {
+        id: execution.id.clone(),
+        parent_id: None,
+        runbook: execution.runbook.clone(),
+        name: report.runbook.clone(),
+        status: report.status(),
+        by_user: execution.by_user.clone(),
+        correlation_id: execution.correlation_id.clone(),
+        started_at: execution.started_at,
+        finished_at: Some(time::OffsetDateTime::now_utc()),
+        exit_code: Some(report.exit_code),
+        cancelled_by: None,
+        claims: execution.claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect(),
+        record,
+    }
+}
+
 fn crashed(execution: &Execution, error: &tokio::task::JoinError) -> RunReport {
     let mut report =
         RunReport::new(&execution.runbook, std::path::Path::new(&execution.runbook), &execution.correlation_id);

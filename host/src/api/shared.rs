@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -11,6 +12,7 @@ use super::executions::Executions;
 use super::metrics::Metrics;
 use crate::run::Runner;
 use crate::sandbox::Cancel;
+use crate::store::{Replica, Retention, Store};
 
 /// How a server serves.
 #[derive(Clone)]
@@ -31,6 +33,11 @@ pub struct ServeConfig {
     /// Connections one peer address may hold at once; more are closed as
     /// they are accepted.
     pub max_connections_per_peer: usize,
+    /// What the record store keeps of finished executions.
+    pub retention: Retention,
+    /// A server that has not beaten for this long is taken as dead: its
+    /// running executions are marked interrupted.
+    pub lapse: Duration,
 }
 
 /// What every handler shares.
@@ -46,4 +53,10 @@ pub(crate) struct Shared {
     pub(crate) cancel: Cancel,
     pub(crate) executions: Executions,
     pub(crate) metrics: Metrics,
+    /// Every execution's record, this server's and others'.
+    pub(crate) store: Arc<Store>,
+    /// This server, as the store knows it.
+    pub(crate) replica: Replica,
+    /// Whether the store took the last heartbeat (`/ready`).
+    pub(crate) store_alive: AtomicBool,
 }

@@ -85,6 +85,19 @@ pub(super) struct ServeArgs {
     /// No execution's step runs past this, e.g. 5m
     #[arg(long, default_value = "5m", value_name = "D", value_parser = parse_duration)]
     pub(super) request_timeout: std::time::Duration,
+    /// The record store keeps the newest N finished executions of each
+    /// runbook, removing older ones (not a markdown file's `# History`:
+    /// that is --history-keep) [default: all]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(super) retain_runs: Option<u64>,
+    /// The record store removes finished executions started longer ago than
+    /// D, e.g. 30d [default: none]
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub(super) retain_age: Option<std::time::Duration>,
+    /// A server sharing the store that has not beaten for D is taken as
+    /// dead: its running executions are marked interrupted
+    #[arg(long, default_value = "30s", value_name = "D", value_parser = parse_duration)]
+    pub(super) replica_lapse: std::time::Duration,
 }
 
 /// How a runner is configured, for `run` and `serve` alike: what is

@@ -11,6 +11,7 @@ use runbox::plan::{self, Host};
 use runbox::run::lint;
 use runbox::run::records::past;
 use runbox::run::records::past::executions;
+use runbox::store::Store;
 use runbox::text::{visible, visible_lines};
 use runbox::{Config, Runner, parse};
 
@@ -225,10 +226,10 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// A markdown runbook's `# History`; a YAML runbook's records in the JSON log.
-pub(super) fn history(path: &Path, json: bool, log: Option<&Path>) -> anyhow::Result<i32> {
+pub(super) fn history(path: &Path, json: bool, limit: u32, store: Option<&Store>) -> anyhow::Result<i32> {
     let runbook = parse::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
-    let entries: Vec<past::Execution> =
-        executions(&runbook, log).with_context(|| format!("cannot read the history of {}", path.display()))?;
+    let entries: Vec<past::Execution> = executions(&runbook, store, limit as usize)
+        .with_context(|| format!("cannot read the history of {}", path.display()))?;
     if json {
         say!("{}", serde_json::to_string_pretty(&entries)?);
         return Ok(0);

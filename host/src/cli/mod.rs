@@ -22,11 +22,14 @@ mod scripts;
 mod serve;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
 
 use clap::{Parser, Subcommand};
 use runbox::plan::Host;
 use runbox::run::records::record::{self};
-use runbox::{Config, GuestCache, parse};
+use runbox::{Config, GuestCache, parse, store};
 use serde_json::Value;
 
 use args::{JsArgs, RunArgs, ServeArgs, ShArgs, key_value, secrets};
@@ -62,6 +65,11 @@ pub(crate) struct Args {
     /// [default: $RUNBOX_LOG, else ~/.local/state/runbox/executions.jsonl]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,
+    /// Keep every execution's record in this SQLite file, which `history`
+    /// and the server's executions are read from
+    /// [default: $RUNBOX_STORE, else ~/.local/state/runbox/executions.db]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) store: Option<PathBuf>,
     /// Compile the guests afresh instead of keeping them in the cache
     /// [default cache: $RUNBOX_CACHE_DIR, $XDG_CACHE_HOME/runbox, ~/.cache/runbox,
     /// else runbox-UID/cache in the temporary directory]
@@ -122,6 +130,10 @@ enum Command {
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
+        /// A YAML runbook's newest executions, at most this many (a markdown
+        /// runbook's History keeps its own number)
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
     },
     /// Serve the runbooks of a folder over HTTP, behind bearer JWTs
     Serve(ServeArgs),
@@ -184,6 +196,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
             config.cache = config.cache.finished_by(program);
         }
     }
+    let store_path = args.store.clone().or_else(store::default_path);
+    match &args.command {
+        // A run without its store still runs (its record is in the log).
+        Command::Run(_) => match store_path.as_deref().map(store::open).transpose() {
+            Ok(store) => config.store = store.map(Arc::new),
+            Err(e) => eprintln!("runbox: {e}; the run is not kept in it"),
+        },
+        Command::Serve(_) | Command::History { .. } => {
+            let path =
+                store_path.context("no record store: set HOME, RUNBOX_STATE_DIR or RUNBOX_STORE, or give --store")?;
+            config.store = Some(Arc::new(store::open(&path)?));
+        }
+        _ => {}
+    }
     match args.command {
         Command::Run(run) => run_runbook(run, config),
         Command::Validate { runbooks, lint, json, env, inputs, secrets_dir } => {
@@ -200,7 +226,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::Allow { runbooks } => allow(&runbooks, &config),
         Command::Revoke { runbooks } => revoke(&runbooks, &config),
         Command::List { dir, json } => list(&dir, json),
-        Command::History { runbook, json } => history(&runbook, json, config.log.as_deref()),
+        Command::History { runbook, json, limit } => history(&runbook, json, limit, config.store.as_deref()),
         Command::Serve(serve) => run_server(serve, config),
         Command::Token { jwt_secret_file, sub, roles, ttl } => {
             say!("{}", runbox::api::mint(&jwt_secret_file, &sub, &roles, ttl)?);

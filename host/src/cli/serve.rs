@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use runbox::api::{self, Keys, ServeConfig};
+use runbox::store::{self, Retention};
 use runbox::{Cancel, Config, Runner};
 
 use super::args::ServeArgs;
@@ -55,6 +56,11 @@ pub(super) fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32>
         max_body: runbox::run::sub_runbooks::execute::MAX_BODY_BYTES,
         header_timeout: args.header_timeout,
         max_connections_per_peer: args.max_connections_per_peer.max(1),
+        retention: Retention {
+            per_runbook: args.retain_runs.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            max_age_secs: args.retain_age.map(|d| d.as_secs().max(1)),
+        },
+        lapse: args.replica_lapse.max(store::HEARTBEAT * 2),
     };
     let runner = Runner::new(config)?;
     runner.prepare_in_background();

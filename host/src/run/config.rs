@@ -3,7 +3,8 @@
 //! every front end starts from.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use time::OffsetDateTime;
@@ -17,6 +18,7 @@ use crate::plan::consent::{ConsentStore, Grants};
 use crate::plan::sources::Secrets;
 use crate::sandbox::{GuestCache, Virtual};
 use crate::state::Protected;
+use crate::store::Store;
 
 /// How a [`Runner`](super::Runner) runs runbooks.
 #[derive(Clone, Debug)]
@@ -41,6 +43,9 @@ pub struct Config {
     pub consent: ConsentStore,
     /// The execution log, which no mount may reach.
     pub log: Option<PathBuf>,
+    /// The record store every run's record is kept in (no mount may reach
+    /// it either); none for a library's runner unless it gives one.
+    pub store: Option<Arc<Store>>,
     /// Where `script_from_secret` reads secrets.
     pub secrets: Secrets,
     /// Bytes of output (stdout and stderr of all steps) a run keeps for
@@ -165,6 +170,7 @@ impl Default for Config {
             grants: Grants::default(),
             consent: ConsentStore::default_location(),
             log: record::default_log_path(),
+            store: None,
             secrets: Secrets::default(),
             output_budget: DEFAULT_OUTPUT_BUDGET,
             deadline: None,
@@ -188,6 +194,14 @@ impl Config {
         }
         if let Some(log) = &self.log {
             protected.push(Protected::new(log, "execution log"));
+        }
+        if let Some(store) = &self.store {
+            // SQLite keeps its journal and shared memory beside the file.
+            for suffix in ["", "-wal", "-shm"] {
+                let mut path = store.path().as_os_str().to_owned();
+                path.push(suffix);
+                protected.push(Protected::new(Path::new(&path), "record store"));
+            }
         }
         if let Some(dir) = self.consent.dir() {
             protected.push(Protected::new(dir, "consent store"));

@@ -36,7 +36,7 @@ pub use runner::Runner;
 pub use seams::Seams;
 
 use crate::error::{ErrorCode, Failure, Invalid};
-use crate::model::{Format, Runbook};
+use crate::model::{ClaimRequirement, Format, Runbook};
 use crate::plan::{self, Host, Plan};
 use crate::sandbox::StepContext;
 use crate::text::excerpt;
@@ -177,7 +177,7 @@ impl Runner {
     /// real History entries out.
     pub fn refuse_in_log(&self, runbook: &Runbook, chain: &Chain, failure: Failure, status: i32) -> RunReport {
         let (report, breadcrumb) = self.refused_report(runbook, chain, failure, status);
-        self.count_logged(records::record::emit(&breadcrumb, &report, self.seams.clock.now()));
+        self.record(&breadcrumb, &report, &runbook.claims);
         report
     }
 
@@ -203,6 +203,20 @@ impl Runner {
         report.execution_id = self.new_execution_id();
         report.parent_execution_id = self.parent_execution_id.clone();
         report
+    }
+
+    /// Emits the record of `report` to the log and keeps it in the store.
+    fn record(&self, breadcrumb: &Breadcrumb, report: &RunReport, claims: &[ClaimRequirement]) {
+        let at = self.seams.clock.now();
+        let Some(json) = records::record::json(breadcrumb, report, at) else { return };
+        self.count_logged(records::record::emit(&json));
+        if let Some(store) = &self.config.store {
+            let row = records::record::row(breadcrumb, report, claims, at, json);
+            if let Err(e) = store.finish(&row) {
+                tracing::error!("{e}");
+                self.seams.events.notice(&format!("{e} (the JSON log still has the record)"));
+            }
+        }
     }
 
     /// A child's record counts against its tree's bytes.
@@ -231,7 +245,7 @@ impl Runner {
                 self.seams.events.notice(&format!("{e} (the JSON record still has the full result)"));
             }
         }
-        self.count_logged(records::record::emit(breadcrumb, &report, self.seams.clock.now()));
+        self.record(breadcrumb, &report, &runbook.claims);
         report
     }
 
@@ -244,7 +258,7 @@ impl Runner {
             self.breadcrumb(vec![crate::model::file_name(&invalid.file)], self.seams.caller.correlation_id());
         let mut report = self.new_report(&name, &invalid.file, &breadcrumb.correlation_id);
         report.refuse(ErrorCode::ConfigInvalid, invalid.to_string());
-        self.count_logged(records::record::emit(&breadcrumb, &report, self.seams.clock.now()));
+        self.record(&breadcrumb, &report, &[]);
         report
     }
 }

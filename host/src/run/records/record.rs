@@ -11,7 +11,12 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
 use super::report::RunReport;
+use crate::model::ClaimRequirement;
+use crate::store::{Claim, Row};
 
 /// The tracing target of execution records.
 pub const TARGET: &str = "runbox::record";
@@ -38,19 +43,48 @@ struct Record<'a> {
     report: &'a RunReport,
 }
 
-/// Emits the record of one execution, made `at`; returns its size in bytes.
-pub fn emit(breadcrumb: &Breadcrumb, report: &RunReport, at: time::OffsetDateTime) -> usize {
-    let timestamp = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+/// The record of one execution, made `at`, as one line of JSON.
+pub fn json(breadcrumb: &Breadcrumb, report: &RunReport, at: OffsetDateTime) -> Option<String> {
+    let timestamp = at.format(&Rfc3339).unwrap_or_default();
     let level = if report.succeeded() { "info" } else { "error" };
     match serde_json::to_string(&Record { timestamp, level, breadcrumb, report }) {
-        Ok(json) => {
-            tracing::info!(target: TARGET, record = json.as_str());
-            json.len() + 1
-        }
+        Ok(json) => Some(json),
         Err(e) => {
             tracing::error!("cannot serialise the execution record of {}: {e}", report.runbook);
-            0
+            None
         }
+    }
+}
+
+/// Emits `record` to the log's layers; returns its size in bytes.
+pub fn emit(record: &str) -> usize {
+    tracing::info!(target: TARGET, record);
+    record.len() + 1
+}
+
+/// What the record store keeps of the execution `record` (its JSON) is of,
+/// ended `at`, of a runbook with these Required Claims.
+pub fn row(
+    breadcrumb: &Breadcrumb,
+    report: &RunReport,
+    claims: &[ClaimRequirement],
+    at: OffsetDateTime,
+    record: String,
+) -> Row {
+    Row {
+        id: report.execution_id.clone(),
+        parent_id: report.parent_execution_id.clone(),
+        runbook: crate::model::file_name(Path::new(&report.file)),
+        name: report.runbook.clone(),
+        status: report.status(),
+        by_user: breadcrumb.by_user.clone(),
+        correlation_id: report.correlation_id.clone(),
+        started_at: OffsetDateTime::parse(&breadcrumb.at_time, &Rfc3339).unwrap_or(at),
+        finished_at: Some(at),
+        exit_code: Some(report.exit_code),
+        cancelled_by: report.cancelled_by.clone(),
+        claims: claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect(),
+        record: Some(record),
     }
 }
 

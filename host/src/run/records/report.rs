@@ -8,6 +8,7 @@ use crate::model::Step;
 use crate::model::limits::{LimitOverrides, Limits};
 use crate::plan::sources::SourceReport;
 use crate::sandbox::Outcome;
+use crate::store::Status;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RunReport {
@@ -79,6 +80,19 @@ impl RunReport {
     pub fn interrupted(&self) -> bool {
         let interrupted = |e: &Option<Failure>| e.as_ref().is_some_and(|e| e.code == ErrorCode::Interrupted);
         interrupted(&self.error) || self.steps.iter().any(|s| interrupted(&s.error))
+    }
+
+    /// How its execution ended.
+    pub fn status(&self) -> Status {
+        if self.interrupted() {
+            if self.cancelled_by.is_some() { Status::Cancelled } else { Status::Interrupted }
+        } else if self.error.is_some() {
+            Status::Refused
+        } else if self.succeeded() {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        }
     }
 }
 

@@ -1,0 +1,153 @@
+//! What the store keeps, as plain data: an execution's row, its status, the
+//! claims that guard it, a listing's filter, a server's identity and
+//! heartbeat, the retention, and the store's errors.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Where an execution is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Running,
+    /// Every step ran and the last exited 0.
+    Succeeded,
+    /// A step failed (its exit status is the execution's).
+    Failed,
+    /// Refused before any step ran (invalid, not granted, Required Claims).
+    Refused,
+    /// Stopped by an API caller.
+    Cancelled,
+    /// Stopped by a signal or a server's shutdown, or left running by a
+    /// server that died.
+    Interrupted,
+}
+
+impl Status {
+    const ALL: [Status; 6] =
+        [Status::Running, Status::Succeeded, Status::Failed, Status::Refused, Status::Cancelled, Status::Interrupted];
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.name() == text)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Refused => "refused",
+            Status::Cancelled => "cancelled",
+            Status::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One of a runbook's Required Claims, as a stored execution keeps them:
+/// who may see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub claim: String,
+    pub values: Vec<String>,
+}
+
+/// One execution as the store keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Its id (a UUIDv7: ids sort by start).
+    pub id: String,
+    /// The execution whose step ran it, for a sub-runbook's.
+    pub parent_id: Option<String>,
+    /// The runbook's file name.
+    pub runbook: String,
+    /// The runbook's name.
+    pub name: String,
+    pub status: Status,
+    pub by_user: String,
+    pub correlation_id: String,
+    pub started_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+    pub exit_code: Option<i32>,
+    pub cancelled_by: Option<String>,
+    /// The runbook's Required Claims when it started.
+    pub claims: Vec<Claim>,
+    /// The JSON record, once it has ended (not read by a listing).
+    pub record: Option<String>,
+}
+
+impl Row {
+    pub fn started(&self) -> String {
+        rfc3339(self.started_at)
+    }
+
+    pub fn finished(&self) -> Option<String> {
+        self.finished_at.map(rfc3339)
+    }
+}
+
+/// `at` as RFC 3339, to the millisecond.
+fn rfc3339(at: OffsetDateTime) -> String {
+    let at = at.replace_nanosecond(u32::from(at.millisecond()) * 1_000_000).unwrap_or(at);
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+/// What a listing selects, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// A runbook's file name.
+    pub runbook: Option<String>,
+    /// A runbook's name too (a runbook's history: its file and its name).
+    pub name: Option<String>,
+    pub status: Option<Status>,
+    pub correlation_id: Option<String>,
+    pub parent_id: Option<String>,
+    /// Started at or after.
+    pub since: Option<OffsetDateTime>,
+    /// Ids before this one.
+    pub before: Option<String>,
+    pub limit: usize,
+}
+
+/// How often a server looks for cancels of its executions asked through
+/// another server.
+pub const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A server beats this often, and its running executions are taken as
+/// interrupted once it has not beaten for [`LAPSE`].
+pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const LAPSE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A server process that runs executions, by its heartbeat.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    /// This process's own id.
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+}
+
+impl Replica {
+    /// This process.
+    pub fn this() -> Replica {
+        let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
+        Replica { id: uuid::Uuid::now_v7().to_string(), host, pid: std::process::id() }
+    }
+}
+
+/// What the store keeps at most, applied by [`Store::prune`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Finished executions kept per runbook, the newest.
+    pub per_runbook: Option<usize>,
+    /// Finished executions older than this many seconds go.
+    pub max_age_secs: Option<u64>,
+}
+
+/// The store could not do what was asked: it names the store.
+#[derive(Debug, thiserror::Error)]
+#[error("the record store {store}: {message}")]
+pub struct StoreError {
+    pub store: String,
+    pub message: String,
+}

@@ -1,0 +1,194 @@
+//! The record store from the outside: `runbox history` as a query, two
+//! servers on one store, a server killed with -9, retention, and a store
+//! that runbox will not open.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::api::{request, serve, token};
+use crate::api_executions::{events, poll, slow, wait_for_event};
+use crate::harness::{Scratch, Yaml, runbook};
+
+/// A YAML runbook that echoes its input `n`.
+fn counter(s: &Scratch) {
+    let yaml = Yaml::new("Counter").field("inputs:\n  n: { type: int }").sh("count", "echo \"n={{ inputs.n }}\"");
+    s.write("counter.yaml", &yaml.text());
+}
+
+#[test]
+fn a_yaml_runbooks_history_is_a_query_of_the_store() {
+    let s = Scratch::new();
+    counter(&s);
+    for n in 1..=3 {
+        s.runbox().args(["run", "counter.yaml", "--input", &format!("n={n}")]).run().success();
+    }
+    // The newest two, oldest first; the log still has every record.
+    let history = s.runbox().args(["history", "counter.yaml", "--json", "--limit", "2"]).run();
+    let shown: Vec<(String, i64)> = history
+        .success()
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["stdout"].as_str().unwrap().to_string(), e["exit_code"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(shown, [("n=2\n".to_string(), 0), ("n=3\n".to_string(), 0)]);
+    assert_eq!(s.log().lines().count(), 3);
+    // Records to stdout for a container's log: the store still answers.
+    s.runbox().args(["--log", "-", "run", "counter.yaml", "--input", "n=4"]).run().success();
+    let history = s.runbox().args(["history", "counter.yaml", "--json", "--limit", "1"]).run();
+    assert_eq!(history.success().json()[0]["stdout"], "n=4\n");
+    // Private to this user: it holds every run's output.
+    use std::os::unix::fs::PermissionsExt;
+    let store = s.state.path().join("executions.db");
+    assert_eq!(std::fs::metadata(&store).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_store_planted_as_a_symlink_or_out_of_reach_is_refused_naming_it() {
+    let s = Scratch::new();
+    counter(&s);
+    let target = s.join("elsewhere.db");
+    std::fs::write(&target, "").unwrap();
+    let store = s.state.path().join("executions.db");
+    std::os::unix::fs::symlink(&target, &store).unwrap();
+    let history = s.runbox().args(["history", "counter.yaml"]).run();
+    history.code(2).stderr_has(&format!(
+        "the record store {}: it is a symlink, which runbox does not follow for its store",
+        store.display()
+    ));
+    // A run without its store still runs and logs, and says so.
+    let run = s.runbox().args(["run", "counter.yaml", "--input", "n=1"]).run();
+    run.success().stderr_has("it is a symlink").stderr_has("the run is not kept in it");
+    assert_eq!(std::fs::read(&target).unwrap(), b"", "nothing was written through the link");
+    // A server does not start without one.
+    let secret = s.state.path().join("jwt.secret");
+    std::fs::write(&secret, "a-test-secret-that-is-long-enough-0123456789").unwrap();
+    let missing = "/proc/no-such-dir/executions.db";
+    let serve = s
+        .runbox()
+        .args(["serve", "--dir", ".", "--addr", "127.0.0.1:0", "--jwt-secret-file", &secret.to_string_lossy()])
+        .args(["--store", missing])
+        .run();
+    serve.code(2).stderr_has(&format!("the record store {missing}: cannot create its folder"));
+}
+
+#[test]
+fn two_servers_on_one_store_list_show_follow_and_cancel_through_either() {
+    let s = Scratch::new();
+    slow(&s, "Slow", 30);
+    let (one, two) = (serve(&s, &[]), serve(&s, &[]));
+    let (ada, bob) = (token("ada", json!({})), token("bob", json!({})));
+    let url = format!("{}/api/runbooks/Slow.md/execute?wait=false", one.base);
+    let id = request("POST", &url, Some(&ada), &[], "").json["execution_id"].as_str().unwrap().to_string();
+    wait_for_event(&one.base, &id, &ada, "output");
+    // The other server lists and shows it as running.
+    let listed = request("GET", &format!("{}/api/executions?status=running", two.base), Some(&ada), &[], "");
+    assert_eq!(listed.status, 200, "{:#}", listed.json);
+    let ids: Vec<&str> =
+        listed.json["executions"].as_array().unwrap().iter().map(|e| e["execution_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [id.as_str()]);
+    let on_two = format!("{}/api/executions/{id}", two.base);
+    let shown = request("GET", &on_two, Some(&ada), &[], "");
+    assert_eq!((shown.status, &shown.json["status"]), (200, &json!("running")), "{:#}", shown.json);
+    // Followed through the other server: its events once it ends.
+    let follower = {
+        let (base, id, ada) = (two.base.clone(), id.clone(), ada.clone());
+        std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+            let url = format!("{base}/api/executions/{id}/events");
+            let response = agent.get(&url).header("Authorization", format!("Bearer {ada}")).call().unwrap();
+            response.into_body().read_to_string().unwrap()
+        })
+    };
+    // Cancelled through the other server: the step stops within a poll.
+    let started = Instant::now();
+    let cancelled = request("DELETE", &on_two, Some(&bob), &[], "");
+    assert_eq!(cancelled.status, 202, "{:#}", cancelled.json);
+    let ended = poll(&on_two, &ada, |j| j["status"] != "running");
+    assert!(started.elapsed() < Duration::from_secs(20), "the 30 s step was stopped, not waited for");
+    assert_eq!((&ended["status"], &ended["cancelled_by"]), (&json!("cancelled"), &json!("bob")), "{ended:#}");
+    assert_eq!(ended["report"]["exit_code"], 130);
+    assert_eq!(ended["report"]["return_code"], 130);
+    assert_eq!(ended["report"]["steps"][0]["error"]["message"], "the step was cancelled by bob");
+    // Both servers show the same execution once it has ended.
+    let on_one = request("GET", &format!("{}/api/executions/{id}", one.base), Some(&ada), &[], "").json;
+    assert_eq!((&on_one["status"], &on_one["cancelled_by"]), (&ended["status"], &ended["cancelled_by"]));
+    let again = request("POST", &format!("{on_two}/cancel"), Some(&bob), &[], "");
+    assert_eq!((again.status, &again.json["error"]["code"]), (409, &json!("Finished")));
+    let followed = events(&follower.join().unwrap());
+    let kinds: Vec<&str> = followed.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"step_started"), "{followed:?}");
+    assert!(kinds.contains(&"output"), "{followed:?}");
+    let last = followed.last().unwrap();
+    assert_eq!((last.1.as_str(), &last.2), ("execution_finished", &json!({ "status": "cancelled", "exit_code": 130 })));
+}
+
+#[test]
+fn a_server_killed_with_9_has_its_executions_marked_interrupted() {
+    let s = Scratch::new();
+    slow(&s, "Slow", 60);
+    let ada = token("ada", json!({}));
+    let mut dying = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Slow.md/execute?wait=false", dying.base);
+    let id = request("POST", &url, Some(&ada), &[], "").json["execution_id"].as_str().unwrap().to_string();
+    wait_for_event(&dying.base, &id, &ada, "output");
+    // Another server sharing the store sees it running, then, once the
+    // dead one's process is gone, ends it at its next heartbeat.
+    let other = serve(&s, &[]);
+    let on_other = format!("{}/api/executions/{id}", other.base);
+    assert_eq!(request("GET", &on_other, Some(&ada), &[], "").json["status"], "running");
+    dying.kill_9();
+    let ended = poll(&on_other, &ada, |j| j["status"] != "running");
+    assert_eq!(ended["status"], "interrupted", "{ended:#}");
+    assert!(ended["finished_at"].is_string(), "{ended:#}");
+    drop(other);
+    // A server restarted alone ends its own before its first request.
+    let mut again = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Slow.md/execute?wait=false", again.base);
+    let second = request("POST", &url, Some(&ada), &[], "").json["execution_id"].as_str().unwrap().to_string();
+    wait_for_event(&again.base, &second, &ada, "output");
+    again.kill_9();
+    let restarted = serve(&s, &[]);
+    let shown = request("GET", &format!("{}/api/executions/{second}", restarted.base), Some(&ada), &[], "");
+    assert_eq!(shown.json["status"], "interrupted", "{:#}", shown.json);
+    let replayed = request("GET", &format!("{}/api/executions/{second}/events", restarted.base), Some(&ada), &[], "");
+    let replayed = events(replayed.json["text"].as_str().unwrap());
+    assert_eq!(replayed.len(), 1, "{replayed:?}");
+    assert_eq!(replayed[0].2, json!({ "status": "interrupted", "exit_code": Value::Null }));
+}
+
+#[test]
+fn the_store_keeps_what_the_retention_says_and_children_are_shown_with_their_parent() {
+    let s = Scratch::new();
+    s.write("Child.md", &runbook("Child", "", &[], &[], "```sh\necho child\n```"));
+    let parent = "```js\nconst r = runbook.call('Child.md', {});\nconsole.log(r.stdout.trim());\n```";
+    s.write("Parent.md", &runbook("Parent", "", &[], &[], parent));
+    let ada = token("ada", json!({}));
+    let server = serve(&s, &[]);
+    let mut parents = Vec::new();
+    for _ in 0..3 {
+        let url = format!("{}/api/runbooks/Parent.md/execute", server.base);
+        let reply = request("POST", &url, Some(&ada), &[], "");
+        assert_eq!(reply.json["stdout"], "child\n", "{:#}", reply.json);
+        parents.push(reply.json["execution_id"].as_str().unwrap().to_string());
+    }
+    let shown = request("GET", &format!("{}/api/executions/{}", server.base, parents[2]), Some(&ada), &[], "").json;
+    let children = shown["children"].as_array().unwrap();
+    assert_eq!(children.len(), 1, "{shown:#}");
+    assert_eq!((&children[0]["runbook"], &children[0]["status"]), (&json!("Child.md"), &json!("succeeded")));
+    let child = children[0]["execution_id"].as_str().unwrap();
+    let child_shown = request("GET", &format!("{}/api/executions/{child}", server.base), Some(&ada), &[], "").json;
+    assert_eq!(child_shown["parent_execution_id"], parents[2]);
+    drop(server);
+    // Restarted keeping one per runbook: the newest parent and child stay.
+    let server = serve(&s, &["--retain-runs", "1"]);
+    let listed = request("GET", &format!("{}/api/executions", server.base), Some(&ada), &[], "").json;
+    let runbooks: Vec<&str> =
+        listed["executions"].as_array().unwrap().iter().map(|e| e["runbook"].as_str().unwrap()).collect();
+    assert_eq!(runbooks, ["Child.md", "Parent.md"], "{listed:#}");
+    assert_eq!(listed["executions"][1]["execution_id"], parents[2]);
+    let gone = request("GET", &format!("{}/api/executions/{}", server.base, parents[0]), Some(&ada), &[], "");
+    assert_eq!(gone.status, 404);
+}
