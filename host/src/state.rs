@@ -100,7 +100,7 @@ pub fn refuse_state(host: &Path, protected: &[Protected]) -> Result<(), String> 
         return Err(format!(
             "{} {relation} runbox's {} ({}), which no sandbox may reach (a step could plant code or forge \
              records there); mount a narrower directory, or keep runbox's state elsewhere with \
-             RUNBOX_CACHE_DIR, RUNBOX_STATE_DIR or --log",
+             RUNBOX_CACHE_DIR, RUNBOX_STATE_DIR, --log or --store",
             host.display(),
             p.what,
             p.path.display()

@@ -191,4 +191,89 @@ fn the_store_keeps_what_the_retention_says_and_children_are_shown_with_their_par
     assert_eq!(listed["executions"][1]["execution_id"], parents[2]);
     let gone = request("GET", &format!("{}/api/executions/{}", server.base, parents[0]), Some(&ada), &[], "");
     assert_eq!(gone.status, 404);
+    drop(server);
+    // Restarted removing what started more than a second ago: nothing left.
+    std::thread::sleep(Duration::from_millis(1100));
+    let server = serve(&s, &["--retain-age", "1s"]);
+    let listed = request("GET", &format!("{}/api/executions", server.base), Some(&ada), &[], "").json;
+    assert_eq!(listed, json!({ "executions": [] }));
+}
+
+#[test]
+fn a_store_that_cannot_be_written_answers_503_and_fails_readiness_not_health() {
+    let s = Scratch::new();
+    slow(&s, "Quick", 0);
+    let ada = token("ada", json!({}));
+    let server = serve(&s, &[]);
+    let ready = format!("{}/ready", server.base);
+    assert_eq!(poll_status(&ready, 200), 200);
+    // Another process (a backup tool, say) holds the store's write lock.
+    let store = s.state.path().join("executions.db");
+    let holder = "import sqlite3, sys, time\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\ntime.sleep(120)";
+    let mut holder = std::process::Command::new("python3")
+        .args(["-c", holder, &store.to_string_lossy()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.take().unwrap()), &mut line).unwrap();
+    assert_eq!(line, "locked\n");
+    let url = format!("{}/api/runbooks/Quick.md/execute", server.base);
+    let refused = request("POST", &url, Some(&ada), &[], "");
+    assert_eq!(
+        (refused.status, &refused.json["error"]["code"]),
+        (503, &json!("StoreUnavailable")),
+        "{:#}",
+        refused.json
+    );
+    assert_eq!(refused.header("retry-after"), Some("5"));
+    let message = refused.json["error"]["message"].as_str().unwrap();
+    assert_eq!(message, "the record store <record store>: database is locked", "named by its role, not its path");
+    assert_eq!(poll_status(&ready, 503), 503, "readiness fails with the store");
+    assert_eq!(request("GET", &format!("{}/health", server.base), None, &[], "").status, 200);
+    // The lock released: ready again, and executions run.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(poll_status(&ready, 200), 200);
+    let ran = request("POST", &url, Some(&ada), &[], "");
+    assert_eq!((ran.status, &ran.json["stdout"]), (200, &json!("first\nsecond\n")), "{:#}", ran.json);
+}
+
+/// GETs `url` until it answers `status` (or a minute passes); its last status.
+fn poll_status(url: &str, status: u16) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = request("GET", url, None, &[], "").status;
+        if got == status || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn no_step_may_mount_the_store_or_its_journal_wherever_it_is() {
+    let s = Scratch::new();
+    std::fs::create_dir(s.join("data")).unwrap();
+    let data = s.join("data").to_string_lossy().into_owned();
+    for target in ["executions.db", "executions.db-wal"] {
+        let script = format!("echo forged > {data}/{target}");
+        let yaml = Yaml::new("Forge").field(&format!("permissions:\n  write: [{data}]")).sh("forge", &script);
+        s.write("forge.yaml", &yaml.text());
+        let store = format!("{data}/executions.db");
+        let run = s.runbox().args(["--store", &store, "run", "forge.yaml", "--allow-write", &data]).run();
+        run.code(2).stderr_has(&format!("{data} contains runbox's record store ({store}), which no sandbox may reach"));
+    }
+    // The store is untouched and still answers.
+    let history =
+        s.runbox().args(["--store", &format!("{data}/executions.db"), "history", "--json", "forge.yaml"]).run();
+    let refusals: Vec<(i64, bool)> = history
+        .success()
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["exit_code"].as_i64().unwrap(), e["error"].as_str().unwrap().contains("runbox's record store")))
+        .collect();
+    assert_eq!(refusals, [(2, true), (2, true)]);
 }

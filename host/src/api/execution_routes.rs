@@ -20,9 +20,8 @@ use super::refusal::Refusal;
 use super::request::TokenCaller;
 use super::shared::Shared;
 use crate::error::ErrorCode;
-use crate::model::ClaimRequirement;
 use crate::run::seams::caller::Caller;
-use crate::store::{Claim, Filter, Row, Store};
+use crate::store::{Filter, Row, Store};
 
 /// How often a follower of another server's execution looks for its end.
 const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(500);
@@ -55,7 +54,7 @@ async fn readable(shared: &Arc<Shared>, caller: &TokenCaller, id: &str) -> Resul
         None => {
             let wanted = id.to_string();
             let row = stored(shared, move |store| store.get(&wanted)).await?;
-            row.map(|row| (row.claims.iter().map(claim_requirement).collect(), Found::Stored(Box::new(row))))
+            row.map(|row| (row.claims.clone(), Found::Stored(Box::new(row))))
         }
     };
     let Some((claims, found)) = found else {
@@ -66,10 +65,6 @@ async fn readable(shared: &Arc<Shared>, caller: &TokenCaller, id: &str) -> Resul
         Some(failure) => Err(Refusal::of(failure)),
         None => Ok(found),
     }
-}
-
-fn claim_requirement(claim: &Claim) -> ClaimRequirement {
-    ClaimRequirement { claim: claim.claim.clone(), values: claim.values.clone(), line: 0 }
 }
 
 /// The sub-runbooks `id` ran, oldest first.
@@ -89,7 +84,8 @@ async fn children(shared: &Arc<Shared>, id: &str) -> Result<Vec<Child>, Refusal>
         (status = 200, description = "Its status, and its report once it has ended (the steps finished so far while it runs)", body = ExecutionShown),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The runbook's Required Claims not met", body = ErrorBody),
-        (status = 404, description = "No such execution on this server", body = ErrorBody),
+        (status = 404, description = "No such execution (on any server sharing the record store)", body = ErrorBody),
+        (status = 503, description = "The record store could not be read", body = ErrorBody),
     ))]
 pub(crate) async fn show(
     State(shared): State<Arc<Shared>>,
@@ -131,6 +127,7 @@ pub(crate) struct ListQuery {
         (status = 200, description = "The executions the caller may see, newest first; `next` is the next page", body = ExecutionList),
         (status = 400, description = "A filter that is not valid", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 503, description = "The record store could not be read", body = ErrorBody),
     ))]
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,
@@ -173,9 +170,7 @@ pub(crate) async fn list(
         let rows = stored(&shared, move |store| store.list(&asked, false)).await?;
         let full = rows.len() == page.limit;
         page.before = rows.last().map(|r| r.id.clone()).or(page.before);
-        let visible = rows
-            .into_iter()
-            .filter(|r| caller.refusal(&r.claims.iter().map(claim_requirement).collect::<Vec<_>>()).is_none());
+        let visible = rows.into_iter().filter(|r| caller.refusal(&r.claims).is_none());
         found.extend(visible.take(limit - found.len()));
         if found.len() == limit || !full {
             break;
@@ -221,7 +216,8 @@ fn encoded(text: &str) -> String {
         (status = 202, description = "Cancelled: its running step stops as on Ctrl-C and it is recorded as cancelled, by the caller", body = ExecutionShown),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The runbook's Required Claims not met", body = ErrorBody),
-        (status = 404, description = "No such execution on this server", body = ErrorBody),
+        (status = 404, description = "No such execution (on any server sharing the record store)", body = ErrorBody),
+        (status = 503, description = "The record store could not be read", body = ErrorBody),
         (status = 409, description = "It has already ended", body = ErrorBody),
     ))]
 pub(crate) async fn cancel(
@@ -260,7 +256,8 @@ pub(crate) async fn cancel(
         (status = 202, description = "Cancelled, as DELETE does", body = ExecutionShown),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The runbook's Required Claims not met", body = ErrorBody),
-        (status = 404, description = "No such execution on this server", body = ErrorBody),
+        (status = 404, description = "No such execution (on any server sharing the record store)", body = ErrorBody),
+        (status = 503, description = "The record store could not be read", body = ErrorBody),
         (status = 409, description = "It has already ended", body = ErrorBody),
     ))]
 pub(crate) async fn cancel_by_post(
@@ -283,7 +280,8 @@ pub(crate) async fn cancel_by_post(
         (status = 200, description = "Server-Sent Events: step_started, output, step_finished, step_refused, notice, then execution_finished; a finished execution's are replayed", content_type = "text/event-stream"),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "The runbook's Required Claims not met", body = ErrorBody),
-        (status = 404, description = "No such execution on this server", body = ErrorBody),
+        (status = 404, description = "No such execution (on any server sharing the record store)", body = ErrorBody),
+        (status = 503, description = "The record store could not be read", body = ErrorBody),
     ))]
 pub(crate) async fn events(
     State(shared): State<Arc<Shared>>,

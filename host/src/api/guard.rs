@@ -66,6 +66,9 @@ pub(super) fn server_paths(config: &ServeConfig, runner: &Runner) -> Vec<(String
             named.push((parent.to_path_buf(), "<state directory>"));
         }
     }
+    if let Some(store) = &run.store {
+        named.push((store.path().to_path_buf(), "<record store>"));
+    }
     if let Some(dir) = run.cache.dir() {
         named.push((dir.to_path_buf(), "<cache>"));
     }

@@ -27,7 +27,7 @@ use crate::run::records::report::RunReport;
 use crate::run::seams::caller::Caller;
 use crate::run::seams::events::{Events, Quiet};
 use crate::run::{FORBIDDEN_STATUS, Runner, Seams};
-use crate::store::{Claim, Row};
+use crate::store::Row;
 
 /// The caller's claims, or 401.
 pub(crate) fn authenticate(
@@ -71,11 +71,11 @@ pub(crate) async fn health() -> Json<Health> {
 /// Whether the server is ready for executions.
 ///
 /// 200 once both sandboxes' optimised code is compiled (or was found in the
-/// cache), else 503 while it is compiled; no token needed. A load balancer
+/// cache) and while the record store answers, else 503; no token needed. A load balancer
 /// sends requests once it is ready; `/health` says it is alive meanwhile.
 #[utoipa::path(get, path = "/ready", tag = "server", responses(
-    (status = 200, description = "Ready: the guests are compiled", body = Health),
-    (status = 503, description = "Not yet: the guests are being compiled", body = Health),
+    (status = 200, description = "Ready: the guests are compiled and the record store answers", body = Health),
+    (status = 503, description = "Not yet: the guests are being compiled, or the record store does not answer", body = Health),
 ))]
 pub(crate) async fn ready(State(shared): State<Arc<Shared>>) -> (StatusCode, Json<Health>) {
     let checked = Arc::clone(&shared);
@@ -161,6 +161,7 @@ const HISTORY_LIMIT: usize = 100;
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Required Claims not met", body = ErrorBody),
         (status = 404, description = "No runbook by that name", body = ErrorBody),
+        (status = 503, description = "The record store could not be read", body = ErrorBody),
     ))]
 pub(crate) async fn history(
     State(shared): State<Arc<Shared>>,
@@ -293,7 +294,7 @@ fn prefers_async(headers: &HeaderMap) -> bool {
         (status = 403, description = "Required Claims not met, or a grant the server lacks: the report, with its `error`", body = ErrorBody),
         (status = 404, description = "No runbook by that name", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 503, description = "Too many executions at once (Retry-After), or shutting down", body = ErrorBody),
+        (status = 503, description = "Too many executions at once (Retry-After), shutting down, or the record store could not be written", body = ErrorBody),
     ))]
 pub(crate) async fn execute(
     State(shared): State<Arc<Shared>>,
@@ -315,9 +316,8 @@ pub(crate) async fn execute(
     // In the store before the answer names it: other servers list it, and
     // it is marked interrupted should this one die.
     let running = running_row(&id, &runbook, &caller);
-    let store = Arc::clone(&shared.store);
-    let replica = shared.replica.clone();
-    match tokio::task::spawn_blocking(move || store.start(&running, &replica)).await {
+    let (store, replica, row) = (Arc::clone(&shared.store), shared.replica.clone(), running.clone());
+    match tokio::task::spawn_blocking(move || store.start(&row, &replica)).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Refusal::store(e).into_response(),
         Err(e) => return Refusal::internal(e).into_response(),
@@ -341,7 +341,14 @@ pub(crate) async fn execute(
             Err(e) => {
                 // The runner recorded nothing: the store is told here.
                 let report = crashed(&ending, &e);
-                let (store, row) = (Arc::clone(&shared_for_end.store), crashed_row(&ending, &report));
+                let row = Row {
+                    status: report.status(),
+                    finished_at: Some(time::OffsetDateTime::now_utc()),
+                    exit_code: Some(report.exit_code),
+                    record: serde_json::to_string(&report).ok(),
+                    ..running
+                };
+                let store = Arc::clone(&shared_for_end.store);
                 if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.finish(&row)).await {
                     tracing::error!("{e}");
                 }
@@ -381,8 +388,6 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
 
-/// The report of an execution whose run failed inside the server (a
-/// panic): it ends, refused, rather than running forever.
 /// The store's row of a running execution of `runbook` by `caller`.
 fn running_row(id: &str, runbook: &Runbook, caller: &TokenCaller) -> Row {
     Row {
@@ -397,31 +402,13 @@ fn running_row(id: &str, runbook: &Runbook, caller: &TokenCaller) -> Row {
         finished_at: None,
         exit_code: None,
         cancelled_by: None,
-        claims: runbook.claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect(),
+        claims: runbook.claims.clone(),
         record: None,
     }
 }
 
-/// The store's row of an execution that `report` says crashed.
-fn crashed_row(execution: &Execution, report: &RunReport) -> Row {
-    let record = serde_json::to_string(report).ok();
-    Row {
-        id: execution.id.clone(),
-        parent_id: None,
-        runbook: execution.runbook.clone(),
-        name: report.runbook.clone(),
-        status: report.status(),
-        by_user: execution.by_user.clone(),
-        correlation_id: execution.correlation_id.clone(),
-        started_at: execution.started_at,
-        finished_at: Some(time::OffsetDateTime::now_utc()),
-        exit_code: Some(report.exit_code),
-        cancelled_by: None,
-        claims: execution.claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect(),
-        record,
-    }
-}
-
+/// The report of an execution whose run failed inside the server (a
+/// panic): it ends, refused, rather than running forever.
 fn crashed(execution: &Execution, error: &tokio::task::JoinError) -> RunReport {
     let mut report =
         RunReport::new(&execution.runbook, std::path::Path::new(&execution.runbook), &execution.correlation_id);

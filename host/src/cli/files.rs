@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use runbox::catalog::{self, catalog};
 use runbox::error::Invalid;
+use runbox::model::Format;
 use runbox::plan::{self, Host};
 use runbox::run::lint;
 use runbox::run::records::past;
 use runbox::run::records::past::executions;
-use runbox::store::Store;
+use runbox::store;
 use runbox::text::{visible, visible_lines};
 use runbox::{Config, Runner, parse};
 
@@ -225,10 +226,15 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// A markdown runbook's `# History`; a YAML runbook's records in the JSON log.
-pub(super) fn history(path: &Path, json: bool, limit: u32, store: Option<&Store>) -> anyhow::Result<i32> {
+/// A markdown runbook's `# History`; a YAML runbook's newest `limit`
+/// records in the record store at `store` (opened only for YAML).
+pub(super) fn history(path: &Path, json: bool, limit: u32, store: Option<&Path>) -> anyhow::Result<i32> {
     let runbook = parse::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
-    let entries: Vec<past::Execution> = executions(&runbook, store, limit as usize)
+    let store = match runbook.format {
+        Format::Markdown => None,
+        Format::Yaml => Some(store::open(store.context(super::NO_STORE)?)?),
+    };
+    let entries: Vec<past::Execution> = executions(&runbook, store.as_ref(), limit as usize)
         .with_context(|| format!("cannot read the history of {}", path.display()))?;
     if json {
         say!("{}", serde_json::to_string_pretty(&entries)?);

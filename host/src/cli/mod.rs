@@ -185,6 +185,9 @@ enum Command {
     },
 }
 
+/// Why there is no record store, and what to do.
+pub(crate) const NO_STORE: &str = "no record store: set HOME, RUNBOX_STATE_DIR or RUNBOX_STORE, or give --store";
+
 pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
     let mut config = Config { log: args.log.clone().or_else(record::default_log_path), ..Config::default() };
     if args.no_cache {
@@ -203,10 +206,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
             Ok(store) => config.store = store.map(Arc::new),
             Err(e) => eprintln!("runbox: {e}; the run is not kept in it"),
         },
-        Command::Serve(_) | Command::History { .. } => {
-            let path =
-                store_path.context("no record store: set HOME, RUNBOX_STATE_DIR or RUNBOX_STORE, or give --store")?;
-            config.store = Some(Arc::new(store::open(&path)?));
+        Command::Serve(_) => {
+            let path = store_path.as_deref().context(NO_STORE)?;
+            config.store = Some(Arc::new(store::open(path)?));
         }
         _ => {}
     }
@@ -226,7 +228,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::Allow { runbooks } => allow(&runbooks, &config),
         Command::Revoke { runbooks } => revoke(&runbooks, &config),
         Command::List { dir, json } => list(&dir, json),
-        Command::History { runbook, json, limit } => history(&runbook, json, limit, config.store.as_deref()),
+        Command::History { runbook, json, limit } => history(&runbook, json, limit, store_path.as_deref()),
         Command::Serve(serve) => run_server(serve, config),
         Command::Token { jwt_secret_file, sub, roles, ttl } => {
             say!("{}", runbox::api::mint(&jwt_secret_file, &sub, &roles, ttl)?);

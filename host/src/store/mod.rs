@@ -14,7 +14,7 @@ mod sqlite;
 
 use std::path::{Path, PathBuf};
 
-pub use rows::{CANCEL_POLL, Claim, Filter, HEARTBEAT, LAPSE, Replica, Retention, Row, Status, StoreError};
+pub use rows::{CANCEL_POLL, Filter, HEARTBEAT, Replica, Retention, Row, Status, StoreError};
 pub use sqlite::Sqlite;
 
 /// `$RUNBOX_STORE`, else `executions.db` in runbox's state directory.

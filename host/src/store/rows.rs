@@ -1,8 +1,10 @@
-//! What the store keeps, as plain data: an execution's row, its status, the
-//! claims that guard it, a listing's filter, a server's identity and
+//! What the store keeps, as plain data: an execution's row and its status,
+//! a listing's filter, a server's identity and
 //! heartbeat, the retention, and the store's errors.
 
 use serde::{Deserialize, Serialize};
+
+use crate::model::ClaimRequirement;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -44,14 +46,6 @@ impl Status {
     }
 }
 
-/// One of a runbook's Required Claims, as a stored execution keeps them:
-/// who may see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claim {
-    pub claim: String,
-    pub values: Vec<String>,
-}
-
 /// One execution as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
@@ -70,8 +64,8 @@ pub struct Row {
     pub finished_at: Option<OffsetDateTime>,
     pub exit_code: Option<i32>,
     pub cancelled_by: Option<String>,
-    /// The runbook's Required Claims when it started.
-    pub claims: Vec<Claim>,
+    /// The runbook's Required Claims when it started: who may see it.
+    pub claims: Vec<ClaimRequirement>,
     /// The JSON record, once it has ended (not read by a listing).
     pub record: Option<String>,
 }
@@ -114,9 +108,9 @@ pub struct Filter {
 pub const CANCEL_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// A server beats this often, and its running executions are taken as
-/// interrupted once it has not beaten for [`LAPSE`].
+/// interrupted once it has not beaten for the server's lapse (at least two
+/// beats).
 pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
-pub const LAPSE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A server process that runs executions, by its heartbeat.
 #[derive(Clone, Debug)]

@@ -15,7 +15,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use time::OffsetDateTime;
 
-use super::rows::{Claim, Filter, Replica, Retention, Row, Status, StoreError};
+use super::rows::{Filter, Replica, Retention, Row, Status, StoreError};
+use crate::model::ClaimRequirement;
 
 /// The schema, one migration per version (`PRAGMA user_version`), applied
 /// at open in order; never edited once released, only added to.
@@ -258,6 +259,14 @@ impl Sqlite {
     }
 }
 
+/// A Required Claim as the `claims` column keeps it (JSON): the claim and
+/// the values of which a caller's token needs one.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Claim {
+    claim: String,
+    values: Vec<String>,
+}
+
 /// The columns every read takes, in [`row_of`]'s order.
 const COLUMNS: &str = "id, parent_id, runbook, name, status, by_user, correlation_id, started_ms, finished_ms, exit_code, cancelled_by, claims";
 
@@ -277,7 +286,11 @@ fn row_of(r: &rusqlite::Row<'_>, record: bool) -> rusqlite::Result<Row> {
         finished_at: r.get::<_, Option<i64>>(8)?.map(instant),
         exit_code: r.get(9)?,
         cancelled_by: r.get(10)?,
-        claims: serde_json::from_str::<Vec<Claim>>(&claims).unwrap_or_default(),
+        claims: serde_json::from_str::<Vec<Claim>>(&claims)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| ClaimRequirement { claim: c.claim, values: c.values, line: 0 })
+            .collect(),
         record: if record { r.get(12)? } else { None },
     })
 }
@@ -477,7 +490,9 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
 }
 
 fn insert(db: &Connection, row: &Row, replica: Option<&String>) -> rusqlite::Result<usize> {
-    let claims = serde_json::to_string(&row.claims).unwrap_or_else(|_| "[]".into());
+    let claims: Vec<Claim> =
+        row.claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect();
+    let claims = serde_json::to_string(&claims).unwrap_or_else(|_| "[]".into());
     db.prepare_cached(
         "INSERT INTO executions (id, parent_id, runbook, name, status, by_user, correlation_id, started_ms,
            finished_ms, exit_code, cancelled_by, claims, replica, record)

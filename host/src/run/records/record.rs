@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::report::RunReport;
 use crate::model::ClaimRequirement;
-use crate::store::{Claim, Row};
+use crate::store::Row;
 
 /// The tracing target of execution records.
 pub const TARGET: &str = "runbox::record";
@@ -83,7 +83,7 @@ pub fn row(
         finished_at: Some(at),
         exit_code: Some(report.exit_code),
         cancelled_by: report.cancelled_by.clone(),
-        claims: claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect(),
+        claims: claims.to_vec(),
         record: Some(record),
     }
 }
