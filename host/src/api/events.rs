@@ -204,6 +204,10 @@ fn stream_name(stream: Stream) -> &'static str {
 
 /// The run's seam that appends to an execution's log.
 impl Events for EventLog {
+    fn kept(&self) -> Option<String> {
+        Some(self.stored())
+    }
+
     fn step_started(&self, step: &Step) {
         let mut log = self.lock();
         log.flush_partial();

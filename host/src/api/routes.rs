@@ -346,6 +346,7 @@ pub(crate) async fn execute(
                     finished_at: Some(time::OffsetDateTime::now_utc()),
                     exit_code: Some(report.exit_code),
                     record: serde_json::to_string(&report).ok(),
+                    events: Some(ending.events.stored()),
                     ..running
                 };
                 let store = Arc::clone(&shared_for_end.store);
@@ -358,12 +359,6 @@ pub(crate) async fn execute(
         let ended = shared_for_end.executions.finish(&ending, report);
         shared_for_end.metrics.ended(&ending.runbook, ended.status, &ended.report);
         drop(slot);
-        // Its events, for followers once the server no longer holds it.
-        let (store, events) = (Arc::clone(&shared_for_end.store), ending.events.stored());
-        let id = ending.id.clone();
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.put_events(&id, &events)).await {
-            tracing::error!("{e}");
-        }
     });
     let mut response = if answer_now {
         let location = format!("/api/executions/{id}");
@@ -404,6 +399,7 @@ fn running_row(id: &str, runbook: &Runbook, caller: &TokenCaller) -> Row {
         cancelled_by: None,
         claims: runbook.claims.clone(),
         record: None,
+        events: None,
     }
 }
 

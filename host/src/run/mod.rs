@@ -211,7 +211,7 @@ impl Runner {
         let Some(json) = records::record::json(breadcrumb, report, at) else { return };
         self.count_logged(records::record::emit(&json));
         if let Some(store) = &self.config.store {
-            let row = records::record::row(breadcrumb, report, claims, at, json);
+            let row = records::record::row(breadcrumb, report, claims, at, json, self.seams.events.kept());
             if let Err(e) = store.finish(&row) {
                 tracing::error!("{e}");
                 self.seams.events.notice(&format!("{e} (the JSON log still has the record)"));

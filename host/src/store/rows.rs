@@ -68,6 +68,9 @@ pub struct Row {
     pub claims: Vec<ClaimRequirement>,
     /// The JSON record, once it has ended (not read by a listing).
     pub record: Option<String>,
+    /// Its events, for followers once it has ended (written with its
+    /// record, never read back into a row: [`super::Sqlite::events`]).
+    pub events: Option<String>,
 }
 
 impl Row {

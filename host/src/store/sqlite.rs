@@ -77,7 +77,6 @@ struct Job {
 enum Write {
     Start(Row, String),
     Finish(Row),
-    Events(String, String),
     Beat(Replica, i64),
     Sweep { me: Replica, now: i64, lapse: i64 },
     Prune(Retention, i64),
@@ -149,11 +148,6 @@ impl Sqlite {
     /// one, else a new one (a run of `runbox run`, a sub-runbook's).
     pub fn finish(&self, row: &Row) -> Result<(), StoreError> {
         self.write(Write::Finish(row.clone())).map(drop)
-    }
-
-    /// Keeps a finished execution's events (a JSON array) for its followers.
-    pub fn put_events(&self, id: &str, events: &str) -> Result<(), StoreError> {
-        self.write(Write::Events(id.to_string(), events.to_string())).map(drop)
     }
 
     /// Says that `replica` is alive now.
@@ -292,6 +286,7 @@ fn row_of(r: &rusqlite::Row<'_>, record: bool) -> rusqlite::Result<Row> {
             .map(|c| ClaimRequirement { claim: c.claim, values: c.values, line: 0 })
             .collect(),
         record: if record { r.get(12)? } else { None },
+        events: None,
     })
 }
 
@@ -400,7 +395,7 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
         Write::Start(row, replica) => insert(db, row, Some(replica)),
         Write::Finish(row) => {
             let updated = db.prepare_cached(
-                "UPDATE executions SET status = ?2, finished_ms = ?3, exit_code = ?4, cancelled_by = ?5, record = ?6, replica = NULL
+                "UPDATE executions SET status = ?2, finished_ms = ?3, exit_code = ?4, cancelled_by = ?5, record = ?6, events = ?7, replica = NULL
                  WHERE seq = (SELECT seq FROM executions WHERE id = ?1 AND status = 'running' ORDER BY seq DESC LIMIT 1)",
             )?
             .execute(params![
@@ -409,15 +404,11 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
                 row.finished_at.map(millis),
                 row.exit_code,
                 row.cancelled_by,
-                row.record
+                row.record,
+                row.events
             ])?;
             if updated > 0 { Ok(updated) } else { insert(db, row, None) }
         }
-        Write::Events(id, events) => db
-            .prepare_cached(
-                "UPDATE executions SET events = ?2 WHERE seq = (SELECT seq FROM executions WHERE id = ?1 ORDER BY seq DESC LIMIT 1)",
-            )?
-            .execute(params![id, events]),
         Write::Beat(replica, now) => db
             .prepare_cached(
                 "INSERT INTO replicas (id, host, pid, heartbeat_ms) VALUES (?1, ?2, ?3, ?4)
@@ -427,7 +418,8 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
         Write::Sweep { me, now, lapse } => {
             let mut gone: Vec<String> = Vec::new();
             {
-                let mut statement = db.prepare_cached("SELECT id, host, pid, heartbeat_ms FROM replicas WHERE id <> ?1")?;
+                let mut statement =
+                    db.prepare_cached("SELECT id, host, pid, heartbeat_ms FROM replicas WHERE id <> ?1")?;
                 let replicas = statement.query_map(params![me.id], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get::<_, i64>(3)?))
                 })?;
@@ -495,8 +487,8 @@ fn insert(db: &Connection, row: &Row, replica: Option<&String>) -> rusqlite::Res
     let claims = serde_json::to_string(&claims).unwrap_or_else(|_| "[]".into());
     db.prepare_cached(
         "INSERT INTO executions (id, parent_id, runbook, name, status, by_user, correlation_id, started_ms,
-           finished_ms, exit_code, cancelled_by, claims, replica, record)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+           finished_ms, exit_code, cancelled_by, claims, replica, record, events)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         row.id,
@@ -512,7 +504,8 @@ fn insert(db: &Connection, row: &Row, replica: Option<&String>) -> rusqlite::Res
         row.cancelled_by,
         claims,
         replica,
-        row.record
+        row.record,
+        row.events
     ])
 }
 

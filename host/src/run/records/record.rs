@@ -63,13 +63,14 @@ pub fn emit(record: &str) -> usize {
 }
 
 /// What the record store keeps of the execution `record` (its JSON) is of,
-/// ended `at`, of a runbook with these Required Claims.
+/// ended `at`, of a runbook with these Required Claims, with its `events`.
 pub fn row(
     breadcrumb: &Breadcrumb,
     report: &RunReport,
     claims: &[ClaimRequirement],
     at: OffsetDateTime,
     record: String,
+    events: Option<String>,
 ) -> Row {
     Row {
         id: report.execution_id.clone(),
@@ -85,6 +86,7 @@ pub fn row(
         cancelled_by: report.cancelled_by.clone(),
         claims: claims.to_vec(),
         record: Some(record),
+        events,
     }
 }
 

@@ -31,6 +31,13 @@ pub trait Events: Send + Sync {
     /// first time on a machine (seconds in deterministic mode, or with
     /// `--no-cache` there).
     fn preparing(&self, _language: Language) {}
+
+    /// What the record store keeps of the events told so far, with the
+    /// run's record, for followers once the run has ended (a server's log
+    /// of them); none unless overridden.
+    fn kept(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Watches nothing.
