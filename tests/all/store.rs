@@ -277,3 +277,38 @@ fn no_step_may_mount_the_store_or_its_journal_wherever_it_is() {
         .collect();
     assert_eq!(refusals, [(2, true), (2, true)]);
 }
+
+#[test]
+fn a_listing_reads_a_bounded_part_of_the_store_whatever_the_caller_may_see() {
+    let s = Scratch::new();
+    let server = serve(&s, &[]);
+    // Many executions the caller may not see (their runbook needs a role),
+    // newer than the one it may: rows as runbox writes them.
+    let store = s.state.path().join("executions.db");
+    let fill = r#"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+row = "INSERT INTO executions (id, runbook, name, status, by_user, correlation_id, started_ms, claims) VALUES (?, ?, ?, 'succeeded', 'ada', 'c', 0, ?)"
+db.execute(row, ("01a10000-0000-7000-8000-000000000001", "Open.md", "Open", "[]"))
+hidden = '[{"claim": "roles", "values": ["admin"]}]'
+db.executemany(row, [("01a20000-0000-7000-8000-%012d" % n, "Guarded.md", "Guarded", hidden) for n in range(10050)])
+db.commit()
+"#;
+    let filled = std::process::Command::new("python3").args(["-c", fill, &store.to_string_lossy()]).status().unwrap();
+    assert!(filled.success());
+    let ada = token("ada", json!({}));
+    let first = request("GET", &format!("{}/api/executions?limit=5", server.base), Some(&ada), &[], "");
+    assert_eq!(first.json["executions"], json!([]), "{:#}", first.json);
+    let next = first.json["next"].as_str().expect("a next page where the scan stopped");
+    assert_eq!(next, "/api/executions?limit=5&before=01a20000-0000-7000-8000-000000000050");
+    let second = request("GET", &format!("{}{next}", server.base), Some(&ada), &[], "");
+    let ids: Vec<&str> =
+        second.json["executions"].as_array().unwrap().iter().map(|e| e["execution_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["01a10000-0000-7000-8000-000000000001"]);
+    assert!(second.json.get("next").is_none(), "{:#}", second.json);
+    // An admin sees the guarded ones, a page of five.
+    let admin = token("root", json!({ "roles": ["admin"] }));
+    let page = request("GET", &format!("{}/api/executions?limit=5", server.base), Some(&admin), &[], "").json;
+    assert_eq!(page["executions"].as_array().unwrap().len(), 5);
+    assert_eq!(page["executions"][0]["execution_id"], "01a20000-0000-7000-8000-000000010049");
+}

@@ -29,6 +29,8 @@ const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 /// Executions a page lists unless `limit` says otherwise, and at most.
 const PAGE: usize = 50;
 const MAX_PAGE: usize = 1000;
+/// Rows of the store one listing reads at most.
+const SCANNED: usize = 10_000;
 
 /// An execution the caller may see: this server's, or one the store has
 /// (ended, or run by another server).
@@ -160,23 +162,32 @@ pub(crate) async fn list(
         correlation_id: query.correlation_id.clone(),
         since,
         before: query.before.clone(),
-        limit,
+        limit: MAX_PAGE,
         ..Filter::default()
     };
-    let mut found: Vec<Row> = Vec::new();
+    // A caller who may see few of many executions gets a short page and
+    // `next` once SCANNED rows were read, not a scan of the whole store.
+    let (mut found, mut scanned): (Vec<Row>, usize) = (Vec::new(), 0);
     let mut page = filter;
-    loop {
+    let next = loop {
         let asked = page.clone();
         let rows = stored(&shared, move |store| store.list(&asked, false)).await?;
         let full = rows.len() == page.limit;
+        scanned += rows.len();
         page.before = rows.last().map(|r| r.id.clone()).or(page.before);
         let visible = rows.into_iter().filter(|r| caller.refusal(&r.claims).is_none());
         found.extend(visible.take(limit - found.len()));
-        if found.len() == limit || !full {
-            break;
+        if found.len() == limit {
+            break Some(found[found.len() - 1].id.clone());
         }
-    }
-    let next = (found.len() == limit).then(|| next_page(&query, limit, &found[found.len() - 1].id));
+        if !full {
+            break None;
+        }
+        if scanned >= SCANNED {
+            break page.before.clone();
+        }
+    };
+    let next = next.map(|last| next_page(&query, limit, &last));
     let executions = found.iter().map(|row| ExecutionShown::stored(row, false)).collect();
     Ok(Json(ExecutionList { executions, next }))
 }
