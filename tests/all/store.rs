@@ -312,3 +312,68 @@ db.commit()
     assert_eq!(page["executions"].as_array().unwrap().len(), 5);
     assert_eq!(page["executions"][0]["execution_id"], "01a20000-0000-7000-8000-000000010049");
 }
+
+#[test]
+fn a_new_store_takes_the_records_of_the_log_kept_before_it() {
+    let s = Scratch::new();
+    counter(&s);
+    // Records as an older runbox logged them: one without an execution id,
+    // one refused, and a line that is not a record.
+    let old = json!({
+        "breadcrumb": { "at_time": "2026-11-01T10:00:00Z", "by_user": "ada", "correlation_id": "c1", "recursion_stack": ["counter.yaml"] },
+        "runbook": "counter", "file": s.join("counter.yaml").to_string_lossy(), "exit_code": 0,
+        "correlation_id": "c1", "stdout": "n=1\n", "stderr": "", "steps": [],
+    });
+    let refused = json!({
+        "timestamp": "2026-11-02T10:00:01Z", "level": "error", "execution_id": "01a19bb3-9500-7000-8000-000000000002",
+        "breadcrumb": { "at_time": "2026-11-02T10:00:00Z", "by_user": "bob", "correlation_id": "c2", "recursion_stack": ["counter.yaml"] },
+        "runbook": "counter", "file": "counter.yaml", "exit_code": 2, "correlation_id": "c2", "stdout": "",
+        "stderr": "ConfigInvalid: no\n", "error": { "code": "ConfigInvalid", "message": "no" }, "steps": [],
+    });
+    std::fs::write(s.log_path(), format!("{old}\nnot a record\n{refused}\n")).unwrap();
+    let run = s.runbox().args(["run", "counter.yaml", "--input", "n=3"]).run();
+    run.success().stderr_has("keeps the 2 records of");
+    let history = s.runbox().args(["history", "counter.yaml", "--json"]).run();
+    let shown: Vec<(String, i64, Option<String>)> = history
+        .success()
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap().to_string(),
+                e["exit_code"].as_i64().unwrap(),
+                e["error"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown[..2],
+        [
+            ("2026-11-01T10:00:00Z".to_string(), 0, None),
+            ("2026-11-02T10:00:00Z".to_string(), 2, Some("ConfigInvalid: no".to_string())),
+        ]
+    );
+    assert_eq!(shown.len(), 3);
+    // Imported once: the store is not new any more.
+    let again = s.runbox().args(["run", "counter.yaml", "--input", "n=4"]).run();
+    assert!(!again.success().stderr.contains("keeps the"), "{}", again.stderr);
+    // The API lists them to nobody (their runbook's claims were not logged)
+    // but shows them in the runbook's history.
+    let server = serve(&s, &[]);
+    let admin = token("root", json!({ "roles": ["admin"] }));
+    let listed = request("GET", &format!("{}/api/executions?limit=10", server.base), Some(&admin), &[], "").json;
+    assert_eq!(listed["executions"].as_array().unwrap().len(), 2, "only the two runs of this runbox: {listed:#}");
+    let hidden = request(
+        "GET",
+        &format!("{}/api/executions/01a19bb3-9500-7000-8000-000000000002", server.base),
+        Some(&admin),
+        &[],
+        "",
+    );
+    assert_eq!(hidden.status, 403, "{:#}", hidden.json);
+    let past =
+        request("GET", &format!("{}/api/runbooks/counter.yaml/history", server.base), Some(&admin), &[], "").json;
+    assert_eq!(past["executions"].as_array().unwrap().len(), 4, "{past:#}");
+}

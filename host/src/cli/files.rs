@@ -12,7 +12,7 @@ use runbox::plan::{self, Host};
 use runbox::run::lint;
 use runbox::run::records::past;
 use runbox::run::records::past::executions;
-use runbox::store;
+use runbox::store::{Store, StoreError};
 use runbox::text::{visible, visible_lines};
 use runbox::{Config, Runner, parse};
 
@@ -227,12 +227,18 @@ pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// A markdown runbook's `# History`; a YAML runbook's newest `limit`
-/// records in the record store at `store` (opened only for YAML).
-pub(super) fn history(path: &Path, json: bool, limit: u32, store: Option<&Path>) -> anyhow::Result<i32> {
+/// records in the record store at `store` (opened by `open`, only for YAML).
+pub(super) fn history(
+    path: &Path,
+    json: bool,
+    limit: u32,
+    store: Option<&Path>,
+    open: impl FnOnce(&Path) -> Result<Store, StoreError>,
+) -> anyhow::Result<i32> {
     let runbook = parse::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
     let store = match runbook.format {
         Format::Markdown => None,
-        Format::Yaml => Some(store::open(store.context(super::NO_STORE)?)?),
+        Format::Yaml => Some(open(store.context(super::NO_STORE)?)?),
     };
     let entries: Vec<past::Execution> = executions(&runbook, store.as_ref(), limit as usize)
         .with_context(|| format!("cannot read the history of {}", path.display()))?;

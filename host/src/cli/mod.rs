@@ -185,6 +185,27 @@ enum Command {
     },
 }
 
+/// The record store at `path`; one this process makes first takes the
+/// records of the JSON log at `log` (kept before runbox had a store).
+pub(crate) fn open_store(
+    path: &std::path::Path,
+    log: Option<&std::path::Path>,
+) -> Result<store::Store, store::StoreError> {
+    let opened = store::open(path)?;
+    let log = log.filter(|log| opened.created() && *log != std::path::Path::new(record::STDOUT));
+    if let Some(log) = log {
+        let rows = record::logged_rows(log).map_err(|e| store::StoreError {
+            store: path.display().to_string(),
+            message: format!("cannot import {}: {e}", log.display()),
+        })?;
+        if !rows.is_empty() {
+            let kept = opened.import(rows)?;
+            eprintln!("runbox: the new record store {} keeps the {kept} records of {}", path.display(), log.display());
+        }
+    }
+    Ok(opened)
+}
+
 /// Why there is no record store, and what to do.
 pub(crate) const NO_STORE: &str = "no record store: set HOME, RUNBOX_STATE_DIR or RUNBOX_STORE, or give --store";
 
@@ -202,13 +223,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
     let store_path = args.store.clone().or_else(store::default_path);
     match &args.command {
         // A run without its store still runs (its record is in the log).
-        Command::Run(_) => match store_path.as_deref().map(store::open).transpose() {
+        Command::Run(_) => match store_path.as_deref().map(|p| open_store(p, config.log.as_deref())).transpose() {
             Ok(store) => config.store = store.map(Arc::new),
             Err(e) => eprintln!("runbox: {e}; the run is not kept in it"),
         },
         Command::Serve(_) => {
             let path = store_path.as_deref().context(NO_STORE)?;
-            config.store = Some(Arc::new(store::open(path)?));
+            config.store = Some(Arc::new(open_store(path, config.log.as_deref())?));
         }
         _ => {}
     }
@@ -228,7 +249,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
         Command::Allow { runbooks } => allow(&runbooks, &config),
         Command::Revoke { runbooks } => revoke(&runbooks, &config),
         Command::List { dir, json } => list(&dir, json),
-        Command::History { runbook, json, limit } => history(&runbook, json, limit, store_path.as_deref()),
+        Command::History { runbook, json, limit } => {
+            let store = |path: &std::path::Path| open_store(path, config.log.as_deref());
+            history(&runbook, json, limit, store_path.as_deref(), store)
+        }
         Command::Serve(serve) => run_server(serve, config),
         Command::Token { jwt_secret_file, sub, roles, ttl } => {
             say!("{}", runbox::api::mint(&jwt_secret_file, &sub, &roles, ttl)?);

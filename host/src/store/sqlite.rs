@@ -63,6 +63,7 @@ const BATCH: usize = 512;
 /// The store in one SQLite file.
 pub struct Sqlite {
     path: PathBuf,
+    created: bool,
     writes: Mutex<mpsc::Sender<Job>>,
     /// Read connections not in use.
     readers: Mutex<Vec<Connection>>,
@@ -81,6 +82,7 @@ enum Write {
     Sweep { me: Replica, now: i64, lapse: i64 },
     Prune(Retention, i64),
     Cancel(String, String),
+    Import(Vec<Row>),
 }
 
 impl std::fmt::Debug for Sqlite {
@@ -98,17 +100,28 @@ impl Sqlite {
         }
         create_private(path).map_err(error)?;
         let mut writer = connect(path).map_err(|e| error(e.to_string()))?;
-        migrate(&mut writer).map_err(error)?;
+        let created = migrate(&mut writer).map_err(error)?;
         let (send, receive) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("runbox-store".into())
             .spawn(move || write_loop(writer, receive))
             .map_err(|e| error(format!("cannot start its writer: {e}")))?;
-        Ok(Sqlite { path: path.to_path_buf(), writes: Mutex::new(send), readers: Mutex::default() })
+        Ok(Sqlite { path: path.to_path_buf(), created, writes: Mutex::new(send), readers: Mutex::default() })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this process made the store (it was not there, or empty).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// Adds ended executions' rows in one transaction (records kept before
+    /// the store was).
+    pub fn import(&self, rows: Vec<Row>) -> Result<usize, StoreError> {
+        self.write(Write::Import(rows))
     }
 
     fn error(&self, message: impl std::fmt::Display) -> StoreError {
@@ -331,11 +344,12 @@ fn connect(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 /// Brings the schema to [`MIGRATIONS`]' last version, in one transaction.
-fn migrate(db: &mut Connection) -> Result<(), String> {
+/// Returns whether it made the store (found it at version 0).
+fn migrate(db: &mut Connection) -> Result<bool, String> {
     let known = MIGRATIONS.len() as i64;
     let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
     if version == known {
-        return Ok(());
+        return Ok(false);
     }
     let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
@@ -348,7 +362,8 @@ fn migrate(db: &mut Connection) -> Result<(), String> {
         tx.execute_batch(migration).map_err(|e| format!("migration {}: {e}", index + 1))?;
     }
     tx.pragma_update(None, "user_version", known).map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(version == 0)
 }
 
 /// The writer: takes a job, and whatever else has queued meanwhile, applies
@@ -451,6 +466,7 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
                 .execute(params![me.id, now, now - lapse])?;
             Ok(marked)
         }
+        Write::Import(rows) => rows.iter().try_fold(0, |n, row| Ok(n + insert(db, row, None)?)),
         Write::Cancel(id, by) => db
             .prepare_cached(
                 "UPDATE executions SET cancel_requested_by = ?2

@@ -16,7 +16,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::report::RunReport;
 use crate::model::ClaimRequirement;
-use crate::store::Row;
+use crate::store::{Row, Status};
 
 /// The tracing target of execution records.
 pub const TARGET: &str = "runbox::record";
@@ -88,6 +88,76 @@ pub fn row(
         record: Some(record),
         events,
     }
+}
+
+/// The claim imported records are guarded by, which no token holds: a
+/// record in the log does not keep its runbook's Required Claims, so the
+/// API lists imported executions to nobody (a runbook's history, guarded by
+/// the runbook's own claims, shows them).
+pub const IMPORTED: &str = "runbox:imported-from-the-log";
+
+/// The records of a JSON log (`log`, after its rotated predecessor) as the
+/// store's rows, for a store made after them; lines that are not records
+/// are left out.
+pub fn logged_rows(log: &Path) -> std::io::Result<Vec<Row>> {
+    use std::io::BufRead;
+    let mut rows = Vec::new();
+    for path in [rotated(log), log.to_path_buf()] {
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for line in std::io::BufReader::new(file).lines() {
+            if let Some(row) = serde_json::from_str(&line?).ok().and_then(|record| logged_row(&record)) {
+                rows.push(row);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// The row of one logged record (what [`json`] wrote, or an older runbox).
+fn logged_row(record: &serde_json::Value) -> Option<Row> {
+    let instant = |v: &serde_json::Value| v.as_str().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let started_at = instant(&record["breadcrumb"]["at_time"])?;
+    let exit_code = i32::try_from(record["exit_code"].as_i64()?).ok()?;
+    // Records from before execution ids: one that sorts by its start.
+    let id = text(&record["execution_id"]).filter(|id| !id.is_empty()).unwrap_or_else(|| {
+        let millis = u64::try_from(started_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        uuid::Builder::from_unix_timestamp_millis(millis, &rand::random()).into_uuid().to_string()
+    });
+    let code = |v: &serde_json::Value| v["error"]["code"].as_str() == Some("Interrupted");
+    let steps = record["steps"].as_array().map_or(&[][..], Vec::as_slice);
+    let cancelled_by = text(&record["cancelled_by"]);
+    // As RunReport::status says of a report.
+    let status = if code(record) || steps.iter().any(code) {
+        if cancelled_by.is_some() { Status::Cancelled } else { Status::Interrupted }
+    } else if record["error"].is_object() {
+        Status::Refused
+    } else if exit_code == 0 {
+        Status::Succeeded
+    } else {
+        Status::Failed
+    };
+    let file = text(&record["file"]).unwrap_or_default();
+    Some(Row {
+        id,
+        parent_id: text(&record["parent_execution_id"]),
+        runbook: crate::model::file_name(Path::new(&file)),
+        name: text(&record["runbook"]).unwrap_or_default(),
+        status,
+        by_user: text(&record["breadcrumb"]["by_user"]).unwrap_or_default(),
+        correlation_id: text(&record["correlation_id"]).unwrap_or_default(),
+        started_at,
+        finished_at: Some(instant(&record["timestamp"]).unwrap_or(started_at)),
+        exit_code: Some(exit_code),
+        cancelled_by,
+        claims: vec![ClaimRequirement { claim: IMPORTED.into(), values: Vec::new(), line: 0 }],
+        record: Some(record.to_string()),
+        events: None,
+    })
 }
 
 /// `$RUNBOX_LOG`, else `executions.jsonl` in runbox's state directory
