@@ -59,6 +59,8 @@ mod api_executions;
 mod api_operating;
 // The record store: history as a query, servers sharing it, kill -9, retention.
 mod store;
+// The record store in a private PostgreSQL cluster.
+mod postgres;
 // The host's layers: folders import only downward, no file imports itself.
 mod layers;
 // The library's seams: approver, events, clock and ids, sub-runbooks.

@@ -76,9 +76,14 @@ fn a_store_planted_as_a_symlink_or_out_of_reach_is_refused_naming_it() {
 
 #[test]
 fn two_servers_on_one_store_list_show_follow_and_cancel_through_either() {
-    let s = Scratch::new();
-    slow(&s, "Slow", 30);
-    let (one, two) = (serve(&s, &[]), serve(&s, &[]));
+    two_servers_list_show_follow_and_cancel(&Scratch::new(), &[]);
+}
+
+/// Two servers on the store `store` names (their own flags) list, show,
+/// follow and cancel each other's executions.
+pub(crate) fn two_servers_list_show_follow_and_cancel(s: &Scratch, store: &[&str]) {
+    slow(s, "Slow", 30);
+    let (one, two) = (serve(s, store), serve(s, store));
     let (ada, bob) = (token("ada", json!({})), token("bob", json!({})));
     let url = format!("{}/api/runbooks/Slow.md/execute?wait=false", one.base);
     let id = request("POST", &url, Some(&ada), &[], "").json["execution_id"].as_str().unwrap().to_string();
@@ -127,16 +132,21 @@ fn two_servers_on_one_store_list_show_follow_and_cancel_through_either() {
 
 #[test]
 fn a_server_killed_with_9_has_its_executions_marked_interrupted() {
-    let s = Scratch::new();
-    slow(&s, "Slow", 60);
+    a_server_killed_with_9_leaves_its_executions_interrupted(&Scratch::new(), &[]);
+}
+
+/// A server killed with -9 on the store `store` names: another marks its
+/// executions interrupted, and so does one restarted in its place.
+pub(crate) fn a_server_killed_with_9_leaves_its_executions_interrupted(s: &Scratch, store: &[&str]) {
+    slow(s, "Slow", 60);
     let ada = token("ada", json!({}));
-    let mut dying = serve(&s, &[]);
+    let mut dying = serve(s, store);
     let url = format!("{}/api/runbooks/Slow.md/execute?wait=false", dying.base);
     let id = request("POST", &url, Some(&ada), &[], "").json["execution_id"].as_str().unwrap().to_string();
     wait_for_event(&dying.base, &id, &ada, "output");
     // Another server sharing the store sees it running, then, once the
     // dead one's process is gone, ends it at its next heartbeat.
-    let other = serve(&s, &[]);
+    let other = serve(s, store);
     let on_other = format!("{}/api/executions/{id}", other.base);
     assert_eq!(request("GET", &on_other, Some(&ada), &[], "").json["status"], "running");
     dying.kill_9();
@@ -145,12 +155,12 @@ fn a_server_killed_with_9_has_its_executions_marked_interrupted() {
     assert!(ended["finished_at"].is_string(), "{ended:#}");
     drop(other);
     // A server restarted alone ends its own before its first request.
-    let mut again = serve(&s, &[]);
+    let mut again = serve(s, store);
     let url = format!("{}/api/runbooks/Slow.md/execute?wait=false", again.base);
     let second = request("POST", &url, Some(&ada), &[], "").json["execution_id"].as_str().unwrap().to_string();
     wait_for_event(&again.base, &second, &ada, "output");
     again.kill_9();
-    let restarted = serve(&s, &[]);
+    let restarted = serve(s, store);
     let shown = request("GET", &format!("{}/api/executions/{second}", restarted.base), Some(&ada), &[], "");
     assert_eq!(shown.json["status"], "interrupted", "{:#}", shown.json);
     let replayed = request("GET", &format!("{}/api/executions/{second}/events", restarted.base), Some(&ada), &[], "");
@@ -161,12 +171,18 @@ fn a_server_killed_with_9_has_its_executions_marked_interrupted() {
 
 #[test]
 fn the_store_keeps_what_the_retention_says_and_children_are_shown_with_their_parent() {
-    let s = Scratch::new();
+    retention_and_children(&Scratch::new(), &[]);
+}
+
+/// The retention applied to the store `store` names, and a parent shown
+/// with its child.
+pub(crate) fn retention_and_children(s: &Scratch, store: &[&str]) {
+    let serve = |flags: &[&str]| serve(s, &[store, flags].concat());
     s.write("Child.md", &runbook("Child", "", &[], &[], "```sh\necho child\n```"));
     let parent = "```js\nconst r = runbook.call('Child.md', {});\nconsole.log(r.stdout.trim());\n```";
     s.write("Parent.md", &runbook("Parent", "", &[], &[], parent));
     let ada = token("ada", json!({}));
-    let server = serve(&s, &[]);
+    let server = serve(&[]);
     let mut parents = Vec::new();
     for _ in 0..3 {
         let url = format!("{}/api/runbooks/Parent.md/execute", server.base);
@@ -183,7 +199,7 @@ fn the_store_keeps_what_the_retention_says_and_children_are_shown_with_their_par
     assert_eq!(child_shown["parent_execution_id"], parents[2]);
     drop(server);
     // Restarted keeping one per runbook: the newest parent and child stay.
-    let server = serve(&s, &["--retain-runs", "1"]);
+    let server = serve(&["--retain-runs", "1"]);
     let listed = request("GET", &format!("{}/api/executions", server.base), Some(&ada), &[], "").json;
     let runbooks: Vec<&str> =
         listed["executions"].as_array().unwrap().iter().map(|e| e["runbook"].as_str().unwrap()).collect();
@@ -194,7 +210,7 @@ fn the_store_keeps_what_the_retention_says_and_children_are_shown_with_their_par
     drop(server);
     // Restarted removing what started more than a second ago: nothing left.
     std::thread::sleep(Duration::from_millis(1100));
-    let server = serve(&s, &["--retain-age", "1s"]);
+    let server = serve(&["--retain-age", "1s"]);
     let listed = request("GET", &format!("{}/api/executions", server.base), Some(&ada), &[], "").json;
     assert_eq!(listed, json!({ "executions": [] }));
 }
@@ -240,7 +256,7 @@ fn a_store_that_cannot_be_written_answers_503_and_fails_readiness_not_health() {
 }
 
 /// GETs `url` until it answers `status` (or a minute passes); its last status.
-fn poll_status(url: &str, status: u16) -> u16 {
+pub(crate) fn poll_status(url: &str, status: u16) -> u16 {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let got = request("GET", url, None, &[], "").status;

@@ -66,8 +66,8 @@ pub(super) fn server_paths(config: &ServeConfig, runner: &Runner) -> Vec<(String
             named.push((parent.to_path_buf(), "<state directory>"));
         }
     }
-    if let Some(store) = &run.store {
-        named.push((store.path().to_path_buf(), "<record store>"));
+    if let Some(path) = run.store.as_ref().and_then(|s| s.path()) {
+        named.push((path.to_path_buf(), "<record store>"));
     }
     if let Some(dir) = run.cache.dir() {
         named.push((dir.to_path_buf(), "<cache>"));
@@ -85,6 +85,10 @@ pub(super) fn server_paths(config: &ServeConfig, runner: &Runner) -> Vec<(String
                 paths.push((text, name.to_string()));
             }
         }
+    }
+    // A database's URL (without its password) names its user and host.
+    if let Some(store) = run.store.as_ref().filter(|s| s.path().is_none()) {
+        paths.push((store.name(), "<record store>".to_string()));
     }
     paths.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
     paths

@@ -65,10 +65,12 @@ pub(crate) struct Args {
     /// [default: $RUNBOX_LOG, else ~/.local/state/runbox/executions.jsonl]
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,
-    /// Keep every execution's record in this SQLite file, which `history`
+    /// Keep every execution's record in this SQLite file, or the PostgreSQL
+    /// database of a postgres:// URL (give one with a password through
+    /// RUNBOX_STORE: other users can read a command line), which `history`
     /// and the server's executions are read from
     /// [default: $RUNBOX_STORE, else ~/.local/state/runbox/executions.db]
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, value_name = "FILE|URL")]
     pub(crate) store: Option<PathBuf>,
     /// Compile the guests afresh instead of keeping them in the cache
     /// [default cache: $RUNBOX_CACHE_DIR, $XDG_CACHE_HOME/runbox, ~/.cache/runbox,
@@ -185,22 +187,24 @@ enum Command {
     },
 }
 
-/// The record store at `path`; one this process makes first takes the
-/// records of the JSON log at `log` (kept before runbox had a store).
+/// The record store at `path`; a SQLite file this process makes first takes
+/// the records of the JSON log at `log` (kept before runbox had a store; a
+/// shared database is not this machine's log's).
 pub(crate) fn open_store(
     path: &std::path::Path,
     log: Option<&std::path::Path>,
 ) -> Result<store::Store, store::StoreError> {
     let opened = store::open(path)?;
-    let log = log.filter(|log| opened.created() && *log != std::path::Path::new(record::STDOUT));
+    let made_file = opened.created() && opened.path().is_some();
+    let log = log.filter(|log| made_file && *log != std::path::Path::new(record::STDOUT));
     if let Some(log) = log {
         let rows = record::logged_rows(log).map_err(|e| store::StoreError {
-            store: path.display().to_string(),
+            store: opened.name(),
             message: format!("cannot import {}: {e}", log.display()),
         })?;
         if !rows.is_empty() {
             let kept = opened.import(rows)?;
-            eprintln!("runbox: the new record store {} keeps the {kept} records of {}", path.display(), log.display());
+            eprintln!("runbox: the new record store {} keeps the {kept} records of {}", opened.name(), log.display());
         }
     }
     Ok(opened)

@@ -195,10 +195,10 @@ impl Config {
         if let Some(log) = &self.log {
             protected.push(Protected::new(log, "execution log"));
         }
-        if let Some(store) = &self.store {
+        if let Some(store) = self.store.as_ref().and_then(|s| s.path()) {
             // SQLite keeps its journal and shared memory beside the file.
             for suffix in ["", "-wal", "-shm"] {
-                let mut path = store.path().as_os_str().to_owned();
+                let mut path = store.as_os_str().to_owned();
                 path.push(suffix);
                 protected.push(Protected::new(Path::new(&path), "record store"));
             }

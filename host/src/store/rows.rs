@@ -1,6 +1,7 @@
 //! What the store keeps, as plain data: an execution's row and its status,
 //! a listing's filter, a server's identity and
-//! heartbeat, the retention, and the store's errors.
+//! heartbeat, the retention, the writes a store is asked for, and the
+//! store's errors; and how both backends put them in columns.
 
 use serde::{Deserialize, Serialize};
 
@@ -130,6 +131,21 @@ impl Replica {
         let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
         Replica { id: uuid::Uuid::now_v7().to_string(), host, pid: std::process::id() }
     }
+
+    /// Whether the server `host`/`pid` that last beat at `beat` (ms) is
+    /// gone, as this one sees it at `now`: its process of this host has
+    /// ended (or is this one: a pid reused after a restart), or it has not
+    /// beaten for `lapse` ms.
+    pub(super) fn sees_gone(&self, host: &str, pid: i64, beat: i64, now: i64, lapse: i64) -> bool {
+        let ended_here = host == self.host && (pid == i64::from(self.pid) || !alive(pid));
+        ended_here || now - beat > lapse
+    }
+}
+
+/// Whether process `pid` of this host is still there.
+fn alive(pid: i64) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
 }
 
 /// What the store keeps at most, applied by [`Store::prune`].
@@ -139,6 +155,84 @@ pub struct Retention {
     pub per_runbook: Option<usize>,
     /// Finished executions older than this many seconds go.
     pub max_age_secs: Option<u64>,
+}
+
+/// A write the store is asked for; each backend applies it in a
+/// transaction of its writer's.
+pub(super) enum Write {
+    Start(Row, String),
+    Finish(Row),
+    Beat(Replica, i64),
+    Sweep { me: Replica, now: i64, lapse: i64 },
+    Prune(Retention, i64),
+    Cancel(String, String),
+    Import(Vec<Row>),
+}
+
+/// A value a listing's condition compares with.
+pub(super) enum Value {
+    Text(String),
+    Integer(i64),
+}
+
+impl Filter {
+    /// The listing's conditions: a column and its comparison, each before
+    /// the placeholder of its value.
+    pub(super) fn conditions(&self) -> Vec<(&'static str, Value)> {
+        let mut conditions = Vec::new();
+        let text = |value: &String| Value::Text(value.clone());
+        conditions.extend(self.runbook.as_ref().map(|v| ("runbook = ", text(v))));
+        conditions.extend(self.name.as_ref().map(|v| ("name = ", text(v))));
+        conditions.extend(self.status.map(|v| ("status = ", Value::Text(v.name().into()))));
+        conditions.extend(self.correlation_id.as_ref().map(|v| ("correlation_id = ", text(v))));
+        conditions.extend(self.parent_id.as_ref().map(|v| ("parent_id = ", text(v))));
+        conditions.extend(self.since.map(|v| ("started_ms >= ", Value::Integer(millis(v)))));
+        conditions.extend(self.before.as_ref().map(|v| ("id < ", text(v))));
+        conditions
+    }
+}
+
+/// A Required Claim as the `claims` column keeps it (JSON): the claim and
+/// the values of which a caller's token needs one.
+#[derive(Serialize, Deserialize)]
+struct Claim {
+    claim: String,
+    values: Vec<String>,
+}
+
+/// `claims` as the `claims` column keeps them.
+pub(super) fn claims_column(claims: &[ClaimRequirement]) -> String {
+    let claims: Vec<Claim> =
+        claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect();
+    serde_json::to_string(&claims).unwrap_or_else(|_| "[]".into())
+}
+
+/// The claims of a `claims` column.
+pub(super) fn claims_of(column: &str) -> Vec<ClaimRequirement> {
+    serde_json::from_str::<Vec<Claim>>(column)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| ClaimRequirement { claim: c.claim, values: c.values, line: 0 })
+        .collect()
+}
+
+/// The status of a `status` column: one this runbox does not know was
+/// written by a newer one.
+pub(super) fn status_of(column: &str) -> Status {
+    Status::parse(column).unwrap_or(Status::Interrupted)
+}
+
+/// An instant as the store keeps it: milliseconds since the epoch.
+pub(super) fn millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+pub(super) fn instant(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+pub(super) fn now_ms() -> i64 {
+    millis(OffsetDateTime::now_utc())
 }
 
 /// The store could not do what was asked: it names the store.

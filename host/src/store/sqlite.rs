@@ -13,10 +13,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use time::OffsetDateTime;
 
-use super::rows::{Filter, Replica, Retention, Row, Status, StoreError};
-use crate::model::ClaimRequirement;
+use super::rows::{Filter, Replica, Retention, Row, StoreError, Value, Write};
+use super::rows::{claims_column, claims_of, instant, millis, now_ms, status_of};
 
 /// The schema, one migration per version (`PRAGMA user_version`), applied
 /// at open in order; never edited once released, only added to.
@@ -73,16 +72,6 @@ pub struct Sqlite {
 struct Job {
     write: Write,
     done: mpsc::Sender<Result<usize, String>>,
-}
-
-enum Write {
-    Start(Row, String),
-    Finish(Row),
-    Beat(Replica, i64),
-    Sweep { me: Replica, now: i64, lapse: i64 },
-    Prune(Retention, i64),
-    Cancel(String, String),
-    Import(Vec<Row>),
 }
 
 impl std::fmt::Debug for Sqlite {
@@ -225,32 +214,13 @@ impl Sqlite {
     /// unless `records`.
     pub fn list(&self, filter: &Filter, records: bool) -> Result<Vec<Row>, StoreError> {
         let mut clauses = Vec::new();
-        let mut values: Vec<rusqlite::types::Value> = Vec::new();
-        let mut by = |clause: &str, value: rusqlite::types::Value| {
-            values.push(value);
-            clauses.push(clause.replace('?', &format!("?{}", values.len())));
-        };
-        use rusqlite::types::Value::{Integer, Text};
-        if let Some(runbook) = &filter.runbook {
-            by("runbook = ?", Text(runbook.clone()));
-        }
-        if let Some(name) = &filter.name {
-            by("name = ?", Text(name.clone()));
-        }
-        if let Some(status) = filter.status {
-            by("status = ?", Text(status.name().into()));
-        }
-        if let Some(correlation_id) = &filter.correlation_id {
-            by("correlation_id = ?", Text(correlation_id.clone()));
-        }
-        if let Some(parent_id) = &filter.parent_id {
-            by("parent_id = ?", Text(parent_id.clone()));
-        }
-        if let Some(since) = filter.since {
-            by("started_ms >= ?", Integer(millis(since)));
-        }
-        if let Some(before) = &filter.before {
-            by("id < ?", Text(before.clone()));
+        let mut values = Vec::new();
+        for (condition, value) in filter.conditions() {
+            values.push(match value {
+                Value::Text(text) => rusqlite::types::Value::Text(text),
+                Value::Integer(n) => rusqlite::types::Value::Integer(n),
+            });
+            clauses.push(format!("{condition}?{}", values.len()));
         }
         let mut sql = format!("SELECT {COLUMNS}{} FROM executions", if records { ", record" } else { "" });
         if !clauses.is_empty() {
@@ -266,14 +236,6 @@ impl Sqlite {
     }
 }
 
-/// A Required Claim as the `claims` column keeps it (JSON): the claim and
-/// the values of which a caller's token needs one.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Claim {
-    claim: String,
-    values: Vec<String>,
-}
-
 /// The columns every read takes, in [`row_of`]'s order.
 const COLUMNS: &str = "id, parent_id, runbook, name, status, by_user, correlation_id, started_ms, finished_ms, exit_code, cancelled_by, claims";
 
@@ -285,34 +247,17 @@ fn row_of(r: &rusqlite::Row<'_>, record: bool) -> rusqlite::Result<Row> {
         parent_id: r.get(1)?,
         runbook: r.get(2)?,
         name: r.get(3)?,
-        // A status this runbox does not know was written by a newer one.
-        status: Status::parse(&status).unwrap_or(Status::Interrupted),
+        status: status_of(&status),
         by_user: r.get(5)?,
         correlation_id: r.get(6)?,
         started_at: instant(r.get(7)?),
         finished_at: r.get::<_, Option<i64>>(8)?.map(instant),
         exit_code: r.get(9)?,
         cancelled_by: r.get(10)?,
-        claims: serde_json::from_str::<Vec<Claim>>(&claims)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| ClaimRequirement { claim: c.claim, values: c.values, line: 0 })
-            .collect(),
+        claims: claims_of(&claims),
         record: if record { r.get(12)? } else { None },
         events: None,
     })
-}
-
-fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn instant(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-fn now_ms() -> i64 {
-    millis(OffsetDateTime::now_utc())
 }
 
 /// Creates the file (`0600`) if it is not there, and checks what is: a
@@ -436,12 +381,11 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
                 let mut statement =
                     db.prepare_cached("SELECT id, host, pid, heartbeat_ms FROM replicas WHERE id <> ?1")?;
                 let replicas = statement.query_map(params![me.id], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?, r.get::<_, i64>(3)?))
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
                 })?;
                 for replica in replicas {
                     let (id, host, pid, beat) = replica?;
-                    let ended_here = host == me.host && (pid == me.pid || !alive(pid));
-                    if ended_here || now - beat > *lapse {
+                    if me.sees_gone(&host, pid, beat, *now, *lapse) {
                         gone.push(id);
                     }
                 }
@@ -498,9 +442,7 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
 }
 
 fn insert(db: &Connection, row: &Row, replica: Option<&String>) -> rusqlite::Result<usize> {
-    let claims: Vec<Claim> =
-        row.claims.iter().map(|c| Claim { claim: c.claim.clone(), values: c.values.clone() }).collect();
-    let claims = serde_json::to_string(&claims).unwrap_or_else(|_| "[]".into());
+    let claims = claims_column(&row.claims);
     db.prepare_cached(
         "INSERT INTO executions (id, parent_id, runbook, name, status, by_user, correlation_id, started_ms,
            finished_ms, exit_code, cancelled_by, claims, replica, record, events)
@@ -523,10 +465,4 @@ fn insert(db: &Connection, row: &Row, replica: Option<&String>) -> rusqlite::Res
         row.record,
         row.events
     ])
-}
-
-/// Whether process `pid` of this host is still there.
-fn alive(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
-    !matches!(rustix::process::test_kill_process(pid), Err(rustix::io::Errno::SRCH))
 }
