@@ -97,16 +97,19 @@ pub(crate) fn two_servers_list_show_follow_and_cancel(s: &Scratch, store: &[&str
     let on_two = format!("{}/api/executions/{id}", two.base);
     let shown = request("GET", &on_two, Some(&ada), &[], "");
     assert_eq!((shown.status, &shown.json["status"]), (200, &json!("running")), "{:#}", shown.json);
-    // Followed through the other server: its events once it ends.
-    let follower = {
-        let (base, id, ada) = (two.base.clone(), id.clone(), ada.clone());
+    // Followed through the other server live: its output arrives while it
+    // runs (the server running it keeps its events in the store).
+    wait_for_event(&two.base, &id, &ada, "output");
+    assert_eq!(request("GET", &on_two, Some(&ada), &[], "").json["status"], "running");
+    let follow = |base: &str| {
+        let (url, ada) = (format!("{base}/api/executions/{id}/events"), ada.clone());
         std::thread::spawn(move || {
             let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-            let url = format!("{base}/api/executions/{id}/events");
             let response = agent.get(&url).header("Authorization", format!("Bearer {ada}")).call().unwrap();
             response.into_body().read_to_string().unwrap()
         })
     };
+    let (follower, local) = (follow(&two.base), follow(&one.base));
     // Cancelled through the other server: the step stops within a poll.
     let started = Instant::now();
     let cancelled = request("DELETE", &on_two, Some(&bob), &[], "");
@@ -122,10 +125,14 @@ pub(crate) fn two_servers_list_show_follow_and_cancel(s: &Scratch, store: &[&str
     assert_eq!((&on_one["status"], &on_one["cancelled_by"]), (&ended["status"], &ended["cancelled_by"]));
     let again = request("POST", &format!("{on_two}/cancel"), Some(&bob), &[], "");
     assert_eq!((again.status, &again.json["error"]["code"]), (409, &json!("Finished")));
-    let followed = events(&follower.join().unwrap());
+    // The other server's followers get what the running server's get.
+    let (followed, local) = (events(&follower.join().unwrap()), events(&local.join().unwrap()));
+    assert_eq!(followed, local);
     let kinds: Vec<&str> = followed.iter().map(|(_, kind, _)| kind.as_str()).collect();
-    assert_eq!(kinds.first(), Some(&"step_started"), "{followed:?}");
-    assert!(kinds.contains(&"output"), "{followed:?}");
+    assert_eq!(kinds, ["step_started", "output", "output", "step_finished", "execution_finished"], "{followed:?}");
+    assert_eq!(followed[1].2, json!({ "step": "step-1", "stream": "stdout", "text": "first\n" }));
+    let said = json!({ "step": "step-1", "stream": "stderr", "text": "Interrupted: the step was cancelled by bob\n" });
+    assert_eq!(followed[2].2, said);
     let last = followed.last().unwrap();
     assert_eq!((last.1.as_str(), &last.2), ("execution_finished", &json!({ "status": "cancelled", "exit_code": 130 })));
 }
@@ -149,10 +156,19 @@ pub(crate) fn a_server_killed_with_9_leaves_its_executions_interrupted(s: &Scrat
     let other = serve(s, store);
     let on_other = format!("{}/api/executions/{id}", other.base);
     assert_eq!(request("GET", &on_other, Some(&ada), &[], "").json["status"], "running");
+    // Its output reached the store (the other server follows it live).
+    wait_for_event(&other.base, &id, &ada, "output");
     dying.kill_9();
     let ended = poll(&on_other, &ada, |j| j["status"] != "running");
     assert_eq!(ended["status"], "interrupted", "{ended:#}");
     assert!(ended["finished_at"].is_string(), "{ended:#}");
+    // Its events as the store kept them, then its end.
+    let replayed = request("GET", &format!("{on_other}/events"), Some(&ada), &[], "");
+    let replayed = events(replayed.json["text"].as_str().unwrap());
+    let kinds: Vec<&str> = replayed.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds, ["step_started", "output", "execution_finished"], "{replayed:?}");
+    assert_eq!(replayed[1].2, json!({ "step": "step-1", "stream": "stdout", "text": "first\n" }));
+    assert_eq!(replayed[2].2, json!({ "status": "interrupted", "exit_code": Value::Null }));
     drop(other);
     // A server restarted alone ends its own before its first request.
     let mut again = serve(s, store);
@@ -165,8 +181,11 @@ pub(crate) fn a_server_killed_with_9_leaves_its_executions_interrupted(s: &Scrat
     assert_eq!(shown.json["status"], "interrupted", "{:#}", shown.json);
     let replayed = request("GET", &format!("{}/api/executions/{second}/events", restarted.base), Some(&ada), &[], "");
     let replayed = events(replayed.json["text"].as_str().unwrap());
-    assert_eq!(replayed.len(), 1, "{replayed:?}");
-    assert_eq!(replayed[0].2, json!({ "status": "interrupted", "exit_code": Value::Null }));
+    // Killed at once: what it kept of its events (nothing, unless it ran a
+    // second first), then its end.
+    let kinds: Vec<&str> = replayed.iter().map(|(_, kind, _)| kind.as_str()).collect();
+    assert!(["step_started", "output"].starts_with(&kinds[..kinds.len() - 1]), "{replayed:?}");
+    assert_eq!(replayed.last().unwrap().2, json!({ "status": "interrupted", "exit_code": Value::Null }));
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::model::Step;
 use crate::run::records::report::StepReport;
 use crate::run::seams::events::Events;
 use crate::sandbox::Stream;
+use crate::store::{LIVE_PAGE, LiveEvent};
 
 /// Output one execution's log keeps for its followers; the report keeps
 /// what the run's output caps allow, whatever this drops.
@@ -22,6 +23,18 @@ pub(crate) const MAX_LOG_BYTES: usize = 16 << 20;
 
 /// The kinds of event there are.
 const KINDS: [&str; 6] = ["step_started", "output", "step_finished", "step_refused", "notice", "execution_finished"];
+
+/// The events [`EventLog::stored`] made, numbered from 1.
+pub(crate) fn numbered(stored: Option<&str>) -> Vec<LiveEvent> {
+    let events: Vec<(String, String)> = stored.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+    (1..).zip(events).map(|(seq, (kind, data))| (seq, kind, data)).collect()
+}
+
+/// The kind of a kept event's name (a kind this runbox does not know, from
+/// a newer one, is a notice).
+fn kind_named(name: &str) -> &'static str {
+    KINDS.into_iter().find(|k| *k == name).unwrap_or("notice")
+}
 
 /// One event: its number (SSE's `id`, from 1), its kind (SSE's `event`) and
 /// its JSON (SSE's `data`).
@@ -50,6 +63,8 @@ struct Log {
     step: String,
     /// Per stream, the bytes of a character split between two writes.
     partial: [Vec<u8>; 2],
+    /// Events up to this number are in the store.
+    stored_until: u64,
 }
 
 impl EventLog {
@@ -87,19 +102,43 @@ impl EventLog {
         serde_json::to_string(&events).unwrap_or_else(|_| "[]".into())
     }
 
-    /// The closed log of an ended execution, from what [`EventLog::stored`]
-    /// made; without it (a server that died before keeping them), its end.
-    pub(crate) fn replay(stored: Option<&str>, end: &Value) -> EventLog {
-        let events: Vec<(String, String)> = stored.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
-        let mut log = Log::default();
-        for (kind, data) in events {
-            log.append(KINDS.into_iter().find(|k| *k == kind).unwrap_or("notice"), data);
-        }
-        if log.events.last().is_none_or(|e| e.kind != "execution_finished") {
+    /// The events the store does not have yet (at most [`LIVE_PAGE`]),
+    /// from their first number on.
+    pub(crate) fn unstored(&self) -> Option<(u64, Vec<(String, String)>)> {
+        let log = self.lock();
+        let start = usize::try_from(log.stored_until).unwrap_or(usize::MAX).min(log.events.len());
+        let end = log.events.len().min(start + LIVE_PAGE);
+        let events: Vec<(String, String)> =
+            log.events[start..end].iter().map(|e| (e.kind.to_string(), e.data.clone())).collect();
+        (!events.is_empty()).then(|| (log.stored_until + 1, events))
+    }
+
+    /// Says that the store has the events up to number `until`.
+    pub(crate) fn stored_until(&self, until: u64) {
+        let mut log = self.lock();
+        log.stored_until = log.stored_until.max(until);
+    }
+
+    /// Appends events another server kept in the store, each numbered;
+    /// those this log has already are left.
+    pub(crate) fn push_kept(&self, kept: Vec<LiveEvent>) {
+        let mut log = self.lock();
+        log.append_kept(kept);
+        drop(log);
+        self.changed.notify_waiters();
+    }
+
+    /// Appends the last of an ended execution's kept events and closes the
+    /// log, with `end` as its last event when they lack one.
+    pub(crate) fn end_kept(&self, kept: Vec<LiveEvent>, end: &Value) {
+        let mut log = self.lock();
+        log.append_kept(kept);
+        if !log.closed && log.events.last().is_none_or(|e| e.kind != "execution_finished") {
             log.append("execution_finished", end.to_string());
         }
         log.closed = true;
-        EventLog { log: Mutex::new(log), changed: Notify::new() }
+        drop(log);
+        self.changed.notify_waiters();
     }
 
     /// Bytes this log holds.
@@ -162,6 +201,15 @@ impl EventLog {
 }
 
 impl Log {
+    /// Appends the numbered events that follow this log's last.
+    fn append_kept(&mut self, kept: Vec<LiveEvent>) {
+        for (seq, kind, data) in kept {
+            if !self.closed && seq == self.events.len() as u64 + 1 {
+                self.append(kind_named(&kind), data);
+            }
+        }
+    }
+
     fn append(&mut self, kind: &'static str, data: String) {
         self.bytes += data.len();
         let id = self.events.len() as u64 + 1;

@@ -14,14 +14,14 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::bodies::{Child, ErrorBody, ExecutionList, ExecutionShown};
-use super::events::EventLog;
+use super::events::{EventLog, numbered};
 use super::executions::{Execution, Status};
 use super::refusal::Refusal;
 use super::request::TokenCaller;
 use super::shared::Shared;
 use crate::error::ErrorCode;
 use crate::run::seams::caller::Caller;
-use crate::store::{Filter, Row, Store};
+use crate::store::{Filter, LIVE_PAGE, LiveEvent, Row, Store};
 
 /// How often a follower of another server's execution looks for its end.
 const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(500);
@@ -302,7 +302,7 @@ pub(crate) async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Refusal> {
     let log = match readable(&shared, &caller, &id).await? {
         Found::Here(execution) => Arc::clone(&execution.events),
-        Found::Stored(row) => Arc::new(ended_events(&shared, *row).await?),
+        Found::Stored(row) => followed(&shared, *row).await?,
     };
     let after = headers
         .get("last-event-id")
@@ -323,19 +323,87 @@ pub(crate) async fn events(
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-/// The events of an execution the store has: once it has ended (waiting
-/// for that while another server runs it), as they were kept.
-async fn ended_events(shared: &Arc<Shared>, mut row: Row) -> Result<EventLog, Refusal> {
-    while row.status == Status::Running {
-        tokio::time::sleep(FOLLOW_POLL).await;
+/// The events of an execution the store has: replayed once it has ended;
+/// while another server runs it, those that server keeps in the store, as
+/// they come (read by a task that ends with its follower).
+async fn followed(shared: &Arc<Shared>, row: Row) -> Result<Arc<EventLog>, Refusal> {
+    let log = Arc::new(EventLog::default());
+    if row.status == Status::Running {
+        tokio::spawn(follow(Arc::clone(shared), row, Arc::downgrade(&log)));
+    } else {
+        let (events, end) = ended_events(shared, &row).await?;
+        log.end_kept(events, &end);
+    }
+    Ok(log)
+}
+
+/// Reads the events another server keeps of its running execution into
+/// `log` every [`FOLLOW_POLL`] until it ends (then its end) or the follower
+/// has gone. A store that fails meanwhile is read again at the next poll.
+async fn follow(shared: Arc<Shared>, mut row: Row, log: std::sync::Weak<EventLog>) {
+    let mut after = 0;
+    loop {
         let id = row.id.clone();
-        match stored(shared, move |store| store.get(&id)).await? {
-            Some(now) => row = now,
-            None => break,
+        if let Ok(kept) = stored(&shared, move |store| store.live_events(&id, after)).await {
+            let Some(live) = log.upgrade() else { return };
+            let full = kept.len() == LIVE_PAGE;
+            after = kept.last().map_or(after, |(seq, _, _)| *seq);
+            live.push_kept(kept);
+            if full {
+                continue;
+            }
+        }
+        tokio::time::sleep(FOLLOW_POLL).await;
+        if log.strong_count() == 0 {
+            return;
+        }
+        let id = row.id.clone();
+        match stored(&shared, move |store| store.get(&id)).await {
+            Ok(Some(now)) if now.status == Status::Running => row = now,
+            Ok(Some(now)) => {
+                let ended = ended_events(&shared, &now).await;
+                let (events, end) = ended.unwrap_or_else(|_| (Vec::new(), end_of(&now)));
+                if let Some(live) = log.upgrade() {
+                    live.end_kept(events, &end);
+                }
+                return;
+            }
+            // Gone from the store (its retention): its end is unknown.
+            Ok(None) => {
+                if let Some(live) = log.upgrade() {
+                    live.end_kept(Vec::new(), &serde_json::json!({ "status": Status::Interrupted, "exit_code": null }));
+                }
+                return;
+            }
+            Err(_) => {}
         }
     }
+}
+
+/// An ended execution's events as the store keeps them: with its record, or
+/// (a server that died) those kept while it ran; and its end.
+async fn ended_events(shared: &Arc<Shared>, row: &Row) -> Result<(Vec<LiveEvent>, serde_json::Value), Refusal> {
     let id = row.id.clone();
     let kept = stored(shared, move |store| store.events(&id)).await?;
-    let end = serde_json::json!({ "status": row.status, "exit_code": row.exit_code });
-    Ok(EventLog::replay(kept.as_deref(), &end))
+    let events = match kept {
+        Some(kept) => numbered(Some(&kept)),
+        None => {
+            let mut events: Vec<LiveEvent> = Vec::new();
+            loop {
+                let (id, after) = (row.id.clone(), events.last().map_or(0, |(seq, _, _)| *seq));
+                let page = stored(shared, move |store| store.live_events(&id, after)).await?;
+                let full = page.len() == LIVE_PAGE;
+                events.extend(page);
+                if !full {
+                    break events;
+                }
+            }
+        }
+    };
+    Ok((events, end_of(row)))
+}
+
+/// The `execution_finished` event's data of an ended execution.
+fn end_of(row: &Row) -> serde_json::Value {
+    serde_json::json!({ "status": row.status, "exit_code": row.exit_code })
 }

@@ -143,6 +143,11 @@ impl Executions {
         ended
     }
 
+    /// The executions still running.
+    pub(crate) fn running(&self) -> Vec<Arc<Execution>> {
+        self.lock().by_id.values().filter(|e| e.ended().is_none()).cloned().collect()
+    }
+
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Execution>> {
         self.lock().by_id.get(id).cloned()
     }

@@ -1,16 +1,21 @@
 //! What a server does with the record store besides answering requests: it
 //! beats (so other servers know it is alive), ends the executions of servers
-//! that died, applies the retention, and cancels its executions when a
-//! caller asked another server to.
+//! that died, applies the retention, cancels its executions when a caller
+//! asked another server to, and keeps the events of executions that run
+//! longer than a moment, so that followers of other servers see them live.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::shared::Shared;
-use crate::store::{CANCEL_POLL, HEARTBEAT, StoreError};
+use crate::store::{CANCEL_POLL, HEARTBEAT, Live, StoreError};
 
 /// The retention is applied every this many heartbeats.
 const PRUNE_EVERY: u32 = 12;
+
+/// An execution's events are kept in the store while it runs once it has
+/// run this long (most end sooner, and their events go with their record).
+const LIVE_AFTER: time::Duration = time::Duration::seconds(1);
 
 /// At start, before any request: the server's first beat, and the end of
 /// the executions of servers that are gone (a store that cannot be reached
@@ -31,6 +36,30 @@ fn beat(shared: &Shared, prune: bool) -> Result<usize, StoreError> {
         tracing::info!("the retention removed {gone} execution(s) from the store");
     }
     Ok(ended)
+}
+
+/// Writes the new events of this server's executions that have run for
+/// [`LIVE_AFTER`], all in one write.
+fn keep_live(shared: &Shared) {
+    let now = time::OffsetDateTime::now_utc();
+    let mut live = Vec::new();
+    let mut logs = Vec::new();
+    for execution in shared.executions.running() {
+        if now - execution.started_at < LIVE_AFTER {
+            continue;
+        }
+        if let Some((first, events)) = execution.events.unstored() {
+            logs.push((Arc::clone(&execution.events), first + events.len() as u64 - 1));
+            live.push(Live { id: execution.id.clone(), first, events });
+        }
+    }
+    if live.is_empty() {
+        return;
+    }
+    match shared.store.live(live) {
+        Ok(()) => logs.into_iter().for_each(|(log, until)| log.stored_until(until)),
+        Err(e) => tracing::debug!("{e}"),
+    }
 }
 
 /// Says that `ended` executions of servers that stopped were ended.
@@ -61,6 +90,7 @@ pub(super) async fn keep(shared: Arc<Shared>) {
                 }
                 shared.store_alive.store(result.is_ok(), Ordering::Relaxed);
             }
+            keep_live(&shared);
             match shared.store.cancels(&shared.replica) {
                 Ok(asked) => {
                     for (id, by) in asked {

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use postgres::Postgres;
-pub use rows::{CANCEL_POLL, Filter, HEARTBEAT, Replica, Retention, Row, Status, StoreError};
+pub use rows::{
+    CANCEL_POLL, Filter, HEARTBEAT, LIVE_PAGE, Live, LiveEvent, Replica, Retention, Row, Status, StoreError,
+};
 pub use sqlite::Sqlite;
 
 /// `$RUNBOX_STORE`, else `executions.db` in runbox's state directory.
@@ -124,6 +126,18 @@ impl Store {
     /// [`CANCEL_POLL`]); false if it is not running.
     pub fn request_cancel(&self, id: &str, by: &str) -> Result<bool, StoreError> {
         each!(self, s => s.request_cancel(id, by))
+    }
+
+    /// Keeps running executions' newest events (numbers already kept are
+    /// left as they are).
+    pub fn live(&self, live: Vec<Live>) -> Result<(), StoreError> {
+        each!(self, s => s.live(live))
+    }
+
+    /// An execution's events kept while it ran, after number `after`, at
+    /// most [`LIVE_PAGE`]; none once it has ended (its row has them all).
+    pub fn live_events(&self, id: &str, after: u64) -> Result<Vec<LiveEvent>, StoreError> {
+        each!(self, s => s.live_events(id, after))
     }
 
     /// The executions `replica` runs that someone asked to cancel, and who.

@@ -22,7 +22,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::rows::{Filter, Replica, Retention, Row, StoreError, Value, Write};
+use super::rows::{Filter, LIVE_PAGE, Live, LiveEvent, Replica, Retention, Row, StoreError, Value, Write};
 use super::rows::{claims_column, claims_of, instant, millis, now_ms, status_of};
 
 /// The schema, one migration per version (the `runbox_schema` table),
@@ -59,6 +59,14 @@ const MIGRATIONS: &[&str] = &[
         host TEXT NOT NULL,
         pid BIGINT NOT NULL,
         heartbeat_ms BIGINT NOT NULL
+    );",
+    // 2: running executions' events, for followers on other servers.
+    "CREATE TABLE execution_events (
+        execution_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (execution_id, seq)
     );",
 ];
 
@@ -204,6 +212,22 @@ impl Postgres {
 
     pub fn request_cancel(&self, id: &str, by: &str) -> Result<bool, StoreError> {
         self.write(Write::Cancel(id.to_string(), by.to_string())).map(|n| n > 0)
+    }
+
+    pub fn live(&self, live: Vec<Live>) -> Result<(), StoreError> {
+        self.write(Write::Events(live)).map(drop)
+    }
+
+    pub fn live_events(&self, id: &str, after: u64) -> Result<Vec<LiveEvent>, StoreError> {
+        let id = clean(id);
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        self.read(move |db| async move {
+            let sql = "SELECT seq, kind, data FROM execution_events WHERE execution_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+            let rows = db.query(sql, &[&id, &after, &(LIVE_PAGE as i64)]).await?;
+            rows.iter()
+                .map(|r| Ok((u64::try_from(r.try_get::<_, i64>(0)?).unwrap_or(0), r.try_get(1)?, r.try_get(2)?)))
+                .collect()
+        })
     }
 
     pub fn cancels(&self, replica: &Replica) -> Result<Vec<(String, String)>, StoreError> {
@@ -499,7 +523,30 @@ async fn apply(db: &tokio_postgres::Transaction<'_>, write: &Write) -> Result<us
                     ],
                 )
                 .await?;
+            db.execute("DELETE FROM execution_events WHERE execution_id = $1", &[&clean(&row.id)]).await?;
             if updated > 0 { Ok(count(updated)) } else { insert(db, row, None).await }
+        }
+        Write::Events(live) => {
+            let statement = db
+                .prepare(
+                    "INSERT INTO execution_events (execution_id, seq, kind, data) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            let running = "SELECT 1 FROM executions WHERE id = $1 AND status = 'running' LIMIT 1";
+            let mut kept = 0;
+            for execution in live {
+                let id = clean(&execution.id);
+                // Not for an execution that has ended meanwhile: its row has them.
+                if db.query_opt(running, &[&id]).await?.is_none() {
+                    continue;
+                }
+                for (seq, (kind, data)) in (execution.first..).zip(&execution.events) {
+                    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+                    kept += db.execute(&statement, &[&id, &seq, kind, &clean(data)]).await?;
+                }
+            }
+            Ok(count(kept))
         }
         Write::Beat(replica, now) => db
             .execute(
@@ -573,6 +620,10 @@ async fn apply(db: &tokio_postgres::Transaction<'_>, write: &Write) -> Result<us
                            WHERE n > $1)",
                         &[&keep],
                     )
+                    .await?;
+            }
+            if gone > 0 {
+                db.execute("DELETE FROM execution_events WHERE execution_id NOT IN (SELECT id FROM executions)", &[])
                     .await?;
             }
             Ok(count(gone))

@@ -121,6 +121,9 @@ pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct Replica {
     /// This process's own id.
     pub id: String,
+    /// Where its pid means something: the host's name, its boot and the
+    /// process's PID namespace (containers on one node may share a host
+    /// name, and clones of a machine its name and namespace numbers).
     pub host: String,
     pub pid: u32,
 }
@@ -128,7 +131,14 @@ pub struct Replica {
 impl Replica {
     /// This process.
     pub fn this() -> Replica {
-        let host = rustix::system::uname().nodename().to_string_lossy().into_owned();
+        let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
+        let namespace = std::fs::read_link("/proc/self/ns/pid").unwrap_or_default();
+        // Without either, no other server's pid is taken as this host's.
+        let host = match (boot.trim(), namespace.to_string_lossy()) {
+            ("", _) | (_, std::borrow::Cow::Borrowed("")) => format!("{name} {}", uuid::Uuid::new_v4()),
+            (boot, namespace) => format!("{name} {boot} {namespace}"),
+        };
         Replica { id: uuid::Uuid::now_v7().to_string(), host, pid: std::process::id() }
     }
 
@@ -163,11 +173,32 @@ pub(super) enum Write {
     Start(Row, String),
     Finish(Row),
     Beat(Replica, i64),
-    Sweep { me: Replica, now: i64, lapse: i64 },
+    Sweep {
+        me: Replica,
+        now: i64,
+        lapse: i64,
+    },
     Prune(Retention, i64),
     Cancel(String, String),
     Import(Vec<Row>),
+    /// Running executions' newest events, for followers on other servers.
+    Events(Vec<Live>),
 }
+
+/// A running execution's events from number `first` on (each its kind and
+/// JSON), kept while it runs so that followers of other servers see them.
+#[derive(Clone, Debug)]
+pub struct Live {
+    pub id: String,
+    pub first: u64,
+    pub events: Vec<(String, String)>,
+}
+
+/// One kept event of a running execution: its number, kind and JSON.
+pub type LiveEvent = (u64, String, String);
+
+/// Events a read of a running execution's returns at most.
+pub const LIVE_PAGE: usize = 1000;
 
 /// A value a listing's condition compares with.
 pub(super) enum Value {
@@ -241,4 +272,22 @@ pub(super) fn now_ms() -> i64 {
 pub struct StoreError {
     pub store: String,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Replica;
+
+    #[test]
+    fn a_server_of_another_pid_namespace_or_boot_is_not_taken_for_gone_by_its_pid() {
+        let me = Replica::this();
+        let dead = i64::from(i32::MAX);
+        let (beat, now, lapse) = (1_000, 2_000, 30_000);
+        assert!(me.sees_gone(&me.host, dead, beat, now, lapse), "a dead process of this host");
+        let name = me.host.split(' ').next().unwrap();
+        for elsewhere in [format!("{name} another-boot pid:[4026531836]"), name.to_string()] {
+            assert!(!me.sees_gone(&elsewhere, dead, beat, now, lapse), "{elsewhere}");
+            assert!(me.sees_gone(&elsewhere, dead, beat, beat + lapse + 1, lapse), "lapsed: {elsewhere}");
+        }
+    }
 }

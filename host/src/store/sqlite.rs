@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::rows::{Filter, Replica, Retention, Row, StoreError, Value, Write};
+use super::rows::{Filter, LIVE_PAGE, Live, LiveEvent, Replica, Retention, Row, StoreError, Value, Write};
 use super::rows::{claims_column, claims_of, instant, millis, now_ms, status_of};
 
 /// The schema, one migration per version (`PRAGMA user_version`), applied
@@ -50,6 +50,14 @@ const MIGRATIONS: &[&str] = &[
         host TEXT NOT NULL,
         pid INTEGER NOT NULL,
         heartbeat_ms INTEGER NOT NULL
+    );",
+    // 2: running executions' events, for followers on other servers.
+    "CREATE TABLE execution_events (
+        execution_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (execution_id, seq)
     );",
 ];
 
@@ -175,6 +183,25 @@ impl Sqlite {
     /// [`super::rows::CANCEL_POLL`]); false if it is not running.
     pub fn request_cancel(&self, id: &str, by: &str) -> Result<bool, StoreError> {
         self.write(Write::Cancel(id.to_string(), by.to_string())).map(|n| n > 0)
+    }
+
+    /// Keeps running executions' newest events.
+    pub fn live(&self, live: Vec<Live>) -> Result<(), StoreError> {
+        self.write(Write::Events(live)).map(drop)
+    }
+
+    /// A running (or dead) execution's kept events after number `after`,
+    /// at most [`LIVE_PAGE`].
+    pub fn live_events(&self, id: &str, after: u64) -> Result<Vec<LiveEvent>, StoreError> {
+        self.read(|db| {
+            let sql = "SELECT seq, kind, data FROM execution_events WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+            let mut statement = db.prepare_cached(sql)?;
+            let after = i64::try_from(after).unwrap_or(i64::MAX);
+            let found = statement.query_map(params![id, after, LIVE_PAGE as i64], |r| {
+                Ok((u64::try_from(r.get::<_, i64>(0)?).unwrap_or(0), r.get(1)?, r.get(2)?))
+            })?;
+            found.collect()
+        })
     }
 
     /// The executions `replica` runs that someone asked to cancel, and who.
@@ -367,7 +394,25 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
                 row.record,
                 row.events
             ])?;
+            db.prepare_cached("DELETE FROM execution_events WHERE execution_id = ?1")?.execute(params![row.id])?;
             if updated > 0 { Ok(updated) } else { insert(db, row, None) }
+        }
+        Write::Events(live) => {
+            let mut statement = db.prepare_cached(
+                "INSERT INTO execution_events (execution_id, seq, kind, data) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+            )?;
+            let mut running =
+                db.prepare_cached("SELECT 1 FROM executions WHERE id = ?1 AND status = 'running' LIMIT 1")?;
+            let mut kept = 0;
+            // Not for an execution that has ended meanwhile: its row has them.
+            for execution in live.iter().filter(|e| running.exists(params![e.id]).unwrap_or(false)) {
+                for (seq, (kind, data)) in (execution.first..).zip(&execution.events) {
+                    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+                    kept += statement.execute(params![execution.id, seq, kind, data])?;
+                }
+            }
+            Ok(kept)
         }
         Write::Beat(replica, now) => db
             .prepare_cached(
@@ -435,6 +480,12 @@ fn apply(db: &Connection, write: &Write) -> rusqlite::Result<usize> {
                            WHERE n > ?1)",
                     )?
                     .execute(params![i64::try_from(keep).unwrap_or(i64::MAX)])?;
+            }
+            if gone > 0 {
+                db.prepare_cached(
+                    "DELETE FROM execution_events WHERE execution_id NOT IN (SELECT id FROM executions)",
+                )?
+                .execute([])?;
             }
             Ok(gone)
         }
