@@ -2,7 +2,8 @@
 //! beats (so other servers know it is alive), ends the executions of servers
 //! that died, applies the retention, cancels its executions when a caller
 //! asked another server to, and keeps the events of executions that run
-//! longer than a moment, so that followers of other servers see them live.
+//! longer than a moment while other servers share the store, so that their
+//! followers see them live.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -30,6 +31,8 @@ pub(super) fn start(shared: &Shared) -> anyhow::Result<usize> {
 fn beat(shared: &Shared, prune: bool) -> Result<usize, StoreError> {
     shared.store.beat(&shared.replica)?;
     let ended = shared.store.sweep(&shared.replica, shared.config.lapse)?;
+    let others = shared.store.others(&shared.replica)?;
+    shared.others_share.store(others > 0, Ordering::Relaxed);
     let retention = shared.config.retention;
     if prune && (retention.per_runbook.is_some() || retention.max_age_secs.is_some()) {
         let gone = shared.store.prune(retention)?;
@@ -39,8 +42,12 @@ fn beat(shared: &Shared, prune: bool) -> Result<usize, StoreError> {
 }
 
 /// Writes the new events of this server's executions that have run for
-/// [`LIVE_AFTER`], all in one write.
+/// [`LIVE_AFTER`], all in one write, while other servers share the store
+/// (one that starts meanwhile gets them all within a heartbeat).
 fn keep_live(shared: &Shared) {
+    if !shared.others_share.load(Ordering::Relaxed) {
+        return;
+    }
     let now = time::OffsetDateTime::now_utc();
     let mut live = Vec::new();
     let mut logs = Vec::new();

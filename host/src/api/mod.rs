@@ -61,6 +61,7 @@ fn shared(config: ServeConfig, runner: Runner, cancel: Cancel) -> anyhow::Result
         store,
         replica: Replica::this(),
         store_alive: AtomicBool::new(true),
+        others_share: AtomicBool::new(true),
     }))
 }
 

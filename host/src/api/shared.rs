@@ -59,4 +59,7 @@ pub(crate) struct Shared {
     pub(crate) replica: Replica,
     /// Whether the store took the last heartbeat (`/ready`).
     pub(crate) store_alive: AtomicBool,
+    /// Whether other servers shared the store at the last heartbeat (then
+    /// running executions' events are kept in it for their followers).
+    pub(crate) others_share: AtomicBool,
 }

@@ -145,6 +145,12 @@ impl Store {
         each!(self, s => s.cancels(replica))
     }
 
+    /// How many other servers share the store (those that beat and were
+    /// not yet found gone).
+    pub fn others(&self, me: &Replica) -> Result<usize, StoreError> {
+        each!(self, s => s.others(me))
+    }
+
     /// Whether the store answers a read.
     pub fn check(&self) -> Result<(), StoreError> {
         each!(self, s => s.check())

@@ -240,6 +240,14 @@ impl Postgres {
         })
     }
 
+    pub fn others(&self, me: &Replica) -> Result<usize, StoreError> {
+        let me = me.id.clone();
+        self.read(move |db| async move {
+            let row = db.query_one("SELECT count(*) FROM replicas WHERE id <> $1", &[&me]).await?;
+            Ok(usize::try_from(row.try_get::<_, i64>(0)?).unwrap_or(0))
+        })
+    }
+
     pub fn check(&self) -> Result<(), StoreError> {
         self.read(|db| async move { db.query_one("SELECT count(*) FROM replicas", &[]).await.map(drop) })
     }

@@ -215,6 +215,15 @@ impl Sqlite {
         })
     }
 
+    /// How many other servers share the store.
+    pub fn others(&self, me: &Replica) -> Result<usize, StoreError> {
+        self.read(|db| {
+            let sql = "SELECT count(*) FROM replicas WHERE id <> ?1";
+            db.prepare_cached(sql)?.query_row(params![me.id], |r| r.get::<_, i64>(0))
+        })
+        .map(|n| usize::try_from(n).unwrap_or(0))
+    }
+
     /// Whether the store answers a read.
     pub fn check(&self) -> Result<(), StoreError> {
         self.read(|db| db.query_row("SELECT count(*) FROM replicas", [], |r| r.get::<_, i64>(0))).map(drop)
