@@ -17,7 +17,7 @@ use crate::api_executions::slow;
 use crate::harness::{Scratch, Yaml};
 use crate::store::{
     a_server_killed_with_9_leaves_its_executions_interrupted, poll_status, retention_and_children,
-    two_servers_list_show_follow_and_cancel,
+    two_servers_list_show_follow_and_cancel, unavailable,
 };
 
 /// A PostgreSQL cluster of the test's own, stopped when dropped.
@@ -167,21 +167,11 @@ fn a_database_lost_while_serving_answers_503_until_it_is_back() {
     let kept = &listed["executions"][0];
     assert_eq!((&kept["execution_id"], &kept["by_user"]), (&nul.json["execution_id"], &json!("nul\u{fffd}named")));
     cluster.down();
-    let refused = request("POST", &execute, Some(&ada), &[], "");
-    assert_eq!(
-        (refused.status, &refused.json["error"]["code"]),
-        (503, &json!("StoreUnavailable")),
-        "{:#}",
-        refused.json
-    );
-    assert_eq!(refused.header("retry-after"), Some("5"));
-    let message = refused.json["error"]["message"].as_str().unwrap();
+    let message = unavailable(&server.base, &execute, &ada);
     assert!(
         message.starts_with("the record store <record store>: cannot connect: error connecting to server"),
         "named by its role, not its URL: {message}"
     );
-    assert_eq!(poll_status(&ready, 503), 503, "readiness fails with the database");
-    assert_eq!(request("GET", &format!("{}/health", server.base), None, &[], "").status, 200);
     // Back: the server connects again by itself.
     cluster.up();
     assert_eq!(poll_status(&ready, 200), 200);

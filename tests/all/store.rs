@@ -254,7 +254,21 @@ fn a_store_that_cannot_be_written_answers_503_and_fails_readiness_not_health() {
     std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.take().unwrap()), &mut line).unwrap();
     assert_eq!(line, "locked\n");
     let url = format!("{}/api/runbooks/Quick.md/execute", server.base);
-    let refused = request("POST", &url, Some(&ada), &[], "");
+    let message = unavailable(&server.base, &url, &ada);
+    assert_eq!(message, "the record store <record store>: database is locked", "named by its role, not its path");
+    // The lock released: ready again, and executions run.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(poll_status(&ready, 200), 200);
+    let ran = request("POST", &url, Some(&ada), &[], "");
+    assert_eq!((ran.status, &ran.json["stdout"]), (200, &json!("first\nsecond\n")), "{:#}", ran.json);
+}
+
+/// What a server whose store fails answers: 503 `StoreUnavailable` with
+/// `Retry-After: 5` to a POST of `url` (its message returned), `/ready`
+/// failing, `/health` not.
+pub(crate) fn unavailable(base: &str, url: &str, bearer: &str) -> String {
+    let refused = request("POST", url, Some(bearer), &[], "");
     assert_eq!(
         (refused.status, &refused.json["error"]["code"]),
         (503, &json!("StoreUnavailable")),
@@ -262,16 +276,9 @@ fn a_store_that_cannot_be_written_answers_503_and_fails_readiness_not_health() {
         refused.json
     );
     assert_eq!(refused.header("retry-after"), Some("5"));
-    let message = refused.json["error"]["message"].as_str().unwrap();
-    assert_eq!(message, "the record store <record store>: database is locked", "named by its role, not its path");
-    assert_eq!(poll_status(&ready, 503), 503, "readiness fails with the store");
-    assert_eq!(request("GET", &format!("{}/health", server.base), None, &[], "").status, 200);
-    // The lock released: ready again, and executions run.
-    holder.kill().unwrap();
-    holder.wait().unwrap();
-    assert_eq!(poll_status(&ready, 200), 200);
-    let ran = request("POST", &url, Some(&ada), &[], "");
-    assert_eq!((ran.status, &ran.json["stdout"]), (200, &json!("first\nsecond\n")), "{:#}", ran.json);
+    assert_eq!(poll_status(&format!("{base}/ready"), 503), 503, "readiness fails with the store");
+    assert_eq!(request("GET", &format!("{base}/health"), None, &[], "").status, 200);
+    refused.json["error"]["message"].as_str().unwrap().to_string()
 }
 
 /// GETs `url` until it answers `status` (or a minute passes); its last status.

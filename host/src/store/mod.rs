@@ -23,6 +23,8 @@ pub use rows::{
 };
 pub use sqlite::Sqlite;
 
+use rows::{Write, now_ms};
+
 /// `$RUNBOX_STORE`, else `executions.db` in runbox's state directory.
 pub fn default_path() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("RUNBOX_STORE").filter(|p| !p.is_empty()) {
@@ -65,6 +67,12 @@ macro_rules! each {
 }
 
 impl Store {
+    /// Applies `write` in a transaction of the store's writer, once it is
+    /// committed; how many rows it changed.
+    fn write(&self, write: Write) -> Result<usize, StoreError> {
+        each!(self, s => s.write(write))
+    }
+
     /// Its file, for a SQLite store (no step may reach it).
     pub fn path(&self) -> Option<&Path> {
         match self {
@@ -90,23 +98,23 @@ impl Store {
     /// Adds ended executions' rows in one transaction (records kept before
     /// the store was).
     pub fn import(&self, rows: Vec<Row>) -> Result<usize, StoreError> {
-        each!(self, s => s.import(rows))
+        self.write(Write::Import(rows))
     }
 
     /// Records a running execution of `replica`'s.
     pub fn start(&self, row: &Row, replica: &Replica) -> Result<(), StoreError> {
-        each!(self, s => s.start(row, replica))
+        self.write(Write::Start(row.clone(), replica.id.clone())).map(drop)
     }
 
     /// Records how an execution ended: its running row if the store has
     /// one, else a new one (a run of `runbox run`, a sub-runbook's).
     pub fn finish(&self, row: &Row) -> Result<(), StoreError> {
-        each!(self, s => s.finish(row))
+        self.write(Write::Finish(row.clone())).map(drop)
     }
 
     /// Says that `replica` is alive now.
     pub fn beat(&self, replica: &Replica) -> Result<(), StoreError> {
-        each!(self, s => s.beat(replica))
+        self.write(Write::Beat(replica.clone(), now_ms())).map(drop)
     }
 
     /// Marks as interrupted the running executions of servers that are gone:
@@ -114,24 +122,25 @@ impl Store {
     /// whose process has ended (a server restarted after `kill -9`).
     /// Returns how many it marked.
     pub fn sweep(&self, me: &Replica, lapse: Duration) -> Result<usize, StoreError> {
-        each!(self, s => s.sweep(me, lapse))
+        let lapse = i64::try_from(lapse.as_millis()).unwrap_or(i64::MAX);
+        self.write(Write::Sweep { me: me.clone(), now: now_ms(), lapse })
     }
 
     /// Lets finished executions go past `retention`; returns how many went.
     pub fn prune(&self, retention: Retention) -> Result<usize, StoreError> {
-        each!(self, s => s.prune(retention))
+        self.write(Write::Prune(retention, now_ms()))
     }
 
     /// Asks the server running `id` to cancel it for `by` (it looks every
     /// [`CANCEL_POLL`]); false if it is not running.
     pub fn request_cancel(&self, id: &str, by: &str) -> Result<bool, StoreError> {
-        each!(self, s => s.request_cancel(id, by))
+        self.write(Write::Cancel(id.to_string(), by.to_string())).map(|n| n > 0)
     }
 
     /// Keeps running executions' newest events (numbers already kept are
     /// left as they are).
     pub fn live(&self, live: Vec<Live>) -> Result<(), StoreError> {
-        each!(self, s => s.live(live))
+        self.write(Write::Events(live)).map(drop)
     }
 
     /// An execution's events kept while it ran, after number `after`, at

@@ -22,8 +22,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::rows::{Filter, LIVE_PAGE, Live, LiveEvent, Replica, Retention, Row, StoreError, Value, Write};
-use super::rows::{claims_column, claims_of, instant, millis, now_ms, status_of};
+use super::rows::{Filter, LIVE_PAGE, LiveEvent, Replica, Row, StoreError, Value, Write};
+use super::rows::{claims_column, claims_of, instant, millis, status_of};
 
 /// The schema, one migration per version (the `runbox_schema` table),
 /// applied at open in order; never edited once released, only added to.
@@ -154,8 +154,8 @@ impl Postgres {
         StoreError { store: self.name.clone(), message: message.to_string() }
     }
 
-    /// Queues `write` and waits until it is committed.
-    fn write(&self, write: Write) -> Result<usize, StoreError> {
+    /// Queues `write` and waits until it is committed; what it changed.
+    pub(super) fn write(&self, write: Write) -> Result<usize, StoreError> {
         let (done, result) = std_mpsc::channel();
         self.writes.send(WriteJob { write, done }).map_err(|_| self.error("its thread has stopped"))?;
         result.recv().map_err(|_| self.error("its thread has stopped"))?.map_err(|e| self.error(e))
@@ -183,39 +183,6 @@ impl Postgres {
         });
         self.reads.send(job).map_err(|_| self.error("its thread has stopped"))?;
         result.recv().map_err(|_| self.error("its thread has stopped"))?.map_err(|e| self.error(e))
-    }
-
-    pub fn import(&self, rows: Vec<Row>) -> Result<usize, StoreError> {
-        self.write(Write::Import(rows))
-    }
-
-    pub fn start(&self, row: &Row, replica: &Replica) -> Result<(), StoreError> {
-        self.write(Write::Start(row.clone(), replica.id.clone())).map(drop)
-    }
-
-    pub fn finish(&self, row: &Row) -> Result<(), StoreError> {
-        self.write(Write::Finish(row.clone())).map(drop)
-    }
-
-    pub fn beat(&self, replica: &Replica) -> Result<(), StoreError> {
-        self.write(Write::Beat(replica.clone(), now_ms())).map(drop)
-    }
-
-    pub fn sweep(&self, me: &Replica, lapse: Duration) -> Result<usize, StoreError> {
-        let lapse = i64::try_from(lapse.as_millis()).unwrap_or(i64::MAX);
-        self.write(Write::Sweep { me: me.clone(), now: now_ms(), lapse })
-    }
-
-    pub fn prune(&self, retention: Retention) -> Result<usize, StoreError> {
-        self.write(Write::Prune(retention, now_ms()))
-    }
-
-    pub fn request_cancel(&self, id: &str, by: &str) -> Result<bool, StoreError> {
-        self.write(Write::Cancel(id.to_string(), by.to_string())).map(|n| n > 0)
-    }
-
-    pub fn live(&self, live: Vec<Live>) -> Result<(), StoreError> {
-        self.write(Write::Events(live)).map(drop)
     }
 
     pub fn live_events(&self, id: &str, after: u64) -> Result<Vec<LiveEvent>, StoreError> {

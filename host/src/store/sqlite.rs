@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::rows::{Filter, LIVE_PAGE, Live, LiveEvent, Replica, Retention, Row, StoreError, Value, Write};
-use super::rows::{claims_column, claims_of, instant, millis, now_ms, status_of};
+use super::rows::{Filter, LIVE_PAGE, LiveEvent, Replica, Row, StoreError, Value, Write};
+use super::rows::{claims_column, claims_of, instant, millis, status_of};
 
 /// The schema, one migration per version (`PRAGMA user_version`), applied
 /// at open in order; never edited once released, only added to.
@@ -115,18 +115,12 @@ impl Sqlite {
         self.created
     }
 
-    /// Adds ended executions' rows in one transaction (records kept before
-    /// the store was).
-    pub fn import(&self, rows: Vec<Row>) -> Result<usize, StoreError> {
-        self.write(Write::Import(rows))
-    }
-
     fn error(&self, message: impl std::fmt::Display) -> StoreError {
         StoreError { store: self.path.display().to_string(), message: message.to_string() }
     }
 
-    /// Queues `write` and waits until it is committed.
-    fn write(&self, write: Write) -> Result<usize, StoreError> {
+    /// Queues `write` and waits until it is committed; what it changed.
+    pub(super) fn write(&self, write: Write) -> Result<usize, StoreError> {
         let (done, result) = mpsc::channel();
         let sent = self.writes.lock().unwrap_or_else(|e| e.into_inner()).send(Job { write, done });
         sent.map_err(|_| self.error("its writer has stopped"))?;
@@ -147,47 +141,6 @@ impl Sqlite {
 
     fn pool(&self) -> MutexGuard<'_, Vec<Connection>> {
         self.readers.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Records a running execution of `replica`'s.
-    pub fn start(&self, row: &Row, replica: &Replica) -> Result<(), StoreError> {
-        self.write(Write::Start(row.clone(), replica.id.clone())).map(drop)
-    }
-
-    /// Records how an execution ended: its running row if the store has
-    /// one, else a new one (a run of `runbox run`, a sub-runbook's).
-    pub fn finish(&self, row: &Row) -> Result<(), StoreError> {
-        self.write(Write::Finish(row.clone())).map(drop)
-    }
-
-    /// Says that `replica` is alive now.
-    pub fn beat(&self, replica: &Replica) -> Result<(), StoreError> {
-        self.write(Write::Beat(replica.clone(), now_ms())).map(drop)
-    }
-
-    /// Marks as interrupted the running executions of servers that are gone:
-    /// those whose heartbeat is older than `lapse`, and those of this host
-    /// whose process has ended (a server restarted after `kill -9`).
-    /// Returns how many it marked.
-    pub fn sweep(&self, me: &Replica, lapse: Duration) -> Result<usize, StoreError> {
-        let lapse = i64::try_from(lapse.as_millis()).unwrap_or(i64::MAX);
-        self.write(Write::Sweep { me: me.clone(), now: now_ms(), lapse })
-    }
-
-    /// Lets finished executions go past `retention`; returns how many went.
-    pub fn prune(&self, retention: Retention) -> Result<usize, StoreError> {
-        self.write(Write::Prune(retention, now_ms()))
-    }
-
-    /// Asks the server running `id` to cancel it for `by` (it looks every
-    /// [`super::rows::CANCEL_POLL`]); false if it is not running.
-    pub fn request_cancel(&self, id: &str, by: &str) -> Result<bool, StoreError> {
-        self.write(Write::Cancel(id.to_string(), by.to_string())).map(|n| n > 0)
-    }
-
-    /// Keeps running executions' newest events.
-    pub fn live(&self, live: Vec<Live>) -> Result<(), StoreError> {
-        self.write(Write::Events(live)).map(drop)
     }
 
     /// A running (or dead) execution's kept events after number `after`,
