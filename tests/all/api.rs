@@ -54,7 +54,7 @@ pub(crate) fn serve(s: &Scratch, extra: &[&str]) -> Server {
 }
 
 /// The same, with variables of its own.
-fn serve_with(s: &Scratch, extra: &[&str], env: &[(&str, &str)]) -> Server {
+pub(crate) fn serve_with(s: &Scratch, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let secret = s.state.path().join("jwt.secret");
     std::fs::write(&secret, SECRET).unwrap();
     let mut runbox = s.runbox();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::api::{request, serve, token};
+use crate::api::{request, serve, serve_with, token};
 use crate::api_executions::{events, poll, slow, wait_for_event};
 use crate::harness::{Scratch, Yaml, runbook};
 
@@ -418,4 +418,33 @@ fn a_new_store_takes_the_records_of_the_log_kept_before_it() {
     let past =
         request("GET", &format!("{}/api/runbooks/counter.yaml/history", server.base), Some(&admin), &[], "").json;
     assert_eq!(past["executions"].as_array().unwrap().len(), 4, "{past:#}");
+}
+
+#[test]
+fn a_runbook_never_gets_runboxs_own_variables_from_its_environment() {
+    // The store's URL (with a database password, say) set for the server:
+    // a served runbook that declares it must not be handed it.
+    let s = Scratch::new();
+    let store = s.state.path().join("planted-secret-store.db").to_string_lossy().into_owned();
+    let script = "```sh\necho \"store=$RUNBOX_STORE\"\n```";
+    s.write("Leak.md", &runbook("Leak", "RUNBOX_STORE: the store", &[], &[], script));
+    let ada = token("ada", json!({}));
+    let server = serve_with(&s, &[], &[("RUNBOX_STORE", &store)]);
+    let url = format!("{}/api/runbooks/Leak.md/execute", server.base);
+    let refused = request("POST", &url, Some(&ada), &[], "");
+    assert_eq!(refused.status, 400, "{:#}", refused.json);
+    let message = refused.json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`RUNBOX_STORE` is runbox's own"), "{message}");
+    // Given by the caller, it is the caller's value.
+    let given = request("POST", &url, Some(&ada), &[], r#"{"env_vars": {"RUNBOX_STORE": "mine"}}"#);
+    assert_eq!((given.status, &given.json["stdout"]), (200, &json!("store=mine\n")), "{:#}", given.json);
+    drop(server);
+    // The same from the command line.
+    let ran = s.runbox().env("RUNBOX_STORE", &store).args(["run", "Leak.md"]).run();
+    ran.code(2).stderr_has("`RUNBOX_STORE` is runbox's own");
+    for text in
+        [&refused.json.to_string(), &given.json.to_string(), &ran.stdout, &ran.stderr, &s.log(), &s.read("Leak.md")]
+    {
+        assert!(!text.contains("planted-secret-store"), "the store's location shown: {text}");
+    }
 }

@@ -66,6 +66,10 @@ pub struct Plan {
     pub bound: Bound,
 }
 
+/// The prefix of runbox's own variables (`RUNBOX_STORE`, `RUNBOX_STATE_DIR`,
+/// …), which the process environment never fills a runbook's with.
+const OWN_VARIABLES: &str = "RUNBOX_";
+
 /// Checks `runbook` against this host: its variables are set (from
 /// `host.env` first, then the process environment), its inputs have their
 /// types, its paths stay where they may, its scripts load (and match their
@@ -74,9 +78,20 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut values = Vec::new();
     for requirement in &runbook.env {
-        let from_process = || (!host.sealed_env).then(|| std::env::var(&requirement.name).ok()).flatten();
+        // runbox's own variables (its store's URL, its folders) configure
+        // runbox; a runbook gets one only when it is given.
+        let own = requirement.name.starts_with(OWN_VARIABLES);
+        let from_process = || (!host.sealed_env && !own).then(|| std::env::var(&requirement.name).ok()).flatten();
         match host.env.get(&requirement.name).cloned().or_else(from_process) {
             Some(value) => values.push((requirement.name.clone(), value)),
+            None if own => {
+                let name = &requirement.name;
+                let message = format!(
+                    "environment variable `{name}` is runbox's own: runbooks are not handed it from runbox's environment"
+                );
+                let help = format!("give it with --env {name}=VALUE (over the API: in env_vars)");
+                problems.push(Problem::missing(requirement.line, message).help(help));
+            }
             None => {
                 let mut message = format!("environment variable `{}` is not set", requirement.name);
                 if !requirement.description.is_empty() {
