@@ -57,14 +57,17 @@ pub(crate) fn serve(s: &Scratch, extra: &[&str]) -> Server {
 pub(crate) fn serve_with(s: &Scratch, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let secret = s.state.path().join("jwt.secret");
     std::fs::write(&secret, SECRET).unwrap();
+    let secret = secret.to_string_lossy();
+    serve_keyed(s, &[&["--jwt-secret-file", &secret], extra].concat(), env)
+}
+
+/// A server over `s`'s folder checking tokens as `keys` (flags) say.
+pub(crate) fn serve_keyed(s: &Scratch, keys: &[&str], env: &[(&str, &str)]) -> Server {
     let mut runbox = s.runbox();
     for (name, value) in env {
         runbox = runbox.env(name, value);
     }
-    let mut child = runbox
-        .args(["serve", "--dir", ".", "--addr", "127.0.0.1:0", "--jwt-secret-file", &secret.to_string_lossy()])
-        .args(extra)
-        .spawn();
+    let mut child = runbox.args(["serve", "--dir", ".", "--addr", "127.0.0.1:0"]).args(keys).spawn();
     let mut line = String::new();
     let mut reader = BufReader::new(child.stderr.take().unwrap());
     reader.read_line(&mut line).unwrap();
@@ -81,7 +84,7 @@ pub(crate) fn serve_with(s: &Scratch, extra: &[&str], env: &[(&str, &str)]) -> S
     Server { base: base.to_string(), child, stderr }
 }
 
-fn now() -> u64 {
+pub(crate) fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
@@ -497,7 +500,7 @@ fn fifty_concurrent_executions_leave_fifty_records_and_a_whole_history() {
 }
 
 /// A key pair made by openssl: (private PEM, public PEM).
-fn key_pair(kind: &[&str]) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn key_pair(kind: &[&str]) -> (Vec<u8>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let private = dir.path().join("private.pem");
     let public = dir.path().join("public.pem");

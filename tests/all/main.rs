@@ -57,6 +57,8 @@ mod api;
 mod api_executions;
 // `runbox serve` operated: metrics, readiness, request logs, correlation ids.
 mod api_operating;
+// `runbox serve --oidc-issuer`: an issuer on loopback, its keys rotated.
+mod oidc;
 // The record store: history as a query, servers sharing it, kill -9, retention.
 mod store;
 // The record store in a private PostgreSQL cluster.

@@ -1,36 +1,50 @@
 //! Who is calling: a bearer JWT checked against the one key the server was
-//! given (its algorithm pinned, so `none` and HS/RS confusion are refused;
-//! `exp` required, `nbf` checked), and the approvals its roles can give.
+//! given, or the keys of an OpenID Connect issuer (`oidc.rs`) (the
+//! algorithm pinned, so `none` and HS/RS confusion are refused; `exp`
+//! required, `nbf` checked), and the approvals its roles can give.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
+use super::oidc::Oidc;
 use crate::plan::claims::held;
 
 /// The key tokens are checked with.
 #[derive(Clone)]
-pub struct Keys {
-    key: DecodingKey,
-    algorithm: Algorithm,
+pub struct Keys(Source);
+
+#[derive(Clone)]
+enum Source {
+    /// One key, given.
+    One { key: DecodingKey, algorithm: Algorithm },
+    /// An issuer's keys, discovered.
+    Issuer(Arc<Oidc>),
 }
 
 impl Keys {
     /// HS256 with the secret in `file` (surrounding white space trimmed).
     pub fn secret_file(file: &Path) -> anyhow::Result<Keys> {
         let secret = read_secret(file)?;
-        Ok(Keys { key: DecodingKey::from_secret(&secret), algorithm: Algorithm::HS256 })
+        Ok(Keys(Source::One { key: DecodingKey::from_secret(&secret), algorithm: Algorithm::HS256 }))
+    }
+
+    /// The keys of the OpenID Connect issuer at `issuer`, for tokens whose
+    /// `aud` is `audience`.
+    pub fn issuer(issuer: &str, audience: &str) -> anyhow::Result<Keys> {
+        Oidc::discover(issuer, audience).map(|oidc| Keys(Source::Issuer(Arc::new(oidc)))).map_err(anyhow::Error::msg)
     }
 
     /// RS256 or ES256, by the PEM public key in `file`.
     pub fn public_key_file(file: &Path) -> anyhow::Result<Keys> {
         let pem = std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
         if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
-            return Ok(Keys { key, algorithm: Algorithm::RS256 });
+            return Ok(Keys(Source::One { key, algorithm: Algorithm::RS256 }));
         }
         if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
-            return Ok(Keys { key, algorithm: Algorithm::ES256 });
+            return Ok(Keys(Source::One { key, algorithm: Algorithm::ES256 }));
         }
         anyhow::bail!("{}: not an RSA or EC (P-256) public key in PEM", file.display())
     }
@@ -43,12 +57,16 @@ impl Keys {
             .filter(|t| !t.is_empty())
             .ok_or("an `Authorization: Bearer <token>` header is required")?;
         refuse_critical(token)?;
-        let mut validation = Validation::new(self.algorithm);
+        let (key, algorithm) = match &self.0 {
+            Source::One { key, algorithm } => (key, *algorithm),
+            Source::Issuer(oidc) => return oidc.verify(token),
+        };
+        let mut validation = Validation::new(algorithm);
         validation.validate_nbf = true;
         validation.validate_aud = false;
         validation.leeway = 30;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &validation)
+        jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation)
             .map(|data| data.claims)
             .map_err(|e| format!("the token is not valid: {e}"))
     }

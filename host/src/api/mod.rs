@@ -16,6 +16,7 @@ mod keeper;
 mod listen;
 mod metrics;
 mod observe;
+mod oidc;
 mod openapi;
 mod refusal;
 mod request;

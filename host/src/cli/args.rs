@@ -64,11 +64,25 @@ pub(super) struct ServeArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub(super) addr: Option<String>,
     /// Check tokens with the HS256 secret in FILE (at least 32 bytes)
-    #[arg(long, value_name = "FILE", conflicts_with = "jwt_public_key", required_unless_present = "jwt_public_key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["jwt_public_key", "oidc_issuer"],
+        required_unless_present_any = ["jwt_public_key", "oidc_issuer"]
+    )]
     pub(super) jwt_secret_file: Option<PathBuf>,
     /// Check tokens with the RS256 or ES256 public key (PEM) in FILE
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "oidc_issuer")]
     pub(super) jwt_public_key: Option<PathBuf>,
+    /// Check tokens with the keys of this OpenID Connect issuer (its
+    /// discovery document and key set, read at start and again when a token
+    /// names a new key); `iss` must be it
+    #[arg(long, value_name = "URL", requires = "audience")]
+    pub(super) oidc_issuer: Option<String>,
+    /// The `aud` an issuer's tokens must hold: this server's client id or
+    /// API identifier at the issuer
+    #[arg(long, value_name = "AUD", requires = "oidc_issuer")]
+    pub(super) audience: Option<String>,
     #[command(flatten)]
     pub(super) runner: RunnerArgs,
     /// Executions at once; more are answered 503 with Retry-After

@@ -41,10 +41,11 @@ pub(super) fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32>
     let bound = listener.local_addr()?;
     let host = requested.rsplit_once(':').map_or(requested.as_str(), |(host, _)| host);
     let api_base_url = api_base_url(Some(&format!("{host}:{}", bound.port())))?;
-    let keys = match (&args.jwt_secret_file, &args.jwt_public_key) {
-        (Some(file), _) => Keys::secret_file(file)?,
-        (None, Some(file)) => Keys::public_key_file(file)?,
-        (None, None) => anyhow::bail!("give --jwt-secret-file or --jwt-public-key"),
+    let keys = match (&args.jwt_secret_file, &args.jwt_public_key, &args.oidc_issuer) {
+        (Some(file), _, _) => Keys::secret_file(file)?,
+        (None, Some(file), _) => Keys::public_key_file(file)?,
+        (None, None, Some(issuer)) => Keys::issuer(issuer, args.audience.as_deref().unwrap_or_default())?,
+        (None, None, None) => anyhow::bail!("give --jwt-secret-file, --jwt-public-key or --oidc-issuer"),
     };
     let dir = args.dir.canonicalize().with_context(|| format!("cannot serve {}", args.dir.display()))?;
     let config = args.runner.config(config, api_base_url)?;
