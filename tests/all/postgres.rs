@@ -27,12 +27,12 @@ struct Cluster {
     port: u16,
 }
 
-/// The folder of PostgreSQL's server programs: `initdb` and `pg_ctl` on
-/// PATH, else Debian's newest `/usr/lib/postgresql/N/bin` (scripts/test
+/// The folder of PostgreSQL's server programs: `initdb`, `pg_ctl` and
+/// `psql` on PATH, else Debian's newest `/usr/lib/postgresql/N/bin` (scripts/test
 /// installs it).
 fn server_programs() -> PathBuf {
     if let Some(found) = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+        std::env::split_paths(&path).find(|dir| ["initdb", "pg_ctl", "psql"].iter().all(|p| dir.join(p).is_file()))
     }) {
         return found;
     }
@@ -218,6 +218,25 @@ fn runs_and_history_use_the_database_runbox_store_names_and_never_show_its_passw
     bad.run().code(2).stderr_has(
         "runbox: the record store <the PostgreSQL URL given>: invalid connection string: unknown option `sslmod` (the form is postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=require])",
     );
+}
+
+#[test]
+fn a_database_a_newer_runbox_migrated_is_refused_saying_so() {
+    let cluster = Cluster::start();
+    let url = cluster.url();
+    let s = Scratch::new();
+    s.write("counted.yaml", &Yaml::new("Counted").sh("count", "echo counted").text());
+    s.runbox().env("RUNBOX_STORE", &url).args(["history", "counted.yaml"]).run().success();
+    let port = cluster.port.to_string();
+    let sql = "UPDATE runbox_schema SET version = 99";
+    let mut moved =
+        cluster.program("psql", &["-h", "127.0.0.1", "-p", &port, "-U", "runbox", "-d", "postgres", "-c", sql]);
+    let moved = moved.output().unwrap();
+    assert!(moved.status.success(), "psql: {}", String::from_utf8_lossy(&moved.stderr));
+    let refused = s.runbox().env("RUNBOX_STORE", &url).args(["history", "counted.yaml"]).run();
+    refused.code(2).stderr_has(&format!(
+        "runbox: the record store postgres://runbox@127.0.0.1:{port}/postgres: its schema is version 99, made by a newer runbox (this one knows 2): run that runbox, or give another store"
+    ));
 }
 
 #[test]
