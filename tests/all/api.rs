@@ -1019,3 +1019,41 @@ fn runbox_token_mints_a_token_the_server_accepts() {
     let short = mint(&[]);
     assert!(short.stderr.contains("an HS256 secret needs at least 32 bytes"), "{}", short.stderr);
 }
+
+/// A server keeps its guests' instances warm between executions (one slot
+/// with `--max-concurrent 1`, so each execution reuses the last one's) and
+/// resets them in place: what one caller's step left (a global, a
+/// prototype's property, an exported variable, a file, a memory bomb's
+/// pages) is not there for the next caller's step, and the memory cap holds
+/// in a warm slot as in a fresh one.
+#[test]
+fn a_warm_instance_keeps_nothing_of_the_last_callers_step() {
+    let s = Scratch::new();
+    let plant_js = "```js\nglobalThis.planted = 'mallory'.repeat(1e6);\nObject.prototype.planted = 'mallory';\nconsole.log(typeof planted);\n```";
+    let read_js = "```js\nconsole.log(typeof globalThis.planted, typeof ({}).planted);\n```";
+    let plant_sh = "```sh\nexport PLANTED=mallory\necho mallory > /tmp/planted\necho planted\n```";
+    let read_sh = "```sh\necho \"${PLANTED-unset} $(cat /tmp/planted 2>/dev/null || echo no-file)\"\n```";
+    let bomb = "```js\nconst keep = []; while (true) keep.push(new Array(1e5).fill(7));\n```";
+    for (name, script) in
+        [("PlantJs", plant_js), ("ReadJs", read_js), ("PlantSh", plant_sh), ("ReadSh", read_sh), ("Bomb", bomb)]
+    {
+        s.write(&format!("{name}.md"), &runbook(name, "", &[], &[], script));
+    }
+    let server = serve(&s, &["--max-concurrent", "1", "--memory", "64MiB"]);
+    let bearer = token("mallory", json!({}));
+    let execute = |name: &str| {
+        let reply = request("POST", &format!("{}/api/runbooks/{name}.md/execute", server.base), Some(&bearer), &[], "");
+        assert_eq!(reply.status, 200, "{name}: {:#}", reply.json);
+        let error = reply.json["steps"][0]["error"]["code"].as_str().unwrap_or("none").to_string();
+        (reply.json["return_code"].as_i64().unwrap(), reply.json["stdout"].as_str().unwrap().to_string(), error)
+    };
+    let clean_js = (0, "undefined undefined\n".to_string(), "none".to_string());
+    assert_eq!(execute("ReadJs"), clean_js);
+    assert_eq!(execute("PlantJs"), (0, "string\n".to_string(), "none".to_string()));
+    assert_eq!(execute("ReadJs"), clean_js);
+    assert_eq!(execute("PlantSh"), (0, "planted\n".to_string(), "none".to_string()));
+    assert_eq!(execute("ReadSh"), (0, "unset no-file\n".to_string(), "none".to_string()));
+    assert_eq!(execute("Bomb"), (137, String::new(), "MemoryLimit".to_string()));
+    assert_eq!(execute("Bomb"), (137, String::new(), "MemoryLimit".to_string()));
+    assert_eq!(execute("ReadJs"), clean_js);
+}

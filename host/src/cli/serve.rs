@@ -48,7 +48,9 @@ pub(super) fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32>
         (None, None, None) => anyhow::bail!("give --jwt-secret-file, --jwt-public-key or --oidc-issuer"),
     };
     let dir = args.dir.canonicalize().with_context(|| format!("cannot serve {}", args.dir.display()))?;
-    let config = args.runner.config(config, api_base_url)?;
+    let mut config = args.runner.config(config, api_base_url)?;
+    // An instance warm for each execution that may run at once.
+    config.warm_instances = args.max_concurrent;
     let serve = ServeConfig {
         dir,
         keys,

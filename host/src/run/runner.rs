@@ -59,7 +59,7 @@ impl Runner {
     /// In deterministic mode the clock and ids are fixed whatever `seams`
     /// says, and no History is written.
     pub fn with_seams(mut config: Config, mut seams: Seams) -> anyhow::Result<Runner> {
-        let sandbox = Arc::new(Sandbox::new(&config.cache)?);
+        let sandbox = Arc::new(Sandbox::warm(&config.cache, config.warm_instances)?);
         let virtual_time = match config.deterministic {
             Some(fixed) => {
                 let since_epoch = fixed.clock - OffsetDateTime::UNIX_EPOCH;

@@ -22,6 +22,7 @@ mod stdin;
 mod store;
 mod ticker;
 mod tiers;
+mod warm;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -54,9 +55,16 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Engines and linkers for the guests, which load from `cache`.
+    /// Engines and linkers for the guests, which load from `cache`; each
+    /// step maps its memory afresh.
     pub fn new(cache: &GuestCache) -> anyhow::Result<Sandbox> {
-        Ok(Sandbox { guests: Guests::new(cache)? })
+        Sandbox::warm(cache, 0)
+    }
+
+    /// As [`Sandbox::new`], keeping up to `instances` instances warm for the
+    /// next steps (see [`Config::warm_instances`](crate::Config)).
+    pub fn warm(cache: &GuestCache, instances: usize) -> anyhow::Result<Sandbox> {
+        Ok(Sandbox { guests: Guests::new(cache, instances)? })
     }
 
     /// Compiles the optimised code for `language`'s guest now (snapshot,
@@ -82,7 +90,7 @@ impl Sandbox {
     pub fn check(&self, step: &Script) -> Result<(), Failure> {
         let started = Instant::now();
         let cannot = |e: anyhow::Error| Failure::new(ErrorCode::ConfigInvalid, format!("cannot check the step: {e:#}"));
-        let guest = self.guests.get(step.language, false).map_err(cannot)?;
+        let (guest, _slot) = self.guests.get(step.language, false).map_err(cannot)?;
         let context = StepContext::default();
         let limits = Limits { timeout: CHECK_TIMEOUT, ..Limits::default() };
         let mut store = Store::new(guest.engine(), StepState::new(&context, limits, None, None).map_err(cannot)?);
@@ -125,8 +133,10 @@ impl Sandbox {
         };
         // Loading a guest the first time (snapshot, compile) is not the step's
         // time: its deadline starts after.
-        let guest = match self.guests.get(step.language, context.virtual_time.is_some()) {
-            Ok(guest) => guest,
+        // The slot is held until the store is dropped (after it, declared
+        // before it).
+        let (guest, _slot) = match self.guests.get(step.language, context.virtual_time.is_some()) {
+            Ok(got) => got,
             Err(e) => return failed_to_start(Instant::now(), e, say),
         };
         let started = Instant::now();

@@ -26,23 +26,31 @@ use super::host;
 use super::script::StepContext;
 use super::store::StepState;
 use super::ticker::Ticker;
+use super::warm::{Slot, Warm};
 use crate::model::Language;
 use crate::model::limits::Limits;
 
 /// A guest's bindings, ready to instantiate on the engine they were made for.
 pub(crate) trait Pre: Sized + Send + Sync + 'static {
     fn new(pre: InstancePre<StepState>) -> wasmtime::Result<Self>;
+    fn engine(&self) -> &Engine;
 }
 
 impl Pre for JsPre<StepState> {
     fn new(pre: InstancePre<StepState>) -> wasmtime::Result<Self> {
         JsPre::new(pre)
     }
+    fn engine(&self) -> &Engine {
+        self.instance_pre().engine()
+    }
 }
 
 impl Pre for ShPre<StepState> {
     fn new(pre: InstancePre<StepState>) -> wasmtime::Result<Self> {
         ShPre::new(pre)
+    }
+    fn engine(&self) -> &Engine {
+        self.instance_pre().engine()
     }
 }
 
@@ -70,9 +78,13 @@ struct Compiler {
 
 impl Compiler {
     /// Fuel, epochs and room for the guests' 1 MiB shadow stacks' worth of
-    /// interpreter frames, so deep recursion ends on the guest's stack.
-    fn new(strategy: Strategy, limited: bool) -> anyhow::Result<Compiler> {
+    /// interpreter frames, so deep recursion ends on the guest's stack;
+    /// instances from `warm`'s pool when given.
+    fn new(strategy: Strategy, limited: bool, warm: Option<&Warm>) -> anyhow::Result<Compiler> {
         let mut config = Config::new();
+        if let Some(warm) = warm {
+            warm.configure(&mut config);
+        }
         config.strategy(strategy).consume_fuel(limited).epoch_interruption(limited).wasm_component_model(true);
         // Winch's frames are larger than Cranelift's: the same guest
         // recursion needs more of the host's stack.
@@ -97,7 +109,7 @@ impl Compiler {
 /// from a fixed seed, so that the snapshot is the same on every machine (no
 /// real clock or randomness in it); each run reseeds what it needs.
 fn initialiser() -> anyhow::Result<(Store<StepState>, Linker<StepState>)> {
-    let Compiler { engine, linker } = Compiler::new(Strategy::Winch, false)?;
+    let Compiler { engine, linker } = Compiler::new(Strategy::Winch, false, None)?;
     let context = StepContext { virtual_time: Some(Virtual::new(0, Duration::ZERO)), ..StepContext::default() };
     let state = StepState::new(&context, Limits::default(), None, None)?;
     Ok((Store::new(&engine, state), linker))
@@ -109,12 +121,20 @@ struct Tiers<P> {
     /// Shared with the thread that may be compiling it.
     optimized: Arc<OnceLock<Result<P, String>>>,
     baseline: OnceLock<Result<P, String>>,
+    /// The optimised code on the engine of steps past the warm pool.
+    overflow: OnceLock<Result<P, String>>,
     finishing: Once,
 }
 
 impl<P> Tiers<P> {
     fn new(guest: &'static Guest) -> Tiers<P> {
-        Tiers { guest, optimized: Arc::default(), baseline: OnceLock::new(), finishing: Once::new() }
+        Tiers {
+            guest,
+            optimized: Arc::default(),
+            baseline: OnceLock::new(),
+            overflow: OnceLock::new(),
+            finishing: Once::new(),
+        }
     }
 
     /// The guest as the baseline code compiles it: not snapshotted. Winch
@@ -135,8 +155,8 @@ pub(crate) enum Loaded<'a> {
 impl Loaded<'_> {
     pub(crate) fn engine(&self) -> &Engine {
         match self {
-            Loaded::Js(pre) => pre.instance_pre().engine(),
-            Loaded::Sh(pre) => pre.instance_pre().engine(),
+            Loaded::Js(pre) => Pre::engine(*pre),
+            Loaded::Sh(pre) => Pre::engine(*pre),
         }
     }
 }
@@ -145,21 +165,40 @@ impl Loaded<'_> {
 /// runbooks never pay for the shell and the reverse.
 pub(crate) struct Guests {
     cache: GuestCache,
+    /// Its instances come from `warm`'s pool when there is one.
     optimized: Compiler,
     baseline: OnceLock<Option<Compiler>>,
+    warm: Option<Warm>,
+    /// The optimised code's engine for steps past the pool: instances on
+    /// demand.
+    overflow: OnceLock<Result<Compiler, String>>,
     js: Tiers<JsPre<StepState>>,
     sh: Tiers<ShPre<StepState>>,
     ticker: Ticker,
 }
 
 impl Guests {
-    pub(crate) fn new(cache: &GuestCache) -> anyhow::Result<Guests> {
-        let optimized = Compiler::new(Strategy::Auto, true)?;
+    /// Guests whose optimised code keeps `warm` instances warm (none: each
+    /// step's memory is mapped afresh). A pool the system will not reserve
+    /// (a capped address space) is said and done without.
+    pub(crate) fn new(cache: &GuestCache, warm: usize) -> anyhow::Result<Guests> {
+        let mut warm = Warm::new(warm);
+        let optimized = match Compiler::new(Strategy::Auto, true, warm.as_ref()) {
+            Ok(compiler) => compiler,
+            Err(e) if warm.is_some() => {
+                tracing::warn!("no warm instances, each step maps its memory afresh: {e:#}");
+                warm = None;
+                Compiler::new(Strategy::Auto, true, None)?
+            }
+            Err(e) => return Err(e),
+        };
         let ticker = Ticker::start(optimized.engine.clone());
         Ok(Guests {
             cache: cache.clone(),
             optimized,
             baseline: OnceLock::new(),
+            warm,
+            overflow: OnceLock::new(),
             js: Tiers::new(&guest::JS),
             sh: Tiers::new(&guest::SH),
             ticker,
@@ -177,17 +216,43 @@ impl Guests {
     /// The code a step in `language` runs on: the optimised code when it is
     /// loaded or cached, or when `wait` (deterministic mode) says to compile
     /// it now; else the baseline code, with the optimised compile started in
-    /// the background.
-    pub(crate) fn get(&self, language: Language, wait: bool) -> anyhow::Result<Loaded<'_>> {
+    /// the background. The slot of the warm pool it took, if any, must be
+    /// held until the step's store is dropped.
+    pub(crate) fn get(&self, language: Language, wait: bool) -> anyhow::Result<(Loaded<'_>, Option<Slot>)> {
         let what = match language {
             Language::JavaScript => "JavaScript",
             Language::Shell => "shell",
         };
         let loaded = match language {
-            Language::JavaScript => self.pick(&self.js, wait).map(Loaded::Js),
-            Language::Shell => self.pick(&self.sh, wait).map(Loaded::Sh),
+            Language::JavaScript => self.slotted(&self.js, wait).map(|(pre, slot)| (Loaded::Js(pre), slot)),
+            Language::Shell => self.slotted(&self.sh, wait).map(|(pre, slot)| (Loaded::Sh(pre), slot)),
         };
         loaded.map_err(|e| anyhow::anyhow!("cannot load the {what} guest: {e}"))
+    }
+
+    /// `pick`'s code, with a slot of the warm pool when it is the optimised
+    /// code and the pool has one; else the optimised code on demand.
+    fn slotted<'a, P: Pre>(&'a self, tiers: &'a Tiers<P>, wait: bool) -> Result<(&'a P, Option<Slot>), String> {
+        let pre = self.pick(tiers, wait)?;
+        let Some(warm) = &self.warm else { return Ok((pre, None)) };
+        if !Engine::same(pre.engine(), &self.optimized.engine) {
+            return Ok((pre, None));
+        }
+        if let Some(slot) = warm.take() {
+            return Ok((pre, Some(slot)));
+        }
+        let overflow = self
+            .overflow
+            .get_or_init(|| {
+                let compiler = Compiler::new(Strategy::Auto, true, None).map_err(|e| format!("{e:#}"))?;
+                self.ticker.also(compiler.engine.clone());
+                Ok(compiler)
+            })
+            .as_ref()
+            .map_err(Clone::clone)?;
+        let pre =
+            tiers.overflow.get_or_init(|| overflow.load(&self.cache, tiers.guest)).as_ref().map_err(Clone::clone)?;
+        Ok((pre, None))
     }
 
     /// Compiles the optimised code for `language` now, into the cache,
@@ -254,7 +319,7 @@ impl Guests {
     fn baseline(&self) -> Option<&Compiler> {
         self.baseline
             .get_or_init(|| {
-                let compiler = Compiler::new(Strategy::Winch, true).ok()?;
+                let compiler = Compiler::new(Strategy::Winch, true, None).ok()?;
                 self.ticker.also(compiler.engine.clone());
                 Some(compiler)
             })
