@@ -1057,3 +1057,20 @@ fn a_warm_instance_keeps_nothing_of_the_last_callers_step() {
     assert_eq!(execute("Bomb"), (137, String::new(), "MemoryLimit".to_string()));
     assert_eq!(execute("ReadJs"), clean_js);
 }
+
+/// The server's OpenTelemetry exporter settings (a collector's API key in
+/// `OTEL_EXPORTER_OTLP_HEADERS`, say) are runbox's own: a served runbook
+/// that declares one is not handed the server's value.
+#[test]
+fn a_runbook_never_gets_the_servers_exporter_settings() {
+    let s = Scratch::new();
+    let script = "```sh\necho \"headers=$OTEL_EXPORTER_OTLP_HEADERS\"\n```";
+    s.write("Leak.md", &runbook("Leak", "OTEL_EXPORTER_OTLP_HEADERS: the collector's", &[], &[], script));
+    let server = serve_with(&s, &[], &[("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=planted-collector-key")]);
+    let url = format!("{}/api/runbooks/Leak.md/execute", server.base);
+    let refused = request("POST", &url, Some(&token("ada", json!({}))), &[], "");
+    assert_eq!(refused.status, 400, "{:#}", refused.json);
+    let message = refused.json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("`OTEL_EXPORTER_OTLP_HEADERS` is runbox's own"), "{message}");
+    assert!(!refused.json.to_string().contains("planted-collector-key"));
+}

@@ -59,6 +59,9 @@ mod api_executions;
 mod api_operating;
 // `runbox serve --oidc-issuer`: an issuer on loopback, its keys rotated.
 mod oidc;
+// `runbox serve` exporting its spans to a collector (the `otel` feature).
+#[cfg(feature = "otel")]
+mod otel;
 // The record store: history as a query, servers sharing it, kill -9, retention.
 mod store;
 // The record store in a private PostgreSQL cluster.

@@ -22,6 +22,7 @@ mod refusal;
 mod request;
 mod routes;
 mod shared;
+mod spans;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -59,6 +60,7 @@ fn shared(config: ServeConfig, runner: Runner, cancel: Cancel) -> anyhow::Result
         cancel,
         executions: Default::default(),
         metrics: Default::default(),
+        spans: spans::Spans::from_env()?,
         store,
         replica: Replica::this(),
         store_alive: AtomicBool::new(true),
@@ -151,7 +153,8 @@ pub fn serve(
     // Before the first request: this server is known, and the executions of
     // servers that died (this one before a restart among them) are ended.
     let ended = keeper::start(&shared)?;
-    runtime.block_on(async move {
+    let flushed = Arc::clone(&shared);
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         ready(listener.local_addr()?);
         keeper::say_ended(ended);
@@ -167,5 +170,8 @@ pub fn serve(
         };
         listen::accept(listener, app, header_timeout, per_peer, shutdown).await;
         Ok(())
-    })
+    });
+    // The spans of the last answers, before the process exits.
+    flushed.spans.flush();
+    served
 }

@@ -1,15 +1,15 @@
 //! What every request leaves for whoever operates the server: its
 //! correlation id echoed (`X-Correlation-Id`, the one its run records; a
-//! `traceparent` continued with a span of the server's), its count in
-//! `/metrics`, and one JSON line on stderr (time, method, route, status,
-//! duration, caller, correlation id).
+//! `traceparent` continued with a span of the server's, exported when the
+//! server exports: `spans/`), its count in `/metrics`, and one JSON line on
+//! stderr (time, method, route, status, duration, caller, correlation id).
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::json;
@@ -18,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::request::correlation_id;
 use super::shared::Shared;
+use super::spans::Answered;
 
 /// Who a request's token named, put on its answer by the guard.
 #[derive(Clone)]
@@ -31,15 +32,25 @@ pub(super) async fn observe(State(shared): State<Arc<Shared>>, mut request: Requ
     let correlation = correlation_id(request.headers());
     let id = HeaderValue::from_str(&correlation).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     request.headers_mut().insert("x-correlation-id", id.clone());
-    let trace = continued_trace(request.headers());
+    let span = shared.spans.request(request.headers(), method, &route);
+    if let Some(parent) = span.parent() {
+        request.extensions_mut().insert(parent);
+    }
     let mut response = next.run(request).await;
     response.headers_mut().insert("x-correlation-id", id);
-    if let Some(trace) = trace.and_then(|t| HeaderValue::from_str(&t).ok()) {
+    if let Some(trace) = span.traceparent.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
         response.headers_mut().insert("traceparent", trace);
     }
     let status = response.status().as_u16();
     shared.metrics.answered(method, &route, status);
     let caller = response.extensions().get::<Subject>().map(|s| s.0.clone());
+    let execution_id = response.headers().get("x-execution-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    span.end(&Answered {
+        status,
+        caller: caller.as_deref(),
+        correlation_id: &correlation,
+        execution_id: execution_id.as_deref(),
+    });
     let line = json!({
         "time": OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
         "level": "info",
@@ -69,24 +80,4 @@ fn method_label(method: &Method) -> &'static str {
         Method::PATCH => "PATCH",
         _ => "other",
     }
-}
-
-/// A W3C `traceparent` that continues the request's: its version, trace id
-/// and flags, with a span id of this server's.
-fn continued_trace(headers: &HeaderMap) -> Option<String> {
-    let text = headers.get("traceparent")?.to_str().ok()?.trim();
-    let parts: Vec<&str> = text.split('-').collect();
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    let valid = parts.len() == 4
-        && hex(parts[0], 2)
-        && parts[0] != "ff"
-        && hex(parts[1], 32)
-        && parts[1].bytes().any(|b| b != b'0')
-        && hex(parts[2], 16)
-        && hex(parts[3], 2);
-    if !valid {
-        return None;
-    }
-    let span = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
-    Some(format!("{}-{}-{span}-{}", parts[0], parts[1].to_ascii_lowercase(), parts[3]))
 }

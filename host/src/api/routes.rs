@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 
 use super::bodies::{
     Accepted, AskShown, ErrorBody, Executed, ExecutionLinks, Health, Listed, PastExecutions, RunRequest, RunbookList,
@@ -19,6 +19,7 @@ use super::executions::{Execution, Status};
 use super::refusal::Refusal;
 use super::request::{TokenApprover, TokenCaller};
 use super::shared::Shared;
+use super::spans::Parent;
 use crate::catalog::{catalog, open_named};
 use crate::model::{Format, Runbook};
 use crate::plan::{self, Host};
@@ -238,16 +239,23 @@ fn body(text: &str) -> Result<RunRequest, Refusal> {
 /// (its identity and claims, the approvals its token gives) and the
 /// request's deadline.
 fn runner(shared: &Shared, caller: &TokenCaller, approve: Vec<String>) -> Runner {
-    runner_of(shared, caller, approve, None)
+    runner_of(shared, caller, approve, None, None)
 }
 
 /// [`runner`] of `execution`: its events are the execution's log and it
 /// stops when the execution is cancelled.
-fn runner_of(shared: &Shared, caller: &TokenCaller, approve: Vec<String>, execution: Option<&Execution>) -> Runner {
+/// A runner for `caller`; one that runs `execution` tells `events` (its
+/// log, and its spans) what its steps do.
+fn runner_of(
+    shared: &Shared,
+    caller: &TokenCaller,
+    approve: Vec<String>,
+    execution: Option<&Execution>,
+    events: Option<Arc<dyn Events>>,
+) -> Runner {
     let seams = Seams {
         approver: Arc::new(TokenApprover { approve, claims: caller.claims.clone() }),
-        events: execution
-            .map_or_else(|| Arc::new(Quiet) as Arc<dyn Events>, |e| Arc::clone(&e.events) as Arc<dyn Events>),
+        events: events.unwrap_or_else(|| Arc::new(Quiet)),
         caller: Arc::new(caller.clone()),
         cancel: execution.map_or_else(|| shared.cancel.clone(), |e| e.cancel.clone()),
         ..Seams::default()
@@ -301,6 +309,7 @@ pub(crate) async fn execute(
     caller: TokenCaller,
     Path(name): Path<String>,
     Query(options): Query<ExecuteOptions>,
+    parent: Option<Extension<Parent>>,
     headers: HeaderMap,
     text: String,
 ) -> Response {
@@ -324,12 +333,14 @@ pub(crate) async fn execute(
     }
     let execution = shared.executions.start(id.clone(), &runbook, &caller.user, &caller.correlation_id, &shared.cancel);
     shared.metrics.started();
+    let span = shared.spans.execution(parent.as_ref().map(|p| &p.0), &execution);
+    let events = span.events(Arc::clone(&execution.events) as Arc<dyn Events>);
     let env = request.env().into_iter().collect();
     let (shared_for_run, run) = (Arc::clone(&shared), Arc::clone(&execution));
     let ran = tokio::task::spawn_blocking(move || {
         // The runner checks the caller's claims against the runbook's, and
         // its sub-runbooks'.
-        let mut runner = runner_of(&shared_for_run, &caller, request.approve, Some(&run));
+        let mut runner = runner_of(&shared_for_run, &caller, request.approve, Some(&run), Some(events));
         runner.set_env(env);
         runner.set_execution_id(run.id.clone());
         runner.run_in_chain(&runbook, &request.inputs, &caller.chain())
@@ -358,6 +369,7 @@ pub(crate) async fn execute(
         };
         let ended = shared_for_end.executions.finish(&ending, report);
         shared_for_end.metrics.ended(&ending.runbook, ended.status, &ended.report);
+        span.end(ended.status, &ended.report);
         drop(slot);
     });
     let mut response = if answer_now {

@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use super::auth::Keys;
 use super::executions::Executions;
 use super::metrics::Metrics;
+use super::spans::Spans;
 use crate::run::Runner;
 use crate::sandbox::Cancel;
 use crate::store::{Replica, Retention, Store};
@@ -53,6 +54,8 @@ pub(crate) struct Shared {
     pub(crate) cancel: Cancel,
     pub(crate) executions: Executions,
     pub(crate) metrics: Metrics,
+    /// The spans of requests, executions and steps, exported or not.
+    pub(crate) spans: Spans,
     /// Every execution's record, this server's and others'.
     pub(crate) store: Arc<Store>,
     /// This server, as the store knows it.

@@ -66,9 +66,11 @@ pub struct Plan {
     pub bound: Bound,
 }
 
-/// The prefix of runbox's own variables (`RUNBOX_STORE`, `RUNBOX_STATE_DIR`,
-/// …), which the process environment never fills a runbook's with.
-const OWN_VARIABLES: &str = "RUNBOX_";
+/// The prefixes of runbox's own variables (`RUNBOX_STORE`, `RUNBOX_STATE_DIR`,
+/// …, and its span exporter's settings, a collector's API key in
+/// `OTEL_EXPORTER_OTLP_HEADERS` among them), which the process environment
+/// never fills a runbook's with.
+const OWN_VARIABLES: [&str; 2] = ["RUNBOX_", "OTEL_EXPORTER_OTLP_"];
 
 /// Checks `runbook` against this host: its variables are set (from
 /// `host.env` first, then the process environment), its inputs have their
@@ -80,7 +82,7 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     for requirement in &runbook.env {
         // runbox's own variables (its store's URL, its folders) configure
         // runbox; a runbook gets one only when it is given.
-        let own = requirement.name.starts_with(OWN_VARIABLES);
+        let own = OWN_VARIABLES.iter().any(|prefix| requirement.name.starts_with(prefix));
         let from_process = || (!host.sealed_env && !own).then(|| std::env::var(&requirement.name).ok()).flatten();
         match host.env.get(&requirement.name).cloned().or_else(from_process) {
             Some(value) => values.push((requirement.name.clone(), value)),
