@@ -40,6 +40,12 @@ impl Server {
         self.child.wait().unwrap();
     }
 
+    /// Sends `signal` (SIGSTOP freezes it, SIGCONT thaws it).
+    pub(crate) fn signal(&self, signal: rustix::process::Signal) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, signal).unwrap();
+    }
+
     /// SIGTERM, then waits for it to exit, which it must do with 0.
     pub(crate) fn terminate(&mut self) {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();

@@ -142,6 +142,31 @@ fn a_server_killed_with_9_has_its_executions_marked_interrupted() {
     a_server_killed_with_9_leaves_its_executions_interrupted(&Scratch::new(), &[]);
 }
 
+/// A server whose heartbeat stops while its process lives on (frozen here;
+/// a server on another machine, say) is taken for dead once
+/// `--replica-lapse` has passed since its last beat: another server marks
+/// its execution interrupted then, and not before.
+#[test]
+fn a_server_that_stops_beating_is_taken_for_dead_after_the_lapse() {
+    let s = Scratch::new();
+    slow(&s, "Slow", 60);
+    let ada = token("ada", json!({}));
+    let frozen = serve(&s, &[]);
+    let url = format!("{}/api/runbooks/Slow.md/execute?wait=false", frozen.base);
+    let id = request("POST", &url, Some(&ada), &[], "").json["execution_id"].as_str().unwrap().to_string();
+    wait_for_event(&frozen.base, &id, &ada, "output");
+    frozen.signal(rustix::process::Signal::STOP);
+    let stopped = Instant::now();
+    let other = serve(&s, &["--replica-lapse", "10s"]);
+    let on_other = format!("{}/api/executions/{id}", other.base);
+    // Its pid is alive: only the lapse can end it.
+    let ended = poll(&on_other, &ada, |j| j["status"] != "running");
+    assert_eq!(ended["status"], "interrupted", "{ended:#}");
+    // Its last beat was at most one heartbeat before it froze.
+    assert!(stopped.elapsed() >= Duration::from_secs(5), "ended {:?} after the freeze", stopped.elapsed());
+    frozen.signal(rustix::process::Signal::CONT);
+}
+
 /// A server killed with -9 on the store `store` names: another marks its
 /// executions interrupted, and so does one restarted in its place.
 pub(crate) fn a_server_killed_with_9_leaves_its_executions_interrupted(s: &Scratch, store: &[&str]) {
