@@ -31,6 +31,8 @@ pub mod api;
 pub mod catalog;
 pub mod error;
 pub mod handle;
+#[cfg(feature = "kubernetes")]
+pub mod kubernetes;
 pub mod model;
 pub mod native;
 pub mod parse;

@@ -62,6 +62,9 @@ mod oidc;
 // `runbox serve` exporting its spans to a collector (the `otel` feature).
 #[cfg(feature = "otel")]
 mod otel;
+// Script sources through the Kubernetes API (the `kubernetes` feature).
+#[cfg(feature = "kubernetes")]
+mod kubernetes;
 // The record store: history as a query, servers sharing it, kill -9, retention.
 mod store;
 // The record store in a private PostgreSQL cluster.

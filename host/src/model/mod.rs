@@ -208,6 +208,9 @@ pub enum Source {
     Registry(String),
     /// `script_from_secret`: never logged.
     Secret(SecretRef),
+    /// `script_from_configmap`: a key of a ConfigMap, read through the
+    /// Kubernetes API; `namespace` defaults to the configuration's.
+    ConfigMap { name: String, key: String, namespace: Option<String> },
     /// `type: runbook`: a sub-runbook beside this one (`with.runbook`), with
     /// its inputs as text (templates allowed); `env` is the step's own.
     Runbook { name: String, inputs: Vec<(String, String)> },
@@ -222,6 +225,9 @@ pub enum SecretRef {
     File { secret_name: String, key: Option<String> },
     /// `{env: VAR}`: the content of a host environment variable.
     Env(String),
+    /// `{secret_name, key, namespace}`: a key of a Secret, read through the
+    /// Kubernetes API.
+    Kubernetes { secret_name: String, key: String, namespace: String },
 }
 
 /// What a failed step does to the runbook.
@@ -278,6 +284,34 @@ pub const REGISTRY: &str = "registry.yaml";
 /// secrets directory.
 pub fn is_secret_name(part: &str) -> bool {
     !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\\', '\0'])
+}
+
+/// Whether `name` is a Kubernetes object's name (a DNS subdomain: at most
+/// 253 lowercase letters, digits, `-` and `.`, starting and ending with a
+/// letter or digit). Nothing else reaches the API's paths.
+pub fn is_object_name(name: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    name.len() <= 253
+        && edge(name.chars().next())
+        && edge(name.chars().last())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && !name.contains("..")
+}
+
+/// Whether `name` is a namespace's name (a DNS label: at most 63 lowercase
+/// letters, digits and `-`, starting and ending with a letter or digit).
+pub fn is_namespace_name(name: &str) -> bool {
+    name.len() <= 63 && !name.contains('.') && is_object_name(name)
+}
+
+/// Whether `key` is a key of a ConfigMap's or a Secret's data (at most 253
+/// letters, digits, `-`, `_` and `.`, not `.` or `..`).
+pub fn is_data_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && key != ".."
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// The file name of `path`: how a runbook is named in a recursion stack, in

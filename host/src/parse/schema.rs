@@ -171,8 +171,8 @@ struct WithField {
     script_id: Option<String>,
     /// A file of the secrets directory, or a host variable's content.
     script_from_secret: Option<SecretField>,
-    /// A ConfigMap's key (needs the Kubernetes API).
-    script_from_configmap: Option<serde_json::Value>,
+    /// A ConfigMap's key, read through the Kubernetes API.
+    script_from_configmap: Option<ConfigMapField>,
     /// The script's arguments (`$1`…; templates allowed).
     args: Option<OneOrMany>,
     /// Variables set for this step (templates allowed).
@@ -213,7 +213,19 @@ enum SecretField {
 struct SecretFile {
     secret_name: String,
     key: Option<String>,
-    /// Read from the Kubernetes API (not in this build).
+    /// The Secret's namespace: the script is read through the Kubernetes
+    /// API (then `key` is required).
+    namespace: Option<String>,
+}
+
+/// `{ configmap_name, key, namespace }`: a key of a ConfigMap.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ConfigMapField {
+    configmap_name: String,
+    key: String,
+    /// Else the kubeconfig context's, or the pod's own.
     namespace: Option<String>,
 }
 

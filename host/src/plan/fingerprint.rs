@@ -145,6 +145,15 @@ impl Walk<'_> {
                     files.extend(own.iter().map(|(n, h)| (n.clone(), h.clone())));
                     self.done.insert(real, own);
                 }
+                // A ConfigMap's script is bound as a file's is: changed in
+                // the cluster, it asks again.
+                Source::ConfigMap { name, key, namespace } => {
+                    let reference = resolved.as_ref().map_or_else(
+                        |_| format!("{}/{name}/{key}", namespace.as_deref().unwrap_or("default")),
+                        |r| r.audit.reference.clone(),
+                    );
+                    files.insert(format!("configmap:{reference}"), hash);
+                }
                 Source::Inline(_) | Source::Secret(_) => {}
             }
         }

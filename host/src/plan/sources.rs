@@ -122,6 +122,16 @@ pub fn resolve(runbook: &Runbook, step: &Step, secrets: &Secrets) -> Result<Reso
                 requires_approval: false,
             })
         }
+        Source::ConfigMap { name, key, namespace } => {
+            let (namespace, text) = from_cluster(Cluster::ConfigMap, name, key, namespace.as_deref())?;
+            Ok(Resolved {
+                filename: format!("configmap:{name}/{key}"),
+                first_line: 1,
+                audit: audit("configmap", format!("{namespace}/{name}/{key}"), &text, true),
+                text,
+                requires_approval: false,
+            })
+        }
         Source::Secret(secret) => {
             let (reference, text) = read_secret(secret, secrets)?;
             Ok(Resolved {
@@ -176,6 +186,10 @@ fn read_capped(path: &Path) -> std::io::Result<String> {
 /// shows: the secret's name, never its content.
 fn read_secret(secret: &SecretRef, secrets: &Secrets) -> Result<(String, String), String> {
     match secret {
+        SecretRef::Kubernetes { secret_name, key, namespace } => {
+            let (namespace, text) = from_cluster(Cluster::Secret, secret_name, key, Some(namespace))?;
+            Ok((format!("kubernetes:{namespace}/{secret_name}/{key}"), text))
+        }
         SecretRef::Env(var) => match std::env::var(var) {
             Ok(text) if !text.is_empty() => Ok((format!("env:{var}"), text)),
             _ => Err(format!("script_from_secret: the environment variable `{var}` is not set")),
@@ -203,6 +217,44 @@ fn read_secret(secret: &SecretRef, secrets: &Secrets) -> Result<(String, String)
             read_capped(&path).map(|text| (reference.clone(), text)).map_err(|e| cannot(&e))
         }
     }
+}
+
+/// The kinds of object a script is read from through the Kubernetes API.
+#[derive(Clone, Copy)]
+enum Cluster {
+    ConfigMap,
+    Secret,
+}
+
+/// `(namespace, content)` of key `key` of object `name`, read through the
+/// Kubernetes API.
+#[cfg(feature = "kubernetes")]
+fn from_cluster(kind: Cluster, name: &str, key: &str, namespace: Option<&str>) -> Result<(String, String), String> {
+    use crate::kubernetes::Kind;
+    let (kind, field) = match kind {
+        Cluster::ConfigMap => (Kind::ConfigMap, "script_from_configmap"),
+        Cluster::Secret => (Kind::Secret, "script_from_secret"),
+    };
+    let read = crate::kubernetes::read(kind, name, key, namespace).map_err(|e| format!("{field}: {e}"))?;
+    if read.text.len() as u64 > MAX_SCRIPT_BYTES {
+        let size = read.text.len();
+        return Err(format!(
+            "{field}: key `{key}` of `{name}` is {size} bytes; scripts are limited to {MAX_SCRIPT_BYTES}"
+        ));
+    }
+    Ok((read.namespace, read.text))
+}
+
+/// Refused: this build has no Kubernetes client.
+#[cfg(not(feature = "kubernetes"))]
+fn from_cluster(kind: Cluster, _name: &str, _key: &str, _namespace: Option<&str>) -> Result<(String, String), String> {
+    let field = match kind {
+        Cluster::ConfigMap => "script_from_configmap",
+        Cluster::Secret => "script_from_secret with a `namespace`",
+    };
+    Err(format!(
+        "{field} reads the Kubernetes API, which this build of runbox does not include (build it with `--features kubernetes`)"
+    ))
 }
 
 /// `registry.yaml`: approved scripts by id.

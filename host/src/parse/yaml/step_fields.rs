@@ -9,7 +9,8 @@ use super::nodes::{Problems, is_template_name, json_of, line, scalar_line, spann
 use crate::error::Problem;
 use crate::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use crate::model::{
-    Approval, Language, Native, OnError, SYSTEM_VARIABLES, SecretRef, Source, Step, is_env_name, is_secret_name,
+    Approval, Language, Native, OnError, SYSTEM_VARIABLES, SecretRef, Source, Step, is_data_key, is_env_name,
+    is_namespace_name, is_object_name, is_secret_name,
 };
 
 pub(super) fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Option<Step> {
@@ -254,20 +255,55 @@ pub(super) fn source(
         }
         "script_file" | "script_path" => Some((Source::File(text(p)?), line(node))),
         "script_id" => Some((Source::Registry(text(p)?), line(node))),
-        "script_from_configmap" => {
-            p.push(
-                line(node),
-                format!(
-                    "step `{name}`: script_from_configmap reads the Kubernetes API, which this build of runbox does not include"
-                ),
-            );
-            None
-        }
+        "script_from_configmap" => configmap(node, name, p).map(|s| (s, line(node))),
         _ => secret(node, name, p).map(|s| (Source::Secret(s), line(node))),
     }
 }
 
-/// `script_from_secret: { secret_name, key }`, `{ env: VAR }`, or `NAME`.
+/// `script_from_configmap: { configmap_name, key, namespace? }`.
+fn configmap(node: &Node, name: &str, p: &mut Problems) -> Option<Source> {
+    let Node::Mapping(m) = node else {
+        p.push(line(node), format!("step `{name}`: script_from_configmap needs `configmap_name` and `key`"));
+        return None;
+    };
+    p.unknown_keys(m, &["configmap_name", "key", "namespace"], &format!("script_from_configmap of `{name}`"));
+    let (map, key, namespace) = (p.string(m, "configmap_name"), p.string(m, "key"), p.string(m, "namespace"));
+    let (Some(map), Some(key)) = (map, key) else {
+        p.push(line(node), format!("step `{name}`: script_from_configmap needs `configmap_name` and `key`"));
+        return None;
+    };
+    kubernetes_names(node, name, "script_from_configmap", &map, &key, namespace.as_deref(), p)
+        .then_some(Source::ConfigMap { name: map, key, namespace })
+}
+
+/// Whether the names of a Kubernetes source are names the API has: nothing
+/// else may reach its paths (a `../secrets/…` in a ConfigMap's name would
+/// read a Secret and log it as a ConfigMap's script).
+fn kubernetes_names(
+    node: &Node,
+    step: &str,
+    field: &str,
+    object: &str,
+    key: &str,
+    namespace: Option<&str>,
+    p: &mut Problems,
+) -> bool {
+    let problem = if !is_object_name(object) {
+        format!("`{object}` is not an object's name (lowercase letters, digits, `-` and `.`, at most 253)")
+    } else if !is_data_key(key) {
+        format!("`{key}` is not a key (letters, digits, `-`, `_` and `.`, at most 253)")
+    } else if let Some(namespace) = namespace.filter(|n| !is_namespace_name(n)) {
+        format!("`{namespace}` is not a namespace's name (lowercase letters, digits and `-`, at most 63)")
+    } else {
+        return true;
+    };
+    p.push(line(node), format!("step `{step}`: {field}: {problem}"));
+    false
+}
+
+/// `script_from_secret: { secret_name, key }`, `{ env: VAR }`, or `NAME`;
+/// with a `namespace`, `{ secret_name, key, namespace }` of the Kubernetes
+/// API.
 pub(super) fn secret(node: &Node, name: &str, p: &mut Problems) -> Option<SecretRef> {
     match node {
         Node::Scalar(s) if !s.as_str().trim().is_empty() => {
@@ -276,13 +312,16 @@ pub(super) fn secret(node: &Node, name: &str, p: &mut Problems) -> Option<Secret
         Node::Mapping(m) => {
             p.unknown_keys(m, &["secret_name", "key", "env", "namespace"], &format!("script_from_secret of `{name}`"));
             if m.contains_key("namespace") {
-                p.push(
-                    line(node),
-                    format!(
-                        "step `{name}`: a secret with a `namespace` is read from the Kubernetes API, which this build of runbox does not include"
-                    ),
-                );
-                return None;
+                let fields = (p.string(m, "secret_name"), p.string(m, "key"), p.string(m, "namespace"));
+                let (Some(secret_name), Some(key), Some(namespace)) = fields else {
+                    p.push(
+                        line(node),
+                        format!("step `{name}`: script_from_secret with a `namespace` needs `secret_name` and `key`"),
+                    );
+                    return None;
+                };
+                return kubernetes_names(node, name, "script_from_secret", &secret_name, &key, Some(&namespace), p)
+                    .then_some(SecretRef::Kubernetes { secret_name, key, namespace });
             }
             match (p.string(m, "secret_name"), p.string(m, "key"), p.string(m, "env")) {
                 (None, None, Some(var)) if is_env_name(&var) => Some(SecretRef::Env(var)),

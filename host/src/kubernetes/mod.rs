@@ -1,0 +1,73 @@
+//! The Kubernetes API, as runbox reads it (the `kubernetes` feature): a
+//! step's script from a key of a ConfigMap or a Secret. Where the API server
+//! is and who runbox is there come from `KUBECONFIG` (else
+//! `~/.kube/config`), else the pod's own ServiceAccount (kube's
+//! `Config::infer`); a namespace the step does not give is the kubeconfig
+//! context's, or the pod's.
+//!
+//! kube's client is async and runbox's checks are not: each read runs on a
+//! thread of its own with a runtime of its own, within [`READ_TIMEOUT`].
+
+mod scripts;
+
+use std::time::Duration;
+
+use kube::{Client, Config};
+
+pub use scripts::Kind;
+
+/// The longest a read may take, from reading the configuration to the
+/// API server's answer.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A script read from the API.
+#[derive(Debug)]
+pub struct Read {
+    /// The namespace it was read in (the default one when none was given).
+    pub namespace: String,
+    pub text: String,
+}
+
+/// Reads key `key` of the `kind` object `name` in `namespace` (else the
+/// configuration's default). The error says what to do; it never holds the
+/// object's content.
+pub fn read(kind: Kind, name: &str, key: &str, namespace: Option<&str>) -> Result<Read, String> {
+    std::thread::scope(|scope| {
+        let reading = std::thread::Builder::new()
+            .name("runbox-kubernetes".into())
+            .spawn_scoped(scope, || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start a runtime to read the Kubernetes API: {e}"))?;
+                runtime.block_on(read_async(kind, name, key, namespace))
+            })
+            .map_err(|e| format!("cannot start a thread to read the Kubernetes API: {e}"))?;
+        reading.join().unwrap_or_else(|_| Err("reading the Kubernetes API failed".into()))
+    })
+}
+
+async fn read_async(kind: Kind, name: &str, key: &str, namespace: Option<&str>) -> Result<Read, String> {
+    let config = match tokio::time::timeout(READ_TIMEOUT, Config::infer()).await {
+        Ok(Ok(config)) => config,
+        Ok(Err(e)) => {
+            return Err(format!(
+                "no Kubernetes configuration to read {} `{name}` with: neither KUBECONFIG (or ~/.kube/config) nor a pod's ServiceAccount ({e})",
+                kind.name()
+            ));
+        }
+        Err(_) => return Err(format!("reading the Kubernetes configuration took over {}s", READ_TIMEOUT.as_secs())),
+    };
+    let namespace = namespace.map_or_else(|| config.default_namespace.clone(), str::to_string);
+    let server = config.cluster_url.to_string();
+    let client =
+        Client::try_from(config).map_err(|e| format!("cannot make a client for the API server at {server}: {e}"))?;
+    match tokio::time::timeout(READ_TIMEOUT, scripts::fetch(&client, kind, &namespace, name, key, &server)).await {
+        Ok(text) => text.map(|text| Read { namespace, text }),
+        Err(_) => Err(format!(
+            "the Kubernetes API server at {server} did not answer within {}s (reading {} `{name}` in namespace `{namespace}`)",
+            READ_TIMEOUT.as_secs(),
+            kind.name()
+        )),
+    }
+}
