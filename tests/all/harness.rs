@@ -468,3 +468,57 @@ pub fn js_file_stdout(s: &Scratch, name: &str, script: &str) -> String {
     run.success();
     run.stdout
 }
+
+/// What a test's HTTP server answers a request: status, content type, body.
+pub type Answer = (u16, &'static str, Vec<u8>);
+
+/// An HTTP/1.1 server on 127.0.0.1 for a test's fake of another service
+/// (kept-alive connections, `Content-Length` bodies), answering each request
+/// with `answer(method, target, body)`. Returns its base URL.
+pub fn http_server(answer: impl Fn(&str, &str, &[u8]) -> Answer + Send + Sync + 'static) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let answer = std::sync::Arc::clone(&answer);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                // One request after another on a kept-alive connection.
+                loop {
+                    let mut head = String::new();
+                    if reader.read_line(&mut head).map_or(true, |n| n == 0) {
+                        return;
+                    }
+                    let mut parts = head.split(' ');
+                    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        reader.read_line(&mut line).unwrap();
+                        if line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':')
+                            && name.eq_ignore_ascii_case("content-length")
+                        {
+                            length = value.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let (status, kind, reply) = answer(method, target, &body);
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\r\n",
+                        reply.len()
+                    );
+                    writer.write_all(&[head.as_bytes(), &reply].concat()).unwrap();
+                }
+            });
+        }
+    });
+    url
+}

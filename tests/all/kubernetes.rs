@@ -3,13 +3,12 @@
 //! 127.0.0.1, reached through a kubeconfig, answering as the API server
 //! does (objects, Status bodies with their codes).
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::harness::Scratch;
+use crate::harness::{Scratch, http_server};
 
 /// The script a Secret holds: it must never be shown.
 const SECRET_SCRIPT: &str = "# planted-k8s-secret-script\necho cleaned\n";
@@ -70,50 +69,13 @@ fn answer(path: &str) -> (u16, Value) {
 
 impl ApiServer {
     fn start() -> ApiServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let asked = Arc::new(Mutex::new(Vec::new()));
         let kept = Arc::clone(&asked);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let kept = Arc::clone(&kept);
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut writer = stream;
-                    loop {
-                        let mut head = String::new();
-                        if reader.read_line(&mut head).map_or(true, |n| n == 0) {
-                            return;
-                        }
-                        let target = head.split(' ').nth(1).unwrap_or_default().to_string();
-                        let mut length = 0;
-                        loop {
-                            let mut line = String::new();
-                            reader.read_line(&mut line).unwrap();
-                            if line.trim().is_empty() {
-                                break;
-                            }
-                            if let Some((name, value)) = line.split_once(':')
-                                && name.eq_ignore_ascii_case("content-length")
-                            {
-                                length = value.trim().parse().unwrap();
-                            }
-                        }
-                        let mut body = vec![0; length];
-                        reader.read_exact(&mut body).unwrap();
-                        let path = target.split('?').next().unwrap_or_default().to_string();
-                        kept.lock().unwrap().push(format!("{} {path}", head.split(' ').next().unwrap_or_default()));
-                        let (code, answer) = answer(&path);
-                        let body = answer.to_string();
-                        let reply = format!(
-                            "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        writer.write_all(reply.as_bytes()).unwrap();
-                    }
-                });
-            }
+        let url = http_server(move |method, target, _| {
+            let path = target.split('?').next().unwrap_or_default();
+            kept.lock().unwrap().push(format!("{method} {path}"));
+            let (code, answer) = answer(path);
+            (code, "application/json", answer.to_string().into_bytes())
         });
         ApiServer { url, asked }
     }

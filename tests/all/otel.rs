@@ -5,7 +5,6 @@
 //! step output, input or token in anything exported.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +16,7 @@ use prost::Message;
 use serde_json::json;
 
 use crate::api::{request, serve_with, token};
-use crate::harness::Scratch;
+use crate::harness::{Scratch, http_server};
 
 /// Each request's path and body, as a collector got them.
 type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
@@ -30,46 +29,11 @@ struct Collector {
 
 impl Collector {
     fn start() -> Collector {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let received = Received::default();
         let kept = Arc::clone(&received);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let kept = Arc::clone(&kept);
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    let mut writer = stream;
-                    // One request after another on a kept-alive connection.
-                    loop {
-                        let mut head = String::new();
-                        if reader.read_line(&mut head).map_or(true, |n| n == 0) {
-                            return;
-                        }
-                        let path = head.split(' ').nth(1).unwrap_or_default().to_string();
-                        let mut length = 0;
-                        loop {
-                            let mut line = String::new();
-                            reader.read_line(&mut line).unwrap();
-                            if line.trim().is_empty() {
-                                break;
-                            }
-                            if let Some((name, value)) = line.split_once(':')
-                                && name.eq_ignore_ascii_case("content-length")
-                            {
-                                length = value.trim().parse().unwrap();
-                            }
-                        }
-                        let mut body = vec![0; length];
-                        reader.read_exact(&mut body).unwrap();
-                        kept.lock().unwrap().push((path, body));
-                        let answer =
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 0\r\n\r\n";
-                        writer.write_all(answer.as_bytes()).unwrap();
-                    }
-                });
-            }
+        let url = http_server(move |_, target, body| {
+            kept.lock().unwrap().push((target.to_string(), body.to_vec()));
+            (200, "application/x-protobuf", Vec::new())
         });
         Collector { url, received }
     }
