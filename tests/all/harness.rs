@@ -470,11 +470,14 @@ pub fn js_file_stdout(s: &Scratch, name: &str, script: &str) -> String {
 }
 
 /// What a test's HTTP server answers a request: status, content type, body.
+#[cfg(any(feature = "otel", feature = "kubernetes"))]
 pub type Answer = (u16, &'static str, Vec<u8>);
 
 /// An HTTP/1.1 server on 127.0.0.1 for a test's fake of another service
 /// (kept-alive connections, `Content-Length` bodies), answering each request
-/// with `answer(method, target, body)`. Returns its base URL.
+/// with `answer(method, target, body)`. Returns its base URL. Only the
+/// features' tests use it.
+#[cfg(any(feature = "otel", feature = "kubernetes"))]
 pub fn http_server(answer: impl Fn(&str, &str, &[u8]) -> Answer + Send + Sync + 'static) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
