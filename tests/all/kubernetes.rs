@@ -18,6 +18,8 @@ const SECRET_SCRIPT: &str = "# planted-k8s-secret-script\necho cleaned\n";
 struct ApiServer {
     url: String,
     asked: Arc<Mutex<Vec<String>>>,
+    /// What key `check.sh` of ConfigMap `ops/maintenance-scripts` holds.
+    check: Arc<Mutex<String>>,
 }
 
 fn status(code: u16, reason: &str, message: &str) -> Value {
@@ -25,7 +27,7 @@ fn status(code: u16, reason: &str, message: &str) -> Value {
             "message": message, "reason": reason, "code": code })
 }
 
-fn answer(path: &str) -> (u16, Value) {
+fn answer(path: &str, check: &str) -> (u16, Value) {
     let b64 = |text: &str| {
         const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let bytes = text.as_bytes();
@@ -43,7 +45,7 @@ fn answer(path: &str) -> (u16, Value) {
             200,
             json!({ "apiVersion": "v1", "kind": "ConfigMap",
                     "metadata": { "name": "maintenance-scripts", "namespace": "ops", "resourceVersion": "7" },
-                    "data": { "check.sh": "echo \"lag is fine\"\n" } }),
+                    "data": { "check.sh": check } }),
         ),
         "/api/v1/namespaces/ops/secrets/sensitive-scripts" => (
             200,
@@ -70,14 +72,15 @@ fn answer(path: &str) -> (u16, Value) {
 impl ApiServer {
     fn start() -> ApiServer {
         let asked = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&asked);
+        let check = Arc::new(Mutex::new("echo \"lag is fine\"\n".to_string()));
+        let (kept, held) = (Arc::clone(&asked), Arc::clone(&check));
         let url = http_server(move |method, target, _| {
             let path = target.split('?').next().unwrap_or_default();
             kept.lock().unwrap().push(format!("{method} {path}"));
-            let (code, answer) = answer(path);
+            let (code, answer) = answer(path, &held.lock().unwrap());
             (code, "application/json", answer.to_string().into_bytes())
         });
-        ApiServer { url, asked }
+        ApiServer { url, asked, check }
     }
 
     /// A kubeconfig for it in `s`'s state folder (context namespace `ops`).
@@ -91,8 +94,9 @@ impl ApiServer {
         path.to_string_lossy().into_owned()
     }
 
+    /// The requests made since it was last asked.
     fn asked(&self) -> Vec<String> {
-        self.asked.lock().unwrap().clone()
+        std::mem::take(&mut *self.asked.lock().unwrap())
     }
 }
 
@@ -105,11 +109,19 @@ fn a_configmaps_script_runs_shown_and_hashed_as_a_files() {
     let s = Scratch::new();
     let api = ApiServer::start();
     s.write("cm.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
-    let run =
-        s.runbox().env("KUBECONFIG", &api.kubeconfig(&s)).args(["run", "--json", "--no-history", "cm.yaml"]).run();
+    let grant = "--allow-kubernetes=configmap/ops/maintenance-scripts/check.sh";
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &api.kubeconfig(&s))
+        .args(["run", "--json", "--no-history", grant, "cm.yaml"])
+        .run();
     run.success();
     let report = run.json();
     assert_eq!(report["stdout"], "lag is fine\n");
+    assert_eq!(
+        report["consent"],
+        json!({ "asked": ["--allow-kubernetes configmap/ops/maintenance-scripts/check.sh"], "granted": true, "how": "flags" })
+    );
     let source = &report["steps"][0]["source"];
     assert_eq!(
         source,
@@ -128,7 +140,11 @@ fn a_secrets_script_runs_and_is_never_shown() {
         "secret.yaml",
         &runbook("script_from_secret: { secret_name: sensitive-scripts, key: cleanup.sh, namespace: ops }"),
     );
-    let run = s.runbox().env("KUBECONFIG", &api.kubeconfig(&s)).args(["run", "--json", "secret.yaml"]).run();
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &api.kubeconfig(&s))
+        .args(["run", "--json", "--allow-kubernetes", "secret/ops/sensitive-scripts/*", "secret.yaml"])
+        .run();
     run.success();
     let report = run.json();
     assert_eq!(report["stdout"], "cleaned\n");
@@ -163,8 +179,18 @@ fn each_refusal_names_what_is_missing_or_forbidden_before_anything_runs() {
     ];
     for (source, message) in cases {
         s.write("refused.yaml", &runbook(source));
-        let run =
-            s.runbox().env("KUBECONFIG", &kubeconfig).args(["run", "--json", "--no-history", "refused.yaml"]).run();
+        let run = s
+            .runbox()
+            .env("KUBECONFIG", &kubeconfig)
+            .args([
+                "run",
+                "--json",
+                "--no-history",
+                "--allow-kubernetes=configmap/*/*/*",
+                "--allow-kubernetes=secret/*/*/*",
+            ])
+            .args(["refused.yaml"])
+            .run();
         assert_ne!(run.code, 0, "{}", run.stdout);
         let report = run.json();
         assert_eq!(report["error"]["message"].as_str().unwrap(), format!("refused.yaml:6: {message}"), "{report:#}");
@@ -231,13 +257,214 @@ fn an_api_server_that_is_not_there_or_silent_is_named() {
             ),
         ),
     ] {
-        let api = ApiServer { url: format!("http://{at}"), asked: Arc::default() };
-        let run =
-            s.runbox().env("KUBECONFIG", &api.kubeconfig(&s)).args(["run", "--json", "--no-history", "cm.yaml"]).run();
+        let api = ApiServer { url: format!("http://{at}"), asked: Arc::default(), check: Arc::default() };
+        let run = s
+            .runbox()
+            .env("KUBECONFIG", &api.kubeconfig(&s))
+            .args(["run", "--json", "--no-history", "--allow-kubernetes=configmap/ops/*/*", "cm.yaml"])
+            .run();
         let message = run.json()["error"]["message"].as_str().unwrap().to_string();
         assert!(
             message.starts_with(&format!("cm.yaml:6: step `from-cluster`: script_from_configmap: {said}")),
             "{message}"
         );
     }
+}
+
+/// A runbook names objects of the cluster; runbox would read them with the
+/// user's own credentials. Nothing is requested until the user grants each
+/// key, by flag; a grant of another key, namespace or kind does not do.
+#[test]
+fn a_cluster_read_is_asked_and_nothing_is_requested_until_it_is_granted() {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    s.write(
+        "k8s.yaml",
+        "name: k8s\nsteps:\n  - name: check\n    type: shell\n    with: { script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh } }\n  - name: clean\n    type: shell\n    with: { script_from_secret: { secret_name: sensitive-scripts, key: cleanup.sh, namespace: ops } }\n",
+    );
+    let run = |grants: &[&str]| {
+        s.runbox()
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["run", "--json", "--no-history"])
+            .args(grants)
+            .args(["k8s.yaml"])
+            .run()
+    };
+    let configmap = "configmap/ops/maintenance-scripts/check.sh";
+    let secret = "secret/ops/sensitive-scripts/cleanup.sh";
+    let line = |object: &str| {
+        let (line, step) = if object == configmap { (5, "check") } else { (8, "clean") };
+        format!(
+            "  - read from the Kubernetes API {object} (line {line}: step `{step}` runs it as its script, read with your Kubernetes credentials)\n"
+        )
+    };
+    for (grants, missing) in [
+        (&[][..], &[configmap, secret][..]),
+        (
+            &["--allow-kubernetes=configmap/ops/maintenance-scripts/other.sh", "--allow-kubernetes=secret/ops/*/*"],
+            &[configmap],
+        ),
+        (
+            &["--allow-kubernetes=configmap/default/*/*", "--allow-kubernetes=secret/*/sensitive-scripts/*"],
+            &[configmap],
+        ),
+        (
+            &["--allow-kubernetes=secret/ops/maintenance-scripts/check.sh", "--allow-kubernetes=secret/ops/*/*"],
+            &[configmap],
+        ),
+        (&["--allow-kubernetes=configmap/*/*/*", "--allow-kubernetes=configmap/ops/sensitive-scripts/*"], &[secret]),
+        (&["--allow-net=ops", "--allow-read=/"], &[configmap, secret]),
+    ] {
+        let refusal = run(grants);
+        refusal.code(126);
+        let report = refusal.json();
+        assert_eq!(report["error"]["code"], "PermissionDenied", "{grants:?}");
+        let flags: Vec<String> = missing.iter().map(|o| format!("--allow-kubernetes {o}")).collect();
+        let expected = format!(
+            "k8s.yaml asks for what needs your grant:\n{}grant it with {} (or --allow-all), or record consent for this version of the file with `runbox allow k8s.yaml`",
+            missing.iter().map(|o| line(o)).collect::<String>(),
+            flags.join(" ")
+        );
+        assert_eq!(report["error"]["message"], expected.as_str(), "{grants:?}");
+        assert_eq!(report["steps"], json!([]));
+        assert_eq!(api.asked(), Vec::<String>::new(), "a request was made with {grants:?}");
+    }
+    let granted = run(&[
+        "--allow-kubernetes=configmap/ops/maintenance-scripts/check.sh",
+        "--allow-kubernetes=secret/ops/sensitive-scripts/cleanup.sh",
+    ]);
+    granted.success();
+    assert_eq!(granted.json()["stdout"], "lag is fine\ncleaned\n");
+    assert_eq!(
+        api.asked(),
+        [
+            "GET /api/v1/namespaces/ops/configmaps/maintenance-scripts",
+            "GET /api/v1/namespaces/ops/secrets/sensitive-scripts"
+        ]
+    );
+    // --allow-all grants whatever the runbook declares, its cluster reads too.
+    run(&["--allow-all"]).success();
+}
+
+/// A grant that is not one is refused at the command line, naming the part.
+#[test]
+fn a_grant_of_no_object_is_refused_at_the_command_line() {
+    let s = Scratch::new();
+    s.write("k8s.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
+    let run = s.runbox().args(["run", "--allow-kubernetes", "configmap/ops/../x", "k8s.yaml"]).run();
+    run.code(2).stderr_has("`configmap/ops/../x`: `..` is not an object's name (or `*`)");
+}
+
+/// A sub-runbook's cluster reads are asked with its caller's, before
+/// either reads anything.
+#[test]
+fn a_sub_runbooks_cluster_read_is_asked_with_its_callers() {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    s.write("child.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
+    s.write(
+        "parent.yaml",
+        "name: parent\nsteps:\n  - name: call\n    type: runbook\n    with: { runbook: child.yaml }\n",
+    );
+    let run = s.runbox().env("KUBECONFIG", &kubeconfig).args(["run", "--json", "--no-history", "parent.yaml"]).run();
+    run.code(126);
+    let message = run.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("  - read from the Kubernetes API configmap/ops/maintenance-scripts/check.sh (line 6: child.yaml: step `from-cluster` runs it as its script"),
+        "{message}"
+    );
+    assert_eq!(api.asked(), Vec::<String>::new());
+    let granted = s
+        .runbox()
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            "run",
+            "--json",
+            "--no-history",
+            "--allow-kubernetes=configmap/ops/maintenance-scripts/check.sh",
+            "parent.yaml",
+        ])
+        .run();
+    granted.success();
+    assert_eq!(granted.json()["stdout"], "lag is fine\n");
+}
+
+/// `runbox allow` records consent to read a ConfigMap and binds what it
+/// holds: runs need no flag then, until someone changes it in the cluster.
+#[test]
+fn consent_to_a_configmap_holds_until_its_script_changes() {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    s.write("cm.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
+    let allow = s.runbox().env("KUBECONFIG", &kubeconfig).args(["allow", "cm.yaml"]).run();
+    allow.success();
+    assert_eq!(api.asked(), ["GET /api/v1/namespaces/ops/configmaps/maintenance-scripts"]);
+    let run = || s.runbox().env("KUBECONFIG", &kubeconfig).args(["run", "--json", "--no-history", "cm.yaml"]).run();
+    let allowed = run();
+    allowed.success();
+    assert_eq!(allowed.json()["consent"]["how"], "runbox allow");
+    assert_eq!(allowed.json()["stdout"], "lag is fine\n");
+    *api.check.lock().unwrap() = "echo \"something else\"\n".into();
+    api.asked();
+    let changed = run();
+    changed.code(126);
+    let message = changed.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("consent was recorded for another version: `configmap:ops/maintenance-scripts/check.sh` changed since\ncm.yaml asks for what needs your grant:"),
+        "{message}"
+    );
+    assert_eq!(changed.json()["steps"], json!([]));
+}
+
+/// At a terminal the person is asked once, before anything is read; a no
+/// reads nothing, a yes reads and runs, an always is kept for later runs.
+#[test]
+fn at_a_terminal_a_cluster_read_is_asked_once_before_it_is_made() {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    s.write("cm.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
+    let prompt = "runbox: cm.yaml asks for:\r\n  - read from the Kubernetes API configmap/ops/maintenance-scripts/check.sh (line 6: step `from-cluster` runs it as its script, read with your Kubernetes credentials)\r\nrunbox: allow? [y]es this once, [a]lways for this version of the file, [N]o: ";
+    let at_terminal = |answer: &str| {
+        s.runbox()
+            .env("KUBECONFIG", &kubeconfig)
+            .env("NO_COLOR", "1")
+            .args(["run", "--no-history", "cm.yaml"])
+            .on_terminal(answer)
+    };
+    let declined = at_terminal("n\n");
+    assert_eq!(declined.code, 126, "{}", declined.stdout);
+    assert!(declined.stdout.starts_with(prompt), "{:?}", declined.stdout);
+    assert_eq!(api.asked(), Vec::<String>::new());
+    for answer in ["y\n", "a\n"] {
+        let granted = at_terminal(answer);
+        assert_eq!(granted.code, 0, "{}", granted.stdout);
+        assert_eq!(granted.stdout.matches("allow?").count(), 1, "asked more than once: {}", granted.stdout);
+        assert!(granted.stdout.contains("lag is fine"), "{}", granted.stdout);
+        assert_eq!(api.asked(), ["GET /api/v1/namespaces/ops/configmaps/maintenance-scripts"]);
+    }
+    s.runbox().env("KUBECONFIG", &kubeconfig).args(["run", "--no-history", "cm.yaml"]).run().success();
+}
+
+/// `runbox validate` reads a cluster's script only when granted as `run`
+/// is, and says which flag grants it.
+#[test]
+fn validate_reads_only_what_is_granted() {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    s.write("cm.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
+    let ungranted = s.runbox().env("KUBECONFIG", &kubeconfig).args(["validate", "cm.yaml"]).run();
+    ungranted.code(1).stderr_has("error: step `from-cluster`: script_from_configmap: runbox reads configmap `maintenance-scripts` in namespace `ops` with your Kubernetes credentials only when you grant it: --allow-kubernetes configmap/ops/maintenance-scripts/check.sh\n");
+    assert_eq!(api.asked(), Vec::<String>::new());
+    let granted = s
+        .runbox()
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["validate", "--allow-kubernetes", "configmap/ops/maintenance-scripts/check.sh", "cm.yaml"])
+        .run();
+    granted.success();
+    assert_eq!(api.asked(), ["GET /api/v1/namespaces/ops/configmaps/maintenance-scripts"]);
 }

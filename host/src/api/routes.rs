@@ -22,6 +22,7 @@ use super::shared::Shared;
 use super::spans::Parent;
 use crate::catalog::{catalog, open_named};
 use crate::model::{Format, Runbook};
+use crate::plan::sources::Secrets;
 use crate::plan::{self, Host};
 use crate::run::records::past::executions;
 use crate::run::records::report::RunReport;
@@ -463,7 +464,8 @@ pub(crate) async fn validate(
         let host = Host {
             env: request.env().into_iter().collect(),
             inputs: request.inputs,
-            secrets: runner.config().secrets.clone(),
+            // Only what the operator granted is read to validate.
+            secrets: Secrets { cluster: runner.config().grants.kubernetes.clone(), ..runner.config().secrets.clone() },
             validating: true,
             protected: runner.config().protected(),
             sealed_env: false,

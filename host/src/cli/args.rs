@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 use runbox::Config;
+use runbox::model::cluster::ObjectGrant;
 use runbox::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use runbox::model::net::NetPolicy;
 use runbox::plan::consent::Grants;
@@ -190,6 +191,11 @@ pub(super) struct GrantArgs {
     /// Let steps' curl and fetch reach HOST or HOST:PORT (repeatable)
     #[arg(long = "allow-net", value_name = "HOST[:PORT]")]
     pub(super) allow_net: Vec<String>,
+    /// Let the runbook's steps take their script from key KEY of a ConfigMap
+    /// or Secret, read with your Kubernetes credentials; `*` for any NAMESPACE,
+    /// NAME or KEY (repeatable)
+    #[arg(long = "allow-kubernetes", value_name = "KIND/NAMESPACE/NAME/KEY", value_parser = ObjectGrant::parse)]
+    pub(super) allow_kubernetes: Vec<ObjectGrant>,
     /// Grant whatever the runbook declares, but native steps
     #[arg(long = "allow-all")]
     pub(super) allow_all: bool,
@@ -205,6 +211,7 @@ impl GrantArgs {
             read: self.allow_read.clone(),
             write: self.allow_write.clone(),
             net: NetPolicy::new(&self.allow_net).map_err(anyhow::Error::msg)?,
+            kubernetes: self.allow_kubernetes.clone(),
             all: self.allow_all,
             native: self.allow_native.is_some(),
             unconfined: self.allow_native.as_deref() == Some("unconfined"),
@@ -308,7 +315,7 @@ impl LimitArgs {
 
 /// Where `script_from_secret` reads: `--secrets-dir`, else the default.
 pub(super) fn secrets(dir: Option<PathBuf>) -> Secrets {
-    dir.map_or_else(Secrets::default, |dir| Secrets { dir })
+    dir.map_or_else(Secrets::default, |dir| Secrets { dir, cluster: Vec::new() })
 }
 
 pub(super) fn history_keep(text: &str) -> Result<usize, String> {

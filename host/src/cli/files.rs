@@ -8,7 +8,7 @@ use anyhow::Context;
 use runbox::catalog::{self, catalog};
 use runbox::error::Invalid;
 use runbox::model::Format;
-use runbox::plan::{self, Host};
+use runbox::plan::{self, Host, consent};
 use runbox::run::lint;
 use runbox::run::records::past;
 use runbox::run::records::past::executions;
@@ -91,7 +91,10 @@ pub(super) fn validate(paths: &[PathBuf], host: &Host, lint: bool, json: bool, c
 pub(super) fn allow(paths: &[PathBuf], config: &Config) -> anyhow::Result<i32> {
     for path in paths {
         let runbook = parse::load(path).map_err(|invalid| anyhow::anyhow!("{invalid}"))?;
-        let host = plan::Host { protected: config.protected(), secrets: config.secrets.clone(), ..Default::default() };
+        let mut host =
+            plan::Host { protected: config.protected(), secrets: config.secrets.clone(), ..Default::default() };
+        // Recording consent to read them is reading them, to bind what they hold.
+        host.secrets.cluster = consent::object_grants(&plan::asks_before_reading(&runbook, &host));
         let (asks, bound) = plan::consent_asks(&runbook, &host)
             .map_err(|problems| anyhow::anyhow!("{}", Invalid { file: path.clone(), problems }))?;
         let file = config

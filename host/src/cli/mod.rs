@@ -27,7 +27,9 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use clap::{Parser, Subcommand};
+use runbox::model::cluster::ObjectGrant;
 use runbox::plan::Host;
+use runbox::plan::sources::Secrets;
 use runbox::run::records::record::{self};
 use runbox::{Config, GuestCache, parse, store};
 use serde_json::Value;
@@ -106,6 +108,10 @@ enum Command {
         /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
         #[arg(long, value_name = "DIR")]
         secrets_dir: Option<PathBuf>,
+        /// Read the keys of ConfigMaps and Secrets this grants to check the
+        /// scripts in them, as `run --allow-kubernetes` (repeatable)
+        #[arg(long = "allow-kubernetes", value_name = "KIND/NAMESPACE/NAME/KEY", value_parser = ObjectGrant::parse)]
+        allow_kubernetes: Vec<ObjectGrant>,
     },
     /// List the runbooks under DIR with their description and steps
     List {
@@ -239,11 +245,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
     }
     match args.command {
         Command::Run(run) => run_runbook(run, config),
-        Command::Validate { runbooks, lint, json, env, inputs, secrets_dir } => {
+        Command::Validate { runbooks, lint, json, env, inputs, secrets_dir, allow_kubernetes } => {
             let host = Host {
                 env: env.into_iter().collect(),
                 inputs: inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
-                secrets: secrets(secrets_dir),
+                secrets: Secrets { cluster: allow_kubernetes, ..secrets(secrets_dir) },
                 validating: false,
                 protected: config.protected(),
                 sealed_env: false,

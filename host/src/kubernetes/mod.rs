@@ -20,34 +20,42 @@ pub use scripts::Kind;
 /// API server's answer.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A script read from the API.
-#[derive(Debug)]
-pub struct Read {
-    /// The namespace it was read in (the default one when none was given).
-    pub namespace: String,
-    pub text: String,
+/// Reads key `key` of the `kind` object `name` in `namespace`. The error
+/// says what to do; it never holds the object's content.
+pub fn read(kind: Kind, name: &str, key: &str, namespace: &str) -> Result<String, String> {
+    on_runtime(read_async(kind, name, key, namespace))
 }
 
-/// Reads key `key` of the `kind` object `name` in `namespace` (else the
-/// configuration's default). The error says what to do; it never holds the
-/// object's content.
-pub fn read(kind: Kind, name: &str, key: &str, namespace: Option<&str>) -> Result<Read, String> {
+/// The namespace a read names when a step names none: the kubeconfig
+/// context's, else the pod's own (`default` when neither says).
+pub fn default_namespace() -> Result<String, String> {
+    on_runtime(async {
+        match tokio::time::timeout(READ_TIMEOUT, Config::infer()).await {
+            Ok(Ok(config)) => Ok(config.default_namespace),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("reading the Kubernetes configuration timed out".into()),
+        }
+    })
+}
+
+/// Runs `work` to its end on a thread and a runtime of its own.
+fn on_runtime<T: Send>(work: impl Future<Output = Result<T, String>> + Send) -> Result<T, String> {
     std::thread::scope(|scope| {
-        let reading = std::thread::Builder::new()
+        let running = std::thread::Builder::new()
             .name("runbox-kubernetes".into())
             .spawn_scoped(scope, || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .map_err(|e| format!("cannot start a runtime to read the Kubernetes API: {e}"))?;
-                runtime.block_on(read_async(kind, name, key, namespace))
+                runtime.block_on(work)
             })
             .map_err(|e| format!("cannot start a thread to read the Kubernetes API: {e}"))?;
-        reading.join().unwrap_or_else(|_| Err("reading the Kubernetes API failed".into()))
+        running.join().unwrap_or_else(|_| Err("reading the Kubernetes API failed".into()))
     })
 }
 
-async fn read_async(kind: Kind, name: &str, key: &str, namespace: Option<&str>) -> Result<Read, String> {
+async fn read_async(kind: Kind, name: &str, key: &str, namespace: &str) -> Result<String, String> {
     let config = match tokio::time::timeout(READ_TIMEOUT, Config::infer()).await {
         Ok(Ok(config)) => config,
         Ok(Err(e)) => {
@@ -58,12 +66,11 @@ async fn read_async(kind: Kind, name: &str, key: &str, namespace: Option<&str>) 
         }
         Err(_) => return Err(format!("reading the Kubernetes configuration took over {}s", READ_TIMEOUT.as_secs())),
     };
-    let namespace = namespace.map_or_else(|| config.default_namespace.clone(), str::to_string);
     let server = config.cluster_url.to_string();
     let client =
         Client::try_from(config).map_err(|e| format!("cannot make a client for the API server at {server}: {e}"))?;
-    match tokio::time::timeout(READ_TIMEOUT, scripts::fetch(&client, kind, &namespace, name, key, &server)).await {
-        Ok(text) => text.map(|text| Read { namespace, text }),
+    match tokio::time::timeout(READ_TIMEOUT, scripts::fetch(&client, kind, namespace, name, key, &server)).await {
+        Ok(text) => text,
         Err(_) => Err(format!(
             "the Kubernetes API server at {server} did not answer within {}s (reading {} `{name}` in namespace `{namespace}`)",
             READ_TIMEOUT.as_secs(),

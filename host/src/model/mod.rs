@@ -4,6 +4,7 @@
 //!
 //! Imports nothing of the crate but its own files.
 
+pub mod cluster;
 pub mod inputs;
 pub mod limits;
 pub mod net;

@@ -2,7 +2,8 @@
 //! grants it. Safe declarations are granted without asking — relative paths
 //! inside the runbook's folder that pass through no hidden component, outputs
 //! there that hold no runbook or script, declared variables. Everything else
-//! is an [`Ask`]: granted by `--allow-read`/`--allow-write`/`--allow-net`,
+//! is an [`Ask`]: granted by `--allow-read`/`--allow-write`/`--allow-net`/
+//! `--allow-kubernetes`,
 //! `--allow-all`, a yes at the terminal, or consent recorded with
 //! `runbox allow` for the runbook's current sha256 (like `direnv allow`).
 
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::mounts::{Declared, Kind};
 use crate::error::Problem;
 use crate::model::Runbook;
+use crate::model::cluster::{ObjectGrant, ObjectKey};
 use crate::model::net::NetPolicy;
 use crate::state;
 use crate::state::Protected;
@@ -41,6 +43,9 @@ pub enum AskKind {
     Net,
     /// A step of the native tier: a real process, outside the wasm sandbox.
     Native,
+    /// A key of a ConfigMap or a Secret read through the Kubernetes API
+    /// with the user's credentials (`KIND/NAMESPACE/NAME/KEY`).
+    Kubernetes,
 }
 
 impl Ask {
@@ -50,6 +55,7 @@ impl Ask {
             AskKind::Read => "read",
             AskKind::Write => "write",
             AskKind::Net => "net",
+            AskKind::Kubernetes => "kubernetes",
             AskKind::Native => return "--allow-native".into(),
         };
         format!("--allow-{kind} {}", self.target)
@@ -62,6 +68,7 @@ impl fmt::Display for Ask {
             AskKind::Read => "read",
             AskKind::Write => "write",
             AskKind::Net => "connect to",
+            AskKind::Kubernetes => "read from the Kubernetes API",
             AskKind::Native => "run natively:",
         };
         // A path is the runbook's to choose: shown so it cannot rewrite the prompt.
@@ -111,6 +118,13 @@ pub fn asks(runbook: &Runbook, declared: &[Declared]) -> Vec<Ask> {
         let program = step.native.map_or("", |n| n.program());
         let why = format!("step `{}` runs {program} as a real process, confined by the kernel", step.name);
         asks.push(Ask { kind: AskKind::Native, target: program.into(), why, line: step.line });
+    }
+    // A build without a Kubernetes client reads nothing there to ask about
+    // (the plan says it cannot).
+    for step in runbook.steps.iter().filter(|_| cfg!(feature = "kubernetes")) {
+        let Some(object) = super::sources::object_of(&step.source) else { continue };
+        let why = format!("step `{}` runs it as its script, read with your Kubernetes credentials", step.name);
+        asks.push(Ask { kind: AskKind::Kubernetes, target: object.to_string(), why, line: step.line });
     }
     for requirement in &runbook.net {
         let Ok(policy) = NetPolicy::new(std::slice::from_ref(&requirement.host)) else { continue };
@@ -169,6 +183,13 @@ fn guarded_inside(output: &Path, runbook: &Path) -> Option<String> {
     None
 }
 
+/// The grant of exactly each cluster object among `asks`.
+pub fn object_grants<'a>(asks: impl IntoIterator<Item = &'a Ask>) -> Vec<ObjectGrant> {
+    let objects =
+        asks.into_iter().filter(|a| a.kind == AskKind::Kubernetes).filter_map(|a| ObjectKey::parse(&a.target));
+    objects.map(|o| ObjectGrant::exactly(&o)).collect()
+}
+
 /// What the user granted for one run.
 #[derive(Clone, Debug, Default)]
 pub struct Grants {
@@ -178,6 +199,8 @@ pub struct Grants {
     pub write: Vec<PathBuf>,
     /// `--allow-net`.
     pub net: NetPolicy,
+    /// `--allow-kubernetes`: keys of ConfigMaps and Secrets runbox may read.
+    pub kubernetes: Vec<ObjectGrant>,
     /// `--allow-all`: whatever the runbook asks, but the native tier.
     pub all: bool,
     /// `--allow-native`: steps of the native tier may run (never implied by
@@ -198,6 +221,8 @@ impl Grants {
                 AskKind::Read => beneath(&self.read) || beneath(&self.write),
                 AskKind::Write => beneath(&self.write),
                 AskKind::Net => NetPolicy::new(&[&ask.target]).is_ok_and(|wanted| self.net.covers(&wanted)),
+                AskKind::Kubernetes => ObjectKey::parse(&ask.target)
+                    .is_some_and(|wanted| self.kubernetes.iter().any(|g| g.covers(&wanted))),
                 AskKind::Native => false,
             }
     }
@@ -275,16 +300,29 @@ impl ConsentStore {
         }
     }
 
+    /// Whether consent recorded for this version of `runbook`'s own file
+    /// grants each of `asks`, whatever the other files it binds hold now:
+    /// what lets runbox read, with the user's credentials, the cluster objects
+    /// whose content [`granted`](Self::granted) then checks.
+    pub fn names(&self, runbook: &Runbook, asks: &[Ask]) -> bool {
+        let Some(consent) = self.read(runbook) else { return false };
+        consent.sha256 == runbook.consent_sha256 && asks.iter().all(|a| consent.granted.contains(&a.flag()))
+    }
+
+    /// The consent recorded for `runbook`, unless others could have written it.
+    fn read(&self, runbook: &Runbook) -> Option<Consent> {
+        let file = self.file(&runbook.path).ok()?;
+        if state::check_private(&file).is_err() || file.parent().is_some_and(|d| state::check_private(d).is_err()) {
+            return None;
+        }
+        serde_json::from_str(&std::fs::read_to_string(&file).ok()?).ok()
+    }
+
     /// Whether consent was recorded for `runbook` and every file it binds
     /// as they are now, covering every one of `asks`. A store others could
     /// write is not trusted.
     pub fn granted(&self, runbook: &Runbook, asks: &[Ask], files: &BTreeMap<String, String>) -> Consented {
-        let Ok(file) = self.file(&runbook.path) else { return Consented::No };
-        if state::check_private(&file).is_err() || file.parent().is_some_and(|d| state::check_private(d).is_err()) {
-            return Consented::No;
-        }
-        let Ok(text) = std::fs::read_to_string(&file) else { return Consented::No };
-        let Ok(consent) = serde_json::from_str::<Consent>(&text) else { return Consented::No };
+        let Some(consent) = self.read(runbook) else { return Consented::No };
         let changed = if consent.files.is_empty() { vec![runbook.file_name()] } else { changed(files, &consent.files) };
         if !changed.is_empty() || consent.sha256 != runbook.consent_sha256 {
             return Consented::Changed(if changed.is_empty() { vec![runbook.file_name()] } else { changed });

@@ -147,12 +147,9 @@ impl Walk<'_> {
                 }
                 // A ConfigMap's script is bound as a file's is: changed in
                 // the cluster, it asks again.
-                Source::ConfigMap { name, key, namespace } => {
-                    let reference = resolved.as_ref().map_or_else(
-                        |_| format!("{}/{name}/{key}", namespace.as_deref().unwrap_or("default")),
-                        |r| r.audit.reference.clone(),
-                    );
-                    files.insert(format!("configmap:{reference}"), hash);
+                Source::ConfigMap { name, key, .. } => {
+                    let namespace = sources::object_of(&step.source).map(|o| o.namespace).unwrap_or_default();
+                    files.insert(format!("configmap:{namespace}/{name}/{key}"), hash);
                 }
                 Source::Inline(_) | Source::Secret(_) => {}
             }

@@ -132,7 +132,8 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
             }
             // A secret the host does not hold is a value not given (CI
             // lints without the secrets); any other source must load.
-            Err(message) if matches!(step.source, Source::Secret(_)) => {
+            // So is a cluster CI cannot reach, or has not been granted.
+            Err(message) if matches!(step.source, Source::Secret(_) | Source::ConfigMap { .. }) => {
                 problems.push(Problem::missing(step.line, format!("step `{}`: {message}", step.name)))
             }
             Err(message) => problems.push(Problem::new(step.line, format!("step `{}`: {message}", step.name))),
@@ -156,6 +157,15 @@ pub fn consent_asks(runbook: &Runbook, host: &Host) -> Result<(Vec<Ask>, Bound),
     let mut asks = consent::asks_of(runbook, &host.protected)?;
     asks.extend(bound.children.iter().flat_map(|c| c.asks.iter().cloned()));
     Ok((asks, bound))
+}
+
+/// What `runbook` and the sub-runbooks it names ask, found without a
+/// request to the Kubernetes API: what decides which of its cluster objects
+/// the plan may then read.
+pub fn asks_before_reading(runbook: &Runbook, host: &Host) -> Vec<Ask> {
+    let mut host = host.clone();
+    host.secrets.cluster.clear();
+    consent_asks(runbook, &host).map(|(asks, _)| asks).unwrap_or_default()
 }
 
 /// Reads the runbook at `path` and checks it against this host: what

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde::Serialize;
 
 use crate::error::Problem;
+use crate::model::cluster::{ObjectGrant, ObjectKey, ObjectKind};
 use crate::model::{REGISTRY, Runbook, SecretRef, Source, Step, is_secret_name};
 use crate::text::{sha256, without_bom};
 
@@ -63,20 +64,57 @@ impl Resolved {
     }
 }
 
-/// The secret store: a directory of files, and the host's environment.
+/// The stores scripts come from beside the runbook's folder: a directory of
+/// secret files, the host's environment, and the Kubernetes API.
 #[derive(Clone, Debug)]
 pub struct Secrets {
     pub dir: PathBuf,
+    /// The keys of ConfigMaps and Secrets this run may read, as granted: any
+    /// other is refused before a request is made.
+    pub cluster: Vec<ObjectGrant>,
 }
 
 impl Default for Secrets {
-    /// `$RUNBOX_SECRETS_DIR`, else `/run/secrets`.
+    /// `$RUNBOX_SECRETS_DIR`, else `/run/secrets`; no cluster object.
     fn default() -> Secrets {
         Secrets {
             dir: std::env::var_os("RUNBOX_SECRETS_DIR")
                 .map_or_else(|| PathBuf::from(DEFAULT_SECRETS_DIR), PathBuf::from),
+            cluster: Vec::new(),
         }
     }
+}
+
+/// The key of a ConfigMap or Secret `source` reads through the Kubernetes
+/// API, with its namespace (the configuration's default when it names none);
+/// `None` for any other source.
+pub fn object_of(source: &Source) -> Option<ObjectKey> {
+    let (kind, name, key, namespace) = match source {
+        Source::ConfigMap { name, key, namespace } => (ObjectKind::ConfigMap, name, key, namespace.clone()),
+        Source::Secret(SecretRef::Kubernetes { secret_name, key, namespace }) => {
+            (ObjectKind::Secret, secret_name, key, Some(namespace.clone()))
+        }
+        _ => return None,
+    };
+    let namespace = namespace.unwrap_or_else(default_namespace);
+    Some(ObjectKey { kind, namespace, name: name.clone(), key: key.clone() })
+}
+
+/// The namespace of the Kubernetes configuration's context (the pod's own
+/// in a cluster), read once; `default` where there is none.
+fn default_namespace() -> String {
+    static NAMESPACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAMESPACE.get_or_init(configured_namespace).clone()
+}
+
+#[cfg(feature = "kubernetes")]
+fn configured_namespace() -> String {
+    crate::kubernetes::default_namespace().unwrap_or_else(|_| "default".into())
+}
+
+#[cfg(not(feature = "kubernetes"))]
+fn configured_namespace() -> String {
+    "default".into()
 }
 
 /// Loads the script of `step`. The error names what is wrong; it never
@@ -122,12 +160,13 @@ pub fn resolve(runbook: &Runbook, step: &Step, secrets: &Secrets) -> Result<Reso
                 requires_approval: false,
             })
         }
-        Source::ConfigMap { name, key, namespace } => {
-            let (namespace, text) = from_cluster(Cluster::ConfigMap, name, key, namespace.as_deref())?;
+        Source::ConfigMap { name, key, .. } => {
+            let object = object_of(&step.source).ok_or("not a ConfigMap")?;
+            let text = from_cluster(&object, secrets)?;
             Ok(Resolved {
                 filename: format!("configmap:{name}/{key}"),
                 first_line: 1,
-                audit: audit("configmap", format!("{namespace}/{name}/{key}"), &text, true),
+                audit: audit("configmap", format!("{}/{name}/{key}", object.namespace), &text, true),
                 text,
                 requires_approval: false,
             })
@@ -187,7 +226,13 @@ fn read_capped(path: &Path) -> std::io::Result<String> {
 fn read_secret(secret: &SecretRef, secrets: &Secrets) -> Result<(String, String), String> {
     match secret {
         SecretRef::Kubernetes { secret_name, key, namespace } => {
-            let (namespace, text) = from_cluster(Cluster::Secret, secret_name, key, Some(namespace))?;
+            let object = ObjectKey {
+                kind: ObjectKind::Secret,
+                namespace: namespace.clone(),
+                name: secret_name.clone(),
+                key: key.clone(),
+            };
+            let text = from_cluster(&object, secrets)?;
             Ok((format!("kubernetes:{namespace}/{secret_name}/{key}"), text))
         }
         SecretRef::Env(var) => match std::env::var(var) {
@@ -219,42 +264,47 @@ fn read_secret(secret: &SecretRef, secrets: &Secrets) -> Result<(String, String)
     }
 }
 
-/// The kinds of object a script is read from through the Kubernetes API.
-#[derive(Clone, Copy)]
-enum Cluster {
-    ConfigMap,
-    Secret,
-}
-
-/// `(namespace, content)` of key `key` of object `name`, read through the
-/// Kubernetes API.
-#[cfg(feature = "kubernetes")]
-fn from_cluster(kind: Cluster, name: &str, key: &str, namespace: Option<&str>) -> Result<(String, String), String> {
-    use crate::kubernetes::Kind;
-    let (kind, field) = match kind {
-        Cluster::ConfigMap => (Kind::ConfigMap, "script_from_configmap"),
-        Cluster::Secret => (Kind::Secret, "script_from_secret"),
+/// The script in `object`, read through the Kubernetes API if the run may
+/// read it: the request is made with the user's credentials, so an object
+/// not granted is refused before it is made.
+fn from_cluster(object: &ObjectKey, secrets: &Secrets) -> Result<String, String> {
+    let field = match object.kind {
+        ObjectKind::ConfigMap => "script_from_configmap",
+        ObjectKind::Secret => "script_from_secret",
     };
-    let read = crate::kubernetes::read(kind, name, key, namespace).map_err(|e| format!("{field}: {e}"))?;
-    if read.text.len() as u64 > MAX_SCRIPT_BYTES {
-        let size = read.text.len();
+    // A build that cannot read the API says so, whatever is granted.
+    if cfg!(feature = "kubernetes") && !secrets.cluster.iter().any(|grant| grant.covers(object)) {
+        let (namespace, name) = (&object.namespace, &object.name);
+        return Err(format!(
+            "{field}: runbox reads {} `{name}` in namespace `{namespace}` with your Kubernetes credentials only when you grant it: --allow-kubernetes {object}",
+            object.kind.as_str()
+        ));
+    }
+    let text = read_object(object).map_err(|e| format!("{field}: {e}"))?;
+    if text.len() as u64 > MAX_SCRIPT_BYTES {
+        let size = text.len();
+        let (key, name) = (&object.key, &object.name);
         return Err(format!(
             "{field}: key `{key}` of `{name}` is {size} bytes; scripts are limited to {MAX_SCRIPT_BYTES}"
         ));
     }
-    Ok((read.namespace, read.text))
+    Ok(text)
+}
+
+#[cfg(feature = "kubernetes")]
+fn read_object(object: &ObjectKey) -> Result<String, String> {
+    use crate::kubernetes::Kind;
+    let kind = match object.kind {
+        ObjectKind::ConfigMap => Kind::ConfigMap,
+        ObjectKind::Secret => Kind::Secret,
+    };
+    crate::kubernetes::read(kind, &object.name, &object.key, &object.namespace)
 }
 
 /// Refused: this build has no Kubernetes client.
 #[cfg(not(feature = "kubernetes"))]
-fn from_cluster(kind: Cluster, _name: &str, _key: &str, _namespace: Option<&str>) -> Result<(String, String), String> {
-    let field = match kind {
-        Cluster::ConfigMap => "script_from_configmap",
-        Cluster::Secret => "script_from_secret with a `namespace`",
-    };
-    Err(format!(
-        "{field} reads the Kubernetes API, which this build of runbox does not include (build it with `--features kubernetes`)"
-    ))
+fn read_object(_: &ObjectKey) -> Result<String, String> {
+    Err("it reads the Kubernetes API, which this build of runbox does not include (build it with `--features kubernetes`)".into())
 }
 
 /// `registry.yaml`: approved scripts by id.

@@ -6,11 +6,13 @@
 //! the network a step may reach.
 
 use super::runner::Runner;
+use super::seams::approve::ConsentAnswer;
 use crate::error::{ErrorCode, Failure};
 use crate::model::Runbook;
+use crate::model::cluster::ObjectGrant;
 use crate::model::net::NetPolicy;
-use crate::plan::Plan;
-use crate::plan::consent::{self, Ask, Consented, Decision};
+use crate::plan::consent::{self, Ask, AskKind, Consented, Decision};
+use crate::plan::{self, Host, Plan};
 
 impl Runner {
     /// Whether what `runbook` asks is granted, and the refusal when it is
@@ -18,7 +20,48 @@ impl Runner {
     /// consent recorded for this version of the file and every file it binds,
     /// or by the person at the terminal. A refusal after recorded consent no
     /// longer holds names the files that changed.
-    pub(super) fn decide(&self, runbook: &Runbook, plan: &Plan) -> (Decision, Option<Failure>) {
+    /// The keys of ConfigMaps and Secrets the plan of `runbook` may read:
+    /// each is read with the user's credentials, so it is decided before the
+    /// plan reads anything, by flags, by the calling runbook's consent, by
+    /// consent recorded for this version of the runbook's file (what the
+    /// objects hold is checked with the rest of the plan), or by the person
+    /// at the terminal, who is asked then for all the runbook asks — that
+    /// answer is the run's. Refused, the run ends before any request.
+    pub(super) fn cluster_reads(
+        &self,
+        runbook: &Runbook,
+        host: &Host,
+    ) -> Result<(Vec<ObjectGrant>, Option<ConsentAnswer>), (Decision, Failure)> {
+        let grants = &self.config.grants;
+        let asks = plan::asks_before_reading(runbook, host);
+        let reads: Vec<&Ask> = asks.iter().filter(|a| a.kind == AskKind::Kubernetes).collect();
+        let exactly = |asks: &[&Ask]| -> Vec<ObjectGrant> {
+            grants.kubernetes.iter().cloned().chain(consent::object_grants(asks.iter().copied())).collect()
+        };
+        let ungranted: Vec<&Ask> = reads.iter().copied().filter(|a| !grants.grants(a)).collect();
+        let real = crate::state::real(&runbook.path);
+        if ungranted.is_empty()
+            || self.covered.iter().any(|c| c.path == real)
+            || self.config.consent.names(runbook, &ungranted.iter().map(|a| (*a).clone()).collect::<Vec<_>>())
+        {
+            return Ok((exactly(&reads), None));
+        }
+        let all_ungranted: Vec<Ask> = asks.iter().filter(|a| !grants.grants(a)).cloned().collect();
+        let answer = self.seams.approver.consent(runbook, &all_ungranted);
+        if answer.granted {
+            return Ok((exactly(&reads), Some(answer)));
+        }
+        let asked = asks.iter().map(Ask::flag).collect();
+        let message = consent::refusal(runbook, &asks, grants, &[]);
+        Err((Decision { asked, granted: false, how: answer.how }, Failure::new(ErrorCode::PermissionDenied, message)))
+    }
+
+    pub(super) fn decide(
+        &self,
+        runbook: &Runbook,
+        plan: &Plan,
+        answered: Option<ConsentAnswer>,
+    ) -> (Decision, Option<Failure>) {
         let (asks, bound) = (&plan.asks, &plan.bound);
         let asked: Vec<String> = asks.iter().map(Ask::flag).collect();
         let decision = |granted, how| Decision { asked: asked.clone(), granted, how };
@@ -42,7 +85,8 @@ impl Runner {
             }
         };
         let ungranted: Vec<Ask> = asks.iter().filter(|a| !grants.grants(a)).cloned().collect();
-        let answer = self.seams.approver.consent(runbook, &ungranted);
+        // Asked already, before the cluster was read: not asked twice.
+        let answer = answered.unwrap_or_else(|| self.seams.approver.consent(runbook, &ungranted));
         if !answer.granted {
             let message = consent::refusal(runbook, asks, grants, &changed);
             return (decision(false, answer.how), Some(Failure::new(ErrorCode::PermissionDenied, message)));

@@ -117,7 +117,8 @@ impl Runner {
             }
         };
         linted.diagnostics.extend(parsed.iter().map(|p| diagnostic(p, ErrorCode::ConfigInvalid)));
-        match plan::check(&runbook, host) {
+        let checked = plan::check(&runbook, host);
+        match &checked {
             Ok(plan) if parsed.is_empty() => {
                 linted.asks = plan.asks.iter().map(|a| Asked { what: a.to_string(), flag: a.flag() }).collect()
             }
@@ -137,7 +138,9 @@ impl Runner {
                 );
             }
         }
-        for step in &runbook.steps {
+        // The scripts the plan loaded, not a second read of each source.
+        let loaded = checked.as_ref().ok().map(|plan| &plan.scripts);
+        for (i, step) in runbook.steps.iter().enumerate() {
             // A sub-runbook is validated as a file of its own; a native
             // step (bash, zsh, PowerShell) is parsed by its interpreter only
             // when it runs: the sandbox's shell parses another language.
@@ -145,7 +148,13 @@ impl Runner {
                 continue;
             }
             // A source that does not load was reported above.
-            let Ok(script) = sources::resolve(&runbook, step, &host.secrets) else { continue };
+            let script = match loaded.and_then(|scripts| scripts.get(i)) {
+                Some(script) => script.clone(),
+                None => match sources::resolve(&runbook, step, &host.secrets) {
+                    Ok(script) => script,
+                    Err(_) => continue,
+                },
+            };
             let Some(source) = expanded(&runbook, step.language, &script) else { continue };
             let mut checked = Script::new(step.language, source, script.filename.clone());
             checked.first_line = script.first_line;

@@ -71,7 +71,7 @@ impl Runner {
         stack.push(file);
         let breadcrumb = self.breadcrumb(stack, chain.correlation_id.clone());
         let mut report = self.new_report(&runbook.name, &runbook.path, &breadcrumb.correlation_id);
-        let host = Host {
+        let mut host = Host {
             env: self.config.env.clone(),
             inputs: inputs.clone(),
             secrets: self.config.secrets.clone(),
@@ -81,16 +81,26 @@ impl Runner {
         };
         // A refusal for want of Required Claims is exit code 403, as over HTTP.
         let unmet = self.seams.caller.refusal(&runbook.claims);
+        let mut answered = None;
         let checked = match (recursion, unmet) {
             (Some(refusal), _) | (None, Some(refusal)) => Err(refusal),
-            (None, None) => plan::check(runbook, &host).map_err(|problems| {
-                let lines: Vec<String> = problems.iter().map(|p| p.located(&runbook.file_name())).collect();
-                Failure::new(ErrorCode::ConfigInvalid, lines.join("\n"))
-            }),
+            (None, None) => match self.cluster_reads(runbook, &host) {
+                Ok((reads, answer)) => {
+                    (host.secrets.cluster, answered) = (reads, answer);
+                    plan::check(runbook, &host).map_err(|problems| {
+                        let lines: Vec<String> = problems.iter().map(|p| p.located(&runbook.file_name())).collect();
+                        Failure::new(ErrorCode::ConfigInvalid, lines.join("\n"))
+                    })
+                }
+                Err((decision, refusal)) => {
+                    report.consent = Some(decision);
+                    Err(refusal)
+                }
+            },
         };
         match checked {
             Ok(plan) => {
-                let (decision, refused) = self.decide(runbook, &plan);
+                let (decision, refused) = self.decide(runbook, &plan, answered);
                 report.consent = Some(decision);
                 if let Some(signal) = self.seams.cancel.signal() {
                     report.refuse_with_status(
