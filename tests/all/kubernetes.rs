@@ -468,3 +468,37 @@ fn validate_reads_only_what_is_granted() {
     granted.success();
     assert_eq!(api.asked(), ["GET /api/v1/namespaces/ops/configmaps/maintenance-scripts"]);
 }
+
+/// A sub-runbook reads, under its caller's consent, only what was asked
+/// with the caller: a step that rewrites it first to name another Secret
+/// gets that read refused, and nothing is requested.
+#[test]
+fn a_sub_runbook_rewritten_during_the_run_reads_nothing_it_was_not_granted() {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    s.write("child.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
+    let swapped = runbook("script_from_secret: { secret_name: sensitive-scripts, key: cleanup.sh, namespace: ops }");
+    s.write("swapped.txt", &swapped);
+    s.write(
+        "parent.yaml",
+        "name: parent\npermissions:\n  write: [\"./\"]\nsteps:\n  - name: swap\n    type: sh\n    with: { inline_script: 'cat swapped.txt > child.yaml' }\n  - name: call\n    type: runbook\n    with: { runbook: child.yaml }\n",
+    );
+    let folder = s.join(".").canonicalize().unwrap();
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["run", "--json", "--no-history", "--allow-kubernetes=configmap/ops/maintenance-scripts/check.sh"])
+        .args(["--allow-write", folder.to_str().unwrap(), "parent.yaml"])
+        .run();
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert_eq!(s.read("child.yaml"), swapped, "the step did not rewrite the child");
+    let report = run.json();
+    let call = &report["steps"][1];
+    assert_eq!(call["name"], "call", "{report:#}");
+    assert!(
+        call["error"]["message"].as_str().unwrap().contains("--allow-kubernetes secret/ops/sensitive-scripts/cleanup.sh"),
+        "{report:#}"
+    );
+    assert!(!api.asked().iter().any(|r| r.contains("secrets")), "the Secret was requested");
+}

@@ -12,6 +12,7 @@ use crate::model::Runbook;
 use crate::model::cluster::ObjectGrant;
 use crate::model::net::NetPolicy;
 use crate::plan::consent::{self, Ask, AskKind, Consented, Decision};
+use crate::plan::fingerprint::Child;
 use crate::plan::{self, Host, Plan};
 
 impl Runner {
@@ -40,8 +41,12 @@ impl Runner {
         };
         let ungranted: Vec<&Ask> = reads.iter().copied().filter(|a| !grants.grants(a)).collect();
         let real = crate::state::real(&runbook.path);
+        // A sub-runbook's reads were asked with its caller's: those exactly,
+        // not what its file names since.
+        let covered =
+            |c: &Child| c.path == real && ungranted.iter().all(|a| c.asks.iter().any(|b| b.flag() == a.flag()));
         if ungranted.is_empty()
-            || self.covered.iter().any(|c| c.path == real)
+            || self.covered.iter().any(covered)
             || self.config.consent.names(runbook, &ungranted.iter().map(|a| (*a).clone()).collect::<Vec<_>>())
         {
             return Ok((exactly(&reads), None));
