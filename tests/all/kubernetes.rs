@@ -22,6 +22,22 @@ struct ApiServer {
     check: Arc<Mutex<String>>,
 }
 
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The registry ConfigMap's `registry.yaml` (seed 000's example 4, pinned).
+fn registry() -> String {
+    format!(
+        "scripts:\n  check-lag:\n    configmap: maintenance-scripts\n    key: check.sh\n    description: Check PostgreSQL replication lag\n    approved_by: dba-team@company.com\n    approved_at: \"2026-02-20T10:00:00Z\"\n    sha256: {}\n  cleanup:\n    secret: sensitive-scripts\n    key: cleanup.sh\n    description: Clean up\n    approved_by: sre-leads@company.com\n    sha256: {}\n  on-disk:\n    file: scripts/x.sh\n    sha256: {}\n  climbing:\n    configmap: ../secrets/sensitive-scripts\n    key: cleanup.sh\n    sha256: {}\n",
+        sha256("echo \"lag is fine\"\n"),
+        sha256(SECRET_SCRIPT),
+        sha256("echo x\n"),
+        sha256(SECRET_SCRIPT),
+    )
+}
+
 fn status(code: u16, reason: &str, message: &str) -> Value {
     json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": message, "reason": reason, "code": code })
@@ -52,6 +68,12 @@ fn answer(path: &str, check: &str) -> (u16, Value) {
             json!({ "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                     "metadata": { "name": "sensitive-scripts", "namespace": "ops", "resourceVersion": "8" },
                     "data": { "cleanup.sh": b64(SECRET_SCRIPT) } }),
+        ),
+        "/api/v1/namespaces/ops/configmaps/script-registry" => (
+            200,
+            json!({ "apiVersion": "v1", "kind": "ConfigMap",
+                    "metadata": { "name": "script-registry", "namespace": "ops", "resourceVersion": "9" },
+                    "data": { "registry.yaml": registry() } }),
         ),
         p if p.starts_with("/api/v1/namespaces/locked/") => {
             let resource = p.split('/').nth(5).unwrap_or_default();
@@ -497,8 +519,115 @@ fn a_sub_runbook_rewritten_during_the_run_reads_nothing_it_was_not_granted() {
     let call = &report["steps"][1];
     assert_eq!(call["name"], "call", "{report:#}");
     assert!(
-        call["error"]["message"].as_str().unwrap().contains("--allow-kubernetes secret/ops/sensitive-scripts/cleanup.sh"),
+        call["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-kubernetes secret/ops/sensitive-scripts/cleanup.sh"),
         "{report:#}"
     );
     assert!(!api.asked().iter().any(|r| r.contains("secrets")), "the Secret was requested");
+}
+
+/// `--script-registry NS/NAME`: `script_id` reads key `registry.yaml` of
+/// that ConfigMap, and its entries' scripts from the ConfigMaps and Secrets
+/// of its namespace, each held to its sha256 pin.
+#[test]
+fn a_registry_in_a_configmap_runs_its_pinned_entries() {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    // A registry.yaml on disk is not read when the operator names one.
+    s.write("registry.yaml", "scripts: {}\n");
+    s.write(
+        "reg.yaml",
+        "name: reg\nsteps:\n  - name: lag\n    type: shell\n    with: { script_id: check-lag }\n  - name: clean\n    type: shell\n    with: { script_id: cleanup }\n",
+    );
+    let run = || {
+        s.runbox()
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["run", "--json", "--no-history", "--script-registry", "ops/script-registry", "reg.yaml"])
+            .run()
+    };
+    let ran = run();
+    ran.success();
+    let report = ran.json();
+    assert_eq!(report["stdout"], "lag is fine\ncleaned\n");
+    assert_eq!(
+        report["steps"][0]["source"],
+        json!({ "type": "registry", "reference": "check-lag (configmap ops/maintenance-scripts/check.sh)",
+                "sha256": sha256("echo \"lag is fine\"\n"), "content": "echo \"lag is fine\"\n",
+                "registry": { "id": "check-lag", "file": "configmap:ops/script-registry/registry.yaml",
+                              "description": "Check PostgreSQL replication lag", "approved_by": "dba-team@company.com",
+                              "approved_at": "2026-02-20T10:00:00Z" } })
+    );
+    assert_eq!(
+        report["steps"][1]["source"],
+        json!({ "type": "secret", "reference": "cleanup (secret kubernetes:ops/sensitive-scripts/cleanup.sh)",
+                "sha256": sha256(SECRET_SCRIPT),
+                "registry": { "id": "cleanup", "file": "configmap:ops/script-registry/registry.yaml",
+                              "description": "Clean up", "approved_by": "sre-leads@company.com", "approved_at": null } })
+    );
+    for text in [&ran.stdout, &ran.stderr, &s.log()] {
+        assert!(!text.contains("planted-k8s-secret-script"), "the secret's script shown: {text}");
+    }
+    assert_eq!(
+        api.asked(),
+        [
+            "GET /api/v1/namespaces/ops/configmaps/script-registry",
+            "GET /api/v1/namespaces/ops/configmaps/maintenance-scripts",
+            "GET /api/v1/namespaces/ops/configmaps/script-registry",
+            "GET /api/v1/namespaces/ops/secrets/sensitive-scripts",
+        ]
+    );
+    // Changed in the cluster since it was approved: refused by its pin.
+    *api.check.lock().unwrap() = "echo \"something else\"\n".into();
+    let refused = run();
+    assert_ne!(refused.code, 0);
+    assert_eq!(
+        refused.json()["error"]["message"],
+        format!(
+            "reg.yaml:5: step `lag`: script_id `check-lag` is refused: its script's sha256 is {}, but ConfigMap ops/script-registry pins {}; the script changed since it was approved",
+            sha256("echo \"something else\"\n"),
+            sha256("echo \"lag is fine\"\n")
+        )
+    );
+}
+
+/// A registry in the cluster has no folder, and its entries' names reach
+/// the API's paths only when they are the API's names.
+#[test]
+fn a_registry_in_a_configmap_names_no_file_and_no_path_that_climbs() {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    s.write("scripts/x.sh", "echo x\n");
+    for (id, message) in [
+        (
+            "on-disk",
+            "ConfigMap ops/script-registry: entry `on-disk` names a file, but a registry in the cluster has no folder: name a `configmap` or `secret` and its `key`",
+        ),
+        (
+            "climbing",
+            "ConfigMap ops/script-registry: entry `climbing`: `../secrets/sensitive-scripts` or `cleanup.sh` is not an object's name and key",
+        ),
+        (
+            "absent",
+            "script_id `absent` is not in ConfigMap ops/script-registry (it lists: check-lag, cleanup, climbing, on-disk)",
+        ),
+    ] {
+        s.write(
+            "one.yaml",
+            &format!("name: one\nsteps:\n  - name: a\n    type: shell\n    with: {{ script_id: {id} }}\n"),
+        );
+        let run = s
+            .runbox()
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["run", "--json", "--no-history", "--script-registry=ops/script-registry", "one.yaml"])
+            .run();
+        assert_ne!(run.code, 0);
+        assert_eq!(run.json()["error"]["message"], format!("one.yaml:5: step `a`: {message}"));
+        assert_eq!(api.asked(), ["GET /api/v1/namespaces/ops/configmaps/script-registry"]);
+    }
+    let bad = s.runbox().args(["run", "--script-registry", "ops/../x", "one.yaml"]).run();
+    bad.code(2).stderr_has("`ops/../x` is not NAMESPACE/NAME of a ConfigMap (e.g. ops/script-registry)");
 }

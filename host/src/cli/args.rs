@@ -9,7 +9,7 @@ use runbox::model::cluster::ObjectGrant;
 use runbox::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use runbox::model::net::NetPolicy;
 use runbox::plan::consent::Grants;
-use runbox::plan::sources::Secrets;
+use runbox::plan::sources::{RegistryAt, Secrets};
 use runbox::run::records::history;
 use runbox::run::{Deterministic, MAX_RECURSION_DEPTH};
 
@@ -129,6 +129,11 @@ pub(super) struct RunnerArgs {
     /// Where script_from_secret reads secrets [default: $RUNBOX_SECRETS_DIR, else /run/secrets]
     #[arg(long, value_name = "DIR")]
     pub(super) secrets_dir: Option<PathBuf>,
+    /// Read script_id entries from key registry.yaml of this ConfigMap, and
+    /// their scripts from the ConfigMaps and Secrets of its namespace it
+    /// names, instead of a registry.yaml on disk
+    #[arg(long, value_name = "NAMESPACE/NAME", value_parser = RegistryAt::parse)]
+    pub(super) script_registry: Option<RegistryAt>,
     #[command(flatten)]
     pub(super) tree: TreeArgs,
 }
@@ -142,7 +147,7 @@ impl RunnerArgs {
             overrides: self.limits.overrides(),
             history_keep: self.history_keep,
             grants: self.grants.grants()?,
-            secrets: secrets(self.secrets_dir),
+            secrets: Secrets { registry: self.script_registry, ..secrets(self.secrets_dir) },
             max_recursion_depth: self.tree.max_recursion_depth,
             max_sub_runbooks: self.tree.max_sub_runbooks,
             max_tree_log: self.tree.max_tree_log,
@@ -315,7 +320,7 @@ impl LimitArgs {
 
 /// Where `script_from_secret` reads: `--secrets-dir`, else the default.
 pub(super) fn secrets(dir: Option<PathBuf>) -> Secrets {
-    dir.map_or_else(Secrets::default, |dir| Secrets { dir, cluster: Vec::new() })
+    dir.map_or_else(Secrets::default, |dir| Secrets { dir, ..Secrets::default() })
 }
 
 pub(super) fn history_keep(text: &str) -> Result<usize, String> {

@@ -29,7 +29,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use runbox::model::cluster::ObjectGrant;
 use runbox::plan::Host;
-use runbox::plan::sources::Secrets;
+use runbox::plan::sources::{RegistryAt, Secrets};
 use runbox::run::records::record::{self};
 use runbox::{Config, GuestCache, parse, store};
 use serde_json::Value;
@@ -112,6 +112,9 @@ enum Command {
         /// scripts in them, as `run --allow-kubernetes` (repeatable)
         #[arg(long = "allow-kubernetes", value_name = "KIND/NAMESPACE/NAME/KEY", value_parser = ObjectGrant::parse)]
         allow_kubernetes: Vec<ObjectGrant>,
+        /// The registry ConfigMap script_id reads, as `run --script-registry`
+        #[arg(long, value_name = "NAMESPACE/NAME", value_parser = RegistryAt::parse)]
+        script_registry: Option<RegistryAt>,
     },
     /// List the runbooks under DIR with their description and steps
     List {
@@ -245,11 +248,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
     }
     match args.command {
         Command::Run(run) => run_runbook(run, config),
-        Command::Validate { runbooks, lint, json, env, inputs, secrets_dir, allow_kubernetes } => {
+        Command::Validate { runbooks, lint, json, env, inputs, secrets_dir, allow_kubernetes, script_registry } => {
             let host = Host {
                 env: env.into_iter().collect(),
                 inputs: inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
-                secrets: Secrets { cluster: allow_kubernetes, ..secrets(secrets_dir) },
+                secrets: Secrets { cluster: allow_kubernetes, registry: script_registry, ..secrets(secrets_dir) },
                 validating: false,
                 protected: config.protected(),
                 sealed_env: false,

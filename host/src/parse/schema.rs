@@ -245,16 +245,21 @@ struct RegistryFile {
     scripts: BTreeMap<String, RegistryEntry>,
 }
 
-/// One approved script: exactly one of `file` or `secret`.
+/// One approved script: exactly one of `file`, `secret` or (in a registry
+/// ConfigMap) `configmap`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 #[allow(dead_code)]
 struct RegistryEntry {
-    /// The script, inside the registry's folder.
+    /// The script, inside the registry's folder (not in a registry ConfigMap).
     file: Option<String>,
-    /// A secret of the secrets directory holding the script.
+    /// A secret of the secrets directory holding the script; in a registry
+    /// ConfigMap, a Secret of its namespace.
     secret: Option<String>,
-    /// The secret's key (file) holding the script.
+    /// In a registry ConfigMap (`--script-registry`): a ConfigMap of its
+    /// namespace holding the script.
+    configmap: Option<String>,
+    /// The secret's or ConfigMap's key holding the script.
     key: Option<String>,
     description: Option<String>,
     approved_by: Option<String>,

@@ -165,6 +165,7 @@ pub fn consent_asks(runbook: &Runbook, host: &Host) -> Result<(Vec<Ask>, Bound),
 pub fn asks_before_reading(runbook: &Runbook, host: &Host) -> Vec<Ask> {
     let mut host = host.clone();
     host.secrets.cluster.clear();
+    host.secrets.registry = None;
     consent_asks(runbook, &host).map(|(asks, _)| asks).unwrap_or_default()
 }
 

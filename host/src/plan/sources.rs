@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::error::Problem;
 use crate::model::cluster::{ObjectGrant, ObjectKey, ObjectKind};
-use crate::model::{REGISTRY, Runbook, SecretRef, Source, Step, is_secret_name};
+use crate::model::{
+    REGISTRY, Runbook, SecretRef, Source, Step, is_data_key, is_namespace_name, is_object_name, is_secret_name,
+};
 use crate::text::{sha256, without_bom};
 
 /// Where `script_from_secret` looks unless configured otherwise.
@@ -72,6 +74,28 @@ pub struct Secrets {
     /// The keys of ConfigMaps and Secrets this run may read, as granted: any
     /// other is refused before a request is made.
     pub cluster: Vec<ObjectGrant>,
+    /// The registry ConfigMap the operator named (`--script-registry`):
+    /// `script_id` reads it, and what its entries name, instead of a
+    /// `registry.yaml` on disk.
+    pub registry: Option<RegistryAt>,
+}
+
+/// A registry ConfigMap (its key `registry.yaml`): `NAMESPACE/NAME`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryAt {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl RegistryAt {
+    pub fn parse(text: &str) -> Result<RegistryAt, String> {
+        match text.split_once('/') {
+            Some((namespace, name)) if is_namespace_name(namespace) && is_object_name(name) => {
+                Ok(RegistryAt { namespace: namespace.into(), name: name.into() })
+            }
+            _ => Err(format!("`{text}` is not NAMESPACE/NAME of a ConfigMap (e.g. ops/script-registry)")),
+        }
+    }
 }
 
 impl Default for Secrets {
@@ -81,6 +105,7 @@ impl Default for Secrets {
             dir: std::env::var_os("RUNBOX_SECRETS_DIR")
                 .map_or_else(|| PathBuf::from(DEFAULT_SECRETS_DIR), PathBuf::from),
             cluster: Vec::new(),
+            registry: None,
         }
     }
 }
@@ -319,6 +344,8 @@ struct Registry {
 struct Registered {
     file: Option<String>,
     secret: Option<String>,
+    /// In a registry in the cluster: a ConfigMap of its namespace.
+    configmap: Option<String>,
     key: Option<String>,
     #[serde(default)]
     description: String,
@@ -358,6 +385,15 @@ pub fn check_registry(file: &Path, secrets: &Secrets) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (id, entry) in &registry.scripts {
         let line = line_of(id);
+        if entry.configmap.is_some() {
+            problems.push(Problem::new(
+                line,
+                format!(
+                    "entry `{id}` names a ConfigMap, which only a registry in the cluster (--script-registry) reads"
+                ),
+            ));
+            continue;
+        }
         let text = match (&entry.file, &entry.secret) {
             (Some(path), None) => match read_inside(folder, path, "registry file") {
                 Ok(text) => text,
@@ -394,30 +430,116 @@ pub fn check_registry(file: &Path, secrets: &Secrets) -> Vec<Problem> {
     problems
 }
 
-/// The registry entry `id`, its script, and a check of its sha256 pin.
-fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, String> {
+/// Where a registry was read from.
+enum Origin {
+    /// `registry.yaml` in this folder: its entries name files of the folder
+    /// and secrets of the secrets directory.
+    Folder(PathBuf),
+    /// Key `registry.yaml` of a ConfigMap in this namespace: its entries name
+    /// ConfigMaps and Secrets there.
+    Cluster(String),
+}
+
+/// A registry, where it is and how messages and the audit name it.
+struct Loaded {
+    registry: Registry,
+    origin: Origin,
+    /// In messages: the file, or `ConfigMap NS/NAME`.
+    shown: String,
+    /// In the audit: the file from the runbook, or `configmap:NS/NAME/registry.yaml`.
+    reported: String,
+}
+
+/// The registry `script_id` reads: the ConfigMap the operator named
+/// (`--script-registry`), else the nearest `registry.yaml` from the
+/// runbook's folder up.
+fn load_registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Loaded, String> {
+    let parse = |text: &str, shown: &str| {
+        yaml_serde::from_str::<Registry>(without_bom(text)).map_err(|e| {
+            let at = e.location().map_or(String::new(), |l| format!(":{}", l.line()));
+            format!("{shown}{at}: {e}")
+        })
+    };
+    if let Some(at) = &secrets.registry {
+        let object = ObjectKey {
+            kind: ObjectKind::ConfigMap,
+            namespace: at.namespace.clone(),
+            name: at.name.clone(),
+            key: REGISTRY.into(),
+        };
+        let shown = format!("ConfigMap {}/{}", at.namespace, at.name);
+        let text = read_object(&object).map_err(|e| format!("script_id `{id}`: the script registry: {e}"))?;
+        return Ok(Loaded {
+            registry: parse(&text, &shown)?,
+            origin: Origin::Cluster(at.namespace.clone()),
+            reported: format!("configmap:{}/{}/{REGISTRY}", at.namespace, at.name),
+            shown,
+        });
+    }
     let folder = runbook.folder().canonicalize().map_err(|e| format!("cannot read the runbook's folder: {e}"))?;
     let Some((up, file)) = folder.ancestors().map(|d| d.join(REGISTRY)).enumerate().find(|(_, f)| f.is_file()) else {
         return Err(format!("script_id `{id}`: no {REGISTRY} in {} or any folder above it", folder.display()));
     };
-    let registry_dir = file.parent().unwrap_or(Path::new("/"));
-    let text = read_capped(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let registry: Registry = yaml_serde::from_str(without_bom(&text)).map_err(|e| {
-        let at = e.location().map_or(String::new(), |l| format!(":{}", l.line()));
-        format!("{}{at}: {e}", file.display())
-    })?;
+    let shown = file.display().to_string();
+    let text = read_capped(&file).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    Ok(Loaded {
+        registry: parse(&text, &shown)?,
+        origin: Origin::Folder(file.parent().unwrap_or(Path::new("/")).to_path_buf()),
+        // Where it is from the runbook, not on this host: the same on every
+        // machine (and no host layout in an API answer).
+        reported: format!("{}{REGISTRY}", "../".repeat(up)),
+        shown,
+    })
+}
+
+/// The registry entry `id`, its script, and a check of its sha256 pin.
+fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, String> {
+    let Loaded { registry, origin, shown, reported } = load_registry(runbook, id, secrets)?;
     let Some(entry) = registry.scripts.get(id) else {
         let known: Vec<&str> = registry.scripts.keys().map(String::as_str).collect();
-        return Err(format!("script_id `{id}` is not in {} (it lists: {})", file.display(), known.join(", ")));
+        return Err(format!("script_id `{id}` is not in {shown} (it lists: {})", known.join(", ")));
     };
-    let (kind, reference, text) = match (&entry.file, &entry.secret) {
-        (Some(path), None) => ("registry", format!("{id} ({path})"), read_inside(registry_dir, path, "registry file")?),
-        (None, Some(name)) => {
+    let key = || entry.key.clone().ok_or_else(|| format!("{shown}: entry `{id}` names no `key`"));
+    let cluster = |kind: ObjectKind, namespace: &str, name: &str| -> Result<String, String> {
+        let key = key()?;
+        // Only the API's names reach its paths (not `../secrets/NAME`).
+        if !is_object_name(name) || !is_data_key(&key) {
+            return Err(format!("{shown}: entry `{id}`: `{name}` or `{key}` is not an object's name and key"));
+        }
+        let object = ObjectKey { kind, namespace: namespace.into(), name: name.into(), key };
+        // The operator named the registry: what its entries name is theirs to read.
+        read_object(&object).map_err(|e| format!("script_id `{id}`: {e}"))
+    };
+    let (kind, reference, filename, text) = match (&entry.file, &entry.secret, &entry.configmap, &origin) {
+        (Some(path), None, None, Origin::Folder(dir)) => {
+            ("registry", format!("{id} ({path})"), path.clone(), read_inside(dir, path, "registry file")?)
+        }
+        (None, Some(name), None, Origin::Folder(_)) => {
             let secret = SecretRef::File { secret_name: name.clone(), key: entry.key.clone() };
             let (reference, text) = read_secret(&secret, secrets)?;
-            ("secret", format!("{id} (secret {reference})"), text)
+            ("secret", format!("{id} (secret {reference})"), format!("secret:{id}"), text)
         }
-        _ => return Err(format!("{}: entry `{id}` needs exactly one of `file` or `secret`", file.display())),
+        (None, Some(name), None, Origin::Cluster(namespace)) => {
+            let text = cluster(ObjectKind::Secret, namespace, name)?;
+            let reference = format!("{id} (secret kubernetes:{namespace}/{name}/{})", key()?);
+            ("secret", reference, format!("secret:{id}"), text)
+        }
+        (None, None, Some(name), Origin::Cluster(namespace)) => {
+            let text = cluster(ObjectKind::ConfigMap, namespace, name)?;
+            let key = key()?;
+            ("registry", format!("{id} (configmap {namespace}/{name}/{key})"), format!("configmap:{name}/{key}"), text)
+        }
+        (Some(_), None, None, Origin::Cluster(_)) => {
+            return Err(format!(
+                "{shown}: entry `{id}` names a file, but a registry in the cluster has no folder: name a `configmap` or `secret` and its `key`"
+            ));
+        }
+        (None, None, Some(_), Origin::Folder(_)) => {
+            return Err(format!(
+                "{shown}: entry `{id}` names a ConfigMap, which only a registry in the cluster (--script-registry) reads"
+            ));
+        }
+        _ => return Err(format!("{shown}: entry `{id}` needs exactly one of `file`, `secret` or `configmap`")),
     };
     // The pin is the file's, bytes as `sha256sum` reads them; the script
     // runs without a byte-order mark.
@@ -426,14 +548,12 @@ fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, 
     match entry.sha256.as_deref().map(|p| p.trim().trim_start_matches("sha256:").to_ascii_lowercase()) {
         None => {
             return Err(format!(
-                "{}: entry `{id}` has no `sha256` pin; an approved script is pinned by its hash (it is {actual})",
-                file.display()
+                "{shown}: entry `{id}` has no `sha256` pin; an approved script is pinned by its hash (it is {actual})"
             ));
         }
         Some(pin) if pin != actual => {
             return Err(format!(
-                "script_id `{id}` is refused: its script's sha256 is {actual}, but {} pins {pin}; the script changed since it was approved",
-                file.display()
+                "script_id `{id}` is refused: its script's sha256 is {actual}, but {shown} pins {pin}; the script changed since it was approved"
             ));
         }
         Some(_) => {}
@@ -443,18 +563,10 @@ fn registry(runbook: &Runbook, id: &str, secrets: &Secrets) -> Result<Resolved, 
     audit.sha256 = actual;
     audit.registry = Some(RegistryReport {
         id: id.to_string(),
-        // Where it is from the runbook, not on this host: the same on every
-        // machine (and no host layout in an API answer).
-        file: format!("{}{REGISTRY}", "../".repeat(up)),
+        file: reported,
         description: entry.description.clone(),
         approved_by: entry.approved_by.clone(),
         approved_at: entry.approved_at.clone(),
     });
-    Ok(Resolved {
-        filename: entry.file.clone().unwrap_or_else(|| format!("secret:{id}")),
-        first_line: 1,
-        audit,
-        text,
-        requires_approval: entry.requires_approval,
-    })
+    Ok(Resolved { filename, first_line: 1, audit, text, requires_approval: entry.requires_approval })
 }
