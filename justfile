@@ -26,6 +26,10 @@ bench:
 bench-api:
     bench/api-load
 
+# A pod's first request, from the container image (scripts/build-image first; as root)
+bench-pod:
+    bench/pod-start
+
 # Run a runbook: just run runbooks/HelloWorld.md
 run RUNBOOK *ARGS:
-    cargo run --release -- run {{RUNBOOK}} {{ARGS}}
+    cargo run --release --features otel,kubernetes -- run {{RUNBOOK}} {{ARGS}}

@@ -91,14 +91,69 @@ fn answer(path: &str, check: &str) -> (u16, Value) {
     }
 }
 
+/// The rules of the Role in `deploy/role.yaml`: what runbox's
+/// ServiceAccount may do in its namespace, `(verb, resource)`.
+fn deployed_role() -> Vec<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Role {
+        rules: Vec<Rule>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Rule {
+        api_groups: Vec<String>,
+        resources: Vec<String>,
+        verbs: Vec<String>,
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/role.yaml");
+    let role: Role = yaml_serde::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut granted = Vec::new();
+    for rule in role.rules {
+        assert_eq!(rule.api_groups, [""], "a rule outside the core group");
+        for verb in &rule.verbs {
+            granted.extend(rule.resources.iter().map(|r| (verb.clone(), r.clone())));
+        }
+    }
+    granted
+}
+
+/// The verb and resource of a request to the core API, as RBAC names them.
+fn verb_and_resource(method: &str, target: &str) -> (String, String) {
+    let path = target.split('?').next().unwrap_or_default();
+    let parts: Vec<&str> = path.split('/').collect();
+    let named = parts.len() > 6;
+    let verb = match (method, named) {
+        ("GET", _) if target.contains("watch=true") => "watch",
+        ("GET", true) => "get",
+        ("GET", false) => "list",
+        ("POST", _) => "create",
+        ("DELETE", true) => "delete",
+        ("DELETE", false) => "deletecollection",
+        ("PATCH", _) => "patch",
+        ("PUT", _) => "update",
+        _ => "unknown",
+    };
+    (verb.to_string(), parts.get(5).unwrap_or(&"").to_string())
+}
+
 impl ApiServer {
+    /// Answers as an API server whose runbox ServiceAccount is bound to the
+    /// Role in `deploy/`: a request it does not grant is 403 Forbidden.
     fn start() -> ApiServer {
         let asked = Arc::new(Mutex::new(Vec::new()));
         let check = Arc::new(Mutex::new("echo \"lag is fine\"\n".to_string()));
         let (kept, held) = (Arc::clone(&asked), Arc::clone(&check));
+        let role = deployed_role();
         let url = http_server(move |method, target, _| {
             let path = target.split('?').next().unwrap_or_default();
             kept.lock().unwrap().push(format!("{method} {path}"));
+            let (verb, resource) = verb_and_resource(method, target);
+            if !role.contains(&(verb.clone(), resource.clone())) {
+                let message = format!(
+                    "{resource} is forbidden: User \"system:serviceaccount:ops:runbox\" cannot {verb} resource \"{resource}\" in API group \"\" in the namespace \"ops\""
+                );
+                return (403, "application/json", status(403, "Forbidden", &message).to_string().into_bytes());
+            }
             let (code, answer) = answer(path, &held.lock().unwrap());
             (code, "application/json", answer.to_string().into_bytes())
         });
@@ -120,6 +175,14 @@ impl ApiServer {
     fn asked(&self) -> Vec<String> {
         std::mem::take(&mut *self.asked.lock().unwrap())
     }
+}
+
+/// A scratch folder, the fake API server, and a kubeconfig for it.
+fn cluster() -> (Scratch, ApiServer, String) {
+    let s = Scratch::new();
+    let api = ApiServer::start();
+    let kubeconfig = api.kubeconfig(&s);
+    (s, api, kubeconfig)
 }
 
 fn runbook(source: &str) -> String {
@@ -182,9 +245,7 @@ fn a_secrets_script_runs_and_is_never_shown() {
 
 #[test]
 fn each_refusal_names_what_is_missing_or_forbidden_before_anything_runs() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     let cases = [
         (
             "script_from_configmap: { configmap_name: absent, key: check.sh }",
@@ -224,9 +285,7 @@ fn each_refusal_names_what_is_missing_or_forbidden_before_anything_runs() {
 /// ConfigMap source that climbs to a Secret is refused before any request.
 #[test]
 fn names_that_would_climb_the_apis_paths_are_refused_before_any_request() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     let cases = [
         (
             "script_from_configmap: { configmap_name: \"../secrets/sensitive-scripts\", key: cleanup.sh }",
@@ -298,9 +357,7 @@ fn an_api_server_that_is_not_there_or_silent_is_named() {
 /// key, by flag; a grant of another key, namespace or kind does not do.
 #[test]
 fn a_cluster_read_is_asked_and_nothing_is_requested_until_it_is_granted() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     s.write(
         "k8s.yaml",
         "name: k8s\nsteps:\n  - name: check\n    type: shell\n    with: { script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh } }\n  - name: clean\n    type: shell\n    with: { script_from_secret: { secret_name: sensitive-scripts, key: cleanup.sh, namespace: ops } }\n",
@@ -382,9 +439,7 @@ fn a_grant_of_no_object_is_refused_at_the_command_line() {
 /// either reads anything.
 #[test]
 fn a_sub_runbooks_cluster_read_is_asked_with_its_callers() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     s.write("child.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
     s.write(
         "parent.yaml",
@@ -417,9 +472,7 @@ fn a_sub_runbooks_cluster_read_is_asked_with_its_callers() {
 /// holds: runs need no flag then, until someone changes it in the cluster.
 #[test]
 fn consent_to_a_configmap_holds_until_its_script_changes() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     s.write("cm.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
     let allow = s.runbox().env("KUBECONFIG", &kubeconfig).args(["allow", "cm.yaml"]).run();
     allow.success();
@@ -445,9 +498,7 @@ fn consent_to_a_configmap_holds_until_its_script_changes() {
 /// reads nothing, a yes reads and runs, an always is kept for later runs.
 #[test]
 fn at_a_terminal_a_cluster_read_is_asked_once_before_it_is_made() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     s.write("cm.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
     let prompt = "runbox: cm.yaml asks for:\r\n  - read from the Kubernetes API configmap/ops/maintenance-scripts/check.sh (line 6: step `from-cluster` runs it as its script, read with your Kubernetes credentials)\r\nrunbox: allow? [y]es this once, [a]lways for this version of the file, [N]o: ";
     let at_terminal = |answer: &str| {
@@ -475,9 +526,7 @@ fn at_a_terminal_a_cluster_read_is_asked_once_before_it_is_made() {
 /// is, and says which flag grants it.
 #[test]
 fn validate_reads_only_what_is_granted() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     s.write("cm.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
     let ungranted = s.runbox().env("KUBECONFIG", &kubeconfig).args(["validate", "cm.yaml"]).run();
     ungranted.code(1).stderr_has("error: step `from-cluster`: script_from_configmap: runbox reads configmap `maintenance-scripts` in namespace `ops` with your Kubernetes credentials only when you grant it: --allow-kubernetes configmap/ops/maintenance-scripts/check.sh\n");
@@ -496,9 +545,7 @@ fn validate_reads_only_what_is_granted() {
 /// gets that read refused, and nothing is requested.
 #[test]
 fn a_sub_runbook_rewritten_during_the_run_reads_nothing_it_was_not_granted() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     s.write("child.yaml", &runbook("script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh }"));
     let swapped = runbook("script_from_secret: { secret_name: sensitive-scripts, key: cleanup.sh, namespace: ops }");
     s.write("swapped.txt", &swapped);
@@ -533,9 +580,7 @@ fn a_sub_runbook_rewritten_during_the_run_reads_nothing_it_was_not_granted() {
 /// of its namespace, each held to its sha256 pin.
 #[test]
 fn a_registry_in_a_configmap_runs_its_pinned_entries() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     // A registry.yaml on disk is not read when the operator names one.
     s.write("registry.yaml", "scripts: {}\n");
     s.write(
@@ -597,9 +642,7 @@ fn a_registry_in_a_configmap_runs_its_pinned_entries() {
 /// the API's paths only when they are the API's names.
 #[test]
 fn a_registry_in_a_configmap_names_no_file_and_no_path_that_climbs() {
-    let s = Scratch::new();
-    let api = ApiServer::start();
-    let kubeconfig = api.kubeconfig(&s);
+    let (s, api, kubeconfig) = cluster();
     s.write("scripts/x.sh", "echo x\n");
     for (id, message) in [
         (
@@ -630,4 +673,42 @@ fn a_registry_in_a_configmap_names_no_file_and_no_path_that_climbs() {
     }
     let bad = s.runbox().args(["run", "--script-registry", "ops/../x", "one.yaml"]).run();
     bad.code(2).stderr_has("`ops/../x` is not NAMESPACE/NAME of a ConfigMap (e.g. ops/script-registry)");
+}
+
+/// The Role in `deploy/` grants what runbox does with the API, and no more:
+/// every request of these runs is granted by it (the fake answers 403 to
+/// any other), and each of its rules is used by one of them.
+#[test]
+fn the_deployed_role_grants_exactly_what_runbox_uses() {
+    let (s, api, kubeconfig) = cluster();
+    s.write(
+        "all.yaml",
+        "name: all\nsteps:\n  - name: cm\n    type: shell\n    with: { script_from_configmap: { configmap_name: maintenance-scripts, key: check.sh } }\n  - name: secret\n    type: shell\n    with: { script_from_secret: { secret_name: sensitive-scripts, key: cleanup.sh, namespace: ops } }\n  - name: registered\n    type: shell\n    with: { script_id: check-lag }\n",
+    );
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &kubeconfig)
+        .args([
+            "run",
+            "--json",
+            "--no-history",
+            "--allow-kubernetes=configmap/ops/*/*",
+            "--allow-kubernetes=secret/ops/*/*",
+        ])
+        .args(["--script-registry=ops/script-registry", "all.yaml"])
+        .run();
+    run.success();
+    let mut used: Vec<(String, String)> = api
+        .asked()
+        .iter()
+        .map(|r| {
+            let (method, path) = r.split_once(' ').unwrap();
+            verb_and_resource(method, path)
+        })
+        .collect();
+    used.sort();
+    used.dedup();
+    let mut role = deployed_role();
+    role.sort();
+    assert_eq!(used, role);
 }
