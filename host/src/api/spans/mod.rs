@@ -29,6 +29,9 @@ use crate::api::executions::Status;
 use crate::run::records::report::RunReport;
 use crate::run::seams::events::Events;
 
+/// The routes of health checks and scrapes, which make no span.
+const PROBES: [&str; 3] = ["/health", "/ready", "/metrics"];
+
 /// The server's exporter, if it exports.
 pub(crate) struct Spans {
     export: Option<Export>,
@@ -47,11 +50,13 @@ impl Spans {
     pub(crate) fn request(&self, headers: &HeaderMap, method: &str, route: &str) -> RequestSpan {
         let incoming = incoming(headers);
         match &self.export {
-            Some(export) => {
+            // A probe every few seconds from each kubelet and Prometheus
+            // would bury the traces worth reading.
+            Some(export) if !PROBES.contains(&route) => {
                 let live = export.request(incoming.as_ref(), method, route);
                 RequestSpan { traceparent: Some(live.traceparent()), live: Some(live) }
             }
-            None => RequestSpan { traceparent: incoming.map(|t| t.continued(&own_span_id())), live: None },
+            _ => RequestSpan { traceparent: incoming.map(|t| t.continued(&own_span_id())), live: None },
         }
     }
 
