@@ -712,3 +712,78 @@ fn the_deployed_role_grants_exactly_what_runbox_uses() {
     role.sort();
     assert_eq!(used, role);
 }
+
+/// Opt-in, against a real cluster: with `RUNBOX_TEST_KUBECONFIG` naming a
+/// kubeconfig whose identity may create, get and delete ConfigMaps and
+/// Secrets in `RUNBOX_TEST_NAMESPACE` (default `default`), kubectl makes a
+/// ConfigMap and a Secret, runbox runs their scripts and is refused a key
+/// neither has, and kubectl deletes them. Skipped, saying so, otherwise.
+#[test]
+fn against_a_real_cluster_when_one_is_given() {
+    let Ok(kubeconfig) = std::env::var("RUNBOX_TEST_KUBECONFIG") else {
+        eprintln!(
+            "skipped: set RUNBOX_TEST_KUBECONFIG (and RUNBOX_TEST_NAMESPACE) to run runbox against a real cluster (README, Developing)"
+        );
+        return;
+    };
+    let namespace = std::env::var("RUNBOX_TEST_NAMESPACE").unwrap_or_else(|_| "default".into());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let name = format!("runbox-test-{}-{nanos}", std::process::id());
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .args(["--kubeconfig", &kubeconfig, "--namespace", &namespace])
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    /// Deletes what the test made, however it ends.
+    struct Made<'a>(&'a dyn Fn(&[&str]), &'a str);
+    impl Drop for Made<'_> {
+        fn drop(&mut self) {
+            (self.0)(&["delete", "configmap,secret", self.1, "--ignore-not-found"]);
+        }
+    }
+    kubectl(&["create", "configmap", &name, "--from-literal=check.sh=echo from a real ConfigMap"]);
+    let _made = Made(&kubectl, &name);
+    kubectl(&["create", "secret", "generic", &name, "--from-literal=run.sh=echo from a real Secret"]);
+    let s = Scratch::new();
+    s.write(
+        "real.yaml",
+        &format!(
+            "name: real\nsteps:\n  - name: cm\n    type: shell\n    with: {{ script_from_configmap: {{ configmap_name: {name}, key: check.sh, namespace: {namespace} }} }}\n  - name: secret\n    type: shell\n    with: {{ script_from_secret: {{ secret_name: {name}, key: run.sh, namespace: {namespace} }} }}\n"
+        ),
+    );
+    let grants = [
+        format!("--allow-kubernetes=configmap/{namespace}/{name}/*"),
+        format!("--allow-kubernetes=secret/{namespace}/{name}/*"),
+    ];
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["run", "--json", "--no-history"])
+        .args(&grants)
+        .args(["real.yaml"])
+        .run();
+    run.success();
+    assert_eq!(run.json()["stdout"], "from a real ConfigMap\nfrom a real Secret\n");
+    s.write(
+        "absent.yaml",
+        &runbook(&format!(
+            "script_from_configmap: {{ configmap_name: {name}, key: absent.sh, namespace: {namespace} }}"
+        )),
+    );
+    let refused = s
+        .runbox()
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["run", "--json", "--no-history"])
+        .args(&grants)
+        .args(["absent.yaml"])
+        .run();
+    assert_eq!(
+        refused.json()["error"]["message"],
+        format!(
+            "absent.yaml:6: step `from-cluster`: script_from_configmap: ConfigMap `{name}` in namespace `{namespace}` has no key `absent.sh` (it has keys check.sh)"
+        )
+    );
+}
