@@ -69,6 +69,11 @@ fn answer(path: &str, check: &str) -> (u16, Value) {
                     "metadata": { "name": "sensitive-scripts", "namespace": "ops", "resourceVersion": "8" },
                     "data": { "cleanup.sh": b64(SECRET_SCRIPT) } }),
         ),
+        "/api/v1/namespaces/ops/configmaps/huge" => (
+            200,
+            json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "huge", "namespace": "ops" },
+                    "data": { "big.sh": "#".repeat((1 << 20) + 1) } }),
+        ),
         "/api/v1/namespaces/ops/configmaps/script-registry" => (
             200,
             json!({ "apiVersion": "v1", "kind": "ConfigMap",
@@ -254,6 +259,10 @@ fn each_refusal_names_what_is_missing_or_forbidden_before_anything_runs() {
         (
             "script_from_configmap: { configmap_name: maintenance-scripts, key: absent.sh }",
             "step `from-cluster`: script_from_configmap: ConfigMap `maintenance-scripts` in namespace `ops` has no key `absent.sh` (it has keys check.sh)",
+        ),
+        (
+            "script_from_configmap: { configmap_name: huge, key: big.sh }",
+            "step `from-cluster`: script_from_configmap: key `big.sh` of `huge` is 1048577 bytes; scripts are limited to 1048576",
         ),
         (
             "script_from_secret: { secret_name: sensitive-scripts, key: cleanup.sh, namespace: locked }",

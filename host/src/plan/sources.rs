@@ -305,17 +305,10 @@ fn from_cluster(object: &ObjectKey, secrets: &Secrets) -> Result<String, String>
             object.kind.as_str()
         ));
     }
-    let text = read_object(object).map_err(|e| format!("{field}: {e}"))?;
-    if text.len() as u64 > MAX_SCRIPT_BYTES {
-        let size = text.len();
-        let (key, name) = (&object.key, &object.name);
-        return Err(format!(
-            "{field}: key `{key}` of `{name}` is {size} bytes; scripts are limited to {MAX_SCRIPT_BYTES}"
-        ));
-    }
-    Ok(text)
+    read_object(object).map_err(|e| format!("{field}: {e}"))
 }
 
+/// The content of `object`'s key, no larger than a script may be.
 #[cfg(feature = "kubernetes")]
 fn read_object(object: &ObjectKey) -> Result<String, String> {
     use crate::kubernetes::Kind;
@@ -323,7 +316,13 @@ fn read_object(object: &ObjectKey) -> Result<String, String> {
         ObjectKind::ConfigMap => Kind::ConfigMap,
         ObjectKind::Secret => Kind::Secret,
     };
-    crate::kubernetes::read(kind, &object.name, &object.key, &object.namespace)
+    let text = crate::kubernetes::read(kind, &object.name, &object.key, &object.namespace)?;
+    if text.len() as u64 > MAX_SCRIPT_BYTES {
+        let size = text.len();
+        let (key, name) = (&object.key, &object.name);
+        return Err(format!("key `{key}` of `{name}` is {size} bytes; scripts are limited to {MAX_SCRIPT_BYTES}"));
+    }
+    Ok(text)
 }
 
 /// Refused: this build has no Kubernetes client.
