@@ -250,7 +250,7 @@ fn a_secrets_script_runs_and_is_never_shown() {
 
 #[test]
 fn each_refusal_names_what_is_missing_or_forbidden_before_anything_runs() {
-    let (s, api, kubeconfig) = cluster();
+    let (s, _api, kubeconfig) = cluster();
     let cases = [
         (
             "script_from_configmap: { configmap_name: absent, key: check.sh }",
