@@ -16,11 +16,6 @@ use crate::plan::fingerprint::Child;
 use crate::plan::{self, Host, Plan};
 
 impl Runner {
-    /// Whether what `runbook` asks is granted, and the refusal when it is
-    /// not: by flags, by the consent of the runbook that names it, by
-    /// consent recorded for this version of the file and every file it binds,
-    /// or by the person at the terminal. A refusal after recorded consent no
-    /// longer holds names the files that changed.
     /// The keys of ConfigMaps and Secrets the plan of `runbook` may read:
     /// each is read with the user's credentials, so it is decided before the
     /// plan reads anything, by flags, by the calling runbook's consent, by
@@ -61,6 +56,12 @@ impl Runner {
         Err((Decision { asked, granted: false, how: answer.how }, Failure::new(ErrorCode::PermissionDenied, message)))
     }
 
+    /// Whether what `runbook` asks is granted, and the refusal when it is
+    /// not: by flags, by the consent of the runbook that names it, by
+    /// consent recorded for this version of the file and every file it binds,
+    /// or by the person at the terminal (unless `answered` there already,
+    /// before the cluster was read). A refusal after recorded consent no
+    /// longer holds names the files that changed.
     pub(super) fn decide(
         &self,
         runbook: &Runbook,
