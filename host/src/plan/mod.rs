@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use std::path::Path;
 
 use crate::error::{Invalid, Problem};
-use crate::model::{Format, Runbook, Source, Step};
+use crate::model::{Format, Runbook, SecretRef, Source, Step};
 use crate::parse;
 use crate::state::Protected;
 use crate::template;
@@ -163,6 +163,17 @@ pub fn consent_asks(runbook: &Runbook, host: &Host) -> Result<(Vec<Ask>, Bound),
 /// request to the Kubernetes API: what decides which of its cluster objects
 /// the plan may then read.
 pub fn asks_before_reading(runbook: &Runbook, host: &Host) -> Vec<Ask> {
+    // Only a runbook that names a cluster object, or a sub-runbook that
+    // might, needs the walk: most runs skip a second read of their files.
+    let may_read = |step: &Step| {
+        matches!(
+            step.source,
+            Source::ConfigMap { .. } | Source::Secret(SecretRef::Kubernetes { .. }) | Source::Runbook { .. }
+        )
+    };
+    if !cfg!(feature = "kubernetes") || !runbook.steps.iter().any(may_read) {
+        return Vec::new();
+    }
     let mut host = host.clone();
     host.secrets.cluster.clear();
     host.secrets.registry = None;
