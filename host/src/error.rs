@@ -44,6 +44,10 @@ pub enum ErrorCode {
     Finished,
     /// The record store could not be read or written (HTTP 503).
     StoreUnavailable,
+    /// A Job's container image could not be pulled (or named).
+    ImageUnavailable,
+    /// A Job's pod was evicted from its node (pressure, drain, preemption).
+    Evicted,
 }
 
 impl ErrorCode {
@@ -76,6 +80,10 @@ impl ErrorCode {
             // EX_TEMPFAIL from sysexits.h: try again later.
             ErrorCode::Busy | ErrorCode::StoreUnavailable => 75,
             ErrorCode::Finished => 2,
+            // What `docker run` exits with when the container cannot start.
+            ErrorCode::ImageUnavailable => 125,
+            // 128 + SIGTERM: the kubelet stops an evicted pod's containers.
+            ErrorCode::Evicted => 143,
         }
     }
 
@@ -118,6 +126,8 @@ impl ErrorCode {
             ErrorCode::Busy => "Busy",
             ErrorCode::Finished => "Finished",
             ErrorCode::StoreUnavailable => "StoreUnavailable",
+            ErrorCode::ImageUnavailable => "ImageUnavailable",
+            ErrorCode::Evicted => "Evicted",
         }
     }
 }

@@ -32,6 +32,8 @@ pub mod catalog;
 pub mod error;
 pub mod handle;
 #[cfg(feature = "kubernetes")]
+pub mod jobs;
+#[cfg(feature = "kubernetes")]
 pub mod kubernetes;
 pub mod model;
 pub mod native;

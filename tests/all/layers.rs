@@ -22,6 +22,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("sandbox", &["error", "text", "handle", "state", "model"]),
     ("native", &["error", "text", "handle", "state", "model", "sandbox"]),
     ("store", &["error", "text", "handle", "state", "model"]),
+    ("jobs", &["error", "text", "handle", "state", "model", "sandbox", "kubernetes"]),
     (
         "run",
         &[
@@ -38,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "native",
             "store",
             "kubernetes",
+            "jobs",
         ],
     ),
     (
@@ -56,6 +58,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "native",
             "store",
             "kubernetes",
+            "jobs",
             "run",
         ],
     ),

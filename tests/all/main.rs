@@ -65,6 +65,9 @@ mod otel;
 // Script sources through the Kubernetes API (the `kubernetes` feature).
 #[cfg(feature = "kubernetes")]
 mod kubernetes;
+// `image_ref` steps as Jobs under the Kubernetes executor, against a stateful fake.
+#[cfg(feature = "kubernetes")]
+mod kubernetes_jobs;
 // The record store: history as a query, servers sharing it, kill -9, retention.
 mod store;
 // The record store in a private PostgreSQL cluster.

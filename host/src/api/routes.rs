@@ -469,6 +469,7 @@ pub(crate) async fn validate(
             validating: true,
             protected: runner.config().protected(),
             sealed_env: false,
+            executor: runner.config().executor.clone(),
         };
         plan::check(&runbook, &host)
             .map(|plan| plan.asks)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 use runbox::Config;
-use runbox::model::cluster::ObjectGrant;
+use runbox::model::cluster::{Executor, ObjectGrant};
 use runbox::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use runbox::model::net::NetPolicy;
 use runbox::plan::consent::Grants;
@@ -135,7 +135,42 @@ pub(super) struct RunnerArgs {
     #[arg(long, value_name = "NAMESPACE/NAME", value_parser = RegistryAt::parse)]
     pub(super) script_registry: Option<RegistryAt>,
     #[command(flatten)]
+    pub(super) executor: ExecutorArgs,
+    #[command(flatten)]
     pub(super) tree: TreeArgs,
+}
+
+/// The Kubernetes executor: where `image_ref` steps run, in which images.
+#[derive(ClapArgs)]
+pub(super) struct ExecutorArgs {
+    /// Run image_ref steps as Kubernetes Jobs, in the namespace of the
+    /// kubeconfig's context (in a cluster, the pod's own)
+    #[arg(long, value_name = "kubernetes", value_parser = ["kubernetes"])]
+    pub(super) executor: Option<String>,
+    /// The image an image_ref NAME runs in, e.g.
+    /// postgres=docker.io/library/postgres:16@sha256:… (repeatable)
+    #[arg(long = "image", value_name = "NAME=IMAGE", value_parser = Executor::parse_image)]
+    pub(super) images: Vec<(String, String)>,
+    /// Run an image_ref that no --image names as the image reference it is
+    #[arg(long)]
+    pub(super) allow_any_image: bool,
+}
+
+impl ExecutorArgs {
+    pub(super) fn executor(&self) -> anyhow::Result<Option<Executor>> {
+        if self.executor.is_none() {
+            if !self.images.is_empty() || self.allow_any_image {
+                anyhow::bail!(
+                    "--image and --allow-any-image configure the Kubernetes executor: add --executor kubernetes"
+                );
+            }
+            return Ok(None);
+        }
+        if !cfg!(feature = "kubernetes") {
+            anyhow::bail!("this build of runbox has no Kubernetes executor: build it with `--features kubernetes`");
+        }
+        Ok(Some(Executor::new(self.images.clone(), self.allow_any_image)))
+    }
 }
 
 impl RunnerArgs {
@@ -148,6 +183,7 @@ impl RunnerArgs {
             history_keep: self.history_keep,
             grants: self.grants.grants()?,
             secrets: Secrets { registry: self.script_registry, ..secrets(self.secrets_dir) },
+            executor: self.executor.executor()?,
             max_recursion_depth: self.tree.max_recursion_depth,
             max_sub_runbooks: self.tree.max_sub_runbooks,
             max_tree_log: self.tree.max_tree_log,

@@ -34,7 +34,7 @@ use runbox::run::records::record::{self};
 use runbox::{Config, GuestCache, parse, store};
 use serde_json::Value;
 
-use args::{JsArgs, RunArgs, ServeArgs, ShArgs, key_value, secrets};
+use args::{ExecutorArgs, JsArgs, RunArgs, ServeArgs, ShArgs, key_value, secrets};
 use files::{allow, history, list, revoke, validate};
 pub(crate) use logging::init_logging;
 use run::run_runbook;
@@ -115,6 +115,9 @@ enum Command {
         /// The registry ConfigMap script_id reads, as `run --script-registry`
         #[arg(long, value_name = "NAMESPACE/NAME", value_parser = RegistryAt::parse)]
         script_registry: Option<RegistryAt>,
+        /// Check image_ref steps against this executor's images, as `run --executor`
+        #[command(flatten)]
+        executor: ExecutorArgs,
     },
     /// List the runbooks under DIR with their description and steps
     List {
@@ -248,7 +251,17 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
     }
     match args.command {
         Command::Run(run) => run_runbook(run, config),
-        Command::Validate { runbooks, lint, json, env, inputs, secrets_dir, allow_kubernetes, script_registry } => {
+        Command::Validate {
+            runbooks,
+            lint,
+            json,
+            env,
+            inputs,
+            secrets_dir,
+            allow_kubernetes,
+            script_registry,
+            executor,
+        } => {
             let host = Host {
                 env: env.into_iter().collect(),
                 inputs: inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
@@ -256,6 +269,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
                 validating: false,
                 protected: config.protected(),
                 sealed_env: false,
+                executor: executor.executor()?,
             };
             validate(&runbooks, &host, lint, json, config)
         }

@@ -29,6 +29,24 @@ pub(super) fn api_base_url(address: Option<&str>) -> anyhow::Result<String> {
 }
 
 /// `runbox serve`: API_HOST and API_PORT (the runbook API's own variables) unless --addr says.
+/// Under the Kubernetes executor: the Jobs an earlier server of this pod
+/// left (it died while they ran) are deleted before this one serves.
+#[cfg(feature = "kubernetes")]
+fn sweep(config: &Config) {
+    if config.executor.is_none() {
+        return;
+    }
+    let runner = runbox::jobs::runner();
+    match runbox::jobs::sweep(&runner) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(runner = %runner, "deleted {n} Job(s) an earlier server of this pod left"),
+        Err(e) => tracing::warn!(runner = %runner, "cannot sweep the Jobs an earlier server of this pod left: {e}"),
+    }
+}
+
+#[cfg(not(feature = "kubernetes"))]
+fn sweep(_: &Config) {}
+
 pub(super) fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32> {
     let requested = args.addr.unwrap_or_else(api_address);
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&requested)
@@ -65,6 +83,7 @@ pub(super) fn run_server(args: ServeArgs, config: Config) -> anyhow::Result<i32>
         },
         lapse: args.replica_lapse.max(store::HEARTBEAT * 2),
     };
+    sweep(&config);
     let runner = Runner::new(config)?;
     runner.prepare_in_background();
     api::serve(serve, listener, runner, Cancel::new(), |bound| eprintln!("runbox: serving on http://{bound}"))?;

@@ -7,6 +7,7 @@
 //!
 //! kube's client is async and runbox's checks are not: each read runs on a
 //! thread of its own with a runtime of its own, within [`READ_TIMEOUT`].
+//! The Kubernetes executor (`jobs/`) runs its Jobs on the same runtimes.
 
 mod scripts;
 
@@ -39,7 +40,7 @@ pub fn default_namespace() -> Result<String, String> {
 }
 
 /// Runs `work` to its end on a thread and a runtime of its own.
-fn on_runtime<T: Send>(work: impl Future<Output = Result<T, String>> + Send) -> Result<T, String> {
+pub fn on_runtime<T: Send>(work: impl Future<Output = Result<T, String>> + Send) -> Result<T, String> {
     std::thread::scope(|scope| {
         let running = std::thread::Builder::new()
             .name("runbox-kubernetes".into())

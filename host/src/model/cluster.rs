@@ -43,10 +43,13 @@ pub struct ObjectKey {
 }
 
 impl ObjectKey {
-    /// Parses `KIND/NAMESPACE/NAME/KEY`, no part `*`.
+    /// Parses `KIND/NAMESPACE/NAME/KEY`, no part `*` but the key, which
+    /// stands for every key of the object (a Secret whose keys become a
+    /// Job's variables).
     pub fn parse(text: &str) -> Option<ObjectKey> {
         let grant = ObjectGrant::parse(text).ok()?;
-        Some(ObjectKey { kind: grant.kind, namespace: grant.namespace?, name: grant.name?, key: grant.key? })
+        let key = grant.key.unwrap_or_else(|| "*".into());
+        Some(ObjectKey { kind: grant.kind, namespace: grant.namespace?, name: grant.name?, key })
     }
 }
 
@@ -110,6 +113,61 @@ impl ObjectGrant {
     }
 }
 
+/// The Kubernetes executor as the operator configures it: the images an
+/// `image_ref` step may name (`--image NAME=IMAGE`), and whether any other
+/// image reference is run as written (`--allow-any-image`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Executor {
+    images: Vec<(String, String)>,
+    any_image: bool,
+}
+
+impl Executor {
+    pub fn new(images: Vec<(String, String)>, any_image: bool) -> Executor {
+        Executor { images, any_image }
+    }
+
+    /// `NAME=IMAGE`, as `--image` takes it.
+    pub fn parse_image(text: &str) -> Result<(String, String), String> {
+        let (name, image) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}` is not NAME=IMAGE (e.g. postgres=docker.io/library/postgres:16)"))?;
+        if !super::is_image_ref(name) || !super::is_image_ref(image) {
+            return Err(format!(
+                "`{text}`: NAME and IMAGE must be image names (letters, digits, `.`, `_`, `-`, `/`, `:`, `@`)"
+            ));
+        }
+        Ok((name.to_string(), image.to_string()))
+    }
+
+    /// The image a step naming `name` runs in.
+    pub fn image(&self, name: &str) -> Result<String, String> {
+        if let Some((_, image)) = self.images.iter().find(|(n, _)| n == name) {
+            return Ok(image.clone());
+        }
+        if self.any_image {
+            return Ok(name.to_string());
+        }
+        let known: Vec<&str> = self.images.iter().map(|(n, _)| n.as_str()).collect();
+        let maps = if known.is_empty() { "maps no image".to_string() } else { format!("maps {}", known.join(", ")) };
+        Err(format!(
+            "image `{name}` is not one this server runs: its operator {maps} (--image NAME=IMAGE), and any other image only with --allow-any-image"
+        ))
+    }
+}
+
+/// What a step run as a Job ran as, for its record.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct JobRecord {
+    pub name: String,
+    pub namespace: String,
+    /// The image the pod was given.
+    pub image: String,
+    /// The image the container ran, by digest, as the kubelet reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +190,27 @@ mod tests {
         assert_eq!(wanted.to_string(), "secret/ops/scripts/backup.sh");
         assert_eq!(ObjectKey::parse("secret/ops/scripts/backup.sh"), Some(wanted.clone()));
         assert_eq!(ObjectKey::parse("secret/ops/*/backup.sh"), None);
+        // Every key of a Secret is its own ask: a grant of one key does not cover it.
+        let whole = ObjectKey::parse("secret/ops/scripts/*").unwrap();
+        assert_eq!(whole.to_string(), "secret/ops/scripts/*");
+        assert!(ObjectGrant::parse("secret/ops/scripts/*").unwrap().covers(&whole));
+        assert!(!ObjectGrant::parse("secret/ops/scripts/backup.sh").unwrap().covers(&whole));
         assert!(ObjectGrant::exactly(&wanted).covers(&wanted));
+    }
+
+    #[test]
+    fn an_image_is_the_operators_unless_any_is_allowed() {
+        let images = vec![("postgres".to_string(), "docker.io/library/postgres:16@sha256:ab".to_string())];
+        let executor = Executor::new(images.clone(), false);
+        assert_eq!(executor.image("postgres").unwrap(), "docker.io/library/postgres:16@sha256:ab");
+        assert_eq!(
+            executor.image("alpine").unwrap_err(),
+            "image `alpine` is not one this server runs: its operator maps postgres (--image NAME=IMAGE), and any other image only with --allow-any-image"
+        );
+        assert_eq!(Executor::new(images, true).image("alpine").unwrap(), "alpine");
+        assert_eq!(Executor::parse_image("aws=amazon/aws-cli:2").unwrap(), ("aws".into(), "amazon/aws-cli:2".into()));
+        assert!(Executor::parse_image("aws").unwrap_err().contains("NAME=IMAGE"));
+        assert!(Executor::parse_image("aws=a b").unwrap_err().contains("must be image names"));
     }
 
     #[test]

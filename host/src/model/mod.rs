@@ -120,6 +120,30 @@ pub struct Step {
     /// The native tier: a real interpreter, outside the wasm sandbox (only
     /// with `--allow-native`).
     pub native: Option<Native>,
+    /// `image_ref`: the step runs as a Kubernetes Job in a container image
+    /// (only under the Kubernetes executor).
+    pub container: Option<Container>,
+}
+
+/// A step run as a Kubernetes Job: `image_ref` and `secret_env_all`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Container {
+    /// A name in the operator's image map (`postgres`, `aws`), or an image
+    /// reference where the operator allows any image.
+    pub image: String,
+    /// Secrets (of the Job's namespace) whose every key becomes a variable
+    /// of the container.
+    pub secret_env: Vec<String>,
+}
+
+/// Whether `image` could be an image reference or a name of the operator's
+/// map: `[registry[:port]/]path[:tag][@sha256:…]`, at most 255 characters
+/// of letters, digits, `.`, `_`, `-`, `/`, `:` and `@`.
+pub fn is_image_ref(image: &str) -> bool {
+    !image.is_empty()
+        && image.len() <= 255
+        && image.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && image.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@'))
 }
 
 /// An interpreter of the native tier, run as a real process.
@@ -170,12 +194,14 @@ impl Native {
 }
 
 impl Step {
-    /// What the step runs, as reports name it: `sh`, `js`, `runbook`, or a
-    /// native interpreter (`bash`, `zsh`, `pwsh`).
+    /// What the step runs, as reports name it: `sh`, `js`, `runbook`,
+    /// `image` (a Kubernetes Job), or a native interpreter (`bash`, `zsh`,
+    /// `pwsh`).
     pub fn kind(&self) -> &'static str {
         match (&self.source, self.native) {
             (Source::Runbook { .. }, _) => "runbook",
             (_, Some(native)) => native.program(),
+            _ if self.container.is_some() => "image",
             _ => self.language.as_str(),
         }
     }
@@ -194,6 +220,7 @@ impl Step {
             on_error: OnError::Fail,
             approval: None,
             native: None,
+            container: None,
         }
     }
 }

@@ -99,6 +99,7 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
             result: None,
             error: Some(failure),
             confinement: None,
+            job: None,
         }
     };
     let program = step.native.program();
@@ -301,6 +302,7 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         result: None,
         error,
         confinement: Some(confinement),
+        job: None,
     }
 }
 

@@ -195,6 +195,11 @@ struct WithField {
     runbook: Option<String>,
     /// `type: runbook`: the child's inputs (templates allowed).
     inputs: Option<BTreeMap<String, Scalar>>,
+    /// Run the script as a Kubernetes Job in this image (a name of the
+    /// operator's map, e.g. `postgres`); only under `--executor kubernetes`.
+    image_ref: Option<String>,
+    /// An image step: Secrets whose every key becomes a variable of its Job.
+    secret_env_all: Option<OneOrMany>,
 }
 
 /// `{ secret_name, key }`, `{ env: VAR }`, or the secret's name.

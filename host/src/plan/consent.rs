@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::mounts::{Declared, Kind};
 use crate::error::Problem;
 use crate::model::Runbook;
-use crate::model::cluster::{ObjectGrant, ObjectKey};
+use crate::model::cluster::{ObjectGrant, ObjectKey, ObjectKind};
 use crate::model::net::NetPolicy;
 use crate::state;
 use crate::state::Protected;
@@ -125,6 +125,20 @@ pub fn asks(runbook: &Runbook, declared: &[Declared]) -> Vec<Ask> {
         let Some(object) = super::sources::object_of(&step.source) else { continue };
         let why = format!("step `{}` runs it as its script, read with your Kubernetes credentials", step.name);
         asks.push(Ask { kind: AskKind::Kubernetes, target: object.to_string(), why, line: step.line });
+    }
+    // A Secret whose keys an image step's Job gets: the script can print
+    // them, and runbox never sees them to mask them.
+    for step in runbook.steps.iter().filter(|_| cfg!(feature = "kubernetes")) {
+        for secret in step.container.iter().flat_map(|c| &c.secret_env) {
+            let object = ObjectKey {
+                kind: ObjectKind::Secret,
+                namespace: super::sources::default_namespace(),
+                name: secret.clone(),
+                key: "*".into(),
+            };
+            let why = format!("step `{}` gives its Job every key of it as a variable (secret_env_all)", step.name);
+            asks.push(Ask { kind: AskKind::Kubernetes, target: object.to_string(), why, line: step.line });
+        }
     }
     for requirement in &runbook.net {
         let Ok(policy) = NetPolicy::new(std::slice::from_ref(&requirement.host)) else { continue };

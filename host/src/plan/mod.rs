@@ -22,7 +22,8 @@ use serde_json::{Map, Value};
 use std::path::Path;
 
 use crate::error::{Invalid, Problem};
-use crate::model::{Format, Runbook, SecretRef, Source, Step};
+use crate::model::cluster::Executor;
+use crate::model::{Container, Format, Runbook, SecretRef, Source, Step};
 use crate::parse;
 use crate::state::Protected;
 use crate::template;
@@ -46,6 +47,8 @@ pub struct Host {
     /// Deterministic mode: declared variables come from `env` alone, never
     /// from the process's environment.
     pub sealed_env: bool,
+    /// The Kubernetes executor, which runs `image_ref` steps as Jobs.
+    pub executor: Option<Executor>,
 }
 
 /// What the sandbox of one execution is made of.
@@ -138,6 +141,9 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
             }
             Err(message) => problems.push(Problem::new(step.line, format!("step `{}`: {message}", step.name))),
         }
+        if let Some(container) = &step.container {
+            check_image(step, container, host.executor.as_ref(), &mut problems);
+        }
     }
     problems.sort_by_key(|p| p.line);
     if !problems.is_empty() {
@@ -147,6 +153,62 @@ pub fn check(runbook: &Runbook, host: &Host) -> Result<Plan, Vec<Problem>> {
     let mut asks = consent::asks(runbook, &paths);
     asks.extend(bound.children.iter().flat_map(|c| c.asks.iter().cloned()));
     Ok(Plan { env: values, paths, inputs, scripts, asks, bound })
+}
+
+/// `runbook` as the Kubernetes executor reads it: there, a
+/// `script_from_secret` naming a secret and a key is that key of a Secret
+/// of the executor's namespace, read through the API — the one rule for
+/// where a secret comes from is a `namespace`, or the executor.
+pub fn under_executor(runbook: &Runbook) -> std::borrow::Cow<'_, Runbook> {
+    let in_directory = |step: &Step| matches!(&step.source, Source::Secret(SecretRef::File { key: Some(_), .. }));
+    if !runbook.steps.iter().any(in_directory) {
+        return std::borrow::Cow::Borrowed(runbook);
+    }
+    let mut read = runbook.clone();
+    for step in read.steps.iter_mut() {
+        if let Source::Secret(SecretRef::File { secret_name, key: Some(key) }) = &step.source {
+            let (secret_name, key) = (secret_name.clone(), key.clone());
+            // Names the API has (checked as the API's names are) or left to the directory.
+            if crate::model::is_object_name(&secret_name) && crate::model::is_data_key(&key) {
+                let namespace = sources::default_namespace();
+                step.source = Source::Secret(SecretRef::Kubernetes { secret_name, key, namespace });
+            }
+        }
+    }
+    std::borrow::Cow::Owned(read)
+}
+
+/// An `image_ref` step runs only under the Kubernetes executor, in an image
+/// its operator allows; validating without the executor, it is what the
+/// host lacks, as a secret CI does not hold is.
+fn check_image(step: &Step, container: &Container, executor: Option<&Executor>, problems: &mut Vec<Problem>) {
+    let name = &step.name;
+    match executor {
+        None => {
+            let message = if cfg!(feature = "kubernetes") {
+                format!(
+                    "step `{name}` runs in image `{}` as a Kubernetes Job, which only the Kubernetes executor does",
+                    container.image
+                )
+            } else {
+                format!(
+                    "step `{name}` runs in image `{}` as a Kubernetes Job, and this build of runbox has no Kubernetes executor",
+                    container.image
+                )
+            };
+            let help = if cfg!(feature = "kubernetes") {
+                "run it with --executor kubernetes (runbox run or serve), or remove image_ref to run the script in runbox's sandbox"
+            } else {
+                "build runbox with `--features kubernetes`, or remove image_ref to run the script in runbox's sandbox"
+            };
+            problems.push(Problem::missing(step.line, message).help(help));
+        }
+        Some(executor) => {
+            if let Err(message) = executor.image(&container.image) {
+                problems.push(Problem::new(step.line, format!("step `{name}`: {message}")));
+            }
+        }
+    }
 }
 
 /// What consent to `runbook` covers (for `runbox allow`, which needs no

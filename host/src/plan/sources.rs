@@ -127,7 +127,7 @@ pub fn object_of(source: &Source) -> Option<ObjectKey> {
 
 /// The namespace of the Kubernetes configuration's context (the pod's own
 /// in a cluster), read once; `default` where there is none.
-fn default_namespace() -> String {
+pub(crate) fn default_namespace() -> String {
     static NAMESPACE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     NAMESPACE.get_or_init(configured_namespace).clone()
 }

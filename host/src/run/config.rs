@@ -13,6 +13,7 @@ use super::records::{history, record};
 use super::seams::caller::Caller;
 use super::seams::clock::{Clock, Fixed};
 use super::sub_runbooks::tree;
+use crate::model::cluster::Executor;
 use crate::model::limits::{LimitOverrides, Limits};
 use crate::plan::consent::{ConsentStore, Grants};
 use crate::plan::sources::Secrets;
@@ -78,6 +79,9 @@ pub struct Config {
     /// another (a server sets it to its concurrency); steps past the pool
     /// run as with 0, the default, where each step maps its memory afresh.
     pub warm_instances: usize,
+    /// `--executor kubernetes`: `image_ref` steps run as Kubernetes Jobs,
+    /// in the images it allows.
+    pub executor: Option<Executor>,
 }
 
 /// What deterministic mode starts from.
@@ -188,6 +192,7 @@ impl Default for Config {
             deterministic: None,
             native_helper: crate::native::default_helper(),
             warm_instances: 0,
+            executor: None,
         }
     }
 }

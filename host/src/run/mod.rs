@@ -65,6 +65,12 @@ impl Runner {
     /// stack would be deeper than [`Config::max_recursion_depth`].
     pub fn run_in_chain(&self, runbook: &Runbook, inputs: &Inputs, chain: &Chain) -> RunReport {
         let started = Instant::now();
+        let read = if self.config.executor.is_some() {
+            plan::under_executor(runbook)
+        } else {
+            std::borrow::Cow::Borrowed(runbook)
+        };
+        let runbook = read.as_ref();
         let file = runbook.file_name();
         let recursion = recursion_refusal(&file, &chain.stack, self.config.max_recursion_depth);
         let mut stack = chain.stack.clone();
@@ -78,6 +84,7 @@ impl Runner {
             validating: false,
             protected: self.config.protected(),
             sealed_env: self.virtual_time.is_some(),
+            executor: self.config.executor.clone(),
         };
         // A refusal for want of Required Claims is exit code 403, as over HTTP.
         let unmet = self.seams.caller.refusal(&runbook.claims);

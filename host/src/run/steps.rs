@@ -92,6 +92,11 @@ impl Runner {
                         Source::Runbook { name, inputs } => {
                             self.call_child(runbook, step, name, inputs, &scope, &context, limits, &live)
                         }
+                        _ if step.container.is_some() => self
+                            .prepare(runbook, step, script, &scope, &context)
+                            .and_then(|(prepared, step_context)| {
+                                self.run_job(runbook, step, &prepared, &step_context, limits, &live)
+                            }),
                         _ if step.native.is_some() => self.prepare(runbook, step, script, &scope, &context).and_then(
                             |(prepared, step_context)| {
                                 self.run_native(runbook, step, &prepared, &step_context, limits, &live)
@@ -196,6 +201,7 @@ impl Runner {
             result: called.result,
             error,
             confinement: None,
+            job: None,
         })
     }
 
@@ -236,6 +242,72 @@ impl Runner {
             deadline: self.config.deadline,
         };
         Ok(crate::native::run(&native_step, limits, Some(Arc::clone(live))))
+    }
+
+    /// An `image_ref` step, as a Kubernetes Job in the image the operator
+    /// maps its name to.
+    #[cfg(feature = "kubernetes")]
+    fn run_job(
+        &self,
+        runbook: &Runbook,
+        step: &Step,
+        prepared: &Script,
+        context: &StepContext,
+        limits: Limits,
+        live: &Arc<dyn Live>,
+    ) -> Result<Outcome, Failure> {
+        let container = step.container.as_ref().ok_or_else(|| Failure::config("not an image step"))?;
+        let executor = self.config.executor.as_ref().ok_or_else(|| {
+            Failure::config(format!("step `{}` names image_ref: run it with --executor kubernetes", step.name))
+        })?;
+        if self.virtual_time.is_some() {
+            return Err(Failure::denied(format!(
+                "step `{}` runs as a Kubernetes Job, which deterministic mode cannot make repeatable",
+                step.name
+            )));
+        }
+        let image = executor.image(&container.image).map_err(Failure::config)?;
+        // The bridge to runbox's API is a loopback address and a token for
+        // it: neither means anything in the cluster, and the token is runbox's.
+        let env: Vec<(String, String)> = context
+            .env
+            .iter()
+            .filter(|(name, _)| name != "RUNBOOK_API_BASE_URL" && name != "RUNBOOK_API_TOKEN")
+            .cloned()
+            .collect();
+        let runner = crate::jobs::runner();
+        let job = crate::jobs::JobStep {
+            step: &step.name,
+            runbook: &runbook.file_name(),
+            image_ref: &container.image,
+            image: &image,
+            script: &prepared.source,
+            args: &prepared.args,
+            env: &env,
+            secret_env: &container.secret_env,
+            execution_id: self.execution_id.as_deref().unwrap_or(&context.correlation_id),
+            correlation_id: &context.correlation_id,
+            runner: &runner,
+            egress_ports: self.net_policy(runbook).tcp_ports(),
+            cancel: &self.seams.cancel,
+            deadline: self.config.deadline,
+        };
+        Ok(crate::jobs::run(&job, limits, Some(Arc::clone(live))))
+    }
+
+    /// Refused: this build has no Kubernetes executor (the plan says so
+    /// before any step runs).
+    #[cfg(not(feature = "kubernetes"))]
+    fn run_job(
+        &self,
+        _: &Runbook,
+        step: &Step,
+        _: &Script,
+        _: &StepContext,
+        _: Limits,
+        _: &Arc<dyn Live>,
+    ) -> Result<Outcome, Failure> {
+        Err(Failure::config(format!("step `{}` names image_ref, and this build has no Kubernetes executor", step.name)))
     }
 
     /// The script with its templates expanded, and the context it runs in.

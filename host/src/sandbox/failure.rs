@@ -27,6 +27,7 @@ pub(crate) fn failed_to_start(started: Instant, error: anyhow::Error, say: impl 
         result: None,
         error: Some(Failure::new(ErrorCode::ConfigInvalid, format!("cannot start the sandbox: {error:#}"))),
         confinement: None,
+        job: None,
     }
 }
 

@@ -237,6 +237,7 @@ impl Sandbox {
             result,
             error,
             confinement: None,
+            job: None,
         }
     }
 }

@@ -102,4 +102,6 @@ pub struct Outcome {
     pub error: Option<Failure>,
     /// A native step: what confined it.
     pub confinement: Option<String>,
+    /// A step run as a Kubernetes Job: which, where, on what image.
+    pub job: Option<crate::model::cluster::JobRecord>,
 }

@@ -39,4 +39,6 @@ pub(crate) const WITH_KEYS: &[&str] = &[
     "approvers",
     "runbook",
     "inputs",
+    "image_ref",
+    "secret_env_all",
 ];

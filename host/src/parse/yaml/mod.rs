@@ -271,6 +271,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::Container;
     use crate::model::{Approval, Language, OnError, Source};
 
     const GOOD: &str = r#"id: ops.check-db-lag
@@ -332,13 +333,35 @@ steps:
 
     #[test]
     fn unknown_types_and_fields_are_reported_with_their_lines() {
-        let text = "name: x\nsteps:\n  - name: a\n    type: python\n    with: { inline_script: print(1) }\n  - name: b\n    type: sh\n    colour: red\n    with:\n      inline_script: echo\n      image_ref: postgres\n";
+        let text = "name: x\nsteps:\n  - name: a\n    type: python\n    with: { inline_script: print(1) }\n  - name: b\n    type: sh\n    colour: red\n    with:\n      inline_script: echo\n      secret_env_all: [aws]\n";
         let found = problems(&text.replace("steps:", "permissions:\n  net: [\"exa mple.com\"]\nsteps:"));
         assert!(found.iter().any(|(l, m)| *l == 3 && m.contains("permissions.net")), "{found:?}");
         let found = problems(text);
         assert!(found.iter().any(|(l, m)| *l == 4 && m.contains("unknown type `python`")), "{found:?}");
         assert!(found.iter().any(|(l, m)| *l == 8 && m.contains("unknown field `colour`")), "{found:?}");
-        assert!(found.iter().any(|(l, m)| *l == 11 && m.contains("image_ref")), "{found:?}");
+        assert!(found.iter().any(|(l, m)| *l == 11 && m.contains("names no image_ref")), "{found:?}");
+    }
+
+    #[test]
+    fn an_image_step_is_a_shell_script_with_its_secrets() {
+        let text = "name: x\nsteps:\n  - name: a\n    type: script.run\n    with:\n      inline_script: echo\n      image_ref: postgres\n      secret_env_all: [aws-credentials, aws-credentials, db]\n";
+        let runbook = parse(Path::new("x.yaml"), text).unwrap();
+        let container = Container { image: "postgres".into(), secret_env: vec!["aws-credentials".into(), "db".into()] };
+        assert_eq!(runbook.steps[0].container, Some(container));
+        assert_eq!(runbook.steps[0].kind(), "image");
+        let wrong = [
+            ("type: js", "image_ref: postgres", "the step's type must be script.run, sh or bash, not js"),
+            ("type: bash\n    native: true", "image_ref: postgres", "a native step runs on this machine"),
+            ("type: sh", "image_ref: \"postgres; rm\"", "image_ref must name an image"),
+            ("type: sh", "image_ref: postgres\n      secret_env_all: [\"../x\"]", "`../x` is not a Secret's name"),
+        ];
+        for (kind, image, message) in wrong {
+            let text = format!(
+                "name: x\nsteps:\n  - name: a\n    {kind}\n    with:\n      inline_script: echo\n      {image}\n"
+            );
+            let found = problems(&text);
+            assert!(found.iter().any(|(_, m)| m.contains(message)), "{kind} {image}: {found:?}");
+        }
     }
 
     #[test]

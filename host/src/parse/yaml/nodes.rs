@@ -75,8 +75,9 @@ impl Problems {
             let problem = Problem::new(scalar_line(key), format!("unknown field `{}` in {what}", key.as_str()));
             let expected = format!("expected one of: {}", allowed.join(", "));
             let help = match key.as_str() {
-                "image_ref" => "runbox runs steps in its sandbox, not in container images: remove it".to_string(),
-                "secret_env_all" | "secret_env" => "declare host variables under permissions.env instead".to_string(),
+                "secret_env" => {
+                    "secret_env_all lists Secrets whose keys an image step's Job gets; declare host variables under permissions.env".to_string()
+                }
                 other => match crate::text::nearest(other, allowed.iter().copied()) {
                     Some(meant) => format!("did you mean `{meant}`? ({expected})"),
                     // A field of the other level of a step: `inline_script`

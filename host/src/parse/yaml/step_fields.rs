@@ -9,8 +9,8 @@ use super::nodes::{Problems, is_template_name, json_of, line, scalar_line, spann
 use crate::error::Problem;
 use crate::model::limits::{LimitOverrides, parse_duration, parse_fuel, parse_output, parse_size};
 use crate::model::{
-    Approval, Language, Native, OnError, SYSTEM_VARIABLES, SecretRef, Source, Step, is_data_key, is_env_name,
-    is_namespace_name, is_object_name, is_secret_name,
+    Approval, Container, Language, Native, OnError, SYSTEM_VARIABLES, SecretRef, Source, Step, is_data_key,
+    is_env_name, is_image_ref, is_namespace_name, is_object_name, is_secret_name,
 };
 
 pub(super) fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Problems) -> Option<Step> {
@@ -116,7 +116,61 @@ pub(super) fn step(node: &Node, earlier: &[Step], lines: &[&str], p: &mut Proble
         }
         Some(other) => p.push(line(other), format!("`env` of step `{name}` must map names to values")),
     }
+    step.container = container(with, &step, kind.as_deref(), p);
     language.map(|language| Step { language, ..step })
+}
+
+/// `image_ref` (and `secret_env_all`, which only a Job's container has): a
+/// shell script run as a Kubernetes Job in that image.
+fn container(with: &MarkedMappingNode, step: &Step, kind: Option<&str>, p: &mut Problems) -> Option<Container> {
+    let name = &step.name;
+    let secret_env = p.strings(with, "secret_env_all");
+    let Some(image_node) = with.get_node("image_ref") else {
+        if let Some(node) = with.get_node("secret_env_all") {
+            p.push(
+                line(node),
+                format!(
+                    "step `{name}`: secret_env_all gives a Secret's keys to a Job's container, and the step names no image_ref; for a host variable, declare it under permissions.env"
+                ),
+            );
+        }
+        return None;
+    };
+    let image = match image_node {
+        Node::Scalar(s) if is_image_ref(s.as_str()) => s.as_str().to_string(),
+        other => {
+            p.push(
+                line(other),
+                format!(
+                    "step `{name}`: image_ref must name an image of the server's map (e.g. postgres) or an image reference (letters, digits, `.`, `_`, `-`, `/`, `:`, `@`; at most 255)"
+                ),
+            );
+            return None;
+        }
+    };
+    let why = if step.native.is_some() {
+        Some("a native step runs on this machine, not in an image: remove image_ref or native".to_string())
+    } else if !matches!(kind, Some("sh" | "bash" | "shell" | "script.run")) {
+        Some(format!(
+            "image_ref runs a shell script in the image: the step's type must be script.run, sh or bash, not {}",
+            kind.unwrap_or("(none)")
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        p.push(line(image_node), format!("step `{name}`: {why}"));
+        return None;
+    }
+    let mut secrets = Vec::new();
+    for (secret, at) in secret_env {
+        if !is_object_name(&secret) {
+            p.push(at, format!("step `{name}`: secret_env_all: `{secret}` is not a Secret's name (lowercase letters, digits, `-` and `.`, at most 253)"));
+        } else if !secrets.contains(&secret) {
+            secrets.push(secret);
+        }
+    }
+    Some(Container { image, secret_env: secrets })
 }
 
 /// `native: true` with `type: bash` or `zsh`; `type: powershell`, which is
@@ -174,7 +228,17 @@ pub(super) fn sub_runbook(
     at: usize,
     p: &mut Problems,
 ) -> Option<(Source, usize)> {
-    for key in ["inline_script", "script_file", "script_path", "script_id", "script_from_secret", "args", "cwd"] {
+    for key in [
+        "inline_script",
+        "script_file",
+        "script_path",
+        "script_id",
+        "script_from_secret",
+        "args",
+        "cwd",
+        "image_ref",
+        "secret_env_all",
+    ] {
         if let Some(node) = with.get_node(key) {
             p.push(line(node), format!("step `{name}` runs a runbook: `{key}` has no meaning for it"));
         }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::error::{ErrorCode, Failure};
 use crate::model::Step;
+use crate::model::cluster::JobRecord;
 use crate::model::limits::{LimitOverrides, Limits};
 use crate::plan::sources::SourceReport;
 use crate::sandbox::Outcome;
@@ -132,6 +133,10 @@ pub struct StepReport {
     /// A native step: what confined it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confinement: Option<String>,
+    /// A step run as a Kubernetes Job (an `image_ref` step under the
+    /// Kubernetes executor): the Job, its namespace and image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobRecord>,
 }
 
 /// How a step that needs approval got it, or did not.
@@ -150,6 +155,7 @@ impl StepReport {
             approval: None,
             continued: false,
             confinement: outcome.confinement,
+            job: outcome.job,
             name: step.name.clone(),
             language: step.kind(),
             line: step.line,
@@ -230,6 +236,7 @@ impl StepReport {
             approval: None,
             continued: false,
             confinement: None,
+            job: None,
             result: None,
             result_omitted: false,
             error: Some(failure),

@@ -1,0 +1,394 @@
+//! The Kubernetes executor: an `image_ref` step run as a Job. The Job is
+//! made suspended, its Secret (script and variables) and NetworkPolicy made
+//! owned by it, then it is let go; runbox watches its pod (resuming a watch
+//! the server drops), follows the container's log into the step's output
+//! under the step's output limit, takes the exit code from the container's
+//! terminated state, and deletes the Job with its pod, Secret and policy
+//! (propagation Background) however the step ends. A server sweeps the
+//! Jobs a previous process of its pod left when it starts.
+
+mod pods;
+mod spec;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{AsyncReadExt, StreamExt};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{
+    DeleteParams, ListParams, LogParams, Patch, PatchParams, PostParams, PropagationPolicy, WatchEvent, WatchParams,
+};
+use kube::{Api, Client, Config};
+
+use crate::error::{ErrorCode, Failure};
+use crate::model::cluster::JobRecord;
+use crate::model::limits::Limits;
+use crate::sandbox::{Capture, Captured, Live, Outcome, Stream};
+use pods::Seen;
+pub use spec::JobStep;
+
+/// How often the wait for the pod looks at the deadline, Ctrl-C and the
+/// output limit between the watch's events.
+const TICK: Duration = Duration::from_millis(100);
+/// How long the log may take to end once the container has.
+const LOG_GRACE: Duration = Duration::from_secs(5);
+
+/// Runs `step` as a Job and reports it as any step's outcome: its log is
+/// its stdout (a pod's log holds both streams), runbox's own words its
+/// stderr.
+pub fn run(step: &JobStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -> Outcome {
+    let started = Instant::now();
+    let out = Capture::new(limits.output, live.clone().map(|l| (l, Stream::Stdout)));
+    let ended = crate::kubernetes::on_runtime(async { Ok(run_async(step, limits, out.clone(), started).await) })
+        .unwrap_or_else(|e| Err(Failure::new(ErrorCode::RuntimeError, e)));
+    let (exit_code, error, job) = match ended {
+        Ok(ended) => ended,
+        Err(failure) => (failure.status(step.cancel.signal()), Some(failure), None),
+    };
+    let stdout = out.finish("stdout");
+    let mut stderr = Captured::default();
+    if let Some(error) = error.as_ref().filter(|e| !e.said_by_script()) {
+        let line = format!("{error}\n");
+        if let Some(live) = &live {
+            live.write(Stream::Stderr, line.as_bytes());
+        }
+        stderr.text = line;
+    }
+    Outcome {
+        exit_code,
+        stdout,
+        stderr,
+        duration: started.elapsed(),
+        fuel_consumed: 0,
+        memory_peak: None,
+        result: None,
+        error,
+        confinement: None,
+        job,
+    }
+}
+
+type Ended = (i32, Option<Failure>, Option<JobRecord>);
+
+async fn run_async(step: &JobStep<'_>, limits: Limits, out: Capture, started: Instant) -> Result<Ended, Failure> {
+    let config = match tokio::time::timeout(crate::kubernetes::READ_TIMEOUT, Config::infer()).await {
+        Ok(Ok(config)) => config,
+        Ok(Err(e)) => {
+            return Err(Failure::config(format!(
+                "the Kubernetes executor has no configuration: neither KUBECONFIG (or ~/.kube/config) nor a pod's ServiceAccount ({e})"
+            )));
+        }
+        Err(_) => return Err(Failure::config("reading the Kubernetes configuration timed out")),
+    };
+    let namespace = config.default_namespace.clone();
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config)
+        .map_err(|e| Failure::config(format!("cannot make a client for the API server at {server}: {e}")))?;
+    let deadline = step.deadline.map_or(started + limits.timeout, |d| d.min(started + limits.timeout));
+    let seconds = deadline.saturating_duration_since(Instant::now()).as_secs_f64().ceil() as i64;
+    let name = spec::job_name(step.step, &suffix());
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    let at = Where { namespace: &namespace, server: &server };
+    let made = tokio::time::timeout(
+        crate::kubernetes::READ_TIMEOUT,
+        jobs.create(&PostParams::default(), &spec::job(step, &name, seconds, limits.memory)),
+    )
+    .await
+    .map_err(|_| at.silent("create", "jobs"))?
+    .map_err(|e| at.refused(&e, "create", "jobs", "batch"))?;
+    let record =
+        JobRecord { name: name.clone(), namespace: namespace.clone(), image: step.image.to_string(), image_id: None };
+    let uid = made.metadata.uid.unwrap_or_default();
+    let ran = supervise(step, &client, &at, &name, &uid, limits, &out, deadline, record).await;
+    // However it ended: the Job, its pod, its Secret and its policy go.
+    let delete = DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
+    match tokio::time::timeout(crate::kubernetes::READ_TIMEOUT, jobs.delete(&name, &delete)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(kube::Error::Api(status))) if status.code == 404 => {}
+        Ok(Err(e)) => tracing::warn!(job = %name, namespace = %namespace, "cannot delete the step's Job: {e}"),
+        Err(_) => tracing::warn!(job = %name, namespace = %namespace, "deleting the step's Job timed out"),
+    }
+    ran
+}
+
+/// Where the executor makes its objects, for its messages.
+struct Where<'a> {
+    namespace: &'a str,
+    server: &'a str,
+}
+
+impl Where<'_> {
+    fn refused(&self, error: &kube::Error, verb: &str, resource: &str, group: &str) -> Failure {
+        let namespace = self.namespace;
+        match error {
+            kube::Error::Api(status) if status.code == 403 => Failure::denied(format!(
+                "runbox may not {verb} {resource} in namespace `{namespace}` (403 Forbidden: {}); a Role in `{namespace}` with the rule {{apiGroups: [\"{group}\"], resources: [\"{resource}\"], verbs: [\"{verb}\"]}}, bound to runbox's ServiceAccount or user, grants it (deploy/role.yaml has every rule the executor needs)",
+                status.message
+            )),
+            kube::Error::Api(status) if status.code == 401 => Failure::denied(format!(
+                "the API server at {} refused runbox's credentials (401 Unauthorized: {})",
+                self.server, status.message
+            )),
+            kube::Error::Api(status) => Failure::new(
+                ErrorCode::RuntimeError,
+                format!(
+                    "the API server at {} would not {verb} {resource} ({} {}: {})",
+                    self.server, status.code, status.reason, status.message
+                ),
+            ),
+            other => Failure::new(
+                ErrorCode::RuntimeError,
+                format!("cannot reach the Kubernetes API server at {} to {verb} {resource}: {other}", self.server),
+            ),
+        }
+    }
+
+    fn silent(&self, verb: &str, resource: &str) -> Failure {
+        Failure::new(
+            ErrorCode::RuntimeError,
+            format!(
+                "the Kubernetes API server at {} did not answer within {}s (to {verb} {resource})",
+                self.server,
+                crate::kubernetes::READ_TIMEOUT.as_secs()
+            ),
+        )
+    }
+}
+
+/// `work` within the time a request to the API server may take.
+fn within<F: Future>(work: F) -> tokio::time::Timeout<F> {
+    tokio::time::timeout(crate::kubernetes::READ_TIMEOUT, work)
+}
+
+/// Eight random hex digits: Jobs of one step in one second differ.
+fn suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
+}
+
+/// From the made Job to the step's end: its Secret and policy, the Job let
+/// go, the pod watched, its log followed.
+#[allow(clippy::too_many_arguments)]
+async fn supervise(
+    step: &JobStep<'_>,
+    client: &Client,
+    at: &Where<'_>,
+    name: &str,
+    uid: &str,
+    limits: Limits,
+    out: &Capture,
+    deadline: Instant,
+    mut record: JobRecord,
+) -> Result<Ended, Failure> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), at.namespace);
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), at.namespace);
+    let jobs: Api<Job> = Api::namespaced(client.clone(), at.namespace);
+    let pods: Api<Pod> = Api::namespaced(client.clone(), at.namespace);
+    within(secrets.create(&PostParams::default(), &spec::secret(step, name, uid)))
+        .await
+        .map_err(|_| at.silent("create", "secrets"))?
+        .map_err(|e| at.refused(&e, "create", "secrets", ""))?;
+    within(policies.create(&PostParams::default(), &spec::network_policy(step, name, uid)))
+        .await
+        .map_err(|_| at.silent("create", "networkpolicies"))?
+        .map_err(|e| at.refused(&e, "create", "networkpolicies", "networking.k8s.io"))?;
+    let go = Patch::Merge(serde_json::json!({ "spec": { "suspend": false } }));
+    within(jobs.patch(name, &PatchParams::default(), &go))
+        .await
+        .map_err(|_| at.silent("patch", "jobs"))?
+        .map_err(|e| at.refused(&e, "patch", "jobs", "batch"))?;
+
+    let selector = format!("{}={name}", spec::JOB_LABEL);
+    let mut log: Option<tokio::task::JoinHandle<Result<(), String>>> = None;
+    let mut version: Option<String> = None;
+    let seen = 'watch: loop {
+        // A list first (and again when the server says the version is gone),
+        // then a watch from its version, resumed from the last event's.
+        let rv = match version.clone() {
+            Some(rv) => rv,
+            None => {
+                let listed = within(pods.list(&ListParams::default().labels(&selector)))
+                    .await
+                    .map_err(|_| at.silent("list", "pods"))?
+                    .map_err(|e| at.refused(&e, "list", "pods", ""))?;
+                for pod in &listed.items {
+                    let (seen, image_id) = pods::seen(pod, spec::CONTAINER);
+                    record.image_id = image_id.or(record.image_id);
+                    if let Some(ended) = look(seen, pod, &pods, out, &mut log) {
+                        break 'watch ended;
+                    }
+                }
+                listed.metadata.resource_version.unwrap_or_default()
+            }
+        };
+        version = Some(rv.clone());
+        let params = WatchParams::default().labels(&selector).timeout(290);
+        let mut events = match within(pods.watch(&params, &rv)).await {
+            Ok(Ok(events)) => events.boxed(),
+            Ok(Err(e)) => return Err(at.refused(&e, "watch", "pods", "")),
+            Err(_) => return Err(at.silent("watch", "pods")),
+        };
+        loop {
+            if let Some(stopped) = stop(step, out, deadline, limits) {
+                break 'watch Seen::Failed(stopped);
+            }
+            let event = match tokio::time::timeout(TICK, events.next()).await {
+                Err(_) => continue,
+                // Dropped by the server or the network: resumed from `version`.
+                Ok(None) | Ok(Some(Err(_))) => continue 'watch,
+                Ok(Some(Ok(event))) => event,
+            };
+            match event {
+                WatchEvent::Added(pod) | WatchEvent::Modified(pod) => {
+                    version = pod.metadata.resource_version.clone().or(version);
+                    let (seen, image_id) = pods::seen(&pod, spec::CONTAINER);
+                    record.image_id = image_id.or(record.image_id);
+                    if let Some(ended) = look(seen, &pod, &pods, out, &mut log) {
+                        break 'watch ended;
+                    }
+                }
+                WatchEvent::Deleted(pod) => {
+                    let (seen, _) = pods::seen(&pod, spec::CONTAINER);
+                    if matches!(seen, Seen::Exited { .. } | Seen::Failed(_)) {
+                        break 'watch seen;
+                    }
+                    if Instant::now() >= deadline {
+                        break 'watch Seen::Failed(Failure::timeout(limits.timeout));
+                    }
+                    break 'watch Seen::Failed(Failure::new(
+                        ErrorCode::RuntimeError,
+                        "the step's pod was deleted before its container ended (by someone else, or the Job's deadline)",
+                    ));
+                }
+                WatchEvent::Bookmark(mark) => version = Some(mark.metadata.resource_version),
+                // 410 Gone: the version is too old to resume from; list again.
+                WatchEvent::Error(_) => {
+                    version = None;
+                    continue 'watch;
+                }
+            }
+        }
+    };
+    // What the container wrote before it ended, to its end.
+    if let Some(log) = log {
+        let _ = tokio::time::timeout(LOG_GRACE, log).await;
+    }
+    let ended = match seen {
+        Seen::Exited { .. } if out.exceeded() => {
+            (153, Some(Failure::output_limit(limits.output, "stdout")), Some(record))
+        }
+        Seen::Exited { code, reason } if reason.as_deref() == Some("OOMKilled") => {
+            let failure = Failure::new(
+                ErrorCode::MemoryLimit,
+                format!("the step's container needed more than {} bytes of memory (OOMKilled)", limits.memory),
+            );
+            (code, Some(failure), Some(record))
+        }
+        Seen::Exited { code, .. } => (code, Failure::exit_status(code), Some(record)),
+        Seen::Failed(failure) => {
+            let status = if failure.code == ErrorCode::Interrupted {
+                failure.status(step.cancel.signal())
+            } else {
+                failure.code.exit_status()
+            };
+            (status, Some(failure), Some(record))
+        }
+        Seen::Waiting | Seen::Running => {
+            let failure = Failure::new(ErrorCode::RuntimeError, "the step's pod was lost before it ended");
+            (failure.code.exit_status(), Some(failure), Some(record))
+        }
+    };
+    Ok(ended)
+}
+
+/// What a look at the pod means: its end, or nothing yet (the log is
+/// followed from when its container runs).
+fn look(
+    seen: Seen,
+    pod: &Pod,
+    pods: &Api<Pod>,
+    out: &Capture,
+    log: &mut Option<tokio::task::JoinHandle<Result<(), String>>>,
+) -> Option<Seen> {
+    if matches!(seen, Seen::Running | Seen::Exited { .. }) && log.is_none() {
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        *log = Some(tokio::spawn(follow(pods.clone(), name, out.clone())));
+    }
+    matches!(seen, Seen::Exited { .. } | Seen::Failed(_)).then_some(seen)
+}
+
+/// Copies the container's log into `out` until it ends or passes the
+/// step's output limit.
+async fn follow(pods: Api<Pod>, pod: String, out: Capture) -> Result<(), String> {
+    let params = LogParams { follow: true, container: Some(spec::CONTAINER.into()), ..LogParams::default() };
+    let mut reader = pods.log_stream(&pod, &params).await.map_err(|e| e.to_string())?;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let n = reader.read(&mut buffer).await.map_err(|e| e.to_string())?;
+        if n == 0 || !out.accept(&buffer[..n]) {
+            return Ok(());
+        }
+    }
+}
+
+/// Why the step stops before its pod ends, if it does.
+fn stop(step: &JobStep<'_>, out: &Capture, deadline: Instant, limits: Limits) -> Option<Failure> {
+    if out.exceeded() {
+        Some(Failure::output_limit(limits.output, "stdout"))
+    } else if step.cancel.is_cancelled() {
+        Some(step.cancel.interrupted())
+    } else if Instant::now() >= deadline {
+        Some(Failure::timeout(limits.timeout))
+    } else {
+        None
+    }
+}
+
+/// This runbox process's runner label: the pod's name in a cluster
+/// (`HOSTNAME`), else the machine's.
+pub fn runner() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| rustix::system::uname().nodename().to_string_lossy().into_owned())
+}
+
+/// Deletes the Jobs an earlier process labelled `runner` left (a server
+/// restarted in its pod): their pods, Secrets and policies go with them.
+pub fn sweep(runner: &str) -> Result<usize, String> {
+    crate::kubernetes::on_runtime(async {
+        let config = tokio::time::timeout(crate::kubernetes::READ_TIMEOUT, Config::infer())
+            .await
+            .map_err(|_| "reading the Kubernetes configuration timed out".to_string())?
+            .map_err(|e| e.to_string())?;
+        let namespace = config.default_namespace.clone();
+        let client = Client::try_from(config).map_err(|e| e.to_string())?;
+        let jobs: Api<Job> = Api::namespaced(client, &namespace);
+        let selector = format!(
+            "{}={},{}={}",
+            spec::MANAGED_BY.0,
+            spec::MANAGED_BY.1,
+            spec::RUNNER_LABEL,
+            spec::label_value(runner)
+        );
+        let listed =
+            tokio::time::timeout(crate::kubernetes::READ_TIMEOUT, jobs.list(&ListParams::default().labels(&selector)))
+                .await
+                .map_err(|_| "listing the Jobs left behind timed out".to_string())?
+                .map_err(|e| e.to_string())?;
+        let delete =
+            DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
+        let mut deleted = 0;
+        for job in listed.items {
+            let Some(name) = job.metadata.name else { continue };
+            match tokio::time::timeout(crate::kubernetes::READ_TIMEOUT, jobs.delete(&name, &delete)).await {
+                Ok(Ok(_)) => deleted += 1,
+                Ok(Err(kube::Error::Api(status))) if status.code == 404 => {}
+                Ok(Err(e)) => return Err(format!("cannot delete Job `{name}`: {e}")),
+                Err(_) => return Err(format!("deleting Job `{name}` timed out")),
+            }
+        }
+        Ok(deleted)
+    })
+}
