@@ -229,6 +229,8 @@ fn seed_example_4_takes_its_script_from_the_registry_configmap() {
 fn a_jobs_container_gets_its_args_and_variables_and_its_status_is_the_steps() {
     let s = Scratch::new();
     let api = seeded();
+    // Its first watch is answered 410 Expired: runbox lists the pods again.
+    api.with(|c| c.expire_next_watch = true);
     s.write(
         "env.yaml",
         "name: env\ninputs:\n  who: { type: string, default: world }\nsteps:\n  - name: show\n    type: sh\n    with:\n      image_ref: base\n      secret_env_all: [aws-credentials]\n      env: { GREETING: \"hello {{ inputs.who }}\" }\n      args: [one, \"two words\"]\n      inline_script: |\n        echo \"$# [$1] [$2] $GREETING $AWS_ACCESS_KEY_ID\"\n        echo to-stderr >&2\n        case \"$(env)\" in *RUNBOOK_API*) echo leaked ;; *RUNBOOK_CORRELATION_ID*) echo clean ;; esac\n        exit 3\n",
@@ -250,6 +252,9 @@ fn a_jobs_container_gets_its_args_and_variables_and_its_status_is_the_steps() {
         json!(["/bin/sh", "/runbox/script/script"])
     );
     assert!(!made[0].to_string().contains("hello world"), "a variable's value in the Job");
+    let asked = api.with(|c| c.asked.clone());
+    let lists = asked.iter().filter(|r| r.starts_with("GET /api/v1/namespaces/ops/pods?") && !r.contains("watch=true"));
+    assert_eq!(lists.count(), 2, "listed again after 410: {asked:#?}");
 }
 
 #[test]
@@ -369,4 +374,154 @@ fn the_deployed_role_grants_exactly_what_runbox_uses() {
     let mut role = super::kubernetes::deployed_role();
     role.sort();
     assert_eq!(used, role);
+}
+
+/// Seed 000's example 3: a script pre-mounted in the executor's pod (the
+/// approved-scripts ConfigMap at `/scripts`, `--scripts-dir /scripts` in
+/// deploy/), named by `script_path`. Here the folder is a scratch one, so
+/// the runbook names it where the seed writes `/scripts`; the rest is as
+/// written.
+#[test]
+fn seed_example_3_runs_a_premounted_script_in_its_image() {
+    let s = Scratch::new();
+    let api = seeded();
+    let scripts = s.dir.path().join("scripts");
+    std::fs::create_dir_all(&scripts).unwrap();
+    std::fs::write(
+        scripts.join("health-check.sh"),
+        "#!/bin/bash\n# Pre-approved script\necho \"healthy as $(id -u)\"\n",
+    )
+    .unwrap();
+    let example = "id: ops.health-check\nname: \"Run Health Check\"\n\nsteps:\n  - name: check-health\n    type: script.run\n    with:\n      image_ref: \"base\"\n      \n      # Reference pre-mounted script\n      script_path: \"/scripts/health-check.sh\"\n      \n      timeout: \"1m\"\n";
+    s.write("health-check.yaml", &example.replace("/scripts/", &format!("{}/", scripts.display())));
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &api.kubeconfig(s.state.path()))
+        .args(["run"])
+        .args(IMAGES)
+        .args(["--scripts-dir", &scripts.display().to_string(), "health-check.yaml"])
+        .run();
+    run.success();
+    let report = run.json();
+    let uid = String::from_utf8(std::process::Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
+    assert_eq!(report["steps"][0]["stdout"], format!("healthy as {uid}"));
+    assert_eq!(report["steps"][0]["job"]["image"], "docker.io/library/busybox:1.37");
+    assert_eq!(api.with(|c| c.created_jobs[0]["spec"]["activeDeadlineSeconds"].clone()), 60);
+    assert_eq!(left(&api), Vec::<String>::new());
+}
+
+/// Ctrl-C while a Job runs: its log was shown as it came, the step stops at
+/// once as any step does (130), and the Job, its pod, Secret and policy are
+/// deleted — the pod's process with them.
+#[test]
+fn ctrl_c_stops_a_jobs_step_and_deletes_the_job() {
+    use std::io::{BufRead, BufReader, Read};
+    let s = Scratch::new();
+    let api = seeded();
+    s.write("slow.yaml", "name: slow\nsteps:\n  - name: slow\n    type: sh\n    with: { image_ref: base, inline_script: \"echo started; sleep 100; echo never\" }\n");
+    let mut child = s
+        .runbox()
+        .env("KUBECONFIG", &api.kubeconfig(s.state.path()))
+        .args(["run", "--no-history", "--executor=kubernetes", "--image=base=busybox", "slow.yaml"])
+        .spawn();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, "started\n", "the log is shown as it comes");
+    assert_eq!(api.names("pods").len(), 1);
+    crate::harness::signal(&child, "INT");
+    let started = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(status.code(), Some(130));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "");
+    assert_eq!(left(&api), Vec::<String>::new());
+}
+
+/// Opt-in, against a real cluster: with `RUNBOX_TEST_KUBECONFIG` naming a
+/// kubeconfig whose identity may do what `deploy/role.yaml` grants in
+/// `RUNBOX_TEST_NAMESPACE` (default `default`), an image step runs as a Job
+/// there in `RUNBOX_TEST_IMAGE` (default busybox), its log and status come
+/// back, and no Job of it is left. Skipped, saying so, otherwise.
+#[test]
+fn a_job_against_a_real_cluster_when_one_is_given() {
+    let Ok(kubeconfig) = std::env::var("RUNBOX_TEST_KUBECONFIG") else {
+        eprintln!(
+            "skipped: set RUNBOX_TEST_KUBECONFIG (and RUNBOX_TEST_NAMESPACE, RUNBOX_TEST_IMAGE) to run an image step as a Job in a real cluster (README, Developing)"
+        );
+        return;
+    };
+    let namespace = std::env::var("RUNBOX_TEST_NAMESPACE").unwrap_or_else(|_| "default".into());
+    let image = std::env::var("RUNBOX_TEST_IMAGE").unwrap_or_else(|_| "docker.io/library/busybox:1.37".into());
+    let s = Scratch::new();
+    // runbox makes its Jobs in the context's namespace: a copy that names it.
+    let config = s.state.path().join("kubeconfig");
+    std::fs::copy(&kubeconfig, &config).unwrap();
+    let kubectl = |args: &[&str]| {
+        let out = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&config)
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    kubectl(&["config", "set-context", "--current", "--namespace", &namespace]);
+    s.write("real-job.yaml", "name: real-job\nsteps:\n  - name: in-image\n    type: sh\n    with: { image_ref: test, timeout: 3m, inline_script: \"echo from a real Job as $(id -u); exit 3\" }\n");
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &config.display().to_string())
+        .args([
+            "run",
+            "--json",
+            "--no-history",
+            "--executor=kubernetes",
+            &format!("--image=test={image}"),
+            "real-job.yaml",
+        ])
+        .run();
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let step = &run.json()["steps"][0];
+    assert_eq!(step["stdout"], "from a real Job as 65532\n");
+    assert_eq!(step["job"]["namespace"], namespace.as_str());
+    let name = step["job"]["name"].as_str().unwrap();
+    let left = kubectl(&["get", "jobs", "--namespace", &namespace, "--ignore-not-found", "-o", "name", name]);
+    assert_eq!(left, "", "the Job is deleted");
+}
+
+/// A Job's log is held to the step's output limit — a flood ends the step
+/// (153) and the Job — and a secret value runbox gave the container is
+/// masked in it as in any step's output; the Job spec never held it.
+#[test]
+fn a_jobs_flood_is_cut_at_the_output_limit_and_its_secrets_are_masked() {
+    let s = Scratch::new();
+    let api = seeded();
+    s.write(
+        "flood.yaml",
+        "name: flood\npermissions:\n  env: [DB_PASSWORD]\nsteps:\n  - name: flood\n    type: sh\n    with:\n      image_ref: base\n      output: 4KiB\n      inline_script: |\n        echo \"password is $DB_PASSWORD\"\n        while :; do echo flood; done\n",
+    );
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &api.kubeconfig(s.state.path()))
+        .env("DB_PASSWORD", "planted-db-password")
+        .args(["run"])
+        .args(IMAGES)
+        .args(["flood.yaml"])
+        .run();
+    assert_eq!(run.code, 153, "{}\n{}", run.stdout, run.stderr);
+    let step = &run.json()["steps"][0];
+    let stdout = step["stdout"].as_str().unwrap();
+    assert!(stdout.starts_with("password is ***\nflood\nflood\n"), "{stdout}");
+    assert!(stdout.ends_with("[runbox: cut stdout at 4096 bytes: the step's output limit]\n"), "{stdout}");
+    assert_eq!(
+        step["error"],
+        json!({ "code": "OutputLimit", "message": "step `flood` (flood.yaml:11) wrote more than 4096 bytes to stdout; raise it with output: under the step's with: or --max-output" })
+    );
+    for text in [&run.stdout, &run.stderr, &s.log(), &api.with(|c| c.created_jobs[0].to_string())] {
+        assert!(!text.contains("planted-db-password"), "the secret shown: {text}");
+    }
+    assert_eq!(left(&api), Vec::<String>::new());
 }

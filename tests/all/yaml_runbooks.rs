@@ -488,3 +488,71 @@ fn a_steps_output_reads_as_command_substitution_gives_it() {
     let run = s.runbox().args(["run", "-q", "--no-history", "lines.yaml"]).run();
     assert_eq!((run.code, run.stdout.as_str(), run.stderr.as_str()), (0, "a\nb\n\n[a]\n[b]\n<a\nb>\n\"a\\nb\"\n", ""));
 }
+
+/// An absolute `script_path` (a script pre-mounted where the operator put
+/// approved ones) reads only the folder `--scripts-dir` names: without it,
+/// out of it by `..` or a symlink, or a file that is not there — each is
+/// refused before any step runs, and a path outside the folder without
+/// asking the file system whether it exists.
+#[test]
+fn an_absolute_script_path_reads_only_the_operators_scripts_folder() {
+    let s = Scratch::new();
+    let approved = s.dir.path().join("approved");
+    std::fs::create_dir_all(&approved).unwrap();
+    std::fs::write(approved.join("health-check.sh"), "echo healthy\n").unwrap();
+    std::fs::write(s.dir.path().join("outside.sh"), "echo planted-outside\n").unwrap();
+    std::os::unix::fs::symlink(s.dir.path().join("outside.sh"), approved.join("leaves.sh")).unwrap();
+    let dir = approved.display().to_string();
+    let runbook = |path: &str| {
+        format!("name: pre\nsteps:\n  - name: check\n    type: script.run\n    with:\n      script_path: \"{path}\"\n")
+    };
+    s.write("pre.yaml", &runbook(&format!("{dir}/health-check.sh")));
+    let run = s.runbox().args(["run", "--json", "--no-history", "--scripts-dir", &dir, "pre.yaml"]).run();
+    run.success();
+    let report = run.json();
+    assert_eq!(report["stdout"], "healthy\n");
+    assert_eq!(report["steps"][0]["source"]["reference"], format!("{dir}/health-check.sh"));
+    let cases = [
+        (
+            format!("{dir}/health-check.sh"),
+            false,
+            format!(
+                "script_file `{dir}/health-check.sh` is absolute: runbox reads a script outside the runbook's folder only from the scripts folder its operator gives (--scripts-dir DIR), and none was given"
+            ),
+        ),
+        (
+            "/etc/hostname".to_string(),
+            true,
+            format!("script_file `/etc/hostname` is not in the scripts folder {dir} (--scripts-dir)"),
+        ),
+        (
+            "/no/such/file".to_string(),
+            true,
+            format!("script_file `/no/such/file` is not in the scripts folder {dir} (--scripts-dir)"),
+        ),
+        (
+            format!("{dir}/../outside.sh"),
+            true,
+            format!("script_file `{dir}/../outside.sh` is not in the scripts folder {dir} (--scripts-dir)"),
+        ),
+        (
+            format!("{dir}/leaves.sh"),
+            true,
+            format!("script_file `{dir}/leaves.sh` is not in the scripts folder {dir} (--scripts-dir)"),
+        ),
+    ];
+    for (path, given, message) in cases {
+        s.write("pre.yaml", &runbook(&path));
+        let mut args = vec!["run", "--json", "--no-history"];
+        if given {
+            args.extend(["--scripts-dir", &dir]);
+        }
+        args.push("pre.yaml");
+        let run = s.runbox().args(args).run();
+        assert_eq!(run.code, 2, "{path}: {}", run.stdout);
+        let report = run.json();
+        assert_eq!(report["error"]["message"], format!("pre.yaml:6: step `check`: {message}"), "{path}");
+        assert_eq!(report["steps"], serde_json::json!([]));
+        assert!(!run.stdout.contains("planted-outside") && !run.stderr.contains("planted-outside"));
+    }
+}

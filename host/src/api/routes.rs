@@ -471,7 +471,9 @@ pub(crate) async fn validate(
             sealed_env: false,
             executor: runner.config().executor.clone(),
         };
-        plan::check(&runbook, &host)
+        let read =
+            if host.executor.is_some() { plan::under_executor(&runbook) } else { std::borrow::Cow::Borrowed(&runbook) };
+        plan::check(&read, &host)
             .map(|plan| plan.asks)
             .map_err(|problems| problems.iter().map(|p| p.located(&runbook.file_name())).collect::<Vec<_>>())
     })

@@ -134,6 +134,10 @@ pub(super) struct RunnerArgs {
     /// names, instead of a registry.yaml on disk
     #[arg(long, value_name = "NAMESPACE/NAME", value_parser = RegistryAt::parse)]
     pub(super) script_registry: Option<RegistryAt>,
+    /// Let an absolute script_file (script_path) name a script in DIR, a
+    /// folder of approved scripts (e.g. a ConfigMap mounted at /scripts)
+    #[arg(long, value_name = "DIR")]
+    pub(super) scripts_dir: Option<PathBuf>,
     #[command(flatten)]
     pub(super) executor: ExecutorArgs,
     #[command(flatten)]
@@ -182,7 +186,7 @@ impl RunnerArgs {
             overrides: self.limits.overrides(),
             history_keep: self.history_keep,
             grants: self.grants.grants()?,
-            secrets: Secrets { registry: self.script_registry, ..secrets(self.secrets_dir) },
+            secrets: Secrets { registry: self.script_registry, scripts: self.scripts_dir, ..secrets(self.secrets_dir) },
             executor: self.executor.executor()?,
             max_recursion_depth: self.tree.max_recursion_depth,
             max_sub_runbooks: self.tree.max_sub_runbooks,

@@ -115,6 +115,9 @@ enum Command {
         /// The registry ConfigMap script_id reads, as `run --script-registry`
         #[arg(long, value_name = "NAMESPACE/NAME", value_parser = RegistryAt::parse)]
         script_registry: Option<RegistryAt>,
+        /// The folder of approved scripts an absolute script_file reads, as `run --scripts-dir`
+        #[arg(long, value_name = "DIR")]
+        scripts_dir: Option<PathBuf>,
         /// Check image_ref steps against this executor's images, as `run --executor`
         #[command(flatten)]
         executor: ExecutorArgs,
@@ -260,12 +263,18 @@ pub(crate) fn run(args: Args) -> anyhow::Result<i32> {
             secrets_dir,
             allow_kubernetes,
             script_registry,
+            scripts_dir,
             executor,
         } => {
             let host = Host {
                 env: env.into_iter().collect(),
                 inputs: inputs.into_iter().map(|(k, v)| (k, Value::String(v))).collect(),
-                secrets: Secrets { cluster: allow_kubernetes, registry: script_registry, ..secrets(secrets_dir) },
+                secrets: Secrets {
+                    cluster: allow_kubernetes,
+                    registry: script_registry,
+                    scripts: scripts_dir,
+                    ..secrets(secrets_dir)
+                },
                 validating: false,
                 protected: config.protected(),
                 sealed_env: false,

@@ -123,6 +123,16 @@ impl Where<'_> {
     fn refused(&self, error: &kube::Error, verb: &str, resource: &str, group: &str) -> Failure {
         let namespace = self.namespace;
         match error {
+            // Refused by an admission policy (PodSecurity, a webhook, a
+            // quota), not by RBAC: its message says why; no Role helps.
+            kube::Error::Api(status)
+                if status.code == 403 && !status.message.contains(&format!("cannot {verb} resource")) =>
+            {
+                Failure::denied(format!(
+                    "the API server at {} refused to {verb} {resource} in namespace `{namespace}` (403 Forbidden: {})",
+                    self.server, status.message
+                ))
+            }
             kube::Error::Api(status) if status.code == 403 => Failure::denied(format!(
                 "runbox may not {verb} {resource} in namespace `{namespace}` (403 Forbidden: {}); a Role in `{namespace}` with the rule {{apiGroups: [\"{group}\"], resources: [\"{resource}\"], verbs: [\"{verb}\"]}}, bound to runbox's ServiceAccount or user, grants it (deploy/role.yaml has every rule the executor needs)",
                 status.message
@@ -391,4 +401,60 @@ pub fn sweep(runner: &str) -> Result<usize, String> {
         }
         Ok(deleted)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: u16, reason: &str, message: &str) -> kube::Error {
+        let status = serde_json::json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                         "message": message, "reason": reason, "code": code });
+        kube::Error::Api(Box::new(serde_json::from_value(status).unwrap()))
+    }
+
+    #[test]
+    fn a_refusal_names_the_rule_that_grants_it_or_the_policy_that_refused() {
+        let at = Where { namespace: "ops", server: "https://10.0.0.1:6443/" };
+        let rbac = api(
+            403,
+            "Forbidden",
+            "jobs.batch is forbidden: User \"system:serviceaccount:ops:runbox\" cannot create resource \"jobs\" in API group \"batch\" in the namespace \"ops\"",
+        );
+        assert_eq!(
+            at.refused(&rbac, "create", "jobs", "batch"),
+            Failure::denied(
+                "runbox may not create jobs in namespace `ops` (403 Forbidden: jobs.batch is forbidden: User \"system:serviceaccount:ops:runbox\" cannot create resource \"jobs\" in API group \"batch\" in the namespace \"ops\"); a Role in `ops` with the rule {apiGroups: [\"batch\"], resources: [\"jobs\"], verbs: [\"create\"]}, bound to runbox's ServiceAccount or user, grants it (deploy/role.yaml has every rule the executor needs)"
+            )
+        );
+        let admission = api(
+            403,
+            "Forbidden",
+            "admission webhook \"policy.example\" denied the request: images must come from registry.example",
+        );
+        assert_eq!(
+            at.refused(&admission, "create", "jobs", "batch"),
+            Failure::denied(
+                "the API server at https://10.0.0.1:6443/ refused to create jobs in namespace `ops` (403 Forbidden: admission webhook \"policy.example\" denied the request: images must come from registry.example)"
+            )
+        );
+        assert_eq!(
+            at.refused(&api(401, "Unauthorized", "Unauthorized"), "create", "jobs", "batch"),
+            Failure::denied(
+                "the API server at https://10.0.0.1:6443/ refused runbox's credentials (401 Unauthorized: Unauthorized)"
+            )
+        );
+        assert_eq!(
+            at.refused(
+                &api(422, "Invalid", "Job.batch \"x\" is invalid: spec.template: Required value"),
+                "create",
+                "jobs",
+                "batch"
+            ),
+            Failure::new(
+                ErrorCode::RuntimeError,
+                "the API server at https://10.0.0.1:6443/ would not create jobs (422 Invalid: Job.batch \"x\" is invalid: spec.template: Required value)"
+            )
+        );
+    }
 }

@@ -78,6 +78,9 @@ pub struct Secrets {
     /// `script_id` reads it, and what its entries name, instead of a
     /// `registry.yaml` on disk.
     pub registry: Option<RegistryAt>,
+    /// The operator's folder of pre-mounted scripts (`--scripts-dir`): an
+    /// absolute `script_file` is read from it, and from nowhere else.
+    pub scripts: Option<PathBuf>,
 }
 
 /// A registry ConfigMap (its key `registry.yaml`): `NAMESPACE/NAME`.
@@ -106,6 +109,7 @@ impl Default for Secrets {
                 .map_or_else(|| PathBuf::from(DEFAULT_SECRETS_DIR), PathBuf::from),
             cluster: Vec::new(),
             registry: None,
+            scripts: None,
         }
     }
 }
@@ -154,7 +158,12 @@ pub fn resolve(runbook: &Runbook, step: &Step, secrets: &Secrets) -> Result<Reso
             requires_approval: false,
         }),
         Source::File(path) => {
-            let text = without_bom(&read_inside(runbook.folder(), path, "script_file")?).to_string();
+            let read = if Path::new(path).is_absolute() {
+                read_premounted(path, secrets.scripts.as_deref())
+            } else {
+                read_inside(runbook.folder(), path, "script_file")
+            };
+            let text = without_bom(&read?).to_string();
             Ok(Resolved {
                 filename: path.trim_start_matches("./").to_string(),
                 first_line: 1,
@@ -236,6 +245,32 @@ fn read_inside(folder: &Path, path: &str, what: &str) -> Result<String, String> 
         return Err(format!("{what} `{path}` leads outside the runbook's folder (by `..` or a symlink)"));
     }
     read_capped(&canonical).map_err(|e| format!("{what} `{path}` cannot be read: {e}"))
+}
+
+/// An absolute `script_file` (`script_path`): a file of the scripts folder
+/// the operator gives (`--scripts-dir`, e.g. a ConfigMap of approved scripts
+/// mounted at `/scripts`), and nowhere else on the host. A path outside it
+/// is refused before the file system is asked, so that the answer does not
+/// say what exists there.
+fn read_premounted(path: &str, dir: Option<&Path>) -> Result<String, String> {
+    let Some(dir) = dir else {
+        return Err(format!(
+            "script_file `{path}` is absolute: runbox reads a script outside the runbook's folder only from the scripts folder its operator gives (--scripts-dir DIR), and none was given"
+        ));
+    };
+    let outside = || format!("script_file `{path}` is not in the scripts folder {} (--scripts-dir)", dir.display());
+    let wanted = Path::new(path);
+    if !wanted.starts_with(dir) || wanted.components().any(|c| c == std::path::Component::ParentDir) {
+        return Err(outside());
+    }
+    let root = dir.canonicalize().map_err(|e| format!("the scripts folder {} cannot be read: {e}", dir.display()))?;
+    let canonical = wanted.canonicalize().map_err(|e| format!("script_file `{path}` cannot be read: {e}"))?;
+    // A symlink in the folder that leads out of it (a mounted ConfigMap's
+    // `..data` links stay inside).
+    if !canonical.starts_with(&root) {
+        return Err(outside());
+    }
+    read_capped(&canonical).map_err(|e| format!("script_file `{path}` cannot be read: {e}"))
 }
 
 fn read_capped(path: &Path) -> std::io::Result<String> {

@@ -117,6 +117,7 @@ impl Runner {
             }
         };
         linted.diagnostics.extend(parsed.iter().map(|p| diagnostic(p, ErrorCode::ConfigInvalid)));
+        let runbook = if host.executor.is_some() { plan::under_executor(&runbook).into_owned() } else { runbook };
         let checked = plan::check(&runbook, host);
         match &checked {
             Ok(plan) if parsed.is_empty() => {
@@ -143,8 +144,9 @@ impl Runner {
         for (i, step) in runbook.steps.iter().enumerate() {
             // A sub-runbook is validated as a file of its own; a native
             // step (bash, zsh, PowerShell) is parsed by its interpreter only
-            // when it runs: the sandbox's shell parses another language.
-            if matches!(step.source, Source::Runbook { .. }) || step.native.is_some() {
+            // when it runs: the sandbox's shell parses another language; so
+            // is an image step's, by the image's (its `#!` may name any).
+            if matches!(step.source, Source::Runbook { .. }) || step.native.is_some() || step.container.is_some() {
                 continue;
             }
             // A source that does not load was reported above.

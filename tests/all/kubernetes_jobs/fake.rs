@@ -38,6 +38,9 @@ pub struct Cluster {
     /// Each Job's body as created, and each DeleteOptions sent.
     pub created_jobs: Vec<Value>,
     pub deletes: Vec<Value>,
+    /// The next pod watch answers 410 Expired (its version compacted away),
+    /// as an API server does to a watch resumed too late.
+    pub expire_next_watch: bool,
 }
 
 pub struct Fake {
@@ -296,6 +299,13 @@ fn watch(writer: &mut TcpStream, state: &Arc<(Mutex<Cluster>, Condvar)>, from: u
     let until = Instant::now() + Duration::from_secs(2);
     let (lock, changed) = &**state;
     let mut cluster = lock.lock().unwrap();
+    if std::mem::take(&mut cluster.expire_next_watch) {
+        let expired = status(410, "Expired", &format!("too old resource version: {from} ({})", cluster.version));
+        drop(cluster);
+        chunk(writer, format!("{}\n", json!({ "type": "ERROR", "object": expired })).as_bytes());
+        let _ = writer.write_all(b"0\r\n\r\n");
+        return;
+    }
     loop {
         let next = cluster.events.iter().find(|(v, _, pod)| *v > from && matches(pod, selector)).cloned();
         if let Some((_, kind, pod)) = next {
