@@ -477,9 +477,51 @@ pub type Answer = (u16, &'static str, Vec<u8>);
 /// (kept-alive connections, `Content-Length` bodies), answering each request
 /// with `answer(method, target, body)`. Returns its base URL. Only the
 /// features' tests use it.
+/// One HTTP/1.1 request from `reader`: its method, target and body (by
+/// its Content-Length); `None` once the connection ends.
+#[cfg(any(feature = "otel", feature = "kubernetes"))]
+pub fn read_request(reader: &mut impl std::io::BufRead) -> Option<(String, String, Vec<u8>)> {
+    let mut head = String::new();
+    if reader.read_line(&mut head).map_or(true, |n| n == 0) {
+        return None;
+    }
+    let mut parts = head.split(' ');
+    let (method, target) = (parts.next().unwrap_or_default().to_string(), parts.next().unwrap_or_default().to_string());
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok()?;
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((method, target, body))
+}
+
+/// `bytes` in standard base64, as the API server writes a Secret's data.
+#[cfg(feature = "kubernetes")]
+pub fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ABC[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
 #[cfg(any(feature = "otel", feature = "kubernetes"))]
 pub fn http_server(answer: impl Fn(&str, &str, &[u8]) -> Answer + Send + Sync + 'static) -> String {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let answer = std::sync::Arc::new(answer);
@@ -491,29 +533,8 @@ pub fn http_server(answer: impl Fn(&str, &str, &[u8]) -> Answer + Send + Sync + 
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut writer = stream;
                 // One request after another on a kept-alive connection.
-                loop {
-                    let mut head = String::new();
-                    if reader.read_line(&mut head).map_or(true, |n| n == 0) {
-                        return;
-                    }
-                    let mut parts = head.split(' ');
-                    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-                    let mut length = 0;
-                    loop {
-                        let mut line = String::new();
-                        reader.read_line(&mut line).unwrap();
-                        if line.trim().is_empty() {
-                            break;
-                        }
-                        if let Some((name, value)) = line.split_once(':')
-                            && name.eq_ignore_ascii_case("content-length")
-                        {
-                            length = value.trim().parse().unwrap();
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    reader.read_exact(&mut body).unwrap();
-                    let (status, kind, reply) = answer(method, target, &body);
+                while let Some((method, target, body)) = read_request(&mut reader) {
+                    let (status, kind, reply) = answer(&method, &target, &body);
                     let head = format!(
                         "HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\r\n",
                         reply.len()

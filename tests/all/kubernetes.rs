@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::harness::{Scratch, http_server};
+use crate::harness::{Scratch, base64, http_server};
 
 /// The script a Secret holds: it must never be shown.
 const SECRET_SCRIPT: &str = "# planted-k8s-secret-script\necho cleaned\n";
@@ -44,18 +44,7 @@ fn status(code: u16, reason: &str, message: &str) -> Value {
 }
 
 fn answer(path: &str, check: &str) -> (u16, Value) {
-    let b64 = |text: &str| {
-        const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let bytes = text.as_bytes();
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-            for i in 0..4 {
-                out.push(if i <= chunk.len() { ABC[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-            }
-        }
-        out
-    };
+    let b64 = |text: &str| base64(text.as_bytes());
     match path {
         "/api/v1/namespaces/ops/configmaps/maintenance-scripts" => (
             200,

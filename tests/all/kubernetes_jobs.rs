@@ -525,3 +525,42 @@ fn a_jobs_flood_is_cut_at_the_output_limit_and_its_secrets_are_masked() {
     }
     assert_eq!(left(&api), Vec::<String>::new());
 }
+
+/// `runbox serve --executor kubernetes`: a caller's execution runs its image
+/// step as a Job labelled with the caller's correlation id, and the reply
+/// and the record name the Job.
+#[test]
+fn a_server_runs_image_steps_as_jobs_for_its_callers() {
+    let s = Scratch::new();
+    let api = seeded();
+    let kubeconfig = api.kubeconfig(s.state.path());
+    s.write("db-maintenance.yaml", EXAMPLE_4);
+    let server = crate::api::serve_with(
+        &s,
+        &[
+            "--executor=kubernetes",
+            "--image=postgres=docker.io/library/postgres:17",
+            "--script-registry=ops/script-registry",
+        ],
+        &[("KUBECONFIG", &kubeconfig)],
+    );
+    let reply = crate::api::request(
+        "POST",
+        &format!("{}/api/runbooks/db-maintenance.yaml/execute", server.base),
+        Some(&crate::api::token("ada", json!({}))),
+        &[("X-Correlation-Id", "corr-jobs-1")],
+        "{}",
+    );
+    assert_eq!((reply.status, reply.json["return_code"].clone()), (200, json!(127)), "{:#}", reply.json);
+    let job = &reply.json["steps"][0]["job"];
+    assert_eq!(
+        (job["namespace"].as_str(), job["image"].as_str()),
+        (Some("ops"), Some("docker.io/library/postgres:17"))
+    );
+    let made = api.with(|c| c.created_jobs.clone());
+    assert_eq!(made[0]["metadata"]["labels"]["runbox.dev/correlation-id"], "corr-jobs-1");
+    assert_eq!(made[0]["metadata"]["name"], job["name"]);
+    let record: serde_json::Value = serde_json::from_str(s.log().lines().last().unwrap()).unwrap();
+    assert_eq!(record["steps"][0]["job"], *job);
+    assert_eq!(left(&api), Vec::<String>::new());
+}

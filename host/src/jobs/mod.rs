@@ -56,18 +56,7 @@ pub fn run(step: &JobStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -> O
         }
         stderr.text = line;
     }
-    Outcome {
-        exit_code,
-        stdout,
-        stderr,
-        duration: started.elapsed(),
-        fuel_consumed: 0,
-        memory_peak: None,
-        result: None,
-        error,
-        confinement: None,
-        job,
-    }
+    Outcome { job, ..Outcome::outside(exit_code, stdout, stderr, started.elapsed(), error) }
 }
 
 type Ended = (i32, Option<Failure>, Option<JobRecord>);

@@ -89,18 +89,8 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
         if let Some(live) = &live {
             live.write(Stream::Stderr, line.as_bytes());
         }
-        Outcome {
-            exit_code: code.exit_status(),
-            stdout: Captured::default(),
-            stderr: Captured { text: line, truncated: false },
-            duration: started.elapsed(),
-            fuel_consumed: 0,
-            memory_peak: None,
-            result: None,
-            error: Some(failure),
-            confinement: None,
-            job: None,
-        }
+        let stderr = Captured { text: line, truncated: false };
+        Outcome::outside(code.exit_status(), Captured::default(), stderr, started.elapsed(), Some(failure))
     };
     let program = step.native.program();
     let Some(interpreter) = find(program) else {
@@ -292,18 +282,7 @@ pub fn run(step: &NativeStep<'_>, limits: Limits, live: Option<Arc<dyn Live>>) -
     }
     // The step's control groups go once its processes have.
     drop(cgroups);
-    Outcome {
-        exit_code,
-        stdout,
-        stderr,
-        duration: started.elapsed(),
-        fuel_consumed: 0,
-        memory_peak: None,
-        result: None,
-        error,
-        confinement: Some(confinement),
-        job: None,
-    }
+    Outcome { confinement: Some(confinement), ..Outcome::outside(exit_code, stdout, stderr, started.elapsed(), error) }
 }
 
 /// What confined the step, for the record: each mechanism, and where the

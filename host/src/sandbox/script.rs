@@ -105,3 +105,28 @@ pub struct Outcome {
     /// A step run as a Kubernetes Job: which, where, on what image.
     pub job: Option<crate::model::cluster::JobRecord>,
 }
+
+impl Outcome {
+    /// A step that ran as a process outside the wasm sandbox (the native
+    /// tier, a Kubernetes Job): no fuel, no linear memory, no result.
+    pub fn outside(
+        exit_code: i32,
+        stdout: Captured,
+        stderr: Captured,
+        duration: Duration,
+        error: Option<Failure>,
+    ) -> Outcome {
+        Outcome {
+            exit_code,
+            stdout,
+            stderr,
+            duration,
+            fuel_consumed: 0,
+            memory_peak: None,
+            result: None,
+            error,
+            confinement: None,
+            job: None,
+        }
+    }
+}

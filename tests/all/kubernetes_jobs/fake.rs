@@ -9,7 +9,7 @@
 //! in an image without them), its variables from the Secrets the pod names.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::super::kubernetes::{RoleRule, deployed_role, request_rule};
+use crate::harness::{base64, read_request};
 
 /// The tools the stand-in image has.
 const BASE_TOOLS: [&str; 14] =
@@ -49,18 +50,6 @@ pub struct Fake {
     tools: tempfile::TempDir,
 }
 
-fn b64(bytes: &[u8]) -> String {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() { ABC[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
-}
-
 fn unb64(text: &str) -> Vec<u8> {
     let value = |c: u8| match c {
         b'A'..=b'Z' => c - b'A',
@@ -88,7 +77,7 @@ fn status(code: u16, reason: &str, message: &str) -> Value {
 /// A Secret as the API server keeps it: `stringData` folded into `data`.
 pub fn secret(name: &str, data: &[(&str, &str)]) -> Value {
     let data: serde_json::Map<String, Value> =
-        data.iter().map(|(k, v)| (k.to_string(), json!(b64(v.as_bytes())))).collect();
+        data.iter().map(|(k, v)| (k.to_string(), json!(base64(v.as_bytes())))).collect();
     json!({ "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": { "name": name, "namespace": "ops" }, "data": data })
 }
 
@@ -220,33 +209,7 @@ fn query(target: &str, key: &str) -> Option<String> {
 fn serve(stream: TcpStream, state: &Arc<(Mutex<Cluster>, Condvar)>, role: &[RoleRule], bin: &std::path::Path) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
-    loop {
-        let mut head = String::new();
-        if reader.read_line(&mut head).map_or(true, |n| n == 0) {
-            return;
-        }
-        let mut parts = head.split(' ');
-        let (method, target) =
-            (parts.next().unwrap_or_default().to_string(), parts.next().unwrap_or_default().to_string());
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                return;
-            }
-            if line.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    while let Some((method, target, body)) = read_request(&mut reader) {
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let path = target.split('?').next().unwrap_or_default().to_string();
         state.0.lock().unwrap().asked.push(format!("{method} {target}"));
@@ -404,7 +367,7 @@ fn answer(
                         .as_object()
                         .unwrap()
                         .iter()
-                        .map(|(k, v)| (k.clone(), json!(b64(v.as_str().unwrap_or_default().as_bytes()))))
+                        .map(|(k, v)| (k.clone(), json!(base64(v.as_str().unwrap_or_default().as_bytes()))))
                         .collect();
                     object["data"] = Value::Object(encoded);
                     object.as_object_mut().unwrap().remove("stringData");
