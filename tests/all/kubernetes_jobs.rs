@@ -285,6 +285,25 @@ fn an_image_step_is_refused_before_anything_runs_without_the_executor_or_its_ima
         lint.stdout.contains("only the Kubernetes executor does")
             || lint.stderr.contains("only the Kubernetes executor does")
     );
+    let checked = s
+        .runbox()
+        .args(["validate", "--executor=kubernetes", "--image=alpine=docker.io/library/alpine:3.21", "image.yaml"])
+        .run();
+    assert_eq!((checked.code, checked.stdout.as_str()), (0, "ok: image.yaml\n"), "{}", checked.stderr);
+    // Deterministic mode cannot make a cluster repeatable: the step is refused, no Job made.
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["run", "--deterministic"])
+        .args(IMAGES)
+        .args(["--allow-any-image", "image.yaml"])
+        .run();
+    assert_eq!(run.code, 126, "{}", run.stdout);
+    assert_eq!(
+        run.json()["steps"][1]["error"],
+        json!({ "code": "PermissionDenied", "message": "step `pinned` runs as a Kubernetes Job, which deterministic mode cannot make repeatable" })
+    );
+    assert_eq!(api.with(|c| c.asked.clone()), Vec::<String>::new(), "no request");
 }
 
 #[test]
