@@ -583,3 +583,40 @@ fn a_server_runs_image_steps_as_jobs_for_its_callers() {
     assert_eq!(record["steps"][0]["job"], *job);
     assert_eq!(left(&api), Vec::<String>::new());
 }
+
+/// A container the OOM killer ends is `MemoryLimit` with its 137; a pod
+/// the kubelet evicts is `Evicted` (143) whatever its container's status;
+/// both Jobs are deleted.
+#[test]
+fn an_oom_killed_container_and_an_evicted_pod_are_named() {
+    let s = Scratch::new();
+    let api = seeded();
+    let kubeconfig = api.kubeconfig(s.state.path());
+    let cases = [
+        (
+            "oom-test",
+            137,
+            json!({ "code": "MemoryLimit", "message": "step `ends` (ends.yaml:5) needed more than 268435456 bytes of memory (its container was OOMKilled); raise it with memory: under the step's with: or --memory" }),
+        ),
+        (
+            "evict-test",
+            143,
+            json!({ "code": "Evicted", "message": "the step's pod was evicted from its node: The node was low on resource: memory. Threshold quantity: 100Mi, available: 51Mi." }),
+        ),
+    ];
+    for (image, status, error) in cases {
+        s.write("ends.yaml", &format!("name: ends\nsteps:\n  - name: ends\n    type: sh\n    with: {{ image_ref: \"registry.example/{image}:1\", inline_script: \"echo started; sleep 5\" }}\n"));
+        let run = s
+            .runbox()
+            .env("KUBECONFIG", &kubeconfig)
+            .args(["run"])
+            .args(IMAGES)
+            .args(["--allow-any-image", "ends.yaml"])
+            .run();
+        assert_eq!(run.code, status, "{image}: {}\n{}", run.stdout, run.stderr);
+        let step = &run.json()["steps"][0];
+        assert_eq!(step["error"], error, "{image}");
+        assert_eq!(step["stdout"], "started\n", "{image}");
+        assert_eq!(left(&api), Vec::<String>::new(), "{image}");
+    }
+}

@@ -280,7 +280,7 @@ async fn supervise(
         Seen::Exited { code, reason } if reason.as_deref() == Some("OOMKilled") => {
             let failure = Failure::new(
                 ErrorCode::MemoryLimit,
-                format!("the step's container needed more than {} bytes of memory (OOMKilled)", limits.memory),
+                format!("the step needed more than {} bytes of memory (its container was OOMKilled)", limits.memory),
             );
             (code, Some(failure), Some(record))
         }

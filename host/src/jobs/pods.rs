@@ -31,7 +31,12 @@ pub(super) fn seen(pod: &Pod, container: &str) -> (Seen, Option<String>) {
     let status = pod.status.clone().unwrap_or_default();
     let state = status.container_statuses.iter().flatten().find(|s| s.name == container);
     let image_id = state.map(|s| s.image_id.clone()).filter(|id| !id.is_empty());
-    if let Some(terminated) = state.and_then(|s| s.state.as_ref()).and_then(|s| s.terminated.as_ref()) {
+    // An evicted pod's container is killed too (137): the eviction is
+    // the cause, not the script.
+    let evicted = status.phase.as_deref() == Some("Failed") && status.reason.as_deref() == Some("Evicted");
+    if let Some(terminated) = state.and_then(|s| s.state.as_ref()).and_then(|s| s.terminated.as_ref())
+        && !evicted
+    {
         return (Seen::Exited { code: terminated.exit_code, reason: terminated.reason.clone() }, image_id);
     }
     if status.phase.as_deref() == Some("Failed") {
@@ -129,6 +134,11 @@ mod tests {
                 "the step's pod was evicted from its node: The node was low on resource: memory."
             ))
         );
+        let mut killed = container(json!({ "terminated": { "exitCode": 137, "reason": "ContainerStatusUnknown" } }));
+        killed["phase"] = json!("Failed");
+        killed["reason"] = json!("Evicted");
+        killed["message"] = json!("The node was low on resource: memory.");
+        assert_eq!(look(killed), evicted);
         let deadline = look(json!({ "phase": "Failed", "reason": "DeadlineExceeded" }));
         assert!(matches!(deadline, Seen::Failed(f) if f.code == ErrorCode::Timeout));
     }

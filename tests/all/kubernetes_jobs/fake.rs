@@ -507,6 +507,30 @@ fn start(state: &Arc<(Mutex<Cluster>, Condvar)>, cluster: &mut Cluster, job: &Va
         "ready": true, "restartCount": 0, "state": { "running": { "startedAt": "2026-12-06T10:00:00Z" } } }] });
     cluster.put("pods", running.clone());
     let deadline = job["spec"]["activeDeadlineSeconds"].as_u64().unwrap_or(600);
+    // The stand-in for a node under pressure: the kubelet evicts the pod
+    // half a second in, killing its container.
+    if image.contains("evict-test") {
+        let (state, pod_name, running) = (Arc::clone(state), pod_name.clone(), running.clone());
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            let (lock, changed) = &*state;
+            let mut cluster = lock.lock().unwrap();
+            if let Some(pid) =
+                cluster.running.get(&pod_name).and_then(|pid| rustix::process::Pid::from_raw(*pid as i32))
+            {
+                let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            }
+            let mut evicted = running;
+            evicted["status"]["phase"] = json!("Failed");
+            evicted["status"]["reason"] = json!("Evicted");
+            evicted["status"]["message"] =
+                json!("The node was low on resource: memory. Threshold quantity: 100Mi, available: 51Mi.");
+            evicted["status"]["containerStatuses"][0]["state"] =
+                json!({ "terminated": { "exitCode": 137, "reason": "ContainerStatusUnknown" } });
+            cluster.put("pods", evicted);
+            changed.notify_all();
+        });
+    }
     let state = Arc::clone(state);
     std::thread::spawn(move || {
         let mut reader = reader;
@@ -534,9 +558,16 @@ fn start(state: &Arc<(Mutex<Cluster>, Condvar)>, cluster: &mut Cluster, job: &Va
             *done = true;
         }
         cluster.running.remove(&pod_name);
-        // A pod deleted meanwhile stays deleted.
-        if cluster.objects.contains_key(&("pods".to_string(), pod_name.clone())) {
-            let code = code.unwrap_or(137);
+        // A pod deleted meanwhile stays deleted; an evicted one, evicted.
+        let key = ("pods".to_string(), pod_name.clone());
+        let evicted = cluster.objects.get(&key).is_some_and(|p| p["status"]["reason"] == json!("Evicted"));
+        if cluster.objects.contains_key(&key) && !evicted {
+            // The stand-in for an image whose container passes its memory limit.
+            let (code, reason) = match code.unwrap_or(137) {
+                _ if image.contains("oom-test") => (137, "OOMKilled"),
+                0 => (0, "Completed"),
+                code => (code, "Error"),
+            };
             let past = started.elapsed() >= Duration::from_secs(deadline);
             let mut ended = running.clone();
             ended["status"]["phase"] = json!(if code == 0 { "Succeeded" } else { "Failed" });
@@ -545,7 +576,7 @@ fn start(state: &Arc<(Mutex<Cluster>, Condvar)>, cluster: &mut Cluster, job: &Va
             }
             ended["status"]["containerStatuses"][0]["ready"] = json!(false);
             ended["status"]["containerStatuses"][0]["state"] =
-                json!({ "terminated": { "exitCode": code, "reason": if code == 0 { "Completed" } else { "Error" } } });
+                json!({ "terminated": { "exitCode": code, "reason": reason } });
             cluster.put("pods", ended);
         }
         changed.notify_all();
