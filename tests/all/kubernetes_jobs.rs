@@ -620,3 +620,25 @@ fn an_oom_killed_container_and_an_evicted_pod_are_named() {
         assert_eq!(left(&api), Vec::<String>::new(), "{image}");
     }
 }
+
+/// A log stream cut while the pod runs (the fake cuts each one a chunk
+/// after it was opened, as a proxy cuts long streams) is opened again and
+/// read on from where it was: each line once, in order.
+#[test]
+fn a_cut_log_stream_is_resumed_without_loss_or_repeat() {
+    let s = Scratch::new();
+    let api = seeded();
+    s.write("paced.yaml", "name: paced\nsteps:\n  - name: paced\n    type: sh\n    with: { image_ref: base, inline_script: \"for i in 1 2 3 4; do echo line $i; sleep 0.3; done\" }\n");
+    let run = s
+        .runbox()
+        .env("KUBECONFIG", &api.kubeconfig(s.state.path()))
+        .args(["run"])
+        .args(IMAGES)
+        .args(["paced.yaml"])
+        .run();
+    run.success();
+    assert_eq!(run.json()["steps"][0]["stdout"], "line 1\nline 2\nline 3\nline 4\n");
+    let asked = api.with(|c| c.asked.clone());
+    let streams = asked.iter().filter(|r| r.contains("/log?")).count();
+    assert!(streams >= 3, "the log was opened {streams} times: {asked:#?}");
+}

@@ -11,6 +11,7 @@ mod pods;
 mod spec;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{AsyncReadExt, StreamExt};
@@ -92,14 +93,31 @@ async fn run_async(step: &JobStep<'_>, limits: Limits, out: Capture, started: In
     let uid = made.metadata.uid.unwrap_or_default();
     let ran = supervise(step, &client, &at, &name, &uid, limits, &out, deadline, record).await;
     // However it ended: the Job, its pod, its Secret and its policy go.
-    let delete = DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
-    match tokio::time::timeout(crate::kubernetes::READ_TIMEOUT, jobs.delete(&name, &delete)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(kube::Error::Api(status))) if status.code == 404 => {}
-        Ok(Err(e)) => tracing::warn!(job = %name, namespace = %namespace, "cannot delete the step's Job: {e}"),
-        Err(_) => tracing::warn!(job = %name, namespace = %namespace, "deleting the step's Job timed out"),
+    if let Err(e) = delete(&jobs, &name).await {
+        tracing::warn!(job = %name, namespace = %namespace, "cannot delete the step's Job (its TTL will): {e}");
     }
     ran
+}
+
+/// Deletes Job `name` with what it owns (propagation Background), trying
+/// again after a failure that is not the API server's answer (a pooled
+/// connection a proxy closed): cleanup must not hang on one request.
+async fn delete(jobs: &Api<Job>, name: &str) -> Result<(), String> {
+    let params = DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
+    let mut failed = String::new();
+    for _ in 0..3 {
+        match within(jobs.delete(name, &params)).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(kube::Error::Api(status))) if status.code == 404 => return Ok(()),
+            Ok(Err(kube::Error::Api(status))) => {
+                return Err(format!("{} {}: {}", status.code, status.reason, status.message));
+            }
+            Ok(Err(e)) => failed = e.to_string(),
+            Err(_) => failed = "the API server did not answer in time".into(),
+        }
+        tokio::time::sleep(TICK).await;
+    }
+    Err(failed)
 }
 
 /// Where the executor makes its objects, for its messages.
@@ -200,6 +218,8 @@ async fn supervise(
 
     let selector = format!("{}={name}", spec::JOB_LABEL);
     let mut log: Option<tokio::task::JoinHandle<Result<(), String>>> = None;
+    // Set once the pod has ended: the log's next stream is its last.
+    let ended = Arc::new(AtomicBool::new(false));
     let mut version: Option<String> = None;
     let seen = 'watch: loop {
         // A list first (and again when the server says the version is gone),
@@ -207,14 +227,23 @@ async fn supervise(
         let rv = match version.clone() {
             Some(rv) => rv,
             None => {
-                let listed = within(pods.list(&ListParams::default().labels(&selector)))
-                    .await
-                    .map_err(|_| at.silent("list", "pods"))?
-                    .map_err(|e| at.refused(&e, "list", "pods", ""))?;
+                let listed = match within(pods.list(&ListParams::default().labels(&selector))).await {
+                    Ok(Ok(listed)) => listed,
+                    Ok(Err(e @ kube::Error::Api(_))) => return Err(at.refused(&e, "list", "pods", "")),
+                    // A pooled connection a proxy closed, a slow answer: again,
+                    // until the step's end.
+                    Ok(Err(_)) | Err(_) => {
+                        if let Some(stopped) = stop(step, out, deadline, limits) {
+                            break 'watch Seen::Failed(stopped);
+                        }
+                        tokio::time::sleep(TICK).await;
+                        continue 'watch;
+                    }
+                };
                 for pod in &listed.items {
                     let (seen, image_id) = pods::seen(pod, spec::CONTAINER);
                     record.image_id = image_id.or(record.image_id);
-                    if let Some(ended) = look(seen, pod, &pods, out, &mut log) {
+                    if let Some(ended) = look(seen, pod, &pods, out, &ended, &mut log) {
                         break 'watch ended;
                     }
                 }
@@ -225,8 +254,14 @@ async fn supervise(
         let params = WatchParams::default().labels(&selector).timeout(290);
         let mut events = match within(pods.watch(&params, &rv)).await {
             Ok(Ok(events)) => events.boxed(),
-            Ok(Err(e)) => return Err(at.refused(&e, "watch", "pods", "")),
-            Err(_) => return Err(at.silent("watch", "pods")),
+            Ok(Err(e @ kube::Error::Api(_))) => return Err(at.refused(&e, "watch", "pods", "")),
+            Ok(Err(_)) | Err(_) => {
+                if let Some(stopped) = stop(step, out, deadline, limits) {
+                    break 'watch Seen::Failed(stopped);
+                }
+                tokio::time::sleep(TICK).await;
+                continue 'watch;
+            }
         };
         loop {
             if let Some(stopped) = stop(step, out, deadline, limits) {
@@ -243,7 +278,7 @@ async fn supervise(
                     version = pod.metadata.resource_version.clone().or(version);
                     let (seen, image_id) = pods::seen(&pod, spec::CONTAINER);
                     record.image_id = image_id.or(record.image_id);
-                    if let Some(ended) = look(seen, &pod, &pods, out, &mut log) {
+                    if let Some(ended) = look(seen, &pod, &pods, out, &ended, &mut log) {
                         break 'watch ended;
                     }
                 }
@@ -269,9 +304,16 @@ async fn supervise(
             }
         }
     };
-    // What the container wrote before it ended, to its end.
+    // What the container wrote before it ended, to its end; a step runbox
+    // stops (its deadline, Ctrl-C, its output limit) stops reading at once.
+    ended.store(true, Ordering::SeqCst);
+    let by_runbox = matches!(&seen, Seen::Failed(f) if matches!(f.code, ErrorCode::Timeout | ErrorCode::Interrupted | ErrorCode::OutputLimit));
     if let Some(log) = log {
-        let _ = tokio::time::timeout(LOG_GRACE, log).await;
+        if by_runbox {
+            log.abort();
+        } else {
+            let _ = tokio::time::timeout(LOG_GRACE, log).await;
+        }
     }
     let ended = match seen {
         Seen::Exited { .. } if out.exceeded() => {
@@ -308,26 +350,51 @@ fn look(
     pod: &Pod,
     pods: &Api<Pod>,
     out: &Capture,
+    ended: &Arc<AtomicBool>,
     log: &mut Option<tokio::task::JoinHandle<Result<(), String>>>,
 ) -> Option<Seen> {
     if matches!(seen, Seen::Running | Seen::Exited { .. }) && log.is_none() {
         let name = pod.metadata.name.clone().unwrap_or_default();
-        *log = Some(tokio::spawn(follow(pods.clone(), name, out.clone())));
+        *log = Some(tokio::spawn(follow(pods.clone(), name, out.clone(), Arc::clone(ended))));
     }
     matches!(seen, Seen::Exited { .. } | Seen::Failed(_)).then_some(seen)
 }
 
 /// Copies the container's log into `out` until it ends or passes the
-/// step's output limit.
-async fn follow(pods: Api<Pod>, pod: String, out: Capture) -> Result<(), String> {
+/// step's output limit. A stream that ends while the pod runs (a proxy or
+/// a load balancer that cuts idle connections) is opened again; the log
+/// comes from its start each time, so the bytes already copied are skipped.
+/// The stream opened once the pod has `ended` is the last.
+async fn follow(pods: Api<Pod>, pod: String, out: Capture, ended: Arc<AtomicBool>) -> Result<(), String> {
     let params = LogParams { follow: true, container: Some(spec::CONTAINER.into()), ..LogParams::default() };
-    let mut reader = pods.log_stream(&pod, &params).await.map_err(|e| e.to_string())?;
     let mut buffer = vec![0u8; 64 * 1024];
+    let mut copied = 0usize;
     loop {
-        let n = reader.read(&mut buffer).await.map_err(|e| e.to_string())?;
-        if n == 0 || !out.accept(&buffer[..n]) {
+        let last = ended.load(Ordering::SeqCst);
+        match pods.log_stream(&pod, &params).await {
+            Ok(mut reader) => {
+                let mut skip = copied;
+                loop {
+                    let n = match reader.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let old = skip.min(n);
+                    skip -= old;
+                    let new = &buffer[old..n];
+                    copied += new.len();
+                    if !new.is_empty() && !out.accept(new) {
+                        return Ok(());
+                    }
+                }
+            }
+            Err(e) if last => return Err(e.to_string()),
+            Err(_) => {}
+        }
+        if last {
             return Ok(());
         }
+        tokio::time::sleep(TICK).await;
     }
 }
 
@@ -376,17 +443,11 @@ pub fn sweep(runner: &str) -> Result<usize, String> {
                 .await
                 .map_err(|_| "listing the Jobs left behind timed out".to_string())?
                 .map_err(|e| e.to_string())?;
-        let delete =
-            DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..DeleteParams::default() };
         let mut deleted = 0;
         for job in listed.items {
             let Some(name) = job.metadata.name else { continue };
-            match tokio::time::timeout(crate::kubernetes::READ_TIMEOUT, jobs.delete(&name, &delete)).await {
-                Ok(Ok(_)) => deleted += 1,
-                Ok(Err(kube::Error::Api(status))) if status.code == 404 => {}
-                Ok(Err(e)) => return Err(format!("cannot delete Job `{name}`: {e}")),
-                Err(_) => return Err(format!("deleting Job `{name}` timed out")),
-            }
+            delete(&jobs, &name).await.map_err(|e| format!("cannot delete Job `{name}`: {e}"))?;
+            deleted += 1;
         }
         Ok(deleted)
     })

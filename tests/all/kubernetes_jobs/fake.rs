@@ -256,6 +256,9 @@ fn chunk(writer: &mut TcpStream, bytes: &[u8]) -> bool {
 
 /// Pod events after `from`, one at a time: the watch is closed after each
 /// event (as a server or a proxy drops long watches), and after 2 s quiet.
+/// Like a proxy, it closes the connection without saying so beforehand
+/// (no `Connection: close`): a client that pools it finds it closed on its
+/// next request, which runbox's cleanup must survive.
 fn watch(writer: &mut TcpStream, state: &Arc<(Mutex<Cluster>, Condvar)>, from: u64, selector: &str) {
     let _ =
         writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -287,7 +290,10 @@ fn watch(writer: &mut TcpStream, state: &Arc<(Mutex<Cluster>, Condvar)>, from: u
     let _ = writer.write_all(b"0\r\n\r\n");
 }
 
-/// The pod's log as it is written, until its container ends.
+/// The pod's log from its start as it is written, until its container
+/// ends — or, but for the last, until the first chunk after the log's
+/// start is sent: the stream is then cut, as a proxy cuts long streams, and
+/// runbox must open it again.
 fn log(writer: &mut TcpStream, state: &Arc<(Mutex<Cluster>, Condvar)>, pod: &str) {
     let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n");
     let (lock, changed) = &**state;
@@ -297,10 +303,16 @@ fn log(writer: &mut TcpStream, state: &Arc<(Mutex<Cluster>, Condvar)>, pod: &str
         let (bytes, done) = cluster.logs.get(pod).cloned().unwrap_or_default();
         if bytes.len() > sent {
             drop(cluster);
+            // Cut after the bytes it held when asked and one chunk more.
+            let cut = sent > 0;
             if !chunk(writer, &bytes[sent..]) {
                 return;
             }
             sent = bytes.len();
+            if cut {
+                let _ = writer.write_all(b"0\r\n\r\n");
+                return;
+            }
             cluster = lock.lock().unwrap();
             continue;
         }
